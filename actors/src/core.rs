@@ -1,0 +1,276 @@
+//! The core: the one handle the edge holds. It owns the hub, the ports, the registry of live
+//! actors and the supervision tree, and offers each domain command as one async call.
+
+use crate::error::{DomainError, DomainResult};
+use crate::hub::Hub;
+use crate::ids::*;
+use crate::ports::*;
+use crate::protocol::{self, ChannelName};
+use crate::scheduler::{SchedulerActor, SchedulerMsg};
+use crate::supervisor::Supervisor;
+use crate::team::{TeamActor, TeamMsg};
+use crate::thread::{ThreadActor, ThreadMsg};
+use bytes::Bytes;
+use dashmap::DashMap;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ractor::{Actor, ActorCell, ActorRef, RpcReplyPort};
+use std::collections::HashSet;
+use std::num::NonZeroU32;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+/// Settings of the core, read once at start.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// Names this process on the bus, so it ignores its own frames.
+    pub node_id: String,
+    /// Where Twilio reaches us (status callback URLs are built from it).
+    pub public_base_url: String,
+    /// Trial guard: when set, only these E.164 numbers may be sent to.
+    pub verified_numbers: Option<HashSet<String>>,
+    /// How long a `client-typing` stays on without a refresh.
+    pub typing_ttl: Duration,
+    /// A thread actor with nothing to do for this long stops (it reloads on next use).
+    pub thread_idle: Duration,
+    /// How long a caller waits for an actor.
+    pub call_timeout: Duration,
+    /// Outbound messages per second per sending number.
+    pub send_rate_per_second: u32,
+    /// A message in `sending` without a carrier answer for this long becomes `failed`.
+    pub stale_sending_after: Duration,
+    /// How often the scheduler looks for messages scheduled through other nodes.
+    pub scheduler_poll: Duration,
+    /// How far ahead a message may be scheduled.
+    pub schedule_horizon: Duration,
+    /// Whether this node runs a scheduler.
+    pub run_scheduler: bool,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            node_id: protocol::new_socket_id(),
+            public_base_url: "http://127.0.0.1:8080".into(),
+            verified_numbers: None,
+            typing_ttl: Duration::from_secs(6),
+            thread_idle: Duration::from_secs(300),
+            call_timeout: Duration::from_secs(10),
+            send_rate_per_second: 1,
+            stale_sending_after: Duration::from_secs(120),
+            scheduler_poll: Duration::from_secs(1),
+            schedule_horizon: Duration::from_secs(365 * 24 * 3600),
+            run_scheduler: true,
+        }
+    }
+}
+
+/// The live core of one node.
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub carrier: Arc<dyn Carrier>,
+    pub hub: Arc<Hub>,
+    pub config: CoreConfig,
+    pub(crate) send_limiter: DefaultKeyedRateLimiter<String>,
+    threads: DashMap<ThreadId, ActorRef<ThreadMsg>>,
+    teams: DashMap<TeamId, ActorRef<TeamMsg>>,
+    /// Serializes the rare slow path of spawning, so one thread never gets two actors.
+    spawn_lock: tokio::sync::Mutex<()>,
+    supervisor: OnceLock<ActorCell>,
+    scheduler: std::sync::Mutex<Option<ActorRef<SchedulerMsg>>>,
+    pub shutdown: CancellationToken,
+}
+
+impl Core {
+    /// Builds the core and starts its supervision tree (and the scheduler when configured).
+    pub async fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>, carrier: Arc<dyn Carrier>, config: CoreConfig) -> DomainResult<Arc<Core>> {
+        let rate = NonZeroU32::new(config.send_rate_per_second.max(1)).expect("max(1)");
+        let core = Arc::new(Core {
+            store,
+            bus,
+            carrier,
+            hub: Arc::new(Hub::default()),
+            send_limiter: RateLimiter::keyed(Quota::per_second(rate)),
+            threads: DashMap::new(),
+            teams: DashMap::new(),
+            spawn_lock: tokio::sync::Mutex::new(()),
+            supervisor: OnceLock::new(),
+            scheduler: std::sync::Mutex::new(None),
+            shutdown: CancellationToken::new(),
+            config,
+        });
+        let (sup, _) = Actor::spawn(None, Supervisor { core: Arc::downgrade(&core) }, ())
+            .await
+            .map_err(|e| DomainError::Internal(format!("supervisor: {e}")))?;
+        let _ = core.supervisor.set(sup.get_cell());
+        if core.config.run_scheduler {
+            core.restart_scheduler().await;
+        }
+        // Governor's keyed limiter keeps a key per sending number; drop idle ones now and then.
+        let weak = Arc::downgrade(&core);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(core) = weak.upgrade() else { break };
+                core.send_limiter.retain_recent();
+            }
+        });
+        Ok(core)
+    }
+
+    /// Stops every actor and closes every socket with 4200 (reconnect now).
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+        self.hub.close_all(protocol::code::RECONNECT);
+        if let Some(sup) = self.supervisor.get() {
+            sup.stop_children(None);
+            sup.stop(None);
+        }
+    }
+
+    /// The live actor of a thread, spawned (and its state loaded) on first use.
+    pub async fn thread(self: &Arc<Self>, id: ThreadId) -> DomainResult<ActorRef<ThreadMsg>> {
+        if let Some(actor) = self.threads.get(&id) {
+            return Ok(actor.clone());
+        }
+        let _guard = self.spawn_lock.lock().await;
+        if let Some(actor) = self.threads.get(&id) {
+            return Ok(actor.clone());
+        }
+        let sup = self.supervisor.get().ok_or(DomainError::Unavailable)?.clone();
+        let (actor, _) = Actor::spawn_linked(None, ThreadActor, (self.clone(), id), sup).await.map_err(|e| {
+            // pre_start failing means the thread could not be loaded.
+            tracing::debug!(thread = %id, error = %e, "thread actor did not start");
+            DomainError::NotFound("thread")
+        })?;
+        self.threads.insert(id, actor.clone());
+        Ok(actor)
+    }
+
+    /// The live actor of a team, spawned on first use.
+    pub async fn team(self: &Arc<Self>, id: TeamId) -> DomainResult<ActorRef<TeamMsg>> {
+        if let Some(actor) = self.teams.get(&id) {
+            return Ok(actor.clone());
+        }
+        let _guard = self.spawn_lock.lock().await;
+        if let Some(actor) = self.teams.get(&id) {
+            return Ok(actor.clone());
+        }
+        let sup = self.supervisor.get().ok_or(DomainError::Unavailable)?.clone();
+        let (actor, _) = Actor::spawn_linked(None, TeamActor, (self.clone(), id), sup)
+            .await
+            .map_err(|e| DomainError::Internal(format!("team actor: {e}")))?;
+        self.teams.insert(id, actor.clone());
+        Ok(actor)
+    }
+
+    /// How many thread actors are alive (for metrics and tests).
+    pub fn live_threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Forgets an actor that stopped or failed, so the next use spawns a fresh one that reloads
+    /// its state from Postgres.
+    pub(crate) fn forget(&self, cell: &ActorCell) {
+        let id = cell.get_id();
+        self.threads.retain(|_, a| a.get_id() != id);
+        self.teams.retain(|_, a| a.get_id() != id);
+    }
+
+    /// Asks a thread actor and waits (bounded by `call_timeout`) for its answer.
+    pub async fn ask_thread<T: Send + 'static>(
+        self: &Arc<Self>,
+        id: ThreadId,
+        make: impl FnOnce(RpcReplyPort<DomainResult<T>>) -> ThreadMsg,
+    ) -> DomainResult<T> {
+        let actor = self.thread(id).await?;
+        call(&actor, make, self.config.call_timeout).await
+    }
+
+    /// Tells a thread actor something without waiting.
+    pub async fn tell_thread(self: &Arc<Self>, id: ThreadId, msg: ThreadMsg) -> DomainResult<()> {
+        let actor = self.thread(id).await?;
+        actor.cast(msg).map_err(|_| DomainError::Unavailable)
+    }
+
+    /// Tells the scheduler that a message is due at `at` (so it need not wait for its poll).
+    pub fn scheduled(&self, at: OffsetDateTime) {
+        if let Some(s) = self.scheduler.lock().expect("scheduler lock").as_ref() {
+            let _ = s.cast(SchedulerMsg::Due(at));
+        }
+    }
+
+    /// (Re)starts this node's scheduler under the supervisor.
+    pub(crate) async fn restart_scheduler(self: &Arc<Self>) {
+        let Some(sup) = self.supervisor.get().cloned() else { return };
+        match Actor::spawn_linked(None, SchedulerActor, self.clone(), sup).await {
+            Ok((sched, _)) => *self.scheduler.lock().expect("scheduler lock") = Some(sched),
+            Err(e) => tracing::error!(error = %e, "scheduler did not start"),
+        }
+    }
+
+    pub(crate) fn is_scheduler(&self, cell: &ActorCell) -> bool {
+        self.scheduler.lock().expect("scheduler lock").as_ref().is_some_and(|s| s.get_id() == cell.get_id())
+    }
+
+    /// Serializes an event once, fans it out to local sockets and hands it to the bus.
+    pub fn publish(&self, channel: ChannelName, event: &str, data: &impl serde::Serialize) {
+        let channel = channel.to_string();
+        let frame = protocol::event_frame(event, &channel, data);
+        self.publish_frame(channel, frame, None);
+    }
+
+    /// Fans out a ready frame locally (but not to `except`) and to the other nodes.
+    pub fn publish_frame(&self, channel: String, frame: String, except: Option<&str>) {
+        self.hub.broadcast(&channel, Bytes::from(frame.clone()), except);
+        self.bus.publish(BusFrame { origin: self.config.node_id.clone(), channel, frame });
+    }
+
+    /// A frame that came from another node over the bus.
+    pub fn receive_remote(&self, frame: BusFrame) {
+        if frame.origin != self.config.node_id {
+            self.hub.broadcast(&frame.channel, Bytes::from(frame.frame), None);
+        }
+    }
+
+    /// Fans out what a thread change committed: each event to the thread channel (or to its one
+    /// reader's private channel), and the thread's new summary to the team channel.
+    pub(crate) fn fan_out<T>(&self, committed: &Committed<T>, thread_event: &str) {
+        for event in &committed.events {
+            let channel = match event.audience {
+                Some(user) => ChannelName::User(user),
+                None => ChannelName::Thread(event.thread_id),
+            };
+            self.publish(channel, &event.kind, event);
+        }
+        self.publish(ChannelName::Team(committed.thread.team_id), thread_event, &committed.thread);
+    }
+
+    /// The trial guard: with VERIFIED_NUMBERS set, only those numbers may be sent to.
+    pub fn check_verified(&self, to: &str) -> DomainResult<()> {
+        match &self.config.verified_numbers {
+            Some(set) if !set.contains(to) => Err(DomainError::NotVerified(to.to_owned())),
+            _ => Ok(()),
+        }
+    }
+
+    /// The status callback URL Twilio posts delivery updates to.
+    pub fn status_callback_url(&self) -> String {
+        format!("{}/webhooks/twilio/status", self.config.public_base_url.trim_end_matches('/'))
+    }
+}
+
+/// Calls an actor with a timeout and flattens the answer.
+pub(crate) async fn call<M: ractor::Message, T: Send + 'static>(
+    actor: &ActorRef<M>,
+    make: impl FnOnce(RpcReplyPort<DomainResult<T>>) -> M,
+    timeout: Duration,
+) -> DomainResult<T> {
+    match actor.call(make, Some(timeout)).await {
+        Ok(ractor::rpc::CallResult::Success(result)) => result,
+        Ok(_) | Err(_) => Err(DomainError::Unavailable),
+    }
+}

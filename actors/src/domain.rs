@@ -1,0 +1,345 @@
+//! Domain types: what the core reasons about. They are plain data; the JSON the API and the
+//! socket carry is built from them in `web::wire` and `protocol`.
+
+use crate::ids::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use time::OffsetDateTime;
+
+/// A closed set of lowercase names stored as text in Postgres (each has a CHECK constraint).
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The stored and wire spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($text => Ok($name::$variant),)*
+                    _ => Err(UnknownValue { kind: stringify!($name), value: s.chars().take(40).collect() }),
+                }
+            }
+        }
+    };
+}
+
+/// A string that is not one of an enum's spellings.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+text_enum!(
+    /// What a user may do: admins also manage channels, invites and settings.
+    Role { Admin = "admin", Agent = "agent" }
+);
+
+text_enum!(
+    /// The kind of Twilio number a thread runs on.
+    ChannelKind { Sms = "sms", Whatsapp = "whatsapp" }
+);
+
+text_enum!(
+    /// A thread's workflow state.
+    ThreadStatus { Open = "open", Pending = "pending", Resolved = "resolved", Snoozed = "snoozed" }
+);
+
+text_enum!(
+    /// Which way a message went.
+    Direction { Inbound = "inbound", Outbound = "outbound" }
+);
+
+text_enum!(
+    /// Who may see a note.
+    Visibility { Public = "public", Private = "private" }
+);
+
+text_enum!(
+    /// A message's life. Outbound: scheduled → queued → sending → sent → delivered → read, or
+    /// undelivered/failed/canceled. Inbound messages are `received`.
+    MessageStatus {
+        Scheduled = "scheduled",
+        Queued = "queued",
+        Sending = "sending",
+        Sent = "sent",
+        Delivered = "delivered",
+        Read = "read",
+        Undelivered = "undelivered",
+        Failed = "failed",
+        Canceled = "canceled",
+        Received = "received",
+    }
+);
+
+impl MessageStatus {
+    /// Position on the forward-only delivery ladder; `None` for states that never move on.
+    /// Twilio callbacks may arrive late or out of order, so a status only replaces a lower rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            MessageStatus::Scheduled => 0,
+            MessageStatus::Queued => 1,
+            MessageStatus::Sending => 2,
+            MessageStatus::Sent => 3,
+            MessageStatus::Delivered => 4,
+            MessageStatus::Read => 5,
+            // Final states: nothing replaces them.
+            MessageStatus::Undelivered
+            | MessageStatus::Failed
+            | MessageStatus::Canceled
+            | MessageStatus::Received => 6,
+        }
+    }
+
+    /// Whether a callback saying `next` may replace `self`.
+    pub fn may_become(self, next: MessageStatus) -> bool {
+        if self.rank() >= 6 {
+            return false;
+        }
+        next.rank() > self.rank()
+    }
+
+    /// Twilio's status words, mapped to ours. `accepted` and `scheduled` (Twilio's own scheduling)
+    /// both mean Twilio holds the message.
+    pub fn from_twilio(s: &str) -> Option<MessageStatus> {
+        Some(match s {
+            "accepted" | "queued" | "scheduled" => MessageStatus::Queued,
+            "sending" => MessageStatus::Sending,
+            "sent" => MessageStatus::Sent,
+            "delivered" => MessageStatus::Delivered,
+            "read" => MessageStatus::Read,
+            "undelivered" => MessageStatus::Undelivered,
+            "failed" => MessageStatus::Failed,
+            "canceled" => MessageStatus::Canceled,
+            "received" | "receiving" => MessageStatus::Received,
+            _ => return None,
+        })
+    }
+}
+
+/// A team and whether it runs on the built-in simulator.
+#[derive(Clone, Debug, Serialize)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    /// True while the team has no channel with real Twilio credentials.
+    pub simulator_mode: bool,
+}
+
+/// A person who signs in.
+#[derive(Clone, Debug, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub team_id: TeamId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Someone the team talks to.
+#[derive(Clone, Debug, Serialize)]
+pub struct Contact {
+    pub id: ContactId,
+    pub team_id: TeamId,
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub tags: Vec<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub opted_out_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// One of a team's numbers. The auth token never leaves the server.
+#[derive(Clone, Serialize)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub team_id: TeamId,
+    pub kind: ChannelKind,
+    pub number: String,
+    pub account_sid: String,
+    #[serde(skip)]
+    pub auth_token: secrecy::SecretString,
+    pub messaging_service_sid: Option<String>,
+    pub simulated: bool,
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("number", &self.number)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"[redacted]")
+            .field("simulated", &self.simulated)
+            .finish()
+    }
+}
+
+/// A media attachment of a message.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Media {
+    pub url: String,
+    pub content_type: Option<String>,
+}
+
+/// An inbound or outbound message.
+#[derive(Clone, Debug, Serialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub team_id: TeamId,
+    pub thread_id: ThreadId,
+    pub direction: Direction,
+    pub channel: ChannelKind,
+    pub body: String,
+    pub media: Vec<Media>,
+    pub status: MessageStatus,
+    pub provider_sid: Option<String>,
+    pub error_code: Option<i32>,
+    pub error_reason: Option<String>,
+    pub author_id: Option<UserId>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub scheduled_at: Option<OffsetDateTime>,
+    pub cancel_on_reply: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub delivered_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub read_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// An internal note on a thread.
+#[derive(Clone, Debug, Serialize)]
+pub struct Note {
+    pub id: NoteId,
+    pub team_id: TeamId,
+    pub thread_id: ThreadId,
+    pub author_id: UserId,
+    pub author_name: String,
+    pub body: String,
+    pub visibility: Visibility,
+    pub mentions: Vec<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A thread as the inbox lists it: the thread plus what the list row shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThreadSummary {
+    pub id: ThreadId,
+    pub team_id: TeamId,
+    pub contact: ContactBrief,
+    pub channel: ChannelBrief,
+    pub status: ThreadStatus,
+    pub assignee_id: Option<UserId>,
+    pub assignee_name: Option<String>,
+    pub unread_count: i32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_message_at: Option<OffsetDateTime>,
+    pub last_preview: String,
+    pub last_seq: i64,
+    pub scheduled_count: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The part of a contact a thread row shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContactBrief {
+    pub id: ContactId,
+    pub name: String,
+    pub phone: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub opted_out_at: Option<OffsetDateTime>,
+}
+
+/// The part of a channel a thread row shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChannelBrief {
+    pub id: ChannelId,
+    pub kind: ChannelKind,
+    pub number: String,
+}
+
+/// What happened on a thread: the durable log entry, and the payload of the socket event.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThreadEvent {
+    pub seq: i64,
+    pub thread_id: ThreadId,
+    pub team_id: TeamId,
+    /// `message.created`, `message.updated`, `note.created`, `thread.updated`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Who did it; `None` for the contact or the carrier.
+    pub actor_id: Option<UserId>,
+    /// Set only for events one user may see (private notes).
+    #[serde(skip)]
+    pub audience: Option<UserId>,
+    pub data: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Event type names, spelled once.
+pub mod event {
+    pub const MESSAGE_CREATED: &str = "message.created";
+    pub const MESSAGE_UPDATED: &str = "message.updated";
+    pub const NOTE_CREATED: &str = "note.created";
+    pub const THREAD_CREATED: &str = "thread.created";
+    pub const THREAD_UPDATED: &str = "thread.updated";
+    pub const THREAD_READ: &str = "thread.read";
+    pub const MENTION: &str = "mention";
+    pub const TYPING: &str = "client-typing";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_moves_only_forward() {
+        use MessageStatus::*;
+        assert!(Queued.may_become(Sent));
+        assert!(Sent.may_become(Delivered));
+        assert!(Sent.may_become(Failed));
+        assert!(!Delivered.may_become(Sent));
+        assert!(!Failed.may_become(Delivered));
+        assert!(!Undelivered.may_become(Read));
+        assert!(Delivered.may_become(Read));
+        assert!(!Read.may_become(Delivered));
+    }
+
+    #[test]
+    fn enums_round_trip_their_spelling() {
+        for s in MessageStatus::ALL {
+            assert_eq!(s.as_str().parse::<MessageStatus>().unwrap(), *s);
+        }
+        assert!("bogus".parse::<ThreadStatus>().is_err());
+    }
+}

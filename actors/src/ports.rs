@@ -1,0 +1,342 @@
+//! The traits the core needs from outside: the store (Postgres), the bus (Redis or in-process)
+//! and the carrier (Twilio or the simulator). `src/` implements them; tests may too.
+//!
+//! The store is split by aggregate so each implementation file stays small. Every method is one
+//! transaction, and every method that changes a thread returns the events it appended, so the
+//! caller can fan out exactly what was committed.
+
+use crate::domain::*;
+use crate::error::DomainResult;
+use crate::ids::*;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// A signed-in user plus their team, as authentication resolves them.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub user: User,
+    pub team: Team,
+}
+
+/// A new team with its first admin, as sign-up creates it.
+#[derive(Debug)]
+pub struct NewAccount {
+    pub team_name: Option<String>,
+    /// SHA-256 of the invite token when joining an existing team.
+    pub invite_hash: Option<Vec<u8>>,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    /// Simulated channels to give a brand-new team, so it works before any Twilio setup.
+    pub simulated_channels: Vec<NewChannel>,
+}
+
+/// A channel to add to a team.
+#[derive(Debug)]
+pub struct NewChannel {
+    pub kind: ChannelKind,
+    pub number: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    pub messaging_service_sid: Option<String>,
+    pub simulated: bool,
+}
+
+/// An invitation as created (the token itself is shown once and not stored).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Invite {
+    pub id: InviteId,
+    pub team_id: TeamId,
+    pub email: Option<String>,
+    pub role: Role,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// Accounts, sessions, tokens, invites and teams.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates a team and its admin, or joins the invite's team; fails with Conflict when the
+    /// email is taken and NotFound when the invite is unknown, used or expired.
+    async fn create_account(&self, account: NewAccount) -> DomainResult<Principal>;
+    /// The user with this email and their password hash.
+    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>>;
+    /// Stores a session (by the hash of its id) until `expires_at`.
+    async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()>;
+    /// The live session's user.
+    async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>>;
+    /// Ends a session.
+    async fn revoke_session(&self, id_hash: &[u8]) -> DomainResult<()>;
+    /// Stores an API token (by its hash).
+    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId>;
+    /// The live token's user.
+    async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>>;
+    /// Creates an invite to `team`.
+    async fn create_invite(
+        &self,
+        by: &User,
+        email: Option<&str>,
+        role: Role,
+        token_hash: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> DomainResult<Invite>;
+    /// The team's members, by name.
+    async fn members(&self, team: TeamId) -> DomainResult<Vec<User>>;
+    /// A team.
+    async fn team(&self, team: TeamId) -> DomainResult<Team>;
+}
+
+/// A page of a listing; `next_cursor` is opaque to clients.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Changes to a contact; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    pub opted_out: Option<bool>,
+}
+
+/// Contacts of a team.
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    /// Contacts matching `search` (name, phone or email), by name.
+    async fn list_contacts(&self, team: TeamId, search: Option<&str>, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Contact>>;
+    /// A new contact; Conflict when the phone is already a contact of this team.
+    async fn create_contact(&self, team: TeamId, name: &str, phone: &str, email: Option<&str>, tags: &[String]) -> DomainResult<Contact>;
+    /// One contact of the team.
+    async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact>;
+    /// Applies a patch; Conflict on a duplicate phone.
+    async fn update_contact(&self, team: TeamId, id: ContactId, patch: ContactPatch) -> DomainResult<Contact>;
+    /// Deletes a contact with its threads.
+    async fn delete_contact(&self, team: TeamId, id: ContactId) -> DomainResult<()>;
+}
+
+/// Inbox filters.
+#[derive(Debug, Default, Clone)]
+pub struct ThreadFilter {
+    pub unread: bool,
+    pub scheduled: bool,
+    pub channel: Option<ChannelKind>,
+    pub status: Option<ThreadStatus>,
+    pub assignee: Option<UserId>,
+    pub unassigned: bool,
+    pub search: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: i64,
+}
+
+/// Reads of threads, messages, notes and the event log.
+#[async_trait]
+pub trait ThreadReads: Send + Sync {
+    /// The inbox: newest activity first.
+    async fn list_threads(&self, team: TeamId, filter: &ThreadFilter) -> DomainResult<Page<ThreadSummary>>;
+    /// One thread of the team.
+    async fn thread(&self, team: TeamId, id: ThreadId) -> DomainResult<ThreadSummary>;
+    /// Messages of a thread, newest first, before an opaque cursor.
+    async fn messages(&self, team: TeamId, thread: ThreadId, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Message>>;
+    /// Notes of a thread that `viewer` may see, oldest first.
+    async fn notes(&self, team: TeamId, thread: ThreadId, viewer: UserId) -> DomainResult<Vec<Note>>;
+    /// Events after `after` that `viewer` may see, at most `limit + 1` so the caller can tell
+    /// when there were more.
+    async fn events_after(&self, team: TeamId, thread: ThreadId, viewer: UserId, after: i64, limit: i64) -> DomainResult<Vec<ThreadEvent>>;
+    /// The thread that `contact` has on the team's `kind` channel, created if missing, and
+    /// whether it was created.
+    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)>;
+    /// The thread an inbound message from `phone` on `channel` belongs to: upserts the contact
+    /// (named from `profile_name` when it has no name) and the thread; says whether the thread
+    /// was created.
+    async fn thread_for_inbound(&self, team: TeamId, channel: ChannelId, phone: &str, profile_name: Option<&str>) -> DomainResult<(ThreadId, bool)>;
+    /// The thread a message belongs to (within the team).
+    async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId>;
+    /// The thread a message belongs to (any team: for the core's own bookkeeping).
+    async fn thread_of_message(&self, message: MessageId) -> DomainResult<ThreadId>;
+    /// The team that owns a thread, if the thread exists.
+    async fn thread_owner(&self, thread: ThreadId) -> DomainResult<Option<TeamId>>;
+}
+
+/// What a committed change to one thread produced.
+#[derive(Clone, Debug)]
+pub struct Committed<T> {
+    pub value: T,
+    pub events: Vec<ThreadEvent>,
+    pub thread: ThreadSummary,
+}
+
+/// An outbound message to store.
+#[derive(Clone, Debug)]
+pub struct NewOutbound {
+    pub team: TeamId,
+    pub thread: ThreadId,
+    pub author: Option<UserId>,
+    pub body: String,
+    pub media_urls: Vec<String>,
+    pub send_at: Option<OffsetDateTime>,
+    pub cancel_on_reply: bool,
+}
+
+/// An inbound message from a verified webhook.
+#[derive(Clone, Debug)]
+pub struct NewInbound {
+    pub team: TeamId,
+    pub thread: ThreadId,
+    pub kind: ChannelKind,
+    pub message_sid: String,
+    pub body: String,
+    pub media: Vec<Media>,
+    pub raw: serde_json::Value,
+    /// `Some(true)` opts the contact out, `Some(false)` back in.
+    pub opt_out: Option<bool>,
+}
+
+/// What storing an inbound message did.
+#[derive(Clone, Debug)]
+pub enum InboundOutcome {
+    /// The MessageSid was seen before: nothing was written.
+    Duplicate,
+    /// Stored; the events include any scheduled messages canceled because the contact replied.
+    Stored(Committed<Message>),
+}
+
+/// A delivery outcome from the carrier.
+#[derive(Clone, Debug)]
+pub enum SendOutcome {
+    /// Accepted by the carrier under this sid.
+    Sent { sid: String },
+    /// Refused, with the carrier's code when it has one.
+    Failed { code: Option<i32>, reason: String },
+}
+
+/// A scheduled message claimed for dispatch.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub message: MessageId,
+    pub thread: ThreadId,
+    pub team: TeamId,
+    pub scheduled_at: OffsetDateTime,
+}
+
+/// Everything needed to hand one message to the carrier.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub message: Message,
+    pub channel: Channel,
+    pub to: String,
+    pub opted_out: bool,
+}
+
+/// Writes to a thread. Each appends the thread events it causes, with their seq, in the same
+/// transaction.
+#[async_trait]
+pub trait ThreadWrites: Send + Sync {
+    /// Stores an outbound message as queued (or scheduled when `send_at` is set).
+    async fn create_outbound(&self, msg: NewOutbound) -> DomainResult<Committed<Message>>;
+    /// Loads what the carrier needs for a message.
+    async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing>;
+    /// Records the carrier's answer (queued/sending → sent or failed).
+    async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>>;
+    /// Applies a status callback by provider sid; `None` when it changes nothing (late, unknown).
+    async fn apply_status(&self, sid: &str, status: MessageStatus, error_code: Option<i32>, reason: Option<String>, raw: serde_json::Value) -> DomainResult<Option<Committed<Message>>>;
+    /// Stores an inbound message (idempotent by MessageSid), applies opt-out/opt-in, and cancels
+    /// the thread's cancel-on-reply scheduled messages.
+    async fn record_inbound(&self, msg: NewInbound) -> DomainResult<InboundOutcome>;
+    /// Adds a note; private notes' events are for their author alone.
+    async fn add_note(&self, team: TeamId, thread: ThreadId, author: UserId, body: &str, visibility: Visibility, mentions: &[UserId]) -> DomainResult<Committed<Note>>;
+    /// Resets the unread count.
+    async fn mark_read(&self, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary>;
+    /// Changes status and/or assignee (`Some(None)` unassigns).
+    async fn update_thread(&self, team: TeamId, thread: ThreadId, actor: UserId, status: Option<ThreadStatus>, assignee: Option<Option<UserId>>) -> DomainResult<Committed<ThreadSummary>>;
+    /// Edits a scheduled message; Conflict when it is no longer scheduled.
+    async fn edit_scheduled(&self, team: TeamId, message: MessageId, actor: UserId, body: Option<String>, send_at: Option<OffsetDateTime>) -> DomainResult<Committed<Message>>;
+    /// Cancels a scheduled message; Conflict when it is no longer scheduled.
+    async fn cancel_scheduled(&self, team: TeamId, message: MessageId, actor: UserId) -> DomainResult<Committed<Message>>;
+}
+
+/// The scheduler's queries.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Scheduled messages due before `until` (not claimed), soonest first.
+    async fn due_before(&self, until: OffsetDateTime, limit: i64) -> DomainResult<Vec<(MessageId, OffsetDateTime)>>;
+    /// Atomically moves due rows to `sending` and returns them; rows locked by another node are
+    /// skipped, so each row is claimed once.
+    async fn claim_due(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<Claimed>>;
+    /// Messages left in `sending`/`queued` without a carrier answer since before `older_than`
+    /// become `failed` ("outcome unknown"): never silently sent again.
+    async fn fail_stale(&self, older_than: OffsetDateTime) -> DomainResult<Vec<Committed<Message>>>;
+}
+
+/// Twilio webhook lookups.
+#[async_trait]
+pub trait ChannelStore: Send + Sync {
+    /// The team's live channels.
+    async fn channels(&self, team: TeamId) -> DomainResult<Vec<Channel>>;
+    /// Adds a channel (Conflict if that number is already configured).
+    async fn create_channel(&self, team: TeamId, ch: NewChannel) -> DomainResult<Channel>;
+    /// Removes a channel (soft delete: its threads stay readable).
+    async fn delete_channel(&self, team: TeamId, id: ChannelId) -> DomainResult<()>;
+    /// The live channel that receives at `number` for `account_sid` (or the messaging service).
+    async fn channel_for_webhook(&self, account_sid: &str, number: Option<&str>, kind: ChannelKind, service_sid: Option<&str>) -> DomainResult<Option<Channel>>;
+    /// The channel and thread of the message with this provider sid (for status callbacks).
+    async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId)>>;
+    /// Stores a verified webhook exactly as received.
+    async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()>;
+}
+
+/// The whole store.
+pub trait Store: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore {}
+impl<T: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore> Store for T {}
+
+/// A ready Pusher frame for one channel, as it travels between nodes.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct BusFrame {
+    /// The node that published it: it has already fanned it out locally.
+    pub origin: String,
+    pub channel: String,
+    /// The serialized Pusher frame.
+    pub frame: String,
+}
+
+/// Carries committed events to the other nodes. Publishing never waits: an actor hands the
+/// frame over and goes on (the Redis bus queues it to a publisher task).
+pub trait Bus: Send + Sync {
+    /// Publishes a frame to every other node.
+    fn publish(&self, frame: BusFrame);
+}
+
+/// The bus of a single node: there is nobody else to tell.
+pub struct LocalBus;
+
+impl Bus for LocalBus {
+    fn publish(&self, _frame: BusFrame) {}
+}
+
+/// A message for the carrier.
+#[derive(Clone, Debug)]
+pub struct CarrierRequest {
+    pub channel: Channel,
+    pub to: String,
+    pub body: String,
+    pub media_urls: Vec<String>,
+    pub status_callback: String,
+}
+
+/// A carrier refusal.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct CarrierError {
+    pub code: Option<i32>,
+    pub reason: String,
+}
+
+/// Sends messages: Twilio, or the simulator.
+#[async_trait]
+pub trait Carrier: Send + Sync {
+    /// Sends one message and answers with the provider sid. Retries are the carrier's business.
+    async fn send(&self, req: CarrierRequest) -> Result<String, CarrierError>;
+}

@@ -1,0 +1,144 @@
+//! SchedulerActor: dispatches scheduled messages when they fall due.
+//!
+//! It keeps one timer, for the soonest due message it knows of; it learns of new ones from this
+//! node's thread actors (`Due`) and, for messages scheduled through other nodes, by polling. When
+//! a timer fires it claims due rows in Postgres (`FOR UPDATE SKIP LOCKED`, moving them to
+//! `sending`), so several nodes never dispatch one message twice, and hands each to its thread
+//! actor. It also fails messages stuck in `sending` after a crash: their outcome is unknown, so
+//! sending them again could send twice.
+
+use crate::core::Core;
+use crate::domain::event;
+use crate::thread::ThreadMsg;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+
+/// What the scheduler does.
+pub enum SchedulerMsg {
+    /// A message is due at this instant (sent by this node's thread actors).
+    Due(OffsetDateTime),
+    /// Timer: claim and dispatch what is due.
+    Wake,
+    /// Periodic: look for messages scheduled elsewhere, and fail stale sends.
+    Poll,
+}
+
+/// The scheduler's state: the one armed timer.
+pub struct SchedulerState {
+    core: Arc<Core>,
+    next_wake: Option<(OffsetDateTime, JoinHandle<Result<(), ractor::MessagingErr<SchedulerMsg>>>)>,
+}
+
+/// The actor; its state is [`SchedulerState`].
+pub struct SchedulerActor;
+
+/// How many rows one claim takes; a wake claims until a batch comes back short.
+const CLAIM_BATCH: i64 = 500;
+
+#[ractor::async_trait]
+impl Actor for SchedulerActor {
+    type Msg = SchedulerMsg;
+    type State = SchedulerState;
+    type Arguments = Arc<Core>;
+
+    async fn pre_start(&self, myself: ActorRef<SchedulerMsg>, core: Arc<Core>) -> Result<SchedulerState, ActorProcessingErr> {
+        myself.send_interval(core.config.scheduler_poll, || SchedulerMsg::Poll);
+        // Load what is due soon right away (and dispatch what fell due while we were down).
+        let _ = myself.cast(SchedulerMsg::Poll);
+        Ok(SchedulerState { core, next_wake: None })
+    }
+
+    async fn handle(&self, myself: ActorRef<SchedulerMsg>, msg: SchedulerMsg, state: &mut SchedulerState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            SchedulerMsg::Due(at) => state.arm(&myself, at),
+            SchedulerMsg::Wake => {
+                state.next_wake = None;
+                state.dispatch_due().await;
+                state.arm_next(&myself).await;
+            }
+            SchedulerMsg::Poll => {
+                state.fail_stale().await;
+                state.arm_next(&myself).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(&self, _myself: ActorRef<SchedulerMsg>, state: &mut SchedulerState) -> Result<(), ActorProcessingErr> {
+        if let Some((_, timer)) = state.next_wake.take() {
+            timer.abort();
+        }
+        Ok(())
+    }
+}
+
+impl SchedulerState {
+    /// Arms the timer for `at` unless one is already armed sooner.
+    fn arm(&mut self, myself: &ActorRef<SchedulerMsg>, at: OffsetDateTime) {
+        if let Some((armed, _)) = &self.next_wake
+            && *armed <= at
+        {
+            return;
+        }
+        if let Some((_, timer)) = self.next_wake.take() {
+            timer.abort();
+        }
+        let delay = (at - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO);
+        let timer = myself.send_after(delay, || SchedulerMsg::Wake);
+        self.next_wake = Some((at, timer));
+    }
+
+    /// Arms the timer for the soonest message due before the next poll (plus a margin).
+    async fn arm_next(&mut self, myself: &ActorRef<SchedulerMsg>) {
+        let horizon = OffsetDateTime::now_utc() + self.core.config.scheduler_poll * 2;
+        match self.core.store.due_before(horizon, 1).await {
+            Ok(due) => {
+                if let Some((_, at)) = due.first() {
+                    self.arm(myself, *at);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "scheduler could not read due messages"),
+        }
+    }
+
+    /// Claims every due message and hands each to its thread actor.
+    async fn dispatch_due(&mut self) {
+        loop {
+            let claimed = match self.core.store.claim_due(OffsetDateTime::now_utc(), CLAIM_BATCH).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "scheduler could not claim due messages");
+                    return;
+                }
+            };
+            let n = claimed.len() as i64;
+            for c in claimed {
+                let delay = OffsetDateTime::now_utc() - c.scheduled_at;
+                tracing::debug!(message = %c.message, delay_ms = delay.whole_milliseconds(), "dispatching");
+                if let Err(e) = self.core.tell_thread(c.thread, ThreadMsg::Dispatch { message: c.message }).await {
+                    // The row stays `sending` and the stale sweep fails it: never sent twice.
+                    tracing::error!(message = %c.message, error = %e, "could not hand a due message to its thread");
+                }
+            }
+            if n < CLAIM_BATCH {
+                return;
+            }
+        }
+    }
+
+    /// Fails sends whose outcome is unknown (left behind by a crash) and tells the threads.
+    async fn fail_stale(&mut self) {
+        let cutoff = OffsetDateTime::now_utc() - self.core.config.stale_sending_after;
+        match self.core.store.fail_stale(cutoff).await {
+            Ok(failed) => {
+                for committed in failed {
+                    self.core.fan_out(&committed, event::THREAD_UPDATED);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "scheduler could not sweep stale sends"),
+        }
+    }
+}
