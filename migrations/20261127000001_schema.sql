@@ -106,7 +106,7 @@ CREATE TABLE threads (
     UNIQUE (team_id, contact_id, channel_id)
 );
 -- Inbox order: newest activity first, id as the tie breaker for cursor pagination.
-CREATE INDEX threads_team_activity_idx ON threads (team_id, last_message_at DESC NULLS LAST, id DESC);
+CREATE INDEX threads_team_activity_idx ON threads (team_id, (COALESCE(last_message_at, created_at)) DESC, id DESC);
 CREATE INDEX threads_team_assignee_idx ON threads (team_id, assignee_id);
 
 CREATE TABLE messages (

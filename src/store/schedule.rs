@@ -1,0 +1,69 @@
+//! The scheduler's queries: what is due, claiming it exactly once, and failing stale sends.
+
+use super::threads::{load_message, message_event, summary};
+use super::{PgStore, db};
+use actors::DomainResult;
+use actors::domain::event;
+use actors::ids::*;
+use actors::ports::{Claimed, Committed, ScheduleStore};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[async_trait]
+impl ScheduleStore for PgStore {
+    async fn due_before(&self, until: OffsetDateTime, limit: i64) -> DomainResult<Vec<(MessageId, OffsetDateTime)>> {
+        let rows: Vec<(Uuid, OffsetDateTime)> = sqlx::query_as(
+            "SELECT id, scheduled_at FROM messages WHERE status = 'scheduled' AND scheduled_at <= $1 ORDER BY scheduled_at LIMIT $2",
+        )
+        .bind(until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(|(id, at)| (MessageId(id), at)).collect())
+    }
+
+    async fn claim_due(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<Claimed>> {
+        // SKIP LOCKED: rows another node is claiming right now are passed over, not waited for,
+        // and the status change makes a claimed row invisible to every later claim.
+        let rows: Vec<(Uuid, Uuid, Uuid, OffsetDateTime)> = sqlx::query_as(
+            "UPDATE messages SET status = 'sending', claimed_at = now(), updated_at = now()
+             WHERE id IN (SELECT id FROM messages WHERE status = 'scheduled' AND scheduled_at <= $1
+                          ORDER BY scheduled_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+             RETURNING id, thread_id, team_id, scheduled_at",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, thread, team, at)| Claimed { message: MessageId(id), thread: ThreadId(thread), team: TeamId(team), scheduled_at: at })
+            .collect())
+    }
+
+    async fn fail_stale(&self, older_than: OffsetDateTime) -> DomainResult<Vec<Committed<actors::domain::Message>>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE messages SET status = 'failed', error_reason = 'outcome unknown: the server stopped while sending; not retried to avoid a duplicate',
+                    updated_at = now()
+             WHERE status IN ('queued', 'sending') AND provider_sid IS NULL AND claimed_at < $1
+             RETURNING id",
+        )
+        .bind(older_than)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let msg = load_message(&mut tx, MessageId(id)).await?;
+            let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;
+            let thread = summary(&mut tx, msg.team_id, msg.thread_id).await?;
+            out.push(Committed { value: msg, events: vec![event], thread });
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+}
