@@ -20,18 +20,32 @@ impl Actor for Supervisor {
     type State = ();
     type Arguments = ();
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, _args: ()) -> Result<(), ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        _args: (),
+    ) -> Result<(), ActorProcessingErr> {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, _myself: ActorRef<Self::Msg>, event: SupervisionEvent, _state: &mut ()) -> Result<(), ActorProcessingErr> {
-        let Some(core) = self.core.upgrade() else { return Ok(()) };
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        _state: &mut (),
+    ) -> Result<(), ActorProcessingErr> {
+        let Some(core) = self.core.upgrade() else {
+            return Ok(());
+        };
         match event {
             SupervisionEvent::ActorFailed(cell, error) => {
                 tracing::error!(actor = ?cell.get_id(), %error, "actor failed; it will restart on next use");
                 core.forget(&cell);
                 // The scheduler is not used on demand: restart it now.
-                if core.config.run_scheduler && core.is_scheduler(&cell) && !core.shutdown.is_cancelled() {
+                if core.config.run_scheduler
+                    && core.is_scheduler(&cell)
+                    && !core.shutdown.is_cancelled()
+                {
                     core.restart_scheduler().await;
                 }
             }

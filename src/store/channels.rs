@@ -95,7 +95,13 @@ impl ChannelStore for PgStore {
         Ok(())
     }
 
-    async fn channel_for_webhook(&self, account_sid: &str, number: Option<&str>, kind: ChannelKind, service_sid: Option<&str>) -> DomainResult<Option<Channel>> {
+    async fn channel_for_webhook(
+        &self,
+        account_sid: &str,
+        number: Option<&str>,
+        kind: ChannelKind,
+        service_sid: Option<&str>,
+    ) -> DomainResult<Option<Channel>> {
         // The receiving number identifies the channel; a messaging service is the fallback when
         // the number itself is not configured.
         sqlx::query_as::<_, ChannelRow>(
@@ -125,12 +131,21 @@ impl ChannelStore for PgStore {
         .await
         .map_err(db)?;
         match row {
-            Some((channel, thread)) => Ok(Some((load_channel(&mut conn, ChannelId(channel)).await?, ThreadId(thread)))),
+            Some((channel, thread)) => Ok(Some((
+                load_channel(&mut conn, ChannelId(channel)).await?,
+                ThreadId(thread),
+            ))),
             None => Ok(None),
         }
     }
 
-    async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()> {
+    async fn record_receipt(
+        &self,
+        team: TeamId,
+        kind: &str,
+        sid: Option<&str>,
+        params: serde_json::Value,
+    ) -> DomainResult<()> {
         sqlx::query("INSERT INTO webhook_receipts (team_id, kind, message_sid, params) VALUES ($1, $2, $3, $4)")
             .bind(team.0)
             .bind(kind)

@@ -67,8 +67,17 @@ impl From<SummaryRow> for ThreadSummary {
         ThreadSummary {
             id: ThreadId(r.id),
             team_id: TeamId(r.team_id),
-            contact: ContactBrief { id: ContactId(r.contact_id), name: r.contact_name, phone: r.contact_phone, opted_out_at: r.contact_opted_out_at },
-            channel: ChannelBrief { id: ChannelId(r.channel_id), kind: r.channel_kind.parse().unwrap_or(ChannelKind::Sms), number: r.channel_number },
+            contact: ContactBrief {
+                id: ContactId(r.contact_id),
+                name: r.contact_name,
+                phone: r.contact_phone,
+                opted_out_at: r.contact_opted_out_at,
+            },
+            channel: ChannelBrief {
+                id: ChannelId(r.channel_id),
+                kind: r.channel_kind.parse().unwrap_or(ChannelKind::Sms),
+                number: r.channel_number,
+            },
             status: r.status.parse().unwrap_or(ThreadStatus::Open),
             assignee_id: r.assignee_id.map(UserId),
             assignee_name: r.assignee_name,
@@ -190,7 +199,11 @@ impl From<EventRow> for ThreadEvent {
 }
 
 /// The inbox row of one thread, inside a transaction.
-pub(crate) async fn summary(conn: &mut PgConnection, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary> {
+pub(crate) async fn summary(
+    conn: &mut PgConnection,
+    team: TeamId,
+    thread: ThreadId,
+) -> DomainResult<ThreadSummary> {
     let row: SummaryRow = sqlx::query_as(summary_sql!("WHERE t.team_id = $1 AND t.id = $2"))
         .bind(team.0)
         .bind(thread.0)
@@ -230,19 +243,39 @@ pub(crate) async fn append_event(
     .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(ThreadEvent { seq, thread_id: thread, team_id: team, kind: kind.to_owned(), actor_id: actor, audience, data, created_at })
+    Ok(ThreadEvent {
+        seq,
+        thread_id: thread,
+        team_id: team,
+        kind: kind.to_owned(),
+        actor_id: actor,
+        audience,
+        data,
+        created_at,
+    })
 }
 
 /// Appends a `message.*` event carrying the message itself.
-pub(crate) async fn message_event(conn: &mut PgConnection, msg: &Message, kind: &str, actor: Option<UserId>) -> DomainResult<ThreadEvent> {
+pub(crate) async fn message_event(
+    conn: &mut PgConnection,
+    msg: &Message,
+    kind: &str,
+    actor: Option<UserId>,
+) -> DomainResult<ThreadEvent> {
     let data = serde_json::to_value(msg).map_err(|e| DomainError::Internal(e.to_string()))?;
     append_event(conn, msg.team_id, msg.thread_id, kind, actor, None, data).await
 }
 
 /// Loads one message by id, inside a transaction, optionally locking its row.
 pub(crate) async fn load_message(conn: &mut PgConnection, id: MessageId) -> DomainResult<Message> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"));
-    let row: MessageRow = sqlx::query_as(sql).bind(id.0).fetch_one(conn).await.map_err(not_found("message"))?;
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+    ));
+    let row: MessageRow = sqlx::query_as(sql)
+        .bind(id.0)
+        .fetch_one(conn)
+        .await
+        .map_err(not_found("message"))?;
     Ok(row.into())
 }
 
@@ -257,9 +290,20 @@ fn preview(body: &str, media: usize) -> String {
 
 #[async_trait]
 impl ThreadReads for PgStore {
-    async fn list_threads(&self, team: TeamId, f: &ThreadFilter) -> DomainResult<Page<ThreadSummary>> {
+    async fn list_threads(
+        &self,
+        team: TeamId,
+        f: &ThreadFilter,
+    ) -> DomainResult<Page<ThreadSummary>> {
         let after = f.cursor.as_deref().map(cursor::decode).transpose()?;
-        let pattern = f.search.as_deref().map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let pattern = f.search.as_deref().map(|s| {
+            format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
         let rows: Vec<SummaryRow> = sqlx::query_as(summary_sql!(
             "WHERE t.team_id = $1
                AND (NOT $2 OR t.unread_count > 0)
@@ -295,7 +339,13 @@ impl ThreadReads for PgStore {
         summary(&mut conn, team, id).await
     }
 
-    async fn messages(&self, team: TeamId, thread: ThreadId, after: Option<&str>, limit: i64) -> DomainResult<Page<Message>> {
+    async fn messages(
+        &self,
+        team: TeamId,
+        thread: ThreadId,
+        after: Option<&str>,
+        limit: i64,
+    ) -> DomainResult<Page<Message>> {
         let after = after.map(cursor::decode).transpose()?;
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
@@ -314,7 +364,12 @@ impl ThreadReads for PgStore {
         Ok(page(rows, limit, |r| cursor::encode(r.created_at, r.id)))
     }
 
-    async fn notes(&self, team: TeamId, thread: ThreadId, viewer: UserId) -> DomainResult<Vec<Note>> {
+    async fn notes(
+        &self,
+        team: TeamId,
+        thread: ThreadId,
+        viewer: UserId,
+    ) -> DomainResult<Vec<Note>> {
         let rows: Vec<NoteRow> = sqlx::query_as(
             "SELECT n.id, n.team_id, n.thread_id, n.author_id, u.name AS author_name, n.body, n.visibility, n.mentions, n.created_at
              FROM notes n JOIN users u ON u.id = n.author_id
@@ -330,7 +385,14 @@ impl ThreadReads for PgStore {
         Ok(rows.into_iter().map(Note::from).collect())
     }
 
-    async fn events_after(&self, team: TeamId, thread: ThreadId, viewer: UserId, after: i64, limit: i64) -> DomainResult<Vec<ThreadEvent>> {
+    async fn events_after(
+        &self,
+        team: TeamId,
+        thread: ThreadId,
+        viewer: UserId,
+        after: i64,
+        limit: i64,
+    ) -> DomainResult<Vec<ThreadEvent>> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT thread_id, seq, team_id, type, actor_id, audience, payload, created_at FROM thread_events
              WHERE team_id = $1 AND thread_id = $2 AND seq > $3 AND (audience IS NULL OR audience = $4)
@@ -347,9 +409,20 @@ impl ThreadReads for PgStore {
         Ok(rows.into_iter().map(ThreadEvent::from).collect())
     }
 
-    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)> {
+    async fn thread_for_contact(
+        &self,
+        team: TeamId,
+        contact: ContactId,
+        kind: ChannelKind,
+    ) -> DomainResult<(ThreadId, bool)> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM contacts WHERE team_id = $1 AND id = $2").bind(team.0).bind(contact.0).fetch_optional(&mut *tx).await.map_err(db)?;
+        let exists: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM contacts WHERE team_id = $1 AND id = $2")
+                .bind(team.0)
+                .bind(contact.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
         exists.ok_or(DomainError::NotFound("contact"))?;
         // The team's first live channel of that kind (real numbers before simulated ones).
         let channel: Option<Uuid> = sqlx::query_scalar(
@@ -360,13 +433,21 @@ impl ThreadReads for PgStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
-        let channel = channel.ok_or_else(|| DomainError::invalid("channel", format!("the team has no {kind} number")))?;
+        let channel = channel.ok_or_else(|| {
+            DomainError::invalid("channel", format!("the team has no {kind} number"))
+        })?;
         let result = upsert_thread(&mut tx, team, ContactId(contact.0), ChannelId(channel)).await?;
         tx.commit().await.map_err(db)?;
         Ok(result)
     }
 
-    async fn thread_for_inbound(&self, team: TeamId, channel: ChannelId, phone: &str, profile_name: Option<&str>) -> DomainResult<(ThreadId, bool)> {
+    async fn thread_for_inbound(
+        &self,
+        team: TeamId,
+        channel: ChannelId,
+        phone: &str,
+        profile_name: Option<&str>,
+    ) -> DomainResult<(ThreadId, bool)> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Upsert the contact; a WhatsApp profile name fills an empty name, never overwrites one.
         let contact: Uuid = sqlx::query_scalar(
@@ -388,8 +469,18 @@ impl ThreadReads for PgStore {
     }
 
     async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId> {
-        let id: Uuid = sqlx::query_scalar("SELECT thread_id FROM messages WHERE team_id = $1 AND id = $2")
-            .bind(team.0)
+        let id: Uuid =
+            sqlx::query_scalar("SELECT thread_id FROM messages WHERE team_id = $1 AND id = $2")
+                .bind(team.0)
+                .bind(message.0)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(not_found("message"))?;
+        Ok(ThreadId(id))
+    }
+
+    async fn thread_of_message(&self, message: MessageId) -> DomainResult<ThreadId> {
+        let id: Uuid = sqlx::query_scalar("SELECT thread_id FROM messages WHERE id = $1")
             .bind(message.0)
             .fetch_one(&self.pool)
             .await
@@ -397,19 +488,23 @@ impl ThreadReads for PgStore {
         Ok(ThreadId(id))
     }
 
-    async fn thread_of_message(&self, message: MessageId) -> DomainResult<ThreadId> {
-        let id: Uuid = sqlx::query_scalar("SELECT thread_id FROM messages WHERE id = $1").bind(message.0).fetch_one(&self.pool).await.map_err(not_found("message"))?;
-        Ok(ThreadId(id))
-    }
-
     async fn thread_owner(&self, thread: ThreadId) -> DomainResult<Option<TeamId>> {
-        let id: Option<Uuid> = sqlx::query_scalar("SELECT team_id FROM threads WHERE id = $1").bind(thread.0).fetch_optional(&self.pool).await.map_err(db)?;
+        let id: Option<Uuid> = sqlx::query_scalar("SELECT team_id FROM threads WHERE id = $1")
+            .bind(thread.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(id.map(TeamId))
     }
 }
 
 /// The thread of (team, contact, channel), created if missing; says whether it was created.
-async fn upsert_thread(conn: &mut PgConnection, team: TeamId, contact: ContactId, channel: ChannelId) -> DomainResult<(ThreadId, bool)> {
+async fn upsert_thread(
+    conn: &mut PgConnection,
+    team: TeamId,
+    contact: ContactId,
+    channel: ChannelId,
+) -> DomainResult<(ThreadId, bool)> {
     let inserted: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO threads (id, team_id, contact_id, channel_id) VALUES ($1, $2, $3, $4)
          ON CONFLICT (team_id, contact_id, channel_id) DO NOTHING RETURNING id",
@@ -424,13 +519,15 @@ async fn upsert_thread(conn: &mut PgConnection, team: TeamId, contact: ContactId
     if let Some(id) = inserted {
         return Ok((ThreadId(id), true));
     }
-    let id: Uuid = sqlx::query_scalar("SELECT id FROM threads WHERE team_id = $1 AND contact_id = $2 AND channel_id = $3")
-        .bind(team.0)
-        .bind(contact.0)
-        .bind(channel.0)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
+    let id: Uuid = sqlx::query_scalar(
+        "SELECT id FROM threads WHERE team_id = $1 AND contact_id = $2 AND channel_id = $3",
+    )
+    .bind(team.0)
+    .bind(contact.0)
+    .bind(channel.0)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
     Ok((ThreadId(id), false))
 }
 
@@ -444,8 +541,19 @@ impl ThreadWrites for PgStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(not_found("thread"))?;
-        let media: Vec<Media> = m.media_urls.iter().map(|u| Media { url: u.clone(), content_type: None }).collect();
-        let status = if m.send_at.is_some() { MessageStatus::Scheduled } else { MessageStatus::Queued };
+        let media: Vec<Media> = m
+            .media_urls
+            .iter()
+            .map(|u| Media {
+                url: u.clone(),
+                content_type: None,
+            })
+            .collect();
+        let status = if m.send_at.is_some() {
+            MessageStatus::Scheduled
+        } else {
+            MessageStatus::Queued
+        };
         // An immediate send is claimed at once: if the process dies before the carrier answers,
         // the stale sweep fails it instead of sending it again.
         let sql = sqlx::AssertSqlSafe(format!(
@@ -481,7 +589,11 @@ impl ThreadWrites for PgStore {
         let event = message_event(&mut tx, &msg, event::MESSAGE_CREATED, m.author).await?;
         let thread = summary(&mut tx, m.team, m.thread).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed { value: msg, events: vec![event], thread })
+        Ok(Committed {
+            value: msg,
+            events: vec![event],
+            thread,
+        })
     }
 
     async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing> {
@@ -495,14 +607,25 @@ impl ThreadWrites for PgStore {
         .await
         .map_err(not_found("thread"))?;
         let channel = super::channels::load_channel(&mut conn, ChannelId(channel_id)).await?;
-        Ok(Outgoing { message: msg, channel, to, opted_out })
+        Ok(Outgoing {
+            message: msg,
+            channel,
+            to,
+            opted_out,
+        })
     }
 
-    async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>> {
+    async fn record_send(
+        &self,
+        message: MessageId,
+        outcome: SendOutcome,
+    ) -> DomainResult<Option<Committed<Message>>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let (status, sid, code, reason) = match outcome {
             SendOutcome::Sent { sid } => (MessageStatus::Sent, Some(sid), None, None),
-            SendOutcome::Failed { code, reason } => (MessageStatus::Failed, None, code, Some(reason)),
+            SendOutcome::Failed { code, reason } => {
+                (MessageStatus::Failed, None, code, Some(reason))
+            }
         };
         // Only a message still waiting for the carrier takes its answer (the stale sweep may
         // have failed it meanwhile).
@@ -526,17 +649,31 @@ impl ThreadWrites for PgStore {
         let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;
         let thread = summary(&mut tx, msg.team_id, msg.thread_id).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Some(Committed { value: msg, events: vec![event], thread }))
+        Ok(Some(Committed {
+            value: msg,
+            events: vec![event],
+            thread,
+        }))
     }
 
-    async fn apply_status(&self, sid: &str, status: MessageStatus, error_code: Option<i32>, reason: Option<String>, raw: Value) -> DomainResult<Option<Committed<Message>>> {
+    async fn apply_status(
+        &self,
+        sid: &str,
+        status: MessageStatus,
+        error_code: Option<i32>,
+        reason: Option<String>,
+        raw: Value,
+    ) -> DomainResult<Option<Committed<Message>>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let current: Option<(Uuid, String)> = sqlx::query_as("SELECT id, status FROM messages WHERE provider_sid = $1 FOR UPDATE")
-            .bind(sid)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        let Some((id, current)) = current else { return Ok(None) };
+        let current: Option<(Uuid, String)> =
+            sqlx::query_as("SELECT id, status FROM messages WHERE provider_sid = $1 FOR UPDATE")
+                .bind(sid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        let Some((id, current)) = current else {
+            return Ok(None);
+        };
         let current: MessageStatus = parse(&current)?;
         if !current.may_become(status) {
             return Ok(None);
@@ -562,7 +699,11 @@ impl ThreadWrites for PgStore {
         let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;
         let thread = summary(&mut tx, msg.team_id, msg.thread_id).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Some(Committed { value: msg, events: vec![event], thread }))
+        Ok(Some(Committed {
+            value: msg,
+            events: vec![event],
+            thread,
+        }))
     }
 
     async fn record_inbound(&self, m: NewInbound) -> DomainResult<InboundOutcome> {
@@ -588,7 +729,9 @@ impl ThreadWrites for PgStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-        let Some(row) = row else { return Ok(InboundOutcome::Duplicate) };
+        let Some(row) = row else {
+            return Ok(InboundOutcome::Duplicate);
+        };
         let msg = Message::from(row);
         sqlx::query("UPDATE threads SET last_message_at = $2, last_preview = $3, unread_count = unread_count + 1 WHERE id = $1")
             .bind(m.thread.0)
@@ -624,10 +767,22 @@ impl ThreadWrites for PgStore {
         }
         let thread = summary(&mut tx, m.team, m.thread).await?;
         tx.commit().await.map_err(db)?;
-        Ok(InboundOutcome::Stored(Committed { value: msg, events, thread }))
+        Ok(InboundOutcome::Stored(Committed {
+            value: msg,
+            events,
+            thread,
+        }))
     }
 
-    async fn add_note(&self, team: TeamId, thread: ThreadId, author: UserId, body: &str, visibility: Visibility, mentions: &[UserId]) -> DomainResult<Committed<Note>> {
+    async fn add_note(
+        &self,
+        team: TeamId,
+        thread: ThreadId,
+        author: UserId,
+        body: &str,
+        visibility: Visibility,
+        mentions: &[UserId],
+    ) -> DomainResult<Committed<Note>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let mention_ids: Vec<Uuid> = mentions.iter().map(|m| m.0).collect();
         let row: NoteRow = sqlx::query_as(
@@ -651,15 +806,34 @@ impl ThreadWrites for PgStore {
         let note = Note::from(row);
         let audience = (visibility == Visibility::Private).then_some(author);
         let data = serde_json::to_value(&note).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let event = append_event(&mut tx, team, thread, event::NOTE_CREATED, Some(author), audience, data).await?;
+        let event = append_event(
+            &mut tx,
+            team,
+            thread,
+            event::NOTE_CREATED,
+            Some(author),
+            audience,
+            data,
+        )
+        .await?;
         let summary = summary(&mut tx, team, thread).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed { value: note, events: vec![event], thread: summary })
+        Ok(Committed {
+            value: note,
+            events: vec![event],
+            thread: summary,
+        })
     }
 
     async fn mark_read(&self, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let done = sqlx::query("UPDATE threads SET unread_count = 0 WHERE team_id = $1 AND id = $2").bind(team.0).bind(thread.0).execute(&mut *tx).await.map_err(db)?;
+        let done =
+            sqlx::query("UPDATE threads SET unread_count = 0 WHERE team_id = $1 AND id = $2")
+                .bind(team.0)
+                .bind(thread.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
         if done.rows_affected() == 0 {
             return Err(DomainError::NotFound("thread"));
         }
@@ -668,11 +842,24 @@ impl ThreadWrites for PgStore {
         Ok(s)
     }
 
-    async fn update_thread(&self, team: TeamId, thread: ThreadId, actor: UserId, status: Option<ThreadStatus>, assignee: Option<Option<UserId>>) -> DomainResult<Committed<ThreadSummary>> {
+    async fn update_thread(
+        &self,
+        team: TeamId,
+        thread: ThreadId,
+        actor: UserId,
+        status: Option<ThreadStatus>,
+        assignee: Option<Option<UserId>>,
+    ) -> DomainResult<Committed<ThreadSummary>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         if let Some(Some(user)) = assignee {
             // Only a member of the same team can be assigned.
-            let ok: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE team_id = $1 AND id = $2").bind(team.0).bind(user.0).fetch_optional(&mut *tx).await.map_err(db)?;
+            let ok: Option<Uuid> =
+                sqlx::query_scalar("SELECT id FROM users WHERE team_id = $1 AND id = $2")
+                    .bind(team.0)
+                    .bind(user.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
             ok.ok_or_else(|| DomainError::invalid("assignee_id", "is not a member of this team"))?;
         }
         let done = sqlx::query(
@@ -692,24 +879,50 @@ impl ThreadWrites for PgStore {
         }
         let s = summary(&mut tx, team, thread).await?;
         let data = serde_json::to_value(&s).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let event = append_event(&mut tx, team, thread, event::THREAD_UPDATED, Some(actor), None, data).await?;
+        let event = append_event(
+            &mut tx,
+            team,
+            thread,
+            event::THREAD_UPDATED,
+            Some(actor),
+            None,
+            data,
+        )
+        .await?;
         let s = summary(&mut tx, team, thread).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed { value: s.clone(), events: vec![event], thread: s })
+        Ok(Committed {
+            value: s.clone(),
+            events: vec![event],
+            thread: s,
+        })
     }
 
-    async fn edit_scheduled(&self, team: TeamId, message: MessageId, actor: UserId, body: Option<String>, send_at: Option<OffsetDateTime>) -> DomainResult<Committed<Message>> {
+    async fn edit_scheduled(
+        &self,
+        team: TeamId,
+        message: MessageId,
+        actor: UserId,
+        body: Option<String>,
+        send_at: Option<OffsetDateTime>,
+    ) -> DomainResult<Committed<Message>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let current: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2 FOR UPDATE")
-            .bind(team.0)
-            .bind(message.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
+        let current: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM messages WHERE team_id = $1 AND id = $2 FOR UPDATE",
+        )
+        .bind(team.0)
+        .bind(message.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
         match current.as_deref() {
             None => return Err(DomainError::NotFound("message")),
             Some("scheduled") => {}
-            Some(other) => return Err(DomainError::Conflict(format!("the message is no longer scheduled (it is {other})"))),
+            Some(other) => {
+                return Err(DomainError::Conflict(format!(
+                    "the message is no longer scheduled (it is {other})"
+                )));
+            }
         }
         sqlx::query("UPDATE messages SET body = COALESCE($2, body), scheduled_at = COALESCE($3, scheduled_at), updated_at = now() WHERE id = $1")
             .bind(message.0)
@@ -722,10 +935,19 @@ impl ThreadWrites for PgStore {
         let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, Some(actor)).await?;
         let thread = summary(&mut tx, team, msg.thread_id).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed { value: msg, events: vec![event], thread })
+        Ok(Committed {
+            value: msg,
+            events: vec![event],
+            thread,
+        })
     }
 
-    async fn cancel_scheduled(&self, team: TeamId, message: MessageId, actor: UserId) -> DomainResult<Committed<Message>> {
+    async fn cancel_scheduled(
+        &self,
+        team: TeamId,
+        message: MessageId,
+        actor: UserId,
+    ) -> DomainResult<Committed<Message>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Claiming moves a due row to `sending` under a row lock, so a cancel either lands first
         // (and the claim skips the row) or finds it no longer scheduled: never both.
@@ -738,16 +960,28 @@ impl ThreadWrites for PgStore {
         .await
         .map_err(db)?;
         if updated.is_none() {
-            let status: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2").bind(team.0).bind(message.0).fetch_optional(&mut *tx).await.map_err(db)?;
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2")
+                    .bind(team.0)
+                    .bind(message.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
             return Err(match status {
                 None => DomainError::NotFound("message"),
-                Some(s) => DomainError::Conflict(format!("the message is no longer scheduled (it is {s})")),
+                Some(s) => {
+                    DomainError::Conflict(format!("the message is no longer scheduled (it is {s})"))
+                }
             });
         }
         let msg = load_message(&mut tx, message).await?;
         let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, Some(actor)).await?;
         let thread = summary(&mut tx, team, msg.thread_id).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed { value: msg, events: vec![event], thread })
+        Ok(Committed {
+            value: msg,
+            events: vec![event],
+            thread,
+        })
     }
 }

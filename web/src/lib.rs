@@ -1,1 +1,129 @@
-//! placeholder
+//! Switchboard's HTTP and WebSocket edge: the JSON API, the Twilio webhooks, the Pusher-protocol
+//! gateway and the agent pages. Handlers are thin: extract, call one actor or one query, answer.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod gateway;
+pub mod pages;
+pub mod twilio_signature;
+pub mod webhooks;
+
+use actors::Core;
+use actors::ports::Store;
+use async_trait::async_trait;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderName;
+use governor::DefaultKeyedRateLimiter;
+use secrecy::SecretString;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+/// Settings of the edge.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Pusher app credentials: clients connect with the key, channel auth is signed with the
+    /// secret.
+    pub app_id: String,
+    pub app_key: String,
+    pub app_secret: SecretString,
+    /// The URL people and Twilio reach us at (webhook signatures are checked against it).
+    pub public_base_url: String,
+    /// Browser origins allowed to open the WebSocket.
+    pub allowed_origins: Vec<String>,
+    /// Whether anyone may sign up (otherwise invites are the only way in).
+    pub open_signup: bool,
+    /// Sign-in/sign-up attempts per minute per client IP.
+    pub auth_per_minute: u32,
+    /// Frames queued per connection before it counts as a slow consumer.
+    pub ws_queue: usize,
+    /// Seconds of client silence before we ping it (sent to clients as `activity_timeout`).
+    pub activity_timeout: u64,
+    /// Client events per second per connection.
+    pub client_events_per_second: u32,
+    /// The trial guard's numbers, shown in settings.
+    pub verified_numbers: Option<Vec<String>>,
+}
+
+impl WebConfig {
+    /// Whether session cookies need `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base_url.starts_with("https://")
+    }
+}
+
+/// Readiness of what the server depends on (Postgres, Redis).
+#[async_trait]
+pub trait Probe: Send + Sync {
+    /// Each dependency and whether it answers.
+    async fn check(&self) -> Vec<(&'static str, Result<(), String>)>;
+}
+
+/// Posts a signed form to this server's own webhook endpoints: the simulator goes through the
+/// real, signed webhook path.
+#[async_trait]
+pub trait WebhookClient: Send + Sync {
+    /// POSTs `params` to `path` with `X-Twilio-Signature: signature`; answers the status code.
+    async fn post(
+        &self,
+        path: &str,
+        signature: &str,
+        params: &[(String, String)],
+    ) -> Result<u16, String>;
+}
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub store: Arc<dyn Store>,
+    pub config: Arc<WebConfig>,
+    pub probe: Arc<dyn Probe>,
+    pub loopback: Arc<dyn WebhookClient>,
+    pub auth_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    pub metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(api::routes())
+        .merge(webhooks::routes())
+        .merge(gateway::routes())
+        .merge(pages::routes())
+        .nest_service("/static", ServeDir::new(static_dir))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(CatchPanicLayer::custom(|_| {
+            error::ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error").into_response_()
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION, axum::http::header::COOKIE]))
+        .with_state(state)
+}
+
+impl error::ApiError {
+    fn into_response_(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}
+
+/// How long an idle keep-alive HTTP request may take before the server gives up.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What `/api/me` answers, shared with the pages' boot data.
+pub(crate) fn api_me_json(state: &AppState, p: &actors::ports::Principal) -> serde_json::Value {
+    api::me_json(state, p)
+}

@@ -1,0 +1,145 @@
+//! The one `Config`, read from flags and the environment at start. Secrets are redacted in
+//! `Debug`.
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+
+/// Switchboard: a realtime collaboration server for a shared SMS + WhatsApp inbox.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// What to do.
+#[derive(Subcommand, Debug, Clone, Copy)]
+pub enum Command {
+    /// Create and migrate the database, seed the demo team when it is empty, and serve.
+    Serve,
+    /// Create the database if missing and apply migrations.
+    Migrate,
+    /// Seed the demo team (when the database has no team yet).
+    Seed,
+}
+
+/// Every setting; each also comes from the environment variable named beside it.
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Postgres URL; the database is created if missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/switchboard"
+    )]
+    pub database_url: String,
+    /// Redis URL for linking several nodes; empty means one node with an in-process bus.
+    #[arg(long, env = "REDIS_URL", default_value = "")]
+    pub redis_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// The URL people and Twilio reach this server at (default: http://BIND).
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+    /// Extra browser origins allowed to open the WebSocket (comma-separated).
+    #[arg(
+        long,
+        env = "ALLOWED_ORIGINS",
+        default_value = "",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+    /// Pusher app id.
+    #[arg(long, env = "PUSHER_APP_ID")]
+    pub pusher_app_id: Option<String>,
+    /// Pusher app key (what clients connect with).
+    #[arg(long, env = "PUSHER_KEY")]
+    pub pusher_key: Option<String>,
+    /// Pusher app secret (signs channel auth).
+    #[arg(long, env = "PUSHER_SECRET", hide_env_values = true)]
+    pub pusher_secret: Option<SecretString>,
+    /// Twilio REST API base URL (tests point it at a fake).
+    #[arg(
+        long,
+        env = "TWILIO_API_BASE",
+        default_value = "https://api.twilio.com"
+    )]
+    pub twilio_api_base: String,
+    /// Trial guard: the only numbers messages may go to (comma-separated E.164).
+    #[arg(long, env = "VERIFIED_NUMBERS", value_delimiter = ',')]
+    pub verified_numbers: Option<Vec<String>>,
+    /// Outbound messages per second per sending number.
+    #[arg(long, env = "SEND_RATE_PER_SECOND", default_value_t = 1)]
+    pub send_rate_per_second: u32,
+    /// Whether anyone may sign up (otherwise invites only).
+    #[arg(long, env = "OPEN_SIGNUP", default_value_t = true, action = clap::ArgAction::Set)]
+    pub open_signup: bool,
+    /// Seed a demo team when the database is empty.
+    #[arg(long, env = "DEMO_SEED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub demo_seed: bool,
+    /// Sign-in/sign-up attempts per minute per client IP.
+    #[arg(long, env = "AUTH_RATE_PER_MINUTE", default_value_t = 30)]
+    pub auth_rate_per_minute: u32,
+    /// Frames queued per WebSocket before the connection counts as too slow and is closed.
+    #[arg(long, env = "WS_QUEUE", default_value_t = 256)]
+    pub ws_queue: usize,
+    /// Seconds of client silence before the server pings.
+    #[arg(long, env = "ACTIVITY_TIMEOUT", default_value_t = 120)]
+    pub activity_timeout: u64,
+    /// How long a typing indicator lasts without a refresh, in milliseconds.
+    #[arg(long, env = "TYPING_TTL_MS", default_value_t = 6000)]
+    pub typing_ttl_ms: u64,
+    /// Seconds a message may stay in `sending` before it is failed as "outcome unknown".
+    #[arg(long, env = "STALE_SENDING_SECS", default_value_t = 120)]
+    pub stale_sending_secs: u64,
+    /// Milliseconds between scheduler polls for messages scheduled through other nodes.
+    #[arg(long, env = "SCHEDULER_POLL_MS", default_value_t = 1000)]
+    pub scheduler_poll_ms: u64,
+    /// How far ahead a message may be scheduled, in days.
+    #[arg(long, env = "SCHEDULE_HORIZON_DAYS", default_value_t = 365)]
+    pub schedule_horizon_days: u64,
+    /// Whether this node runs a scheduler.
+    #[arg(long, env = "RUN_SCHEDULER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_scheduler: bool,
+    /// Postgres connections in the pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
+    pub database_max_connections: u32,
+    /// Delay before the simulator reports each delivery step, in milliseconds.
+    #[arg(long, env = "SIMULATOR_DELAY_MS", default_value_t = 400)]
+    pub simulator_delay_ms: u64,
+    /// Log as JSON lines.
+    #[arg(long, env = "LOG_JSON", default_value_t = false, action = clap::ArgAction::Set)]
+    pub log_json: bool,
+}
+
+impl Config {
+    /// The public base URL, defaulting to the bound address.
+    pub fn public_base_url(&self, bound: SocketAddr) -> String {
+        self.public_base_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| format!("http://{bound}"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// A config for tests: every default, the given database.
+    pub fn for_tests(database_url: &str) -> Config {
+        let cli = Cli::parse_from(["switchboard", "--database-url", database_url]);
+        let mut c = cli.config;
+        c.redis_url = String::new();
+        c.demo_seed = false;
+        c.public_base_url = None;
+        c.pusher_app_id = Some("test-app".into());
+        c.pusher_key = Some("test-key".into());
+        c.pusher_secret = Some("test-secret".to_owned().into());
+        c.send_rate_per_second = 1000;
+        c.simulator_delay_ms = 50;
+        c.auth_rate_per_minute = 1000;
+        c
+    }
+}

@@ -1,0 +1,251 @@
+//! Wiring: builds the store, bus, carriers, core and web edge, then serves until shutdown.
+
+use crate::bus::{self, RedisBus};
+use crate::config::Config;
+use crate::simulator::{Carriers, Loopback, Simulator};
+use crate::store::{PgStore, StoreError};
+use crate::twilio::TwilioCarrier;
+use actors::ports::{Bus, LocalBus, Store};
+use actors::{Core, CoreConfig};
+use async_trait::async_trait;
+use governor::{Quota, RateLimiter};
+use secrecy::SecretString;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use web::{AppState, Probe, WebConfig};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "cannot reach Redis at REDIS_URL ({0}); start Redis or unset REDIS_URL to run a single node"
+    )]
+    Redis(redis::RedisError),
+    #[error("could not start the core: {0}")]
+    Core(actors::DomainError),
+    #[error("could not seed the demo team: {0}")]
+    Seed(actors::DomainError),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+struct Readiness {
+    store: PgStore,
+    redis: Option<redis::Client>,
+}
+
+#[async_trait]
+impl Probe for Readiness {
+    async fn check(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let mut out = vec![(
+            "postgres",
+            if self.store.ping().await {
+                Ok(())
+            } else {
+                Err("not answering".into())
+            },
+        )];
+        if let Some(client) = &self.redis {
+            out.push(("redis", bus::ping(client).await));
+        }
+        out
+    }
+}
+
+/// The Prometheus recorder is process-wide; several servers in one test process share it.
+fn prometheus() -> Option<Arc<dyn Fn() -> String + Send + Sync>> {
+    static HANDLE: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        OnceLock::new();
+    let handle = HANDLE
+        .get_or_init(|| {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .ok()
+        })
+        .clone()?;
+    Some(Arc::new(move || handle.render()))
+}
+
+/// Pusher credentials from the config, or fresh ones for this run (printed so a client can use
+/// them).
+fn pusher_credentials(config: &Config) -> (String, String, SecretString) {
+    let id = config
+        .pusher_app_id
+        .clone()
+        .unwrap_or_else(|| "switchboard".into());
+    let key = config.pusher_key.clone().unwrap_or_else(|| {
+        let key = hex::encode(rand::random::<[u8; 10]>());
+        tracing::info!(%key, "PUSHER_KEY not set: using a key generated for this run");
+        key
+    });
+    let secret = config.pusher_secret.clone().unwrap_or_else(|| {
+        tracing::info!("PUSHER_SECRET not set: using a secret generated for this run");
+        hex::encode(rand::random::<[u8; 20]>()).into()
+    });
+    (id, key, secret)
+}
+
+/// Connects to Postgres (creating the database if needed) and applies migrations.
+pub async fn open_store(config: &Config) -> Result<PgStore, ServerError> {
+    let store = PgStore::connect(&config.database_url, config.database_max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Runs the server on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    let bound = listener.local_addr()?;
+    let public = config.public_base_url(bound);
+    let store = open_store(&config).await?;
+    if config.demo_seed && store.is_empty().await.map_err(ServerError::Seed)? {
+        crate::seed::demo(&store).await.map_err(ServerError::Seed)?;
+        let (admin, agent) = (crate::seed::DEMO_ADMIN, crate::seed::DEMO_AGENT);
+        tracing::info!(
+            "seeded the demo team (simulator mode): sign in as {} / {} (admin) or {} / {} (agent)",
+            admin.0,
+            admin.1,
+            agent.0,
+            agent.1
+        );
+    }
+
+    let (bus, redis): (Arc<dyn Bus>, Option<redis::Client>) = if config.redis_url.is_empty() {
+        (Arc::new(LocalBus), None)
+    } else {
+        let (bus, client) = RedisBus::connect(&config.redis_url, shutdown.clone())
+            .await
+            .map_err(ServerError::Redis)?;
+        (Arc::new(bus), Some(client))
+    };
+
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .connect_timeout(Duration::from_secs(5))
+        .build()?;
+    let local_ip = if bound.ip().is_unspecified() {
+        "127.0.0.1".parse().expect("literal")
+    } else {
+        bound.ip()
+    };
+    let loopback = Arc::new(Loopback {
+        http: http.clone(),
+        local_base: format!("http://{}", SocketAddr::new(local_ip, bound.port())),
+    });
+    let carrier = Carriers {
+        twilio: TwilioCarrier::new(http, &config.twilio_api_base),
+        simulator: Simulator {
+            loopback: loopback.clone(),
+            public_base_url: public.clone(),
+            delay: Duration::from_millis(config.simulator_delay_ms),
+        },
+    };
+    let verified: Option<HashSet<String>> = config.verified_numbers.as_ref().map(|v| {
+        v.iter()
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect()
+    });
+    let core_config = CoreConfig {
+        public_base_url: public.clone(),
+        verified_numbers: verified.clone(),
+        typing_ttl: Duration::from_millis(config.typing_ttl_ms),
+        send_rate_per_second: config.send_rate_per_second,
+        stale_sending_after: Duration::from_secs(config.stale_sending_secs),
+        scheduler_poll: Duration::from_millis(config.scheduler_poll_ms.max(50)),
+        schedule_horizon: Duration::from_secs(config.schedule_horizon_days * 86_400),
+        run_scheduler: config.run_scheduler,
+        ..CoreConfig::default()
+    };
+    let store_arc: Arc<dyn Store> = Arc::new(store.clone());
+    let core = Core::start(store_arc.clone(), bus, Arc::new(carrier), core_config)
+        .await
+        .map_err(ServerError::Core)?;
+    if let Some(client) = &redis {
+        bus::spawn_subscriber(client.clone(), Arc::downgrade(&core), shutdown.clone());
+    }
+
+    let (app_id, app_key, app_secret) = pusher_credentials(&config);
+    let mut allowed_origins = vec![public.clone(), format!("http://{bound}")];
+    allowed_origins.extend(
+        config
+            .allowed_origins
+            .iter()
+            .filter(|o| !o.is_empty())
+            .cloned(),
+    );
+    let per_minute = NonZeroU32::new(config.auth_rate_per_minute.max(1)).expect("max(1)");
+    let auth_limiter = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
+    let web_config = WebConfig {
+        app_id,
+        app_key,
+        app_secret,
+        public_base_url: public.clone(),
+        allowed_origins,
+        open_signup: config.open_signup,
+        auth_per_minute: config.auth_rate_per_minute,
+        ws_queue: config.ws_queue.max(8),
+        activity_timeout: config.activity_timeout.max(1),
+        client_events_per_second: 10,
+        verified_numbers: verified.map(|v| {
+            let mut v: Vec<String> = v.into_iter().collect();
+            v.sort();
+            v
+        }),
+    };
+    let state = AppState {
+        core: core.clone(),
+        store: store_arc,
+        config: Arc::new(web_config),
+        probe: Arc::new(Readiness { store, redis }),
+        loopback,
+        auth_limiter: auth_limiter.clone(),
+        metrics: prometheus(),
+    };
+    // Keyed limiters keep a key per client: forget the quiet ones now and then.
+    let sweep = shutdown.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        while tokio::select! { _ = sweep.cancelled() => false, _ = tick.tick() => true } {
+            auth_limiter.retain_recent();
+        }
+    });
+
+    let static_dir = std::env::var("STATIC_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/web/static").to_owned());
+    let app = web::router(state, std::path::Path::new(&static_dir));
+    tracing::info!(%bound, %public, "switchboard is listening");
+    let stop_core = core.clone();
+    let graceful = shutdown.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        graceful.cancelled().await;
+        // Upgraded WebSockets are not waited for by axum: tell them to reconnect (4200).
+        stop_core.stop();
+    })
+    .await?;
+    core.stop();
+    // Give the socket tasks a moment to send their close frames.
+    for _ in 0..20 {
+        if core.hub.connection_count() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Ok(())
+}

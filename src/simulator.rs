@@ -1,0 +1,122 @@
+//! The built-in simulator, for teams without Twilio credentials: a carrier that answers like
+//! Twilio and then posts signed status callbacks (sent, then delivered) to our own webhook
+//! endpoint, and the loopback client that also carries simulated inbound messages. Everything
+//! goes through the real, signed webhook path.
+
+use actors::ports::{Carrier, CarrierError, CarrierRequest};
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::Duration;
+use web::{WebhookClient, twilio_signature};
+
+/// Posts signed forms to this server over HTTP.
+pub struct Loopback {
+    pub http: reqwest::Client,
+    /// `http://127.0.0.1:{port}`: where this process listens.
+    pub local_base: String,
+}
+
+#[async_trait]
+impl WebhookClient for Loopback {
+    async fn post(
+        &self,
+        path: &str,
+        signature: &str,
+        params: &[(String, String)],
+    ) -> Result<u16, String> {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.local_base))
+            .header("X-Twilio-Signature", signature)
+            .form(params)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(res.status().as_u16())
+    }
+}
+
+/// The simulated carrier.
+pub struct Simulator {
+    pub loopback: Arc<Loopback>,
+    /// Our public base URL (what the signature signs).
+    pub public_base_url: String,
+    /// Pause before each delivery step, like a real network.
+    pub delay: Duration,
+}
+
+/// A body containing this makes the simulated carrier report the message undelivered, so the
+/// failure path can be seen without a real carrier.
+pub const FAIL_MARKER: &str = "#fail";
+
+#[async_trait]
+impl Carrier for Simulator {
+    async fn send(&self, req: CarrierRequest) -> Result<String, CarrierError> {
+        let sid = format!("SM{}", hex::encode(rand::random::<[u8; 16]>()));
+        let steps: Vec<(&str, Option<&str>)> = if req.body.contains(FAIL_MARKER) {
+            vec![("sent", None), ("undelivered", Some("30003"))]
+        } else {
+            vec![("sent", None), ("delivered", None)]
+        };
+        let loopback = self.loopback.clone();
+        let url = format!("{}/webhooks/twilio/status", self.public_base_url);
+        let delay = self.delay;
+        let account = req.channel.account_sid.clone();
+        let token = req.channel.auth_token.expose_secret().to_owned();
+        let from = req.channel.number.clone();
+        let to = req.to.clone();
+        let callback_sid = sid.clone();
+        tokio::spawn(async move {
+            for (status, error) in steps {
+                tokio::time::sleep(delay).await;
+                let mut params = vec![
+                    ("AccountSid".to_owned(), account.clone()),
+                    ("ApiVersion".to_owned(), "2010-04-01".to_owned()),
+                    ("From".to_owned(), from.clone()),
+                    ("MessageSid".to_owned(), callback_sid.clone()),
+                    ("MessageStatus".to_owned(), status.to_owned()),
+                    ("SmsSid".to_owned(), callback_sid.clone()),
+                    ("SmsStatus".to_owned(), status.to_owned()),
+                    ("To".to_owned(), to.clone()),
+                ];
+                if let Some(code) = error {
+                    params.push(("ErrorCode".to_owned(), code.to_owned()));
+                }
+                let signature = twilio_signature::sign(&token, &url, &params);
+                // The answer can come before our own record of the sid commits: retry a 404.
+                for _ in 0..20 {
+                    match loopback
+                        .post("/webhooks/twilio/status", &signature, &params)
+                        .await
+                    {
+                        Ok(404) => tokio::time::sleep(Duration::from_millis(100)).await,
+                        Ok(_) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "simulator could not post a status callback");
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(sid)
+    }
+}
+
+/// Picks the carrier by channel: simulated channels go to the simulator, the rest to Twilio.
+pub struct Carriers {
+    pub twilio: crate::twilio::TwilioCarrier,
+    pub simulator: Simulator,
+}
+
+#[async_trait]
+impl Carrier for Carriers {
+    async fn send(&self, req: CarrierRequest) -> Result<String, CarrierError> {
+        if req.channel.simulated {
+            self.simulator.send(req).await
+        } else {
+            self.twilio.send(req).await
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Accounts: sign-up (new team, or an invite), sign-in, sign-out, me, API tokens, invites and
+//! members.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Admin, Auth, Json, SESSION_COOKIE, hash_secret, session_id};
+use actors::domain::{ChannelKind, Role};
+use actors::ports::{NewAccount, NewChannel, Principal};
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use time::{Duration, OffsetDateTime};
+
+const SESSION_DAYS: i64 = 30;
+const INVITE_DAYS: i64 = 7;
+
+#[derive(Deserialize)]
+pub struct SignUp {
+    email: String,
+    password: String,
+    name: String,
+    #[serde(default)]
+    team_name: Option<String>,
+    #[serde(default)]
+    invite: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SignIn {
+    email: String,
+    password: String,
+}
+
+/// A random secret for sessions, tokens and invites: 32 bytes, hex.
+pub(crate) fn new_secret() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+fn check_rate(state: &AppState, addr: SocketAddr) -> ApiResult<()> {
+    state
+        .auth_limiter
+        .check_key(&addr.ip())
+        .map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            ApiError::rate_limited(wait.as_secs() + 1)
+        })
+}
+
+fn normalize_email(email: &str) -> ApiResult<String> {
+    let email = email.trim().to_lowercase();
+    let ok = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
+    if !ok {
+        return Err(ApiError::invalid("email", "is not an email address"));
+    }
+    Ok(email)
+}
+
+/// Argon2id, off the async threads: a hash takes tens of milliseconds of CPU.
+async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))?
+    .map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A password nobody has, verified against when the email is unknown so both failures take
+/// the same time.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    Argon2::default()
+        .hash_password(b"not a real password")
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+/// Starts a session: stores its hash, answers the body with the cookie.
+async fn start_session(state: &AppState, p: &Principal, status: StatusCode) -> ApiResult<Response> {
+    let id = new_secret();
+    let expires = OffsetDateTime::now_utc() + Duration::days(SESSION_DAYS);
+    state
+        .store
+        .create_session(p.user.id, &hash_secret(&id), expires)
+        .await?;
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        SESSION_DAYS * 86400
+    );
+    Ok((
+        status,
+        [(header::SET_COOKIE, cookie)],
+        axum::Json(json!({ "user": p.user, "team": p.team })),
+    )
+        .into_response())
+}
+
+pub async fn sign_up(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Json(req): Json<SignUp>,
+) -> ApiResult<Response> {
+    check_rate(&state, addr)?;
+    let email = normalize_email(&req.email)?;
+    let name = req.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+    }
+    if req.password.chars().count() < 8 || req.password.len() > 1024 {
+        return Err(ApiError::invalid(
+            "password",
+            "must be at least 8 characters",
+        ));
+    }
+    let invite_hash = req.invite.as_deref().map(|t| hash_secret(t.trim()));
+    let team_name = match (&invite_hash, req.team_name.as_deref().map(str::trim)) {
+        (Some(_), _) => None,
+        (None, _) if !state.config.open_signup => {
+            return Err(ApiError::forbidden("sign-up is by invitation only"));
+        }
+        (None, Some(t)) if !t.is_empty() && t.chars().count() <= 200 => Some(t.to_owned()),
+        (None, _) => {
+            return Err(ApiError::invalid(
+                "team_name",
+                "is required (1 to 200 characters) without an invite",
+            ));
+        }
+    };
+    let simulated_channels = if team_name.is_some() {
+        simulated_channels()
+    } else {
+        vec![]
+    };
+    let password_hash = hash_password(req.password).await?;
+    let p = state
+        .store
+        .create_account(NewAccount {
+            team_name,
+            invite_hash,
+            email,
+            name,
+            password_hash,
+            simulated_channels,
+        })
+        .await
+        .map_err(|e| match e {
+            actors::DomainError::NotFound(_) => {
+                ApiError::invalid("invite", "is unknown, used or expired")
+            }
+            e => e.into(),
+        })?;
+    start_session(&state, &p, StatusCode::CREATED).await
+}
+
+/// A new team starts in simulator mode: one simulated SMS and one WhatsApp number, each with its
+/// own account sid and auth token so webhooks are signed and checked like real ones.
+pub fn simulated_channels() -> Vec<NewChannel> {
+    [ChannelKind::Sms, ChannelKind::Whatsapp]
+        .into_iter()
+        .map(|kind| NewChannel {
+            kind,
+            // Twilio's own magic test number: it can never be a real customer's.
+            number: "+15005550006".into(),
+            account_sid: format!("AC{}", &new_secret()[..32]),
+            auth_token: new_secret()[..32].to_owned(),
+            messaging_service_sid: None,
+            simulated: true,
+        })
+        .collect()
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(req): Json<SignIn>,
+) -> ApiResult<Response> {
+    check_rate(&state, addr)?;
+    let email = req.email.trim().to_lowercase();
+    let found = state.store.credentials(&email).await?;
+    // Unknown email and wrong password look the same, and take the same time.
+    let (principal, hash) = match found {
+        Some((p, hash)) => (Some(p), hash),
+        None => (None, DUMMY_HASH.clone()),
+    };
+    let ok = verify_password(req.password, hash).await;
+    let Some(p) = principal.filter(|_| ok) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong email or password",
+        ));
+    };
+    // Rotate: a session id known before sign-in never becomes a signed-in one.
+    if let Some(old) = session_id(&headers) {
+        state.store.revoke_session(&hash_secret(&old)).await?;
+    }
+    start_session(&state, &p, StatusCode::OK).await
+}
+
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some(id) = session_id(&headers) {
+        state.store.revoke_session(&hash_secret(&id)).await?;
+    }
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// What `/api/me` and the pages' boot data say.
+pub fn me_json(state: &AppState, p: &Principal) -> Value {
+    let (host, port) = ws_host_port(&state.config.public_base_url);
+    json!({
+        "user": p.user,
+        "team": p.team,
+        "role": p.user.role,
+        "pusher": { "key": state.config.app_key, "ws_host": host, "ws_port": port, "auth_endpoint": "/pusher/auth" },
+    })
+}
+
+fn ws_host_port(base: &str) -> (String, u16) {
+    let tls = base.starts_with("https://");
+    let rest = base.split("://").nth(1).unwrap_or(base);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_owned(), p.parse().unwrap_or(80)),
+        _ => (authority.to_owned(), if tls { 443 } else { 80 }),
+    }
+}
+
+pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> Json<Value> {
+    Json(me_json(&state, &p))
+}
+
+#[derive(Deserialize)]
+pub struct NewToken {
+    name: String,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Json(req): Json<NewToken>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let name = req.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
+    }
+    let token = format!("sb_{}", new_secret());
+    let id = state
+        .store
+        .create_token(&p.user, name, &hash_secret(&token))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "name": name, "token": token })),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NewInvite {
+    #[serde(default)]
+    email: Option<String>,
+    role: Role,
+}
+
+pub async fn create_invite(
+    State(state): State<AppState>,
+    Admin(p): Admin,
+    Json(req): Json<NewInvite>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let email = req
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(normalize_email)
+        .transpose()?;
+    let token = new_secret();
+    let expires = OffsetDateTime::now_utc() + Duration::days(INVITE_DAYS);
+    let invite = state
+        .store
+        .create_invite(
+            &p.user,
+            email.as_deref(),
+            req.role,
+            &hash_secret(&token),
+            expires,
+        )
+        .await?;
+    let url = format!(
+        "{}/invite/{token}",
+        state.config.public_base_url.trim_end_matches('/')
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "invite": invite, "token": token, "url": url })),
+    ))
+}
+
+pub async fn members(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
+    let members = state.store.members(p.team.id).await?;
+    let online = state.core.online(p.team.id).await.unwrap_or_default();
+    let list: Vec<Value> = members
+        .into_iter()
+        .map(|m| json!({ "id": m.id, "name": m.name, "email": m.email, "role": m.role, "online": online.contains(&m.id) }))
+        .collect();
+    Ok(Json(json!({ "members": list })))
+}

@@ -1,0 +1,244 @@
+//! The inbox: thread list and detail, status and assignment, reads, notes and the event log.
+
+use super::path_id;
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, Json, Query};
+use actors::domain::*;
+use actors::ids::*;
+use actors::ports::{Page, ThreadFilter};
+use actors::thread::ThreadMsg;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    unread: bool,
+    #[serde(default)]
+    scheduled: bool,
+    channel: Option<ChannelKind>,
+    status: Option<ThreadStatus>,
+    /// `me`, `none`, or a user id.
+    assignee: Option<String>,
+    search: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Page<ThreadSummary>>> {
+    let mut filter = ThreadFilter {
+        unread: q.unread,
+        scheduled: q.scheduled,
+        channel: q.channel,
+        status: q.status,
+        search: q
+            .search
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
+        cursor: q.cursor,
+        limit: q.limit.unwrap_or(50).clamp(1, 200),
+        ..ThreadFilter::default()
+    };
+    match q.assignee.as_deref() {
+        None | Some("") => {}
+        Some("me") => filter.assignee = Some(p.user.id),
+        Some("none") => filter.unassigned = true,
+        Some(id) => {
+            filter.assignee = Some(
+                id.parse()
+                    .map_err(|_| ApiError::invalid("assignee", "must be me, none or a user id"))?,
+            )
+        }
+    }
+    Ok(Json(state.store.list_threads(p.team.id, &filter).await?))
+}
+
+/// A thread of the caller's team, or 404.
+async fn own_thread(state: &AppState, team: TeamId, raw: &str) -> ApiResult<ThreadSummary> {
+    let id: ThreadId = path_id(raw, "thread")?;
+    Ok(state.store.thread(team, id).await?)
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    cursor: Option<String>,
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> ApiResult<Json<Value>> {
+    let thread = own_thread(&state, p.team.id, &id).await?;
+    let mut page = state
+        .store
+        .messages(p.team.id, thread.id, q.cursor.as_deref(), 50)
+        .await?;
+    page.items.reverse();
+    let notes = state.store.notes(p.team.id, thread.id, p.user.id).await?;
+    Ok(Json(
+        json!({ "thread": thread, "messages": page.items, "next_cursor": page.next_cursor, "notes": notes }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ThreadUpdate {
+    status: Option<ThreadStatus>,
+    #[serde(default, with = "super::contacts::double_option")]
+    assignee_id: Option<Option<UserId>>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Json(req): Json<ThreadUpdate>,
+) -> ApiResult<Json<ThreadSummary>> {
+    let thread = own_thread(&state, p.team.id, &id).await?;
+    if req.status.is_none() && req.assignee_id.is_none() {
+        return Err(ApiError::invalid(
+            "status",
+            "send status and/or assignee_id",
+        ));
+    }
+    let user = p.user;
+    let summary = state
+        .core
+        .ask_thread(thread.id, |reply| ThreadMsg::Update {
+            actor: user,
+            status: req.status,
+            assignee: req.assignee_id,
+            reply,
+        })
+        .await?;
+    Ok(Json(summary))
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ThreadSummary>> {
+    let thread = own_thread(&state, p.team.id, &id).await?;
+    let reader = p.user;
+    Ok(Json(
+        state
+            .core
+            .ask_thread(thread.id, |reply| ThreadMsg::MarkRead { reader, reply })
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    #[serde(default)]
+    after: i64,
+}
+
+/// The most events one catch-up returns; past that the client reloads the thread.
+const CATCH_UP_LIMIT: i64 = 500;
+
+pub async fn events(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Json<Value>> {
+    let thread = own_thread(&state, p.team.id, &id).await?;
+    if q.after < 0 {
+        return Err(ApiError::invalid("after", "must be 0 or more"));
+    }
+    let mut events = state
+        .store
+        .events_after(p.team.id, thread.id, p.user.id, q.after, CATCH_UP_LIMIT)
+        .await?;
+    let reset_required = events.len() as i64 > CATCH_UP_LIMIT;
+    if reset_required {
+        events.clear();
+    }
+    Ok(Json(
+        json!({ "events": events, "reset_required": reset_required, "last_seq": thread.last_seq }),
+    ))
+}
+
+pub async fn notes(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let thread = own_thread(&state, p.team.id, &id).await?;
+    Ok(Json(
+        json!({ "notes": state.store.notes(p.team.id, thread.id, p.user.id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NewNote {
+    body: String,
+    #[serde(default = "public")]
+    visibility: Visibility,
+}
+
+fn public() -> Visibility {
+    Visibility::Public
+}
+
+pub async fn add_note(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Json(req): Json<NewNote>,
+) -> ApiResult<(StatusCode, Json<Note>)> {
+    let thread = own_thread(&state, p.team.id, &id).await?;
+    if req.body.chars().count() > 10_000 {
+        return Err(ApiError::invalid(
+            "body",
+            "must be at most 10000 characters",
+        ));
+    }
+    let author = p.user;
+    let note = state
+        .core
+        .ask_thread(thread.id, |reply| ThreadMsg::AddNote {
+            author,
+            body: req.body,
+            visibility: req.visibility,
+            reply,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(note)))
+}
+
+#[derive(Deserialize)]
+pub struct ForContact {
+    contact_id: ContactId,
+    channel: ChannelKind,
+}
+
+pub async fn for_contact(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Json(req): Json<ForContact>,
+) -> ApiResult<Json<ThreadSummary>> {
+    let (id, created) = state
+        .store
+        .thread_for_contact(p.team.id, req.contact_id, req.channel)
+        .await?;
+    let summary = state.store.thread(p.team.id, id).await?;
+    if created {
+        state.core.publish(
+            actors::protocol::ChannelName::Team(p.team.id),
+            event::THREAD_CREATED,
+            &summary,
+        );
+    }
+    Ok(Json(summary))
+}

@@ -1,0 +1,364 @@
+//! The WebSocket gateway at `/app/{key}`, speaking the Pusher Channels protocol v7 so pusher-js
+//! and the other Pusher clients work unchanged.
+//!
+//! One task per connection selects over: frames queued for it by the hub, frames from the
+//! client, the close signal (slow consumer, shutdown) and the activity timer. Sending to a slow
+//! client only stalls that client's own task; fan-out never waits for it.
+
+use crate::AppState;
+use crate::error::ApiError;
+use actors::hub::{Conn, ConnRef};
+use actors::ids::{ThreadId, UserId};
+use actors::protocol::{self, ChannelName, ClientFrame, PresenceMember, SubscribeData, code};
+use actors::team::TeamMsg;
+use actors::thread::ThreadMsg;
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+use tokio::time::{Instant, sleep_until};
+
+/// The gateway route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/app/{key}", get(upgrade))
+}
+
+/// How long a client has to answer our ping.
+const PONG_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest client frame we accept (Pusher's own limit for client events is 10 KB).
+const MAX_CLIENT_FRAME: usize = 16 * 1024;
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Browsers always send Origin: refuse pages we do not serve. Programs send none, and still
+    // need channel auth for everything.
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
+        && !state.config.allowed_origins.iter().any(|a| a == origin)
+    {
+        return ApiError::forbidden("this origin may not open a socket").into_response();
+    }
+    let key_ok = key == state.config.app_key;
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| async move {
+            if key_ok {
+                serve(state, socket).await;
+            } else {
+                refuse(socket, code::APP_NOT_FOUND, "unknown app key").await;
+            }
+        })
+}
+
+async fn refuse(mut socket: WebSocket, code: u16, reason: &str) {
+    let _ = socket.send(text(protocol::error_frame(code, reason))).await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+fn text(s: String) -> Message {
+    Message::Text(Utf8Bytes::from(s))
+}
+
+/// One connection's own bookkeeping.
+struct Session {
+    state: AppState,
+    conn: ConnRef,
+    /// Channel → the presence user this socket joined as.
+    subscriptions: HashMap<String, Option<UserId>>,
+    client_events: DefaultDirectRateLimiter,
+}
+
+async fn serve(state: AppState, mut socket: WebSocket) {
+    let socket_id = protocol::new_socket_id();
+    let (conn, mut rx) = Conn::new(socket_id.clone(), state.config.ws_queue);
+    state.core.hub.register(&conn);
+    metrics::gauge!("switchboard_ws_connections").increment(1.0);
+    let activity = Duration::from_secs(state.config.activity_timeout);
+    let rate = NonZeroU32::new(state.config.client_events_per_second.max(1)).expect("max(1)");
+    let mut session = Session {
+        state,
+        conn: conn.clone(),
+        subscriptions: HashMap::new(),
+        client_events: RateLimiter::direct(Quota::per_second(rate)),
+    };
+
+    let mut close_code = None;
+    if socket
+        .send(text(protocol::connection_established(
+            &socket_id,
+            activity.as_secs(),
+        )))
+        .await
+        .is_ok()
+    {
+        let mut last_seen = Instant::now();
+        let mut ping_sent: Option<Instant> = None;
+        loop {
+            let deadline = match ping_sent {
+                None => last_seen + activity,
+                Some(at) => at + PONG_TIMEOUT,
+            };
+            tokio::select! {
+                biased;
+                _ = conn.closed() => {
+                    close_code = conn.close_code();
+                    break;
+                }
+                frame = rx.recv() => {
+                    let Some(frame) = frame else { break };
+                    let Ok(frame) = Utf8Bytes::try_from(frame) else { continue };
+                    if socket.send(Message::Text(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                incoming = socket.recv() => {
+                    match incoming {
+                        Some(Ok(Message::Text(t))) => {
+                            last_seen = Instant::now();
+                            ping_sent = None;
+                            session.on_text(&t).await;
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                            last_seen = Instant::now();
+                            ping_sent = None;
+                        }
+                        Some(Ok(Message::Binary(_))) => session.error(4000, "binary frames are not part of the protocol"),
+                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    }
+                }
+                _ = sleep_until(deadline) => {
+                    if ping_sent.is_none() {
+                        ping_sent = Some(Instant::now());
+                        if socket.send(text(protocol::ping())).await.is_err() {
+                            break;
+                        }
+                    } else {
+                        close_code = Some(code::PONG_NOT_RECEIVED);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(code) = close_code {
+        let reason = match code {
+            code::RECONNECT => "server shutting down, reconnect",
+            code::OVER_CAPACITY => "too slow to read: reconnect and catch up",
+            code::PONG_NOT_RECEIVED => "pong not received",
+            _ => "closing",
+        };
+        let _ = socket.send(text(protocol::error_frame(code, reason))).await;
+        let _ = socket
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+    session.leave_all();
+    metrics::gauge!("switchboard_ws_connections").decrement(1.0);
+}
+
+impl Session {
+    fn error(&self, code: u16, message: &str) {
+        self.conn
+            .push(Bytes::from(protocol::error_frame(code, message)));
+    }
+
+    async fn on_text(&mut self, t: &str) {
+        let Ok(frame) = serde_json::from_str::<ClientFrame>(t) else {
+            return self.error(4000, "malformed frame: expected JSON with an event");
+        };
+        match frame.event.as_str() {
+            "pusher:ping" => {
+                self.conn.push(Bytes::from(protocol::pong()));
+            }
+            "pusher:pong" => {}
+            "pusher:subscribe" => match serde_json::from_value::<SubscribeData>(frame.data) {
+                Ok(data) => self.subscribe(data).await,
+                Err(_) => self.error(4000, "pusher:subscribe needs data.channel"),
+            },
+            "pusher:unsubscribe" => {
+                if let Some(channel) = frame.data.get("channel").and_then(|c| c.as_str()) {
+                    self.unsubscribe(channel);
+                }
+            }
+            e if e.starts_with("client-") => self.client_event(frame).await,
+            _ => self.error(4000, "unknown event"),
+        }
+    }
+
+    async fn subscribe(&mut self, data: SubscribeData) {
+        let channel_name = data.channel;
+        let refuse = |me: &Self, why: &str| {
+            me.conn.push(Bytes::from(protocol::subscription_error(
+                &channel_name,
+                403,
+                why,
+            )))
+        };
+        let Some(channel) = ChannelName::parse(&channel_name) else {
+            refuse(self, "unknown channel");
+            return;
+        };
+        let secret = self.state.config.app_secret.expose_secret();
+        let ok = data.auth.as_deref().is_some_and(|auth| {
+            protocol::verify_channel_auth(
+                &self.state.config.app_key,
+                secret,
+                &self.conn.socket_id,
+                &channel_name,
+                data.channel_data.as_deref(),
+                auth,
+            )
+        });
+        if !ok {
+            refuse(self, "invalid channel auth: ask /pusher/auth");
+            return;
+        }
+        let member = match (channel.is_presence(), data.channel_data.as_deref()) {
+            (true, Some(cd)) => match serde_json::from_str::<PresenceMember>(cd) {
+                Ok(m) => Some(m),
+                Err(_) => {
+                    refuse(self, "presence channel_data must carry user_id");
+                    return;
+                }
+            },
+            (true, None) => {
+                refuse(self, "presence channels need channel_data");
+                return;
+            }
+            (false, _) => None,
+        };
+        let user: Option<UserId> = member.as_ref().and_then(|m| m.user_id.parse().ok());
+        if self.subscriptions.contains_key(&channel_name) {
+            // pusher-js may re-subscribe after a reconnect race: answer again, count once.
+            self.state
+                .core
+                .hub
+                .subscribe(&channel_name, &self.conn, member);
+            return;
+        }
+        self.state
+            .core
+            .hub
+            .subscribe(&channel_name, &self.conn, member);
+        self.subscriptions.insert(channel_name, user);
+        match (channel, user) {
+            (ChannelName::Thread(thread), _) => {
+                let _ = self
+                    .state
+                    .core
+                    .tell_thread(
+                        thread,
+                        ThreadMsg::ViewerJoined {
+                            conn: self.conn.clone(),
+                        },
+                    )
+                    .await;
+            }
+            (ChannelName::Team(team), Some(user)) => {
+                if let Ok(actor) = self.state.core.team(team).await {
+                    let _ = actor.cast(TeamMsg::Online { user });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn unsubscribe(&mut self, channel: &str) {
+        if let Some(user) = self.subscriptions.remove(channel) {
+            self.state
+                .core
+                .hub
+                .unsubscribe(channel, &self.conn.socket_id);
+            self.left(channel, user);
+        }
+    }
+
+    fn left(&self, channel: &str, user: Option<UserId>) {
+        if let (Some(ChannelName::Team(team)), Some(user)) = (ChannelName::parse(channel), user) {
+            let core = self.state.core.clone();
+            tokio::spawn(async move {
+                if let Ok(actor) = core.team(team).await {
+                    let _ = actor.cast(TeamMsg::Offline { user });
+                }
+            });
+        }
+    }
+
+    async fn client_event(&mut self, frame: ClientFrame) {
+        let Some(channel) = frame.channel else {
+            return self.error(4000, "client events need a channel");
+        };
+        let Some(user) = self.subscriptions.get(&channel).copied() else {
+            return self.error(
+                4009,
+                "subscribe to the channel before triggering client events on it",
+            );
+        };
+        if self.client_events.check().is_err() {
+            return self.error(
+                code::CLIENT_EVENT_RATE_LIMIT,
+                "too many client events: at most 10 per second",
+            );
+        }
+        let uid = user.map(|u| u.to_string());
+        let relayed =
+            protocol::client_event_frame(&frame.event, &channel, &frame.data, uid.as_deref());
+        if relayed.len() > 10 * 1024 {
+            return self.error(4000, "client event too large (10 KB at most)");
+        }
+        self.state
+            .core
+            .publish_frame(channel.clone(), relayed, Some(&self.conn.socket_id));
+        if frame.event == actors::domain::event::TYPING
+            && let (Some(ChannelName::Thread(thread)), Some(user)) =
+                (ChannelName::parse(&channel), user)
+        {
+            let typing = frame
+                .data
+                .get("typing")
+                .and_then(|t| t.as_bool())
+                .unwrap_or(true);
+            self.tell_typing(thread, user, typing).await;
+        }
+    }
+
+    async fn tell_typing(&self, thread: ThreadId, user: UserId, typing: bool) {
+        let _ = self
+            .state
+            .core
+            .tell_thread(thread, ThreadMsg::Typing { user, typing })
+            .await;
+    }
+
+    fn leave_all(&mut self) {
+        let subs: Vec<(String, Option<UserId>)> = self.subscriptions.drain().collect();
+        for (channel, user) in &subs {
+            self.left(channel, *user);
+        }
+        self.state
+            .core
+            .hub
+            .unregister(&self.conn, subs.into_iter().map(|(c, _)| c));
+    }
+}

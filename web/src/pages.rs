@@ -1,0 +1,136 @@
+//! The agent's pages (askama): sign-in and sign-up, the inbox app and settings. The app page is
+//! a shell with boot data; `web/static/app.js` renders it live from the API and the socket.
+
+use crate::AppState;
+use crate::api_me_json;
+use crate::extract::principal;
+use actors::domain::Role;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth.html")]
+struct AuthPage {
+    title: String,
+    mode: String,
+    invite: String,
+    open_signup: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "app.html")]
+struct AppPage {
+    title: String,
+    page: String,
+    boot_json: String,
+}
+
+/// The page routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(inbox))
+        .route("/threads/{id}", get(thread))
+        .route("/settings", get(settings))
+        .route("/sign-in", get(sign_in))
+        .route("/sign-up", get(sign_up))
+        .route("/invite/{token}", get(invite))
+}
+
+fn auth_page(state: &AppState, mode: &str, invite: String) -> Response {
+    let title = if mode == "sign-in" {
+        "Sign in"
+    } else {
+        "Sign up"
+    };
+    AuthPage {
+        title: format!("{title} · Switchboard"),
+        mode: mode.into(),
+        invite,
+        open_signup: state.config.open_signup,
+    }
+    .into_response()
+}
+
+async fn sign_in(State(state): State<AppState>) -> Response {
+    auth_page(&state, "sign-in", String::new())
+}
+
+async fn sign_up(State(state): State<AppState>) -> Response {
+    auth_page(&state, "sign-up", String::new())
+}
+
+async fn invite(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    auth_page(
+        &state,
+        "sign-up",
+        token
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(128)
+            .collect(),
+    )
+}
+
+/// Renders the app for a signed-in user, or sends them to sign in.
+async fn app(
+    state: &AppState,
+    headers: &HeaderMap,
+    page: &str,
+    thread: Option<String>,
+) -> Response {
+    let p = match principal(state, headers).await {
+        Ok(Some(p)) => p,
+        Ok(None) | Err(_) => return Redirect::to("/sign-in").into_response(),
+    };
+    if page == "settings" && p.user.role != Role::Admin {
+        let body = "<!doctype html><meta charset=utf-8><title>Forbidden</title>\
+                    <p>Settings are for admins. <a href=\"/\">Back to the inbox</a></p>";
+        return (StatusCode::FORBIDDEN, Html(body)).into_response();
+    }
+    let mut boot = api_me_json(state, &p);
+    boot["thread_id"] = thread
+        .map(serde_json::Value::String)
+        .unwrap_or(serde_json::Value::Null);
+    // Safe inside <script>: no "</script>" or "<!--" can survive.
+    let boot_json = boot
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let title = if page == "settings" {
+        "Settings"
+    } else {
+        "Inbox"
+    };
+    AppPage {
+        title: format!("{title} · {}", p.team.name),
+        page: page.into(),
+        boot_json,
+    }
+    .into_response()
+}
+
+async fn inbox(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    app(&state, &headers, "inbox", None).await
+}
+
+async fn thread(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let id = id
+        .parse::<actors::ids::ThreadId>()
+        .ok()
+        .map(|t| t.to_string());
+    app(&state, &headers, "inbox", id).await
+}
+
+async fn settings(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    app(&state, &headers, "settings", None).await
+}

@@ -1,0 +1,322 @@
+//! Twilio webhooks: inbound messages and delivery status callbacks. Each is verified against the
+//! receiving channel's auth token before anything is written, routed to its thread actor, and
+//! answered 200 only after the commit. Unknown parameters are kept in the raw receipt.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::twilio_signature;
+use actors::domain::{ChannelKind, Media, MessageStatus};
+use actors::ports::{InboundOutcome, NewInbound};
+use actors::thread::ThreadMsg;
+use actors::{DomainError, phone};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+
+/// The webhook routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/twilio/messages", post(inbound))
+        .route("/webhooks/twilio/status", post(status))
+}
+
+/// The empty TwiML answer: "received, nothing to say".
+const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response />";
+
+fn twiml() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml")],
+        EMPTY_TWIML,
+    )
+        .into_response()
+}
+
+/// The parsed form, in order, with lookups by name.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !ct.starts_with("application/x-www-form-urlencoded") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected a form-encoded Twilio webhook",
+            ));
+        }
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|e| ApiError::bad_request(format!("malformed form body: {e}")))?;
+        Ok(Params(pairs))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn require(&self, name: &'static str) -> ApiResult<&str> {
+        self.get(name)
+            .ok_or_else(|| ApiError::bad_request(format!("missing parameter {name}")))
+    }
+
+    /// Everything as received, for the raw receipt (repeated names become arrays).
+    fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        for (k, v) in &self.0 {
+            match map.get_mut(k) {
+                Some(Value::Array(a)) => a.push(Value::String(v.clone())),
+                Some(existing) => {
+                    *existing = Value::Array(vec![existing.clone(), Value::String(v.clone())])
+                }
+                None => {
+                    map.insert(k.clone(), Value::String(v.clone()));
+                }
+            }
+        }
+        Value::Object(map)
+    }
+}
+
+/// The URL Twilio signed: our public base URL plus the path and query as received.
+fn signed_url(state: &AppState, uri: &axum::http::Uri) -> String {
+    let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    format!("{}{pq}", state.config.public_base_url.trim_end_matches('/'))
+}
+
+fn check_signature(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    token: &str,
+    params: &Params,
+) -> ApiResult<()> {
+    let sig = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if sig.is_empty() || !twilio_signature::validate(token, &signed_url(state, uri), &params.0, sig)
+    {
+        metrics::counter!("switchboard_webhook_rejected_total").increment(1);
+        return Err(ApiError::forbidden("invalid X-Twilio-Signature"));
+    }
+    Ok(())
+}
+
+/// Twilio's opt-out and opt-in keywords (the message itself is still stored).
+fn opt_out_intent(params: &Params, body: &str) -> Option<bool> {
+    match params
+        .get("OptOutType")
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        Some("STOP") => return Some(true),
+        Some("START") => return Some(false),
+        Some(_) => return None,
+        None => {}
+    }
+    match body.trim().to_ascii_uppercase().as_str() {
+        "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "REVOKE" | "OPTOUT" => {
+            Some(true)
+        }
+        "START" | "YES" | "UNSTOP" => Some(false),
+        _ => None,
+    }
+}
+
+async fn inbound(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let params = Params::parse(&headers, &body)?;
+    let account = params.require("AccountSid")?;
+    let from_raw = params.require("From")?;
+    let sid = params
+        .get("MessageSid")
+        .or_else(|| params.get("SmsMessageSid"))
+        .ok_or_else(|| ApiError::bad_request("missing parameter MessageSid"))?;
+    let to_raw = params.get("To");
+    let kind = if from_raw.starts_with("whatsapp:")
+        || to_raw.is_some_and(|t| t.starts_with("whatsapp:"))
+    {
+        ChannelKind::Whatsapp
+    } else {
+        ChannelKind::Sms
+    };
+    let to = to_raw
+        .map(|t| phone::normalize(t, None))
+        .transpose()
+        .map_err(|_| ApiError::bad_request("To is not a phone number"))?;
+    let service = params.get("MessagingServiceSid");
+    if to.is_none() && service.is_none() {
+        return Err(ApiError::bad_request("missing parameter To"));
+    }
+    let channel = state
+        .store
+        .channel_for_webhook(account, to.as_deref(), kind, service)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel for this number"))?;
+    check_signature(
+        &state,
+        &headers,
+        &uri,
+        channel.auth_token.expose_secret(),
+        &params,
+    )?;
+
+    // Verified: from here on the request is Twilio's.
+    let from = phone::normalize(from_raw, None)
+        .map_err(|_| ApiError::bad_request("From is not a phone number"))?;
+    let body_text = params.get("Body").unwrap_or("").to_owned();
+    let num_media: usize = params
+        .get("NumMedia")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+        .min(10);
+    let media = (0..num_media)
+        .filter_map(|i| {
+            let url = params.get(&format!("MediaUrl{i}"))?.to_owned();
+            Some(Media {
+                url,
+                content_type: params
+                    .get(&format!("MediaContentType{i}"))
+                    .map(str::to_owned),
+            })
+        })
+        .collect();
+    let raw = params.to_json();
+    state
+        .store
+        .record_receipt(channel.team_id, "inbound", Some(sid), raw.clone())
+        .await?;
+    let (thread, created) = state
+        .store
+        .thread_for_inbound(
+            channel.team_id,
+            channel.id,
+            &from,
+            params.get("ProfileName"),
+        )
+        .await?;
+    let msg = NewInbound {
+        team: channel.team_id,
+        thread,
+        kind,
+        message_sid: sid.to_owned(),
+        body: body_text.chars().take(1600).collect(),
+        media,
+        raw,
+        opt_out: opt_out_intent(&params, &body_text),
+    };
+    let outcome = state
+        .core
+        .ask_thread(thread, |reply| ThreadMsg::Inbound {
+            msg,
+            created,
+            reply,
+        })
+        .await?;
+    if matches!(outcome, InboundOutcome::Duplicate) {
+        tracing::info!(%sid, "duplicate inbound webhook ignored");
+    }
+    metrics::counter!("switchboard_inbound_messages_total").increment(1);
+    Ok(twiml())
+}
+
+/// A readable reason for Twilio's error codes.
+pub fn error_reason(code: i32) -> String {
+    let text = match code {
+        21211 => "invalid 'To' phone number",
+        21408 => "sending to this region is not enabled on the Twilio account",
+        21608 => "the number is unverified: a trial account can only send to verified numbers",
+        21610 => "the recipient has unsubscribed (replied STOP)",
+        21614 => "the 'To' number is not a mobile number",
+        30003 => "unreachable destination handset",
+        30004 => "message blocked by the recipient or carrier",
+        30005 => "unknown destination handset",
+        30006 => "landline or unreachable carrier",
+        30007 => "message filtered by the carrier as spam",
+        30008 => "unknown error from the carrier",
+        63016 => "outside the WhatsApp 24-hour window: only an approved template may be sent",
+        _ => return format!("Twilio error {code}"),
+    };
+    format!("{text} (Twilio error {code})")
+}
+
+async fn status(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let params = Params::parse(&headers, &body)?;
+    let sid = params
+        .get("MessageSid")
+        .or_else(|| params.get("SmsSid"))
+        .ok_or_else(|| ApiError::bad_request("missing parameter MessageSid"))?;
+    let status_word = params
+        .get("MessageStatus")
+        .or_else(|| params.get("SmsStatus"))
+        .ok_or_else(|| ApiError::bad_request("missing parameter MessageStatus"))?;
+    let Some((channel, thread)) = state.store.message_for_sid(sid).await? else {
+        return Err(ApiError::not_found("message"));
+    };
+    if params
+        .get("AccountSid")
+        .is_some_and(|a| a != channel.account_sid)
+    {
+        return Err(ApiError::forbidden("the account does not own this message"));
+    }
+    check_signature(
+        &state,
+        &headers,
+        &uri,
+        channel.auth_token.expose_secret(),
+        &params,
+    )?;
+    let Some(status) = MessageStatus::from_twilio(status_word) else {
+        // A status we do not track is still acknowledged, so Twilio does not retry it.
+        tracing::info!(%sid, status = status_word, "unknown message status ignored");
+        return Ok(twiml());
+    };
+    let error_code: Option<i32> = params
+        .get("ErrorCode")
+        .and_then(|c| c.parse().ok())
+        .filter(|c| *c != 0);
+    let reason = error_code.map(error_reason);
+    let raw = params.to_json();
+    state
+        .store
+        .record_receipt(channel.team_id, "status", Some(sid), raw.clone())
+        .await?;
+    let sid = sid.to_owned();
+    state
+        .core
+        .ask_thread(thread, |reply| ThreadMsg::Status {
+            sid,
+            status,
+            error_code,
+            reason,
+            raw,
+            reply,
+        })
+        .await
+        .map_err(|e| match e {
+            DomainError::NotFound(_) => ApiError::not_found("message"),
+            e => e.into(),
+        })?;
+    Ok(twiml())
+}
