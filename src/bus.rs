@@ -29,10 +29,7 @@ impl Bus for RedisBus {
 
 impl RedisBus {
     /// Connects (failing fast if Redis is unreachable at start) and spawns the publisher.
-    pub async fn connect(
-        url: &str,
-        shutdown: CancellationToken,
-    ) -> Result<(RedisBus, redis::Client), redis::RedisError> {
+    pub async fn connect(url: &str, shutdown: CancellationToken) -> Result<(RedisBus, redis::Client), redis::RedisError> {
         let client = redis::Client::open(url)?;
         // Check now, so a wrong REDIS_URL is one clear error at start.
         let mut conn = client.get_multiplexed_async_connection().await?;
@@ -58,11 +55,7 @@ impl RedisBus {
                         tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
                         continue;
                     };
-                    let sent: Result<i64, _> = redis::cmd("PUBLISH")
-                        .arg(CHANNEL)
-                        .arg(&payload)
-                        .query_async(c)
-                        .await;
+                    let sent: Result<i64, _> = redis::cmd("PUBLISH").arg(CHANNEL).arg(&payload).query_async(c).await;
                     match sent {
                         Ok(_) => break,
                         Err(e) => {
@@ -118,13 +111,7 @@ pub fn spawn_subscriber(client: redis::Client, core: Weak<Core>, shutdown: Cance
 
 /// Whether Redis answers (for /readyz).
 pub async fn ping(client: &redis::Client) -> Result<(), String> {
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(|e| e.to_string())?;
-    let _: String = redis::cmd("PING")
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut conn = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
+    let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(|e| e.to_string())?;
     Ok(())
 }

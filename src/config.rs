@@ -30,11 +30,7 @@ pub enum Command {
 #[derive(Args, Clone, Debug)]
 pub struct Config {
     /// Postgres URL; the database is created if missing.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/switchboard"
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/switchboard")]
     pub database_url: String,
     /// Redis URL for linking several nodes; empty means one node with an in-process bus.
     #[arg(long, env = "REDIS_URL", default_value = "")]
@@ -46,12 +42,7 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_BASE_URL")]
     pub public_base_url: Option<String>,
     /// Extra browser origins allowed to open the WebSocket (comma-separated).
-    #[arg(
-        long,
-        env = "ALLOWED_ORIGINS",
-        default_value = "",
-        value_delimiter = ','
-    )]
+    #[arg(long, env = "ALLOWED_ORIGINS", default_value = "", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
     /// Pusher app id.
     #[arg(long, env = "PUSHER_APP_ID")]
@@ -63,11 +54,7 @@ pub struct Config {
     #[arg(long, env = "PUSHER_SECRET", hide_env_values = true)]
     pub pusher_secret: Option<SecretString>,
     /// Twilio REST API base URL (tests point it at a fake).
-    #[arg(
-        long,
-        env = "TWILIO_API_BASE",
-        default_value = "https://api.twilio.com"
-    )]
+    #[arg(long, env = "TWILIO_API_BASE", default_value = "https://api.twilio.com")]
     pub twilio_api_base: String,
     /// Trial guard: the only numbers messages may go to (comma-separated E.164).
     #[arg(long, env = "VERIFIED_NUMBERS", value_delimiter = ',')]
@@ -119,12 +106,7 @@ pub struct Config {
 impl Config {
     /// The public base URL, defaulting to the bound address.
     pub fn public_base_url(&self, bound: SocketAddr) -> String {
-        self.public_base_url
-            .clone()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| format!("http://{bound}"))
-            .trim_end_matches('/')
-            .to_owned()
+        self.public_base_url.clone().filter(|u| !u.is_empty()).unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned()
     }
 
     /// A config for tests: every default, the given database.

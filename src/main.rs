@@ -8,13 +8,9 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     if cli.config.log_json {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init();
+        tracing_subscriber::fmt().with_env_filter(filter).json().init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
@@ -24,10 +20,7 @@ async fn main() -> anyhow::Result<()> {
             let listener = match tokio::net::TcpListener::bind(config.bind).await {
                 Ok(l) => l,
                 Err(e) => {
-                    eprintln!(
-                        "error: cannot listen on {} ({e}); set BIND to a free address",
-                        config.bind
-                    );
+                    eprintln!("error: cannot listen on {} ({e}); set BIND to a free address", config.bind);
                     std::process::exit(1);
                 }
             };
@@ -35,9 +28,7 @@ async fn main() -> anyhow::Result<()> {
             tokio::spawn(wait_for_signal(shutdown.clone()));
             switchboard::run(config, listener, shutdown).await
         }
-        Command::Migrate => switchboard::server::open_store(&config)
-            .await
-            .map(|_| tracing::info!("database is migrated")),
+        Command::Migrate => switchboard::server::open_store(&config).await.map(|_| tracing::info!("database is migrated")),
         Command::Seed => seed(&config).await,
     };
     if let Err(e) = result {
@@ -50,14 +41,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn seed(config: &switchboard::Config) -> Result<(), switchboard::ServerError> {
     let store = switchboard::server::open_store(config).await?;
-    if store
-        .is_empty()
-        .await
-        .map_err(switchboard::ServerError::Seed)?
-    {
-        switchboard::seed::demo(&store)
-            .await
-            .map_err(switchboard::ServerError::Seed)?;
+    if store.is_empty().await.map_err(switchboard::ServerError::Seed)? {
+        switchboard::seed::demo(&store).await.map_err(switchboard::ServerError::Seed)?;
         tracing::info!("seeded the demo team");
     } else {
         tracing::info!("the database already has a team: nothing seeded");

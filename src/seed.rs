@@ -13,10 +13,7 @@ pub const DEMO_ADMIN: (&str, &str) = ("admin@demo.switchboard.dev", "switchboard
 pub const DEMO_AGENT: (&str, &str) = ("agent@demo.switchboard.dev", "switchboard-demo");
 
 fn hash(password: &str) -> String {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .unwrap_or_default()
+    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).unwrap_or_default()
 }
 
 /// Seeds the demo team: an admin, an agent, a few contacts with threads, messages and notes.
@@ -34,15 +31,7 @@ pub async fn demo(store: &PgStore) -> DomainResult<()> {
     let invite_token = hex::encode(rand::random::<[u8; 16]>());
     let invite_hash = web::extract::hash_secret(&invite_token);
     let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
-    store
-        .create_invite(
-            &admin.user,
-            None,
-            actors::domain::Role::Agent,
-            &invite_hash,
-            expires,
-        )
-        .await?;
+    store.create_invite(&admin.user, None, actors::domain::Role::Agent, &invite_hash, expires).await?;
     let agent = store
         .create_account(NewAccount {
             team_name: None,
@@ -56,39 +45,14 @@ pub async fn demo(store: &PgStore) -> DomainResult<()> {
     let team = admin.team.id;
     let channels = store.channels(team).await?;
     let people = [
-        (
-            "Maria Garcia",
-            "+14155550101",
-            ChannelKind::Sms,
-            vec![
-                "Hi! Is my order #1042 shipped yet?",
-                "Thanks, that was quick 🙏",
-            ],
-        ),
-        (
-            "Kenji Tanaka",
-            "+447700900123",
-            ChannelKind::Whatsapp,
-            vec!["Hello, can I change my delivery address?"],
-        ),
-        (
-            "Priya Patel",
-            "+14155550199",
-            ChannelKind::Sms,
-            vec!["Do you open on Sundays?"],
-        ),
+        ("Maria Garcia", "+14155550101", ChannelKind::Sms, vec!["Hi! Is my order #1042 shipped yet?", "Thanks, that was quick 🙏"]),
+        ("Kenji Tanaka", "+447700900123", ChannelKind::Whatsapp, vec!["Hello, can I change my delivery address?"]),
+        ("Priya Patel", "+14155550199", ChannelKind::Sms, vec!["Do you open on Sundays?"]),
     ];
     for (i, (name, phone, kind, lines)) in people.into_iter().enumerate() {
-        let channel = channels
-            .iter()
-            .find(|c| c.kind == kind)
-            .expect("demo team has both simulated channels");
-        let contact = store
-            .create_contact(team, name, phone, None, &["demo".to_owned()])
-            .await?;
-        let (thread, _) = store
-            .thread_for_inbound(team, channel.id, &contact.phone, None)
-            .await?;
+        let channel = channels.iter().find(|c| c.kind == kind).expect("demo team has both simulated channels");
+        let contact = store.create_contact(team, name, phone, None, &["demo".to_owned()]).await?;
+        let (thread, _) = store.thread_for_inbound(team, channel.id, &contact.phone, None).await?;
         for (j, line) in lines.iter().enumerate() {
             store
                 .record_inbound(NewInbound {
@@ -108,26 +72,15 @@ pub async fn demo(store: &PgStore) -> DomainResult<()> {
                         team,
                         thread,
                         author: Some(agent.user.id),
-                        body: "Hi Maria, it shipped this morning. Tracking: 1Z999AA10123456784"
-                            .into(),
+                        body: "Hi Maria, it shipped this morning. Tracking: 1Z999AA10123456784".into(),
                         media_urls: vec![],
                         send_at: None,
                         cancel_on_reply: false,
                     })
                     .await?;
                 let sid = format!("SMdemo{}", hex::encode(rand::random::<[u8; 12]>()));
-                store
-                    .record_send(reply.value.id, SendOutcome::Sent { sid: sid.clone() })
-                    .await?;
-                store
-                    .apply_status(
-                        &sid,
-                        MessageStatus::Delivered,
-                        None,
-                        None,
-                        json!({ "seeded": true }),
-                    )
-                    .await?;
+                store.record_send(reply.value.id, SendOutcome::Sent { sid: sid.clone() }).await?;
+                store.apply_status(&sid, MessageStatus::Delivered, None, None, json!({ "seeded": true })).await?;
             }
         }
         if i == 0 {

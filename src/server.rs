@@ -24,9 +24,7 @@ use web::{AppState, Probe, WebConfig};
 pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(
-        "cannot reach Redis at REDIS_URL ({0}); start Redis or unset REDIS_URL to run a single node"
-    )]
+    #[error("cannot reach Redis at REDIS_URL ({0}); start Redis or unset REDIS_URL to run a single node")]
     Redis(redis::RedisError),
     #[error("could not start the core: {0}")]
     Core(actors::DomainError),
@@ -46,14 +44,7 @@ struct Readiness {
 #[async_trait]
 impl Probe for Readiness {
     async fn check(&self) -> Vec<(&'static str, Result<(), String>)> {
-        let mut out = vec![(
-            "postgres",
-            if self.store.ping().await {
-                Ok(())
-            } else {
-                Err("not answering".into())
-            },
-        )];
+        let mut out = vec![("postgres", if self.store.ping().await { Ok(()) } else { Err("not answering".into()) })];
         if let Some(client) = &self.redis {
             out.push(("redis", bus::ping(client).await));
         }
@@ -63,25 +54,15 @@ impl Probe for Readiness {
 
 /// The Prometheus recorder is process-wide; several servers in one test process share it.
 fn prometheus() -> Option<Arc<dyn Fn() -> String + Send + Sync>> {
-    static HANDLE: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
-        OnceLock::new();
-    let handle = HANDLE
-        .get_or_init(|| {
-            metrics_exporter_prometheus::PrometheusBuilder::new()
-                .install_recorder()
-                .ok()
-        })
-        .clone()?;
+    static HANDLE: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = OnceLock::new();
+    let handle = HANDLE.get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok()).clone()?;
     Some(Arc::new(move || handle.render()))
 }
 
 /// Pusher credentials from the config, or fresh ones for this run (printed so a client can use
 /// them).
 fn pusher_credentials(config: &Config) -> (String, String, SecretString) {
-    let id = config
-        .pusher_app_id
-        .clone()
-        .unwrap_or_else(|| "switchboard".into());
+    let id = config.pusher_app_id.clone().unwrap_or_else(|| "switchboard".into());
     let key = config.pusher_key.clone().unwrap_or_else(|| {
         let key = hex::encode(rand::random::<[u8; 10]>());
         tracing::info!(%key, "PUSHER_KEY not set: using a key generated for this run");
@@ -102,11 +83,7 @@ pub async fn open_store(config: &Config) -> Result<PgStore, ServerError> {
 }
 
 /// Runs the server on `listener` until `shutdown` is cancelled.
-pub async fn run(
-    config: Config,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), ServerError> {
+pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
     let bound = listener.local_addr()?;
     let public = config.public_base_url(bound);
     let store = open_store(&config).await?;
@@ -125,25 +102,13 @@ pub async fn run(
     let (bus, redis): (Arc<dyn Bus>, Option<redis::Client>) = if config.redis_url.is_empty() {
         (Arc::new(LocalBus), None)
     } else {
-        let (bus, client) = RedisBus::connect(&config.redis_url, shutdown.clone())
-            .await
-            .map_err(ServerError::Redis)?;
+        let (bus, client) = RedisBus::connect(&config.redis_url, shutdown.clone()).await.map_err(ServerError::Redis)?;
         (Arc::new(bus), Some(client))
     };
 
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .connect_timeout(Duration::from_secs(5))
-        .build()?;
-    let local_ip = if bound.ip().is_unspecified() {
-        "127.0.0.1".parse().expect("literal")
-    } else {
-        bound.ip()
-    };
-    let loopback = Arc::new(Loopback {
-        http: http.clone(),
-        local_base: format!("http://{}", SocketAddr::new(local_ip, bound.port())),
-    });
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).connect_timeout(Duration::from_secs(5)).build()?;
+    let local_ip = if bound.ip().is_unspecified() { "127.0.0.1".parse().expect("literal") } else { bound.ip() };
+    let loopback = Arc::new(Loopback { http: http.clone(), local_base: format!("http://{}", SocketAddr::new(local_ip, bound.port())) });
     let carrier = Carriers {
         twilio: TwilioCarrier::new(http, &config.twilio_api_base),
         simulator: Simulator {
@@ -152,12 +117,8 @@ pub async fn run(
             delay: Duration::from_millis(config.simulator_delay_ms),
         },
     };
-    let verified: Option<HashSet<String>> = config.verified_numbers.as_ref().map(|v| {
-        v.iter()
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty())
-            .collect()
-    });
+    let verified: Option<HashSet<String>> =
+        config.verified_numbers.as_ref().map(|v| v.iter().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect());
     let core_config = CoreConfig {
         public_base_url: public.clone(),
         verified_numbers: verified.clone(),
@@ -170,22 +131,14 @@ pub async fn run(
         ..CoreConfig::default()
     };
     let store_arc: Arc<dyn Store> = Arc::new(store.clone());
-    let core = Core::start(store_arc.clone(), bus, Arc::new(carrier), core_config)
-        .await
-        .map_err(ServerError::Core)?;
+    let core = Core::start(store_arc.clone(), bus, Arc::new(carrier), core_config).await.map_err(ServerError::Core)?;
     if let Some(client) = &redis {
         bus::spawn_subscriber(client.clone(), Arc::downgrade(&core), shutdown.clone());
     }
 
     let (app_id, app_key, app_secret) = pusher_credentials(&config);
     let mut allowed_origins = vec![public.clone(), format!("http://{bound}")];
-    allowed_origins.extend(
-        config
-            .allowed_origins
-            .iter()
-            .filter(|o| !o.is_empty())
-            .cloned(),
-    );
+    allowed_origins.extend(config.allowed_origins.iter().filter(|o| !o.is_empty()).cloned());
     let per_minute = NonZeroU32::new(config.auth_rate_per_minute.max(1)).expect("max(1)");
     let auth_limiter = Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)));
     let web_config = WebConfig {
@@ -223,22 +176,18 @@ pub async fn run(
         }
     });
 
-    let static_dir = std::env::var("STATIC_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/web/static").to_owned());
+    let static_dir = std::env::var("STATIC_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/web/static").to_owned());
     let app = web::router(state, std::path::Path::new(&static_dir));
     tracing::info!(%bound, %public, "switchboard is listening");
     let stop_core = core.clone();
     let graceful = shutdown.clone();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        graceful.cancelled().await;
-        // Upgraded WebSockets are not waited for by axum: tell them to reconnect (4200).
-        stop_core.stop();
-    })
-    .await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            graceful.cancelled().await;
+            // Upgraded WebSockets are not waited for by axum: tell them to reconnect (4200).
+            stop_core.stop();
+        })
+        .await?;
     core.stop();
     // Give the socket tasks a moment to send their close frames.
     for _ in 0..20 {

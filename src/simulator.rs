@@ -19,12 +19,7 @@ pub struct Loopback {
 
 #[async_trait]
 impl WebhookClient for Loopback {
-    async fn post(
-        &self,
-        path: &str,
-        signature: &str,
-        params: &[(String, String)],
-    ) -> Result<u16, String> {
+    async fn post(&self, path: &str, signature: &str, params: &[(String, String)]) -> Result<u16, String> {
         let res = self
             .http
             .post(format!("{}{path}", self.local_base))
@@ -86,10 +81,7 @@ impl Carrier for Simulator {
                 let signature = twilio_signature::sign(&token, &url, &params);
                 // The answer can come before our own record of the sid commits: retry a 404.
                 for _ in 0..20 {
-                    match loopback
-                        .post("/webhooks/twilio/status", &signature, &params)
-                        .await
-                    {
+                    match loopback.post("/webhooks/twilio/status", &signature, &params).await {
                         Ok(404) => tokio::time::sleep(Duration::from_millis(100)).await,
                         Ok(_) => break,
                         Err(e) => {
@@ -113,10 +105,6 @@ pub struct Carriers {
 #[async_trait]
 impl Carrier for Carriers {
     async fn send(&self, req: CarrierRequest) -> Result<String, CarrierError> {
-        if req.channel.simulated {
-            self.simulator.send(req).await
-        } else {
-            self.twilio.send(req).await
-        }
+        if req.channel.simulated { self.simulator.send(req).await } else { self.twilio.send(req).await }
     }
 }

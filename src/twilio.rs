@@ -31,19 +31,12 @@ const ATTEMPTS: u32 = 4;
 
 impl TwilioCarrier {
     pub fn new(http: reqwest::Client, base: &str) -> TwilioCarrier {
-        TwilioCarrier {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-        }
+        TwilioCarrier { http, base: base.trim_end_matches('/').to_owned() }
     }
 
     /// The form Twilio expects; WhatsApp addresses carry the `whatsapp:` prefix.
     pub fn form(req: &CarrierRequest) -> Vec<(&'static str, String)> {
-        let prefix = if req.channel.kind == ChannelKind::Whatsapp {
-            "whatsapp:"
-        } else {
-            ""
-        };
+        let prefix = if req.channel.kind == ChannelKind::Whatsapp { "whatsapp:" } else { "" };
         let mut form = vec![("To", format!("{prefix}{}", req.to))];
         match &req.channel.messaging_service_sid {
             Some(service) => form.push(("MessagingServiceSid", service.clone())),
@@ -63,20 +56,14 @@ impl TwilioCarrier {
 #[async_trait]
 impl Carrier for TwilioCarrier {
     async fn send(&self, req: CarrierRequest) -> Result<String, CarrierError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Messages.json",
-            self.base, req.channel.account_sid
-        );
+        let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", self.base, req.channel.account_sid);
         let form = Self::form(&req);
         let mut delay = Duration::from_millis(250);
         for attempt in 1..=ATTEMPTS {
             let sent = self
                 .http
                 .post(&url)
-                .basic_auth(
-                    &req.channel.account_sid,
-                    Some(req.channel.auth_token.expose_secret()),
-                )
+                .basic_auth(&req.channel.account_sid, Some(req.channel.auth_token.expose_secret()))
                 .form(&form)
                 .send()
                 .await;
@@ -85,43 +72,30 @@ impl Carrier for TwilioCarrier {
                     format!("could not reach Twilio: {e}")
                 }
                 Err(e) => {
-                    return Err(CarrierError {
-                        code: None,
-                        reason: format!("Twilio request failed: {e}"),
-                    });
+                    return Err(CarrierError { code: None, reason: format!("Twilio request failed: {e}") });
                 }
                 Ok(res) if res.status().is_success() => {
-                    let created: Created = res.json().await.map_err(|e| CarrierError {
-                        code: None,
-                        reason: format!("unexpected Twilio answer: {e}"),
-                    })?;
+                    let created: Created =
+                        res.json().await.map_err(|e| CarrierError { code: None, reason: format!("unexpected Twilio answer: {e}") })?;
                     return Ok(created.sid);
                 }
                 Ok(res) => {
                     let status = res.status();
-                    let err: TwilioError = res.json().await.unwrap_or(TwilioError {
-                        code: None,
-                        message: None,
-                    });
+                    let err: TwilioError = res.json().await.unwrap_or(TwilioError { code: None, message: None });
                     let code = err.code;
                     if status.as_u16() == 429 || code == Some(20429) {
                         "Twilio rate limit (20429)".to_owned()
                     } else {
                         let reason = match code {
                             Some(c) => web::webhooks::error_reason(c),
-                            None => err
-                                .message
-                                .unwrap_or_else(|| format!("Twilio answered {status}")),
+                            None => err.message.unwrap_or_else(|| format!("Twilio answered {status}")),
                         };
                         return Err(CarrierError { code, reason });
                     }
                 }
             };
             if attempt == ATTEMPTS {
-                return Err(CarrierError {
-                    code: None,
-                    reason: format!("{retry} (gave up after {ATTEMPTS} tries)"),
-                });
+                return Err(CarrierError { code: None, reason: format!("{retry} (gave up after {ATTEMPTS} tries)") });
             }
             tracing::info!(attempt, %retry, "retrying a Twilio send");
             tokio::time::sleep(delay).await;

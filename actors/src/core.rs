@@ -85,12 +85,7 @@ pub struct Core {
 
 impl Core {
     /// Builds the core and starts its supervision tree (and the scheduler when configured).
-    pub async fn start(
-        store: Arc<dyn Store>,
-        bus: Arc<dyn Bus>,
-        carrier: Arc<dyn Carrier>,
-        config: CoreConfig,
-    ) -> DomainResult<Arc<Core>> {
+    pub async fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>, carrier: Arc<dyn Carrier>, config: CoreConfig) -> DomainResult<Arc<Core>> {
         let rate = NonZeroU32::new(config.send_rate_per_second.max(1)).expect("max(1)");
         let core = Arc::new(Core {
             store,
@@ -106,15 +101,9 @@ impl Core {
             shutdown: CancellationToken::new(),
             config,
         });
-        let (sup, _) = Actor::spawn(
-            None,
-            Supervisor {
-                core: Arc::downgrade(&core),
-            },
-            (),
-        )
-        .await
-        .map_err(|e| DomainError::Internal(format!("supervisor: {e}")))?;
+        let (sup, _) = Actor::spawn(None, Supervisor { core: Arc::downgrade(&core) }, ())
+            .await
+            .map_err(|e| DomainError::Internal(format!("supervisor: {e}")))?;
         let _ = core.supervisor.set(sup.get_cell());
         if core.config.run_scheduler {
             core.restart_scheduler().await;
@@ -151,18 +140,12 @@ impl Core {
         if let Some(actor) = self.threads.get(&id) {
             return Ok(actor.clone());
         }
-        let sup = self
-            .supervisor
-            .get()
-            .ok_or(DomainError::Unavailable)?
-            .clone();
-        let (actor, _) = Actor::spawn_linked(None, ThreadActor, (self.clone(), id), sup)
-            .await
-            .map_err(|e| {
-                // pre_start failing means the thread could not be loaded.
-                tracing::debug!(thread = %id, error = %e, "thread actor did not start");
-                DomainError::NotFound("thread")
-            })?;
+        let sup = self.supervisor.get().ok_or(DomainError::Unavailable)?.clone();
+        let (actor, _) = Actor::spawn_linked(None, ThreadActor, (self.clone(), id), sup).await.map_err(|e| {
+            // pre_start failing means the thread could not be loaded.
+            tracing::debug!(thread = %id, error = %e, "thread actor did not start");
+            DomainError::NotFound("thread")
+        })?;
         self.threads.insert(id, actor.clone());
         Ok(actor)
     }
@@ -176,11 +159,7 @@ impl Core {
         if let Some(actor) = self.teams.get(&id) {
             return Ok(actor.clone());
         }
-        let sup = self
-            .supervisor
-            .get()
-            .ok_or(DomainError::Unavailable)?
-            .clone();
+        let sup = self.supervisor.get().ok_or(DomainError::Unavailable)?.clone();
         let (actor, _) = Actor::spawn_linked(None, TeamActor, (self.clone(), id), sup)
             .await
             .map_err(|e| DomainError::Internal(format!("team actor: {e}")))?;
@@ -236,11 +215,7 @@ impl Core {
     }
 
     pub(crate) fn is_scheduler(&self, cell: &ActorCell) -> bool {
-        self.scheduler
-            .lock()
-            .expect("scheduler lock")
-            .as_ref()
-            .is_some_and(|s| s.get_id() == cell.get_id())
+        self.scheduler.lock().expect("scheduler lock").as_ref().is_some_and(|s| s.get_id() == cell.get_id())
     }
 
     /// Serializes an event once, fans it out to local sockets and hands it to the bus.
@@ -252,20 +227,14 @@ impl Core {
 
     /// Fans out a ready frame locally (but not to `except`) and to the other nodes.
     pub fn publish_frame(&self, channel: String, frame: String, except: Option<&str>) {
-        self.hub
-            .broadcast(&channel, Bytes::from(frame.clone()), except);
-        self.bus.publish(BusFrame {
-            origin: self.config.node_id.clone(),
-            channel,
-            frame,
-        });
+        self.hub.broadcast(&channel, Bytes::from(frame.clone()), except);
+        self.bus.publish(BusFrame { origin: self.config.node_id.clone(), channel, frame });
     }
 
     /// A frame that came from another node over the bus.
     pub fn receive_remote(&self, frame: BusFrame) {
         if frame.origin != self.config.node_id {
-            self.hub
-                .broadcast(&frame.channel, Bytes::from(frame.frame), None);
+            self.hub.broadcast(&frame.channel, Bytes::from(frame.frame), None);
         }
     }
 
@@ -279,11 +248,7 @@ impl Core {
             };
             self.publish(channel, &event.kind, event);
         }
-        self.publish(
-            ChannelName::Team(committed.thread.team_id),
-            thread_event,
-            &committed.thread,
-        );
+        self.publish(ChannelName::Team(committed.thread.team_id), thread_event, &committed.thread);
     }
 
     /// The trial guard: with VERIFIED_NUMBERS set, only those numbers may be sent to.
@@ -296,10 +261,7 @@ impl Core {
 
     /// The status callback URL Twilio posts delivery updates to.
     pub fn status_callback_url(&self) -> String {
-        format!(
-            "{}/webhooks/twilio/status",
-            self.config.public_base_url.trim_end_matches('/')
-        )
+        format!("{}/webhooks/twilio/status", self.config.public_base_url.trim_end_matches('/'))
     }
 }
 

@@ -105,10 +105,7 @@ impl MessageStatus {
             MessageStatus::Delivered => 4,
             MessageStatus::Read => 5,
             // Final states: nothing replaces them.
-            MessageStatus::Undelivered
-            | MessageStatus::Failed
-            | MessageStatus::Canceled
-            | MessageStatus::Received => 6,
+            MessageStatus::Undelivered | MessageStatus::Failed | MessageStatus::Canceled | MessageStatus::Received => 6,
         }
     }
 

@@ -13,14 +13,9 @@ pub enum DomainError {
     Conflict(String),
     /// A field's value is not acceptable.
     #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: &'static str, message: String },
     /// The contact opted out (STOP); nothing may be sent to them until they opt back in.
-    #[error(
-        "the contact has opted out of messages (they replied STOP); they must text START to opt back in"
-    )]
+    #[error("the contact has opted out of messages (they replied STOP); they must text START to opt back in")]
     OptedOut,
     /// A Twilio trial account may only send to verified numbers.
     #[error("{0} is not a verified number: a trial account may only send to VERIFIED_NUMBERS")]
@@ -42,10 +37,7 @@ pub enum DomainError {
 impl DomainError {
     /// A shorthand for [`DomainError::Invalid`].
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        DomainError::Invalid {
-            field,
-            message: message.into(),
-        }
+        DomainError::Invalid { field, message: message.into() }
     }
 }
 

@@ -31,12 +31,7 @@ impl Conn {
     /// socket's writer task.
     pub fn new(socket_id: String, capacity: usize) -> (ConnRef, mpsc::Receiver<Bytes>) {
         let (tx, rx) = mpsc::channel(capacity);
-        let conn = Conn {
-            socket_id: socket_id.into(),
-            tx,
-            close: CancellationToken::new(),
-            close_code: AtomicU16::new(0),
-        };
+        let conn = Conn { socket_id: socket_id.into(), tx, close: CancellationToken::new(), close_code: AtomicU16::new(0) };
         (Arc::new(conn), rx)
     }
 
@@ -55,9 +50,7 @@ impl Conn {
 
     /// Asks the socket to close with `code` (the first code asked for wins).
     pub fn close_with(&self, code: u16) {
-        let _ = self
-            .close_code
-            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self.close_code.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
         self.close.cancel();
     }
 
@@ -133,54 +126,28 @@ impl Hub {
     /// Subscribes `conn` and sends it `subscription_succeeded`. On a presence channel, the
     /// others hear `member_added` only on this user's first connection. The channel's lock is
     /// held across both so no member event can slip between the snapshot and the join.
-    pub fn subscribe(
-        &self,
-        channel: &str,
-        conn: &ConnRef,
-        member: Option<PresenceMember>,
-    ) -> Subscribed {
+    pub fn subscribe(&self, channel: &str, conn: &ConnRef, member: Option<PresenceMember>) -> Subscribed {
         let mut state = self.channels.entry(channel.to_owned()).or_default();
         let user_id = member.as_ref().map(|m| m.user_id.clone());
-        let previous = state.subscribers.insert(
-            conn.socket_id.clone(),
-            Subscriber {
-                conn: conn.clone(),
-                user_id: user_id.clone(),
-            },
-        );
+        let previous = state.subscribers.insert(conn.socket_id.clone(), Subscriber { conn: conn.clone(), user_id: user_id.clone() });
         let mut first = false;
         if let Some(member) = &member {
             // A re-subscribe of the same socket does not count twice.
             if previous.is_none() {
-                let entry = state
-                    .members
-                    .entry(member.user_id.clone())
-                    .or_insert_with(|| (member.user_info.clone(), 0));
+                let entry = state.members.entry(member.user_id.clone()).or_insert_with(|| (member.user_info.clone(), 0));
                 entry.1 += 1;
                 first = entry.1 == 1;
             }
         }
         let members = member.as_ref().map(|_| {
-            let mut list: Vec<PresenceMember> = state
-                .members
-                .iter()
-                .map(|(id, (info, _))| PresenceMember {
-                    user_id: id.clone(),
-                    user_info: info.clone(),
-                })
-                .collect();
+            let mut list: Vec<PresenceMember> =
+                state.members.iter().map(|(id, (info, _))| PresenceMember { user_id: id.clone(), user_info: info.clone() }).collect();
             list.sort_by(|a, b| a.user_id.cmp(&b.user_id));
             list
         });
-        conn.push(Bytes::from(protocol::subscription_succeeded(
-            channel,
-            members.as_deref(),
-        )));
+        conn.push(Bytes::from(protocol::subscription_succeeded(channel, members.as_deref())));
         if first {
-            let frame = Bytes::from(protocol::member_added(
-                channel,
-                member.as_ref().expect("first implies member"),
-            ));
+            let frame = Bytes::from(protocol::member_added(channel, member.as_ref().expect("first implies member")));
             Self::send_all(&state, frame, Some(&conn.socket_id));
         }
         Subscribed { members }
@@ -205,28 +172,19 @@ impl Hub {
             };
             if last {
                 state.members.remove(&uid);
-                Self::send_all(
-                    &state,
-                    Bytes::from(protocol::member_removed(channel, &uid)),
-                    None,
-                );
+                Self::send_all(&state, Bytes::from(protocol::member_removed(channel, &uid)), None);
             }
         }
         let empty = state.subscribers.is_empty();
         drop(state);
         if empty {
-            self.channels
-                .remove_if(channel, |_, s| s.subscribers.is_empty());
+            self.channels.remove_if(channel, |_, s| s.subscribers.is_empty());
         }
     }
 
     /// Whether `socket_id` is subscribed to `channel`, and as which presence user.
     pub fn subscription(&self, channel: &str, socket_id: &str) -> Option<Option<String>> {
-        self.channels
-            .get(channel)?
-            .subscribers
-            .get(socket_id)
-            .map(|s| s.user_id.clone())
+        self.channels.get(channel)?.subscribers.get(socket_id).map(|s| s.user_id.clone())
     }
 
     /// Pushes the same bytes to every subscriber of `channel` but `except`; returns how many
@@ -240,10 +198,7 @@ impl Hub {
 
     /// The user ids present on a channel on this node.
     pub fn members(&self, channel: &str) -> Vec<String> {
-        self.channels
-            .get(channel)
-            .map(|s| s.members.keys().cloned().collect())
-            .unwrap_or_default()
+        self.channels.get(channel).map(|s| s.members.keys().cloned().collect()).unwrap_or_default()
     }
 
     fn send_all(state: &ChannelState, frame: Bytes, except: Option<&str>) -> usize {
@@ -267,10 +222,7 @@ mod tests {
     use serde_json::json;
 
     fn member(id: &str) -> Option<PresenceMember> {
-        Some(PresenceMember {
-            user_id: id.into(),
-            user_info: json!({"name": id}),
-        })
+        Some(PresenceMember { user_id: id.into(), user_info: json!({"name": id}) })
     }
 
     fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<String> {
@@ -294,10 +246,7 @@ mod tests {
         let got = drain(&mut rx_b);
         assert_eq!(got.iter().filter(|f| f.contains("member_added")).count(), 1);
         hub.unsubscribe("presence-x", "2.1");
-        assert!(
-            drain(&mut rx_b).is_empty(),
-            "one tab left: no member_removed"
-        );
+        assert!(drain(&mut rx_b).is_empty(), "one tab left: no member_removed");
         hub.unsubscribe("presence-x", "2.2");
         let got = drain(&mut rx_b);
         assert_eq!(got.len(), 1);

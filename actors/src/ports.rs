@@ -62,23 +62,13 @@ pub trait AccountStore: Send + Sync {
     /// The user with this email and their password hash.
     async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>>;
     /// Stores a session (by the hash of its id) until `expires_at`.
-    async fn create_session(
-        &self,
-        user: UserId,
-        id_hash: &[u8],
-        expires_at: OffsetDateTime,
-    ) -> DomainResult<()>;
+    async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()>;
     /// The live session's user.
     async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>>;
     /// Ends a session.
     async fn revoke_session(&self, id_hash: &[u8]) -> DomainResult<()>;
     /// Stores an API token (by its hash).
-    async fn create_token(
-        &self,
-        user: &User,
-        name: &str,
-        token_hash: &[u8],
-    ) -> DomainResult<TokenId>;
+    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId>;
     /// The live token's user.
     async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>>;
     /// Creates an invite to `team`.
@@ -117,31 +107,13 @@ pub struct ContactPatch {
 #[async_trait]
 pub trait ContactStore: Send + Sync {
     /// Contacts matching `search` (name, phone or email), by name.
-    async fn list_contacts(
-        &self,
-        team: TeamId,
-        search: Option<&str>,
-        cursor: Option<&str>,
-        limit: i64,
-    ) -> DomainResult<Page<Contact>>;
+    async fn list_contacts(&self, team: TeamId, search: Option<&str>, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Contact>>;
     /// A new contact; Conflict when the phone is already a contact of this team.
-    async fn create_contact(
-        &self,
-        team: TeamId,
-        name: &str,
-        phone: &str,
-        email: Option<&str>,
-        tags: &[String],
-    ) -> DomainResult<Contact>;
+    async fn create_contact(&self, team: TeamId, name: &str, phone: &str, email: Option<&str>, tags: &[String]) -> DomainResult<Contact>;
     /// One contact of the team.
     async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact>;
     /// Applies a patch; Conflict on a duplicate phone.
-    async fn update_contact(
-        &self,
-        team: TeamId,
-        id: ContactId,
-        patch: ContactPatch,
-    ) -> DomainResult<Contact>;
+    async fn update_contact(&self, team: TeamId, id: ContactId, patch: ContactPatch) -> DomainResult<Contact>;
     /// Deletes a contact with its threads.
     async fn delete_contact(&self, team: TeamId, id: ContactId) -> DomainResult<()>;
 }
@@ -164,46 +136,19 @@ pub struct ThreadFilter {
 #[async_trait]
 pub trait ThreadReads: Send + Sync {
     /// The inbox: newest activity first.
-    async fn list_threads(
-        &self,
-        team: TeamId,
-        filter: &ThreadFilter,
-    ) -> DomainResult<Page<ThreadSummary>>;
+    async fn list_threads(&self, team: TeamId, filter: &ThreadFilter) -> DomainResult<Page<ThreadSummary>>;
     /// One thread of the team.
     async fn thread(&self, team: TeamId, id: ThreadId) -> DomainResult<ThreadSummary>;
     /// Messages of a thread, newest first, before an opaque cursor.
-    async fn messages(
-        &self,
-        team: TeamId,
-        thread: ThreadId,
-        cursor: Option<&str>,
-        limit: i64,
-    ) -> DomainResult<Page<Message>>;
+    async fn messages(&self, team: TeamId, thread: ThreadId, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Message>>;
     /// Notes of a thread that `viewer` may see, oldest first.
-    async fn notes(
-        &self,
-        team: TeamId,
-        thread: ThreadId,
-        viewer: UserId,
-    ) -> DomainResult<Vec<Note>>;
+    async fn notes(&self, team: TeamId, thread: ThreadId, viewer: UserId) -> DomainResult<Vec<Note>>;
     /// Events after `after` that `viewer` may see, at most `limit + 1` so the caller can tell
     /// when there were more.
-    async fn events_after(
-        &self,
-        team: TeamId,
-        thread: ThreadId,
-        viewer: UserId,
-        after: i64,
-        limit: i64,
-    ) -> DomainResult<Vec<ThreadEvent>>;
+    async fn events_after(&self, team: TeamId, thread: ThreadId, viewer: UserId, after: i64, limit: i64) -> DomainResult<Vec<ThreadEvent>>;
     /// The thread that `contact` has on the team's `kind` channel, created if missing, and
     /// whether it was created.
-    async fn thread_for_contact(
-        &self,
-        team: TeamId,
-        contact: ContactId,
-        kind: ChannelKind,
-    ) -> DomainResult<(ThreadId, bool)>;
+    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)>;
     /// The thread an inbound message from `phone` on `channel` belongs to: upserts the contact
     /// (named from `profile_name` when it has no name) and the thread; says whether the thread
     /// was created.
@@ -301,11 +246,7 @@ pub trait ThreadWrites: Send + Sync {
     /// Loads what the carrier needs for a message.
     async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing>;
     /// Records the carrier's answer (queued/sending → sent or failed).
-    async fn record_send(
-        &self,
-        message: MessageId,
-        outcome: SendOutcome,
-    ) -> DomainResult<Option<Committed<Message>>>;
+    async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>>;
     /// Applies a status callback by provider sid; `None` when it changes nothing (late, unknown).
     async fn apply_status(
         &self,
@@ -349,30 +290,20 @@ pub trait ThreadWrites: Send + Sync {
         send_at: Option<OffsetDateTime>,
     ) -> DomainResult<Committed<Message>>;
     /// Cancels a scheduled message; Conflict when it is no longer scheduled.
-    async fn cancel_scheduled(
-        &self,
-        team: TeamId,
-        message: MessageId,
-        actor: UserId,
-    ) -> DomainResult<Committed<Message>>;
+    async fn cancel_scheduled(&self, team: TeamId, message: MessageId, actor: UserId) -> DomainResult<Committed<Message>>;
 }
 
 /// The scheduler's queries.
 #[async_trait]
 pub trait ScheduleStore: Send + Sync {
     /// Scheduled messages due before `until` (not claimed), soonest first.
-    async fn due_before(
-        &self,
-        until: OffsetDateTime,
-        limit: i64,
-    ) -> DomainResult<Vec<(MessageId, OffsetDateTime)>>;
+    async fn due_before(&self, until: OffsetDateTime, limit: i64) -> DomainResult<Vec<(MessageId, OffsetDateTime)>>;
     /// Atomically moves due rows to `sending` and returns them; rows locked by another node are
     /// skipped, so each row is claimed once.
     async fn claim_due(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<Claimed>>;
     /// Messages left in `sending`/`queued` without a carrier answer since before `older_than`
     /// become `failed` ("outcome unknown"): never silently sent again.
-    async fn fail_stale(&self, older_than: OffsetDateTime)
-    -> DomainResult<Vec<Committed<Message>>>;
+    async fn fail_stale(&self, older_than: OffsetDateTime) -> DomainResult<Vec<Committed<Message>>>;
 }
 
 /// Twilio webhook lookups.
@@ -395,24 +326,12 @@ pub trait ChannelStore: Send + Sync {
     /// The channel and thread of the message with this provider sid (for status callbacks).
     async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId)>>;
     /// Stores a verified webhook exactly as received.
-    async fn record_receipt(
-        &self,
-        team: TeamId,
-        kind: &str,
-        sid: Option<&str>,
-        params: serde_json::Value,
-    ) -> DomainResult<()>;
+    async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()>;
 }
 
 /// The whole store.
-pub trait Store:
-    AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore
-{
-}
-impl<T: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore>
-    Store for T
-{
-}
+pub trait Store: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore {}
+impl<T: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore> Store for T {}
 
 /// A ready Pusher frame for one channel, as it travels between nodes.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

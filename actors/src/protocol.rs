@@ -108,12 +108,7 @@ pub fn event_frame(event: &str, channel: &str, data: &impl Serialize) -> String 
 }
 
 /// A client event relayed to the others on a channel (`user_id` added on presence channels).
-pub fn client_event_frame(
-    event: &str,
-    channel: &str,
-    data: &Value,
-    user_id: Option<&str>,
-) -> String {
+pub fn client_event_frame(event: &str, channel: &str, data: &Value, user_id: Option<&str>) -> String {
     let mut frame = json!({ "event": event, "channel": channel, "data": data });
     if let Some(uid) = user_id {
         frame["user_id"] = Value::String(uid.to_owned());
@@ -158,15 +153,11 @@ pub fn subscription_succeeded(channel: &str, members: Option<&[PresenceMember]>)
         None => "{}".to_owned(),
         Some(members) => {
             let ids: Vec<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
-            let hash: serde_json::Map<String, Value> = members
-                .iter()
-                .map(|m| (m.user_id.clone(), m.user_info.clone()))
-                .collect();
+            let hash: serde_json::Map<String, Value> = members.iter().map(|m| (m.user_id.clone(), m.user_info.clone())).collect();
             json!({ "presence": { "ids": ids, "hash": hash, "count": members.len() } }).to_string()
         }
     };
-    json!({ "event": "pusher_internal:subscription_succeeded", "channel": channel, "data": data })
-        .to_string()
+    json!({ "event": "pusher_internal:subscription_succeeded", "channel": channel, "data": data }).to_string()
 }
 
 /// `pusher_internal:member_added`.
@@ -178,8 +169,7 @@ pub fn member_added(channel: &str, member: &PresenceMember) -> String {
 /// `pusher_internal:member_removed`.
 pub fn member_removed(channel: &str, user_id: &str) -> String {
     let data = json!({ "user_id": user_id }).to_string();
-    json!({ "event": "pusher_internal:member_removed", "channel": channel, "data": data })
-        .to_string()
+    json!({ "event": "pusher_internal:member_removed", "channel": channel, "data": data }).to_string()
 }
 
 /// A fresh socket id: two random integers, as Pusher formats them.
@@ -192,9 +182,7 @@ pub fn new_socket_id() -> String {
 /// Whether a socket id has Pusher's shape (`digits.digits`).
 pub fn is_valid_socket_id(s: &str) -> bool {
     let mut parts = s.split('.');
-    let ok = |p: Option<&str>| {
-        p.is_some_and(|p| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit()))
-    };
+    let ok = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit()));
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
 }
 
@@ -208,35 +196,18 @@ pub fn string_to_sign(socket_id: &str, channel: &str, channel_data: Option<&str>
 
 /// Hex HMAC-SHA256 of `message` under `secret`.
 pub fn sign(secret: &str, message: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(message.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
 /// The `auth` value a client presents: `key:signature`.
-pub fn channel_auth(
-    key: &str,
-    secret: &str,
-    socket_id: &str,
-    channel: &str,
-    channel_data: Option<&str>,
-) -> String {
-    format!(
-        "{key}:{}",
-        sign(secret, &string_to_sign(socket_id, channel, channel_data))
-    )
+pub fn channel_auth(key: &str, secret: &str, socket_id: &str, channel: &str, channel_data: Option<&str>) -> String {
+    format!("{key}:{}", sign(secret, &string_to_sign(socket_id, channel, channel_data)))
 }
 
 /// Checks a client's `auth` for a subscription, in constant time.
-pub fn verify_channel_auth(
-    key: &str,
-    secret: &str,
-    socket_id: &str,
-    channel: &str,
-    channel_data: Option<&str>,
-    auth: &str,
-) -> bool {
+pub fn verify_channel_auth(key: &str, secret: &str, socket_id: &str, channel: &str, channel_data: Option<&str>, auth: &str) -> bool {
     let Some((auth_key, sig)) = auth.split_once(':') else {
         return false;
     };
@@ -246,8 +217,7 @@ pub fn verify_channel_auth(
     let Ok(sig) = hex::decode(sig) else {
         return false;
     };
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(string_to_sign(socket_id, channel, channel_data).as_bytes());
     mac.verify_slice(&sig).is_ok()
 }
@@ -275,11 +245,8 @@ mod tests {
 
     #[test]
     fn official_channel_auth_vectors() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/vectors/pusher_auth.json"
-        ))
-        .expect("tests/vectors/pusher_auth.json");
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/pusher_auth.json"))
+            .expect("tests/vectors/pusher_auth.json");
         let vectors: Value = serde_json::from_str(&text).unwrap();
         let cases = vectors["channel_auth"].as_array().unwrap();
         assert!(cases.len() >= 6);
@@ -298,30 +265,10 @@ mod tests {
             }
             assert_eq!(sign(secret, &message), expected, "vector {case}");
             if let (Some(key), Some(channel)) = (case["key"].as_str(), case["channel"].as_str()) {
-                let auth = channel_auth(
-                    key,
-                    secret,
-                    socket_id,
-                    channel,
-                    case["channel_data"].as_str(),
-                );
+                let auth = channel_auth(key, secret, socket_id, channel, case["channel_data"].as_str());
                 assert_eq!(auth, format!("{key}:{expected}"));
-                assert!(verify_channel_auth(
-                    key,
-                    secret,
-                    socket_id,
-                    channel,
-                    case["channel_data"].as_str(),
-                    &auth
-                ));
-                assert!(!verify_channel_auth(
-                    key,
-                    secret,
-                    "1.2",
-                    channel,
-                    case["channel_data"].as_str(),
-                    &auth
-                ));
+                assert!(verify_channel_auth(key, secret, socket_id, channel, case["channel_data"].as_str(), &auth));
+                assert!(!verify_channel_auth(key, secret, "1.2", channel, case["channel_data"].as_str(), &auth));
             }
         }
     }

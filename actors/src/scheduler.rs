@@ -29,10 +29,7 @@ pub enum SchedulerMsg {
 /// The scheduler's state: the one armed timer.
 pub struct SchedulerState {
     core: Arc<Core>,
-    next_wake: Option<(
-        OffsetDateTime,
-        JoinHandle<Result<(), ractor::MessagingErr<SchedulerMsg>>>,
-    )>,
+    next_wake: Option<(OffsetDateTime, JoinHandle<Result<(), ractor::MessagingErr<SchedulerMsg>>>)>,
 }
 
 /// The actor; its state is [`SchedulerState`].
@@ -47,18 +44,11 @@ impl Actor for SchedulerActor {
     type State = SchedulerState;
     type Arguments = Arc<Core>;
 
-    async fn pre_start(
-        &self,
-        myself: ActorRef<SchedulerMsg>,
-        core: Arc<Core>,
-    ) -> Result<SchedulerState, ActorProcessingErr> {
+    async fn pre_start(&self, myself: ActorRef<SchedulerMsg>, core: Arc<Core>) -> Result<SchedulerState, ActorProcessingErr> {
         myself.send_interval(core.config.scheduler_poll, || SchedulerMsg::Poll);
         // Load what is due soon right away (and dispatch what fell due while we were down).
         let _ = myself.cast(SchedulerMsg::Poll);
-        Ok(SchedulerState {
-            core,
-            next_wake: None,
-        })
+        Ok(SchedulerState { core, next_wake: None })
     }
 
     async fn handle(
@@ -82,11 +72,7 @@ impl Actor for SchedulerActor {
         Ok(())
     }
 
-    async fn post_stop(
-        &self,
-        _myself: ActorRef<SchedulerMsg>,
-        state: &mut SchedulerState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(&self, _myself: ActorRef<SchedulerMsg>, state: &mut SchedulerState) -> Result<(), ActorProcessingErr> {
         if let Some((_, timer)) = state.next_wake.take() {
             timer.abort();
         }
@@ -105,9 +91,7 @@ impl SchedulerState {
         if let Some((_, timer)) = self.next_wake.take() {
             timer.abort();
         }
-        let delay = (at - OffsetDateTime::now_utc())
-            .try_into()
-            .unwrap_or(Duration::ZERO);
+        let delay = (at - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO);
         let timer = myself.send_after(delay, || SchedulerMsg::Wake);
         self.next_wake = Some((at, timer));
     }
@@ -128,12 +112,7 @@ impl SchedulerState {
     /// Claims every due message and hands each to its thread actor.
     async fn dispatch_due(&mut self) {
         loop {
-            let claimed = match self
-                .core
-                .store
-                .claim_due(OffsetDateTime::now_utc(), CLAIM_BATCH)
-                .await
-            {
+            let claimed = match self.core.store.claim_due(OffsetDateTime::now_utc(), CLAIM_BATCH).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "scheduler could not claim due messages");
@@ -144,11 +123,7 @@ impl SchedulerState {
             for c in claimed {
                 let delay = OffsetDateTime::now_utc() - c.scheduled_at;
                 tracing::debug!(message = %c.message, delay_ms = delay.whole_milliseconds(), "dispatching");
-                if let Err(e) = self
-                    .core
-                    .tell_thread(c.thread, ThreadMsg::Dispatch { message: c.message })
-                    .await
-                {
+                if let Err(e) = self.core.tell_thread(c.thread, ThreadMsg::Dispatch { message: c.message }).await {
                     // The row stays `sending` and the stale sweep fails it: never sent twice.
                     tracing::error!(message = %c.message, error = %e, "could not hand a due message to its thread");
                 }

@@ -20,11 +20,7 @@ impl Actor for Supervisor {
     type State = ();
     type Arguments = ();
 
-    async fn pre_start(
-        &self,
-        _myself: ActorRef<Self::Msg>,
-        _args: (),
-    ) -> Result<(), ActorProcessingErr> {
+    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, _args: ()) -> Result<(), ActorProcessingErr> {
         Ok(())
     }
 
@@ -42,10 +38,7 @@ impl Actor for Supervisor {
                 tracing::error!(actor = ?cell.get_id(), %error, "actor failed; it will restart on next use");
                 core.forget(&cell);
                 // The scheduler is not used on demand: restart it now.
-                if core.config.run_scheduler
-                    && core.is_scheduler(&cell)
-                    && !core.shutdown.is_cancelled()
-                {
+                if core.config.run_scheduler && core.is_scheduler(&cell) && !core.shutdown.is_cancelled() {
                     core.restart_scheduler().await;
                 }
             }

@@ -18,9 +18,7 @@ pub enum TeamMsg {
     /// One of the user's connections left the team channel.
     Offline { user: UserId },
     /// Who is online now.
-    Roster {
-        reply: RpcReplyPort<DomainResult<Vec<UserId>>>,
-    },
+    Roster { reply: RpcReplyPort<DomainResult<Vec<UserId>>> },
     /// Timer: stop when nobody has been online for a while.
     Tick,
 }
@@ -44,25 +42,12 @@ impl Actor for TeamActor {
     type State = TeamState;
     type Arguments = (Arc<Core>, TeamId);
 
-    async fn pre_start(
-        &self,
-        myself: ActorRef<TeamMsg>,
-        (core, _team): Self::Arguments,
-    ) -> Result<TeamState, ActorProcessingErr> {
+    async fn pre_start(&self, myself: ActorRef<TeamMsg>, (core, _team): Self::Arguments) -> Result<TeamState, ActorProcessingErr> {
         myself.send_interval(Duration::from_secs(30), || TeamMsg::Tick);
-        Ok(TeamState {
-            core,
-            online: HashMap::new(),
-            empty_since: Some(Instant::now()),
-        })
+        Ok(TeamState { core, online: HashMap::new(), empty_since: Some(Instant::now()) })
     }
 
-    async fn handle(
-        &self,
-        myself: ActorRef<TeamMsg>,
-        msg: TeamMsg,
-        state: &mut TeamState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn handle(&self, myself: ActorRef<TeamMsg>, msg: TeamMsg, state: &mut TeamState) -> Result<(), ActorProcessingErr> {
         match msg {
             TeamMsg::Online { user } => {
                 *state.online.entry(user).or_default() += 1;
@@ -91,11 +76,7 @@ impl Actor for TeamActor {
         Ok(())
     }
 
-    async fn post_stop(
-        &self,
-        myself: ActorRef<TeamMsg>,
-        state: &mut TeamState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(&self, myself: ActorRef<TeamMsg>, state: &mut TeamState) -> Result<(), ActorProcessingErr> {
         state.core.forget(&myself.get_cell());
         Ok(())
     }
@@ -105,11 +86,6 @@ impl Core {
     /// The users of a team with a live connection on this node.
     pub async fn online(self: &Arc<Self>, team: TeamId) -> DomainResult<Vec<UserId>> {
         let actor = self.team(team).await?;
-        crate::core::call(
-            &actor,
-            |reply| TeamMsg::Roster { reply },
-            self.config.call_timeout,
-        )
-        .await
+        crate::core::call(&actor, |reply| TeamMsg::Roster { reply }, self.config.call_timeout).await
     }
 }

@@ -31,16 +31,9 @@ pub enum ThreadMsg {
     /// The scheduler claimed this message (now `sending`): hand it to the carrier.
     Dispatch { message: MessageId },
     /// The carrier answered for a message this actor handed over.
-    SendFinished {
-        message: MessageId,
-        outcome: SendOutcome,
-    },
+    SendFinished { message: MessageId, outcome: SendOutcome },
     /// A verified inbound webhook for this thread; `created` when the webhook created the thread.
-    Inbound {
-        msg: NewInbound,
-        created: bool,
-        reply: RpcReplyPort<DomainResult<InboundOutcome>>,
-    },
+    Inbound { msg: NewInbound, created: bool, reply: RpcReplyPort<DomainResult<InboundOutcome>> },
     /// A verified status callback for a message of this thread.
     Status {
         sid: String,
@@ -51,24 +44,11 @@ pub enum ThreadMsg {
         reply: RpcReplyPort<DomainResult<Option<Message>>>,
     },
     /// An agent adds a note (mentions are resolved here).
-    AddNote {
-        author: User,
-        body: String,
-        visibility: Visibility,
-        reply: RpcReplyPort<DomainResult<Note>>,
-    },
+    AddNote { author: User, body: String, visibility: Visibility, reply: RpcReplyPort<DomainResult<Note>> },
     /// An agent read the thread.
-    MarkRead {
-        reader: User,
-        reply: RpcReplyPort<DomainResult<ThreadSummary>>,
-    },
+    MarkRead { reader: User, reply: RpcReplyPort<DomainResult<ThreadSummary>> },
     /// An agent changes status and/or assignee (`Some(None)` unassigns).
-    Update {
-        actor: User,
-        status: Option<ThreadStatus>,
-        assignee: Option<Option<UserId>>,
-        reply: RpcReplyPort<DomainResult<ThreadSummary>>,
-    },
+    Update { actor: User, status: Option<ThreadStatus>, assignee: Option<Option<UserId>>, reply: RpcReplyPort<DomainResult<ThreadSummary>> },
     /// An agent edits a scheduled message.
     EditScheduled {
         actor: User,
@@ -78,11 +58,7 @@ pub enum ThreadMsg {
         reply: RpcReplyPort<DomainResult<Message>>,
     },
     /// An agent cancels a scheduled message.
-    CancelScheduled {
-        actor: User,
-        message: MessageId,
-        reply: RpcReplyPort<DomainResult<Message>>,
-    },
+    CancelScheduled { actor: User, message: MessageId, reply: RpcReplyPort<DomainResult<Message>> },
     /// An agent is typing (relayed by the gateway already; this keeps the expiry).
     Typing { user: UserId, typing: bool },
     /// A socket just joined the thread channel: tell it who is typing now.
@@ -110,45 +86,21 @@ impl Actor for ThreadActor {
     type State = ThreadState;
     type Arguments = (Arc<Core>, ThreadId);
 
-    async fn pre_start(
-        &self,
-        myself: ActorRef<ThreadMsg>,
-        (core, id): Self::Arguments,
-    ) -> Result<ThreadState, ActorProcessingErr> {
+    async fn pre_start(&self, myself: ActorRef<ThreadMsg>, (core, id): Self::Arguments) -> Result<ThreadState, ActorProcessingErr> {
         // Load the thread: an unknown id fails the spawn, which the caller reports as 404.
         let team = core.store.thread_owner(id).await?.ok_or("no such thread")?;
         let tick = (core.config.typing_ttl / 3).max(Duration::from_millis(200));
         myself.send_interval(tick, || ThreadMsg::Tick);
-        Ok(ThreadState {
-            core,
-            id,
-            team,
-            typing: HashMap::new(),
-            last_activity: Instant::now(),
-        })
+        Ok(ThreadState { core, id, team, typing: HashMap::new(), last_activity: Instant::now() })
     }
 
-    async fn handle(
-        &self,
-        myself: ActorRef<ThreadMsg>,
-        msg: ThreadMsg,
-        state: &mut ThreadState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn handle(&self, myself: ActorRef<ThreadMsg>, msg: ThreadMsg, state: &mut ThreadState) -> Result<(), ActorProcessingErr> {
         if !matches!(msg, ThreadMsg::Tick) {
             state.last_activity = Instant::now();
         }
         match msg {
-            ThreadMsg::Send {
-                author,
-                body,
-                media_urls,
-                send_at,
-                cancel_on_reply,
-                reply,
-            } => {
-                let result = state
-                    .send(&myself, author, body, media_urls, send_at, cancel_on_reply)
-                    .await;
+            ThreadMsg::Send { author, body, media_urls, send_at, cancel_on_reply, reply } => {
+                let result = state.send(&myself, author, body, media_urls, send_at, cancel_on_reply).await;
                 let _ = reply.send(result);
             }
             ThreadMsg::Dispatch { message } => state.spawn_send(&myself, message),
@@ -157,27 +109,12 @@ impl Actor for ThreadActor {
                     tracing::error!(%message, error = %e, "could not record a send result");
                 }
             }
-            ThreadMsg::Inbound {
-                msg,
-                created,
-                reply,
-            } => {
+            ThreadMsg::Inbound { msg, created, reply } => {
                 let result = state.inbound(msg, created).await;
                 let _ = reply.send(result);
             }
-            ThreadMsg::Status {
-                sid,
-                status,
-                error_code,
-                reason,
-                raw,
-                reply,
-            } => {
-                let result = state
-                    .core
-                    .store
-                    .apply_status(&sid, status, error_code, reason, raw)
-                    .await;
+            ThreadMsg::Status { sid, status, error_code, reason, raw, reply } => {
+                let result = state.core.store.apply_status(&sid, status, error_code, reason, raw).await;
                 let result = result.map(|committed| {
                     committed.map(|c| {
                         state.core.fan_out(&c, event::THREAD_UPDATED);
@@ -186,12 +123,7 @@ impl Actor for ThreadActor {
                 });
                 let _ = reply.send(result);
             }
-            ThreadMsg::AddNote {
-                author,
-                body,
-                visibility,
-                reply,
-            } => {
+            ThreadMsg::AddNote { author, body, visibility, reply } => {
                 let _ = reply.send(state.add_note(author, body, visibility).await);
             }
             ThreadMsg::MarkRead { reader, reply } => {
@@ -203,43 +135,20 @@ impl Actor for ThreadActor {
                         event::THREAD_READ,
                         &serde_json::json!({ "thread_id": state.id, "thread": summary }),
                     );
-                    state.core.publish(
-                        ChannelName::Team(state.team),
-                        event::THREAD_UPDATED,
-                        summary,
-                    );
+                    state.core.publish(ChannelName::Team(state.team), event::THREAD_UPDATED, summary);
                 }
                 let _ = reply.send(result);
             }
-            ThreadMsg::Update {
-                actor,
-                status,
-                assignee,
-                reply,
-            } => {
-                let result = state
-                    .core
-                    .store
-                    .update_thread(state.team, state.id, actor.id, status, assignee)
-                    .await;
+            ThreadMsg::Update { actor, status, assignee, reply } => {
+                let result = state.core.store.update_thread(state.team, state.id, actor.id, status, assignee).await;
                 let result = result.map(|c| {
                     state.core.fan_out(&c, event::THREAD_UPDATED);
                     c.value
                 });
                 let _ = reply.send(result);
             }
-            ThreadMsg::EditScheduled {
-                actor,
-                message,
-                body,
-                send_at,
-                reply,
-            } => {
-                let result = state
-                    .core
-                    .store
-                    .edit_scheduled(state.team, message, actor.id, body, send_at)
-                    .await;
+            ThreadMsg::EditScheduled { actor, message, body, send_at, reply } => {
+                let result = state.core.store.edit_scheduled(state.team, message, actor.id, body, send_at).await;
                 let result = result.map(|c| {
                     state.core.fan_out(&c, event::THREAD_UPDATED);
                     if let Some(at) = c.value.scheduled_at {
@@ -249,16 +158,8 @@ impl Actor for ThreadActor {
                 });
                 let _ = reply.send(result);
             }
-            ThreadMsg::CancelScheduled {
-                actor,
-                message,
-                reply,
-            } => {
-                let result = state
-                    .core
-                    .store
-                    .cancel_scheduled(state.team, message, actor.id)
-                    .await;
+            ThreadMsg::CancelScheduled { actor, message, reply } => {
+                let result = state.core.store.cancel_scheduled(state.team, message, actor.id).await;
                 let result = result.map(|c| {
                     state.core.fan_out(&c, event::THREAD_UPDATED);
                     c.value
@@ -267,9 +168,7 @@ impl Actor for ThreadActor {
             }
             ThreadMsg::Typing { user, typing } => {
                 if typing {
-                    state
-                        .typing
-                        .insert(user, Instant::now() + state.core.config.typing_ttl);
+                    state.typing.insert(user, Instant::now() + state.core.config.typing_ttl);
                 } else if state.typing.remove(&user).is_some() {
                     state.typing_stopped(user);
                 }
@@ -283,19 +182,12 @@ impl Actor for ThreadActor {
             }
             ThreadMsg::Tick => {
                 let now = Instant::now();
-                let expired: Vec<UserId> = state
-                    .typing
-                    .iter()
-                    .filter(|(_, until)| **until <= now)
-                    .map(|(u, _)| *u)
-                    .collect();
+                let expired: Vec<UserId> = state.typing.iter().filter(|(_, until)| **until <= now).map(|(u, _)| *u).collect();
                 for user in expired {
                     state.typing.remove(&user);
                     state.typing_stopped(user);
                 }
-                if state.typing.is_empty()
-                    && state.last_activity.elapsed() >= state.core.config.thread_idle
-                {
+                if state.typing.is_empty() && state.last_activity.elapsed() >= state.core.config.thread_idle {
                     myself.stop(Some("idle".into()));
                 }
             }
@@ -303,11 +195,7 @@ impl Actor for ThreadActor {
         Ok(())
     }
 
-    async fn post_stop(
-        &self,
-        myself: ActorRef<ThreadMsg>,
-        state: &mut ThreadState,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(&self, myself: ActorRef<ThreadMsg>, state: &mut ThreadState) -> Result<(), ActorProcessingErr> {
         state.core.forget(&myself.get_cell());
         Ok(())
     }
@@ -316,12 +204,7 @@ impl Actor for ThreadActor {
 /// The typing frame every client handles: `client-typing` with the typist's id.
 fn typing_frame(channel: &str, user: UserId, typing: bool) -> String {
     let uid = user.to_string();
-    protocol::client_event_frame(
-        event::TYPING,
-        channel,
-        &serde_json::json!({ "user_id": uid, "typing": typing }),
-        Some(&uid),
-    )
+    protocol::client_event_frame(event::TYPING, channel, &serde_json::json!({ "user_id": uid, "typing": typing }), Some(&uid))
 }
 
 impl ThreadState {
@@ -335,10 +218,7 @@ impl ThreadState {
         cancel_on_reply: bool,
     ) -> DomainResult<Message> {
         if body.trim().is_empty() && media_urls.is_empty() {
-            return Err(DomainError::invalid(
-                "body",
-                "a message needs a body or a media URL",
-            ));
+            return Err(DomainError::invalid("body", "a message needs a body or a media URL"));
         }
         if let Some(at) = send_at {
             let now = OffsetDateTime::now_utc();
@@ -374,9 +254,7 @@ impl ThreadState {
             self.typing_stopped(author.id);
         }
         match committed.value.scheduled_at {
-            Some(at) if committed.value.status == MessageStatus::Scheduled => {
-                self.core.scheduled(at)
-            }
+            Some(at) if committed.value.status == MessageStatus::Scheduled => self.core.scheduled(at),
             _ => self.spawn_send(myself, committed.value.id),
         }
         Ok(committed.value)
@@ -389,17 +267,9 @@ impl ThreadState {
         let me = myself.clone();
         tokio::spawn(async move {
             let outcome = deliver(&core, message).await;
-            if me
-                .cast(ThreadMsg::SendFinished {
-                    message,
-                    outcome: outcome.clone(),
-                })
-                .is_err()
-            {
+            if me.cast(ThreadMsg::SendFinished { message, outcome: outcome.clone() }).is_err() {
                 // This actor stopped meanwhile: a fresh one records the result.
-                let _ = core
-                    .tell_thread_of(message, ThreadMsg::SendFinished { message, outcome })
-                    .await;
+                let _ = core.tell_thread_of(message, ThreadMsg::SendFinished { message, outcome }).await;
             }
         });
     }
@@ -414,39 +284,19 @@ impl ThreadState {
     async fn inbound(&mut self, msg: NewInbound, created: bool) -> DomainResult<InboundOutcome> {
         let outcome = self.core.store.record_inbound(msg).await?;
         if let InboundOutcome::Stored(committed) = &outcome {
-            let kind = if created {
-                event::THREAD_CREATED
-            } else {
-                event::THREAD_UPDATED
-            };
+            let kind = if created { event::THREAD_CREATED } else { event::THREAD_UPDATED };
             self.core.fan_out(committed, kind);
         }
         Ok(outcome)
     }
 
-    async fn add_note(
-        &mut self,
-        author: User,
-        body: String,
-        visibility: Visibility,
-    ) -> DomainResult<Note> {
+    async fn add_note(&mut self, author: User, body: String, visibility: Visibility) -> DomainResult<Note> {
         if body.trim().is_empty() {
             return Err(DomainError::invalid("body", "a note needs a body"));
         }
         let members = self.core.store.members(self.team).await?;
         let mentions = resolve_mentions(&body, &members, author.id);
-        let committed = self
-            .core
-            .store
-            .add_note(
-                self.team,
-                self.id,
-                author.id,
-                body.trim(),
-                visibility,
-                &mentions,
-            )
-            .await?;
+        let committed = self.core.store.add_note(self.team, self.id, author.id, body.trim(), visibility, &mentions).await?;
         self.core.fan_out(&committed, event::THREAD_UPDATED);
         // A private note's mentions stay private: only public notes notify others.
         if visibility == Visibility::Public {
@@ -474,29 +324,16 @@ async fn deliver(core: &Arc<Core>, message: MessageId) -> SendOutcome {
     let out = match core.store.outgoing(message).await {
         Ok(out) => out,
         Err(e) => {
-            return SendOutcome::Failed {
-                code: None,
-                reason: format!("could not load the message: {e}"),
-            };
+            return SendOutcome::Failed { code: None, reason: format!("could not load the message: {e}") };
         }
     };
     if out.opted_out {
-        return SendOutcome::Failed {
-            code: Some(21610),
-            reason: DomainError::OptedOut.to_string(),
-        };
+        return SendOutcome::Failed { code: Some(21610), reason: DomainError::OptedOut.to_string() };
     }
     if let Err(e) = core.check_verified(&out.to) {
-        return SendOutcome::Failed {
-            code: Some(21608),
-            reason: e.to_string(),
-        };
+        return SendOutcome::Failed { code: Some(21608), reason: e.to_string() };
     }
-    let from = out
-        .channel
-        .messaging_service_sid
-        .clone()
-        .unwrap_or_else(|| out.channel.number.clone());
+    let from = out.channel.messaging_service_sid.clone().unwrap_or_else(|| out.channel.number.clone());
     core.send_limiter.until_key_ready(&from).await;
     let req = CarrierRequest {
         channel: out.channel,
@@ -507,10 +344,7 @@ async fn deliver(core: &Arc<Core>, message: MessageId) -> SendOutcome {
     };
     match core.carrier.send(req).await {
         Ok(sid) => SendOutcome::Sent { sid },
-        Err(e) => SendOutcome::Failed {
-            code: e.code,
-            reason: e.reason,
-        },
+        Err(e) => SendOutcome::Failed { code: e.code, reason: e.reason },
     }
 }
 
@@ -524,11 +358,7 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
         let mut best: Option<(usize, UserId)> = None;
         for m in members {
             let full = m.name.to_lowercase();
-            let first = full
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
+            let first = full.split_whitespace().next().unwrap_or_default().to_owned();
             let local = m.email.split('@').next().unwrap_or_default().to_lowercase();
             for handle in [full, first, local] {
                 if handle.is_empty() || !rest.starts_with(&handle) {
@@ -556,11 +386,7 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
 
 impl Core {
     /// Tells the actor of the thread a message belongs to (used when the original actor stopped).
-    pub(crate) async fn tell_thread_of(
-        self: &Arc<Self>,
-        message: MessageId,
-        msg: ThreadMsg,
-    ) -> DomainResult<()> {
+    pub(crate) async fn tell_thread_of(self: &Arc<Self>, message: MessageId, msg: ThreadMsg) -> DomainResult<()> {
         let thread = self.store.thread_of_message(message).await?;
         self.tell_thread(thread, msg).await
     }
@@ -571,13 +397,7 @@ mod tests {
     use super::*;
 
     fn user(name: &str, email: &str) -> User {
-        User {
-            id: UserId::new(),
-            team_id: TeamId::new(),
-            email: email.into(),
-            name: name.into(),
-            role: Role::Agent,
-        }
+        User { id: UserId::new(), team_id: TeamId::new(), email: email.into(), name: name.into(), role: Role::Agent }
     }
 
     #[test]
@@ -586,16 +406,9 @@ mod tests {
         let annie = user("Annie Hall", "annie@x.io");
         let bob = user("Bob Stone", "bstone@x.io");
         let members = vec![ann.clone(), annie.clone(), bob.clone()];
-        let got = resolve_mentions(
-            "hey @Ann Lee and @annie, also @bstone.",
-            &members,
-            UserId::new(),
-        );
+        let got = resolve_mentions("hey @Ann Lee and @annie, also @bstone.", &members, UserId::new());
         assert_eq!(got, vec![ann.id, annie.id, bob.id]);
         assert!(resolve_mentions("mail ann@x.io", &members, UserId::new()).is_empty());
-        assert!(
-            resolve_mentions("@Bob", &members, bob.id).is_empty(),
-            "no self-mention"
-        );
+        assert!(resolve_mentions("@Bob", &members, bob.id).is_empty(), "no self-mention");
     }
 }

@@ -31,11 +31,7 @@ impl PrincipalRow {
                 name: self.user_name,
                 role: parse(&self.role)?,
             },
-            team: Team {
-                id: TeamId(self.team_id),
-                name: self.team_name,
-                simulator_mode: self.simulator_mode,
-            },
+            team: Team { id: TeamId(self.team_id), name: self.team_name, simulator_mode: self.simulator_mode },
         })
     }
 }
@@ -79,10 +75,7 @@ impl AccountStore for PgStore {
                 .map_err(db)?;
                 let (team, role, email) = row.ok_or(DomainError::NotFound("invite"))?;
                 if email.is_some_and(|e| e != a.email) {
-                    return Err(DomainError::invalid(
-                        "email",
-                        "this invite is for another email address",
-                    ));
+                    return Err(DomainError::invalid("email", "this invite is for another email address"));
                 }
                 sqlx::query("UPDATE invites SET accepted_at = now(), accepted_by = NULL WHERE token_hash = $1")
                     .bind(hash)
@@ -94,12 +87,7 @@ impl AccountStore for PgStore {
             None => {
                 let team = TeamId::new();
                 let name = a.team_name.as_deref().unwrap_or("My team");
-                sqlx::query("INSERT INTO teams (id, name) VALUES ($1, $2)")
-                    .bind(team.0)
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                sqlx::query("INSERT INTO teams (id, name) VALUES ($1, $2)").bind(team.0).bind(name).execute(&mut *tx).await.map_err(db)?;
                 for ch in &a.simulated_channels {
                     sqlx::query(
                         "INSERT INTO channels (id, team_id, kind, number, account_sid, auth_token, simulated)
@@ -149,24 +137,18 @@ impl AccountStore for PgStore {
 
     async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        let row: Option<(Uuid, String)> =
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-                .bind(email)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
+        let row: Option<(Uuid, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
         match row {
             Some((id, hash)) => Ok(Some((principal(&mut conn, id).await?, hash))),
             None => Ok(None),
         }
     }
 
-    async fn create_session(
-        &self,
-        user: UserId,
-        id_hash: &[u8],
-        expires_at: OffsetDateTime,
-    ) -> DomainResult<()> {
+    async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()> {
         sqlx::query("INSERT INTO auth_sessions (id_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(id_hash)
             .bind(user.0)
@@ -191,22 +173,15 @@ impl AccountStore for PgStore {
     }
 
     async fn revoke_session(&self, id_hash: &[u8]) -> DomainResult<()> {
-        sqlx::query(
-            "UPDATE auth_sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(id_hash)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        sqlx::query("UPDATE auth_sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(())
     }
 
-    async fn create_token(
-        &self,
-        user: &User,
-        name: &str,
-        token_hash: &[u8],
-    ) -> DomainResult<TokenId> {
+    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId> {
         let id = TokenId::new();
         sqlx::query("INSERT INTO api_tokens (id, team_id, user_id, name, token_hash) VALUES ($1, $2, $3, $4, $5)")
             .bind(id.0)
@@ -254,33 +229,18 @@ impl AccountStore for PgStore {
         .execute(&self.pool)
         .await
         .map_err(db)?;
-        Ok(Invite {
-            id,
-            team_id: by.team_id,
-            email: email.map(str::to_owned),
-            role,
-            expires_at,
-        })
+        Ok(Invite { id, team_id: by.team_id, email: email.map(str::to_owned), role, expires_at })
     }
 
     async fn members(&self, team: TeamId) -> DomainResult<Vec<User>> {
-        let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
-            "SELECT id, email, name, role FROM users WHERE team_id = $1 ORDER BY name, id",
-        )
-        .bind(team.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        let rows: Vec<(Uuid, String, String, String)> =
+            sqlx::query_as("SELECT id, email, name, role FROM users WHERE team_id = $1 ORDER BY name, id")
+                .bind(team.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
         rows.into_iter()
-            .map(|(id, email, name, role)| {
-                Ok(User {
-                    id: UserId(id),
-                    team_id: team,
-                    email,
-                    name,
-                    role: parse(&role)?,
-                })
-            })
+            .map(|(id, email, name, role)| Ok(User { id: UserId(id), team_id: team, email, name, role: parse(&role)? }))
             .collect()
     }
 
@@ -293,10 +253,6 @@ impl AccountStore for PgStore {
         .fetch_one(&self.pool)
         .await
         .map_err(not_found("team"))?;
-        Ok(Team {
-            id: team,
-            name,
-            simulator_mode,
-        })
+        Ok(Team { id: team, name, simulator_mode })
     }
 }

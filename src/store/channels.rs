@@ -131,21 +131,12 @@ impl ChannelStore for PgStore {
         .await
         .map_err(db)?;
         match row {
-            Some((channel, thread)) => Ok(Some((
-                load_channel(&mut conn, ChannelId(channel)).await?,
-                ThreadId(thread),
-            ))),
+            Some((channel, thread)) => Ok(Some((load_channel(&mut conn, ChannelId(channel)).await?, ThreadId(thread)))),
             None => Ok(None),
         }
     }
 
-    async fn record_receipt(
-        &self,
-        team: TeamId,
-        kind: &str,
-        sid: Option<&str>,
-        params: serde_json::Value,
-    ) -> DomainResult<()> {
+    async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()> {
         sqlx::query("INSERT INTO webhook_receipts (team_id, kind, message_sid, params) VALUES ($1, $2, $3, $4)")
             .bind(team.0)
             .bind(kind)

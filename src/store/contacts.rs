@@ -38,22 +38,9 @@ impl From<ContactRow> for Contact {
 
 #[async_trait]
 impl ContactStore for PgStore {
-    async fn list_contacts(
-        &self,
-        team: TeamId,
-        search: Option<&str>,
-        after: Option<&str>,
-        limit: i64,
-    ) -> DomainResult<Page<Contact>> {
+    async fn list_contacts(&self, team: TeamId, search: Option<&str>, after: Option<&str>, limit: i64) -> DomainResult<Page<Contact>> {
         let after = after.map(cursor::decode).transpose()?;
-        let pattern = search.map(|s| {
-            format!(
-                "%{}%",
-                s.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        let pattern = search.map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         // Newest first; keyset pagination on (created_at, id).
         let rows: Vec<ContactRow> = sqlx::query_as(
             "SELECT id, team_id, name, phone, email, tags, opted_out_at, created_at FROM contacts
@@ -73,14 +60,7 @@ impl ContactStore for PgStore {
         Ok(page(rows, limit, |r| cursor::encode(r.created_at, r.id)))
     }
 
-    async fn create_contact(
-        &self,
-        team: TeamId,
-        name: &str,
-        phone: &str,
-        email: Option<&str>,
-        tags: &[String],
-    ) -> DomainResult<Contact> {
+    async fn create_contact(&self, team: TeamId, name: &str, phone: &str, email: Option<&str>, tags: &[String]) -> DomainResult<Contact> {
         let row: ContactRow = sqlx::query_as(
             "INSERT INTO contacts (id, team_id, name, phone, email, tags) VALUES ($1, $2, $3, $4, $5, $6)
              RETURNING id, team_id, name, phone, email, tags, opted_out_at, created_at",
@@ -98,21 +78,18 @@ impl ContactStore for PgStore {
     }
 
     async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact> {
-        let row: ContactRow = sqlx::query_as("SELECT id, team_id, name, phone, email, tags, opted_out_at, created_at FROM contacts WHERE team_id = $1 AND id = $2")
-            .bind(team.0)
-            .bind(id.0)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(not_found("contact"))?;
+        let row: ContactRow = sqlx::query_as(
+            "SELECT id, team_id, name, phone, email, tags, opted_out_at, created_at FROM contacts WHERE team_id = $1 AND id = $2",
+        )
+        .bind(team.0)
+        .bind(id.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(not_found("contact"))?;
         Ok(row.into())
     }
 
-    async fn update_contact(
-        &self,
-        team: TeamId,
-        id: ContactId,
-        p: ContactPatch,
-    ) -> DomainResult<Contact> {
+    async fn update_contact(&self, team: TeamId, id: ContactId, p: ContactPatch) -> DomainResult<Contact> {
         let row: ContactRow = sqlx::query_as(
             "UPDATE contacts SET
                 name = COALESCE($3, name),
@@ -154,16 +131,9 @@ impl ContactStore for PgStore {
 }
 
 /// Cuts a `limit + 1` fetch into a page and its next cursor.
-pub(crate) fn page<R, T: From<R>>(
-    mut rows: Vec<R>,
-    limit: i64,
-    key: impl Fn(&R) -> String,
-) -> Page<T> {
+pub(crate) fn page<R, T: From<R>>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> String) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
     let next_cursor = if more { rows.last().map(key) } else { None };
-    Page {
-        items: rows.into_iter().map(T::from).collect(),
-        next_cursor,
-    }
+    Page { items: rows.into_iter().map(T::from).collect(), next_cursor }
 }

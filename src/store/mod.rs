@@ -25,9 +25,7 @@ pub struct PgStore {
 pub enum StoreError {
     #[error("DATABASE_URL is not a valid Postgres URL: {0}")]
     BadUrl(sqlx::Error),
-    #[error(
-        "cannot reach Postgres at DATABASE_URL ({0}); start Postgres or set DATABASE_URL to a reachable server"
-    )]
+    #[error("cannot reach Postgres at DATABASE_URL ({0}); start Postgres or set DATABASE_URL to a reachable server")]
     Unreachable(sqlx::Error),
     #[error("could not apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -40,14 +38,9 @@ impl PgStore {
     /// Connects, creating the database first when it does not exist.
     pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, StoreError> {
         PgConnectOptions::from_str(url).map_err(StoreError::BadUrl)?;
-        if !Postgres::database_exists(url)
-            .await
-            .map_err(StoreError::Unreachable)?
-        {
+        if !Postgres::database_exists(url).await.map_err(StoreError::Unreachable)? {
             tracing::info!("creating the database");
-            Postgres::create_database(url)
-                .await
-                .map_err(StoreError::Unreachable)?;
+            Postgres::create_database(url).await.map_err(StoreError::Unreachable)?;
         }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
@@ -76,10 +69,7 @@ impl PgStore {
 
     /// Whether there is no team yet (a fresh database gets the demo team).
     pub async fn is_empty(&self) -> Result<bool, DomainError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM teams")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM teams").fetch_one(&self.pool).await.map_err(db)?;
         Ok(n == 0)
     }
 }
@@ -100,10 +90,7 @@ pub(crate) fn db(e: sqlx::Error) -> DomainError {
                 return DomainError::Conflict(what.into());
             }
             Some("23514") | Some("23503") | Some("22P02") | Some("22001") => {
-                return DomainError::invalid(
-                    field_of(&constraint),
-                    format!("is not acceptable ({constraint})"),
-                );
+                return DomainError::invalid(field_of(&constraint), format!("is not acceptable ({constraint})"));
             }
             _ => {}
         }
@@ -114,19 +101,8 @@ pub(crate) fn db(e: sqlx::Error) -> DomainError {
 
 /// The request field a constraint guards, for error messages.
 fn field_of(constraint: &str) -> &'static str {
-    for field in [
-        "phone",
-        "email",
-        "name",
-        "number",
-        "account_sid",
-        "messaging_service_sid",
-        "body",
-        "status",
-        "role",
-        "kind",
-        "assignee",
-    ] {
+    for field in ["phone", "email", "name", "number", "account_sid", "messaging_service_sid", "body", "status", "role", "kind", "assignee"]
+    {
         if constraint.contains(field) {
             return field;
         }
@@ -147,8 +123,7 @@ pub(crate) fn parse<T: FromStr>(s: &str) -> Result<T, DomainError>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse()
-        .map_err(|e: T::Err| DomainError::Internal(e.to_string()))
+    s.parse().map_err(|e: T::Err| DomainError::Internal(e.to_string()))
 }
 
 /// An opaque keyset cursor: the sort key and the id of the last row of a page.
@@ -167,8 +142,7 @@ pub(crate) mod cursor {
         let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
         let raw = String::from_utf8(raw).map_err(|_| bad())?;
         let (at, id) = raw.split_once('|').ok_or_else(bad)?;
-        let at = OffsetDateTime::from_unix_timestamp_nanos(at.parse().map_err(|_| bad())?)
-            .map_err(|_| bad())?;
+        let at = OffsetDateTime::from_unix_timestamp_nanos(at.parse().map_err(|_| bad())?).map_err(|_| bad())?;
         Ok((at, id.parse().map_err(|_| bad())?))
     }
 }

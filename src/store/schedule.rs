@@ -12,11 +12,7 @@ use uuid::Uuid;
 
 #[async_trait]
 impl ScheduleStore for PgStore {
-    async fn due_before(
-        &self,
-        until: OffsetDateTime,
-        limit: i64,
-    ) -> DomainResult<Vec<(MessageId, OffsetDateTime)>> {
+    async fn due_before(&self, until: OffsetDateTime, limit: i64) -> DomainResult<Vec<(MessageId, OffsetDateTime)>> {
         let rows: Vec<(Uuid, OffsetDateTime)> = sqlx::query_as(
             "SELECT id, scheduled_at FROM messages WHERE status = 'scheduled' AND scheduled_at <= $1 ORDER BY scheduled_at LIMIT $2",
         )
@@ -25,10 +21,7 @@ impl ScheduleStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, at)| (MessageId(id), at))
-            .collect())
+        Ok(rows.into_iter().map(|(id, at)| (MessageId(id), at)).collect())
     }
 
     async fn claim_due(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<Claimed>> {
@@ -56,10 +49,7 @@ impl ScheduleStore for PgStore {
             .collect())
     }
 
-    async fn fail_stale(
-        &self,
-        older_than: OffsetDateTime,
-    ) -> DomainResult<Vec<Committed<actors::domain::Message>>> {
+    async fn fail_stale(&self, older_than: OffsetDateTime) -> DomainResult<Vec<Committed<actors::domain::Message>>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let ids: Vec<Uuid> = sqlx::query_scalar(
             "UPDATE messages SET status = 'failed', error_reason = 'outcome unknown: the server stopped while sending; not retried to avoid a duplicate',
@@ -76,11 +66,7 @@ impl ScheduleStore for PgStore {
             let msg = load_message(&mut tx, MessageId(id)).await?;
             let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;
             let thread = summary(&mut tx, msg.team_id, msg.thread_id).await?;
-            out.push(Committed {
-                value: msg,
-                events: vec![event],
-                thread,
-            });
+            out.push(Committed { value: msg, events: vec![event], thread });
         }
         tx.commit().await.map_err(db)?;
         Ok(out)

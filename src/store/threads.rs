@@ -91,7 +91,8 @@ impl From<SummaryRow> for ThreadSummary {
     }
 }
 
-pub(crate) const MESSAGE_COLUMNS: &str = "id, team_id, thread_id, direction, channel_kind, body, media, status, provider_sid, error_code, error_reason,
+pub(crate) const MESSAGE_COLUMNS: &str =
+    "id, team_id, thread_id, direction, channel_kind, body, media, status, provider_sid, error_code, error_reason,
      author_id, scheduled_at, cancel_on_reply, sent_at, delivered_at, read_at, created_at";
 
 #[derive(sqlx::FromRow)]
@@ -199,11 +200,7 @@ impl From<EventRow> for ThreadEvent {
 }
 
 /// The inbox row of one thread, inside a transaction.
-pub(crate) async fn summary(
-    conn: &mut PgConnection,
-    team: TeamId,
-    thread: ThreadId,
-) -> DomainResult<ThreadSummary> {
+pub(crate) async fn summary(conn: &mut PgConnection, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary> {
     let row: SummaryRow = sqlx::query_as(summary_sql!("WHERE t.team_id = $1 AND t.id = $2"))
         .bind(team.0)
         .bind(thread.0)
@@ -243,39 +240,19 @@ pub(crate) async fn append_event(
     .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(ThreadEvent {
-        seq,
-        thread_id: thread,
-        team_id: team,
-        kind: kind.to_owned(),
-        actor_id: actor,
-        audience,
-        data,
-        created_at,
-    })
+    Ok(ThreadEvent { seq, thread_id: thread, team_id: team, kind: kind.to_owned(), actor_id: actor, audience, data, created_at })
 }
 
 /// Appends a `message.*` event carrying the message itself.
-pub(crate) async fn message_event(
-    conn: &mut PgConnection,
-    msg: &Message,
-    kind: &str,
-    actor: Option<UserId>,
-) -> DomainResult<ThreadEvent> {
+pub(crate) async fn message_event(conn: &mut PgConnection, msg: &Message, kind: &str, actor: Option<UserId>) -> DomainResult<ThreadEvent> {
     let data = serde_json::to_value(msg).map_err(|e| DomainError::Internal(e.to_string()))?;
     append_event(conn, msg.team_id, msg.thread_id, kind, actor, None, data).await
 }
 
 /// Loads one message by id, inside a transaction, optionally locking its row.
 pub(crate) async fn load_message(conn: &mut PgConnection, id: MessageId) -> DomainResult<Message> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
-    ));
-    let row: MessageRow = sqlx::query_as(sql)
-        .bind(id.0)
-        .fetch_one(conn)
-        .await
-        .map_err(not_found("message"))?;
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"));
+    let row: MessageRow = sqlx::query_as(sql).bind(id.0).fetch_one(conn).await.map_err(not_found("message"))?;
     Ok(row.into())
 }
 
@@ -290,20 +267,9 @@ fn preview(body: &str, media: usize) -> String {
 
 #[async_trait]
 impl ThreadReads for PgStore {
-    async fn list_threads(
-        &self,
-        team: TeamId,
-        f: &ThreadFilter,
-    ) -> DomainResult<Page<ThreadSummary>> {
+    async fn list_threads(&self, team: TeamId, f: &ThreadFilter) -> DomainResult<Page<ThreadSummary>> {
         let after = f.cursor.as_deref().map(cursor::decode).transpose()?;
-        let pattern = f.search.as_deref().map(|s| {
-            format!(
-                "%{}%",
-                s.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        let pattern = f.search.as_deref().map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         let rows: Vec<SummaryRow> = sqlx::query_as(summary_sql!(
             "WHERE t.team_id = $1
                AND (NOT $2 OR t.unread_count > 0)
@@ -339,13 +305,7 @@ impl ThreadReads for PgStore {
         summary(&mut conn, team, id).await
     }
 
-    async fn messages(
-        &self,
-        team: TeamId,
-        thread: ThreadId,
-        after: Option<&str>,
-        limit: i64,
-    ) -> DomainResult<Page<Message>> {
+    async fn messages(&self, team: TeamId, thread: ThreadId, after: Option<&str>, limit: i64) -> DomainResult<Page<Message>> {
         let after = after.map(cursor::decode).transpose()?;
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
@@ -364,12 +324,7 @@ impl ThreadReads for PgStore {
         Ok(page(rows, limit, |r| cursor::encode(r.created_at, r.id)))
     }
 
-    async fn notes(
-        &self,
-        team: TeamId,
-        thread: ThreadId,
-        viewer: UserId,
-    ) -> DomainResult<Vec<Note>> {
+    async fn notes(&self, team: TeamId, thread: ThreadId, viewer: UserId) -> DomainResult<Vec<Note>> {
         let rows: Vec<NoteRow> = sqlx::query_as(
             "SELECT n.id, n.team_id, n.thread_id, n.author_id, u.name AS author_name, n.body, n.visibility, n.mentions, n.created_at
              FROM notes n JOIN users u ON u.id = n.author_id
@@ -385,14 +340,7 @@ impl ThreadReads for PgStore {
         Ok(rows.into_iter().map(Note::from).collect())
     }
 
-    async fn events_after(
-        &self,
-        team: TeamId,
-        thread: ThreadId,
-        viewer: UserId,
-        after: i64,
-        limit: i64,
-    ) -> DomainResult<Vec<ThreadEvent>> {
+    async fn events_after(&self, team: TeamId, thread: ThreadId, viewer: UserId, after: i64, limit: i64) -> DomainResult<Vec<ThreadEvent>> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT thread_id, seq, team_id, type, actor_id, audience, payload, created_at FROM thread_events
              WHERE team_id = $1 AND thread_id = $2 AND seq > $3 AND (audience IS NULL OR audience = $4)
@@ -409,20 +357,14 @@ impl ThreadReads for PgStore {
         Ok(rows.into_iter().map(ThreadEvent::from).collect())
     }
 
-    async fn thread_for_contact(
-        &self,
-        team: TeamId,
-        contact: ContactId,
-        kind: ChannelKind,
-    ) -> DomainResult<(ThreadId, bool)> {
+    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let exists: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM contacts WHERE team_id = $1 AND id = $2")
-                .bind(team.0)
-                .bind(contact.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
+        let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM contacts WHERE team_id = $1 AND id = $2")
+            .bind(team.0)
+            .bind(contact.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
         exists.ok_or(DomainError::NotFound("contact"))?;
         // The team's first live channel of that kind (real numbers before simulated ones).
         let channel: Option<Uuid> = sqlx::query_scalar(
@@ -433,9 +375,7 @@ impl ThreadReads for PgStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
-        let channel = channel.ok_or_else(|| {
-            DomainError::invalid("channel", format!("the team has no {kind} number"))
-        })?;
+        let channel = channel.ok_or_else(|| DomainError::invalid("channel", format!("the team has no {kind} number")))?;
         let result = upsert_thread(&mut tx, team, ContactId(contact.0), ChannelId(channel)).await?;
         tx.commit().await.map_err(db)?;
         Ok(result)
@@ -469,13 +409,12 @@ impl ThreadReads for PgStore {
     }
 
     async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId> {
-        let id: Uuid =
-            sqlx::query_scalar("SELECT thread_id FROM messages WHERE team_id = $1 AND id = $2")
-                .bind(team.0)
-                .bind(message.0)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(not_found("message"))?;
+        let id: Uuid = sqlx::query_scalar("SELECT thread_id FROM messages WHERE team_id = $1 AND id = $2")
+            .bind(team.0)
+            .bind(message.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(not_found("message"))?;
         Ok(ThreadId(id))
     }
 
@@ -489,22 +428,14 @@ impl ThreadReads for PgStore {
     }
 
     async fn thread_owner(&self, thread: ThreadId) -> DomainResult<Option<TeamId>> {
-        let id: Option<Uuid> = sqlx::query_scalar("SELECT team_id FROM threads WHERE id = $1")
-            .bind(thread.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
+        let id: Option<Uuid> =
+            sqlx::query_scalar("SELECT team_id FROM threads WHERE id = $1").bind(thread.0).fetch_optional(&self.pool).await.map_err(db)?;
         Ok(id.map(TeamId))
     }
 }
 
 /// The thread of (team, contact, channel), created if missing; says whether it was created.
-async fn upsert_thread(
-    conn: &mut PgConnection,
-    team: TeamId,
-    contact: ContactId,
-    channel: ChannelId,
-) -> DomainResult<(ThreadId, bool)> {
+async fn upsert_thread(conn: &mut PgConnection, team: TeamId, contact: ContactId, channel: ChannelId) -> DomainResult<(ThreadId, bool)> {
     let inserted: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO threads (id, team_id, contact_id, channel_id) VALUES ($1, $2, $3, $4)
          ON CONFLICT (team_id, contact_id, channel_id) DO NOTHING RETURNING id",
@@ -519,15 +450,13 @@ async fn upsert_thread(
     if let Some(id) = inserted {
         return Ok((ThreadId(id), true));
     }
-    let id: Uuid = sqlx::query_scalar(
-        "SELECT id FROM threads WHERE team_id = $1 AND contact_id = $2 AND channel_id = $3",
-    )
-    .bind(team.0)
-    .bind(contact.0)
-    .bind(channel.0)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM threads WHERE team_id = $1 AND contact_id = $2 AND channel_id = $3")
+        .bind(team.0)
+        .bind(contact.0)
+        .bind(channel.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
     Ok((ThreadId(id), false))
 }
 
@@ -535,25 +464,15 @@ async fn upsert_thread(
 impl ThreadWrites for PgStore {
     async fn create_outbound(&self, m: NewOutbound) -> DomainResult<Committed<Message>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let kind: String = sqlx::query_scalar("SELECT ch.kind FROM threads t JOIN channels ch ON ch.id = t.channel_id WHERE t.team_id = $1 AND t.id = $2")
-            .bind(m.team.0)
-            .bind(m.thread.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(not_found("thread"))?;
-        let media: Vec<Media> = m
-            .media_urls
-            .iter()
-            .map(|u| Media {
-                url: u.clone(),
-                content_type: None,
-            })
-            .collect();
-        let status = if m.send_at.is_some() {
-            MessageStatus::Scheduled
-        } else {
-            MessageStatus::Queued
-        };
+        let kind: String =
+            sqlx::query_scalar("SELECT ch.kind FROM threads t JOIN channels ch ON ch.id = t.channel_id WHERE t.team_id = $1 AND t.id = $2")
+                .bind(m.team.0)
+                .bind(m.thread.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(not_found("thread"))?;
+        let media: Vec<Media> = m.media_urls.iter().map(|u| Media { url: u.clone(), content_type: None }).collect();
+        let status = if m.send_at.is_some() { MessageStatus::Scheduled } else { MessageStatus::Queued };
         // An immediate send is claimed at once: if the process dies before the carrier answers,
         // the stale sweep fails it instead of sending it again.
         let sql = sqlx::AssertSqlSafe(format!(
@@ -589,11 +508,7 @@ impl ThreadWrites for PgStore {
         let event = message_event(&mut tx, &msg, event::MESSAGE_CREATED, m.author).await?;
         let thread = summary(&mut tx, m.team, m.thread).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed {
-            value: msg,
-            events: vec![event],
-            thread,
-        })
+        Ok(Committed { value: msg, events: vec![event], thread })
     }
 
     async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing> {
@@ -607,25 +522,14 @@ impl ThreadWrites for PgStore {
         .await
         .map_err(not_found("thread"))?;
         let channel = super::channels::load_channel(&mut conn, ChannelId(channel_id)).await?;
-        Ok(Outgoing {
-            message: msg,
-            channel,
-            to,
-            opted_out,
-        })
+        Ok(Outgoing { message: msg, channel, to, opted_out })
     }
 
-    async fn record_send(
-        &self,
-        message: MessageId,
-        outcome: SendOutcome,
-    ) -> DomainResult<Option<Committed<Message>>> {
+    async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let (status, sid, code, reason) = match outcome {
             SendOutcome::Sent { sid } => (MessageStatus::Sent, Some(sid), None, None),
-            SendOutcome::Failed { code, reason } => {
-                (MessageStatus::Failed, None, code, Some(reason))
-            }
+            SendOutcome::Failed { code, reason } => (MessageStatus::Failed, None, code, Some(reason)),
         };
         // Only a message still waiting for the carrier takes its answer (the stale sweep may
         // have failed it meanwhile).
@@ -649,11 +553,7 @@ impl ThreadWrites for PgStore {
         let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;
         let thread = summary(&mut tx, msg.team_id, msg.thread_id).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Some(Committed {
-            value: msg,
-            events: vec![event],
-            thread,
-        }))
+        Ok(Some(Committed { value: msg, events: vec![event], thread }))
     }
 
     async fn apply_status(
@@ -665,12 +565,11 @@ impl ThreadWrites for PgStore {
         raw: Value,
     ) -> DomainResult<Option<Committed<Message>>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let current: Option<(Uuid, String)> =
-            sqlx::query_as("SELECT id, status FROM messages WHERE provider_sid = $1 FOR UPDATE")
-                .bind(sid)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
+        let current: Option<(Uuid, String)> = sqlx::query_as("SELECT id, status FROM messages WHERE provider_sid = $1 FOR UPDATE")
+            .bind(sid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
         let Some((id, current)) = current else {
             return Ok(None);
         };
@@ -699,11 +598,7 @@ impl ThreadWrites for PgStore {
         let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;
         let thread = summary(&mut tx, msg.team_id, msg.thread_id).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Some(Committed {
-            value: msg,
-            events: vec![event],
-            thread,
-        }))
+        Ok(Some(Committed { value: msg, events: vec![event], thread }))
     }
 
     async fn record_inbound(&self, m: NewInbound) -> DomainResult<InboundOutcome> {
@@ -767,11 +662,7 @@ impl ThreadWrites for PgStore {
         }
         let thread = summary(&mut tx, m.team, m.thread).await?;
         tx.commit().await.map_err(db)?;
-        Ok(InboundOutcome::Stored(Committed {
-            value: msg,
-            events,
-            thread,
-        }))
+        Ok(InboundOutcome::Stored(Committed { value: msg, events, thread }))
     }
 
     async fn add_note(
@@ -806,34 +697,20 @@ impl ThreadWrites for PgStore {
         let note = Note::from(row);
         let audience = (visibility == Visibility::Private).then_some(author);
         let data = serde_json::to_value(&note).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let event = append_event(
-            &mut tx,
-            team,
-            thread,
-            event::NOTE_CREATED,
-            Some(author),
-            audience,
-            data,
-        )
-        .await?;
+        let event = append_event(&mut tx, team, thread, event::NOTE_CREATED, Some(author), audience, data).await?;
         let summary = summary(&mut tx, team, thread).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed {
-            value: note,
-            events: vec![event],
-            thread: summary,
-        })
+        Ok(Committed { value: note, events: vec![event], thread: summary })
     }
 
     async fn mark_read(&self, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let done =
-            sqlx::query("UPDATE threads SET unread_count = 0 WHERE team_id = $1 AND id = $2")
-                .bind(team.0)
-                .bind(thread.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+        let done = sqlx::query("UPDATE threads SET unread_count = 0 WHERE team_id = $1 AND id = $2")
+            .bind(team.0)
+            .bind(thread.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         if done.rows_affected() == 0 {
             return Err(DomainError::NotFound("thread"));
         }
@@ -853,13 +730,12 @@ impl ThreadWrites for PgStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         if let Some(Some(user)) = assignee {
             // Only a member of the same team can be assigned.
-            let ok: Option<Uuid> =
-                sqlx::query_scalar("SELECT id FROM users WHERE team_id = $1 AND id = $2")
-                    .bind(team.0)
-                    .bind(user.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
+            let ok: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE team_id = $1 AND id = $2")
+                .bind(team.0)
+                .bind(user.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
             ok.ok_or_else(|| DomainError::invalid("assignee_id", "is not a member of this team"))?;
         }
         let done = sqlx::query(
@@ -879,23 +755,10 @@ impl ThreadWrites for PgStore {
         }
         let s = summary(&mut tx, team, thread).await?;
         let data = serde_json::to_value(&s).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let event = append_event(
-            &mut tx,
-            team,
-            thread,
-            event::THREAD_UPDATED,
-            Some(actor),
-            None,
-            data,
-        )
-        .await?;
+        let event = append_event(&mut tx, team, thread, event::THREAD_UPDATED, Some(actor), None, data).await?;
         let s = summary(&mut tx, team, thread).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed {
-            value: s.clone(),
-            events: vec![event],
-            thread: s,
-        })
+        Ok(Committed { value: s.clone(), events: vec![event], thread: s })
     }
 
     async fn edit_scheduled(
@@ -907,47 +770,36 @@ impl ThreadWrites for PgStore {
         send_at: Option<OffsetDateTime>,
     ) -> DomainResult<Committed<Message>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let current: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM messages WHERE team_id = $1 AND id = $2 FOR UPDATE",
-        )
-        .bind(team.0)
-        .bind(message.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
+        let current: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2 FOR UPDATE")
+            .bind(team.0)
+            .bind(message.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
         match current.as_deref() {
             None => return Err(DomainError::NotFound("message")),
             Some("scheduled") => {}
             Some(other) => {
-                return Err(DomainError::Conflict(format!(
-                    "the message is no longer scheduled (it is {other})"
-                )));
+                return Err(DomainError::Conflict(format!("the message is no longer scheduled (it is {other})")));
             }
         }
-        sqlx::query("UPDATE messages SET body = COALESCE($2, body), scheduled_at = COALESCE($3, scheduled_at), updated_at = now() WHERE id = $1")
-            .bind(message.0)
-            .bind(body)
-            .bind(send_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "UPDATE messages SET body = COALESCE($2, body), scheduled_at = COALESCE($3, scheduled_at), updated_at = now() WHERE id = $1",
+        )
+        .bind(message.0)
+        .bind(body)
+        .bind(send_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         let msg = load_message(&mut tx, message).await?;
         let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, Some(actor)).await?;
         let thread = summary(&mut tx, team, msg.thread_id).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed {
-            value: msg,
-            events: vec![event],
-            thread,
-        })
+        Ok(Committed { value: msg, events: vec![event], thread })
     }
 
-    async fn cancel_scheduled(
-        &self,
-        team: TeamId,
-        message: MessageId,
-        actor: UserId,
-    ) -> DomainResult<Committed<Message>> {
+    async fn cancel_scheduled(&self, team: TeamId, message: MessageId, actor: UserId) -> DomainResult<Committed<Message>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Claiming moves a due row to `sending` under a row lock, so a cancel either lands first
         // (and the claim skips the row) or finds it no longer scheduled: never both.
@@ -960,28 +812,21 @@ impl ThreadWrites for PgStore {
         .await
         .map_err(db)?;
         if updated.is_none() {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2")
-                    .bind(team.0)
-                    .bind(message.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
+            let status: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2")
+                .bind(team.0)
+                .bind(message.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
             return Err(match status {
                 None => DomainError::NotFound("message"),
-                Some(s) => {
-                    DomainError::Conflict(format!("the message is no longer scheduled (it is {s})"))
-                }
+                Some(s) => DomainError::Conflict(format!("the message is no longer scheduled (it is {s})")),
             });
         }
         let msg = load_message(&mut tx, message).await?;
         let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, Some(actor)).await?;
         let thread = summary(&mut tx, team, msg.thread_id).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed {
-            value: msg,
-            events: vec![event],
-            thread,
-        })
+        Ok(Committed { value: msg, events: vec![event], thread })
     }
 }

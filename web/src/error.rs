@@ -19,13 +19,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
+        ApiError { status, code, message: message.into(), field: None, retry_after: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -34,10 +28,7 @@ impl ApiError {
 
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         let message = format!("{field}: {}", message.into());
-        ApiError {
-            field: Some(field),
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-        }
+        ApiError { field: Some(field), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message) }
     }
 
     pub fn unauthorized() -> Self {
@@ -49,21 +40,13 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
     }
 
     pub fn rate_limited(retry_after: u64) -> Self {
         ApiError {
             retry_after: Some(retry_after.max(1)),
-            ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests, slow down",
-            )
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests, slow down")
         }
     }
 }
@@ -74,30 +57,14 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => ApiError::not_found(what),
             DomainError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             DomainError::Invalid { field, message } => ApiError::invalid(field, message),
-            e @ DomainError::OptedOut => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "opted_out", e.to_string())
-            }
-            e @ DomainError::NotVerified(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "not_verified",
-                e.to_string(),
-            ),
-            DomainError::Unauthorized(m) => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m)
-            }
+            e @ DomainError::OptedOut => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "opted_out", e.to_string()),
+            e @ DomainError::NotVerified(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_verified", e.to_string()),
+            DomainError::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
             DomainError::Forbidden(m) => ApiError::forbidden(m),
-            e @ DomainError::Unavailable => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                e.to_string(),
-            ),
+            e @ DomainError::Unavailable => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()),
             DomainError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error",
-                )
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
             }
         }
     }
@@ -108,25 +75,15 @@ impl From<JsonRejection> for ApiError {
         match r {
             // serde_path_to_error names the field: "name: missing field `phone`".
             JsonRejection::JsonDataError(e) => {
-                let mut err =
-                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.body_text());
-                err.message = err.message.replace(
-                    "Failed to deserialize the JSON body into the target type: ",
-                    "",
-                );
+                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.body_text());
+                err.message = err.message.replace("Failed to deserialize the JSON body into the target type: ", "");
                 err
             }
-            JsonRejection::JsonSyntaxError(e) => {
-                ApiError::bad_request(format!("malformed JSON: {}", e.body_text()))
+            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!("malformed JSON: {}", e.body_text())),
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json")
             }
-            JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send Content-Type: application/json",
-            ),
-            JsonRejection::BytesRejection(e) => {
-                ApiError::new(e.status(), "payload_too_large", e.body_text())
-            }
+            JsonRejection::BytesRejection(e) => ApiError::new(e.status(), "payload_too_large", e.body_text()),
             other => ApiError::bad_request(other.body_text()),
         }
     }
@@ -135,31 +92,14 @@ impl From<JsonRejection> for ApiError {
 impl From<FormRejection> for ApiError {
     fn from(r: FormRejection) -> Self {
         let status = r.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "payload_too_large"
-        } else {
-            "bad_request"
-        };
-        ApiError::new(
-            if status.is_client_error() {
-                status
-            } else {
-                StatusCode::BAD_REQUEST
-            },
-            code,
-            r.body_text(),
-        )
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "bad_request" };
+        ApiError::new(if status.is_client_error() { status } else { StatusCode::BAD_REQUEST }, code, r.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            r.body_text()
-                .replace("Failed to deserialize query string: ", "query: "),
-        )
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", r.body_text().replace("Failed to deserialize query string: ", "query: "))
     }
 }
 
@@ -171,8 +111,7 @@ impl IntoResponse for ApiError {
         }
         let mut res = (self.status, Json(json!({ "error": body }))).into_response();
         if let Some(secs) = self.retry_after {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
     }

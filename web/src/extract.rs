@@ -40,21 +40,12 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
 }
 
 /// The signed-in principal, if the request carries a live session or token.
-pub async fn principal(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Principal>, ApiError> {
-    if let Some(auth) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
+    if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let Some(token) = auth.strip_prefix("Bearer ") else {
             return Err(ApiError::unauthorized());
         };
-        return Ok(state
-            .store
-            .token_principal(&hash_secret(token.trim()))
-            .await?);
+        return Ok(state.store.token_principal(&hash_secret(token.trim())).await?);
     }
     match session_id(headers) {
         Some(id) => Ok(state.store.session_principal(&hash_secret(&id)).await?),
@@ -74,14 +65,8 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        principal(state, &parts.headers)
-            .await?
-            .map(Auth)
-            .ok_or_else(ApiError::unauthorized)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        principal(state, &parts.headers).await?.map(Auth).ok_or_else(ApiError::unauthorized)
     }
 }
 
@@ -91,10 +76,7 @@ pub struct Admin(pub Principal);
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Auth(p) = Auth::from_request_parts(parts, state).await?;
         if p.user.role != Role::Admin {
             return Err(ApiError::forbidden("only admins may do this"));

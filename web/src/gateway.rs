@@ -36,12 +36,7 @@ const PONG_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest client frame we accept (Pusher's own limit for client events is 10 KB).
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
 
-async fn upgrade(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
+async fn upgrade(State(state): State<AppState>, Path(key): Path<String>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
     // Browsers always send Origin: refuse pages we do not serve. Programs send none, and still
     // need channel auth for everything.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
@@ -65,12 +60,7 @@ async fn upgrade(
 
 async fn refuse(mut socket: WebSocket, code: u16, reason: &str) {
     let _ = socket.send(text(protocol::error_frame(code, reason))).await;
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })))
-        .await;
+    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
 }
 
 fn text(s: String) -> Message {
@@ -93,22 +83,11 @@ async fn serve(state: AppState, mut socket: WebSocket) {
     metrics::gauge!("switchboard_ws_connections").increment(1.0);
     let activity = Duration::from_secs(state.config.activity_timeout);
     let rate = NonZeroU32::new(state.config.client_events_per_second.max(1)).expect("max(1)");
-    let mut session = Session {
-        state,
-        conn: conn.clone(),
-        subscriptions: HashMap::new(),
-        client_events: RateLimiter::direct(Quota::per_second(rate)),
-    };
+    let mut session =
+        Session { state, conn: conn.clone(), subscriptions: HashMap::new(), client_events: RateLimiter::direct(Quota::per_second(rate)) };
 
     let mut close_code = None;
-    if socket
-        .send(text(protocol::connection_established(
-            &socket_id,
-            activity.as_secs(),
-        )))
-        .await
-        .is_ok()
-    {
+    if socket.send(text(protocol::connection_established(&socket_id, activity.as_secs()))).await.is_ok() {
         let mut last_seen = Instant::now();
         let mut ping_sent: Option<Instant> = None;
         loop {
@@ -125,7 +104,14 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                 frame = rx.recv() => {
                     let Some(frame) = frame else { break };
                     let Ok(frame) = Utf8Bytes::try_from(frame) else { continue };
-                    if socket.send(Message::Text(frame)).await.is_err() {
+                    // A client that stops reading blocks this send once its TCP buffers fill;
+                    // when its queue then overflows the hub closes it, and we stop waiting.
+                    let sent = tokio::select! {
+                        r = socket.send(Message::Text(frame)) => r.is_ok(),
+                        _ = conn.closed() => false,
+                    };
+                    if !sent {
+                        close_code = conn.close_code();
                         break;
                     }
                 }
@@ -165,13 +151,12 @@ async fn serve(state: AppState, mut socket: WebSocket) {
             code::PONG_NOT_RECEIVED => "pong not received",
             _ => "closing",
         };
-        let _ = socket.send(text(protocol::error_frame(code, reason))).await;
-        let _ = socket
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+        // Best effort, bounded: a stuck client must not keep this task alive.
+        let goodbye = async {
+            socket.send(text(protocol::error_frame(code, reason))).await?;
+            socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), goodbye).await;
     }
     session.leave_all();
     metrics::gauge!("switchboard_ws_connections").decrement(1.0);
@@ -179,8 +164,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
 
 impl Session {
     fn error(&self, code: u16, message: &str) {
-        self.conn
-            .push(Bytes::from(protocol::error_frame(code, message)));
+        self.conn.push(Bytes::from(protocol::error_frame(code, message)));
     }
 
     async fn on_text(&mut self, t: &str) {
@@ -208,13 +192,7 @@ impl Session {
 
     async fn subscribe(&mut self, data: SubscribeData) {
         let channel_name = data.channel;
-        let refuse = |me: &Self, why: &str| {
-            me.conn.push(Bytes::from(protocol::subscription_error(
-                &channel_name,
-                403,
-                why,
-            )))
-        };
+        let refuse = |me: &Self, why: &str| me.conn.push(Bytes::from(protocol::subscription_error(&channel_name, 403, why)));
         let Some(channel) = ChannelName::parse(&channel_name) else {
             refuse(self, "unknown channel");
             return;
@@ -251,29 +229,14 @@ impl Session {
         let user: Option<UserId> = member.as_ref().and_then(|m| m.user_id.parse().ok());
         if self.subscriptions.contains_key(&channel_name) {
             // pusher-js may re-subscribe after a reconnect race: answer again, count once.
-            self.state
-                .core
-                .hub
-                .subscribe(&channel_name, &self.conn, member);
+            self.state.core.hub.subscribe(&channel_name, &self.conn, member);
             return;
         }
-        self.state
-            .core
-            .hub
-            .subscribe(&channel_name, &self.conn, member);
+        self.state.core.hub.subscribe(&channel_name, &self.conn, member);
         self.subscriptions.insert(channel_name, user);
         match (channel, user) {
             (ChannelName::Thread(thread), _) => {
-                let _ = self
-                    .state
-                    .core
-                    .tell_thread(
-                        thread,
-                        ThreadMsg::ViewerJoined {
-                            conn: self.conn.clone(),
-                        },
-                    )
-                    .await;
+                let _ = self.state.core.tell_thread(thread, ThreadMsg::ViewerJoined { conn: self.conn.clone() }).await;
             }
             (ChannelName::Team(team), Some(user)) => {
                 if let Ok(actor) = self.state.core.team(team).await {
@@ -286,10 +249,7 @@ impl Session {
 
     fn unsubscribe(&mut self, channel: &str) {
         if let Some(user) = self.subscriptions.remove(channel) {
-            self.state
-                .core
-                .hub
-                .unsubscribe(channel, &self.conn.socket_id);
+            self.state.core.hub.unsubscribe(channel, &self.conn.socket_id);
             self.left(channel, user);
         }
     }
@@ -310,45 +270,27 @@ impl Session {
             return self.error(4000, "client events need a channel");
         };
         let Some(user) = self.subscriptions.get(&channel).copied() else {
-            return self.error(
-                4009,
-                "subscribe to the channel before triggering client events on it",
-            );
+            return self.error(4009, "subscribe to the channel before triggering client events on it");
         };
         if self.client_events.check().is_err() {
-            return self.error(
-                code::CLIENT_EVENT_RATE_LIMIT,
-                "too many client events: at most 10 per second",
-            );
+            return self.error(code::CLIENT_EVENT_RATE_LIMIT, "too many client events: at most 10 per second");
         }
         let uid = user.map(|u| u.to_string());
-        let relayed =
-            protocol::client_event_frame(&frame.event, &channel, &frame.data, uid.as_deref());
+        let relayed = protocol::client_event_frame(&frame.event, &channel, &frame.data, uid.as_deref());
         if relayed.len() > 10 * 1024 {
             return self.error(4000, "client event too large (10 KB at most)");
         }
-        self.state
-            .core
-            .publish_frame(channel.clone(), relayed, Some(&self.conn.socket_id));
+        self.state.core.publish_frame(channel.clone(), relayed, Some(&self.conn.socket_id));
         if frame.event == actors::domain::event::TYPING
-            && let (Some(ChannelName::Thread(thread)), Some(user)) =
-                (ChannelName::parse(&channel), user)
+            && let (Some(ChannelName::Thread(thread)), Some(user)) = (ChannelName::parse(&channel), user)
         {
-            let typing = frame
-                .data
-                .get("typing")
-                .and_then(|t| t.as_bool())
-                .unwrap_or(true);
+            let typing = frame.data.get("typing").and_then(|t| t.as_bool()).unwrap_or(true);
             self.tell_typing(thread, user, typing).await;
         }
     }
 
     async fn tell_typing(&self, thread: ThreadId, user: UserId, typing: bool) {
-        let _ = self
-            .state
-            .core
-            .tell_thread(thread, ThreadMsg::Typing { user, typing })
-            .await;
+        let _ = self.state.core.tell_thread(thread, ThreadMsg::Typing { user, typing }).await;
     }
 
     fn leave_all(&mut self) {
@@ -356,9 +298,6 @@ impl Session {
         for (channel, user) in &subs {
             self.left(channel, *user);
         }
-        self.state
-            .core
-            .hub
-            .unregister(&self.conn, subs.into_iter().map(|(c, _)| c));
+        self.state.core.hub.unregister(&self.conn, subs.into_iter().map(|(c, _)| c));
     }
 }

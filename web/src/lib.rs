@@ -71,12 +71,7 @@ pub trait Probe: Send + Sync {
 #[async_trait]
 pub trait WebhookClient: Send + Sync {
     /// POSTs `params` to `path` with `X-Twilio-Signature: signature`; answers the status code.
-    async fn post(
-        &self,
-        path: &str,
-        signature: &str,
-        params: &[(String, String)],
-    ) -> Result<u16, String>;
+    async fn post(&self, path: &str, signature: &str, params: &[(String, String)]) -> Result<u16, String>;
 }
 
 /// Everything handlers share.

@@ -42,18 +42,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn auth_page(state: &AppState, mode: &str, invite: String) -> Response {
-    let title = if mode == "sign-in" {
-        "Sign in"
-    } else {
-        "Sign up"
-    };
-    AuthPage {
-        title: format!("{title} · Switchboard"),
-        mode: mode.into(),
-        invite,
-        open_signup: state.config.open_signup,
-    }
-    .into_response()
+    let title = if mode == "sign-in" { "Sign in" } else { "Sign up" };
+    AuthPage { title: format!("{title} · Switchboard"), mode: mode.into(), invite, open_signup: state.config.open_signup }.into_response()
 }
 
 async fn sign_in(State(state): State<AppState>) -> Response {
@@ -65,24 +55,11 @@ async fn sign_up(State(state): State<AppState>) -> Response {
 }
 
 async fn invite(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    auth_page(
-        &state,
-        "sign-up",
-        token
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(128)
-            .collect(),
-    )
+    auth_page(&state, "sign-up", token.chars().filter(|c| c.is_ascii_alphanumeric()).take(128).collect())
 }
 
 /// Renders the app for a signed-in user, or sends them to sign in.
-async fn app(
-    state: &AppState,
-    headers: &HeaderMap,
-    page: &str,
-    thread: Option<String>,
-) -> Response {
+async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<String>) -> Response {
     let p = match principal(state, headers).await {
         Ok(Some(p)) => p,
         Ok(None) | Err(_) => return Redirect::to("/sign-in").into_response(),
@@ -93,41 +70,19 @@ async fn app(
         return (StatusCode::FORBIDDEN, Html(body)).into_response();
     }
     let mut boot = api_me_json(state, &p);
-    boot["thread_id"] = thread
-        .map(serde_json::Value::String)
-        .unwrap_or(serde_json::Value::Null);
+    boot["thread_id"] = thread.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null);
     // Safe inside <script>: no "</script>" or "<!--" can survive.
-    let boot_json = boot
-        .to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
-    let title = if page == "settings" {
-        "Settings"
-    } else {
-        "Inbox"
-    };
-    AppPage {
-        title: format!("{title} · {}", p.team.name),
-        page: page.into(),
-        boot_json,
-    }
-    .into_response()
+    let boot_json = boot.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
+    let title = if page == "settings" { "Settings" } else { "Inbox" };
+    AppPage { title: format!("{title} · {}", p.team.name), page: page.into(), boot_json }.into_response()
 }
 
 async fn inbox(State(state): State<AppState>, headers: HeaderMap) -> Response {
     app(&state, &headers, "inbox", None).await
 }
 
-async fn thread(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let id = id
-        .parse::<actors::ids::ThreadId>()
-        .ok()
-        .map(|t| t.to_string());
+async fn thread(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let id = id.parse::<actors::ids::ThreadId>().ok().map(|t| t.to_string());
     app(&state, &headers, "inbox", id).await
 }
 

@@ -10,15 +10,10 @@ use sha2::{Digest, Sha256};
 /// The string Twilio signs: the URL, then every parameter name followed by its value, sorted by
 /// name then value, repeated values counted once.
 pub fn string_to_sign(url: &str, params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     pairs.sort_unstable();
     pairs.dedup();
-    let mut s = String::with_capacity(
-        url.len() + pairs.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>(),
-    );
+    let mut s = String::with_capacity(url.len() + pairs.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>());
     s.push_str(url);
     for (k, v) in pairs {
         s.push_str(k);
@@ -29,15 +24,13 @@ pub fn string_to_sign(url: &str, params: &[(String, String)]) -> String {
 
 /// The signature of a request, as Twilio computes it.
 pub fn sign(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    let mut mac =
-        Hmac::<Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key length");
     mac.update(string_to_sign(url, params).as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
 fn verify_one(auth_token: &str, url: &str, params: &[(String, String)], signature: &[u8]) -> bool {
-    let mut mac =
-        Hmac::<Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key length");
     mac.update(string_to_sign(url, params).as_bytes());
     mac.verify_slice(signature).is_ok()
 }
@@ -60,9 +53,7 @@ fn port_variants(url: &str) -> Vec<String> {
         Some((u, h)) => (format!("{u}@"), h),
         None => (String::new(), authority),
     };
-    let has_port = hostport
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit()) && !hostport.ends_with(']'));
+    let has_port = hostport.rsplit_once(':').is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit()) && !hostport.ends_with(']'));
     if has_port {
         let (host, port) = hostport.rsplit_once(':').expect("checked");
         if port == default {
@@ -79,9 +70,7 @@ pub fn validate(auth_token: &str, url: &str, params: &[(String, String)], signat
     let Ok(sig) = STANDARD.decode(signature.trim()) else {
         return false;
     };
-    port_variants(url)
-        .iter()
-        .any(|u| verify_one(auth_token, u, params, &sig))
+    port_variants(url).iter().any(|u| verify_one(auth_token, u, params, &sig))
 }
 
 /// Whether `signature` signs a JSON-body request: the URL carries `bodySHA256`, no parameters
@@ -90,10 +79,7 @@ pub fn validate_body(auth_token: &str, url: &str, body: &[u8], signature: &str) 
     let Some(query) = url.split_once('?').map(|(_, q)| q) else {
         return false;
     };
-    let expected = form_urlencoded_pairs(query)
-        .into_iter()
-        .find(|(k, _)| k == "bodySHA256")
-        .map(|(_, v)| v);
+    let expected = form_urlencoded_pairs(query).into_iter().find(|(k, _)| k == "bodySHA256").map(|(_, v)| v);
     let Some(expected) = expected else {
         return false;
     };
@@ -116,11 +102,7 @@ mod tests {
         let mut out = vec![];
         for (k, v) in v.as_object().unwrap() {
             match v {
-                Value::Array(items) => out.extend(
-                    items
-                        .iter()
-                        .map(|i| (k.clone(), i.as_str().unwrap().to_owned())),
-                ),
+                Value::Array(items) => out.extend(items.iter().map(|i| (k.clone(), i.as_str().unwrap().to_owned()))),
                 v => out.push((k.clone(), v.as_str().unwrap().to_owned())),
             }
         }
@@ -128,11 +110,7 @@ mod tests {
     }
 
     fn vectors() -> Value {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/vectors/twilio_signature.json"
-        ))
-        .unwrap();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/twilio_signature.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     }
 
@@ -147,17 +125,8 @@ mod tests {
             let sig = case["signature"].as_str().unwrap();
             let p = params(&case["params"]);
             if let Some(body) = case["body"].as_str() {
-                assert!(
-                    validate_body(token, url, body.as_bytes(), sig),
-                    "{}",
-                    case["name"]
-                );
-                assert!(!validate_body(
-                    token,
-                    url,
-                    b"{\"property\": \"tampered\"}",
-                    sig
-                ));
+                assert!(validate_body(token, url, body.as_bytes(), sig), "{}", case["name"]);
+                assert!(!validate_body(token, url, b"{\"property\": \"tampered\"}", sig));
             } else {
                 assert_eq!(sign(token, url, &p), sig, "{}", case["name"]);
                 assert!(validate(token, url, &p, sig), "{}", case["name"]);
@@ -175,19 +144,9 @@ mod tests {
         let case = &v["cases"][1]; // signed over https://mycompany.com:443/...
         let p = params(&case["params"]);
         let sig = case["signature"].as_str().unwrap();
-        assert!(validate(
-            token,
-            "https://mycompany.com/myapp.php?foo=1&bar=2",
-            &p,
-            sig
-        ));
+        assert!(validate(token, "https://mycompany.com/myapp.php?foo=1&bar=2", &p, sig));
         let plain = v["cases"][0]["signature"].as_str().unwrap();
-        assert!(validate(
-            token,
-            "https://mycompany.com:443/myapp.php?foo=1&bar=2",
-            &p,
-            plain
-        ));
+        assert!(validate(token, "https://mycompany.com:443/myapp.php?foo=1&bar=2", &p, plain));
     }
 
     #[test]
@@ -199,18 +158,8 @@ mod tests {
         let sig = case["signature"].as_str().unwrap();
         let mut p = params(&case["params"]);
         assert!(!validate("wrong-token", url, &p, sig));
-        assert!(!validate(
-            token,
-            "https://mycompany.com/myapp.php?foo=1&bar=3",
-            &p,
-            sig
-        ));
-        assert!(!validate(
-            token,
-            "https://evil.com/myapp.php?foo=1&bar=2",
-            &p,
-            sig
-        ));
+        assert!(!validate(token, "https://mycompany.com/myapp.php?foo=1&bar=3", &p, sig));
+        assert!(!validate(token, "https://evil.com/myapp.php?foo=1&bar=2", &p, sig));
         assert!(!validate(token, url, &p, "not base64!"));
         p[0].1.push('0');
         assert!(!validate(token, url, &p, sig));

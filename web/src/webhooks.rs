@@ -20,21 +20,14 @@ use serde_json::{Map, Value};
 
 /// The webhook routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks/twilio/messages", post(inbound))
-        .route("/webhooks/twilio/status", post(status))
+    Router::new().route("/webhooks/twilio/messages", post(inbound)).route("/webhooks/twilio/status", post(status))
 }
 
 /// The empty TwiML answer: "received, nothing to say".
 const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response />";
 
 fn twiml() -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/xml")],
-        EMPTY_TWIML,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], EMPTY_TWIML).into_response()
 }
 
 /// The parsed form, in order, with lookups by name.
@@ -42,10 +35,7 @@ struct Params(Vec<(String, String)>);
 
 impl Params {
     fn parse(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
-        let ct = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !ct.starts_with("application/x-www-form-urlencoded") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -53,22 +43,17 @@ impl Params {
                 "expected a form-encoded Twilio webhook",
             ));
         }
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-            .map_err(|e| ApiError::bad_request(format!("malformed form body: {e}")))?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(body).map_err(|e| ApiError::bad_request(format!("malformed form body: {e}")))?;
         Ok(Params(pairs))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
     fn require(&self, name: &'static str) -> ApiResult<&str> {
-        self.get(name)
-            .ok_or_else(|| ApiError::bad_request(format!("missing parameter {name}")))
+        self.get(name).ok_or_else(|| ApiError::bad_request(format!("missing parameter {name}")))
     }
 
     /// Everything as received, for the raw receipt (repeated names become arrays).
@@ -77,9 +62,7 @@ impl Params {
         for (k, v) in &self.0 {
             match map.get_mut(k) {
                 Some(Value::Array(a)) => a.push(Value::String(v.clone())),
-                Some(existing) => {
-                    *existing = Value::Array(vec![existing.clone(), Value::String(v.clone())])
-                }
+                Some(existing) => *existing = Value::Array(vec![existing.clone(), Value::String(v.clone())]),
                 None => {
                     map.insert(k.clone(), Value::String(v.clone()));
                 }
@@ -95,19 +78,9 @@ fn signed_url(state: &AppState, uri: &axum::http::Uri) -> String {
     format!("{}{pq}", state.config.public_base_url.trim_end_matches('/'))
 }
 
-fn check_signature(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-    token: &str,
-    params: &Params,
-) -> ApiResult<()> {
-    let sig = headers
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if sig.is_empty() || !twilio_signature::validate(token, &signed_url(state, uri), &params.0, sig)
-    {
+fn check_signature(state: &AppState, headers: &HeaderMap, uri: &axum::http::Uri, token: &str, params: &Params) -> ApiResult<()> {
+    let sig = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if sig.is_empty() || !twilio_signature::validate(token, &signed_url(state, uri), &params.0, sig) {
         metrics::counter!("switchboard_webhook_rejected_total").increment(1);
         return Err(ApiError::forbidden("invalid X-Twilio-Signature"));
     }
@@ -116,31 +89,20 @@ fn check_signature(
 
 /// Twilio's opt-out and opt-in keywords (the message itself is still stored).
 fn opt_out_intent(params: &Params, body: &str) -> Option<bool> {
-    match params
-        .get("OptOutType")
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
+    match params.get("OptOutType").map(str::to_ascii_uppercase).as_deref() {
         Some("STOP") => return Some(true),
         Some("START") => return Some(false),
         Some(_) => return None,
         None => {}
     }
     match body.trim().to_ascii_uppercase().as_str() {
-        "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "REVOKE" | "OPTOUT" => {
-            Some(true)
-        }
+        "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "REVOKE" | "OPTOUT" => Some(true),
         "START" | "YES" | "UNSTOP" => Some(false),
         _ => None,
     }
 }
 
-async fn inbound(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
+async fn inbound(State(state): State<AppState>, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let params = Params::parse(&headers, &body)?;
     let account = params.require("AccountSid")?;
     let from_raw = params.require("From")?;
@@ -149,17 +111,12 @@ async fn inbound(
         .or_else(|| params.get("SmsMessageSid"))
         .ok_or_else(|| ApiError::bad_request("missing parameter MessageSid"))?;
     let to_raw = params.get("To");
-    let kind = if from_raw.starts_with("whatsapp:")
-        || to_raw.is_some_and(|t| t.starts_with("whatsapp:"))
-    {
+    let kind = if from_raw.starts_with("whatsapp:") || to_raw.is_some_and(|t| t.starts_with("whatsapp:")) {
         ChannelKind::Whatsapp
     } else {
         ChannelKind::Sms
     };
-    let to = to_raw
-        .map(|t| phone::normalize(t, None))
-        .transpose()
-        .map_err(|_| ApiError::bad_request("To is not a phone number"))?;
+    let to = to_raw.map(|t| phone::normalize(t, None)).transpose().map_err(|_| ApiError::bad_request("To is not a phone number"))?;
     let service = params.get("MessagingServiceSid");
     if to.is_none() && service.is_none() {
         return Err(ApiError::bad_request("missing parameter To"));
@@ -169,48 +126,21 @@ async fn inbound(
         .channel_for_webhook(account, to.as_deref(), kind, service)
         .await?
         .ok_or_else(|| ApiError::not_found("channel for this number"))?;
-    check_signature(
-        &state,
-        &headers,
-        &uri,
-        channel.auth_token.expose_secret(),
-        &params,
-    )?;
+    check_signature(&state, &headers, &uri, channel.auth_token.expose_secret(), &params)?;
 
     // Verified: from here on the request is Twilio's.
-    let from = phone::normalize(from_raw, None)
-        .map_err(|_| ApiError::bad_request("From is not a phone number"))?;
+    let from = phone::normalize(from_raw, None).map_err(|_| ApiError::bad_request("From is not a phone number"))?;
     let body_text = params.get("Body").unwrap_or("").to_owned();
-    let num_media: usize = params
-        .get("NumMedia")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-        .min(10);
+    let num_media: usize = params.get("NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0).min(10);
     let media = (0..num_media)
         .filter_map(|i| {
             let url = params.get(&format!("MediaUrl{i}"))?.to_owned();
-            Some(Media {
-                url,
-                content_type: params
-                    .get(&format!("MediaContentType{i}"))
-                    .map(str::to_owned),
-            })
+            Some(Media { url, content_type: params.get(&format!("MediaContentType{i}")).map(str::to_owned) })
         })
         .collect();
     let raw = params.to_json();
-    state
-        .store
-        .record_receipt(channel.team_id, "inbound", Some(sid), raw.clone())
-        .await?;
-    let (thread, created) = state
-        .store
-        .thread_for_inbound(
-            channel.team_id,
-            channel.id,
-            &from,
-            params.get("ProfileName"),
-        )
-        .await?;
+    state.store.record_receipt(channel.team_id, "inbound", Some(sid), raw.clone()).await?;
+    let (thread, created) = state.store.thread_for_inbound(channel.team_id, channel.id, &from, params.get("ProfileName")).await?;
     let msg = NewInbound {
         team: channel.team_id,
         thread,
@@ -221,14 +151,7 @@ async fn inbound(
         raw,
         opt_out: opt_out_intent(&params, &body_text),
     };
-    let outcome = state
-        .core
-        .ask_thread(thread, |reply| ThreadMsg::Inbound {
-            msg,
-            created,
-            reply,
-        })
-        .await?;
+    let outcome = state.core.ask_thread(thread, |reply| ThreadMsg::Inbound { msg, created, reply }).await?;
     if matches!(outcome, InboundOutcome::Duplicate) {
         tracing::info!(%sid, "duplicate inbound webhook ignored");
     }
@@ -256,17 +179,10 @@ pub fn error_reason(code: i32) -> String {
     format!("{text} (Twilio error {code})")
 }
 
-async fn status(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
+async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let params = Params::parse(&headers, &body)?;
-    let sid = params
-        .get("MessageSid")
-        .or_else(|| params.get("SmsSid"))
-        .ok_or_else(|| ApiError::bad_request("missing parameter MessageSid"))?;
+    let sid =
+        params.get("MessageSid").or_else(|| params.get("SmsSid")).ok_or_else(|| ApiError::bad_request("missing parameter MessageSid"))?;
     let status_word = params
         .get("MessageStatus")
         .or_else(|| params.get("SmsStatus"))
@@ -274,49 +190,25 @@ async fn status(
     let Some((channel, thread)) = state.store.message_for_sid(sid).await? else {
         return Err(ApiError::not_found("message"));
     };
-    if params
-        .get("AccountSid")
-        .is_some_and(|a| a != channel.account_sid)
-    {
+    if params.get("AccountSid").is_some_and(|a| a != channel.account_sid) {
         return Err(ApiError::forbidden("the account does not own this message"));
     }
-    check_signature(
-        &state,
-        &headers,
-        &uri,
-        channel.auth_token.expose_secret(),
-        &params,
-    )?;
+    check_signature(&state, &headers, &uri, channel.auth_token.expose_secret(), &params)?;
     let Some(status) = MessageStatus::from_twilio(status_word) else {
         // A status we do not track is still acknowledged, so Twilio does not retry it.
         tracing::info!(%sid, status = status_word, "unknown message status ignored");
         return Ok(twiml());
     };
-    let error_code: Option<i32> = params
-        .get("ErrorCode")
-        .and_then(|c| c.parse().ok())
-        .filter(|c| *c != 0);
+    let error_code: Option<i32> = params.get("ErrorCode").and_then(|c| c.parse().ok()).filter(|c| *c != 0);
     let reason = error_code.map(error_reason);
     let raw = params.to_json();
-    state
-        .store
-        .record_receipt(channel.team_id, "status", Some(sid), raw.clone())
-        .await?;
+    state.store.record_receipt(channel.team_id, "status", Some(sid), raw.clone()).await?;
     let sid = sid.to_owned();
-    state
-        .core
-        .ask_thread(thread, |reply| ThreadMsg::Status {
-            sid,
-            status,
-            error_code,
-            reason,
-            raw,
-            reply,
-        })
-        .await
-        .map_err(|e| match e {
+    state.core.ask_thread(thread, |reply| ThreadMsg::Status { sid, status, error_code, reason, raw, reply }).await.map_err(
+        |e| match e {
             DomainError::NotFound(_) => ApiError::not_found("message"),
             e => e.into(),
-        })?;
+        },
+    )?;
     Ok(twiml())
 }

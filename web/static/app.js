@@ -376,7 +376,7 @@
 
     // Middle pane: the open thread.
     els.placeholder = h('div', { class: 'placeholder', 'data-testid': 'no-thread' },
-      h('div', { class: 'placeholder-icon', 'aria-hidden': 'true' }, '💬'),
+      h('div', { class: 'placeholder-icon', 'aria-hidden': 'true' }, '✉'),
       h('p', null, 'Select a conversation to read and reply.'),
       team.simulator_mode ? h('p', { class: 'muted' }, 'Simulator mode: use “Simulate an inbound message” to create one.') : null);
 
@@ -399,7 +399,7 @@
     els.chanSms = h('input', { type: 'radio', name: 'composer-channel', id: 'composer-sms', value: 'sms', 'data-testid': 'composer-channel-sms' });
     els.chanWa = h('input', { type: 'radio', name: 'composer-channel', id: 'composer-wa', value: 'whatsapp', 'data-testid': 'composer-channel-whatsapp' });
     for (const r of [els.chanSms, els.chanWa]) r.addEventListener('change', () => { if (r.checked) switchChannel(r.value); });
-    els.body = h('textarea', { id: 'composer-body', rows: '3', placeholder: 'Write a reply…  (Ctrl+Enter to send)', 'data-testid': 'composer-body' });
+    els.body = h('textarea', { id: 'composer-body', rows: '2', placeholder: 'Write a reply…  (Ctrl+Enter to send)', 'data-testid': 'composer-body' });
     els.body.addEventListener('input', onComposerInput);
     els.body.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
@@ -474,7 +474,7 @@
       h('label', { for: 'note-body' }, 'New note'),
       h('div', { class: 'mention-wrap' }, els.noteBody, els.mentionList),
       h('div', { class: 'note-actions' },
-        h('label', { for: 'note-visibility', class: 'inline-label' }, 'Visibility'), els.noteVisibility,
+        h('label', { for: 'note-visibility', class: 'sr-only' }, 'Visibility'), els.noteVisibility,
         h('button', { type: 'submit', class: 'secondary', 'data-testid': 'add-note' }, 'Add note')),
       els.noteError);
     setupMentions();
@@ -652,7 +652,7 @@
     h('span', { class: 'row-meta' },
       h('span', { class: `status status-${t.status}`, 'data-testid': 'thread-status-label' }, t.status),
       t.assignee_name ? h('span', { class: 'assignee', 'data-testid': 'thread-assignee-name', title: `Assigned to ${t.assignee_name}` }, avatar(t.assignee_id, t.assignee_name, { class: 'avatar avatar-xs' }), t.assignee_name) : null,
-      t.scheduled_count > 0 ? h('span', { class: 'scheduled-count', title: `${t.scheduled_count} scheduled`, 'data-testid': 'scheduled-count' }, `⏱ ${t.scheduled_count}`) : null,
+      t.scheduled_count > 0 ? h('span', { class: 'scheduled-count', title: `${t.scheduled_count} scheduled`, 'data-testid': 'scheduled-count' }, `◷ ${t.scheduled_count}`) : null,
       c.opted_out_at ? h('span', { class: 'opted-out-tag' }, 'opted out') : null,
       unread ? h('span', { class: 'unread-badge', 'data-testid': 'unread-badge', 'aria-label': `${unread} unread` }, String(unread)) : null));
     return h('li', null, btn);
@@ -988,14 +988,14 @@
           bubble.append(h('a', { class: 'media', href: url, target: '_blank', rel: 'noopener noreferrer' },
             h('img', { src: url, alt: 'Image attachment', loading: 'lazy', 'data-testid': 'message-image' })));
         } else {
-          bubble.append(h('a', { class: 'media-link', href: url, target: '_blank', rel: 'noopener noreferrer' }, `📎 Attachment${media.content_type ? ` (${media.content_type})` : ''}`));
+          bubble.append(h('a', { class: 'media-link', href: url, target: '_blank', rel: 'noopener noreferrer' }, `Attachment${media.content_type ? ` (${media.content_type})` : ''}`));
         }
       }
     }
     const meta = h('div', { class: 'msg-meta' });
     if (author) meta.append(h('span', { class: 'msg-author' }, author));
     if (m.status === 'scheduled') {
-      meta.append(h('span', { class: 'msg-status st-scheduled', 'data-testid': 'message-status' }, `⏱ Scheduled for ${fullTime(m.scheduled_at)}`));
+      meta.append(h('span', { class: 'msg-status st-scheduled', 'data-testid': 'message-status' }, `◷ Scheduled for ${fullTime(m.scheduled_at)}`));
       if (m.cancel_on_reply) meta.append(h('span', { class: 'muted' }, 'cancels if they reply'));
     } else {
       meta.append(timeEl(m.sent_at || m.created_at, shortTime(m.sent_at || m.created_at)));
@@ -1344,7 +1344,7 @@
       h('div', { class: 'note-head' },
         avatar(n.author_id, n.author_name || memberName(n.author_id) || '?', { class: 'avatar avatar-xs' }),
         h('strong', null, n.author_name || memberName(n.author_id) || 'Someone'),
-        priv ? h('span', { class: 'private-tag', 'data-testid': 'note-private' }, '🔒 Private') : null,
+        priv ? h('span', { class: 'private-tag', 'data-testid': 'note-private' }, 'Private') : null,
         h('span', { class: 'muted small' }, timeEl(n.created_at, shortTime(n.created_at)))),
       noteBody(n.body || ''));
   }

@@ -41,23 +41,15 @@ pub(crate) fn new_secret() -> String {
 }
 
 fn check_rate(state: &AppState, addr: SocketAddr) -> ApiResult<()> {
-    state
-        .auth_limiter
-        .check_key(&addr.ip())
-        .map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            ApiError::rate_limited(wait.as_secs() + 1)
-        })
+    state.auth_limiter.check_key(&addr.ip()).map_err(|not_until| {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+        ApiError::rate_limited(wait.as_secs() + 1)
+    })
 }
 
 fn normalize_email(email: &str) -> ApiResult<String> {
     let email = email.trim().to_lowercase();
-    let ok = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
+    let ok = email.len() <= 254 && email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
     if !ok {
         return Err(ApiError::invalid("email", "is not an email address"));
     }
@@ -66,58 +58,31 @@ fn normalize_email(email: &str) -> ApiResult<String> {
 
 /// Argon2id, off the async threads: a hash takes tens of milliseconds of CPU.
 async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))?
-    .map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))
+    tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
+        .await
+        .map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))?
+        .map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))
 }
 
 async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok()
-    })
-    .await
-    .unwrap_or(false)
+    tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
+        .await
+        .unwrap_or(false)
 }
 
 /// A password nobody has, verified against when the email is unknown so both failures take
 /// the same time.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    Argon2::default()
-        .hash_password(b"not a real password")
-        .map(|h| h.to_string())
-        .unwrap_or_default()
-});
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| Argon2::default().hash_password(b"not a real password").map(|h| h.to_string()).unwrap_or_default());
 
 /// Starts a session: stores its hash, answers the body with the cookie.
 async fn start_session(state: &AppState, p: &Principal, status: StatusCode) -> ApiResult<Response> {
     let id = new_secret();
     let expires = OffsetDateTime::now_utc() + Duration::days(SESSION_DAYS);
-    state
-        .store
-        .create_session(p.user.id, &hash_secret(&id), expires)
-        .await?;
-    let secure = if state.config.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        SESSION_DAYS * 86400
-    );
-    Ok((
-        status,
-        [(header::SET_COOKIE, cookie)],
-        axum::Json(json!({ "user": p.user, "team": p.team })),
-    )
-        .into_response())
+    state.store.create_session(p.user.id, &hash_secret(&id), expires).await?;
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", SESSION_DAYS * 86400);
+    Ok((status, [(header::SET_COOKIE, cookie)], axum::Json(json!({ "user": p.user, "team": p.team }))).into_response())
 }
 
 pub async fn sign_up(
@@ -132,10 +97,7 @@ pub async fn sign_up(
         return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
     }
     if req.password.chars().count() < 8 || req.password.len() > 1024 {
-        return Err(ApiError::invalid(
-            "password",
-            "must be at least 8 characters",
-        ));
+        return Err(ApiError::invalid("password", "must be at least 8 characters"));
     }
     let invite_hash = req.invite.as_deref().map(|t| hash_secret(t.trim()));
     let team_name = match (&invite_hash, req.team_name.as_deref().map(str::trim)) {
@@ -145,35 +107,18 @@ pub async fn sign_up(
         }
         (None, Some(t)) if !t.is_empty() && t.chars().count() <= 200 => Some(t.to_owned()),
         (None, _) => {
-            return Err(ApiError::invalid(
-                "team_name",
-                "is required (1 to 200 characters) without an invite",
-            ));
+            return Err(ApiError::invalid("team_name", "is required (1 to 200 characters) without an invite"));
         }
     };
-    let simulated_channels = if team_name.is_some() {
-        simulated_channels()
-    } else {
-        vec![]
-    };
+    let simulated_channels = if team_name.is_some() { simulated_channels() } else { vec![] };
     let password_hash = hash_password(req.password).await?;
-    let p = state
-        .store
-        .create_account(NewAccount {
-            team_name,
-            invite_hash,
-            email,
-            name,
-            password_hash,
-            simulated_channels,
-        })
-        .await
-        .map_err(|e| match e {
-            actors::DomainError::NotFound(_) => {
-                ApiError::invalid("invite", "is unknown, used or expired")
-            }
-            e => e.into(),
-        })?;
+    let p =
+        state.store.create_account(NewAccount { team_name, invite_hash, email, name, password_hash, simulated_channels }).await.map_err(
+            |e| match e {
+                actors::DomainError::NotFound(_) => ApiError::invalid("invite", "is unknown, used or expired"),
+                e => e.into(),
+            },
+        )?;
     start_session(&state, &p, StatusCode::CREATED).await
 }
 
@@ -210,11 +155,7 @@ pub async fn sign_in(
     };
     let ok = verify_password(req.password, hash).await;
     let Some(p) = principal.filter(|_| ok) else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "wrong email or password",
-        ));
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong email or password"));
     };
     // Rotate: a session id known before sign-in never becomes a signed-in one.
     if let Some(old) = session_id(&headers) {
@@ -261,24 +202,14 @@ pub struct NewToken {
     name: String,
 }
 
-pub async fn create_token(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Json(req): Json<NewToken>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_token(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewToken>) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = req.name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
     }
     let token = format!("sb_{}", new_secret());
-    let id = state
-        .store
-        .create_token(&p.user, name, &hash_secret(&token))
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": id, "name": name, "token": token })),
-    ))
+    let id = state.store.create_token(&p.user, name, &hash_secret(&token)).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id, "name": name, "token": token }))))
 }
 
 #[derive(Deserialize)]
@@ -293,32 +224,12 @@ pub async fn create_invite(
     Admin(p): Admin,
     Json(req): Json<NewInvite>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let email = req
-        .email
-        .as_deref()
-        .filter(|e| !e.trim().is_empty())
-        .map(normalize_email)
-        .transpose()?;
+    let email = req.email.as_deref().filter(|e| !e.trim().is_empty()).map(normalize_email).transpose()?;
     let token = new_secret();
     let expires = OffsetDateTime::now_utc() + Duration::days(INVITE_DAYS);
-    let invite = state
-        .store
-        .create_invite(
-            &p.user,
-            email.as_deref(),
-            req.role,
-            &hash_secret(&token),
-            expires,
-        )
-        .await?;
-    let url = format!(
-        "{}/invite/{token}",
-        state.config.public_base_url.trim_end_matches('/')
-    );
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "invite": invite, "token": token, "url": url })),
-    ))
+    let invite = state.store.create_invite(&p.user, email.as_deref(), req.role, &hash_secret(&token), expires).await?;
+    let url = format!("{}/invite/{token}", state.config.public_base_url.trim_end_matches('/'));
+    Ok((StatusCode::CREATED, Json(json!({ "invite": invite, "token": token, "url": url }))))
 }
 
 pub async fn members(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {

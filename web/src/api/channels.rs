@@ -30,13 +30,9 @@ pub struct NewChannelReq {
 
 fn sid(value: &str, prefix: &str, field: &'static str) -> ApiResult<String> {
     let v = value.trim();
-    let ok =
-        v.len() == 34 && v.starts_with(prefix) && v[2..].chars().all(|c| c.is_ascii_alphanumeric());
+    let ok = v.len() == 34 && v.starts_with(prefix) && v[2..].chars().all(|c| c.is_ascii_alphanumeric());
     if !ok {
-        return Err(ApiError::invalid(
-            field,
-            format!("must be {prefix} followed by 32 letters or digits"),
-        ));
+        return Err(ApiError::invalid(field, format!("must be {prefix} followed by 32 letters or digits")));
     }
     Ok(v.to_owned())
 }
@@ -46,14 +42,10 @@ pub async fn create(
     Admin(p): Admin,
     Json(req): Json<NewChannelReq>,
 ) -> ApiResult<(StatusCode, Json<Channel>)> {
-    let number = phone::normalize(&req.number, None)
-        .map_err(|_| ApiError::invalid("number", "is not a phone number"))?;
+    let number = phone::normalize(&req.number, None).map_err(|_| ApiError::invalid("number", "is not a phone number"))?;
     let token = req.auth_token.trim();
     if token.len() < 16 || token.len() > 128 {
-        return Err(ApiError::invalid(
-            "auth_token",
-            "is not a Twilio auth token",
-        ));
+        return Err(ApiError::invalid("auth_token", "is not a Twilio auth token"));
     }
     let channel = NewChannel {
         kind: req.kind,
@@ -68,17 +60,10 @@ pub async fn create(
             .transpose()?,
         simulated: false,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.store.create_channel(p.team.id, channel).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(state.store.create_channel(p.team.id, channel).await?)))
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    Admin(p): Admin,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete(State(state): State<AppState>, Admin(p): Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: ChannelId = path_id(&id, "channel")?;
     state.store.delete_channel(p.team.id, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -19,19 +19,10 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Page<Contact>>> {
+pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<Contact>>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    Ok(Json(
-        state
-            .store
-            .list_contacts(p.team.id, search, q.cursor.as_deref(), limit)
-            .await?,
-    ))
+    Ok(Json(state.store.list_contacts(p.team.id, search, q.cursor.as_deref(), limit).await?))
 }
 
 #[derive(Deserialize)]
@@ -55,56 +46,29 @@ fn check_name(name: &str) -> ApiResult<String> {
 fn check_email(email: Option<&str>) -> ApiResult<Option<String>> {
     match email.map(str::trim).filter(|e| !e.is_empty()) {
         None => Ok(None),
-        Some(e)
-            if e.len() <= 254
-                && e.split_once('@')
-                    .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()) =>
-        {
-            Ok(Some(e.to_lowercase()))
-        }
+        Some(e) if e.len() <= 254 && e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()) => Ok(Some(e.to_lowercase())),
         Some(_) => Err(ApiError::invalid("email", "is not an email address")),
     }
 }
 
 fn check_tags(tags: Vec<String>) -> ApiResult<Vec<String>> {
-    let tags: Vec<String> = tags
-        .into_iter()
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect();
+    let tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
     if tags.len() > 50 || tags.iter().any(|t| t.chars().count() > 50) {
-        return Err(ApiError::invalid(
-            "tags",
-            "at most 50 tags of at most 50 characters",
-        ));
+        return Err(ApiError::invalid("tags", "at most 50 tags of at most 50 characters"));
     }
     Ok(tags)
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Json(req): Json<NewContact>,
-) -> ApiResult<(StatusCode, Json<Contact>)> {
+pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewContact>) -> ApiResult<(StatusCode, Json<Contact>)> {
     let phone = phone::normalize(&req.phone, None)?;
     let contact = state
         .store
-        .create_contact(
-            p.team.id,
-            &check_name(&req.name)?,
-            &phone,
-            check_email(req.email.as_deref())?.as_deref(),
-            &check_tags(req.tags)?,
-        )
+        .create_contact(p.team.id, &check_name(&req.name)?, &phone, check_email(req.email.as_deref())?.as_deref(), &check_tags(req.tags)?)
         .await?;
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Contact>> {
+pub async fn get(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Contact>> {
     let id: ContactId = path_id(&id, "contact")?;
     Ok(Json(state.store.contact(p.team.id, id).await?))
 }
@@ -122,9 +86,7 @@ pub struct ContactUpdate {
 /// Tells an absent field (leave it) from an explicit `null` (clear it).
 pub(crate) mod double_option {
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
         Option::<T>::deserialize(d).map(Some)
     }
 }
@@ -138,11 +100,7 @@ pub async fn update(
     let id: ContactId = path_id(&id, "contact")?;
     let patch = ContactPatch {
         name: req.name.as_deref().map(check_name).transpose()?,
-        phone: req
-            .phone
-            .as_deref()
-            .map(|ph| phone::normalize(ph, None))
-            .transpose()?,
+        phone: req.phone.as_deref().map(|ph| phone::normalize(ph, None)).transpose()?,
         email: match req.email {
             None => None,
             Some(e) => Some(check_email(e.as_deref())?),
@@ -150,16 +108,10 @@ pub async fn update(
         tags: req.tags.map(check_tags).transpose()?,
         opted_out: req.opted_out,
     };
-    Ok(Json(
-        state.store.update_contact(p.team.id, id, patch).await?,
-    ))
+    Ok(Json(state.store.update_contact(p.team.id, id, patch).await?))
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: ContactId = path_id(&id, "contact")?;
     state.store.delete_contact(p.team.id, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -29,10 +29,7 @@ pub struct NewMessage {
 
 fn check_body(body: &str) -> ApiResult<()> {
     if body.chars().count() > 1600 {
-        return Err(ApiError::invalid(
-            "body",
-            "must be at most 1600 characters (Twilio's limit)",
-        ));
+        return Err(ApiError::invalid("body", "must be at most 1600 characters (Twilio's limit)"));
     }
     Ok(())
 }
@@ -43,30 +40,20 @@ fn check_media(urls: &[String]) -> ApiResult<()> {
     }
     for u in urls {
         if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 2048 {
-            return Err(ApiError::invalid(
-                "media_urls",
-                format!("{u:?} is not an http(s) URL"),
-            ));
+            return Err(ApiError::invalid("media_urls", format!("{u:?} is not an http(s) URL")));
         }
     }
     Ok(())
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Json(req): Json<NewMessage>,
-) -> ApiResult<(StatusCode, Json<Message>)> {
+pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewMessage>) -> ApiResult<(StatusCode, Json<Message>)> {
     check_body(&req.body)?;
     check_media(&req.media_urls)?;
     let thread = match (req.thread_id, req.contact_id, req.channel) {
         (Some(t), _, _) => state.store.thread(p.team.id, t).await?.id,
         (None, Some(c), Some(kind)) => state.store.thread_for_contact(p.team.id, c, kind).await?.0,
         _ => {
-            return Err(ApiError::invalid(
-                "thread_id",
-                "send thread_id, or contact_id and channel",
-            ));
+            return Err(ApiError::invalid("thread_id", "send thread_id, or contact_id and channel"));
         }
     };
     let author = p.user;
@@ -117,33 +104,14 @@ pub async fn edit(
     let actor = p.user;
     let msg = state
         .core
-        .ask_thread(thread, |reply| ThreadMsg::EditScheduled {
-            actor,
-            message: id,
-            body: req.body,
-            send_at: req.send_at,
-            reply,
-        })
+        .ask_thread(thread, |reply| ThreadMsg::EditScheduled { actor, message: id, body: req.body, send_at: req.send_at, reply })
         .await?;
     Ok(Json(msg))
 }
 
-pub async fn cancel(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Message>> {
+pub async fn cancel(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Message>> {
     let id: MessageId = path_id(&id, "message")?;
     let thread = state.store.message_thread(p.team.id, id).await?;
     let actor = p.user;
-    Ok(Json(
-        state
-            .core
-            .ask_thread(thread, |reply| ThreadMsg::CancelScheduled {
-                actor,
-                message: id,
-                reply,
-            })
-            .await?,
-    ))
+    Ok(Json(state.core.ask_thread(thread, |reply| ThreadMsg::CancelScheduled { actor, message: id, reply }).await?))
 }

@@ -24,34 +24,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/invites", post(auth::create_invite))
         .route("/api/team/members", get(auth::members))
         .route("/api/contacts", get(contacts::list).post(contacts::create))
-        .route(
-            "/api/contacts/{id}",
-            get(contacts::get)
-                .patch(contacts::update)
-                .delete(contacts::delete),
-        )
+        .route("/api/contacts/{id}", get(contacts::get).patch(contacts::update).delete(contacts::delete))
         .route("/api/threads", get(threads::list))
         .route("/api/threads/for-contact", post(threads::for_contact))
-        .route(
-            "/api/threads/{id}",
-            get(threads::get).patch(threads::update),
-        )
+        .route("/api/threads/{id}", get(threads::get).patch(threads::update))
         .route("/api/threads/{id}/read", post(threads::read))
         .route("/api/threads/{id}/events", get(threads::events))
-        .route(
-            "/api/threads/{id}/notes",
-            get(threads::notes).post(threads::add_note),
-        )
+        .route("/api/threads/{id}/notes", get(threads::notes).post(threads::add_note))
         .route("/api/messages", post(messages::create))
-        .route(
-            "/api/messages/{id}",
-            patch(messages::edit).delete(messages::cancel),
-        )
+        .route("/api/messages/{id}", patch(messages::edit).delete(messages::cancel))
         .route("/api/channels", get(channels::list).post(channels::create))
-        .route(
-            "/api/channels/{id}",
-            axum::routing::delete(channels::delete),
-        )
+        .route("/api/channels/{id}", axum::routing::delete(channels::delete))
         .route("/api/settings", get(channels::settings))
         .route("/api/simulator/inbound", post(simulator::inbound))
         .route("/pusher/auth", post(realtime::auth))
@@ -62,12 +45,8 @@ pub fn routes() -> Router<AppState> {
 
 /// Parses a path id, answering 404 (not 400) for a malformed one: to a client, an id that cannot
 /// exist and one that does not are the same thing.
-pub(crate) fn path_id<T: std::str::FromStr>(
-    raw: &str,
-    what: &str,
-) -> Result<T, crate::error::ApiError> {
-    raw.parse()
-        .map_err(|_| crate::error::ApiError::not_found(what))
+pub(crate) fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, crate::error::ApiError> {
+    raw.parse().map_err(|_| crate::error::ApiError::not_found(what))
 }
 
 pub(crate) use auth::me_json;

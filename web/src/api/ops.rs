@@ -26,11 +26,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             )
         })
         .collect();
-    let status = if ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, axum::Json(json!({ "ready": ok, "checks": body }))).into_response()
 }
 

@@ -15,16 +15,11 @@ pub struct AuthRequest {
     channel_name: String,
 }
 
-pub async fn auth(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Form(req): Form<AuthRequest>,
-) -> ApiResult<axum::Json<Value>> {
+pub async fn auth(State(state): State<AppState>, Auth(p): Auth, Form(req): Form<AuthRequest>) -> ApiResult<axum::Json<Value>> {
     if !protocol::is_valid_socket_id(&req.socket_id) {
         return Err(ApiError::invalid("socket_id", "is not a socket id"));
     }
-    let channel = ChannelName::parse(&req.channel_name)
-        .ok_or_else(|| ApiError::forbidden("unknown channel"))?;
+    let channel = ChannelName::parse(&req.channel_name).ok_or_else(|| ApiError::forbidden("unknown channel"))?;
     let allowed = match channel {
         ChannelName::Team(team) => team == p.team.id,
         ChannelName::User(user) => user == p.user.id,
@@ -34,9 +29,9 @@ pub async fn auth(
     if !allowed {
         return Err(ApiError::forbidden("you may not join this channel"));
     }
-    let channel_data = channel.is_presence().then(|| {
-        json!({ "user_id": p.user.id.to_string(), "user_info": { "name": p.user.name, "role": p.user.role } }).to_string()
-    });
+    let channel_data = channel
+        .is_presence()
+        .then(|| json!({ "user_id": p.user.id.to_string(), "user_info": { "name": p.user.name, "role": p.user.role } }).to_string());
     let auth = protocol::channel_auth(
         &state.config.app_key,
         state.config.app_secret.expose_secret(),

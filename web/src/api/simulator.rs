@@ -32,39 +32,20 @@ pub async fn inbound(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let channels = state.store.channels(p.team.id).await?;
     if channels.iter().any(|c| !c.simulated) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_simulated",
-            "the team has real Twilio numbers: the simulator is off",
-        ));
+        return Err(ApiError::new(StatusCode::CONFLICT, "not_simulated", "the team has real Twilio numbers: the simulator is off"));
     }
     let channel = channels
         .into_iter()
         .find(|c| c.kind == req.channel)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "channel",
-                format!("the team has no simulated {} number", req.channel),
-            )
-        })?;
+        .ok_or_else(|| ApiError::invalid("channel", format!("the team has no simulated {} number", req.channel)))?;
     let from = phone::normalize(&req.from, None)?;
     if req.body.trim().is_empty() && req.media_urls.is_empty() {
-        return Err(ApiError::invalid(
-            "body",
-            "a message needs a body or a media URL",
-        ));
+        return Err(ApiError::invalid("body", "a message needs a body or a media URL"));
     }
     if req.body.chars().count() > 1600 || req.media_urls.len() > 10 {
-        return Err(ApiError::invalid(
-            "body",
-            "at most 1600 characters and 10 media URLs",
-        ));
+        return Err(ApiError::invalid("body", "at most 1600 characters and 10 media URLs"));
     }
-    let prefix = if channel.kind == ChannelKind::Whatsapp {
-        "whatsapp:"
-    } else {
-        ""
-    };
+    let prefix = if channel.kind == ChannelKind::Whatsapp { "whatsapp:" } else { "" };
     let sid = format!("SM{}", &crate::api::auth::new_secret()[..32]);
     let mut params = vec![
         ("AccountSid".to_owned(), channel.account_sid.clone()),
@@ -92,20 +73,11 @@ pub async fn inbound(
         params.push(("ProfileName".to_owned(), name));
     }
     let path = "/webhooks/twilio/messages";
-    let url = format!(
-        "{}{path}",
-        state.config.public_base_url.trim_end_matches('/')
-    );
+    let url = format!("{}{path}", state.config.public_base_url.trim_end_matches('/'));
     let signature = twilio_signature::sign(channel.auth_token.expose_secret(), &url, &params);
-    let code = state
-        .loopback
-        .post(path, &signature, &params)
-        .await
-        .map_err(|e| ApiError::from(actors::DomainError::Internal(e)))?;
+    let code = state.loopback.post(path, &signature, &params).await.map_err(|e| ApiError::from(actors::DomainError::Internal(e)))?;
     if code != 200 {
-        return Err(ApiError::from(actors::DomainError::Internal(format!(
-            "the webhook answered {code}"
-        ))));
+        return Err(ApiError::from(actors::DomainError::Internal(format!("the webhook answered {code}"))));
     }
     Ok((StatusCode::ACCEPTED, Json(json!({ "message_sid": sid }))))
 }

@@ -28,20 +28,13 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Page<ThreadSummary>>> {
+pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<ThreadSummary>>> {
     let mut filter = ThreadFilter {
         unread: q.unread,
         scheduled: q.scheduled,
         channel: q.channel,
         status: q.status,
-        search: q
-            .search
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty()),
+        search: q.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         cursor: q.cursor,
         limit: q.limit.unwrap_or(50).clamp(1, 200),
         ..ThreadFilter::default()
@@ -50,12 +43,7 @@ pub async fn list(
         None | Some("") => {}
         Some("me") => filter.assignee = Some(p.user.id),
         Some("none") => filter.unassigned = true,
-        Some(id) => {
-            filter.assignee = Some(
-                id.parse()
-                    .map_err(|_| ApiError::invalid("assignee", "must be me, none or a user id"))?,
-            )
-        }
+        Some(id) => filter.assignee = Some(id.parse().map_err(|_| ApiError::invalid("assignee", "must be me, none or a user id"))?),
     }
     Ok(Json(state.store.list_threads(p.team.id, &filter).await?))
 }
@@ -78,15 +66,10 @@ pub async fn get(
     Query(q): Query<DetailQuery>,
 ) -> ApiResult<Json<Value>> {
     let thread = own_thread(&state, p.team.id, &id).await?;
-    let mut page = state
-        .store
-        .messages(p.team.id, thread.id, q.cursor.as_deref(), 50)
-        .await?;
+    let mut page = state.store.messages(p.team.id, thread.id, q.cursor.as_deref(), 50).await?;
     page.items.reverse();
     let notes = state.store.notes(p.team.id, thread.id, p.user.id).await?;
-    Ok(Json(
-        json!({ "thread": thread, "messages": page.items, "next_cursor": page.next_cursor, "notes": notes }),
-    ))
+    Ok(Json(json!({ "thread": thread, "messages": page.items, "next_cursor": page.next_cursor, "notes": notes })))
 }
 
 #[derive(Deserialize)]
@@ -104,37 +87,20 @@ pub async fn update(
 ) -> ApiResult<Json<ThreadSummary>> {
     let thread = own_thread(&state, p.team.id, &id).await?;
     if req.status.is_none() && req.assignee_id.is_none() {
-        return Err(ApiError::invalid(
-            "status",
-            "send status and/or assignee_id",
-        ));
+        return Err(ApiError::invalid("status", "send status and/or assignee_id"));
     }
     let user = p.user;
     let summary = state
         .core
-        .ask_thread(thread.id, |reply| ThreadMsg::Update {
-            actor: user,
-            status: req.status,
-            assignee: req.assignee_id,
-            reply,
-        })
+        .ask_thread(thread.id, |reply| ThreadMsg::Update { actor: user, status: req.status, assignee: req.assignee_id, reply })
         .await?;
     Ok(Json(summary))
 }
 
-pub async fn read(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ThreadSummary>> {
+pub async fn read(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<ThreadSummary>> {
     let thread = own_thread(&state, p.team.id, &id).await?;
     let reader = p.user;
-    Ok(Json(
-        state
-            .core
-            .ask_thread(thread.id, |reply| ThreadMsg::MarkRead { reader, reply })
-            .await?,
-    ))
+    Ok(Json(state.core.ask_thread(thread.id, |reply| ThreadMsg::MarkRead { reader, reply }).await?))
 }
 
 #[derive(Deserialize)]
@@ -156,28 +122,17 @@ pub async fn events(
     if q.after < 0 {
         return Err(ApiError::invalid("after", "must be 0 or more"));
     }
-    let mut events = state
-        .store
-        .events_after(p.team.id, thread.id, p.user.id, q.after, CATCH_UP_LIMIT)
-        .await?;
+    let mut events = state.store.events_after(p.team.id, thread.id, p.user.id, q.after, CATCH_UP_LIMIT).await?;
     let reset_required = events.len() as i64 > CATCH_UP_LIMIT;
     if reset_required {
         events.clear();
     }
-    Ok(Json(
-        json!({ "events": events, "reset_required": reset_required, "last_seq": thread.last_seq }),
-    ))
+    Ok(Json(json!({ "events": events, "reset_required": reset_required, "last_seq": thread.last_seq })))
 }
 
-pub async fn notes(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn notes(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let thread = own_thread(&state, p.team.id, &id).await?;
-    Ok(Json(
-        json!({ "notes": state.store.notes(p.team.id, thread.id, p.user.id).await? }),
-    ))
+    Ok(Json(json!({ "notes": state.store.notes(p.team.id, thread.id, p.user.id).await? })))
 }
 
 #[derive(Deserialize)]
@@ -199,21 +154,11 @@ pub async fn add_note(
 ) -> ApiResult<(StatusCode, Json<Note>)> {
     let thread = own_thread(&state, p.team.id, &id).await?;
     if req.body.chars().count() > 10_000 {
-        return Err(ApiError::invalid(
-            "body",
-            "must be at most 10000 characters",
-        ));
+        return Err(ApiError::invalid("body", "must be at most 10000 characters"));
     }
     let author = p.user;
-    let note = state
-        .core
-        .ask_thread(thread.id, |reply| ThreadMsg::AddNote {
-            author,
-            body: req.body,
-            visibility: req.visibility,
-            reply,
-        })
-        .await?;
+    let note =
+        state.core.ask_thread(thread.id, |reply| ThreadMsg::AddNote { author, body: req.body, visibility: req.visibility, reply }).await?;
     Ok((StatusCode::CREATED, Json(note)))
 }
 
@@ -223,22 +168,11 @@ pub struct ForContact {
     channel: ChannelKind,
 }
 
-pub async fn for_contact(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Json(req): Json<ForContact>,
-) -> ApiResult<Json<ThreadSummary>> {
-    let (id, created) = state
-        .store
-        .thread_for_contact(p.team.id, req.contact_id, req.channel)
-        .await?;
+pub async fn for_contact(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<ForContact>) -> ApiResult<Json<ThreadSummary>> {
+    let (id, created) = state.store.thread_for_contact(p.team.id, req.contact_id, req.channel).await?;
     let summary = state.store.thread(p.team.id, id).await?;
     if created {
-        state.core.publish(
-            actors::protocol::ChannelName::Team(p.team.id),
-            event::THREAD_CREATED,
-            &summary,
-        );
+        state.core.publish(actors::protocol::ChannelName::Team(p.team.id), event::THREAD_CREATED, &summary);
     }
     Ok(Json(summary))
 }

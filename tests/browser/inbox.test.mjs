@@ -1,0 +1,501 @@
+// End-to-end browser tests of the Switchboard inbox.
+//
+// The test starts the real server binary on a free port against a fresh Postgres database, sets
+// up a team through the HTTP API (an admin, an invite, an agent), then drives Debian's chromium
+// through playwright-core: agent A (the admin) with two tabs, agent B in a separate browser
+// context. Every step waits for what a person would see on the page.
+//
+// Run: cd tests/browser && npm install && npm test
+// Needs: target/debug/switchboard (or SWITCHBOARD_BIN), Postgres on 127.0.0.1:5432 (user postgres),
+// /usr/bin/chromium. The browser is never downloaded.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { existsSync, mkdirSync, createWriteStream } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
+const BIN = process.env.SWITCHBOARD_BIN
+  ? path.resolve(process.env.SWITCHBOARD_BIN)
+  : path.resolve(here, '../../target/debug/switchboard');
+const ARTIFACTS = path.join(repoRoot, 'test-artifacts');
+const SHOTS = path.join(ARTIFACTS, 'screenshots');
+const WAIT = 15_000; // generous: the machine is small and may be compiling
+
+// ------------------------------------------------------------------ helpers
+
+/** A free TCP port: listen on port 0, read it, close. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A tiny API client that keeps the session cookie itself (fetch has no cookie jar in Node). */
+class ApiClient {
+  constructor(base) {
+    this.base = base;
+    this.cookie = '';
+  }
+
+  async request(method, urlPath, body) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.cookie) headers.Cookie = this.cookie;
+    const res = await fetch(this.base + urlPath, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      redirect: 'manual',
+    });
+    const setCookies = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [];
+    for (const c of setCookies) {
+      const pair = c.split(';')[0];
+      if (pair.startsWith('sb_session=')) this.cookie = pair;
+    }
+    const text = await res.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return { status: res.status, json, text, headers: res.headers };
+  }
+
+  async expect(status, method, urlPath, body) {
+    const res = await this.request(method, urlPath, body);
+    assert.equal(res.status, status, `${method} ${urlPath} → ${res.status} ${res.text}`);
+    return res.json;
+  }
+}
+
+// ------------------------------------------------------------------ the suite
+
+describe('Switchboard inbox in the browser', () => {
+  const dbName = `sb_browser_${randomBytes(6).toString('hex')}`;
+  let server;
+  let serverExited = null;
+  let base;
+  let browser;
+  let ctxA;
+  let ctxB;
+  let pageA; // agent A (admin), first tab
+  let pageA2; // agent A, second tab
+  let pageB; // agent B (agent)
+  const consoleErrors = [];
+  const admin = { name: 'Ada Admin', email: 'ada@example.com', password: 'correct-horse-battery-1' };
+  const agent = { name: 'Bob Agent', email: 'bob@example.com', password: 'correct-horse-battery-2' };
+  let adminApi;
+  let agentApi;
+  let threadX; // first inbound conversation (+14155550101)
+  let threadY; // second inbound conversation (+14155550102)
+
+  const rowSel = (id) => `[data-testid="thread-row"][data-thread-id="${id}"]`;
+
+  /** Collects console errors and uncaught page errors; only favicon 404s are ignored. */
+  function watchConsole(page, label) {
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      const where = msg.location() && msg.location().url ? msg.location().url : '';
+      if (/favicon/i.test(msg.text()) || /favicon/i.test(where)) return;
+      consoleErrors.push(`[${label}] console.error: ${msg.text()} ${where}`);
+    });
+    page.on('pageerror', (err) => consoleErrors.push(`[${label}] pageerror: ${err.message}`));
+    return page;
+  }
+
+  async function signInThroughPage(page, who) {
+    await page.goto(`${base}/sign-in`);
+    await page.getByLabel('Email').fill(who.email);
+    await page.getByLabel('Password').fill(who.password);
+    await page.locator('[data-testid="submit"]').click();
+    await page.waitForURL(`${base}/`, { timeout: WAIT });
+    await page.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
+  }
+
+  /** Waits until the first row of the page's inbox is the conversation whose preview has `text`. */
+  async function waitTopRow(page, text) {
+    await page.waitForFunction((t) => {
+      const first = document.querySelector('[data-testid="thread-row"]');
+      return !!first && first.textContent.includes(t);
+    }, text, { timeout: WAIT });
+    return page.locator('[data-testid="thread-row"]').first().getAttribute('data-thread-id');
+  }
+
+  async function openThreadByClick(page, id) {
+    await page.locator(rowSel(id)).click();
+    await page.waitForURL(`${base}/threads/${id}`, { timeout: WAIT });
+    await page.locator('[data-testid="thread-view"]').waitFor({ timeout: WAIT });
+    // Loaded once the title shows the contact rather than the placeholder.
+    await page.waitForFunction(() => {
+      const t = document.querySelector('[data-testid="thread-title"]');
+      return t && t.textContent && !t.textContent.includes('Loading');
+    }, null, { timeout: WAIT });
+  }
+
+  function message(page, text) {
+    return page.locator('[data-testid="message"]', { hasText: text });
+  }
+
+  async function shot(page, name, fullPage = false) {
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+  }
+
+  before(async () => {
+    assert.ok(existsSync(BIN), `server binary not found at ${BIN} (build it, or set SWITCHBOARD_BIN)`);
+    assert.ok(existsSync('/usr/bin/chromium'), '/usr/bin/chromium is missing (apt-get install chromium)');
+    mkdirSync(SHOTS, { recursive: true });
+
+    // 1. Start the server on a free port against its own fresh database.
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const log = createWriteStream(path.join(ARTIFACTS, 'server-browser.log'));
+    server = spawn(BIN, ['serve'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+        BIND: `127.0.0.1:${port}`,
+        PUBLIC_BASE_URL: base,
+        DEMO_SEED: 'false',
+        REDIS_URL: '',
+        TYPING_TTL_MS: '3000',
+        RUST_LOG: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout.pipe(log);
+    server.stderr.pipe(log);
+    server.on('exit', (code, signal) => { serverExited = { code, signal }; });
+
+    // 2. Wait for /readyz (60 s at most).
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      assert.equal(serverExited, null, `server exited early: ${JSON.stringify(serverExited)} (see test-artifacts/server-browser.log)`);
+      try {
+        const res = await fetch(`${base}/readyz`);
+        if (res.status === 200) break;
+      } catch { /* not listening yet */ }
+      assert.ok(Date.now() < deadline, 'server did not become ready within 60 s');
+      await sleep(250);
+    }
+
+    // 3. Set up the team through the API: an admin (new team, simulator mode), an invite, an agent.
+    adminApi = new ApiClient(base);
+    const signedUp = await adminApi.expect(201, 'POST', '/api/auth/sign-up', { ...admin, team_name: 'Acme Support' });
+    admin.id = signedUp.user.id;
+    assert.ok(adminApi.cookie, 'sign-up sets the sb_session cookie');
+    const meA = await adminApi.expect(200, 'GET', '/api/me');
+    assert.equal(meA.team.simulator_mode, true, 'a new team starts in simulator mode');
+    const invite = await adminApi.expect(201, 'POST', '/api/invites', { role: 'agent' });
+    assert.ok(invite.token, 'invite has a token');
+    agentApi = new ApiClient(base);
+    const agentUp = await agentApi.expect(201, 'POST', '/api/auth/sign-up', { ...agent, invite: invite.token });
+    agent.id = agentUp.user.id;
+    assert.equal(agentUp.team.id, signedUp.team.id, 'the invited agent joins the admin\'s team');
+
+    // 4. Browsers: A and B in separate contexts (separate cookies), A with a second tab.
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu'],
+    });
+    ctxA = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    ctxB = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    pageA = watchConsole(await ctxA.newPage(), 'A1');
+    pageB = watchConsole(await ctxB.newPage(), 'B');
+    await signInThroughPage(pageA, admin);
+    await signInThroughPage(pageB, agent);
+    pageA2 = watchConsole(await ctxA.newPage(), 'A2');
+    await pageA2.goto(`${base}/`);
+    await pageA2.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
+    // Both are live once the realtime connection reports connected (the state label empties).
+    for (const p of [pageA, pageA2, pageB]) {
+      await p.waitForFunction(() => {
+        const el = document.querySelector('[data-testid="connection-state"]');
+        return el && el.dataset.state === 'connected';
+      }, null, { timeout: WAIT });
+    }
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (server && serverExited === null) {
+      server.kill('SIGTERM');
+      const deadline = Date.now() + 10_000;
+      while (serverExited === null && Date.now() < deadline) await sleep(100);
+      if (serverExited === null) server.kill('SIGKILL');
+      await sleep(200);
+    }
+    try {
+      execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-c', `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`], { stdio: 'pipe' });
+    } catch (err) {
+      console.error(`could not drop ${dbName}: ${err.message}`);
+    }
+  });
+
+  it('shows an inbound message live in both agents\' inboxes and in the open thread', { timeout: 90_000 }, async () => {
+    // The header shows the team and the simulator badge; the admin sees the Settings link.
+    assert.equal(await pageA.locator('[data-testid="team-name"]').textContent(), 'Acme Support');
+    await pageA.locator('[data-testid="simulator-badge"]').waitFor({ state: 'visible', timeout: WAIT });
+    await pageA.locator('[data-testid="settings-link"]').waitFor({ state: 'visible', timeout: WAIT });
+
+    // A contact texts the team (through the simulator, i.e. the signed webhook path).
+    await adminApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550101', channel: 'sms', body: 'Hi, is my order on its way?' });
+
+    // Both agents see the new conversation appear on top of their inbox, without reloading.
+    threadX = await waitTopRow(pageA, 'Hi, is my order on its way?');
+    assert.equal(await waitTopRow(pageB, 'Hi, is my order on its way?'), threadX);
+    await pageA.locator(`${rowSel(threadX)} [data-testid="channel-label"]`, { hasText: 'SMS' }).waitFor({ timeout: WAIT });
+
+    // A second contact writes on WhatsApp: the new conversation goes on top in both inboxes.
+    await adminApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550102', channel: 'whatsapp', body: 'Do you have this in blue?' });
+    threadY = await waitTopRow(pageA, 'Do you have this in blue?');
+    assert.notEqual(threadY, threadX);
+    assert.equal(await waitTopRow(pageB, 'Do you have this in blue?'), threadY);
+    assert.equal(await pageA.locator('[data-testid="thread-row"]').count(), 2);
+    await pageB.locator(`${rowSel(threadY)} [data-testid="channel-label"]`, { hasText: 'WhatsApp' }).waitFor({ timeout: WAIT });
+    await shot(pageA2, 'inbox');
+
+    // Both agents open the first conversation: the message is there.
+    await openThreadByClick(pageA, threadX);
+    await openThreadByClick(pageB, threadX);
+    for (const p of [pageA, pageB]) {
+      await message(p, 'Hi, is my order on its way?').waitFor({ timeout: WAIT });
+      assert.equal(await message(p, 'Hi, is my order on its way?').getAttribute('data-direction'), 'inbound');
+    }
+
+    // The same contact writes again: the bubble appears live in both open threads, once.
+    await adminApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550101', channel: 'sms', body: 'It was order 1042.' });
+    for (const p of [pageA, pageB]) {
+      await message(p, 'It was order 1042.').waitFor({ timeout: WAIT });
+      assert.equal(await message(p, 'It was order 1042.').count(), 1, 'no duplicate bubble');
+    }
+    // The conversation moved back to the top of the list.
+    assert.equal(await waitTopRow(pageA2, 'It was order 1042.'), threadX);
+  });
+
+  it('shows presence avatars as agents open and leave a thread', { timeout: 60_000 }, async () => {
+    const bOnA = pageA.locator(`[data-testid="viewer"][data-user-id="${agent.id}"]`);
+    const aOnB = pageB.locator(`[data-testid="viewer"][data-user-id="${admin.id}"]`);
+    // Both have thread X open: each sees the other's avatar, and never their own.
+    await bOnA.waitFor({ timeout: WAIT });
+    await aOnB.waitFor({ timeout: WAIT });
+    assert.equal(await pageA.locator(`[data-testid="viewer"][data-user-id="${admin.id}"]`).count(), 0);
+    assert.equal(await bOnA.getAttribute('title'), `${agent.name} is viewing`);
+
+    // B moves to the other conversation: B's avatar leaves A's thread view.
+    await openThreadByClick(pageB, threadY);
+    await bOnA.waitFor({ state: 'detached', timeout: WAIT });
+    assert.equal(await pageB.locator('[data-testid="viewer"]').count(), 0, 'nobody else looks at thread Y');
+
+    // B comes back: the avatar is back.
+    await openThreadByClick(pageB, threadX);
+    await bOnA.waitFor({ timeout: WAIT });
+    await aOnB.waitFor({ timeout: WAIT });
+  });
+
+  it('shows the typing indicator to the other agent and clears it', { timeout: 60_000 }, async () => {
+    const typingOnA = pageA.locator('[data-testid="typing"]');
+    assert.equal(await typingOnA.isVisible(), false);
+    // B types a reply (without sending it).
+    await pageB.locator('[data-testid="composer-body"]').click();
+    await pageB.locator('[data-testid="composer-body"]').pressSequentially('Let me check that', { delay: 40 });
+    // A sees "Bob Agent is typing…".
+    await typingOnA.waitFor({ state: 'visible', timeout: WAIT });
+    assert.match(await typingOnA.textContent(), /Bob Agent is typing/);
+    // B never sees their own indicator.
+    assert.equal(await pageB.locator('[data-testid="typing"]').isVisible(), false);
+    // B stops typing: the indicator clears (server expiry after 3 s, or the client's 8 s fallback).
+    await typingOnA.waitFor({ state: 'hidden', timeout: WAIT });
+    await pageB.locator('[data-testid="composer-body"]').fill('');
+  });
+
+  it('schedules a message, cancels it, then sends one that gets delivered', { timeout: 90_000 }, async () => {
+    // A writes a reminder and picks a time two hours from now in the browser's own time zone.
+    const later = await pageA.evaluate(() => {
+      const d = new Date(Date.now() + 2 * 3600 * 1000);
+      const p = (n) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    });
+    await pageA.locator('[data-testid="composer-body"]').fill('Reminder: your parcel arrives tomorrow.');
+    await pageA.locator('[data-testid="send-at"]').fill(later);
+    await pageA.locator('[data-testid="send-later"]').click();
+
+    // The message shows as scheduled, with its time, for A and live for B.
+    const scheduledA = message(pageA, 'Reminder: your parcel arrives tomorrow.');
+    await pageA.locator('[data-testid="message"][data-status="scheduled"]', { hasText: 'Reminder: your parcel' }).waitFor({ timeout: WAIT });
+    assert.match(await scheduledA.locator('[data-testid="message-status"]').textContent(), /Scheduled for/);
+    await pageB.locator('[data-testid="message"][data-status="scheduled"]', { hasText: 'Reminder: your parcel' }).waitFor({ timeout: WAIT });
+    assert.equal(await scheduledA.count(), 1, 'the sending tab shows it once');
+    assert.equal(await pageA.locator('[data-testid="composer-body"]').inputValue(), '', 'composer cleared');
+
+    // A cancels it: both see it canceled.
+    await scheduledA.locator('[data-testid="message-cancel"]').click();
+    for (const p of [pageA, pageB]) {
+      await p.locator('[data-testid="message"][data-status="canceled"]', { hasText: 'Reminder: your parcel' }).waitFor({ timeout: WAIT });
+    }
+
+    // A sends a reply now with Ctrl+Enter: it goes queued → sent → delivered (the simulator
+    // delivers within ~2 s), once in each view.
+    await pageA.locator('[data-testid="composer-body"]').fill('Your order 1042 is on its way!');
+    await pageA.locator('[data-testid="composer-body"]').press('Control+Enter');
+    for (const p of [pageA, pageB]) {
+      await p.locator('[data-testid="message"][data-status="delivered"]', { hasText: 'Your order 1042 is on its way!' }).waitFor({ timeout: WAIT });
+      assert.equal(await message(p, 'Your order 1042 is on its way!').count(), 1, 'no duplicate bubble');
+      assert.equal(await message(p, 'Your order 1042 is on its way!').getAttribute('data-direction'), 'outbound');
+    }
+    assert.equal(await pageA.locator('[data-testid="composer-error"]').isVisible(), false);
+  });
+
+  it('shows a private note only to its author (in both of their tabs), public notes and mentions to all', { timeout: 90_000 }, async () => {
+    // A's second tab opens thread X by its URL (deep link).
+    await pageA2.goto(`${base}/threads/${threadX}`);
+    await pageA2.locator('[data-testid="thread-view"]').waitFor({ timeout: WAIT });
+    await message(pageA2, 'It was order 1042.').waitFor({ timeout: WAIT });
+    await pageA2.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="connection-state"]');
+      return el && el.dataset.state === 'connected';
+    }, null, { timeout: WAIT });
+    // Wait until A2 is a subscribed viewer (B sees no second A avatar: one member per user).
+    await pageB.locator(`[data-testid="viewer"][data-user-id="${admin.id}"]`).waitFor({ timeout: WAIT });
+    assert.equal(await pageB.locator('[data-testid="viewer"]').count(), 1);
+    await sleep(500);
+
+    // A writes a private note in the first tab.
+    const secret = 'Private: customer asked for a discount, check with finance';
+    await pageA.locator('[data-testid="note-body"]').fill(secret);
+    await pageA.locator('[data-testid="note-visibility"]').selectOption('private');
+    await pageA.locator('[data-testid="add-note"]').click();
+
+    // Both of A's tabs show it, marked Private, once.
+    for (const p of [pageA, pageA2]) {
+      const note = p.locator('[data-testid="note"][data-visibility="private"]', { hasText: secret });
+      await note.waitFor({ timeout: WAIT });
+      await note.locator('[data-testid="note-private"]', { hasText: 'Private' }).waitFor({ timeout: WAIT });
+      assert.equal(await note.count(), 1);
+    }
+
+    // A writes a public note mentioning B through the @ autocomplete.
+    await pageA.locator('[data-testid="note-visibility"]').selectOption('public');
+    const noteBox = pageA.locator('[data-testid="note-body"]');
+    await noteBox.click();
+    await noteBox.pressSequentially('@Bo', { delay: 30 });
+    const option = pageA.locator(`[data-testid="mention-option"][data-user-id="${agent.id}"]`);
+    await option.waitFor({ timeout: WAIT });
+    await option.click();
+    assert.equal(await noteBox.inputValue(), '@Bob Agent ');
+    await noteBox.pressSequentially('can you confirm the address?', { delay: 5 });
+    await pageA.locator('[data-testid="add-note"]').click();
+
+    // B sees the public note live and a toast that A mentioned them.
+    const publicText = '@Bob Agent can you confirm the address?';
+    await pageB.locator('[data-testid="note"][data-visibility="public"]', { hasText: publicText }).waitFor({ timeout: WAIT });
+    await pageB.locator('[data-testid="toast"]', { hasText: `${admin.name} mentioned you` }).waitFor({ timeout: WAIT });
+    await pageA2.locator('[data-testid="note"]', { hasText: publicText }).waitFor({ timeout: WAIT });
+    assert.equal(await pageA.locator('[data-testid="note"]', { hasText: publicText }).count(), 1, 'no duplicate note');
+
+    // B never sees the private note: not live, and not after a reload.
+    assert.equal(await pageB.locator('[data-testid="note"]', { hasText: secret }).count(), 0);
+    await pageB.reload();
+    await pageB.locator('[data-testid="note"]', { hasText: publicText }).waitFor({ timeout: WAIT });
+    assert.equal(await pageB.locator('[data-testid="note"]', { hasText: secret }).count(), 0);
+    await shot(pageA, 'thread');
+  });
+
+  it('clears the unread badge in the other tab when one tab reads the thread', { timeout: 60_000 }, async () => {
+    // A's second tab goes back to the inbox; a new contact writes.
+    await pageA2.goto(`${base}/`);
+    await pageA2.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
+    await pageA2.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="connection-state"]');
+      return el && el.dataset.state === 'connected';
+    }, null, { timeout: WAIT });
+    await adminApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550103', channel: 'sms', body: 'Do you ship to Canada?' });
+    const threadZ = await waitTopRow(pageA2, 'Do you ship to Canada?');
+    assert.equal(await waitTopRow(pageA, 'Do you ship to Canada?'), threadZ);
+
+    // Both of A's tabs show it unread.
+    const badgeA1 = pageA.locator(`${rowSel(threadZ)} [data-testid="unread-badge"]`);
+    const badgeA2 = pageA2.locator(`${rowSel(threadZ)} [data-testid="unread-badge"]`);
+    await badgeA1.waitFor({ timeout: WAIT });
+    await badgeA2.waitFor({ timeout: WAIT });
+    assert.equal((await badgeA1.textContent()).trim(), '1');
+
+    // The second tab opens it: the badge clears there at once, and in the first tab live.
+    await openThreadByClick(pageA2, threadZ);
+    await badgeA2.waitFor({ state: 'detached', timeout: WAIT });
+    await badgeA1.waitFor({ state: 'detached', timeout: WAIT });
+    // The first tab still has thread X open, undisturbed.
+    assert.equal(new URL(pageA.url()).pathname, `/threads/${threadX}`);
+  });
+
+  it('keeps settings for admins: an agent cannot open them', { timeout: 60_000 }, async () => {
+    // No Settings link for the agent.
+    assert.equal(await pageB.locator('[data-testid="settings-link"]').count(), 0);
+    // The page itself is refused (403) or redirected away, with B's own session cookie.
+    const res = await ctxB.request.get(`${base}/settings`, { maxRedirects: 0 });
+    const status = res.status();
+    const location = res.headers().location || '';
+    assert.ok(status === 403 || (status >= 300 && status < 400 && !location.includes('/settings')),
+      `agent GET /settings → ${status} ${location}`);
+    // So are the admin APIs.
+    assert.equal((await agentApi.request('GET', '/api/channels')).status, 403);
+    assert.equal((await agentApi.request('POST', '/api/invites', { role: 'agent' })).status, 403);
+
+    // The admin's settings page: channels, simulator explanation, members, invite link.
+    await pageA2.goto(`${base}/settings`);
+    await pageA2.locator('[data-testid="settings"]').waitFor({ timeout: WAIT });
+    await pageA2.locator('[data-testid="simulator-state"]', { hasText: 'Simulator mode is on' }).waitFor({ timeout: WAIT });
+    await pageA2.locator('[data-testid="member-row"]').nth(1).waitFor({ timeout: WAIT });
+    assert.equal(await pageA2.locator('[data-testid="member-row"]').count(), 2);
+    await pageA2.locator('[data-testid="invite-role"]').selectOption('agent');
+    await pageA2.locator('[data-testid="invite-create"]').click();
+    await pageA2.locator('[data-testid="invite-result"]').waitFor({ timeout: WAIT });
+    const url = await pageA2.locator('[data-testid="invite-url"]').inputValue();
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/.+/, 'the invite link is a full URL');
+    await shot(pageA2, 'settings', true);
+  });
+
+  it('is usable on a 390 px phone: list first, then the thread', { timeout: 60_000 }, async () => {
+    await pageA2.setViewportSize({ width: 390, height: 844 });
+    await pageA2.goto(`${base}/`);
+    await pageA2.locator(rowSel(threadX)).waitFor({ timeout: WAIT });
+    // Nothing overflows sideways.
+    const overflow = await pageA2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `page overflows horizontally by ${overflow}px`);
+    await shot(pageA2, 'phone-inbox');
+    // Tapping a conversation shows it instead of the list; Back returns.
+    await openThreadByClick(pageA2, threadX);
+    assert.equal(await pageA2.locator('[data-testid="list-pane"]').isVisible(), false);
+    await message(pageA2, 'It was order 1042.').waitFor({ timeout: WAIT });
+    await pageA2.locator('[data-testid="composer-body"]').waitFor({ state: 'visible', timeout: WAIT });
+    await shot(pageA2, 'phone-thread');
+    await pageA2.locator('[data-testid="back"]').click();
+    await pageA2.locator('[data-testid="list-pane"]').waitFor({ state: 'visible', timeout: WAIT });
+    assert.equal(new URL(pageA2.url()).pathname, '/');
+  });
+
+  it('signs out and leaves no errors in any browser console', { timeout: 60_000 }, async () => {
+    await pageB.locator('[data-testid="sign-out"]').click();
+    await pageB.waitForURL(`${base}/sign-in`, { timeout: WAIT });
+    await pageB.locator('[data-testid="sign-in-form"]').waitFor({ timeout: WAIT });
+    // After sign-out the inbox is no longer reachable with B's cookies.
+    const res = await ctxB.request.get(`${base}/api/me`);
+    assert.equal(res.status(), 401);
+    assert.deepEqual(consoleErrors, [], `browser console errors:\n${consoleErrors.join('\n')}`);
+  });
+});

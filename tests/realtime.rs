@@ -1,0 +1,308 @@
+//! End-to-end tests of the realtime core: presence, typing, fan-out, private notes and mentions,
+//! channel auth across teams, rate limits, slow consumers and gapless catch-up by seq.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::time::Duration;
+
+#[sqlx::test]
+async fn presence_counts_users_not_tabs(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let b = server.agent(&a, "Bob").await;
+    let thread = a.thread_with("Carol", "+14155550111").await;
+    let channel = format!("presence-thread-{thread}");
+
+    // B watches the thread first.
+    let mut b_ws = b.socket(&server).await;
+    let joined = b_ws.subscribe(&channel).await;
+    assert_eq!(joined["presence"]["count"], 1);
+
+    // A opens the thread in two tabs: B hears one member_added.
+    let mut tab1 = a.socket(&server).await;
+    let members = tab1.subscribe(&channel).await;
+    assert_eq!(members["presence"]["count"], 2);
+    assert!(members["presence"]["hash"][&a.id]["name"] == "Alice");
+    let added = b_ws.expect_data("pusher_internal:member_added", WAIT).await;
+    assert_eq!(added["user_id"], a.id);
+    let mut tab2 = a.socket(&server).await;
+    tab2.subscribe(&channel).await;
+    b_ws.expect_none("pusher_internal:member_added", Duration::from_millis(300)).await;
+
+    // Closing one tab is not leaving; closing the second is.
+    tab1.close().await;
+    b_ws.expect_none("pusher_internal:member_removed", Duration::from_millis(400)).await;
+    tab2.close().await;
+    let removed = b_ws.expect_data("pusher_internal:member_removed", WAIT).await;
+    assert_eq!(removed["user_id"], a.id);
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn typing_is_relayed_not_echoed_and_expires(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start_with(&opts, |c| c.typing_ttl_ms = 600).await;
+    let a = server.admin("Alice").await;
+    let b = server.agent(&a, "Bob").await;
+    let thread = a.thread_with("Carol", "+14155550112").await;
+    let channel = format!("presence-thread-{thread}");
+    let mut a_ws = a.socket(&server).await;
+    a_ws.subscribe(&channel).await;
+    let mut b_ws = b.socket(&server).await;
+    b_ws.subscribe(&channel).await;
+
+    // A types: B hears it with A's user id; A does not hear its own event.
+    a_ws.send(json!({ "event": "client-typing", "channel": channel, "data": { "typing": true } })).await;
+    let typing = b_ws.expect("client-typing", WAIT).await;
+    assert_eq!(typing["user_id"], a.id);
+    assert_eq!(typing["data"]["typing"], true);
+    a_ws.expect_none("client-typing", Duration::from_millis(200)).await;
+
+    // A latecomer sees who is typing right away.
+    let mut late = b.socket(&server).await;
+    late.subscribe(&channel).await;
+    let seen = late.expect("client-typing", WAIT).await;
+    assert_eq!(seen["data"]["typing"], true);
+
+    // Without a refresh, the server announces the stop after the TTL.
+    let stop = b_ws.expect("client-typing", Duration::from_secs(3)).await;
+    assert_eq!(stop["data"]["typing"], false);
+    assert_eq!(stop["user_id"], a.id);
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn a_message_reaches_the_thread_and_the_team_with_increasing_seq(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let b = server.agent(&a, "Bob").await;
+    let thread = a.thread_with("Carol", "+14155550113").await;
+    let mut b_ws = b.socket(&server).await;
+    b_ws.subscribe(&format!("presence-thread-{thread}")).await;
+    b_ws.subscribe(&format!("presence-team-{}", a.team_id)).await;
+
+    let (status, msg) = a.client.post("/api/messages", json!({ "thread_id": thread, "body": "hello Carol" })).await;
+    assert_eq!(status, 201, "{msg}");
+    let created = b_ws.expect_data("message.created", WAIT).await;
+    assert_eq!(created["data"]["body"], "hello Carol");
+    assert_eq!(created["thread_id"], thread);
+    assert_eq!(created["team_id"], a.team_id);
+    assert_eq!(created["actor_id"], a.id);
+    let first_seq = created["seq"].as_i64().unwrap();
+    let summary = b_ws.expect_data("thread.updated", WAIT).await;
+    assert_eq!(summary["id"], thread);
+    assert_eq!(summary["last_preview"], "hello Carol");
+
+    // The simulator then reports sent and delivered: later seqs, in order.
+    let sent = b_ws.expect_data("message.updated", WAIT).await;
+    assert_eq!(sent["data"]["status"], "sent");
+    let delivered = b_ws.expect_data("message.updated", WAIT).await;
+    assert_eq!(delivered["data"]["status"], "delivered");
+    assert!(sent["seq"].as_i64().unwrap() > first_seq);
+    assert!(delivered["seq"].as_i64().unwrap() > sent["seq"].as_i64().unwrap());
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn private_notes_stay_with_their_author_and_mentions_notify(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let b = server.agent(&a, "Bob Stone").await;
+    let thread = a.thread_with("Carol", "+14155550114").await;
+    let mut a1 = a.socket(&server).await;
+    a1.subscribe(&format!("private-user-{}", a.id)).await;
+    let mut a2 = a.socket(&server).await;
+    a2.subscribe(&format!("private-user-{}", a.id)).await;
+    let mut b_ws = b.socket(&server).await;
+    b_ws.subscribe(&format!("private-user-{}", b.id)).await;
+    b_ws.subscribe(&format!("presence-thread-{thread}")).await;
+
+    // A private note reaches both of A's tabs and nobody else.
+    let (status, note) =
+        a.client.post(&format!("/api/threads/{thread}/notes"), json!({ "body": "they sound upset", "visibility": "private" })).await;
+    assert_eq!(status, 201, "{note}");
+    for tab in [&mut a1, &mut a2] {
+        let got = tab.expect_data("note.created", WAIT).await;
+        assert_eq!(got["data"]["body"], "they sound upset");
+    }
+    b_ws.expect_none("note.created", Duration::from_millis(400)).await;
+    let (_, b_notes) = b.client.get(&format!("/api/threads/{thread}/notes")).await;
+    assert_eq!(b_notes["notes"].as_array().unwrap().len(), 0);
+
+    // A public note mentioning Bob reaches the thread and Bob's own channel.
+    let (status, note) = a
+        .client
+        .post(&format!("/api/threads/{thread}/notes"), json!({ "body": "@Bob Stone can you call her?", "visibility": "public" }))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(note["mentions"], json!([b.id]));
+    let mention = b_ws.expect_data("mention", WAIT).await;
+    assert_eq!(mention["thread_id"], thread);
+    assert_eq!(mention["by"], "Alice");
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn another_team_is_refused_every_channel(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let other = server.admin("Mallory").await;
+    let thread = a.thread_with("Carol", "+14155550115").await;
+    let ws = other.socket(&server).await;
+    for channel in [format!("presence-team-{}", a.team_id), format!("presence-thread-{thread}"), format!("private-user-{}", a.id)] {
+        let (status, body) = other.client.pusher_auth(&ws.socket_id, &channel).await;
+        assert_eq!(status, 403, "{channel}: {body}");
+    }
+    // Nor can a forged or replayed signature subscribe.
+    let mut ws = ws;
+    ws.send(json!({ "event": "pusher:subscribe", "data": { "channel": format!("private-user-{}", a.id), "auth": "test-key:00" } })).await;
+    let err = ws.expect("pusher:subscription_error", WAIT).await;
+    assert_eq!(err["data"]["status"], 403);
+    // Without a session, auth is 401.
+    let anon = server.client();
+    let (status, _) = anon.pusher_auth(&ws.socket_id, &format!("private-user-{}", a.id)).await;
+    assert_eq!(status, 401);
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn client_event_floods_get_4301(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let thread = a.thread_with("Carol", "+14155550116").await;
+    let channel = format!("presence-thread-{thread}");
+    let mut ws = a.socket(&server).await;
+    ws.subscribe(&channel).await;
+    for _ in 0..30 {
+        ws.send(json!({ "event": "client-typing", "channel": channel, "data": { "typing": true } })).await;
+    }
+    let err = ws.expect("pusher:error", WAIT).await;
+    assert_eq!(err["data"]["code"], 4301);
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn a_slow_reader_is_cut_off_while_others_keep_receiving(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start_with(&opts, |c| c.ws_queue = 8).await;
+    let a = server.admin("Alice").await;
+    let b = server.agent(&a, "Bob").await;
+    let c = server.agent(&a, "Cem").await;
+    let thread = a.thread_with("Carol", "+14155550117").await;
+    let channel = format!("presence-thread-{thread}");
+    let mut fast = b.socket(&server).await;
+    fast.subscribe(&channel).await;
+    // The slow reader has a tiny receive buffer, subscribes, and then never reads again.
+    let mut slow = Ws::connect_small_buffer(&server, c.client.clone()).await;
+    slow.subscribe(&channel).await;
+    fast.expect("pusher_internal:member_added", WAIT).await;
+
+    // Big public notes until the server gives up on the slow reader (its member leaves).
+    let big = "x".repeat(9000);
+    let mut received = 0;
+    let mut cut_off = false;
+    for i in 0..3000 {
+        let (status, _) =
+            a.client.post(&format!("/api/threads/{thread}/notes"), json!({ "body": format!("{i} {big}"), "visibility": "public" })).await;
+        assert_eq!(status, 201);
+        while let Some(f) = fast.next(Duration::from_millis(1)).await {
+            match f["event"].as_str() {
+                Some("note.created") => received += 1,
+                Some("pusher_internal:member_removed") => cut_off = true,
+                _ => {}
+            }
+        }
+        if cut_off {
+            break;
+        }
+    }
+    assert!(cut_off, "the slow reader was never disconnected");
+    assert!(received > 8, "the fast reader kept receiving ({received})");
+    // The fast reader still hears what comes next.
+    a.client.post(&format!("/api/threads/{thread}/notes"), json!({ "body": "after", "visibility": "public" })).await;
+    loop {
+        let note = fast.expect_data("note.created", WAIT).await;
+        if note["data"]["body"] == "after" {
+            break;
+        }
+    }
+    drop(slow);
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn a_reconnecting_client_catches_up_exactly_the_gap(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let b = server.agent(&a, "Bob").await;
+    let thread = a.thread_with("Carol", "+14155550118").await;
+    let channel = format!("presence-thread-{thread}");
+    let mut b_ws = b.socket(&server).await;
+    b_ws.subscribe(&channel).await;
+    a.client.post(&format!("/api/threads/{thread}/notes"), json!({ "body": "before", "visibility": "public" })).await;
+    let seen = b_ws.expect_data("note.created", WAIT).await;
+    let last_seen = seen["seq"].as_i64().unwrap();
+    b_ws.close().await;
+
+    // While B is away: two notes, a private note of A's (not B's to see), a status change.
+    for body in ["gap one", "gap two"] {
+        a.client.post(&format!("/api/threads/{thread}/notes"), json!({ "body": body, "visibility": "public" })).await;
+    }
+    a.client.post(&format!("/api/threads/{thread}/notes"), json!({ "body": "secret", "visibility": "private" })).await;
+    a.client.patch(&format!("/api/threads/{thread}"), json!({ "status": "pending" })).await;
+
+    let (status, gap) = b.client.get(&format!("/api/threads/{thread}/events?after={last_seen}")).await;
+    assert_eq!(status, 200);
+    let events = gap["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["note.created", "note.created", "thread.updated"], "{gap}");
+    assert_eq!(events[0]["data"]["body"], "gap one");
+    assert_eq!(events[1]["data"]["body"], "gap two");
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]) && seqs[0] > last_seen);
+    // A sees its private note in the gap too.
+    let (_, a_gap) = a.client.get(&format!("/api/threads/{thread}/events?after={last_seen}")).await;
+    assert_eq!(a_gap["events"].as_array().unwrap().len(), 4);
+    // Nothing after the last one.
+    let (_, none) = b.client.get(&format!("/api/threads/{thread}/events?after={}", gap["last_seq"])).await;
+    assert_eq!(none["events"].as_array().unwrap().len(), 0);
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn unknown_app_key_gets_4001_and_shutdown_sends_4200(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let url = format!("ws://{}/app/not-the-key", server.addr);
+    let (mut stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    use futures_util::StreamExt;
+    let mut code = None;
+    while let Some(Ok(m)) = stream.next().await {
+        if let tokio_tungstenite::tungstenite::Message::Close(Some(f)) = m {
+            code = Some(u16::from(f.code));
+            break;
+        }
+    }
+    assert_eq!(code, Some(4001));
+
+    let a = server.admin("Alice").await;
+    let mut ws = a.socket(&server).await;
+    ws.subscribe(&format!("private-user-{}", a.id)).await;
+    let stopping = tokio::spawn(server.stop());
+    assert_eq!(ws.closed(WAIT).await, Some(4200));
+    stopping.await.unwrap();
+}
+
+#[sqlx::test]
+async fn a_browser_origin_we_do_not_serve_is_refused(_p: PgPoolOptions, opts: PgConnectOptions) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = TestServer::start(&opts).await;
+    let mut req = format!("ws://{}/app/{}", server.addr, server.key()).into_client_request().unwrap();
+    req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    let mut ok = format!("ws://{}/app/{}", server.addr, server.key()).into_client_request().unwrap();
+    ok.headers_mut().insert("origin", server.base.parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(ok).await.is_ok());
+    server.stop().await;
+}
