@@ -306,3 +306,29 @@ async fn a_browser_origin_we_do_not_serve_is_refused(_p: PgPoolOptions, opts: Pg
     assert!(tokio_tungstenite::connect_async(ok).await.is_ok());
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn two_nodes_share_events_over_redis(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    // Two servers on one database and one Redis: an agent on node 2 hears what node 1 commits.
+    let node1 = TestServer::start_with(&opts, |c| c.redis_url = redis.clone()).await;
+    let node2 = TestServer::start_with(&opts, |c| {
+        c.redis_url = redis.clone();
+        c.run_scheduler = false;
+    })
+    .await;
+    let a = node1.admin("Alice").await;
+    let thread = a.thread_with("Carol", "+14155550119").await;
+    // Alice's session works on node 2 too: sessions live in Postgres.
+    let on_node2 = Agent { client: Client { http: a.client.http.clone(), base: node2.base.clone() }, ..a.clone() };
+    let mut ws = Ws::connect(&node2, on_node2.client.clone()).await;
+    ws.subscribe(&format!("presence-thread-{thread}")).await;
+    let (status, _) = a.client.post("/api/messages", json!({ "thread_id": thread, "body": "across nodes" })).await;
+    assert_eq!(status, 201);
+    let got = ws.expect_data("message.created", WAIT).await;
+    assert_eq!(got["data"]["body"], "across nodes");
+    let (_, ready) = node2.client().get("/readyz").await;
+    assert_eq!(ready["checks"]["redis"], "ok");
+    node2.stop().await;
+    node1.stop().await;
+}

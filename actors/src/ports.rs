@@ -207,7 +207,7 @@ pub enum InboundOutcome {
     /// The MessageSid was seen before: nothing was written.
     Duplicate,
     /// Stored; the events include any scheduled messages canceled because the contact replied.
-    Stored(Committed<Message>),
+    Stored(Box<Committed<Message>>),
 }
 
 /// A delivery outcome from the carrier.

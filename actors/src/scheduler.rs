@@ -26,10 +26,13 @@ pub enum SchedulerMsg {
     Poll,
 }
 
+/// A pending `send_after`, abortable when an earlier wake replaces it.
+type Timer = JoinHandle<Result<(), ractor::MessagingErr<SchedulerMsg>>>;
+
 /// The scheduler's state: the one armed timer.
 pub struct SchedulerState {
     core: Arc<Core>,
-    next_wake: Option<(OffsetDateTime, JoinHandle<Result<(), ractor::MessagingErr<SchedulerMsg>>>)>,
+    next_wake: Option<(OffsetDateTime, Timer)>,
 }
 
 /// The actor; its state is [`SchedulerState`].

@@ -662,7 +662,7 @@ impl ThreadWrites for PgStore {
         }
         let thread = summary(&mut tx, m.team, m.thread).await?;
         tx.commit().await.map_err(db)?;
-        Ok(InboundOutcome::Stored(Committed { value: msg, events, thread }))
+        Ok(InboundOutcome::Stored(Box::new(Committed { value: msg, events, thread })))
     }
 
     async fn add_note(
