@@ -332,3 +332,34 @@ async fn two_nodes_share_events_over_redis(_p: PgPoolOptions, opts: PgConnectOpt
     node2.stop().await;
     node1.stop().await;
 }
+
+#[sqlx::test]
+async fn a_crashed_thread_actor_restarts_and_the_server_carries_on(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let thread = a.thread_with("Carol", "+14155550120").await;
+    let mut ws = a.socket(&server).await;
+    ws.subscribe(&format!("presence-thread-{thread}")).await;
+    let note = |body: &str| json!({ "body": body, "visibility": "public" });
+    let path = format!("/api/threads/{thread}/notes");
+    assert_eq!(a.client.post(&path, note("one")).await.0, 201);
+    let first = ws.expect_data("note.created", WAIT).await["seq"].as_i64().unwrap();
+
+    // Pull the notes table out from under the actor: its commit fails, it answers 500 and
+    // crashes; the supervisor forgets it.
+    let db = sqlx::PgPool::connect_with(opts.clone()).await.unwrap();
+    sqlx::query("ALTER TABLE notes RENAME TO notes_away").execute(&db).await.unwrap();
+    let (status, body) = a.client.post(&path, note("two")).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "internal");
+    sqlx::query("ALTER TABLE notes_away RENAME TO notes").execute(&db).await.unwrap();
+
+    // The next command spawns a fresh actor: it works, and the failed one used no seq.
+    assert_eq!(a.client.post(&path, note("three")).await.0, 201);
+    let third = ws.expect_data("note.created", WAIT).await;
+    assert_eq!(third["data"]["body"], "three");
+    assert_eq!(third["seq"].as_i64().unwrap(), first + 1);
+    let metrics = server.client().http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("switchboard_actor_failures_total"), "{metrics}");
+    server.stop().await;
+}

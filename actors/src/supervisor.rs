@@ -36,6 +36,7 @@ impl Actor for Supervisor {
         match event {
             SupervisionEvent::ActorFailed(cell, error) => {
                 tracing::error!(actor = ?cell.get_id(), %error, "actor failed; it will restart on next use");
+                metrics::counter!("switchboard_actor_failures_total").increment(1);
                 core.forget(&cell);
                 // The scheduler is not used on demand: restart it now.
                 if core.config.run_scheduler && core.is_scheduler(&cell) && !core.shutdown.is_cancelled() {

@@ -98,20 +98,23 @@ impl Actor for ThreadActor {
         if !matches!(msg, ThreadMsg::Tick) {
             state.last_activity = Instant::now();
         }
+        // Set when the store failed in a way we do not understand (not a domain refusal).
+        let mut crash: Option<String> = None;
         match msg {
             ThreadMsg::Send { author, body, media_urls, send_at, cancel_on_reply, reply } => {
                 let result = state.send(&myself, author, body, media_urls, send_at, cancel_on_reply).await;
-                let _ = reply.send(result);
+                crash = answer(reply, result);
             }
             ThreadMsg::Dispatch { message } => state.spawn_send(&myself, message),
             ThreadMsg::SendFinished { message, outcome } => {
                 if let Err(e) = state.finish_send(message, outcome).await {
                     tracing::error!(%message, error = %e, "could not record a send result");
+                    crash = crash_reason(&e);
                 }
             }
             ThreadMsg::Inbound { msg, created, reply } => {
                 let result = state.inbound(msg, created).await;
-                let _ = reply.send(result);
+                crash = answer(reply, result);
             }
             ThreadMsg::Status { sid, status, error_code, reason, raw, reply } => {
                 let result = state.core.store.apply_status(&sid, status, error_code, reason, raw).await;
@@ -121,10 +124,10 @@ impl Actor for ThreadActor {
                         c.value
                     })
                 });
-                let _ = reply.send(result);
+                crash = answer(reply, result);
             }
             ThreadMsg::AddNote { author, body, visibility, reply } => {
-                let _ = reply.send(state.add_note(author, body, visibility).await);
+                crash = answer(reply, state.add_note(author, body, visibility).await);
             }
             ThreadMsg::MarkRead { reader, reply } => {
                 let result = state.core.store.mark_read(state.team, state.id).await;
@@ -137,7 +140,7 @@ impl Actor for ThreadActor {
                     );
                     state.core.publish(ChannelName::Team(state.team), event::THREAD_UPDATED, summary);
                 }
-                let _ = reply.send(result);
+                crash = answer(reply, result);
             }
             ThreadMsg::Update { actor, status, assignee, reply } => {
                 let result = state.core.store.update_thread(state.team, state.id, actor.id, status, assignee).await;
@@ -145,7 +148,7 @@ impl Actor for ThreadActor {
                     state.core.fan_out(&c, event::THREAD_UPDATED);
                     c.value
                 });
-                let _ = reply.send(result);
+                crash = answer(reply, result);
             }
             ThreadMsg::EditScheduled { actor, message, body, send_at, reply } => {
                 let result = state.core.store.edit_scheduled(state.team, message, actor.id, body, send_at).await;
@@ -156,7 +159,7 @@ impl Actor for ThreadActor {
                     }
                     c.value
                 });
-                let _ = reply.send(result);
+                crash = answer(reply, result);
             }
             ThreadMsg::CancelScheduled { actor, message, reply } => {
                 let result = state.core.store.cancel_scheduled(state.team, message, actor.id).await;
@@ -164,7 +167,7 @@ impl Actor for ThreadActor {
                     state.core.fan_out(&c, event::THREAD_UPDATED);
                     c.value
                 });
-                let _ = reply.send(result);
+                crash = answer(reply, result);
             }
             ThreadMsg::Typing { user, typing } => {
                 if typing {
@@ -192,12 +195,31 @@ impl Actor for ThreadActor {
                 }
             }
         }
-        Ok(())
+        // Let it crash: the caller already has its answer; the supervisor forgets this actor
+        // and the next command spawns a fresh one that reloads from Postgres.
+        match crash {
+            Some(reason) => Err(reason.into()),
+            None => Ok(()),
+        }
     }
 
     async fn post_stop(&self, myself: ActorRef<ThreadMsg>, state: &mut ThreadState) -> Result<(), ActorProcessingErr> {
         state.core.forget(&myself.get_cell());
         Ok(())
+    }
+}
+
+/// Answers a caller and says whether the actor should crash (an internal store failure).
+fn answer<T>(reply: RpcReplyPort<DomainResult<T>>, result: DomainResult<T>) -> Option<String> {
+    let crash = result.as_ref().err().and_then(crash_reason);
+    let _ = reply.send(result);
+    crash
+}
+
+fn crash_reason(e: &DomainError) -> Option<String> {
+    match e {
+        DomainError::Internal(detail) => Some(format!("store failure: {detail}")),
+        _ => None,
     }
 }
 
