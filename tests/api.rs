@@ -366,3 +366,38 @@ async fn pages_redirect_strangers_and_keep_settings_for_admins(_p: PgPoolOptions
     assert!(inbox.contains("id=\"boot\""));
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn dashboard_summary_and_csv_export(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Ana").await;
+    // A contact writes in (with a formula for a body), the team answers.
+    let (status, _) =
+        a.client.post("/api/simulator/inbound", json!({ "from": "+14155550210", "channel": "sms", "body": "=HYPERLINK(\"evil\")" })).await;
+    assert_eq!(status, 202);
+    let (_, threads) = a.client.get("/api/threads").await;
+    let thread = threads["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(a.client.post("/api/messages", json!({ "thread_id": thread, "body": "hello!" })).await.0, 201);
+
+    let (status, s) = a.client.get("/api/analytics/summary").await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["threads"]["open"], 1);
+    assert_eq!(s["threads"]["unread"], 1);
+    assert_eq!(s["messages_24h"]["inbound"], 1);
+    assert_eq!(s["messages_24h"]["outbound"], 1);
+    assert!(s["first_response_7d"]["median_seconds"].as_f64().unwrap() >= 0.0);
+
+    let res = a.client.http.get(format!("{}/api/analytics/export.csv", server.base)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("created_at,thread_id"));
+    assert!(csv.contains("'=HYPERLINK"), "formulas are defused: {csv}");
+    // Another team's export is empty.
+    let b = server.admin("Bea").await;
+    let other = b.client.http.get(format!("{}/api/analytics/export.csv", server.base)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(other.lines().count(), 1);
+    server.stop().await;
+}

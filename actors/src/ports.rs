@@ -329,9 +329,34 @@ pub trait ChannelStore: Send + Sync {
     async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()>;
 }
 
+/// One row of the message export.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ExportRow {
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub thread_id: ThreadId,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub channel: ChannelKind,
+    pub direction: Direction,
+    pub status: MessageStatus,
+    pub body: String,
+    pub error_code: Option<i32>,
+    pub error_reason: Option<String>,
+}
+
+/// Dashboard numbers and exports.
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync {
+    /// The team's dashboard summary as JSON (counts, rates, response times).
+    async fn summary(&self, team: TeamId) -> DomainResult<serde_json::Value>;
+    /// The team's messages since `since`, oldest first.
+    async fn export(&self, team: TeamId, since: OffsetDateTime, limit: i64) -> DomainResult<Vec<ExportRow>>;
+}
+
 /// The whole store.
-pub trait Store: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore {}
-impl<T: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore> Store for T {}
+pub trait Store: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore + AnalyticsStore {}
+impl<T: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore + AnalyticsStore> Store for T {}
 
 /// A ready Pusher frame for one channel, as it travels between nodes.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

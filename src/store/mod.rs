@@ -2,6 +2,7 @@
 //! aggregate. Each public method is one transaction. It implements the core's store ports.
 
 mod accounts;
+mod analytics;
 mod channels;
 mod contacts;
 mod schedule;

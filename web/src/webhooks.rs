@@ -43,6 +43,12 @@ impl Params {
                 "expected a form-encoded Twilio webhook",
             ));
         }
+        // serde_urlencoded decodes leniently (a broken escape stays literal text, bytes that are
+        // not UTF-8 become U+FFFD), so a body Twilio could never have sent would be read as
+        // something else: refuse it first.
+        if !well_formed(body) {
+            return Err(ApiError::bad_request("malformed form body: bad percent-encoding or not UTF-8"));
+        }
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_bytes(body).map_err(|e| ApiError::bad_request(format!("malformed form body: {e}")))?;
         Ok(Params(pairs))
@@ -70,6 +76,35 @@ impl Params {
         }
         Value::Object(map)
     }
+}
+
+/// Whether `body` is strict `application/x-www-form-urlencoded`: every `%` starts an escape of
+/// two hex digits, and every decoded name and value is UTF-8.
+fn well_formed(body: &[u8]) -> bool {
+    let mut part = Vec::new();
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'%' => match body.get(i + 1..i + 3) {
+                Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => {
+                    let hex = std::str::from_utf8(hex).expect("ASCII hex digits");
+                    part.push(u8::from_str_radix(hex, 16).expect("two hex digits"));
+                    i += 3;
+                    continue;
+                }
+                _ => return false,
+            },
+            b'&' | b'=' => {
+                if std::str::from_utf8(&part).is_err() {
+                    return false;
+                }
+                part.clear();
+            }
+            b => part.push(b),
+        }
+        i += 1;
+    }
+    std::str::from_utf8(&part).is_ok()
 }
 
 /// The URL Twilio signed: our public base URL plus the path and query as received.

@@ -1,5 +1,6 @@
 //! The JSON API under `/api`, plus `/pusher/auth` and the ops endpoints.
 
+mod analytics;
 mod auth;
 mod channels;
 mod contacts;
@@ -37,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/channels/{id}", axum::routing::delete(channels::delete))
         .route("/api/settings", get(channels::settings))
         .route("/api/simulator/inbound", post(simulator::inbound))
+        .route("/api/analytics/summary", get(analytics::summary))
+        .route("/api/analytics/export.csv", get(analytics::export_csv))
         .route("/pusher/auth", post(realtime::auth))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
