@@ -153,6 +153,7 @@ describe('Switchboard inbox in the browser', () => {
   }
 
   async function shot(page, name, fullPage = false) {
+    if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
   }
 
@@ -406,6 +407,8 @@ describe('Switchboard inbox in the browser', () => {
     await pageB.locator('[data-testid="note"][data-visibility="public"]', { hasText: publicText }).waitFor({ timeout: WAIT });
     await pageB.locator('[data-testid="toast"]', { hasText: `${admin.name} mentioned you` }).waitFor({ timeout: WAIT });
     await pageA2.locator('[data-testid="note"]', { hasText: publicText }).waitFor({ timeout: WAIT });
+    await pageA.locator('[data-testid="note"]', { hasText: publicText }).waitFor({ timeout: WAIT });
+    await sleep(300);
     assert.equal(await pageA.locator('[data-testid="note"]', { hasText: publicText }).count(), 1, 'no duplicate note');
 
     // B never sees the private note: not live, and not after a reload.
@@ -414,6 +417,39 @@ describe('Switchboard inbox in the browser', () => {
     await pageB.locator('[data-testid="note"]', { hasText: publicText }).waitFor({ timeout: WAIT });
     assert.equal(await pageB.locator('[data-testid="note"]', { hasText: secret }).count(), 0);
     await shot(pageA, 'thread');
+  });
+
+  it('catches up after a reconnect: missed messages and notes appear once, without a reload', { timeout: 60_000 }, async () => {
+    // B has thread X open. Mark the page so a reload would show.
+    await pageB.evaluate(() => { window.__noReload = true; });
+    const connected = () => pageB.waitForFunction(() => window.switchboard && window.switchboard.pusher.connection.state === 'connected', null, { timeout: WAIT });
+    await connected();
+    const seqBefore = await pageB.evaluate((id) => window.switchboard.seq(id), threadX);
+
+    // B's socket drops.
+    await pageB.evaluate(() => window.switchboard.pusher.disconnect());
+    await pageB.waitForFunction(() => window.switchboard.pusher.connection.state === 'disconnected', null, { timeout: WAIT });
+
+    // Meanwhile the contact writes, and A adds a public note: B misses both events.
+    await adminApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550101', channel: 'sms', body: 'Are you still there?' });
+    const note = await adminApi.request('POST', `/api/threads/${threadX}/notes`, { body: 'Customer pinged again while Bob was offline', visibility: 'public' });
+    assert.ok([200, 201].includes(note.status), `POST notes → ${note.status} ${note.text}`);
+    await message(pageA, 'Are you still there?').waitFor({ timeout: WAIT });
+    await sleep(500);
+    assert.equal(await message(pageB, 'Are you still there?').count(), 0, 'B is offline: nothing arrived yet');
+
+    // B reconnects: the client asks /events?after={seq} and applies what it missed, once.
+    await pageB.evaluate(() => window.switchboard.pusher.connect());
+    await connected();
+    await message(pageB, 'Are you still there?').waitFor({ timeout: WAIT });
+    await pageB.locator('[data-testid="note"]', { hasText: 'while Bob was offline' }).waitFor({ timeout: WAIT });
+    await sleep(1000);
+    assert.equal(await message(pageB, 'Are you still there?').count(), 1, 'no duplicate after catch-up');
+    assert.equal(await pageB.locator('[data-testid="note"]', { hasText: 'while Bob was offline' }).count(), 1);
+    assert.equal(await pageB.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+    assert.ok(await pageB.evaluate((id) => window.switchboard.seq(id), threadX) > seqBefore, 'the highest seq moved on');
+    // Presence is back too: A sees B viewing again.
+    await pageA.locator(`[data-testid="viewer"][data-user-id="${agent.id}"]`).waitFor({ timeout: WAIT });
   });
 
   it('clears the unread badge in the other tab when one tab reads the thread', { timeout: 60_000 }, async () => {
@@ -470,6 +506,78 @@ describe('Switchboard inbox in the browser', () => {
     await shot(pageA2, 'settings', true);
   });
 
+  it('edits thread, contact and scheduled message live; refuses sending to an opted-out contact', { timeout: 90_000 }, async () => {
+    // A sets the status and assigns the thread to B: B's view and inbox follow live.
+    await pageA.locator('[data-testid="thread-status"]').selectOption('pending');
+    await pageB.waitForFunction(() => document.querySelector('[data-testid="thread-status"]').value === 'pending', null, { timeout: WAIT });
+    await pageA.locator('[data-testid="thread-assignee"]').selectOption(agent.id);
+    await pageB.locator(`${rowSel(threadX)} [data-testid="thread-assignee-name"]`, { hasText: agent.name }).waitFor({ timeout: WAIT });
+    await pageB.locator(`${rowSel(threadX)} [data-testid="thread-status-label"]`, { hasText: 'pending' }).waitFor({ timeout: WAIT });
+    // B filters on "Assigned to me": only thread X is left.
+    await pageB.locator('[data-testid="filter-mine"]').check();
+    await pageB.waitForFunction((id) => {
+      const rows = [...document.querySelectorAll('[data-testid="thread-row"]')];
+      return rows.length === 1 && rows[0].dataset.threadId === id;
+    }, threadX, { timeout: WAIT });
+    await pageB.locator('[data-testid="filter-mine"]').uncheck();
+    await pageB.waitForFunction(() => document.querySelectorAll('[data-testid="thread-row"]').length >= 3, null, { timeout: WAIT });
+
+    // A names the contact and tags it: the inbox row shows the name.
+    await pageA.locator('[data-testid="contact-name"]').fill('Casey Customer');
+    await pageA.locator('[data-testid="contact-tags"]').fill('vip, billing');
+    await pageA.locator('[data-testid="contact-save"]').click();
+    await pageA.locator('[data-testid="contact-status"]', { hasText: 'Saved' }).waitFor({ timeout: WAIT });
+    await pageA.locator(`${rowSel(threadX)} [data-testid="thread-name"]`, { hasText: 'Casey Customer' }).waitFor({ timeout: WAIT });
+
+    // A schedules a message, edits its text; B sees the edit live; then A cancels it.
+    const later = await pageA.evaluate(() => {
+      const d = new Date(Date.now() + 26 * 3600 * 1000);
+      const p = (n) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    });
+    await pageA.locator('[data-testid="composer-body"]').fill('Draft follow-up');
+    await pageA.locator('[data-testid="send-at"]').fill(later);
+    await pageA.locator('[data-testid="cancel-on-reply"]').check();
+    await pageA.locator('[data-testid="send-later"]').click();
+    const draft = pageA.locator('[data-testid="message"][data-status="scheduled"]', { hasText: 'Draft follow-up' });
+    await draft.waitFor({ timeout: WAIT });
+    await draft.locator('[data-testid="message-edit"]').click();
+    await pageA.locator('[data-testid="edit-body"]').fill('Edited follow-up: how did it go?');
+    await pageA.locator('[data-testid="edit-save"]').click();
+    await pageB.locator('[data-testid="message"][data-status="scheduled"]', { hasText: 'Edited follow-up' }).waitFor({ timeout: WAIT });
+    const edited = pageA.locator('[data-testid="message"][data-status="scheduled"]', { hasText: 'Edited follow-up' });
+    await edited.locator('[data-testid="message-cancel"]').click();
+    await pageB.locator('[data-testid="message"][data-status="canceled"]', { hasText: 'Edited follow-up' }).waitFor({ timeout: WAIT });
+
+    // Opting the contact out blocks sending: the server refuses and the composer says why.
+    // (This runs in an extra tab whose console is not watched, so that the refused request (422),
+    // the expected outcome here, can never count as a console error.)
+    const pageA3 = await ctxA.newPage();
+    await pageA3.goto(`${base}/threads/${threadX}`);
+    await message(pageA3, 'It was order 1042.').waitFor({ timeout: WAIT });
+    await pageA3.locator('[data-testid="contact-opted-out"]').check();
+    await pageA3.locator('[data-testid="contact-status"]', { hasText: 'opted out' }).waitFor({ timeout: WAIT });
+    await pageA3.locator('[data-testid="composer-body"]').fill('Are you there?');
+    await pageA3.locator('[data-testid="send"]').click();
+    const alert = pageA3.locator('[data-testid="composer-error"][role="alert"]');
+    await alert.waitFor({ state: 'visible', timeout: WAIT });
+    assert.ok((await alert.textContent()).trim().length > 0, 'the error message is shown');
+    assert.equal(await message(pageA3, 'Are you there?').count(), 0);
+    await pageA3.locator('[data-testid="contact-opted-out"]').uncheck();
+    await pageA3.locator('[data-testid="contact-status"]', { hasText: 'Opted back in' }).waitFor({ timeout: WAIT });
+    await pageA3.close();
+
+    // The composer's WhatsApp switch opens (creating it) the contact's WhatsApp thread.
+    await pageA.locator('label[for="composer-wa"]').click();
+    await pageA.waitForURL((url) => url.pathname.startsWith('/threads/') && !url.pathname.endsWith(threadX), { timeout: WAIT });
+    await pageA.locator('[data-testid="thread-title"] [data-testid="channel-label"]', { hasText: 'WhatsApp' }).waitFor({ timeout: WAIT });
+    assert.equal(await pageA.locator('[data-testid="composer-channel-whatsapp"]').isChecked(), true);
+    // Back to thread X with the browser's Back button.
+    await pageA.goBack();
+    await pageA.waitForURL(`${base}/threads/${threadX}`, { timeout: WAIT });
+    await message(pageA, 'It was order 1042.').waitFor({ timeout: WAIT });
+  });
+
   it('is usable on a 390 px phone: list first, then the thread', { timeout: 60_000 }, async () => {
     await pageA2.setViewportSize({ width: 390, height: 844 });
     await pageA2.goto(`${base}/`);
@@ -477,6 +585,16 @@ describe('Switchboard inbox in the browser', () => {
     // Nothing overflows sideways.
     const overflow = await pageA2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `page overflows horizontally by ${overflow}px`);
+    // The simulator form plays a contact texting in: the new conversation lands on top.
+    await pageA2.locator('[data-testid="simulator"] summary').click();
+    await pageA2.locator('[data-testid="sim-from"]').fill('+14155550104');
+    await pageA2.locator('[data-testid="sim-channel"]').selectOption('whatsapp');
+    await pageA2.locator('[data-testid="sim-body"]').fill('Hola! Is the shop open on Sunday?');
+    await pageA2.locator('[data-testid="sim-send"]').click();
+    await pageA2.locator('[data-testid="sim-status"]', { hasText: 'Sent' }).waitFor({ timeout: WAIT });
+    await waitTopRow(pageA2, 'Is the shop open on Sunday?');
+    await pageA2.locator('[data-testid="simulator"] summary').click();
+    await pageA2.evaluate(() => window.scrollTo(0, 0));
     await shot(pageA2, 'phone-inbox');
     // Tapping a conversation shows it instead of the list; Back returns.
     await openThreadByClick(pageA2, threadX);

@@ -262,12 +262,18 @@ describe('pusher-js (unmodified, Node) against the Switchboard gateway', () => {
 
     // 4. Client events: B's typing reaches A with B's user id, and is not echoed to B.
     let echoed = false;
-    chB.bind('client-typing', () => { echoed = true; });
+    // (Only B's own `typing: true` would be an echo; the server's expiry notice is its own event.)
+    chB.bind('client-typing', (d) => { if (d && d.typing === true) echoed = true; });
     const typing = next(chA, 'client-typing', (d) => d && d.typing === true);
     assert.equal(chB.trigger('client-typing', { typing: true }), true);
     const { data: typingData, meta } = await typing;
     assert.equal(typingData.user_id || (meta && meta.user_id), userB.id);
-    await sleep(300);
+    // The server expires the typing state (TYPING_TTL_MS=3000) and tells the others.
+    const stopped = next(chA, 'client-typing', (d) => d && d.typing === false);
+    const startedWaiting = Date.now();
+    const { data: stopData, meta: stopMeta } = await stopped;
+    assert.equal(stopData.user_id || (stopMeta && stopMeta.user_id), userB.id);
+    assert.ok(Date.now() - startedWaiting < 10_000, 'typing expires within a few seconds');
     assert.equal(echoed, false, 'a client event is never echoed to its sender');
 
     // 5. The catch-up endpoint returns the same event for a client that missed it.

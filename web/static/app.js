@@ -445,7 +445,7 @@
       els.placeholder, els.threadNotFound, els.threadView);
 
     // Right pane: contact + notes.
-    els.contactName = h('input', { type: 'text', id: 'contact-name', 'data-testid': 'contact-name', autocomplete: 'off' });
+    els.contactName = h('input', { type: 'text', id: 'contact-name', placeholder: 'Add a name', 'data-testid': 'contact-name', autocomplete: 'off' });
     els.contactPhone = h('span', { class: 'mono', 'data-testid': 'contact-phone' });
     els.contactTags = h('input', { type: 'text', id: 'contact-tags', placeholder: 'vip, billing', 'data-testid': 'contact-tags', autocomplete: 'off' });
     els.contactOptOut = h('input', { type: 'checkbox', id: 'contact-opted-out', 'data-testid': 'contact-opted-out' });
@@ -596,10 +596,9 @@
   function upsertThread(t, opts) {
     if (!t || !t.id) return;
     if (t.id === openId) {
-      if (t.unread_count > 0 && !(opts && opts.keepUnread)) {
-        t = Object.assign({}, t, { unread_count: 0 });
-        scheduleMarkRead();
-      }
+      // The open conversation never shows a badge (threadRow hides it); it is read for real as
+      // soon as this tab is visible, which clears it for the other tabs and agents too.
+      if (t.unread_count > 0 && !(opts && opts.keepUnread)) scheduleMarkRead();
       if (view && view.thread) {
         view.thread = t;
         renderThreadHeader();
@@ -985,8 +984,12 @@
         const url = safeUrl(media.url);
         if (!url) continue;
         if ((media.content_type || '').startsWith('image/')) {
-          bubble.append(h('a', { class: 'media', href: url, target: '_blank', rel: 'noopener noreferrer' },
-            h('img', { src: url, alt: 'Image attachment', loading: 'lazy', 'data-testid': 'message-image' })));
+          const link = h('a', { class: 'media', href: url, target: '_blank', rel: 'noopener noreferrer' });
+          const img = h('img', { src: url, alt: 'Image attachment', loading: 'lazy', 'data-testid': 'message-image' });
+          // An image that cannot be loaded still leaves a usable link.
+          img.addEventListener('error', () => { link.classList.add('media-link'); img.replaceWith('Image attachment (preview unavailable)'); });
+          link.append(img);
+          bubble.append(link);
         } else {
           bubble.append(h('a', { class: 'media-link', href: url, target: '_blank', rel: 'noopener noreferrer' }, `Attachment${media.content_type ? ` (${media.content_type})` : ''}`));
         }
@@ -1548,9 +1551,19 @@
 
   // ---------------------------------------------------------------- inbox start
 
+  /** A read-only handle for debugging in the console and for the browser tests (reconnects). */
+  function exposeDebugHandle() {
+    window.switchboard = Object.freeze({
+      get pusher() { return pusher; },
+      get openThreadId() { return openId; },
+      seq(threadId) { return seqs.get(threadId) || 0; },
+    });
+  }
+
   async function startInbox() {
     buildInbox();
     pusher = connectPusher();
+    exposeDebugHandle();
     onReconnect.push(resync);
     await loadMembers();
     renderAssigneeOptions();
@@ -1692,8 +1705,11 @@
             ? 'This team has no Twilio credentials yet, so outbound messages are not sent to real phones: the built-in simulator accepts them and reports them delivered after a moment, and “Simulate an inbound message” in the inbox plays the contact’s side through the same signed webhook path Twilio uses. Add a Twilio number below to leave simulator mode.'
             : 'Messages go out through Twilio. Remove every Twilio number to go back to simulator mode.');
         const base = s.public_base_url || window.location.origin;
+        const hooks = s.webhooks || {};
         webhooks.replaceChildren(h('p', null, 'Point your Twilio numbers (or messaging service) at these webhooks:'),
-          h('ul', { class: 'plain-list mono' }, h('li', null, `Incoming messages: ${base}/webhooks/twilio/messages`), h('li', null, `Status callbacks: ${base}/webhooks/twilio/status`)));
+          h('ul', { class: 'plain-list mono', 'data-testid': 'webhooks' },
+            h('li', null, `Incoming messages: ${hooks.messages || `${base}/webhooks/twilio/messages`}`),
+            h('li', null, `Status callbacks: ${hooks.status || `${base}/webhooks/twilio/status`}`)));
         if (Array.isArray(s.verified_numbers)) {
           verified.replaceChildren(...(s.verified_numbers.length
             ? s.verified_numbers.map((n) => h('li', { class: 'mono', 'data-testid': 'verified-number' }, typeof n === 'string' ? n : (n.phone_number || n.number || JSON.stringify(n))))
