@@ -30,6 +30,8 @@ pub enum ServerError {
     Core(actors::DomainError),
     #[error("could not seed the demo team: {0}")]
     Seed(actors::DomainError),
+    #[error("{0}")]
+    Config(String),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("could not build the HTTP client: {0}")]
@@ -117,8 +119,20 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
             delay: Duration::from_millis(config.simulator_delay_ms),
         },
     };
-    let verified: Option<HashSet<String>> =
-        config.verified_numbers.as_ref().map(|v| v.iter().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect());
+    // Compared with contacts' E.164 phones, so normalized the same way.
+    let verified: Option<HashSet<String>> = match &config.verified_numbers {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|n| n.trim())
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    actors::phone::normalize(n, None)
+                        .map_err(|_| ServerError::Config(format!("VERIFIED_NUMBERS: {n:?} is not a phone number")))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    };
     let core_config = CoreConfig {
         public_base_url: public.clone(),
         verified_numbers: verified.clone(),

@@ -67,13 +67,14 @@ impl Carrier for TwilioCarrier {
                 .form(&form)
                 .send()
                 .await;
-            let retry = match sent {
-                Err(e) if e.is_connect() || e.is_timeout() => {
-                    format!("could not reach Twilio: {e}")
+            let (retry, code) = match sent {
+                // Only a request that never reached Twilio is safe to send again.
+                Err(e) if e.is_connect() => (format!("could not reach Twilio: {e}"), None),
+                Err(e) if e.is_timeout() => {
+                    let reason = "Twilio did not answer in time; not retried, since it may have sent the message".to_owned();
+                    return Err(CarrierError { code: None, reason });
                 }
-                Err(e) => {
-                    return Err(CarrierError { code: None, reason: format!("Twilio request failed: {e}") });
-                }
+                Err(e) => return Err(CarrierError { code: None, reason: format!("Twilio request failed: {e}") }),
                 Ok(res) if res.status().is_success() => {
                     let created: Created =
                         res.json().await.map_err(|e| CarrierError { code: None, reason: format!("unexpected Twilio answer: {e}") })?;
@@ -84,10 +85,10 @@ impl Carrier for TwilioCarrier {
                     let err: TwilioError = res.json().await.unwrap_or(TwilioError { code: None, message: None });
                     let code = err.code;
                     if status.as_u16() == 429 || code == Some(20429) {
-                        "Twilio rate limit (20429)".to_owned()
+                        ("Twilio rate limit (20429)".to_owned(), Some(20429))
                     } else {
                         let reason = match code {
-                            Some(c) => web::webhooks::error_reason(c),
+                            Some(c) => actors::domain::twilio_error_reason(c),
                             None => err.message.unwrap_or_else(|| format!("Twilio answered {status}")),
                         };
                         return Err(CarrierError { code, reason });
@@ -95,7 +96,7 @@ impl Carrier for TwilioCarrier {
                 }
             };
             if attempt == ATTEMPTS {
-                return Err(CarrierError { code: None, reason: format!("{retry} (gave up after {ATTEMPTS} tries)") });
+                return Err(CarrierError { code, reason: format!("{retry} (gave up after {ATTEMPTS} tries)") });
             }
             tracing::info!(attempt, %retry, "retrying a Twilio send");
             tokio::time::sleep(delay).await;

@@ -690,9 +690,50 @@ async fn status_callbacks_only_move_a_message_forward(_p: PgPoolOptions, opts: P
     assert_eq!(still["delivered_at"], Value::Null);
     assert_eq!(still["error_code"], 30003);
 
-    // A sid we never sent is not ours.
+    // A sid we have not recorded (yet), signed by our account for our number, is kept for when
+    // the send's answer arrives; from an account we do not know it is a 404; forged, a 403.
     let r = post_signed(&server, status_path, &account.token, &status_params(&account, &format!("SM{}", hex32()), "sent", to, None)).await;
-    assert_eq!(r.status, 404, "unknown sid: {}", r.body);
+    assert_twiml(&r);
+    let stranger = Account::new();
+    let r =
+        post_signed(&server, status_path, &stranger.token, &status_params(&stranger, &format!("SM{}", hex32()), "sent", to, None)).await;
+    assert_eq!(r.status, 404, "unknown account: {}", r.body);
+    let r = post_signed(&server, status_path, "wrong-token", &status_params(&account, &format!("SM{}", hex32()), "sent", to, None)).await;
+    assert_eq!(r.status, 403, "forged early callback: {}", r.body);
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn a_callback_that_beats_the_send_answer_is_applied_when_the_sid_is_recorded(_p: PgPoolOptions, opts: PgConnectOptions) {
+    // Twilio answers the send slowly, and its `delivered` callback arrives before that answer.
+    let twilio = MockServer::start().await;
+    let server = TestServer::start_with(&opts, |c| c.twilio_api_base = twilio.uri()).await;
+    let a = server.admin("Alice").await;
+    let account = Account::new();
+    add_channel(&a, "sms", &account, None).await;
+    let (_, thread) = contact_thread(&a, "Carol", "+14155550124", "sms").await;
+    let sid = format!("SM{}", hex32());
+    Mock::given(method("POST"))
+        .and(path(account.messages_path()))
+        .respond_with(created(&sid).set_delay(Duration::from_millis(1500)))
+        .expect(1)
+        .mount(&twilio)
+        .await;
+    let msg = send(&a, &thread, "early bird", &[]).await;
+    let id = msg["id"].as_str().unwrap().to_owned();
+
+    // While the send waits for Twilio, the callback comes in: accepted (200), kept.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r =
+        post_signed(&server, "/webhooks/twilio/status", &account.token, &status_params(&account, &sid, "delivered", "+14155550124", None))
+            .await;
+    assert_twiml(&r);
+
+    // Once Twilio's answer records the sid, the kept callback applies: delivered, not sent.
+    let delivered = wait_for_status(&a, &thread, &id, "delivered").await;
+    assert_eq!(delivered["provider_sid"], sid);
+    assert!(delivered["delivered_at"].is_string());
+    twilio.verify().await;
     server.stop().await;
 }
 

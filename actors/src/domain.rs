@@ -135,6 +135,26 @@ impl MessageStatus {
     }
 }
 
+/// A readable reason for Twilio's error codes.
+pub fn twilio_error_reason(code: i32) -> String {
+    let text = match code {
+        21211 => "invalid 'To' phone number",
+        21408 => "sending to this region is not enabled on the Twilio account",
+        21608 => "the number is unverified: a trial account can only send to verified numbers",
+        21610 => "the recipient has unsubscribed (replied STOP)",
+        21614 => "the 'To' number is not a mobile number",
+        30003 => "unreachable destination handset",
+        30004 => "message blocked by the recipient or carrier",
+        30005 => "unknown destination handset",
+        30006 => "landline or unreachable carrier",
+        30007 => "message filtered by the carrier as spam",
+        30008 => "unknown error from the carrier",
+        63016 => "outside the WhatsApp 24-hour window: only an approved template may be sent",
+        _ => return format!("Twilio error {code}"),
+    };
+    format!("{text} (Twilio error {code})")
+}
+
 /// A team and whether it runs on the built-in simulator.
 #[derive(Clone, Debug, Serialize)]
 pub struct Team {

@@ -434,6 +434,42 @@ impl ThreadReads for PgStore {
     }
 }
 
+/// Status callbacks that arrived before the send's sid was recorded (kept as receipts by the
+/// webhook) are applied now, forward-only, as one change.
+async fn apply_early_callbacks(conn: &mut PgConnection, message: MessageId, sid: &str) -> DomainResult<()> {
+    let receipts: Vec<Json<Value>> =
+        sqlx::query_scalar("SELECT params FROM webhook_receipts WHERE kind = 'status' AND message_sid = $1 ORDER BY id")
+            .bind(sid)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+    let mut best: Option<(MessageStatus, Option<i32>)> = None;
+    let mut current = MessageStatus::Sent;
+    for Json(params) in receipts {
+        let Some(status) = params["MessageStatus"].as_str().and_then(MessageStatus::from_twilio) else { continue };
+        if current.may_become(status) {
+            current = status;
+            let code = params["ErrorCode"].as_str().and_then(|c| c.parse().ok()).filter(|c: &i32| *c != 0);
+            best = Some((status, code));
+        }
+    }
+    let Some((status, code)) = best else { return Ok(()) };
+    sqlx::query(
+        "UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), error_reason = COALESCE($4, error_reason),
+                delivered_at = CASE WHEN $2 IN ('delivered', 'read') THEN now() ELSE delivered_at END,
+                read_at = CASE WHEN $2 = 'read' THEN now() ELSE read_at END, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(message.0)
+    .bind(status.as_str())
+    .bind(code)
+    .bind(code.map(twilio_error_reason))
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
 /// The thread of (team, contact, channel), created if missing; says whether it was created.
 async fn upsert_thread(conn: &mut PgConnection, team: TeamId, contact: ContactId, channel: ChannelId) -> DomainResult<(ThreadId, bool)> {
     let inserted: Option<Uuid> = sqlx::query_scalar(
@@ -548,6 +584,9 @@ impl ThreadWrites for PgStore {
         .map_err(db)?;
         if updated.is_none() {
             return Ok(None);
+        }
+        if let Some(sid) = &sid {
+            apply_early_callbacks(&mut tx, message, sid).await?;
         }
         let msg = load_message(&mut tx, message).await?;
         let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;

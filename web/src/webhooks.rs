@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::twilio_signature;
-use actors::domain::{ChannelKind, Media, MessageStatus};
+use actors::domain::{ChannelKind, Media, MessageStatus, twilio_error_reason};
 use actors::ports::{InboundOutcome, NewInbound};
 use actors::thread::ThreadMsg;
 use actors::{DomainError, phone};
@@ -194,26 +194,6 @@ async fn inbound(State(state): State<AppState>, OriginalUri(uri): OriginalUri, h
     Ok(twiml())
 }
 
-/// A readable reason for Twilio's error codes.
-pub fn error_reason(code: i32) -> String {
-    let text = match code {
-        21211 => "invalid 'To' phone number",
-        21408 => "sending to this region is not enabled on the Twilio account",
-        21608 => "the number is unverified: a trial account can only send to verified numbers",
-        21610 => "the recipient has unsubscribed (replied STOP)",
-        21614 => "the 'To' number is not a mobile number",
-        30003 => "unreachable destination handset",
-        30004 => "message blocked by the recipient or carrier",
-        30005 => "unknown destination handset",
-        30006 => "landline or unreachable carrier",
-        30007 => "message filtered by the carrier as spam",
-        30008 => "unknown error from the carrier",
-        63016 => "outside the WhatsApp 24-hour window: only an approved template may be sent",
-        _ => return format!("Twilio error {code}"),
-    };
-    format!("{text} (Twilio error {code})")
-}
-
 async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let params = Params::parse(&headers, &body)?;
     let sid =
@@ -223,7 +203,7 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
         .or_else(|| params.get("SmsStatus"))
         .ok_or_else(|| ApiError::bad_request("missing parameter MessageStatus"))?;
     let Some((channel, thread)) = state.store.message_for_sid(sid).await? else {
-        return Err(ApiError::not_found("message"));
+        return early_status(&state, &headers, &uri, &params, sid).await;
     };
     if params.get("AccountSid").is_some_and(|a| a != channel.account_sid) {
         return Err(ApiError::forbidden("the account does not own this message"));
@@ -235,7 +215,7 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
         return Ok(twiml());
     };
     let error_code: Option<i32> = params.get("ErrorCode").and_then(|c| c.parse().ok()).filter(|c| *c != 0);
-    let reason = error_code.map(error_reason);
+    let reason = error_code.map(twilio_error_reason);
     let raw = params.to_json();
     state.store.record_receipt(channel.team_id, "status", Some(sid), raw.clone()).await?;
     let sid = sid.to_owned();
@@ -245,5 +225,42 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
             e => e.into(),
         },
     )?;
+    Ok(twiml())
+}
+
+/// A callback for a sid we have not recorded yet: Twilio can answer the send's HTTP request
+/// after its first status callback. It is verified with the sending channel's token (found by
+/// account and our number), kept as a receipt, and applied when the send's sid is recorded.
+async fn early_status(state: &AppState, headers: &HeaderMap, uri: &axum::http::Uri, params: &Params, sid: &str) -> ApiResult<Response> {
+    let account = params.get("AccountSid").ok_or_else(|| ApiError::not_found("message"))?;
+    let from = params.get("From");
+    let kind = if from.is_some_and(|f| f.starts_with("whatsapp:")) { ChannelKind::Whatsapp } else { ChannelKind::Sms };
+    let number = from.and_then(|f| phone::normalize(f, None).ok());
+    let channel = state
+        .store
+        .channel_for_webhook(account, number.as_deref(), kind, params.get("MessagingServiceSid"))
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
+    check_signature(state, headers, uri, channel.auth_token.expose_secret(), params)?;
+    state.store.record_receipt(channel.team_id, "status", Some(sid), params.to_json()).await?;
+    // The send may have committed between our lookup and the receipt: then apply it now.
+    if let Some((_, thread)) = state.store.message_for_sid(sid).await?
+        && let (Some(status), Some(word)) = (params.get("MessageStatus").and_then(MessageStatus::from_twilio), params.get("MessageStatus"))
+    {
+        let error_code: Option<i32> = params.get("ErrorCode").and_then(|c| c.parse().ok()).filter(|c| *c != 0);
+        let (sid, raw) = (sid.to_owned(), params.to_json());
+        tracing::debug!(%sid, status = word, "early status applied after the sid was recorded");
+        state
+            .core
+            .ask_thread(thread, |reply| ThreadMsg::Status {
+                sid,
+                status,
+                error_code,
+                reason: error_code.map(twilio_error_reason),
+                raw,
+                reply,
+            })
+            .await?;
+    }
     Ok(twiml())
 }
