@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(inbox))
         .route("/threads/{id}", get(thread))
         .route("/settings", get(settings))
+        .route("/dashboard", get(dashboard))
         .route("/sign-in", get(sign_in))
         .route("/sign-up", get(sign_up))
         .route("/invite/{token}", get(invite))
@@ -73,7 +74,11 @@ async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<S
     boot["thread_id"] = thread.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null);
     // Safe inside <script>: no "</script>" or "<!--" can survive.
     let boot_json = boot.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
-    let title = if page == "settings" { "Settings" } else { "Inbox" };
+    let title = match page {
+        "settings" => "Settings",
+        "dashboard" => "Dashboard",
+        _ => "Inbox",
+    };
     AppPage { title: format!("{title} · {}", p.team.name), page: page.into(), boot_json }.into_response()
 }
 
@@ -88,4 +93,8 @@ async fn thread(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
 
 async fn settings(State(state): State<AppState>, headers: HeaderMap) -> Response {
     app(&state, &headers, "settings", None).await
+}
+
+async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    app(&state, &headers, "dashboard", None).await
 }
