@@ -80,6 +80,9 @@ pub struct Config {
     /// How long a typing indicator lasts without a refresh, in milliseconds.
     #[arg(long, env = "TYPING_TTL_MS", default_value_t = 6000)]
     pub typing_ttl_ms: u64,
+    /// Seconds a thread actor may sit idle before it stops (it reloads on next use).
+    #[arg(long, env = "THREAD_IDLE_SECS", default_value_t = 300)]
+    pub thread_idle_secs: u64,
     /// Seconds a message may stay in `sending` before it is failed as "outcome unknown".
     #[arg(long, env = "STALE_SENDING_SECS", default_value_t = 120)]
     pub stale_sending_secs: u64,

@@ -137,6 +137,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         public_base_url: public.clone(),
         verified_numbers: verified.clone(),
         typing_ttl: Duration::from_millis(config.typing_ttl_ms),
+        thread_idle: Duration::from_secs(config.thread_idle_secs.max(1)),
         send_rate_per_second: config.send_rate_per_second,
         stale_sending_after: Duration::from_secs(config.stale_sending_secs),
         scheduler_poll: Duration::from_millis(config.scheduler_poll_ms.max(50)),
