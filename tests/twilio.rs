@@ -993,3 +993,51 @@ async fn the_simulator_loop_runs_until_a_real_number_is_added(_p: PgPoolOptions,
     twilio.verify().await;
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn sends_are_paced_per_sending_number_without_holding_up_others(_p: PgPoolOptions, opts: PgConnectOptions) {
+    // Two messages per second per sender; an SMS burst on one number, and a WhatsApp message.
+    let twilio = MockServer::start().await;
+    let server = TestServer::start_with(&opts, |c| {
+        c.twilio_api_base = twilio.uri();
+        c.send_rate_per_second = 2;
+    })
+    .await;
+    let a = server.admin("Alice").await;
+    let account = Account::new();
+    add_channel(&a, "sms", &account, None).await;
+    add_channel(&a, "whatsapp", &account, None).await;
+    let (contact, sms_thread) = contact_thread(&a, "Carol", "+14155550125", "sms").await;
+    let (status, wa) = a.client.post("/api/threads/for-contact", json!({ "contact_id": contact, "channel": "whatsapp" })).await;
+    assert_eq!(status, 200);
+    let wa_thread = wa["id"].as_str().unwrap().to_owned();
+    Mock::given(method("POST")).and(path(account.messages_path())).respond_with(created(&format!("SM{}", hex32()))).mount(&twilio).await;
+
+    // Five SMS at once, then one WhatsApp message.
+    let started = std::time::Instant::now();
+    for i in 0..5 {
+        send(&a, &sms_thread, &format!("sms {i}"), &[]).await;
+    }
+    send(&a, &wa_thread, "whatsapp now", &[]).await;
+
+    // Wait until all six reached Twilio, noting when each arrived.
+    let mut arrivals: Vec<(String, Duration)> = vec![];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while arrivals.len() < 6 {
+        assert!(tokio::time::Instant::now() < deadline, "only {} sends arrived", arrivals.len());
+        let requests = twilio.received_requests().await.unwrap();
+        for r in requests.iter().skip(arrivals.len()) {
+            let body = form_of(r).into_iter().find(|(k, _)| k == "Body").map(|(_, v)| v).unwrap_or_default();
+            arrivals.push((body, started.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The SMS burst is paced: two at once, then one every half second (about 1.5 s in all).
+    let sms: Vec<Duration> = arrivals.iter().filter(|(b, _)| b.starts_with("sms")).map(|(_, t)| *t).collect();
+    assert_eq!(sms.len(), 5);
+    assert!(sms[4] - sms[0] >= Duration::from_millis(1200), "SMS paced: {arrivals:?}");
+    // The WhatsApp message did not wait behind them.
+    let wa_at = arrivals.iter().find(|(b, _)| b == "whatsapp now").unwrap().1;
+    assert!(wa_at < sms[4], "WhatsApp went before the SMS burst finished: {arrivals:?}");
+    server.stop().await;
+}

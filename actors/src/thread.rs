@@ -355,8 +355,13 @@ async fn deliver(core: &Arc<Core>, message: MessageId) -> SendOutcome {
     if let Err(e) = core.check_verified(&out.to) {
         return SendOutcome::Failed { code: Some(21608), reason: e.to_string() };
     }
-    let from = out.channel.messaging_service_sid.clone().unwrap_or_else(|| out.channel.number.clone());
-    core.send_limiter.until_key_ready(&from).await;
+    // One budget per sender as Twilio counts it: the messaging service, else the number on
+    // this channel kind (an SMS burst must not slow the same number's WhatsApp).
+    let sender = match &out.channel.messaging_service_sid {
+        Some(service) => service.clone(),
+        None => format!("{}:{}", out.channel.kind, out.channel.number),
+    };
+    core.send_limiter.until_key_ready(&sender).await;
     let req = CarrierRequest {
         channel: out.channel,
         to: out.to,
