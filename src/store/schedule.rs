@@ -1,9 +1,8 @@
 //! The scheduler's queries: what is due, claiming it exactly once, and failing stale sends.
 
-use super::threads::{load_message, message_event, summary};
+use super::threads::message_updated;
 use super::{PgStore, db};
 use actors::DomainResult;
-use actors::domain::event;
 use actors::ids::*;
 use actors::ports::{Claimed, Committed, ScheduleStore};
 use async_trait::async_trait;
@@ -63,10 +62,7 @@ impl ScheduleStore for PgStore {
         .map_err(db)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let msg = load_message(&mut tx, MessageId(id)).await?;
-            let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;
-            let thread = summary(&mut tx, msg.team_id, msg.thread_id).await?;
-            out.push(Committed { value: msg, events: vec![event], thread });
+            out.push(message_updated(&mut tx, MessageId(id), None).await?);
         }
         tx.commit().await.map_err(db)?;
         Ok(out)

@@ -256,6 +256,15 @@ pub(crate) async fn load_message(conn: &mut PgConnection, id: MessageId) -> Doma
     Ok(row.into())
 }
 
+/// After a message changed: reloads it, appends its `message.updated` event and reads the
+/// thread's new summary, all inside the caller's transaction.
+pub(crate) async fn message_updated(conn: &mut PgConnection, id: MessageId, actor: Option<UserId>) -> DomainResult<Committed<Message>> {
+    let msg = load_message(conn, id).await?;
+    let event = message_event(conn, &msg, event::MESSAGE_UPDATED, actor).await?;
+    let thread = summary(conn, msg.team_id, msg.thread_id).await?;
+    Ok(Committed { value: msg, events: vec![event], thread })
+}
+
 /// A message's preview line for the inbox.
 fn preview(body: &str, media: usize) -> String {
     let mut p: String = body.chars().take(140).collect();
@@ -588,11 +597,9 @@ impl ThreadWrites for PgStore {
         if let Some(sid) = &sid {
             apply_early_callbacks(&mut tx, message, sid).await?;
         }
-        let msg = load_message(&mut tx, message).await?;
-        let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;
-        let thread = summary(&mut tx, msg.team_id, msg.thread_id).await?;
+        let committed = message_updated(&mut tx, message, None).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Some(Committed { value: msg, events: vec![event], thread }))
+        Ok(Some(committed))
     }
 
     async fn apply_status(
@@ -633,11 +640,9 @@ impl ThreadWrites for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        let msg = load_message(&mut tx, MessageId(id)).await?;
-        let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, None).await?;
-        let thread = summary(&mut tx, msg.team_id, msg.thread_id).await?;
+        let committed = message_updated(&mut tx, MessageId(id), None).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Some(Committed { value: msg, events: vec![event], thread }))
+        Ok(Some(committed))
     }
 
     async fn record_inbound(&self, m: NewInbound) -> DomainResult<InboundOutcome> {
@@ -831,11 +836,9 @@ impl ThreadWrites for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        let msg = load_message(&mut tx, message).await?;
-        let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, Some(actor)).await?;
-        let thread = summary(&mut tx, team, msg.thread_id).await?;
+        let committed = message_updated(&mut tx, message, Some(actor)).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed { value: msg, events: vec![event], thread })
+        Ok(committed)
     }
 
     async fn cancel_scheduled(&self, team: TeamId, message: MessageId, actor: UserId) -> DomainResult<Committed<Message>> {
@@ -862,10 +865,8 @@ impl ThreadWrites for PgStore {
                 Some(s) => DomainError::Conflict(format!("the message is no longer scheduled (it is {s})")),
             });
         }
-        let msg = load_message(&mut tx, message).await?;
-        let event = message_event(&mut tx, &msg, event::MESSAGE_UPDATED, Some(actor)).await?;
-        let thread = summary(&mut tx, team, msg.thread_id).await?;
+        let committed = message_updated(&mut tx, message, Some(actor)).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Committed { value: msg, events: vec![event], thread })
+        Ok(committed)
     }
 }
