@@ -3,7 +3,7 @@
 //! other nodes to the local hub. When Redis drops, both reconnect with a back-off.
 
 use actors::Core;
-use actors::ports::{Bus, BusFrame};
+use actors::ports::{Bus, BusMessage};
 use futures_util::StreamExt;
 use std::sync::Weak;
 use std::time::Duration;
@@ -14,14 +14,14 @@ const CHANNEL: &str = "switchboard:events";
 
 /// The publishing half, handed to the core.
 pub struct RedisBus {
-    tx: mpsc::Sender<BusFrame>,
+    tx: mpsc::Sender<BusMessage>,
 }
 
 impl Bus for RedisBus {
-    fn publish(&self, frame: BusFrame) {
+    fn publish(&self, message: BusMessage) {
         // A full queue means Redis is far behind: dropping is better than blocking an actor;
         // the other nodes' clients catch up by seq.
-        if self.tx.try_send(frame).is_err() {
+        if self.tx.try_send(message).is_err() {
             tracing::warn!("redis bus queue full: a frame was not published");
         }
     }
@@ -34,13 +34,15 @@ impl RedisBus {
         // Check now, so a wrong REDIS_URL is one clear error at start.
         let mut conn = client.get_multiplexed_async_connection().await?;
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
-        let (tx, mut rx) = mpsc::channel::<BusFrame>(65_536);
+        let (tx, mut rx) = mpsc::channel::<BusMessage>(65_536);
         let pub_client = client.clone();
         tokio::spawn(async move {
             let mut conn = None;
             loop {
+                // After shutdown, keep publishing a moment: the goodbyes (Bye, members leaving)
+                // are queued just then.
                 let frame = tokio::select! {
-                    _ = shutdown.cancelled() => break,
+                    _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(2)).await } => break,
                     f = rx.recv() => match f { Some(f) => f, None => break },
                 };
                 let payload = match serde_json::to_string(&frame) {
@@ -91,7 +93,7 @@ pub fn spawn_subscriber(client: redis::Client, core: Weak<Core>, shutdown: Cance
                             let Ok(payload) = msg.get_payload::<String>() else {
                                 continue;
                             };
-                            let Ok(frame) = serde_json::from_str::<BusFrame>(&payload) else {
+                            let Ok(frame) = serde_json::from_str::<BusMessage>(&payload) else {
                                 continue;
                             };
                             match core.upgrade() {

@@ -329,7 +329,27 @@ async fn two_nodes_share_events_over_redis(_p: PgPoolOptions, opts: PgConnectOpt
     assert_eq!(got["data"]["body"], "across nodes");
     let (_, ready) = node2.client().get("/readyz").await;
     assert_eq!(ready["checks"]["redis"], "ok");
+
+    // Presence spans the nodes: Bob joins the thread on node 1 and Alice (node 2) sees him;
+    // his snapshot lists Alice; when he leaves, Alice hears it once.
+    let b = node1.agent(&a, "Bob").await;
+    let mut bob = b.socket(&node1).await;
+    let members = bob.subscribe(&format!("presence-thread-{thread}")).await;
+    assert_eq!(members["presence"]["count"], 2, "{members}");
+    assert!(members["presence"]["hash"][&a.id].is_object());
+    let added = ws.expect_data("pusher_internal:member_added", WAIT).await;
+    assert_eq!(added["user_id"], b.id);
+    bob.close().await;
+    let removed = ws.expect_data("pusher_internal:member_removed", WAIT).await;
+    assert_eq!(removed["user_id"], b.id);
+
+    // When node 2 shuts down, Alice's presence there ends for node 1's sockets too.
+    let mut watcher = b.socket(&node1).await;
+    let members = watcher.subscribe(&format!("presence-thread-{thread}")).await;
+    assert_eq!(members["presence"]["count"], 2);
     node2.stop().await;
+    let gone = watcher.expect_data("pusher_internal:member_removed", WAIT).await;
+    assert_eq!(gone["user_id"], a.id);
     node1.stop().await;
 }
 

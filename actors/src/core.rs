@@ -2,10 +2,10 @@
 //! actors and the supervision tree, and offers each domain command as one async call.
 
 use crate::error::{DomainError, DomainResult};
-use crate::hub::Hub;
+use crate::hub::{ConnRef, Hub, PresenceChange, Subscribed};
 use crate::ids::*;
 use crate::ports::*;
-use crate::protocol::{self, ChannelName};
+use crate::protocol::{self, ChannelName, PresenceMember};
 use crate::scheduler::{SchedulerActor, SchedulerMsg};
 use crate::supervisor::Supervisor;
 use crate::team::{TeamActor, TeamMsg};
@@ -20,6 +20,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
+
+/// How often a node tells the others it is alive; three missed beats and it is dropped.
+const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Settings of the core, read once at start.
 #[derive(Clone, Debug)]
@@ -80,6 +83,8 @@ pub struct Core {
     spawn_lock: tokio::sync::Mutex<()>,
     supervisor: OnceLock<ActorCell>,
     scheduler: std::sync::Mutex<Option<ActorRef<SchedulerMsg>>>,
+    /// Other nodes heard on the bus, and when.
+    nodes: DashMap<String, std::time::Instant>,
     pub shutdown: CancellationToken,
 }
 
@@ -98,6 +103,7 @@ impl Core {
             spawn_lock: tokio::sync::Mutex::new(()),
             supervisor: OnceLock::new(),
             scheduler: std::sync::Mutex::new(None),
+            nodes: DashMap::new(),
             shutdown: CancellationToken::new(),
             config,
         });
@@ -108,6 +114,7 @@ impl Core {
         if core.config.run_scheduler {
             core.restart_scheduler().await;
         }
+        core.start_heartbeat();
         // Governor's keyed limiter keeps a key per sending number; drop idle ones now and then.
         let weak = Arc::downgrade(&core);
         tokio::spawn(async move {
@@ -123,6 +130,9 @@ impl Core {
 
     /// Stops every actor and closes every socket with 4200 (reconnect now).
     pub fn stop(&self) {
+        if !self.shutdown.is_cancelled() {
+            self.bus.publish(BusMessage::Bye { origin: self.node().into() });
+        }
         self.shutdown.cancel();
         self.hub.close_all(protocol::code::RECONNECT);
         if let Some(sup) = self.supervisor.get() {
@@ -228,14 +238,101 @@ impl Core {
     /// Fans out a ready frame locally (but not to `except`) and to the other nodes.
     pub fn publish_frame(&self, channel: String, frame: String, except: Option<&str>) {
         self.hub.broadcast(&channel, Bytes::from(frame.clone()), except);
-        self.bus.publish(BusFrame { origin: self.config.node_id.clone(), channel, frame });
+        self.bus.publish(BusMessage::Frame { origin: self.node().into(), channel, frame });
     }
 
-    /// A frame that came from another node over the bus.
-    pub fn receive_remote(&self, frame: BusFrame) {
-        if frame.origin != self.config.node_id {
-            self.hub.broadcast(&frame.channel, Bytes::from(frame.frame), None);
+    fn node(&self) -> &str {
+        &self.config.node_id
+    }
+
+    /// Subscribes a local socket; a presence change is told to the other nodes.
+    pub fn subscribe(&self, channel: &str, conn: &ConnRef, member: Option<PresenceMember>) -> Subscribed {
+        let (subscribed, change) = self.hub.subscribe(channel, conn, member);
+        self.tell_presence(change);
+        subscribed
+    }
+
+    /// Unsubscribes a local socket from one channel.
+    pub fn unsubscribe(&self, channel: &str, socket_id: &str) {
+        let change = self.hub.unsubscribe(channel, socket_id);
+        self.tell_presence(change);
+    }
+
+    /// A local socket closed: it leaves all its channels.
+    pub fn disconnect(&self, conn: &ConnRef, channels: impl IntoIterator<Item = String>) {
+        for change in self.hub.unregister(conn, channels) {
+            self.tell_presence(Some(change));
         }
+    }
+
+    fn tell_presence(&self, change: Option<PresenceChange>) {
+        if let Some(c) = change {
+            self.bus.publish(BusMessage::Presence {
+                origin: self.node().into(),
+                channel: c.channel,
+                user_id: c.member.user_id,
+                user_info: c.member.user_info,
+                joined: c.joined,
+            });
+        }
+    }
+
+    /// A message from another node.
+    pub fn receive_remote(&self, msg: BusMessage) {
+        let origin = msg.origin().to_owned();
+        if origin == self.config.node_id {
+            return;
+        }
+        // Any message proves the node is alive; a node first heard of gets our snapshot (it may
+        // have started before us, or missed our Hello).
+        let new_node = self.nodes.insert(origin.clone(), std::time::Instant::now()).is_none();
+        if new_node && !matches!(msg, BusMessage::Bye { .. }) {
+            self.bus.publish(BusMessage::Snapshot { origin: self.node().into(), members: self.hub.local_members() });
+        }
+        match msg {
+            BusMessage::Frame { channel, frame, .. } => {
+                self.hub.broadcast(&channel, Bytes::from(frame), None);
+            }
+            BusMessage::Presence { channel, user_id, user_info, joined, .. } => {
+                self.hub.remote_presence(&origin, &channel, PresenceMember { user_id, user_info }, joined);
+            }
+            BusMessage::Snapshot { members, .. } => {
+                for (channel, user_id, user_info) in members {
+                    self.hub.remote_presence(&origin, &channel, PresenceMember { user_id, user_info }, true);
+                }
+            }
+            BusMessage::Hello { .. } | BusMessage::Heartbeat { .. } => {}
+            BusMessage::Bye { .. } => {
+                self.nodes.remove(&origin);
+                self.hub.drop_node(&origin);
+            }
+        }
+    }
+
+    /// Says hello, then beats every few seconds and drops nodes that went silent (their members
+    /// leave). Runs until shutdown.
+    fn start_heartbeat(self: &Arc<Self>) {
+        self.bus.publish(BusMessage::Hello { origin: self.node().into() });
+        let weak = Arc::downgrade(self);
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HEARTBEAT);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let Some(core) = weak.upgrade() else { break };
+                core.bus.publish(BusMessage::Heartbeat { origin: core.node().into() });
+                let silent: Vec<String> =
+                    core.nodes.iter().filter(|n| n.value().elapsed() > HEARTBEAT * 3).map(|n| n.key().clone()).collect();
+                for node in silent {
+                    tracing::warn!(%node, "a node went silent: its presence members leave");
+                    core.nodes.remove(&node);
+                    core.hub.drop_node(&node);
+                }
+            }
+        });
     }
 
     /// Fans out what a thread change committed: each event to the thread channel (or to its one

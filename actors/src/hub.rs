@@ -75,8 +75,36 @@ fn metrics_slow_consumer() {
 #[derive(Default)]
 struct ChannelState {
     subscribers: HashMap<Arc<str>, Subscriber>,
-    /// Presence: user id → their info and how many of their connections are here.
-    members: HashMap<String, (serde_json::Value, u32)>,
+    /// Presence on this node: user id → their info and how many of their connections are here.
+    local: HashMap<String, (serde_json::Value, u32)>,
+    /// Presence on other nodes: user id → node → info (as the bus told us).
+    remote: HashMap<String, HashMap<String, serde_json::Value>>,
+}
+
+impl ChannelState {
+    /// Whether the user is on this channel anywhere in the cluster.
+    fn present(&self, user: &str) -> bool {
+        self.local.contains_key(user) || self.remote.get(user).is_some_and(|nodes| !nodes.is_empty())
+    }
+
+    /// Every member in the cluster, by user id.
+    fn members(&self) -> Vec<PresenceMember> {
+        let mut list: Vec<PresenceMember> =
+            self.local.iter().map(|(id, (info, _))| PresenceMember { user_id: id.clone(), user_info: info.clone() }).collect();
+        for (id, nodes) in &self.remote {
+            if !self.local.contains_key(id)
+                && let Some(info) = nodes.values().next()
+            {
+                list.push(PresenceMember { user_id: id.clone(), user_info: info.clone() });
+            }
+        }
+        list.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        list
+    }
+
+    fn is_unused(&self) -> bool {
+        self.subscribers.is_empty() && self.remote.is_empty()
+    }
 }
 
 struct Subscriber {
@@ -86,11 +114,20 @@ struct Subscriber {
 
 /// What a subscription found.
 pub struct Subscribed {
-    /// The members after joining (presence channels only).
+    /// The members after joining (presence channels only), cluster-wide.
     pub members: Option<Vec<PresenceMember>>,
 }
 
-/// All local subscriptions of this node.
+/// A change of this node's presence that the other nodes must hear: a user's first local
+/// connection to a channel opened (`joined`), or their last one closed.
+#[derive(Clone, Debug)]
+pub struct PresenceChange {
+    pub channel: String,
+    pub member: PresenceMember,
+    pub joined: bool,
+}
+
+/// All local subscriptions of this node, and what it knows of the other nodes' presence.
 #[derive(Default)]
 pub struct Hub {
     channels: DashMap<String, ChannelState>,
@@ -104,11 +141,10 @@ impl Hub {
     }
 
     /// Forgets a closed connection and leaves its channels.
-    pub fn unregister(&self, conn: &ConnRef, channels: impl IntoIterator<Item = String>) {
-        for channel in channels {
-            self.unsubscribe(&channel, &conn.socket_id);
-        }
+    pub fn unregister(&self, conn: &ConnRef, channels: impl IntoIterator<Item = String>) -> Vec<PresenceChange> {
+        let changes = channels.into_iter().filter_map(|channel| self.unsubscribe(&channel, &conn.socket_id)).collect();
         self.conns.remove(&conn.socket_id);
+        changes
     }
 
     /// How many sockets this node holds.
@@ -124,46 +160,44 @@ impl Hub {
     }
 
     /// Subscribes `conn` and sends it `subscription_succeeded`. On a presence channel, the
-    /// others hear `member_added` only on this user's first connection. The channel's lock is
-    /// held across both so no member event can slip between the snapshot and the join.
-    pub fn subscribe(&self, channel: &str, conn: &ConnRef, member: Option<PresenceMember>) -> Subscribed {
+    /// others hear `member_added` only when this user was on the channel nowhere in the cluster.
+    /// The channel's lock is held throughout, so no member event slips between the snapshot and
+    /// the join.
+    pub fn subscribe(&self, channel: &str, conn: &ConnRef, member: Option<PresenceMember>) -> (Subscribed, Option<PresenceChange>) {
         let mut state = self.channels.entry(channel.to_owned()).or_default();
         let user_id = member.as_ref().map(|m| m.user_id.clone());
         let previous = state.subscribers.insert(conn.socket_id.clone(), Subscriber { conn: conn.clone(), user_id: user_id.clone() });
-        let mut first = false;
-        if let Some(member) = &member {
+        let mut change = None;
+        let mut announce = false;
+        if let Some(member) = &member
             // A re-subscribe of the same socket does not count twice.
-            if previous.is_none() {
-                let entry = state.members.entry(member.user_id.clone()).or_insert_with(|| (member.user_info.clone(), 0));
-                entry.1 += 1;
-                first = entry.1 == 1;
+            && previous.is_none()
+        {
+            let was_present = state.present(&member.user_id);
+            let entry = state.local.entry(member.user_id.clone()).or_insert_with(|| (member.user_info.clone(), 0));
+            entry.1 += 1;
+            if entry.1 == 1 {
+                change = Some(PresenceChange { channel: channel.to_owned(), member: member.clone(), joined: true });
+                announce = !was_present;
             }
         }
-        let members = member.as_ref().map(|_| {
-            let mut list: Vec<PresenceMember> =
-                state.members.iter().map(|(id, (info, _))| PresenceMember { user_id: id.clone(), user_info: info.clone() }).collect();
-            list.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-            list
-        });
+        let members = member.as_ref().map(|_| state.members());
         conn.push(Bytes::from(protocol::subscription_succeeded(channel, members.as_deref())));
-        if first {
-            let frame = Bytes::from(protocol::member_added(channel, member.as_ref().expect("first implies member")));
+        if announce {
+            let frame = Bytes::from(protocol::member_added(channel, member.as_ref().expect("announce implies member")));
             Self::send_all(&state, frame, Some(&conn.socket_id));
         }
-        Subscribed { members }
+        (Subscribed { members }, change)
     }
 
     /// Unsubscribes a socket. On a presence channel the others hear `member_removed` only when
-    /// the user's last connection leaves.
-    pub fn unsubscribe(&self, channel: &str, socket_id: &str) {
-        let Some(mut state) = self.channels.get_mut(channel) else {
-            return;
-        };
-        let Some(sub) = state.subscribers.remove(socket_id) else {
-            return;
-        };
+    /// the user is then on the channel nowhere in the cluster.
+    pub fn unsubscribe(&self, channel: &str, socket_id: &str) -> Option<PresenceChange> {
+        let mut state = self.channels.get_mut(channel)?;
+        let sub = state.subscribers.remove(socket_id)?;
+        let mut change = None;
         if let Some(uid) = sub.user_id {
-            let last = match state.members.get_mut(&uid) {
+            let last = match state.local.get_mut(&uid) {
                 Some(entry) => {
                     entry.1 = entry.1.saturating_sub(1);
                     entry.1 == 0
@@ -171,15 +205,79 @@ impl Hub {
                 None => false,
             };
             if last {
-                state.members.remove(&uid);
-                Self::send_all(&state, Bytes::from(protocol::member_removed(channel, &uid)), None);
+                let (info, _) = state.local.remove(&uid).expect("present above");
+                if !state.present(&uid) {
+                    Self::send_all(&state, Bytes::from(protocol::member_removed(channel, &uid)), None);
+                }
+                change = Some(PresenceChange {
+                    channel: channel.to_owned(),
+                    member: PresenceMember { user_id: uid, user_info: info },
+                    joined: false,
+                });
             }
         }
-        let empty = state.subscribers.is_empty();
+        let unused = state.is_unused();
         drop(state);
-        if empty {
-            self.channels.remove_if(channel, |_, s| s.subscribers.is_empty());
+        if unused {
+            self.channels.remove_if(channel, |_, s| s.is_unused());
         }
+        change
+    }
+
+    /// Another node's presence changed (from the bus).
+    pub fn remote_presence(&self, node: &str, channel: &str, member: PresenceMember, joined: bool) {
+        let mut state = self.channels.entry(channel.to_owned()).or_default();
+        let was_present = state.present(&member.user_id);
+        if joined {
+            state.remote.entry(member.user_id.clone()).or_default().insert(node.to_owned(), member.user_info.clone());
+            if !was_present {
+                Self::send_all(&state, Bytes::from(protocol::member_added(channel, &member)), None);
+            }
+        } else {
+            if let Some(nodes) = state.remote.get_mut(&member.user_id) {
+                nodes.remove(node);
+                if nodes.is_empty() {
+                    state.remote.remove(&member.user_id);
+                }
+            }
+            if was_present && !state.present(&member.user_id) {
+                Self::send_all(&state, Bytes::from(protocol::member_removed(channel, &member.user_id)), None);
+            }
+        }
+        let unused = state.is_unused();
+        drop(state);
+        if unused {
+            self.channels.remove_if(channel, |_, s| s.is_unused());
+        }
+    }
+
+    /// A node left (shut down or went silent): its members leave every channel.
+    pub fn drop_node(&self, node: &str) {
+        let affected: Vec<(String, Vec<(String, serde_json::Value)>)> = self
+            .channels
+            .iter()
+            .filter_map(|entry| {
+                let users: Vec<(String, serde_json::Value)> =
+                    entry.remote.iter().filter_map(|(user, nodes)| nodes.get(node).map(|info| (user.clone(), info.clone()))).collect();
+                (!users.is_empty()).then(|| (entry.key().clone(), users))
+            })
+            .collect();
+        for (channel, users) in affected {
+            for (user_id, user_info) in users {
+                self.remote_presence(node, &channel, PresenceMember { user_id, user_info }, false);
+            }
+        }
+    }
+
+    /// Every presence member on this node: what a new node needs to hear.
+    pub fn local_members(&self) -> Vec<(String, String, serde_json::Value)> {
+        let mut out = vec![];
+        for entry in self.channels.iter() {
+            for (user, (info, _)) in &entry.local {
+                out.push((entry.key().clone(), user.clone(), info.clone()));
+            }
+        }
+        out
     }
 
     /// Whether `socket_id` is subscribed to `channel`, and as which presence user.
@@ -196,9 +294,9 @@ impl Hub {
         }
     }
 
-    /// The user ids present on a channel on this node.
+    /// The user ids present on a channel, cluster-wide.
     pub fn members(&self, channel: &str) -> Vec<String> {
-        self.channels.get(channel).map(|s| s.members.keys().cloned().collect()).unwrap_or_default()
+        self.channels.get(channel).map(|s| s.members().into_iter().map(|m| m.user_id).collect()).unwrap_or_default()
     }
 
     fn send_all(state: &ChannelState, frame: Bytes, except: Option<&str>) -> usize {
@@ -248,6 +346,34 @@ mod tests {
         hub.unsubscribe("presence-x", "2.1");
         assert!(drain(&mut rx_b).is_empty(), "one tab left: no member_removed");
         hub.unsubscribe("presence-x", "2.2");
+        let got = drain(&mut rx_b);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].contains("member_removed"));
+    }
+
+    #[test]
+    fn remote_members_count_across_nodes() {
+        let hub = Hub::default();
+        let (b, mut rx_b) = Conn::new("1.1".into(), 16);
+        let (sub, _) = hub.subscribe("presence-x", &b, member("b"));
+        assert_eq!(sub.members.unwrap().len(), 1);
+        drain(&mut rx_b);
+        // Ann joins on node 2, then on node 3: one member_added.
+        hub.remote_presence("n2", "presence-x", member("a").unwrap(), true);
+        hub.remote_presence("n3", "presence-x", member("a").unwrap(), true);
+        let got = drain(&mut rx_b);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].contains("member_added"));
+        // A later local subscriber sees Ann in the snapshot.
+        let (c, _rx_c) = Conn::new("1.2".into(), 16);
+        let (sub, change) = hub.subscribe("presence-x", &c, member("c"));
+        assert_eq!(sub.members.unwrap().iter().map(|m| m.user_id.as_str()).collect::<Vec<_>>(), vec!["a", "b", "c"]);
+        assert!(change.unwrap().joined);
+        drain(&mut rx_b);
+        // Node 2 dies: Ann is still on node 3. Node 3 leaves: now she is gone.
+        hub.drop_node("n2");
+        assert!(drain(&mut rx_b).is_empty());
+        hub.remote_presence("n3", "presence-x", member("a").unwrap(), false);
         let got = drain(&mut rx_b);
         assert_eq!(got.len(), 1);
         assert!(got[0].contains("member_removed"));

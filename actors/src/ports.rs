@@ -358,28 +358,51 @@ pub trait AnalyticsStore: Send + Sync {
 pub trait Store: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore + AnalyticsStore {}
 impl<T: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore + AnalyticsStore> Store for T {}
 
-/// A ready Pusher frame for one channel, as it travels between nodes.
+/// What travels between nodes. Every message names the node that sent it (which ignores it).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct BusFrame {
-    /// The node that published it: it has already fanned it out locally.
-    pub origin: String,
-    pub channel: String,
-    /// The serialized Pusher frame.
-    pub frame: String,
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum BusMessage {
+    /// A ready Pusher frame for one channel; the origin already fanned it out locally.
+    Frame { origin: String, channel: String, frame: String },
+    /// A user's first connection to a presence channel on the origin node opened (`joined`),
+    /// or their last one there closed.
+    Presence { origin: String, channel: String, user_id: String, user_info: serde_json::Value, joined: bool },
+    /// A node started: the others answer with a snapshot of their local members.
+    Hello { origin: String },
+    /// Every local presence member of the origin node: (channel, user id, user info).
+    Snapshot { origin: String, members: Vec<(String, String, serde_json::Value)> },
+    /// The origin is alive; a node silent for a while is taken for dead and its members leave.
+    Heartbeat { origin: String },
+    /// The origin is shutting down: its members leave now.
+    Bye { origin: String },
 }
 
-/// Carries committed events to the other nodes. Publishing never waits: an actor hands the
-/// frame over and goes on (the Redis bus queues it to a publisher task).
+impl BusMessage {
+    /// The node that sent it.
+    pub fn origin(&self) -> &str {
+        match self {
+            BusMessage::Frame { origin, .. }
+            | BusMessage::Presence { origin, .. }
+            | BusMessage::Hello { origin }
+            | BusMessage::Snapshot { origin, .. }
+            | BusMessage::Heartbeat { origin }
+            | BusMessage::Bye { origin } => origin,
+        }
+    }
+}
+
+/// Carries committed events and presence changes to the other nodes. Publishing never waits:
+/// an actor hands the message over and goes on (the Redis bus queues it to a publisher task).
 pub trait Bus: Send + Sync {
-    /// Publishes a frame to every other node.
-    fn publish(&self, frame: BusFrame);
+    /// Publishes to every other node.
+    fn publish(&self, message: BusMessage);
 }
 
 /// The bus of a single node: there is nobody else to tell.
 pub struct LocalBus;
 
 impl Bus for LocalBus {
-    fn publish(&self, _frame: BusFrame) {}
+    fn publish(&self, _message: BusMessage) {}
 }
 
 /// A message for the carrier.

@@ -229,10 +229,10 @@ impl Session {
         let user: Option<UserId> = member.as_ref().and_then(|m| m.user_id.parse().ok());
         if self.subscriptions.contains_key(&channel_name) {
             // pusher-js may re-subscribe after a reconnect race: answer again, count once.
-            self.state.core.hub.subscribe(&channel_name, &self.conn, member);
+            self.state.core.subscribe(&channel_name, &self.conn, member);
             return;
         }
-        self.state.core.hub.subscribe(&channel_name, &self.conn, member);
+        self.state.core.subscribe(&channel_name, &self.conn, member);
         self.subscriptions.insert(channel_name, user);
         match (channel, user) {
             (ChannelName::Thread(thread), _) => {
@@ -249,7 +249,7 @@ impl Session {
 
     fn unsubscribe(&mut self, channel: &str) {
         if let Some(user) = self.subscriptions.remove(channel) {
-            self.state.core.hub.unsubscribe(channel, &self.conn.socket_id);
+            self.state.core.unsubscribe(channel, &self.conn.socket_id);
             self.left(channel, user);
         }
     }
@@ -298,6 +298,6 @@ impl Session {
         for (channel, user) in &subs {
             self.left(channel, *user);
         }
-        self.state.core.hub.unregister(&self.conn, subs.into_iter().map(|(c, _)| c));
+        self.state.core.disconnect(&self.conn, subs.into_iter().map(|(c, _)| c));
     }
 }
