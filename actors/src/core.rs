@@ -237,8 +237,12 @@ impl Core {
 
     /// Fans out a ready frame locally (but not to `except`) and to the other nodes.
     pub fn publish_frame(&self, channel: String, frame: String, except: Option<&str>) {
-        self.hub.broadcast(&channel, Bytes::from(frame.clone()), except);
-        self.bus.publish(BusMessage::Frame { origin: self.node().into(), channel, frame });
+        if self.bus.is_shared() {
+            self.hub.broadcast(&channel, Bytes::from(frame.clone()), except);
+            self.bus.publish(BusMessage::Frame { origin: self.node().into(), channel, frame });
+        } else {
+            self.hub.broadcast(&channel, Bytes::from(frame), except);
+        }
     }
 
     fn node(&self) -> &str {

@@ -396,6 +396,11 @@ impl BusMessage {
 pub trait Bus: Send + Sync {
     /// Publishes to every other node.
     fn publish(&self, message: BusMessage);
+
+    /// Whether there are other nodes at all (a single node skips building bus messages).
+    fn is_shared(&self) -> bool {
+        true
+    }
 }
 
 /// The bus of a single node: there is nobody else to tell.
@@ -403,6 +408,10 @@ pub struct LocalBus;
 
 impl Bus for LocalBus {
     fn publish(&self, _message: BusMessage) {}
+
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 /// A message for the carrier.

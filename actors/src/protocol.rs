@@ -103,8 +103,20 @@ pub struct PresenceMember {
 
 /// A server event frame: `data` is a JSON-encoded string, as pusher-js expects.
 pub fn event_frame(event: &str, channel: &str, data: &impl Serialize) -> String {
+    // Written by hand rather than through a `Value`: this runs once per event on the hot path,
+    // and the data string is escaped exactly once.
     let data = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
-    json!({ "event": event, "channel": channel, "data": data }).to_string()
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let data = quoted(&data);
+    let mut out = String::with_capacity(data.len() + event.len() + channel.len() + 40);
+    out.push_str("{\"event\":");
+    out.push_str(&quoted(event));
+    out.push_str(",\"channel\":");
+    out.push_str(&quoted(channel));
+    out.push_str(",\"data\":");
+    out.push_str(&data);
+    out.push('}');
+    out
 }
 
 /// A client event relayed to the others on a channel (`user_id` added on presence channels).
@@ -233,6 +245,16 @@ mod tests {
         assert_eq!(ChannelName::parse(&name), Some(ChannelName::Thread(t)));
         assert_eq!(ChannelName::parse("presence-thread-nope"), None);
         assert_eq!(ChannelName::parse("public"), None);
+    }
+
+    #[test]
+    fn event_frames_carry_data_as_a_json_string() {
+        let frame = event_frame("message.created", "presence-thread-x", &json!({ "body": "a \"quote\" </script>" }));
+        let parsed: Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(parsed["event"], "message.created");
+        assert_eq!(parsed["channel"], "presence-thread-x");
+        let data: Value = serde_json::from_str(parsed["data"].as_str().unwrap()).unwrap();
+        assert_eq!(data["body"], "a \"quote\" </script>");
     }
 
     #[test]
