@@ -607,6 +607,81 @@ describe('Switchboard inbox in the browser', () => {
     assert.equal(new URL(pageA2.url()).pathname, '/');
   });
 
+  it('shows the team dashboard to an agent and keeps its numbers live', { timeout: 90_000 }, async () => {
+    // B (an agent, not an admin) follows the header's Dashboard link.
+    await pageB.setViewportSize({ width: 1280, height: 800 });
+    await pageB.locator('[data-testid="dashboard-link"]').click();
+    await pageB.waitForURL(`${base}/dashboard`, { timeout: WAIT });
+    await pageB.locator('[data-testid="dashboard"]').waitFor({ timeout: WAIT });
+    assert.equal(await pageB.locator('[data-testid="dashboard-link"]').getAttribute('aria-current'), 'page');
+    await pageB.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="connection-state"]');
+      return el && el.dataset.state === 'connected';
+    }, null, { timeout: WAIT });
+    await pageB.evaluate(() => { window.__noReload = true; });
+
+    // The open-thread count is the server's number.
+    const openStat = pageB.locator('[data-testid="stat-open"]');
+    await pageB.waitForFunction(() => /^\d+$/.test(document.querySelector('[data-testid="stat-open"]').textContent), null, { timeout: WAIT });
+    const before = await agentApi.expect(200, 'GET', '/api/analytics/summary');
+    const openBefore = Number(await openStat.textContent());
+    assert.equal(openBefore, before.threads.open, 'the card shows the open count from /api/analytics/summary');
+    assert.ok(openBefore >= 1, 'earlier tests left open conversations');
+    // Every card is labelled and filled (numbers, a percentage, durations or "—" when unknown).
+    for (const key of ['pending', 'resolved', 'snoozed', 'unread', 'unassigned', 'inbound', 'outbound', 'scheduled', 'online']) {
+      assert.match(await pageB.locator(`[data-testid="stat-${key}"]`).textContent(), /^\d[\d,.\s]*$/, `stat ${key}`);
+    }
+    assert.equal(Number(await pageB.locator('[data-testid="stat-inbound"]').textContent()), before.messages_24h.inbound);
+    assert.match(await pageB.locator('[data-testid="stat-delivery"]').textContent(), before.delivery_7d.rate === null ? /^—$/ : /%/);
+    for (const key of ['median', 'p90']) {
+      assert.match(await pageB.locator(`[data-testid="stat-${key}"]`).textContent(), /^(—|\d+ (s|min|h|d)( \d+ (s|min|h))?)$/, `stat ${key}`);
+    }
+
+    // Who is online now: B itself and A (whose tabs are open) as avatars with names.
+    const bOnline = pageB.locator(`[data-testid="online-member"][data-user-id="${agent.id}"]`);
+    const aOnline = pageB.locator(`[data-testid="online-member"][data-user-id="${admin.id}"]`);
+    await bOnline.waitFor({ timeout: WAIT });
+    await aOnline.waitFor({ timeout: WAIT });
+    assert.match(await aOnline.textContent(), new RegExp(admin.name));
+    assert.equal(await aOnline.locator('.avatar').getAttribute('aria-label'), admin.name);
+    assert.equal(await pageB.locator('[data-testid="stat-online"]').textContent(), String(await pageB.locator('[data-testid="online-member"]').count()));
+
+    // A contact B's team has never heard from texts in: the open count goes up live, no reload.
+    await adminApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550105', channel: 'sms', body: 'First time writing: do you do gift wrap?' });
+    await pageB.waitForFunction((n) => document.querySelector('[data-testid="stat-open"]').textContent === String(n), openBefore + 1, { timeout: WAIT });
+    assert.equal(await pageB.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+    const after = await agentApi.expect(200, 'GET', '/api/analytics/summary');
+    assert.equal(after.threads.open, openBefore + 1);
+
+    // The CSV link: last 30 days, answers 200 text/csv with the header row (fetched with B's session).
+    const csvLink = pageB.locator('[data-testid="csv-link"]');
+    assert.equal(await csvLink.textContent(), '⤓ Download CSV (last 30 days)');
+    assert.equal(await csvLink.getAttribute('href'), '/api/analytics/export.csv?days=30');
+    const csv = await pageB.evaluate(async () => {
+      const res = await fetch(document.querySelector('[data-testid="csv-link"]').href);
+      return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+    });
+    assert.equal(csv.status, 200);
+    assert.match(csv.type, /^text\/csv/);
+    assert.match(csv.text, /^created_at,thread_id,contact_name,contact_phone,channel,direction,status,body/);
+    assert.ok(csv.text.includes('do you do gift wrap?'), 'the new message is in the export');
+    // (The changed numbers flash briefly; screenshot once that is over.)
+    const settled = () => pageB.waitForFunction(() => document.getAnimations().length === 0, null, { timeout: WAIT });
+    await settled();
+    await shot(pageB, 'dashboard', true);
+
+    // Dark mode and a 390 px phone: nothing overflows sideways.
+    await pageB.emulateMedia({ colorScheme: 'dark' });
+    await shot(pageB, 'dashboard-dark', true);
+    await pageB.emulateMedia({ colorScheme: 'light' });
+    await pageB.setViewportSize({ width: 390, height: 844 });
+    const overflow = await pageB.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `dashboard overflows horizontally by ${overflow}px`);
+    assert.ok(await openStat.isVisible());
+    await shot(pageB, 'dashboard-phone', true);
+    await pageB.setViewportSize({ width: 1280, height: 800 });
+  });
+
   it('signs out and leaves no errors in any browser console', { timeout: 60_000 }, async () => {
     await pageB.locator('[data-testid="sign-out"]').click();
     await pageB.waitForURL(`${base}/sign-in`, { timeout: WAIT });
