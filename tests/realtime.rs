@@ -91,17 +91,27 @@ async fn a_message_reaches_the_thread_and_the_team_with_increasing_seq(_p: PgPoo
     assert_eq!(created["team_id"], a.team_id);
     assert_eq!(created["actor_id"], a.id);
     let first_seq = created["seq"].as_i64().unwrap();
-    let summary = b_ws.expect_data("thread.updated", WAIT).await;
-    assert_eq!(summary["id"], thread);
-    assert_eq!(summary["last_preview"], "hello Carol");
 
-    // The simulator then reports sent and delivered: later seqs, in order.
-    let sent = b_ws.expect_data("message.updated", WAIT).await;
-    assert_eq!(sent["data"]["status"], "sent");
-    let delivered = b_ws.expect_data("message.updated", WAIT).await;
-    assert_eq!(delivered["data"]["status"], "delivered");
-    assert!(sent["seq"].as_i64().unwrap() > first_seq);
-    assert!(delivered["seq"].as_i64().unwrap() > sent["seq"].as_i64().unwrap());
+    // Then, in any order: the inbox row on the team channel (coalesced per thread), and the
+    // simulator's sent and delivered on the thread channel, with later seqs in order.
+    let mut team_rows = vec![];
+    let mut updates = vec![];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while updates.len() < 2 || team_rows.is_empty() {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = b_ws.next(left).await.expect("team row and two updates in time");
+        match frame["event"].as_str() {
+            Some("thread.updated") => team_rows.push(event_data(&frame)),
+            Some("message.updated") => updates.push(event_data(&frame)),
+            _ => {}
+        }
+    }
+    assert_eq!(team_rows[0]["id"], thread);
+    assert_eq!(team_rows[0]["last_preview"], "hello Carol");
+    assert_eq!(updates[0]["data"]["status"], "sent");
+    assert_eq!(updates[1]["data"]["status"], "delivered");
+    assert!(updates[0]["seq"].as_i64().unwrap() > first_seq);
+    assert!(updates[1]["seq"].as_i64().unwrap() > updates[0]["seq"].as_i64().unwrap());
     server.stop().await;
 }
 

@@ -78,7 +78,7 @@ pub struct Core {
     pub config: CoreConfig,
     pub(crate) send_limiter: DefaultKeyedRateLimiter<String>,
     threads: DashMap<ThreadId, ActorRef<ThreadMsg>>,
-    teams: DashMap<TeamId, ActorRef<TeamMsg>>,
+    pub(crate) teams: DashMap<TeamId, ActorRef<TeamMsg>>,
     /// Serializes the rare slow path of spawning, so one thread never gets two actors.
     spawn_lock: tokio::sync::Mutex<()>,
     supervisor: OnceLock<ActorCell>,
@@ -340,8 +340,8 @@ impl Core {
     }
 
     /// Fans out what a thread change committed: each event to the thread channel (or to its one
-    /// reader's private channel), and the thread's new summary to the team channel.
-    pub(crate) fn fan_out<T>(&self, committed: &Committed<T>, thread_event: &str) {
+    /// reader's private channel), and the thread's new inbox row to its team actor.
+    pub(crate) fn fan_out<T>(self: &Arc<Self>, committed: &Committed<T>, created: bool) {
         for event in &committed.events {
             let channel = match event.audience {
                 Some(user) => ChannelName::User(user),
@@ -349,7 +349,7 @@ impl Core {
             };
             self.publish(channel, &event.kind, event);
         }
-        self.publish(ChannelName::Team(committed.thread.team_id), thread_event, &committed.thread);
+        self.team_changed(committed.thread.clone(), created);
     }
 
     /// The trial guard: with VERIFIED_NUMBERS set, only those numbers may be sent to.

@@ -8,7 +8,6 @@
 //! sending them again could send twice.
 
 use crate::core::Core;
-use crate::domain::event;
 use crate::thread::ThreadMsg;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::sync::Arc;
@@ -143,7 +142,7 @@ impl SchedulerState {
         match self.core.store.fail_stale(cutoff).await {
             Ok(failed) => {
                 for committed in failed {
-                    self.core.fan_out(&committed, event::THREAD_UPDATED);
+                    self.core.fan_out(&committed, false);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "scheduler could not sweep stale sends"),

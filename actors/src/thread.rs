@@ -120,7 +120,7 @@ impl Actor for ThreadActor {
                 let result = state.core.store.apply_status(&sid, status, error_code, reason, raw).await;
                 let result = result.map(|committed| {
                     committed.map(|c| {
-                        state.core.fan_out(&c, event::THREAD_UPDATED);
+                        state.core.fan_out(&c, false);
                         c.value
                     })
                 });
@@ -138,14 +138,14 @@ impl Actor for ThreadActor {
                         event::THREAD_READ,
                         &serde_json::json!({ "thread_id": state.id, "thread": summary }),
                     );
-                    state.core.publish(ChannelName::Team(state.team), event::THREAD_UPDATED, summary);
+                    state.core.team_changed(summary.clone(), false);
                 }
                 crash = answer(reply, result);
             }
             ThreadMsg::Update { actor, status, assignee, reply } => {
                 let result = state.core.store.update_thread(state.team, state.id, actor.id, status, assignee).await;
                 let result = result.map(|c| {
-                    state.core.fan_out(&c, event::THREAD_UPDATED);
+                    state.core.fan_out(&c, false);
                     c.value
                 });
                 crash = answer(reply, result);
@@ -153,7 +153,7 @@ impl Actor for ThreadActor {
             ThreadMsg::EditScheduled { actor, message, body, send_at, reply } => {
                 let result = state.core.store.edit_scheduled(state.team, message, actor.id, body, send_at).await;
                 let result = result.map(|c| {
-                    state.core.fan_out(&c, event::THREAD_UPDATED);
+                    state.core.fan_out(&c, false);
                     if let Some(at) = c.value.scheduled_at {
                         state.core.scheduled(at);
                     }
@@ -164,7 +164,7 @@ impl Actor for ThreadActor {
             ThreadMsg::CancelScheduled { actor, message, reply } => {
                 let result = state.core.store.cancel_scheduled(state.team, message, actor.id).await;
                 let result = result.map(|c| {
-                    state.core.fan_out(&c, event::THREAD_UPDATED);
+                    state.core.fan_out(&c, false);
                     c.value
                 });
                 crash = answer(reply, result);
@@ -271,7 +271,7 @@ impl ThreadState {
                 cancel_on_reply,
             })
             .await?;
-        self.core.fan_out(&committed, event::THREAD_UPDATED);
+        self.core.fan_out(&committed, false);
         if self.typing.remove(&author.id).is_some() {
             self.typing_stopped(author.id);
         }
@@ -298,7 +298,7 @@ impl ThreadState {
 
     async fn finish_send(&mut self, message: MessageId, outcome: SendOutcome) -> DomainResult<()> {
         if let Some(committed) = self.core.store.record_send(message, outcome).await? {
-            self.core.fan_out(&committed, event::THREAD_UPDATED);
+            self.core.fan_out(&committed, false);
         }
         Ok(())
     }
@@ -306,8 +306,7 @@ impl ThreadState {
     async fn inbound(&mut self, msg: NewInbound, created: bool) -> DomainResult<InboundOutcome> {
         let outcome = self.core.store.record_inbound(msg).await?;
         if let InboundOutcome::Stored(committed) = &outcome {
-            let kind = if created { event::THREAD_CREATED } else { event::THREAD_UPDATED };
-            self.core.fan_out(committed, kind);
+            self.core.fan_out(committed, created);
         }
         Ok(outcome)
     }
@@ -319,7 +318,7 @@ impl ThreadState {
         let members = self.core.store.members(self.team).await?;
         let mentions = resolve_mentions(&body, &members, author.id);
         let committed = self.core.store.add_note(self.team, self.id, author.id, body.trim(), visibility, &mentions).await?;
-        self.core.fan_out(&committed, event::THREAD_UPDATED);
+        self.core.fan_out(&committed, false);
         // A private note's mentions stay private: only public notes notify others.
         if visibility == Visibility::Public {
             for user in &committed.value.mentions {

@@ -10,7 +10,6 @@ use crate::error::ApiError;
 use actors::hub::{Conn, ConnRef};
 use actors::ids::{ThreadId, UserId};
 use actors::protocol::{self, ChannelName, ClientFrame, PresenceMember, SubscribeData, code};
-use actors::team::TeamMsg;
 use actors::thread::ThreadMsg;
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -234,34 +233,14 @@ impl Session {
         }
         self.state.core.subscribe(&channel_name, &self.conn, member);
         self.subscriptions.insert(channel_name, user);
-        match (channel, user) {
-            (ChannelName::Thread(thread), _) => {
-                let _ = self.state.core.tell_thread(thread, ThreadMsg::ViewerJoined { conn: self.conn.clone() }).await;
-            }
-            (ChannelName::Team(team), Some(user)) => {
-                if let Ok(actor) = self.state.core.team(team).await {
-                    let _ = actor.cast(TeamMsg::Online { user });
-                }
-            }
-            _ => {}
+        if let ChannelName::Thread(thread) = channel {
+            let _ = self.state.core.tell_thread(thread, ThreadMsg::ViewerJoined { conn: self.conn.clone() }).await;
         }
     }
 
     fn unsubscribe(&mut self, channel: &str) {
-        if let Some(user) = self.subscriptions.remove(channel) {
+        if self.subscriptions.remove(channel).is_some() {
             self.state.core.unsubscribe(channel, &self.conn.socket_id);
-            self.left(channel, user);
-        }
-    }
-
-    fn left(&self, channel: &str, user: Option<UserId>) {
-        if let (Some(ChannelName::Team(team)), Some(user)) = (ChannelName::parse(channel), user) {
-            let core = self.state.core.clone();
-            tokio::spawn(async move {
-                if let Ok(actor) = core.team(team).await {
-                    let _ = actor.cast(TeamMsg::Offline { user });
-                }
-            });
         }
     }
 
@@ -294,10 +273,7 @@ impl Session {
     }
 
     fn leave_all(&mut self) {
-        let subs: Vec<(String, Option<UserId>)> = self.subscriptions.drain().collect();
-        for (channel, user) in &subs {
-            self.left(channel, *user);
-        }
-        self.state.core.disconnect(&self.conn, subs.into_iter().map(|(c, _)| c));
+        let channels: Vec<String> = self.subscriptions.drain().map(|(c, _)| c).collect();
+        self.state.core.disconnect(&self.conn, channels);
     }
 }

@@ -172,7 +172,7 @@ pub async fn for_contact(State(state): State<AppState>, Auth(p): Auth, Json(req)
     let (id, created) = state.store.thread_for_contact(p.team.id, req.contact_id, req.channel).await?;
     let summary = state.store.thread(p.team.id, id).await?;
     if created {
-        state.core.publish(actors::protocol::ChannelName::Team(p.team.id), event::THREAD_CREATED, &summary);
+        state.core.team_changed(summary.clone(), true);
     }
     Ok(Json(summary))
 }
