@@ -64,10 +64,15 @@ async fn hash_password(password: String) -> ApiResult<String> {
         .map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
-        .await
-        .unwrap_or(false)
+/// Verifies off the async threads; with no hash (unknown email) it verifies against a dummy,
+/// so both failures take the same time.
+async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// A password nobody has, verified against when the email is unknown so both failures take
@@ -150,8 +155,8 @@ pub async fn sign_in(
     let found = state.store.credentials(&email).await?;
     // Unknown email and wrong password look the same, and take the same time.
     let (principal, hash) = match found {
-        Some((p, hash)) => (Some(p), hash),
-        None => (None, DUMMY_HASH.clone()),
+        Some((p, hash)) => (Some(p), Some(hash)),
+        None => (None, None),
     };
     let ok = verify_password(req.password, hash).await;
     let Some(p) = principal.filter(|_| ok) else {
