@@ -123,7 +123,8 @@ impl Config {
         c.pusher_key = Some("test-key".into());
         c.pusher_secret = Some("test-secret".to_owned().into());
         c.send_rate_per_second = 1000;
-        c.simulator_delay_ms = 50;
+        // Long enough that the simulator's callbacks normally follow the send's own record.
+        c.simulator_delay_ms = 250;
         c.auth_rate_per_minute = 1000;
         c
     }

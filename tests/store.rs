@@ -219,6 +219,8 @@ async fn stale_sends_fail_as_outcome_unknown(pool: PgPool) {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].value.status, MessageStatus::Failed);
     assert!(failed[0].value.error_reason.as_deref().unwrap().contains("outcome unknown"));
+    // A send still waiting for its budget learns it must not go out.
+    assert!(!store.touch_claim(m.id).await.unwrap());
     // A late carrier answer does not resurrect it.
     assert!(store.record_send(m.id, SendOutcome::Sent { sid: "SMlate".into() }).await.unwrap().is_none());
 }

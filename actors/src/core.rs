@@ -196,14 +196,30 @@ impl Core {
         id: ThreadId,
         make: impl FnOnce(RpcReplyPort<DomainResult<T>>) -> ThreadMsg,
     ) -> DomainResult<T> {
-        let actor = self.thread(id).await?;
-        call(&actor, make, self.config.call_timeout).await
+        let (tx, rx) = ractor::concurrency::oneshot();
+        self.tell_thread(id, make(tx.into())).await?;
+        match tokio::time::timeout(self.config.call_timeout, rx).await {
+            Ok(Ok(result)) => result,
+            // The actor dropped the reply (it failed) or did not answer in time.
+            Ok(Err(_)) | Err(_) => Err(DomainError::Unavailable),
+        }
     }
 
-    /// Tells a thread actor something without waiting.
-    pub async fn tell_thread(self: &Arc<Self>, id: ThreadId, msg: ThreadMsg) -> DomainResult<()> {
-        let actor = self.thread(id).await?;
-        actor.cast(msg).map_err(|_| DomainError::Unavailable)
+    /// Tells a thread actor something without waiting. An actor that is draining (idle stop)
+    /// refuses new messages: the message goes to a fresh actor instead, never lost.
+    pub async fn tell_thread(self: &Arc<Self>, id: ThreadId, mut msg: ThreadMsg) -> DomainResult<()> {
+        for _ in 0..3 {
+            let actor = self.thread(id).await?;
+            match actor.cast(msg) {
+                Ok(()) => return Ok(()),
+                Err(ractor::MessagingErr::SendErr(back)) => {
+                    self.forget(&actor.get_cell());
+                    msg = back;
+                }
+                Err(_) => return Err(DomainError::Unavailable),
+            }
+        }
+        Err(DomainError::Unavailable)
     }
 
     /// Tells the scheduler that a message is due at `at` (so it need not wait for its poll).
@@ -363,17 +379,5 @@ impl Core {
     /// The status callback URL Twilio posts delivery updates to.
     pub fn status_callback_url(&self) -> String {
         format!("{}/webhooks/twilio/status", self.config.public_base_url.trim_end_matches('/'))
-    }
-}
-
-/// Calls an actor with a timeout and flattens the answer.
-pub(crate) async fn call<M: ractor::Message, T: Send + 'static>(
-    actor: &ActorRef<M>,
-    make: impl FnOnce(RpcReplyPort<DomainResult<T>>) -> M,
-    timeout: Duration,
-) -> DomainResult<T> {
-    match actor.call(make, Some(timeout)).await {
-        Ok(ractor::rpc::CallResult::Success(result)) => result,
-        Ok(_) | Err(_) => Err(DomainError::Unavailable),
     }
 }

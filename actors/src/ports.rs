@@ -304,6 +304,11 @@ pub trait ScheduleStore: Send + Sync {
     /// Messages left in `sending`/`queued` without a carrier answer since before `older_than`
     /// become `failed` ("outcome unknown"): never silently sent again.
     async fn fail_stale(&self, older_than: OffsetDateTime) -> DomainResult<Vec<Committed<Message>>>;
+    /// Refreshes a send's claim; false when the message is no longer waiting for the carrier
+    /// (the stale sweep failed it), so it must not be sent.
+    async fn touch_claim(&self, message: MessageId) -> DomainResult<bool>;
+    /// Puts a claimed message back to `scheduled` (its hand-off failed before any send).
+    async fn unclaim(&self, message: MessageId) -> DomainResult<()>;
 }
 
 /// Twilio webhook lookups.

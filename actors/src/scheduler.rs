@@ -126,8 +126,11 @@ impl SchedulerState {
                 let delay = OffsetDateTime::now_utc() - c.scheduled_at;
                 tracing::debug!(message = %c.message, delay_ms = delay.whole_milliseconds(), "dispatching");
                 if let Err(e) = self.core.tell_thread(c.thread, ThreadMsg::Dispatch { message: c.message }).await {
-                    // The row stays `sending` and the stale sweep fails it: never sent twice.
+                    // Nobody got it, so nothing was sent: put it back for the next wake.
                     tracing::error!(message = %c.message, error = %e, "could not hand a due message to its thread");
+                    if let Err(e) = self.core.store.unclaim(c.message).await {
+                        tracing::error!(message = %c.message, error = %e, "could not put a message back; the sweep will fail it");
+                    }
                 }
             }
             if n < CLAIM_BATCH {

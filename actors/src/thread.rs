@@ -191,7 +191,10 @@ impl Actor for ThreadActor {
                     state.typing_stopped(user);
                 }
                 if state.typing.is_empty() && state.last_activity.elapsed() >= state.core.config.thread_idle {
-                    myself.stop(Some("idle".into()));
+                    // Leave the registry first, so new commands spawn a fresh actor, then finish
+                    // what is already queued: a stop would drop it.
+                    state.core.forget(&myself.get_cell());
+                    let _ = myself.drain();
                 }
             }
         }
@@ -288,7 +291,7 @@ impl ThreadState {
         let core = self.core.clone();
         let me = myself.clone();
         tokio::spawn(async move {
-            let outcome = deliver(&core, message).await;
+            let Some(outcome) = deliver(&core, message).await else { return };
             if me.cast(ThreadMsg::SendFinished { message, outcome: outcome.clone() }).is_err() {
                 // This actor stopped meanwhile: a fresh one records the result.
                 let _ = core.tell_thread_of(message, ThreadMsg::SendFinished { message, outcome }).await;
@@ -339,20 +342,20 @@ impl ThreadState {
     }
 }
 
-/// Checks a message against opt-out and the trial guard, waits for the sending number's rate
-/// limit, and asks the carrier. Runs outside the actor.
-async fn deliver(core: &Arc<Core>, message: MessageId) -> SendOutcome {
+/// Checks a message against opt-out and the trial guard, waits for the sender's rate limit, and
+/// asks the carrier. Runs outside the actor. `None` when the message is no longer ours to send
+/// (the stale sweep failed it meanwhile).
+async fn deliver(core: &Arc<Core>, message: MessageId) -> Option<SendOutcome> {
+    let failed = |code, reason| Some(SendOutcome::Failed { code, reason });
     let out = match core.store.outgoing(message).await {
         Ok(out) => out,
-        Err(e) => {
-            return SendOutcome::Failed { code: None, reason: format!("could not load the message: {e}") };
-        }
+        Err(e) => return failed(None, format!("could not load the message: {e}")),
     };
     if out.opted_out {
-        return SendOutcome::Failed { code: Some(21610), reason: DomainError::OptedOut.to_string() };
+        return failed(Some(21610), DomainError::OptedOut.to_string());
     }
     if let Err(e) = core.check_verified(&out.to) {
-        return SendOutcome::Failed { code: Some(21608), reason: e.to_string() };
+        return failed(Some(21608), e.to_string());
     }
     // One budget per sender as Twilio counts it: the messaging service, else the number on
     // this channel kind (an SMS burst must not slow the same number's WhatsApp).
@@ -360,7 +363,25 @@ async fn deliver(core: &Arc<Core>, message: MessageId) -> SendOutcome {
         Some(service) => service.clone(),
         None => format!("{}:{}", out.channel.kind, out.channel.number),
     };
-    core.send_limiter.until_key_ready(&sender).await;
+    // While waiting for the sender's budget, keep the claim fresh: the stale sweep is for sends
+    // whose process died, not for sends that are merely queued behind others.
+    let refresh = (core.config.stale_sending_after / 3).max(std::time::Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = core.send_limiter.until_key_ready(&sender) => break,
+            _ = tokio::time::sleep(refresh) => {
+                if !core.store.touch_claim(message).await.unwrap_or(false) {
+                    return None;
+                }
+            }
+        }
+    }
+    // Last check before the carrier: a message the sweep failed meanwhile is never sent.
+    match core.store.touch_claim(message).await {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => return Some(SendOutcome::Failed { code: None, reason: format!("could not confirm the claim: {e}") }),
+    }
     let req = CarrierRequest {
         channel: out.channel,
         to: out.to,
@@ -368,10 +389,10 @@ async fn deliver(core: &Arc<Core>, message: MessageId) -> SendOutcome {
         media_urls: out.message.media.into_iter().map(|m| m.url).collect(),
         status_callback: core.status_callback_url(),
     };
-    match core.carrier.send(req).await {
+    Some(match core.carrier.send(req).await {
         Ok(sid) => SendOutcome::Sent { sid },
         Err(e) => SendOutcome::Failed { code: e.code, reason: e.reason },
-    }
+    })
 }
 
 /// Finds `@Name` mentions of team members: full name, first name or email local part, any case.

@@ -67,4 +67,27 @@ impl ScheduleStore for PgStore {
         tx.commit().await.map_err(db)?;
         Ok(out)
     }
+
+    async fn touch_claim(&self, message: MessageId) -> DomainResult<bool> {
+        let row: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE messages SET claimed_at = now() WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL RETURNING id",
+        )
+        .bind(message.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(row.is_some())
+    }
+
+    async fn unclaim(&self, message: MessageId) -> DomainResult<()> {
+        sqlx::query(
+            "UPDATE messages SET status = 'scheduled', claimed_at = NULL, updated_at = now()
+             WHERE id = $1 AND status = 'sending' AND provider_sid IS NULL",
+        )
+        .bind(message.0)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
 }
