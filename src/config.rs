@@ -92,6 +92,9 @@ pub struct Config {
     /// How far ahead a message may be scheduled, in days.
     #[arg(long, env = "SCHEDULE_HORIZON_DAYS", default_value_t = 365)]
     pub schedule_horizon_days: u64,
+    /// Scheduled messages this node hands to the carrier at once.
+    #[arg(long, env = "DISPATCH_CONCURRENCY", default_value_t = 64)]
+    pub dispatch_concurrency: usize,
     /// Whether this node runs a scheduler.
     #[arg(long, env = "RUN_SCHEDULER", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_scheduler: bool,

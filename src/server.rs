@@ -143,6 +143,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         scheduler_poll: Duration::from_millis(config.scheduler_poll_ms.max(50)),
         schedule_horizon: Duration::from_secs(config.schedule_horizon_days * 86_400),
         run_scheduler: config.run_scheduler,
+        dispatch_concurrency: config.dispatch_concurrency,
         ..CoreConfig::default()
     };
     let store_arc: Arc<dyn Store> = Arc::new(store.clone());

@@ -49,6 +49,9 @@ pub struct CoreConfig {
     pub schedule_horizon: Duration,
     /// Whether this node runs a scheduler.
     pub run_scheduler: bool,
+    /// Scheduled messages this node hands to the carrier at once; the rest wait in Postgres,
+    /// where another node may claim them.
+    pub dispatch_concurrency: usize,
 }
 
 impl Default for CoreConfig {
@@ -65,6 +68,7 @@ impl Default for CoreConfig {
             scheduler_poll: Duration::from_secs(1),
             schedule_horizon: Duration::from_secs(365 * 24 * 3600),
             run_scheduler: true,
+            dispatch_concurrency: 64,
         }
     }
 }
@@ -77,6 +81,8 @@ pub struct Core {
     pub hub: Arc<Hub>,
     pub config: CoreConfig,
     pub(crate) send_limiter: DefaultKeyedRateLimiter<String>,
+    /// Slots for scheduled sends in flight (see `CoreConfig::dispatch_concurrency`).
+    pub(crate) send_slots: Arc<tokio::sync::Semaphore>,
     threads: DashMap<ThreadId, ActorRef<ThreadMsg>>,
     pub(crate) teams: DashMap<TeamId, ActorRef<TeamMsg>>,
     /// Serializes the rare slow path of spawning, so one thread never gets two actors.
@@ -98,6 +104,7 @@ impl Core {
             carrier,
             hub: Arc::new(Hub::default()),
             send_limiter: RateLimiter::keyed(Quota::per_second(rate)),
+            send_slots: Arc::new(tokio::sync::Semaphore::new(config.dispatch_concurrency.max(1))),
             threads: DashMap::new(),
             teams: DashMap::new(),
             spawn_lock: tokio::sync::Mutex::new(()),

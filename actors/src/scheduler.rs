@@ -37,8 +37,10 @@ pub struct SchedulerState {
 /// The actor; its state is [`SchedulerState`].
 pub struct SchedulerActor;
 
-/// How many rows one claim takes; a wake claims until a batch comes back short.
+/// How many rows one claim takes at most; a wake claims until a batch comes back short.
 const CLAIM_BATCH: i64 = 500;
+/// When every send slot is busy, how soon to look again.
+const BUSY_RETRY: time::Duration = time::Duration::milliseconds(50);
 
 #[ractor::async_trait]
 impl Actor for SchedulerActor {
@@ -63,7 +65,7 @@ impl Actor for SchedulerActor {
             SchedulerMsg::Due(at) => state.arm(&myself, at),
             SchedulerMsg::Wake => {
                 state.next_wake = None;
-                state.dispatch_due().await;
+                state.dispatch_due(&myself).await;
                 state.arm_next(&myself).await;
             }
             SchedulerMsg::Poll => {
@@ -111,21 +113,35 @@ impl SchedulerState {
         }
     }
 
-    /// Claims every due message and hands each to its thread actor.
-    async fn dispatch_due(&mut self) {
+    /// Claims due messages and hands each to its thread actor, as many as this node has free
+    /// send slots for: the scheduler never waits, and what this node cannot send now stays in
+    /// Postgres for another node (or the next wake) to claim.
+    async fn dispatch_due(&mut self, myself: &ActorRef<SchedulerMsg>) {
         loop {
-            let claimed = match self.core.store.claim_due(OffsetDateTime::now_utc(), CLAIM_BATCH).await {
+            let free = self.core.send_slots.available_permits().min(CLAIM_BATCH as usize);
+            let permits = match free {
+                0 => None,
+                n => self.core.send_slots.clone().try_acquire_many_owned(n as u32).ok(),
+            };
+            let Some(mut permits) = permits else {
+                // Every slot is busy: look again shortly.
+                self.arm(myself, OffsetDateTime::now_utc() + BUSY_RETRY);
+                return;
+            };
+            let claimed = match self.core.store.claim_due(OffsetDateTime::now_utc(), free as i64).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "scheduler could not claim due messages");
                     return;
                 }
             };
-            let n = claimed.len() as i64;
+            let n = claimed.len();
             for c in claimed {
                 let delay = OffsetDateTime::now_utc() - c.scheduled_at;
                 tracing::debug!(message = %c.message, delay_ms = delay.whole_milliseconds(), "dispatching");
-                if let Err(e) = self.core.tell_thread(c.thread, ThreadMsg::Dispatch { message: c.message }).await {
+                metrics::histogram!("switchboard_dispatch_delay_seconds").record(delay.as_seconds_f64());
+                let slot = permits.split(1);
+                if let Err(e) = self.core.tell_thread(c.thread, ThreadMsg::Dispatch { message: c.message, slot }).await {
                     // Nobody got it, so nothing was sent: put it back for the next wake.
                     tracing::error!(message = %c.message, error = %e, "could not hand a due message to its thread");
                     if let Err(e) = self.core.store.unclaim(c.message).await {
@@ -133,7 +149,7 @@ impl SchedulerState {
                     }
                 }
             }
-            if n < CLAIM_BATCH {
+            if n < free {
                 return;
             }
         }

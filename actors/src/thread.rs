@@ -28,8 +28,9 @@ pub enum ThreadMsg {
         cancel_on_reply: bool,
         reply: RpcReplyPort<DomainResult<Message>>,
     },
-    /// The scheduler claimed this message (now `sending`): hand it to the carrier.
-    Dispatch { message: MessageId },
+    /// The scheduler claimed this message (now `sending`): hand it to the carrier, holding one
+    /// of the node's send slots until the carrier answers.
+    Dispatch { message: MessageId, slot: Option<tokio::sync::OwnedSemaphorePermit> },
     /// The carrier answered for a message this actor handed over.
     SendFinished { message: MessageId, outcome: SendOutcome },
     /// A verified inbound webhook for this thread; `created` when the webhook created the thread.
@@ -105,7 +106,7 @@ impl Actor for ThreadActor {
                 let result = state.send(&myself, author, body, media_urls, send_at, cancel_on_reply).await;
                 crash = answer(reply, result);
             }
-            ThreadMsg::Dispatch { message } => state.spawn_send(&myself, message),
+            ThreadMsg::Dispatch { message, slot } => state.spawn_send(&myself, message, slot),
             ThreadMsg::SendFinished { message, outcome } => {
                 if let Err(e) = state.finish_send(message, outcome).await {
                     tracing::error!(%message, error = %e, "could not record a send result");
@@ -280,18 +281,20 @@ impl ThreadState {
         }
         match committed.value.scheduled_at {
             Some(at) if committed.value.status == MessageStatus::Scheduled => self.core.scheduled(at),
-            _ => self.spawn_send(myself, committed.value.id),
+            _ => self.spawn_send(myself, committed.value.id, None),
         }
         Ok(committed.value)
     }
 
     /// Hands a message to the carrier off the actor: the rate limiter and the carrier's network
     /// round trip must never hold up this thread's other commands.
-    fn spawn_send(&self, myself: &ActorRef<ThreadMsg>, message: MessageId) {
+    fn spawn_send(&self, myself: &ActorRef<ThreadMsg>, message: MessageId, slot: Option<tokio::sync::OwnedSemaphorePermit>) {
         let core = self.core.clone();
         let me = myself.clone();
         tokio::spawn(async move {
-            let Some(outcome) = deliver(&core, message).await else { return };
+            let outcome = deliver(&core, message).await;
+            drop(slot);
+            let Some(outcome) = outcome else { return };
             if me.cast(ThreadMsg::SendFinished { message, outcome: outcome.clone() }).is_err() {
                 // This actor stopped meanwhile: a fresh one records the result.
                 let _ = core.tell_thread_of(message, ThreadMsg::SendFinished { message, outcome }).await;
