@@ -17,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
     let config = cli.config;
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let listener = match tokio::net::TcpListener::bind(config.bind).await {
+            let listener = match switchboard::server::listen(config.bind) {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!("error: cannot listen on {} ({e}); set BIND to a free address", config.bind);

@@ -398,12 +398,14 @@ impl ThreadReads for PgStore {
         profile_name: Option<&str>,
     ) -> DomainResult<(ThreadId, bool)> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        // Upsert the contact; a WhatsApp profile name fills an empty name, never overwrites one.
+        // The contact, created if new. An existing one is not rewritten on every message (that
+        // would cost a write and a dead row each time): only an empty name takes the WhatsApp
+        // profile name.
         let contact: Uuid = sqlx::query_scalar(
-            "INSERT INTO contacts (id, team_id, phone, name) VALUES ($1, $2, $3, COALESCE($4, ''))
-             ON CONFLICT (team_id, phone) DO UPDATE
-                SET name = CASE WHEN contacts.name = '' THEN COALESCE($4, '') ELSE contacts.name END
-             RETURNING id",
+            "WITH ins AS (
+                INSERT INTO contacts (id, team_id, phone, name) VALUES ($1, $2, $3, COALESCE($4, ''))
+                ON CONFLICT (team_id, phone) DO NOTHING RETURNING id)
+             SELECT id FROM ins UNION ALL SELECT id FROM contacts WHERE team_id = $2 AND phone = $3 LIMIT 1",
         )
         .bind(ContactId::new().0)
         .bind(team.0)
@@ -412,6 +414,14 @@ impl ThreadReads for PgStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
+        if let Some(name) = profile_name.filter(|n| !n.trim().is_empty()) {
+            sqlx::query("UPDATE contacts SET name = $2, updated_at = now() WHERE id = $1 AND name = ''")
+                .bind(contact)
+                .bind(name.chars().take(200).collect::<String>())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         let result = upsert_thread(&mut tx, team, ContactId(contact), channel).await?;
         tx.commit().await.map_err(db)?;
         Ok(result)
@@ -668,7 +678,17 @@ impl ThreadWrites for PgStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
+        // The raw receipt goes in the same transaction, duplicates included (they are part of
+        // what Twilio did).
+        sqlx::query("INSERT INTO webhook_receipts (team_id, kind, message_sid, params) VALUES ($1, 'inbound', $2, $3)")
+            .bind(m.team.0)
+            .bind(&m.message_sid)
+            .bind(Json(&m.raw))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let Some(row) = row else {
+            tx.commit().await.map_err(db)?;
             return Ok(InboundOutcome::Duplicate);
         };
         let msg = Message::from(row);

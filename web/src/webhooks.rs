@@ -174,7 +174,6 @@ async fn inbound(State(state): State<AppState>, OriginalUri(uri): OriginalUri, h
         })
         .collect();
     let raw = params.to_json();
-    state.store.record_receipt(channel.team_id, "inbound", Some(sid), raw.clone()).await?;
     let (thread, created) = state.store.thread_for_inbound(channel.team_id, channel.id, &from, params.get("ProfileName")).await?;
     let msg = NewInbound {
         team: channel.team_id,
