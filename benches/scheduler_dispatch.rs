@@ -76,6 +76,9 @@ async fn bench(url: &str, n: usize, thread_count: usize, pool_size: u32) -> anyh
     config.send_rate_per_second = 100_000;
     config.simulator_delay_ms = 200;
     config.database_max_connections = pool_size;
+    if let Some(n) = std::env::var("BENCH_DISPATCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()) {
+        config.dispatch_concurrency = n;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let shutdown = CancellationToken::new();
@@ -238,6 +241,7 @@ async fn bench(url: &str, n: usize, thread_count: usize, pool_size: u32) -> anyh
         println!("| failed: {reason} | {count} |");
     }
     println!("| Postgres pool | {} connections |", config.database_max_connections);
+    println!("| dispatch concurrency (send slots) | {} |", config.dispatch_concurrency);
     println!();
     Ok(())
 }

@@ -1,16 +1,15 @@
 //! Channels (a team's Twilio numbers) and the webhook lookups that find them.
 
-use super::{PgStore, db, not_found, parse};
+use super::{PgStore, db, parse};
 use actors::domain::{Channel, ChannelKind};
 use actors::ids::*;
 use actors::ports::{ChannelStore, NewChannel};
 use actors::{DomainError, DomainResult};
 use async_trait::async_trait;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 #[derive(sqlx::FromRow)]
-struct ChannelRow {
+pub(crate) struct ChannelRow {
     id: Uuid,
     team_id: Uuid,
     kind: String,
@@ -22,7 +21,7 @@ struct ChannelRow {
 }
 
 impl ChannelRow {
-    fn into_channel(self) -> DomainResult<Channel> {
+    pub(crate) fn into_channel(self) -> DomainResult<Channel> {
         Ok(Channel {
             id: ChannelId(self.id),
             team_id: TeamId(self.team_id),
@@ -34,18 +33,6 @@ impl ChannelRow {
             simulated: self.simulated,
         })
     }
-}
-
-/// One channel by id (deleted ones too: their threads still send status updates).
-pub(crate) async fn load_channel(conn: &mut PgConnection, id: ChannelId) -> DomainResult<Channel> {
-    sqlx::query_as::<_, ChannelRow>(
-        "SELECT id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated FROM channels WHERE id = $1",
-    )
-    .bind(id.0)
-    .fetch_one(conn)
-    .await
-    .map_err(not_found("channel"))?
-    .into_channel()
 }
 
 #[async_trait]
@@ -122,18 +109,23 @@ impl ChannelStore for PgStore {
     }
 
     async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId)>> {
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        let row: Option<(Uuid, Uuid)> = sqlx::query_as(
-            "SELECT t.channel_id, m.thread_id FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.provider_sid = $1",
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            channel: ChannelRow,
+            thread_id: Uuid,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT ch.id, ch.team_id, ch.kind, ch.number, ch.account_sid, ch.auth_token, ch.messaging_service_sid, ch.simulated,
+                    m.thread_id
+             FROM messages m JOIN threads t ON t.id = m.thread_id JOIN channels ch ON ch.id = t.channel_id
+             WHERE m.provider_sid = $1",
         )
         .bind(sid)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        match row {
-            Some((channel, thread)) => Ok(Some((load_channel(&mut conn, ChannelId(channel)).await?, ThreadId(thread)))),
-            None => Ok(None),
-        }
+        row.map(|r| Ok((r.channel.into_channel()?, ThreadId(r.thread_id)))).transpose()
     }
 
     async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()> {

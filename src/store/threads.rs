@@ -567,17 +567,26 @@ impl ThreadWrites for PgStore {
     }
 
     async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            channel: super::channels::ChannelRow,
+            phone: String,
+            opted_out: bool,
+        }
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let msg = load_message(&mut conn, message).await?;
-        let (channel_id, to, opted_out): (Uuid, String, bool) = sqlx::query_as(
-            "SELECT t.channel_id, c.phone, c.opted_out_at IS NOT NULL FROM threads t JOIN contacts c ON c.id = t.contact_id WHERE t.id = $1",
+        let row: Row = sqlx::query_as(
+            "SELECT ch.id, ch.team_id, ch.kind, ch.number, ch.account_sid, ch.auth_token, ch.messaging_service_sid, ch.simulated,
+                    c.phone, c.opted_out_at IS NOT NULL AS opted_out
+             FROM threads t JOIN contacts c ON c.id = t.contact_id JOIN channels ch ON ch.id = t.channel_id
+             WHERE t.id = $1",
         )
         .bind(msg.thread_id.0)
         .fetch_one(&mut *conn)
         .await
         .map_err(not_found("thread"))?;
-        let channel = super::channels::load_channel(&mut conn, ChannelId(channel_id)).await?;
-        Ok(Outgoing { message: msg, channel, to, opted_out })
+        Ok(Outgoing { message: msg, channel: row.channel.into_channel()?, to: row.phone, opted_out: row.opted_out })
     }
 
     async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>> {
