@@ -1,6 +1,6 @@
 //! Contacts: the people a team talks to, one per E.164 phone per team.
 
-use super::{PgStore, cursor, db, not_found};
+use super::{PgStore, cursor, db, like_pattern, not_found};
 use actors::domain::Contact;
 use actors::ids::*;
 use actors::ports::{ContactPatch, ContactStore, Page};
@@ -40,7 +40,7 @@ impl From<ContactRow> for Contact {
 impl ContactStore for PgStore {
     async fn list_contacts(&self, team: TeamId, search: Option<&str>, after: Option<&str>, limit: i64) -> DomainResult<Page<Contact>> {
         let after = after.map(cursor::decode).transpose()?;
-        let pattern = search.map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let pattern = search.map(like_pattern);
         // Newest first; keyset pagination on (created_at, id).
         let rows: Vec<ContactRow> = sqlx::query_as(
             "SELECT id, team_id, name, phone, email, tags, opted_out_at, created_at FROM contacts

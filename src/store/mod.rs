@@ -111,6 +111,11 @@ fn field_of(constraint: &str) -> &'static str {
     "request"
 }
 
+/// A search term as an ILIKE pattern that matches it anywhere, its wildcards escaped.
+pub(crate) fn like_pattern(term: &str) -> String {
+    format!("%{}%", term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 /// Maps "no row" to NotFound(what).
 pub(crate) fn not_found(what: &'static str) -> impl Fn(sqlx::Error) -> DomainError {
     move |e| match e {

@@ -3,7 +3,7 @@
 //! the row lock orders concurrent writers, on this node or any other.
 
 use super::contacts::page;
-use super::{PgStore, cursor, db, not_found, parse};
+use super::{PgStore, cursor, db, like_pattern, not_found, parse};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::*;
@@ -278,7 +278,7 @@ fn preview(body: &str, media: usize) -> String {
 impl ThreadReads for PgStore {
     async fn list_threads(&self, team: TeamId, f: &ThreadFilter) -> DomainResult<Page<ThreadSummary>> {
         let after = f.cursor.as_deref().map(cursor::decode).transpose()?;
-        let pattern = f.search.as_deref().map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let pattern = f.search.as_deref().map(like_pattern);
         let rows: Vec<SummaryRow> = sqlx::query_as(summary_sql!(
             "WHERE t.team_id = $1
                AND (NOT $2 OR t.unread_count > 0)
@@ -487,6 +487,22 @@ async fn apply_early_callbacks(conn: &mut PgConnection, message: MessageId, sid:
     .await
     .map_err(db)?;
     Ok(())
+}
+
+/// Locks a message of the team that is still `scheduled`: NotFound for another team's or a
+/// missing one, Conflict once it has moved on (claimed, sent, canceled).
+async fn lock_scheduled(conn: &mut PgConnection, team: TeamId, message: MessageId) -> DomainResult<()> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2 FOR UPDATE")
+        .bind(team.0)
+        .bind(message.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?;
+    match status.as_deref() {
+        None => Err(DomainError::NotFound("message")),
+        Some("scheduled") => Ok(()),
+        Some(other) => Err(DomainError::Conflict(format!("the message is no longer scheduled (it is {other})"))),
+    }
 }
 
 /// The thread of (team, contact, channel), created if missing; says whether it was created.
@@ -843,19 +859,7 @@ impl ThreadWrites for PgStore {
         send_at: Option<OffsetDateTime>,
     ) -> DomainResult<Committed<Message>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let current: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2 FOR UPDATE")
-            .bind(team.0)
-            .bind(message.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        match current.as_deref() {
-            None => return Err(DomainError::NotFound("message")),
-            Some("scheduled") => {}
-            Some(other) => {
-                return Err(DomainError::Conflict(format!("the message is no longer scheduled (it is {other})")));
-            }
-        }
+        lock_scheduled(&mut tx, team, message).await?;
         sqlx::query(
             "UPDATE messages SET body = COALESCE($2, body), scheduled_at = COALESCE($3, scheduled_at), updated_at = now() WHERE id = $1",
         )
@@ -874,26 +878,12 @@ impl ThreadWrites for PgStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Claiming moves a due row to `sending` under a row lock, so a cancel either lands first
         // (and the claim skips the row) or finds it no longer scheduled: never both.
-        let updated: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE messages SET status = 'canceled', updated_at = now() WHERE team_id = $1 AND id = $2 AND status = 'scheduled' RETURNING id",
-        )
-        .bind(team.0)
-        .bind(message.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
-        if updated.is_none() {
-            let status: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2")
-                .bind(team.0)
-                .bind(message.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-            return Err(match status {
-                None => DomainError::NotFound("message"),
-                Some(s) => DomainError::Conflict(format!("the message is no longer scheduled (it is {s})")),
-            });
-        }
+        lock_scheduled(&mut tx, team, message).await?;
+        sqlx::query("UPDATE messages SET status = 'canceled', updated_at = now() WHERE id = $1")
+            .bind(message.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let committed = message_updated(&mut tx, message, Some(actor)).await?;
         tx.commit().await.map_err(db)?;
         Ok(committed)
