@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
+use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
@@ -55,6 +56,27 @@ async fn upgrade(State(state): State<AppState>, Path(key): Path<String>, headers
                 refuse(socket, code::APP_NOT_FOUND, "unknown app key").await;
             }
         })
+}
+
+/// The most queued frames written before one flush.
+const WRITE_BATCH: usize = 64;
+
+/// Writes `first` and whatever else is already queued, then flushes once: a burst costs one
+/// write per wakeup instead of one per frame.
+async fn write_batch(socket: &mut WebSocket, rx: &mut tokio::sync::mpsc::Receiver<Bytes>, first: Bytes) -> Result<(), axum::Error> {
+    let mut next = Some(first);
+    let mut written = 0;
+    while let Some(frame) = next.take() {
+        // Frames are built from `String`s, so this never fails; a bad one is skipped, not sent.
+        if let Ok(text) = Utf8Bytes::try_from(frame) {
+            socket.feed(Message::Text(text)).await?;
+        }
+        written += 1;
+        if written < WRITE_BATCH {
+            next = rx.try_recv().ok();
+        }
+    }
+    socket.flush().await
 }
 
 async fn refuse(mut socket: WebSocket, code: u16, reason: &str) {
@@ -102,11 +124,10 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                 }
                 frame = rx.recv() => {
                     let Some(frame) = frame else { break };
-                    let Ok(frame) = Utf8Bytes::try_from(frame) else { continue };
-                    // A client that stops reading blocks this send once its TCP buffers fill;
+                    // A client that stops reading blocks these writes once its TCP buffers fill;
                     // when its queue then overflows the hub closes it, and we stop waiting.
                     let sent = tokio::select! {
-                        r = socket.send(Message::Text(frame)) => r.is_ok(),
+                        r = write_batch(&mut socket, &mut rx, frame) => r.is_ok(),
                         _ = conn.closed() => false,
                     };
                     if !sent {
