@@ -8,88 +8,22 @@
 // Run: cd tests/browser && npm install && npm test
 // Needs: target/debug/switchboard (or SWITCHBOARD_BIN), Postgres on 127.0.0.1:5432 (user postgres),
 // /usr/bin/chromium. The browser is never downloaded.
+// The server harness and API client are shared with the pusher-js tests: ../support/server.mjs.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { existsSync, mkdirSync, createWriteStream } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { startServer, signUp, joinByInvite, sleep, ARTIFACTS } from '../support/server.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
-const BIN = process.env.SWITCHBOARD_BIN
-  ? path.resolve(process.env.SWITCHBOARD_BIN)
-  : path.resolve(here, '../../target/debug/switchboard');
-const ARTIFACTS = path.join(repoRoot, 'test-artifacts');
 const SHOTS = path.join(ARTIFACTS, 'screenshots');
 const WAIT = 15_000; // generous: the machine is small and may be compiling
-
-// ------------------------------------------------------------------ helpers
-
-/** A free TCP port: listen on port 0, read it, close. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A tiny API client that keeps the session cookie itself (fetch has no cookie jar in Node). */
-class ApiClient {
-  constructor(base) {
-    this.base = base;
-    this.cookie = '';
-  }
-
-  async request(method, urlPath, body) {
-    const headers = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (this.cookie) headers.Cookie = this.cookie;
-    const res = await fetch(this.base + urlPath, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      redirect: 'manual',
-    });
-    const setCookies = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [];
-    for (const c of setCookies) {
-      const pair = c.split(';')[0];
-      if (pair.startsWith('sb_session=')) this.cookie = pair;
-    }
-    const text = await res.text();
-    let json = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
-    return { status: res.status, json, text, headers: res.headers };
-  }
-
-  async expect(status, method, urlPath, body) {
-    const res = await this.request(method, urlPath, body);
-    assert.equal(res.status, status, `${method} ${urlPath} → ${res.status} ${res.text}`);
-    return res.json;
-  }
-}
 
 // ------------------------------------------------------------------ the suite
 
 describe('Switchboard inbox in the browser', () => {
-  const dbName = `sb_browser_${randomBytes(6).toString('hex')}`;
-  let server;
-  let serverExited = null;
+  let server; // startServer(): { base, stop }
   let base;
   let browser;
   let ctxA;
@@ -158,58 +92,26 @@ describe('Switchboard inbox in the browser', () => {
   }
 
   before(async () => {
-    assert.ok(existsSync(BIN), `server binary not found at ${BIN} (build it, or set SWITCHBOARD_BIN)`);
     assert.ok(existsSync('/usr/bin/chromium'), '/usr/bin/chromium is missing (apt-get install chromium)');
     mkdirSync(SHOTS, { recursive: true });
 
-    // 1. Start the server on a free port against its own fresh database.
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const log = createWriteStream(path.join(ARTIFACTS, 'server-browser.log'));
-    server = spawn(BIN, ['serve'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
-        BIND: `127.0.0.1:${port}`,
-        PUBLIC_BASE_URL: base,
-        DEMO_SEED: 'false',
-        REDIS_URL: '',
-        TYPING_TTL_MS: '3000',
-        RUST_LOG: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout.pipe(log);
-    server.stderr.pipe(log);
-    server.on('exit', (code, signal) => { serverExited = { code, signal }; });
+    // 1. Start the server on a free port against its own fresh database; wait for /readyz.
+    server = await startServer({ logName: 'server-browser.log', env: { TYPING_TTL_MS: '3000' } });
+    base = server.base;
 
-    // 2. Wait for /readyz (60 s at most).
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      assert.equal(serverExited, null, `server exited early: ${JSON.stringify(serverExited)} (see test-artifacts/server-browser.log)`);
-      try {
-        const res = await fetch(`${base}/readyz`);
-        if (res.status === 200) break;
-      } catch { /* not listening yet */ }
-      assert.ok(Date.now() < deadline, 'server did not become ready within 60 s');
-      await sleep(250);
-    }
-
-    // 3. Set up the team through the API: an admin (new team, simulator mode), an invite, an agent.
-    adminApi = new ApiClient(base);
-    const signedUp = await adminApi.expect(201, 'POST', '/api/auth/sign-up', { ...admin, team_name: 'Acme Support' });
+    // 2. Set up the team through the API: an admin (new team, simulator mode), an invite, an agent.
+    const signedUp = await signUp(base, { ...admin, team_name: 'Acme Support' });
+    adminApi = signedUp.api;
     admin.id = signedUp.user.id;
     assert.ok(adminApi.cookie, 'sign-up sets the sb_session cookie');
     const meA = await adminApi.expect(200, 'GET', '/api/me');
     assert.equal(meA.team.simulator_mode, true, 'a new team starts in simulator mode');
-    const invite = await adminApi.expect(201, 'POST', '/api/invites', { role: 'agent' });
-    assert.ok(invite.token, 'invite has a token');
-    agentApi = new ApiClient(base);
-    const agentUp = await agentApi.expect(201, 'POST', '/api/auth/sign-up', { ...agent, invite: invite.token });
+    const agentUp = await joinByInvite(adminApi, agent, 'agent');
+    agentApi = agentUp.api;
     agent.id = agentUp.user.id;
     assert.equal(agentUp.team.id, signedUp.team.id, 'the invited agent joins the admin\'s team');
 
-    // 4. Browsers: A and B in separate contexts (separate cookies), A with a second tab.
+    // 3. Browsers: A and B in separate contexts (separate cookies), A with a second tab.
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu'],
@@ -234,18 +136,7 @@ describe('Switchboard inbox in the browser', () => {
 
   after(async () => {
     if (browser) await browser.close().catch(() => {});
-    if (server && serverExited === null) {
-      server.kill('SIGTERM');
-      const deadline = Date.now() + 10_000;
-      while (serverExited === null && Date.now() < deadline) await sleep(100);
-      if (serverExited === null) server.kill('SIGKILL');
-      await sleep(200);
-    }
-    try {
-      execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-c', `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`], { stdio: 'pipe' });
-    } catch (err) {
-      console.error(`could not drop ${dbName}: ${err.message}`);
-    }
+    if (server) await server.stop();
   });
 
   it('shows an inbound message live in both agents\' inboxes and in the open thread', { timeout: 90_000 }, async () => {

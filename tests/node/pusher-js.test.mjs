@@ -10,73 +10,15 @@
 //
 // Run: cd tests/node && npm install && npm test
 // Needs: target/debug/switchboard (or SWITCHBOARD_BIN), Postgres on 127.0.0.1:5432 (user postgres).
+// The server harness and API client are shared with the browser tests: ../support/server.mjs.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { mkdirSync, createWriteStream, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import Pusher from 'pusher-js';
+import { startServer, signUp, joinByInvite, sleep } from '../support/server.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
-const BIN = process.env.SWITCHBOARD_BIN
-  ? path.resolve(process.env.SWITCHBOARD_BIN)
-  : path.resolve(here, '../../target/debug/switchboard');
-const ARTIFACTS = path.join(repoRoot, 'test-artifacts');
 const WAIT = 15_000;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** fetch with a manually kept session cookie (Node's fetch has no cookie jar). */
-class ApiClient {
-  constructor(base) {
-    this.base = base;
-    this.cookie = '';
-    this.bearer = '';
-  }
-
-  async request(method, urlPath, body) {
-    const headers = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (this.cookie) headers.Cookie = this.cookie;
-    if (this.bearer) headers.Authorization = `Bearer ${this.bearer}`;
-    const res = await fetch(this.base + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    for (const c of res.headers.getSetCookie()) {
-      const pair = c.split(';')[0];
-      if (pair.startsWith('sb_session=')) this.cookie = pair;
-    }
-    const text = await res.text();
-    let json = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
-    return { status: res.status, json, text };
-  }
-
-  async expect(status, method, urlPath, body) {
-    const res = await this.request(method, urlPath, body);
-    assert.equal(res.status, status, `${method} ${urlPath} → ${res.status} ${res.text}`);
-    return res.json;
-  }
-}
 
 /** Resolves with the first `event` on `bindable` (a channel or connection), or fails after WAIT. */
 function next(bindable, event, filter = () => true) {
@@ -96,9 +38,7 @@ function next(bindable, event, filter = () => true) {
 }
 
 describe('pusher-js (unmodified, Node) against the Switchboard gateway', () => {
-  const dbName = `sb_browser_${randomBytes(6).toString('hex')}`;
-  let server;
-  let serverExited = null;
+  let server; // startServer(): { base, stop }
   let base;
   let me; // GET /api/me of user A: the pusher config lives there
   let apiA;
@@ -147,42 +87,13 @@ describe('pusher-js (unmodified, Node) against the Switchboard gateway', () => {
   }
 
   before(async () => {
-    assert.ok(existsSync(BIN), `server binary not found at ${BIN} (build it, or set SWITCHBOARD_BIN)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const log = createWriteStream(path.join(ARTIFACTS, 'server-node.log'));
-    server = spawn(BIN, ['serve'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
-        BIND: `127.0.0.1:${port}`,
-        PUBLIC_BASE_URL: base,
-        DEMO_SEED: 'false',
-        REDIS_URL: '',
-        TYPING_TTL_MS: '3000',
-        RUST_LOG: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout.pipe(log);
-    server.stderr.pipe(log);
-    server.on('exit', (code, signal) => { serverExited = { code, signal }; });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      assert.equal(serverExited, null, `server exited early: ${JSON.stringify(serverExited)} (see test-artifacts/server-node.log)`);
-      try {
-        if ((await fetch(`${base}/readyz`)).status === 200) break;
-      } catch { /* not yet */ }
-      assert.ok(Date.now() < deadline, 'server did not become ready within 60 s');
-      await sleep(250);
-    }
+    server = await startServer({ logName: 'server-node.log', env: { TYPING_TTL_MS: '3000' } });
+    base = server.base;
 
     // User A signs up (a new team); A makes a contact and its SMS thread.
-    apiA = new ApiClient(base);
-    userA = (await apiA.expect(201, 'POST', '/api/auth/sign-up', {
+    ({ api: apiA, user: userA } = await signUp(base, {
       email: 'ann@example.com', password: 'correct-horse-battery-1', name: 'Ann Lee', team_name: 'Pusher Test Team',
-    })).user;
+    }));
     me = await apiA.expect(200, 'GET', '/api/me');
     assert.ok(me.pusher && me.pusher.key, '/api/me has the pusher config');
     const contact = await apiA.expect(201, 'POST', '/api/contacts', { name: 'Casey Customer', phone: '+14155550123' });
@@ -192,11 +103,9 @@ describe('pusher-js (unmodified, Node) against the Switchboard gateway', () => {
     assert.ok(thread && thread.id, 'for-contact returns the thread summary');
 
     // User B joins through an invite and makes an API token for programmatic access.
-    const invite = await apiA.expect(201, 'POST', '/api/invites', { role: 'agent' });
-    apiB = new ApiClient(base);
-    userB = (await apiB.expect(201, 'POST', '/api/auth/sign-up', {
-      email: 'ben@example.com', password: 'correct-horse-battery-2', name: 'Ben Ode', invite: invite.token,
-    })).user;
+    ({ api: apiB, user: userB } = await joinByInvite(apiA, {
+      email: 'ben@example.com', password: 'correct-horse-battery-2', name: 'Ben Ode',
+    }, 'agent'));
     tokenB = (await apiB.expect(201, 'POST', '/api/tokens', { name: 'pusher-js test' })).token;
     assert.ok(tokenB, 'POST /api/tokens returns a token');
   });
@@ -204,18 +113,7 @@ describe('pusher-js (unmodified, Node) against the Switchboard gateway', () => {
   after(async () => {
     for (const c of clients) c.disconnect();
     await sleep(100);
-    if (server && serverExited === null) {
-      server.kill('SIGTERM');
-      const deadline = Date.now() + 10_000;
-      while (serverExited === null && Date.now() < deadline) await sleep(100);
-      if (serverExited === null) server.kill('SIGKILL');
-      await sleep(200);
-    }
-    try {
-      execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-c', `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`], { stdio: 'pipe' });
-    } catch (err) {
-      console.error(`could not drop ${dbName}: ${err.message}`);
-    }
+    if (server) await server.stop();
   });
 
   it('subscribes to presence, sees members come and go, and receives thread and client events', { timeout: 90_000 }, async () => {
