@@ -393,3 +393,21 @@ async fn a_crashed_thread_actor_restarts_and_the_server_carries_on(_p: PgPoolOpt
     assert!(metrics.contains("switchboard_actor_failures_total"), "{metrics}");
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn a_silent_client_is_pinged_then_closed_with_4201(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start_with(&opts, |c| c.activity_timeout = 1).await;
+    let a = server.admin("Alice").await;
+    let mut ws = a.socket(&server).await;
+    // After a second of silence the server pings; an answer keeps the connection.
+    let ping = ws.expect("pusher:ping", Duration::from_secs(3)).await;
+    assert_eq!(ping["event"], "pusher:ping");
+    ws.send(json!({ "event": "pusher:pong", "data": {} })).await;
+    // A client ping is answered with a pong.
+    ws.send(json!({ "event": "pusher:ping", "data": {} })).await;
+    ws.expect("pusher:pong", WAIT).await;
+    // Then silence: pinged again, no answer, closed with 4201.
+    ws.expect("pusher:ping", Duration::from_secs(3)).await;
+    assert_eq!(ws.closed(Duration::from_secs(5)).await, Some(4201));
+    server.stop().await;
+}

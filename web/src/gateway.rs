@@ -31,7 +31,8 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/app/{key}", get(upgrade))
 }
 
-/// How long a client has to answer our ping.
+/// How long a client has to answer our ping (pusher-js waits 30 s for ours); never longer than
+/// the activity timeout itself.
 const PONG_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest client frame we accept (Pusher's own limit for client events is 10 KB).
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
@@ -114,7 +115,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
         loop {
             let deadline = match ping_sent {
                 None => last_seen + activity,
-                Some(at) => at + PONG_TIMEOUT,
+                Some(at) => at + PONG_TIMEOUT.min(activity),
             };
             tokio::select! {
                 biased;
