@@ -362,8 +362,10 @@ async fn pages_redirect_strangers_and_keep_settings_for_admins(_p: PgPoolOptions
     assert_eq!(page.status(), 200);
     let page = agent.client.http.get(format!("{}/settings", server.base)).send().await.unwrap();
     assert_eq!(page.status(), 403);
-    let inbox = agent.client.http.get(format!("{}/", server.base)).send().await.unwrap().text().await.unwrap();
-    assert!(inbox.contains("id=\"boot\""));
+    let inbox = agent.client.http.get(format!("{}/", server.base)).send().await.unwrap();
+    let csp = inbox.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(inbox.text().await.unwrap().contains("id=\"boot\""));
     server.stop().await;
 }
 
