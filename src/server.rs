@@ -61,20 +61,22 @@ fn prometheus() -> Option<Arc<dyn Fn() -> String + Send + Sync>> {
     Some(Arc::new(move || handle.render()))
 }
 
-/// Pusher credentials from the config, or fresh ones for this run (printed so a client can use
-/// them).
-fn pusher_credentials(config: &Config) -> (String, String, SecretString) {
+/// Pusher credentials from the config, or ones generated once and kept in the database (so a
+/// restart does not change the key under open tabs, and every node agrees).
+async fn pusher_credentials(config: &Config, store: &PgStore) -> Result<(String, String, SecretString), ServerError> {
     let id = config.pusher_app_id.clone().unwrap_or_else(|| "switchboard".into());
-    let key = config.pusher_key.clone().unwrap_or_else(|| {
-        let key = hex::encode(rand::random::<[u8; 10]>());
-        tracing::info!(%key, "PUSHER_KEY not set: using a key generated for this run");
-        key
-    });
-    let secret = config.pusher_secret.clone().unwrap_or_else(|| {
-        tracing::info!("PUSHER_SECRET not set: using a secret generated for this run");
-        hex::encode(rand::random::<[u8; 20]>()).into()
-    });
-    (id, key, secret)
+    let key = match &config.pusher_key {
+        Some(key) => key.clone(),
+        None => store.setting_or_init("pusher_key", || hex::encode(rand::random::<[u8; 10]>())).await.map_err(ServerError::Core)?,
+    };
+    let secret = match &config.pusher_secret {
+        Some(secret) => secret.clone(),
+        None => store.setting_or_init("pusher_secret", || hex::encode(rand::random::<[u8; 20]>())).await.map_err(ServerError::Core)?.into(),
+    };
+    if config.pusher_key.is_none() {
+        tracing::info!(%key, "PUSHER_KEY not set: using the key kept in the database");
+    }
+    Ok((id, key, secret))
 }
 
 /// Binds the listening socket with a deep accept backlog: after a deploy every client is told to
@@ -162,7 +164,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         bus::spawn_subscriber(client.clone(), Arc::downgrade(&core), shutdown.clone());
     }
 
-    let (app_id, app_key, app_secret) = pusher_credentials(&config);
+    let (app_id, app_key, app_secret) = pusher_credentials(&config, &store).await?;
     let mut allowed_origins = vec![public.clone(), format!("http://{bound}")];
     allowed_origins.extend(config.allowed_origins.iter().filter(|o| !o.is_empty()).cloned());
     let per_minute = NonZeroU32::new(config.auth_rate_per_minute.max(1)).expect("max(1)");

@@ -224,3 +224,11 @@ async fn stale_sends_fail_as_outcome_unknown(pool: PgPool) {
     // A late carrier answer does not resurrect it.
     assert!(store.record_send(m.id, SendOutcome::Sent { sid: "SMlate".into() }).await.unwrap().is_none());
 }
+
+#[sqlx::test]
+async fn generated_settings_are_kept_and_the_first_writer_wins(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let first = store.setting_or_init("pusher_key", || "one".into()).await.unwrap();
+    let second = store.setting_or_init("pusher_key", || "two".into()).await.unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
+}

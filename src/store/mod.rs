@@ -68,6 +68,18 @@ impl PgStore {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
+    /// The stored value of a server setting, storing `generate()` first if there is none (the
+    /// first writer wins when several nodes start at once).
+    pub async fn setting_or_init(&self, name: &str, generate: impl FnOnce() -> String) -> Result<String, DomainError> {
+        sqlx::query("INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(generate())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        sqlx::query_scalar("SELECT value FROM server_settings WHERE name = $1").bind(name).fetch_one(&self.pool).await.map_err(db)
+    }
+
     /// Whether there is no team yet (a fresh database gets the demo team).
     pub async fn is_empty(&self) -> Result<bool, DomainError> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM teams").fetch_one(&self.pool).await.map_err(db)?;
