@@ -176,7 +176,6 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         public_base_url: public.clone(),
         allowed_origins,
         open_signup: config.open_signup,
-        auth_per_minute: config.auth_rate_per_minute,
         ws_queue: config.ws_queue.max(8),
         activity_timeout: config.activity_timeout.max(1),
         client_events_per_second: 10,

@@ -15,6 +15,8 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderName;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use governor::DefaultKeyedRateLimiter;
 use secrecy::SecretString;
 use std::net::IpAddr;
@@ -24,6 +26,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Settings of the edge.
@@ -40,8 +43,6 @@ pub struct WebConfig {
     pub allowed_origins: Vec<String>,
     /// Whether anyone may sign up (otherwise invites are the only way in).
     pub open_signup: bool,
-    /// Sign-in/sign-up attempts per minute per client IP.
-    pub auth_per_minute: u32,
     /// Frames queued per connection before it counts as a slow consumer.
     pub ws_queue: usize,
     /// Seconds of client silence before we ping it (sent to clients as `activity_timeout`).
@@ -96,8 +97,9 @@ pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
         .merge(pages::routes())
         .nest_service("/static", ServeDir::new(static_dir))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
-            error::ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error").into_response_()
+            IntoResponse::into_response(error::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error"))
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -109,13 +111,8 @@ pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
         .with_state(state)
 }
 
-impl error::ApiError {
-    fn into_response_(self) -> axum::response::Response {
-        axum::response::IntoResponse::into_response(self)
-    }
-}
-
-/// How long an idle keep-alive HTTP request may take before the server gives up.
+/// How long one HTTP request may take before the server answers 408 (actor calls and the pool
+/// time out sooner; this is the backstop).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What `/api/me` answers, shared with the pages' boot data.

@@ -184,7 +184,7 @@ pub fn me_json(state: &AppState, p: &Principal) -> Value {
         "user": p.user,
         "team": p.team,
         "role": p.user.role,
-        "pusher": { "key": state.config.app_key, "ws_host": host, "ws_port": port, "auth_endpoint": "/pusher/auth" },
+        "pusher": { "app_id": state.config.app_id, "key": state.config.app_key, "ws_host": host, "ws_port": port, "auth_endpoint": "/pusher/auth" },
     })
 }
 
