@@ -328,8 +328,9 @@ pub trait ChannelStore: Send + Sync {
         kind: ChannelKind,
         service_sid: Option<&str>,
     ) -> DomainResult<Option<Channel>>;
-    /// The channel and thread of the message with this provider sid (for status callbacks).
-    async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId)>>;
+    /// The channel, thread and current status of the message with this provider sid (for status
+    /// callbacks).
+    async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId, MessageStatus)>>;
     /// Stores a verified webhook exactly as received.
     async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()>;
 }

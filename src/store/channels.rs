@@ -1,7 +1,7 @@
 //! Channels (a team's Twilio numbers) and the webhook lookups that find them.
 
 use super::{PgStore, db, parse};
-use actors::domain::{Channel, ChannelKind};
+use actors::domain::{Channel, ChannelKind, MessageStatus};
 use actors::ids::*;
 use actors::ports::{ChannelStore, NewChannel};
 use actors::{DomainError, DomainResult};
@@ -108,16 +108,17 @@ impl ChannelStore for PgStore {
         .transpose()
     }
 
-    async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId)>> {
+    async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId, MessageStatus)>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
             channel: ChannelRow,
             thread_id: Uuid,
+            status: String,
         }
         let row: Option<Row> = sqlx::query_as(
             "SELECT ch.id, ch.team_id, ch.kind, ch.number, ch.account_sid, ch.auth_token, ch.messaging_service_sid, ch.simulated,
-                    m.thread_id
+                    m.thread_id, m.status
              FROM messages m JOIN threads t ON t.id = m.thread_id JOIN channels ch ON ch.id = t.channel_id
              WHERE m.provider_sid = $1",
         )
@@ -125,7 +126,7 @@ impl ChannelStore for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        row.map(|r| Ok((r.channel.into_channel()?, ThreadId(r.thread_id)))).transpose()
+        row.map(|r| Ok((r.channel.into_channel()?, ThreadId(r.thread_id), parse(&r.status)?))).transpose()
     }
 
     async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()> {

@@ -201,7 +201,7 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
         .get("MessageStatus")
         .or_else(|| params.get("SmsStatus"))
         .ok_or_else(|| ApiError::bad_request("missing parameter MessageStatus"))?;
-    let Some((channel, thread)) = state.store.message_for_sid(sid).await? else {
+    let Some((channel, thread, current)) = state.store.message_for_sid(sid).await? else {
         return early_status(&state, &headers, &uri, &params, sid).await;
     };
     if params.get("AccountSid").is_some_and(|a| a != channel.account_sid) {
@@ -217,6 +217,11 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
     let reason = error_code.map(twilio_error_reason);
     let raw = params.to_json();
     state.store.record_receipt(channel.team_id, "status", Some(sid), raw.clone()).await?;
+    // Statuses only move forward: one that cannot (late, repeated) needs no transaction. The
+    // status read above can only have moved further since, so skipping stays right.
+    if !current.may_become(status) {
+        return Ok(twiml());
+    }
     let sid = sid.to_owned();
     state.core.ask_thread(thread, |reply| ThreadMsg::Status { sid, status, error_code, reason, raw, reply }).await.map_err(
         |e| match e {
@@ -243,7 +248,7 @@ async fn early_status(state: &AppState, headers: &HeaderMap, uri: &axum::http::U
     check_signature(state, headers, uri, channel.auth_token.expose_secret(), params)?;
     state.store.record_receipt(channel.team_id, "status", Some(sid), params.to_json()).await?;
     // The send may have committed between our lookup and the receipt: then apply it now.
-    if let Some((_, thread)) = state.store.message_for_sid(sid).await?
+    if let Some((_, thread, _)) = state.store.message_for_sid(sid).await?
         && let (Some(status), Some(word)) = (params.get("MessageStatus").and_then(MessageStatus::from_twilio), params.get("MessageStatus"))
     {
         let error_code: Option<i32> = params.get("ErrorCode").and_then(|c| c.parse().ok()).filter(|c| *c != 0);
