@@ -34,6 +34,8 @@ pub fn routes() -> Router<AppState> {
 /// How long a client has to answer our ping (pusher-js waits 30 s for ours); never longer than
 /// the activity timeout itself.
 const PONG_TIMEOUT: Duration = Duration::from_secs(30);
+/// Channels one connection may hold: an agent needs a handful; this bounds a misbehaving client.
+const MAX_SUBSCRIPTIONS: usize = 200;
 /// The largest client frame we accept (Pusher's own limit for client events is 10 KB).
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
 
@@ -248,6 +250,10 @@ impl Session {
             (false, _) => None,
         };
         let user: Option<UserId> = member.as_ref().and_then(|m| m.user_id.parse().ok());
+        if self.subscriptions.len() >= MAX_SUBSCRIPTIONS && !self.subscriptions.contains_key(&channel_name) {
+            refuse(self, "too many channels on one connection");
+            return;
+        }
         if self.subscriptions.contains_key(&channel_name) {
             // pusher-js may re-subscribe after a reconnect race: answer again, count once.
             self.state.core.subscribe(&channel_name, &self.conn, member);
