@@ -73,6 +73,13 @@ impl Default for CoreConfig {
     }
 }
 
+/// What a live actor is registered as.
+#[derive(Clone, Copy, Debug)]
+enum Entry {
+    Thread(ThreadId),
+    Team(TeamId),
+}
+
 /// The live core of one node.
 pub struct Core {
     pub store: Arc<dyn Store>,
@@ -85,6 +92,8 @@ pub struct Core {
     pub(crate) send_slots: Arc<tokio::sync::Semaphore>,
     threads: DashMap<ThreadId, ActorRef<ThreadMsg>>,
     pub(crate) teams: DashMap<TeamId, ActorRef<TeamMsg>>,
+    /// Which registry entry each live actor is, so forgetting one is a lookup, not a scan.
+    entries: DashMap<ractor::ActorId, Entry>,
     /// Serializes the rare slow path of spawning, so one thread never gets two actors.
     spawn_lock: tokio::sync::Mutex<()>,
     supervisor: OnceLock<ActorCell>,
@@ -107,6 +116,7 @@ impl Core {
             send_slots: Arc::new(tokio::sync::Semaphore::new(config.dispatch_concurrency.max(1))),
             threads: DashMap::new(),
             teams: DashMap::new(),
+            entries: DashMap::new(),
             spawn_lock: tokio::sync::Mutex::new(()),
             supervisor: OnceLock::new(),
             scheduler: std::sync::Mutex::new(None),
@@ -164,6 +174,7 @@ impl Core {
             DomainError::NotFound("thread")
         })?;
         self.threads.insert(id, actor.clone());
+        self.entries.insert(actor.get_id(), Entry::Thread(id));
         Ok(actor)
     }
 
@@ -181,6 +192,7 @@ impl Core {
             .await
             .map_err(|e| DomainError::Internal(format!("team actor: {e}")))?;
         self.teams.insert(id, actor.clone());
+        self.entries.insert(actor.get_id(), Entry::Team(id));
         Ok(actor)
     }
 
@@ -193,8 +205,16 @@ impl Core {
     /// its state from Postgres.
     pub(crate) fn forget(&self, cell: &ActorCell) {
         let id = cell.get_id();
-        self.threads.retain(|_, a| a.get_id() != id);
-        self.teams.retain(|_, a| a.get_id() != id);
+        // Only this actor's entry goes: a newer actor for the same thread stays registered.
+        match self.entries.remove(&id).map(|(_, entry)| entry) {
+            Some(Entry::Thread(thread)) => {
+                self.threads.remove_if(&thread, |_, a| a.get_id() == id);
+            }
+            Some(Entry::Team(team)) => {
+                self.teams.remove_if(&team, |_, a| a.get_id() == id);
+            }
+            None => {}
+        }
     }
 
     /// Asks a thread actor and waits (bounded by `call_timeout`) for its answer.
