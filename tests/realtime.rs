@@ -411,3 +411,32 @@ async fn a_silent_client_is_pinged_then_closed_with_4201(_p: PgPoolOptions, opts
     assert_eq!(ws.closed(Duration::from_secs(5)).await, Some(4201));
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn a_burst_on_one_thread_reaches_the_inbox_coalesced(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let thread = a.thread_with("Carol", "+14155550121").await;
+    let mut ws = a.socket(&server).await;
+    ws.subscribe(&format!("presence-team-{}", a.team_id)).await;
+
+    // Thirty notes at once: thirty commits on one thread.
+    let posts = (0..30).map(|i| {
+        let client = a.client.clone();
+        let path = format!("/api/threads/{thread}/notes");
+        async move { client.post(&path, json!({ "body": format!("note {i}") })).await.0 }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+
+    // The team channel gets far fewer inbox rows than commits, and the last one is current.
+    let mut rows = vec![];
+    while let Some(frame) = ws.next(Duration::from_millis(500)).await {
+        if frame["event"] == "thread.updated" {
+            rows.push(event_data(&frame));
+        }
+    }
+    assert!(!rows.is_empty() && rows.len() < 30, "{} inbox rows for 30 commits", rows.len());
+    assert_eq!(rows.last().unwrap()["last_seq"], 30);
+    server.stop().await;
+}
