@@ -68,6 +68,10 @@ pub struct FanoutArgs {
     /// The server's pid, to read its memory from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Post to this node instead (same database, Redis between them): measures fan-out across
+    /// nodes, subscribers on the plan's base and the sender on another.
+    #[arg(long)]
+    pub sender_base: Option<String>,
 }
 
 fn now_micros() -> u64 {
@@ -122,6 +126,13 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<Report> {
     guard::loopback_sources(&args.source_ips)?;
     guard::check_fd_budget(args.subscribers as usize, args.concurrency as usize + 64)?;
     let target = Arc::new(Target::new(&plan, addr, args.concurrency as usize, args.timeout)?);
+    let sender_base: Arc<str> = match &args.sender_base {
+        Some(base) => {
+            guard::loopback_base(base)?;
+            base.trim_end_matches('/').into()
+        }
+        None => target.base.as_str().into(),
+    };
     let probe_http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     let thread_id = plan.threads[args.thread % plan.threads.len()].clone();
     let channel = plan.thread_channel(args.thread);
@@ -167,7 +178,7 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<Report> {
         tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / args.rate as f64)).await;
         let (target, shared, lat, fails, ok) =
             (target.clone(), shared.clone(), post_latency.clone(), post_failures.clone(), posted_ok.clone());
-        let (kind, thread_id) = (args.kind, thread_id.clone());
+        let (kind, thread_id, sender_base) = (args.kind, thread_id.clone(), sender_base.clone());
         posts.spawn(async move {
             let t0 = Instant::now();
             let micros = now_micros();
@@ -175,11 +186,11 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<Report> {
             let body = format!("{}{n}-{micros}- load test", shared.marker);
             let req = match kind {
                 Kind::Message => {
-                    target.http.post(format!("{}/api/messages", target.base)).json(&json!({ "thread_id": thread_id, "body": body }))
+                    target.http.post(format!("{sender_base}/api/messages")).json(&json!({ "thread_id": thread_id, "body": body }))
                 }
                 Kind::Note => target
                     .http
-                    .post(format!("{}/api/threads/{thread_id}/notes", target.base))
+                    .post(format!("{sender_base}/api/threads/{thread_id}/notes"))
                     .json(&json!({ "body": body, "visibility": "public" })),
             };
             let outcome = match req.bearer_auth(&target.token).send().await {
