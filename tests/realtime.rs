@@ -440,3 +440,41 @@ async fn a_burst_on_one_thread_reaches_the_inbox_coalesced(_p: PgPoolOptions, op
     assert_eq!(rows.last().unwrap()["last_seq"], 30);
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn one_connection_holds_at_most_200_channels(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    // 201 threads of Alice's team, made in SQL for speed.
+    let db = sqlx::PgPool::connect_with(opts.clone()).await.unwrap();
+    let team: uuid::Uuid = a.team_id.parse().unwrap();
+    let threads: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "WITH c AS (
+            INSERT INTO contacts (id, team_id, phone, name)
+            SELECT gen_random_uuid(), $1, '+1415556' || lpad(i::text, 4, '0'), 'Bulk ' || i FROM generate_series(1, 201) i
+            RETURNING id)
+         INSERT INTO threads (id, team_id, contact_id, channel_id)
+         SELECT gen_random_uuid(), $1, c.id, (SELECT id FROM channels WHERE team_id = $1 AND kind = 'sms' LIMIT 1) FROM c
+         RETURNING id",
+    )
+    .bind(team)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let mut ws = a.socket(&server).await;
+    for t in &threads[..200] {
+        ws.subscribe(&format!("presence-thread-{t}")).await;
+    }
+    // The 201st is refused; the connection and its 200 channels stay.
+    let channel = format!("presence-thread-{}", threads[200]);
+    let (_, auth) = a.client.pusher_auth(&ws.socket_id, &channel).await;
+    ws.send(
+        json!({ "event": "pusher:subscribe", "data": { "channel": channel, "auth": auth["auth"], "channel_data": auth["channel_data"] } }),
+    )
+    .await;
+    let err = ws.expect("pusher:subscription_error", WAIT).await;
+    assert!(err["data"]["error"].as_str().unwrap().contains("too many channels"), "{err}");
+    ws.send(json!({ "event": "pusher:ping", "data": {} })).await;
+    ws.expect("pusher:pong", WAIT).await;
+    server.stop().await;
+}
