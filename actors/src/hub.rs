@@ -280,11 +280,6 @@ impl Hub {
         out
     }
 
-    /// Whether `socket_id` is subscribed to `channel`, and as which presence user.
-    pub fn subscription(&self, channel: &str, socket_id: &str) -> Option<Option<String>> {
-        self.channels.get(channel)?.subscribers.get(socket_id).map(|s| s.user_id.clone())
-    }
-
     /// Pushes the same bytes to every subscriber of `channel` but `except`; returns how many
     /// got it.
     pub fn broadcast(&self, channel: &str, frame: Bytes, except: Option<&str>) -> usize {

@@ -7,9 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-/// The protocol version we speak (pusher-js 8 asks for 7).
-pub const PROTOCOL_VERSION: u8 = 7;
-
 /// Pusher error and close codes.
 pub mod code {
     /// Unknown app key.

@@ -277,7 +277,7 @@ impl Session {
             return self.error(4000, "client events need a channel");
         };
         let Some(user) = self.subscriptions.get(&channel).copied() else {
-            return self.error(4009, "subscribe to the channel before triggering client events on it");
+            return self.error(code::UNAUTHORIZED, "subscribe to the channel before triggering client events on it");
         };
         if self.client_events.check().is_err() {
             return self.error(code::CLIENT_EVENT_RATE_LIMIT, "too many client events: at most 10 per second");
