@@ -26,6 +26,13 @@ async fn fixture(store: &PgStore) -> (Principal, actors::ids::ThreadId) {
     (p, thread)
 }
 
+/// An outbound message sent now (queued for the carrier).
+async fn send_now(store: &PgStore, p: &Principal, thread: actors::ids::ThreadId) -> Message {
+    let new =
+        NewOutbound { team: p.team.id, thread, author: None, body: "x".into(), media_urls: vec![], send_at: None, cancel_on_reply: false };
+    store.create_outbound(new).await.unwrap().value
+}
+
 fn inbound(p: &Principal, thread: actors::ids::ThreadId, sid: &str, body: &str) -> NewInbound {
     NewInbound {
         team: p.team.id,
@@ -77,19 +84,7 @@ async fn inbound_is_idempotent_by_message_sid(pool: PgPool) {
 async fn status_only_moves_forward(pool: PgPool) {
     let store = PgStore::from_pool(pool);
     let (p, thread) = fixture(&store).await;
-    let msg = store
-        .create_outbound(NewOutbound {
-            team: p.team.id,
-            thread,
-            author: None,
-            body: "x".into(),
-            media_urls: vec![],
-            send_at: None,
-            cancel_on_reply: false,
-        })
-        .await
-        .unwrap()
-        .value;
+    let msg = send_now(&store, &p, thread).await;
     store.record_send(msg.id, SendOutcome::Sent { sid: "SMx".into() }).await.unwrap().unwrap();
     assert!(store.apply_status("SMx", MessageStatus::Delivered, None, None, json!({})).await.unwrap().is_some());
     assert!(store.apply_status("SMx", MessageStatus::Sent, None, None, json!({})).await.unwrap().is_none());
@@ -197,19 +192,7 @@ async fn private_events_are_only_for_their_author(pool: PgPool) {
 async fn stale_sends_fail_as_outcome_unknown(pool: PgPool) {
     let store = PgStore::from_pool(pool.clone());
     let (p, thread) = fixture(&store).await;
-    let m = store
-        .create_outbound(NewOutbound {
-            team: p.team.id,
-            thread,
-            author: None,
-            body: "x".into(),
-            media_urls: vec![],
-            send_at: None,
-            cancel_on_reply: false,
-        })
-        .await
-        .unwrap()
-        .value;
+    let m = send_now(&store, &p, thread).await;
     sqlx::query("UPDATE messages SET status = 'sending', claimed_at = now() - interval '1 hour' WHERE id = $1")
         .bind(m.id.0)
         .execute(&pool)

@@ -265,6 +265,23 @@ pub(crate) async fn message_updated(conn: &mut PgConnection, id: MessageId, acto
     Ok(Committed { value: msg, events: vec![event], thread })
 }
 
+/// A new message moves its thread up the inbox with a fresh preview; an inbound one also counts
+/// as unread.
+async fn bump_thread(conn: &mut PgConnection, msg: &Message, unread: bool) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE threads SET last_message_at = $2, last_preview = $3, unread_count = unread_count + CASE WHEN $4 THEN 1 ELSE 0 END
+         WHERE id = $1",
+    )
+    .bind(msg.thread_id.0)
+    .bind(msg.created_at)
+    .bind(preview(&msg.body, msg.media.len()))
+    .bind(unread)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
 /// A message's preview line for the inbox.
 fn preview(body: &str, media: usize) -> String {
     let mut p: String = body.chars().take(140).collect();
@@ -568,13 +585,7 @@ impl ThreadWrites for PgStore {
             .map_err(db)?;
         let msg = Message::from(row);
         if status != MessageStatus::Scheduled {
-            sqlx::query("UPDATE threads SET last_message_at = $2, last_preview = $3 WHERE id = $1")
-                .bind(m.thread.0)
-                .bind(msg.created_at)
-                .bind(preview(&msg.body, msg.media.len()))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            bump_thread(&mut tx, &msg, false).await?;
         }
         let event = message_event(&mut tx, &msg, event::MESSAGE_CREATED, m.author).await?;
         let thread = summary(&mut tx, m.team, m.thread).await?;
@@ -717,13 +728,7 @@ impl ThreadWrites for PgStore {
             return Ok(InboundOutcome::Duplicate);
         };
         let msg = Message::from(row);
-        sqlx::query("UPDATE threads SET last_message_at = $2, last_preview = $3, unread_count = unread_count + 1 WHERE id = $1")
-            .bind(m.thread.0)
-            .bind(msg.created_at)
-            .bind(preview(&msg.body, msg.media.len()))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        bump_thread(&mut tx, &msg, true).await?;
         if let Some(out) = m.opt_out {
             sqlx::query(
                 "UPDATE contacts SET opted_out_at = CASE WHEN $2 THEN COALESCE(opted_out_at, now()) ELSE NULL END, updated_at = now()
