@@ -1,0 +1,76 @@
+// The inbox's right pane and its contact card: name, phone, tags and opt-out of the open thread's
+// contact, saved through the API and reflected at once in the list and the thread header.
+
+import { api } from './api.js';
+import { h } from './dom.js';
+import { upsertThread } from './inbox.js';
+import { buildNotesCard } from './notes.js';
+import { els, view } from './state.js';
+
+/** Right pane: the contact card and the notes card (hidden until a thread is open). */
+export function buildContactPane() {
+  els.contactName = h('input', { type: 'text', id: 'contact-name', placeholder: 'Add a name', 'data-testid': 'contact-name', autocomplete: 'off' });
+  els.contactPhone = h('span', { class: 'mono', 'data-testid': 'contact-phone' });
+  els.contactTags = h('input', { type: 'text', id: 'contact-tags', placeholder: 'vip, billing', 'data-testid': 'contact-tags', autocomplete: 'off' });
+  els.contactOptOut = h('input', { type: 'checkbox', id: 'contact-opted-out', 'data-testid': 'contact-opted-out' });
+  els.contactOptOut.addEventListener('change', () => patchContact({ opted_out: els.contactOptOut.checked }, 'opt'));
+  els.contactMsg = h('p', { class: 'form-note', role: 'status', 'data-testid': 'contact-status' });
+  els.contactForm = h('form', { class: 'contact-form', 'data-testid': 'contact-form', novalidate: true, onsubmit: (e) => {
+    e.preventDefault();
+    const tags = els.contactTags.value.split(',').map((t) => t.trim()).filter(Boolean);
+    patchContact({ name: els.contactName.value.trim(), tags }, 'save');
+  } },
+  h('label', { for: 'contact-name' }, 'Name'), els.contactName,
+  h('div', { class: 'field' }, h('span', { class: 'field-label' }, 'Phone'), els.contactPhone),
+  h('label', { for: 'contact-tags' }, 'Tags (comma-separated)'), els.contactTags,
+  h('label', { class: 'check', for: 'contact-opted-out' }, els.contactOptOut, ' Opted out of messages'),
+  h('button', { type: 'submit', class: 'secondary', 'data-testid': 'contact-save' }, 'Save contact'),
+  els.contactMsg);
+
+  return h('aside', { class: 'pane contact-pane', 'aria-label': 'Contact and notes', 'data-testid': 'contact-pane', hidden: true },
+    h('section', { class: 'card' }, h('h2', null, 'Contact'), els.contactForm),
+    buildNotesCard());
+}
+
+export async function loadContact(contactId) {
+  if (!contactId || !view) return;
+  const id = view.id;
+  const brief = view.thread.contact || {};
+  fillContact(Object.assign({ tags: [] }, brief));
+  try {
+    const c = await api('GET', `/api/contacts/${encodeURIComponent(contactId)}`);
+    if (view && view.id === id) fillContact(c);
+  } catch (_) { /* the brief from the thread is enough to show */ }
+}
+
+function fillContact(c) {
+  if (!view) return;
+  view.contact = c;
+  if (document.activeElement !== els.contactName) els.contactName.value = c.name || '';
+  els.contactPhone.textContent = c.phone || '';
+  if (document.activeElement !== els.contactTags) els.contactTags.value = (c.tags || []).join(', ');
+  els.contactOptOut.checked = !!c.opted_out_at;
+  els.optOutBanner.hidden = !c.opted_out_at;
+}
+
+async function patchContact(patch, what) {
+  if (!view || !view.contact) return;
+  const contact = view.contact;
+  els.contactMsg.textContent = '';
+  els.contactMsg.classList.remove('error');
+  try {
+    const c = await api('PATCH', `/api/contacts/${encodeURIComponent(contact.id)}`, patch);
+    if (!view) return;
+    fillContact(c);
+    els.contactMsg.textContent = what === 'opt' ? (c.opted_out_at ? 'Marked as opted out.' : 'Opted back in.') : 'Saved.';
+    // Reflect the name / opt-out in the list and the header right away.
+    if (view.thread) {
+      const t = Object.assign({}, view.thread, { contact: Object.assign({}, view.thread.contact, { name: c.name, phone: c.phone, opted_out_at: c.opted_out_at }) });
+      upsertThread(t);
+    }
+  } catch (err) {
+    els.contactMsg.textContent = err.message;
+    els.contactMsg.classList.add('error');
+    if (what === 'opt') els.contactOptOut.checked = !!contact.opted_out_at;
+  }
+}

@@ -1,0 +1,42 @@
+// The top bar every app page shares: team name, simulator badge, which nav link is current (the
+// Settings link only for admins), who is signed in, and signing out.
+
+import { avatar, h } from './dom.js';
+import { pusher } from './realtime.js';
+import { isAdmin, me, page, role, team } from './session.js';
+
+export function renderHeader() {
+  const teamName = document.getElementById('team-name');
+  if (teamName) {
+    teamName.textContent = team.name || 'Switchboard';
+    teamName.title = teamName.textContent; // the phone header may cut it short
+  }
+  const sim = document.getElementById('simulator-badge');
+  if (sim) sim.hidden = !team.simulator_mode;
+  const settingsLink = document.getElementById('settings-link');
+  if (settingsLink) {
+    settingsLink.hidden = !isAdmin;
+    if (!isAdmin) settingsLink.remove();
+    else if (page === 'settings') settingsLink.setAttribute('aria-current', 'page');
+  }
+  const inboxLink = document.getElementById('inbox-link');
+  if (inboxLink && page === 'inbox') inboxLink.setAttribute('aria-current', 'page');
+  const dashboardLink = document.getElementById('dashboard-link');
+  if (dashboardLink && page === 'dashboard') dashboardLink.setAttribute('aria-current', 'page');
+  const meName = document.getElementById('me-name');
+  if (meName) {
+    meName.replaceChildren(avatar(me.id, me.name || me.email || 'Me', { 'data-testid': 'me-avatar' }),
+      h('span', { class: 'me-text' }, me.name || me.email || ''), h('span', { class: 'role-tag' }, role));
+  }
+  const out = document.getElementById('sign-out');
+  if (out) {
+    out.addEventListener('click', async () => {
+      out.disabled = true;
+      try {
+        if (pusher) pusher.disconnect();
+        await fetch('/api/auth/sign-out', { method: 'POST', credentials: 'same-origin' });
+      } catch (_) { /* we leave anyway */ }
+      window.location.assign('/sign-in');
+    });
+  }
+}

@@ -1,0 +1,52 @@
+// The inbox page's shared state, in one place so every part of the inbox reads the same thing:
+// the loaded thread summaries and filters, the highest applied seq per thread, the open thread's
+// live view, its presence channel and the page's elements. ES module bindings are read-only to
+// importers, so the open thread and its channel change only through the setters below.
+
+export const inbox = {
+  threads: new Map(), // id -> ThreadSummary
+  nextCursor: null,
+  filters: { unread: false, scheduled: false, channel: '', status: '', mine: false, search: '' },
+  loadSeq: 0,
+};
+
+/** Highest applied seq per thread. */
+export const seqs = new Map();
+
+/** The inbox page's elements, filled in as its panes are built. */
+export const els = {};
+
+/** The open thread's id and live view (null when none is open). Live bindings. */
+export let openId = null;
+export let view = null;
+/** The open thread's presence channel (null when none). A live binding. */
+export let threadChannel = null;
+
+export function setOpenThread(id, v) {
+  openId = id;
+  view = v;
+}
+
+export function setThreadChannel(ch) {
+  threadChannel = ch;
+}
+
+export function newView(id) {
+  return {
+    id,
+    thread: null,
+    messages: new Map(),
+    msgSeq: new Map(),
+    notes: new Map(),
+    applied: new Set(),
+    baseline: 0,
+    loading: true,
+    buffer: [],
+    contact: null,
+    nextCursor: null,
+    editing: null,
+    editDraft: null,
+    typers: new Map(), // user id -> timeout
+    lastTypingSent: 0,
+  };
+}

@@ -1,0 +1,184 @@
+// Keeps the inbox page in step with the server over the socket (see the realtime model in main.js):
+// the open thread's presence channel and its events (applied once each, in seq order, buffered
+// while the thread loads), the team channel's thread summaries and who is online, my private user
+// channel (private notes, reads from my other tabs, mentions), and the catch-up by seq after a
+// reconnect (or a fresh snapshot when the server says the gap is too large).
+
+import { api, qs } from './api.js';
+import { toast } from './dom.js';
+import { loadThreads, renderList, scheduleRenderList, upsertThread } from './inbox.js';
+import { renderMessages, upsertMessage } from './messages.js';
+import { renderNotes, upsertNote } from './notes.js';
+import { onTyping, renderTyping, renderViewers } from './presence.js';
+import { pusher } from './realtime.js';
+import { me, membersList, team } from './session.js';
+import { els, inbox, openId, seqs, setThreadChannel, view } from './state.js';
+import { openThread, renderThreadHeader, scheduleMarkRead } from './thread.js';
+
+// ---------------------------------------------------------------- thread channel
+
+export function subscribeThread(id) {
+  if (!pusher) return;
+  const ch = pusher.subscribe(`presence-thread-${id}`);
+  ch.unbind_all(); // a channel object pusher-js reuses must not keep an older thread's handlers
+  setThreadChannel(ch);
+  ch.bind('pusher:subscription_succeeded', () => {
+    if (openId !== id || !view) return;
+    renderViewers();
+    // Events committed between our snapshot and the subscription would be lost: ask for them.
+    view.subscribedOnce = true;
+    if (!view.loading) catchUp(id);
+  });
+  ch.bind('pusher:subscription_error', (status) => {
+    if (openId !== id) return;
+    const code = status && status.status;
+    toast(`Live updates for this conversation are unavailable${code ? ` (${code})` : ''}.`, { kind: 'error' });
+  });
+  ch.bind('pusher:member_added', () => { if (openId === id) renderViewers(); });
+  ch.bind('pusher:member_removed', (member) => {
+    if (openId !== id) return;
+    if (member && view && view.typers.has(member.id)) {
+      clearTimeout(view.typers.get(member.id));
+      view.typers.delete(member.id);
+      renderTyping();
+    }
+    renderViewers();
+  });
+  for (const name of ['message.created', 'message.updated', 'note.created', 'thread.updated']) {
+    ch.bind(name, (data) => onThreadEvent(data, name, id));
+  }
+  ch.bind('client-typing', (data, meta) => { if (openId === id) onTyping(data, meta); });
+  if (ch.subscribed) renderViewers();
+}
+
+function onThreadEvent(ev, name, channelThread) {
+  if (!ev || typeof ev !== 'object') return;
+  const tid = ev.thread_id || channelThread;
+  if (!view || tid !== view.id) {
+    // Not the open thread: remember its seq, the inbox learns the rest from the team channel.
+    return;
+  }
+  if (view.loading) {
+    view.buffer.push([ev, name]);
+    return;
+  }
+  applyEvent(ev, name);
+}
+
+/** Applies one ThreadEvent to the open thread: idempotent, duplicates and stale seqs ignored. */
+export function applyEvent(ev, name) {
+  if (!view) return;
+  const seq = Number(ev.seq);
+  if (Number.isFinite(seq)) {
+    if (seq <= view.baseline || view.applied.has(seq)) return; // already in the snapshot or applied
+    view.applied.add(seq);
+    if (seq > (seqs.get(view.id) || 0)) seqs.set(view.id, seq);
+  }
+  const type = ev.type || name;
+  const data = ev.data;
+  if (!data) return;
+  if (type === 'message.created' || type === 'message.updated') {
+    upsertMessage(data, Number.isFinite(seq) ? seq : null);
+    if (data.direction === 'inbound' && type === 'message.created') {
+      scheduleMarkRead();
+      const wrap = els.messagesWrap;
+      if (wrap.scrollHeight - wrap.scrollTop - wrap.clientHeight > 200) {
+        toast('New message below', { ms: 3000 });
+      }
+    }
+  } else if (type === 'note.created') {
+    upsertNote(data);
+  } else if (type === 'thread.updated') {
+    upsertThread(data);
+  }
+}
+
+// ---------------------------------------------------------------- team + user channels
+
+export function subscribeTeamAndUser() {
+  if (!pusher) return;
+  const teamCh = pusher.subscribe(`presence-team-${team.id || me.team_id}`);
+  const onSummary = (t) => upsertThread(t);
+  teamCh.bind('thread.created', onSummary);
+  teamCh.bind('thread.updated', onSummary);
+  const markOnline = () => {
+    for (const m of membersList) m.online = !!(teamCh.members && teamCh.members.get(m.id));
+  };
+  teamCh.bind('pusher:subscription_succeeded', markOnline);
+  teamCh.bind('pusher:member_added', markOnline);
+  teamCh.bind('pusher:member_removed', markOnline);
+
+  const userCh = pusher.subscribe(`private-user-${me.id}`);
+  userCh.bind('thread.read', (data) => {
+    if (!data) return;
+    const id = data.thread_id || (data.thread && data.thread.id);
+    if (data.thread && data.thread.id) upsertThread(data.thread);
+    const t = inbox.threads.get(id);
+    if (t && t.unread_count) {
+      inbox.threads.set(id, Object.assign({}, t, { unread_count: 0 }));
+      scheduleRenderList();
+    }
+  });
+  userCh.bind('note.created', (ev) => onThreadEvent(ev, 'note.created', ev && ev.thread_id));
+  userCh.bind('mention', (data) => {
+    if (!data) return;
+    const by = data.by || (data.note && data.note.author_name) || 'Someone';
+    const t = inbox.threads.get(data.thread_id);
+    const where = t && t.contact ? ` in ${t.contact.name || t.contact.phone}` : '';
+    toast(`${by} mentioned you${where}`, { action: { label: 'Open', run: () => openThread(data.thread_id, true) } });
+  });
+}
+
+// ---------------------------------------------------------------- catch-up after a reconnect
+
+export async function resync() {
+  loadThreads();
+  if (!view || view.loading || view.failed) return;
+  await catchUp(view.id);
+}
+
+/** Applies what the open thread missed since its highest seq (or reloads it when told to). */
+export async function catchUp(id) {
+  if (!view || view.id !== id || view.loading) return;
+  const after = seqs.get(id) || view.baseline || 0;
+  try {
+    const data = await api('GET', `/api/threads/${encodeURIComponent(id)}/events${qs({ after })}`);
+    if (!view || view.id !== id) return;
+    if (data.reset_required) {
+      await reloadThread(id);
+      return;
+    }
+    for (const ev of data.events || []) applyEvent(ev, ev.type);
+    if (Number(data.last_seq) > (seqs.get(id) || 0)) seqs.set(id, Number(data.last_seq));
+  } catch (err) {
+    if (err.status !== 401) await reloadThread(id);
+  }
+}
+
+/** Replaces the open thread's state with a fresh snapshot, without a page reload. */
+async function reloadThread(id) {
+  try {
+    const data = await api('GET', `/api/threads/${encodeURIComponent(id)}`);
+    if (!view || view.id !== id) return;
+    view.thread = Object.assign({}, data.thread, { unread_count: 0 });
+    view.baseline = Number(data.thread.last_seq) || 0;
+    view.applied.clear();
+    seqs.set(id, view.baseline);
+    view.messages.clear();
+    view.msgSeq.clear();
+    for (const m of data.messages || []) {
+      view.messages.set(m.id, m);
+      view.msgSeq.set(m.id, view.baseline);
+    }
+    view.notes.clear();
+    for (const n of data.notes || []) view.notes.set(n.id, n);
+    view.nextCursor = data.next_cursor || null;
+    inbox.threads.set(id, view.thread);
+    renderList();
+    renderThreadHeader();
+    renderMessages(true);
+    renderNotes();
+  } catch (err) {
+    toast(`Could not refresh the conversation: ${err.message}`, { kind: 'error' });
+  }
+}

@@ -1,0 +1,229 @@
+// The open conversation (middle pane): building the pane, opening and closing a thread (URL,
+// snapshot load, subscribing to its channel, events buffered while it loads), marking it read,
+// paging to earlier messages, and its header: title, status and assignee.
+
+import { api, qs } from './api.js';
+import { channelTag, h, toast } from './dom.js';
+import { channelLabel } from './format.js';
+import { buildComposer, clearComposer, setComposerChannel } from './composer.js';
+import { loadContact } from './contact.js';
+import { renderList, upsertThread } from './inbox.js';
+import { renderMessages } from './messages.js';
+import { renderNotes } from './notes.js';
+import { renderTyping } from './presence.js';
+import { pusher } from './realtime.js';
+import { me, membersList, team } from './session.js';
+import { els, inbox, newView, openId, seqs, setOpenThread, setThreadChannel, threadChannel, view } from './state.js';
+import { applyEvent, catchUp, subscribeThread } from './sync.js';
+
+/** Middle pane: the placeholder, the "not found" message and the thread view with its composer. */
+export function buildThreadPane() {
+  els.placeholder = h('div', { class: 'placeholder', 'data-testid': 'no-thread' },
+    h('div', { class: 'placeholder-icon', 'aria-hidden': 'true' }, '✉'),
+    h('p', null, 'Select a conversation to read and reply.'),
+    team.simulator_mode ? h('p', { class: 'muted' }, 'Simulator mode: use “Simulate an inbound message” to create one.') : null);
+
+  els.back = h('button', { type: 'button', class: 'ghost back', 'data-testid': 'back', 'aria-label': 'Back to conversations', onclick: () => closeThread(true) }, '← Back');
+  els.threadTitle = h('h2', { class: 'thread-title', 'data-testid': 'thread-title' });
+  els.threadSub = h('div', { class: 'thread-sub muted' });
+  els.viewers = h('div', { class: 'viewers', 'data-testid': 'viewers', 'aria-label': 'Also viewing' });
+  els.statusSelect = h('select', { id: 'thread-status', 'aria-label': 'Thread status', 'data-testid': 'thread-status' },
+    ...['open', 'pending', 'resolved', 'snoozed'].map((s) => h('option', { value: s }, s[0].toUpperCase() + s.slice(1))));
+  els.statusSelect.addEventListener('change', () => patchThread({ status: els.statusSelect.value }));
+  els.assigneeSelect = h('select', { id: 'thread-assignee', 'aria-label': 'Assignee', 'data-testid': 'thread-assignee' });
+  els.assigneeSelect.addEventListener('change', () => patchThread({ assignee_id: els.assigneeSelect.value || null }));
+
+  els.loadEarlier = h('button', { type: 'button', class: 'ghost load-earlier', hidden: true, 'data-testid': 'load-earlier', onclick: loadEarlier }, 'Load earlier messages');
+  els.messages = h('ol', { class: 'messages', 'data-testid': 'messages', 'aria-label': 'Messages', 'aria-live': 'polite' });
+  els.messagesWrap = h('div', { class: 'messages-wrap', tabindex: '0', 'aria-label': 'Message history' }, els.loadEarlier, els.messages);
+  els.typing = h('div', { class: 'typing', 'data-testid': 'typing', hidden: true, 'aria-live': 'polite' });
+
+  els.composer = buildComposer();
+
+  els.threadView = h('div', { class: 'thread-view', hidden: true, 'data-testid': 'thread-view' },
+    h('header', { class: 'thread-header' },
+      h('div', { class: 'thread-head-left' }, els.back, h('div', { class: 'thread-names' }, els.threadTitle, els.threadSub)),
+      h('div', { class: 'thread-head-right' }, els.viewers,
+        h('label', { class: 'sr-only', for: 'thread-status' }, 'Status'), els.statusSelect,
+        h('label', { class: 'sr-only', for: 'thread-assignee' }, 'Assignee'), els.assigneeSelect)),
+    els.messagesWrap, els.typing, els.composer);
+  els.threadNotFound = h('div', { class: 'placeholder', hidden: true, 'data-testid': 'thread-error' });
+
+  return h('section', { class: 'pane thread-pane', 'aria-label': 'Conversation', 'data-testid': 'thread-pane' },
+    els.placeholder, els.threadNotFound, els.threadView);
+}
+
+// ---------------------------------------------------------------- open / close a thread
+
+export async function openThread(id, push) {
+  if (!id) return;
+  if (openId === id && view && !view.failed) {
+    document.body.classList.add('thread-open');
+    return;
+  }
+  leaveThread();
+  setOpenThread(id, newView(id));
+  if (push && window.location.pathname !== `/threads/${id}`) history.pushState({ threadId: id }, '', `/threads/${id}`);
+  document.body.classList.add('thread-open');
+  els.placeholder.hidden = true;
+  els.threadNotFound.hidden = true;
+  els.threadView.hidden = false;
+  els.contactPane.hidden = false;
+  els.threadTitle.textContent = 'Loading…';
+  els.threadSub.textContent = '';
+  els.messages.replaceChildren();
+  els.notes.replaceChildren();
+  els.viewers.replaceChildren();
+  clearComposer(true);
+  renderTyping();
+  const known = inbox.threads.get(id);
+  if (known) inbox.threads.set(id, Object.assign({}, known, { unread_count: 0 }));
+  renderList();
+  subscribeThread(id);
+
+  let data;
+  try {
+    data = await api('GET', `/api/threads/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (openId !== id) return;
+    view.failed = true;
+    els.threadView.hidden = true;
+    els.contactPane.hidden = true;
+    els.threadNotFound.hidden = false;
+    els.threadNotFound.replaceChildren(h('p', null, err.status === 404 ? 'This conversation does not exist or was deleted.' : `Could not open the conversation: ${err.message}`));
+    return;
+  }
+  if (openId !== id) return;
+  const thread = Object.assign({}, data.thread, { unread_count: 0 });
+  view.thread = thread;
+  view.baseline = Number(thread.last_seq) || 0;
+  seqs.set(id, Math.max(seqs.get(id) || 0, view.baseline));
+  for (const m of data.messages || []) {
+    view.messages.set(m.id, m);
+    view.msgSeq.set(m.id, view.baseline);
+  }
+  for (const n of data.notes || []) view.notes.set(n.id, n);
+  view.nextCursor = data.next_cursor || null;
+  view.loading = false;
+  inbox.threads.set(id, thread);
+  renderList();
+  renderThreadHeader();
+  renderMessages(true);
+  renderNotes();
+  setComposerChannel();
+  // Events that came on the socket while we loaded: keep those the snapshot does not have.
+  const buffered = view.buffer;
+  view.buffer = [];
+  for (const [ev, name] of buffered) applyEvent(ev, name);
+  markRead(id);
+  loadContact(thread.contact && thread.contact.id);
+  if (view.subscribedOnce) catchUp(id);
+  if (window.matchMedia('(min-width: 761px)').matches) els.body.focus({ preventScroll: true });
+}
+
+export function closeThread(push) {
+  leaveThread();
+  setOpenThread(null, null);
+  document.body.classList.remove('thread-open');
+  els.threadView.hidden = true;
+  els.contactPane.hidden = true;
+  els.threadNotFound.hidden = true;
+  els.placeholder.hidden = false;
+  if (push && window.location.pathname !== '/') history.pushState({}, '', '/');
+  renderList();
+}
+
+function leaveThread() {
+  if (view) {
+    for (const t of view.typers.values()) clearTimeout(t);
+    view.typers.clear();
+  }
+  if (threadChannel && pusher) {
+    threadChannel.unbind_all();
+    pusher.unsubscribe(threadChannel.name);
+  }
+  setThreadChannel(null);
+}
+
+let markReadTimer = null;
+export function scheduleMarkRead() {
+  if (!openId || document.visibilityState !== 'visible') return;
+  clearTimeout(markReadTimer);
+  const id = openId;
+  markReadTimer = setTimeout(() => { if (openId === id) markRead(id); }, 400);
+}
+
+async function markRead(id) {
+  try {
+    const t = await api('POST', `/api/threads/${encodeURIComponent(id)}/read`);
+    if (t && t.id) upsertThread(t);
+  } catch (_) { /* the badge is already cleared locally */ }
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && openId) {
+    const t = inbox.threads.get(openId);
+    if (t && t.unread_count > 0) scheduleMarkRead();
+  }
+});
+
+async function loadEarlier() {
+  if (!view || !view.nextCursor) return;
+  const id = view.id;
+  els.loadEarlier.disabled = true;
+  try {
+    const data = await api('GET', `/api/threads/${encodeURIComponent(id)}${qs({ cursor: view.nextCursor })}`);
+    if (!view || view.id !== id) return;
+    for (const m of data.messages || []) {
+      if (!view.messages.has(m.id)) {
+        view.messages.set(m.id, m);
+        view.msgSeq.set(m.id, view.baseline);
+      }
+    }
+    view.nextCursor = data.next_cursor || null;
+    const wrap = els.messagesWrap;
+    const fromBottom = wrap.scrollHeight - wrap.scrollTop;
+    renderMessages(false);
+    wrap.scrollTop = wrap.scrollHeight - fromBottom;
+  } catch (err) {
+    toast(err.message, { kind: 'error' });
+  } finally {
+    els.loadEarlier.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- thread header
+
+export function renderThreadHeader() {
+  if (!view || !view.thread) return;
+  const t = view.thread;
+  const c = t.contact || {};
+  const kind = (t.channel && t.channel.kind) || 'sms';
+  els.threadTitle.replaceChildren(h('span', null, c.name || c.phone || 'Unknown'), channelTag(kind));
+  els.threadSub.textContent = [c.name ? c.phone : '', t.channel ? `via ${channelLabel(kind)} ${t.channel.number}` : ''].filter(Boolean).join(' · ');
+  els.statusSelect.value = t.status;
+  renderAssigneeOptions();
+  els.assigneeSelect.value = t.assignee_id || '';
+  els.optOutBanner.hidden = !c.opted_out_at;
+  document.title = `${c.name || c.phone || 'Conversation'} · Switchboard`;
+}
+
+export function renderAssigneeOptions() {
+  if (!els.assigneeSelect) return;
+  const current = els.assigneeSelect.value;
+  els.assigneeSelect.replaceChildren(h('option', { value: '' }, 'Unassigned'),
+    ...membersList.map((m) => h('option', { value: m.id }, m.id === me.id ? `${m.name} (me)` : m.name)));
+  els.assigneeSelect.value = current;
+}
+
+async function patchThread(patch) {
+  if (!view || !view.thread) return;
+  const id = view.id;
+  try {
+    const t = await api('PATCH', `/api/threads/${encodeURIComponent(id)}`, patch);
+    if (t && t.id) upsertThread(t);
+  } catch (err) {
+    toast(err.message, { kind: 'error' });
+    if (view && view.id === id) renderThreadHeader();
+  }
+}
