@@ -1,5 +1,6 @@
 //! The agent's pages (askama): sign-in and sign-up, the inbox app and settings. The app page is
-//! a shell with boot data; `web/static/app.js` renders it live from the API and the socket.
+//! a shell with boot data; the ES modules in `web/static/app/` (entry `main.js`) render it live
+//! from the API and the socket.
 
 use crate::AppState;
 use crate::api_me_json;
