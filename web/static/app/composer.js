@@ -1,15 +1,16 @@
 // The reply composer of the open thread: SMS / WhatsApp switch (which opens the contact's thread
 // on that channel), body and media URLs, send now or at a time (optionally cancelled by a reply),
-// and its inline errors. Typing signals go out through presence.js.
+// and its inline errors. Typing signals go out through presence.js; the switch opens the other
+// thread with an 'open-thread' event (events.js), as thread.js imports this module.
 
 import { api } from './api.js';
 import { h } from './dom.js';
+import { emit } from './events.js';
 import { safeUrl, toLocalInput } from './format.js';
 import { upsertThread } from './inbox.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { sendTyping } from './presence.js';
 import { els, view } from './state.js';
-import { openThread } from './thread.js';
 
 /** Builds the composer form (its elements go to els). */
 export function buildComposer() {
@@ -90,7 +91,7 @@ async function switchChannel(kind) {
   try {
     const t = await api('POST', '/api/threads/for-contact', { contact_id: contactId, channel: kind });
     upsertThread(t, { keepUnread: true });
-    await openThread(t.id, true);
+    await emit('open-thread', { id: t.id, push: true });
     els.body.value = draft;
   } catch (err) {
     setComposerChannel();

@@ -4,6 +4,7 @@
 
 import { api, qs } from './api.js';
 import { avatar, channelTag, debounce, h, timeEl, toast } from './dom.js';
+import { emit, on } from './events.js';
 import { relTime, toDate } from './format.js';
 import { buildContactPane } from './contact.js';
 import { connect, exposeDebugHandle, onReconnect } from './realtime.js';
@@ -16,6 +17,7 @@ import { buildThreadPane, closeThread, openThread, renderAssigneeOptions, render
 // ---------------------------------------------------------------- start
 
 export async function startInbox() {
+  on('open-thread', ({ id, push }) => openThread(id, push));
   buildInbox();
   connect();
   exposeDebugHandle();
@@ -186,7 +188,7 @@ function threadRow(t) {
     'data-thread-id': t.id,
     'data-unread': String(unread),
     'aria-current': t.id === openId ? 'true' : null,
-    onclick: () => openThread(t.id, true),
+    onclick: () => emit('open-thread', { id: t.id, push: true }),
   },
   h('span', { class: 'row-top' },
     h('span', { class: 'row-name', 'data-testid': 'thread-name' }, name),

@@ -6,6 +6,7 @@
 
 import { api, qs } from './api.js';
 import { toast } from './dom.js';
+import { emit } from './events.js';
 import { loadThreads, renderList, scheduleRenderList, upsertThread } from './inbox.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
@@ -13,7 +14,7 @@ import { onTyping, renderTyping, renderViewers } from './presence.js';
 import { pusher } from './realtime.js';
 import { me, membersList, team } from './session.js';
 import { els, inbox, openId, seqs, setThreadChannel, view } from './state.js';
-import { openThread, renderThreadHeader, scheduleMarkRead } from './thread.js';
+import { renderThreadHeader, scheduleMarkRead } from './thread.js';
 
 // ---------------------------------------------------------------- thread channel
 
@@ -125,7 +126,7 @@ export function subscribeTeamAndUser() {
     const by = data.by || (data.note && data.note.author_name) || 'Someone';
     const t = inbox.threads.get(data.thread_id);
     const where = t && t.contact ? ` in ${t.contact.name || t.contact.phone}` : '';
-    toast(`${by} mentioned you${where}`, { action: { label: 'Open', run: () => openThread(data.thread_id, true) } });
+    toast(`${by} mentioned you${where}`, { action: { label: 'Open', run: () => emit('open-thread', { id: data.thread_id, push: true }) } });
   });
 }
 
