@@ -12,7 +12,8 @@ import { boot, loadMembers, main, me, team } from './session.js';
 import { buildSimulator } from './simulator.js';
 import { els, inbox, openId, view } from './state.js';
 import { resync, subscribeTeamAndUser } from './sync.js';
-import { buildThreadPane, closeThread, openThread, renderAssigneeOptions, renderThreadHeader, scheduleMarkRead } from './thread.js';
+import { buildThreadPane, closeThread, openThread, scheduleMarkRead } from './thread.js';
+import { renderAssigneeOptions, renderThreadHeader } from './thread-header.js';
 
 // ---------------------------------------------------------------- start
 

@@ -14,7 +14,8 @@ import { onTyping, renderTyping, renderViewers } from './presence.js';
 import { pusher } from './realtime.js';
 import { me, membersList, team } from './session.js';
 import { els, inbox, openId, seqs, setThreadChannel, view } from './state.js';
-import { renderThreadHeader, scheduleMarkRead } from './thread.js';
+import { scheduleMarkRead } from './thread.js';
+import { renderThreadHeader } from './thread-header.js';
 
 // ---------------------------------------------------------------- thread channel
 

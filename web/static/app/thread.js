@@ -1,10 +1,9 @@
 // The open conversation (middle pane): building the pane, opening and closing a thread (URL,
 // snapshot load, subscribing to its channel, events buffered while it loads), marking it read,
-// paging to earlier messages, and its header: title, status and assignee.
+// paging to earlier messages, and saving its status and assignee (drawn by thread-header.js).
 
 import { api, qs } from './api.js';
-import { channelTag, h, toast } from './dom.js';
-import { channelLabel } from './format.js';
+import { h, toast } from './dom.js';
 import { buildComposer, clearComposer, setComposerChannel } from './composer.js';
 import { loadContact } from './contact.js';
 import { renderList, upsertThread } from './inbox.js';
@@ -12,9 +11,10 @@ import { renderMessages } from './messages.js';
 import { renderNotes } from './notes.js';
 import { renderTyping } from './presence.js';
 import { pusher } from './realtime.js';
-import { me, membersList, team } from './session.js';
+import { team } from './session.js';
 import { els, inbox, newView, openId, seqs, setOpenThread, setThreadChannel, threadChannel, view } from './state.js';
 import { applyEvent, catchUp, subscribeThread } from './sync.js';
+import { renderThreadHeader } from './thread-header.js';
 
 /** Middle pane: the placeholder, the "not found" message and the thread view with its composer. */
 export function buildThreadPane() {
@@ -192,29 +192,7 @@ async function loadEarlier() {
   }
 }
 
-// ---------------------------------------------------------------- thread header
-
-export function renderThreadHeader() {
-  if (!view || !view.thread) return;
-  const t = view.thread;
-  const c = t.contact || {};
-  const kind = (t.channel && t.channel.kind) || 'sms';
-  els.threadTitle.replaceChildren(h('span', null, c.name || c.phone || 'Unknown'), channelTag(kind));
-  els.threadSub.textContent = [c.name ? c.phone : '', t.channel ? `via ${channelLabel(kind)} ${t.channel.number}` : ''].filter(Boolean).join(' · ');
-  els.statusSelect.value = t.status;
-  renderAssigneeOptions();
-  els.assigneeSelect.value = t.assignee_id || '';
-  els.optOutBanner.hidden = !c.opted_out_at;
-  document.title = `${c.name || c.phone || 'Conversation'} · Switchboard`;
-}
-
-export function renderAssigneeOptions() {
-  if (!els.assigneeSelect) return;
-  const current = els.assigneeSelect.value;
-  els.assigneeSelect.replaceChildren(h('option', { value: '' }, 'Unassigned'),
-    ...membersList.map((m) => h('option', { value: m.id }, m.id === me.id ? `${m.name} (me)` : m.name)));
-  els.assigneeSelect.value = current;
-}
+// ---------------------------------------------------------------- status and assignee
 
 async function patchThread(patch) {
   if (!view || !view.thread) return;

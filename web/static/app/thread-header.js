@@ -1,0 +1,30 @@
+// The open thread's header (middle pane): its title and channel, the contact's phone and our
+// number, the status and assignee selects (their changes are saved by thread.js), the opt-out
+// banner and the page title. Drawn again whenever the open thread's summary changes.
+
+import { channelTag, h } from './dom.js';
+import { channelLabel } from './format.js';
+import { me, membersList } from './session.js';
+import { els, view } from './state.js';
+
+export function renderThreadHeader() {
+  if (!view || !view.thread) return;
+  const t = view.thread;
+  const c = t.contact || {};
+  const kind = (t.channel && t.channel.kind) || 'sms';
+  els.threadTitle.replaceChildren(h('span', null, c.name || c.phone || 'Unknown'), channelTag(kind));
+  els.threadSub.textContent = [c.name ? c.phone : '', t.channel ? `via ${channelLabel(kind)} ${t.channel.number}` : ''].filter(Boolean).join(' · ');
+  els.statusSelect.value = t.status;
+  renderAssigneeOptions();
+  els.assigneeSelect.value = t.assignee_id || '';
+  els.optOutBanner.hidden = !c.opted_out_at;
+  document.title = `${c.name || c.phone || 'Conversation'} · Switchboard`;
+}
+
+export function renderAssigneeOptions() {
+  if (!els.assigneeSelect) return;
+  const current = els.assigneeSelect.value;
+  els.assigneeSelect.replaceChildren(h('option', { value: '' }, 'Unassigned'),
+    ...membersList.map((m) => h('option', { value: m.id }, m.id === me.id ? `${m.name} (me)` : m.name)));
+  els.assigneeSelect.value = current;
+}
