@@ -7,7 +7,7 @@ import { api } from './api.js';
 import { h } from './dom.js';
 import { emit } from './events.js';
 import { safeUrl, toLocalInput } from './format.js';
-import { upsertThread } from './inbox.js';
+import { upsertThread } from './list.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { sendTyping } from './presence.js';
 import { els, view } from './state.js';

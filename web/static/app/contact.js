@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { h } from './dom.js';
-import { upsertThread } from './inbox.js';
+import { upsertThread } from './list.js';
 import { buildNotesCard } from './notes.js';
 import { els, view } from './state.js';
 

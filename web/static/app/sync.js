@@ -7,14 +7,13 @@
 import { api, qs } from './api.js';
 import { toast } from './dom.js';
 import { emit } from './events.js';
-import { loadThreads, renderList, scheduleRenderList, upsertThread } from './inbox.js';
+import { loadThreads, renderList, scheduleMarkRead, scheduleRenderList, upsertThread } from './list.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
 import { onTyping, renderTyping, renderViewers } from './presence.js';
 import { pusher } from './realtime.js';
 import { me, membersList, team } from './session.js';
 import { els, inbox, openId, seqs, setThreadChannel, view } from './state.js';
-import { scheduleMarkRead } from './thread.js';
 import { renderThreadHeader } from './thread-header.js';
 
 // ---------------------------------------------------------------- thread channel

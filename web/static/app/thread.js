@@ -1,12 +1,13 @@
 // The open conversation (middle pane): building the pane, opening and closing a thread (URL,
-// snapshot load, subscribing to its channel, events buffered while it loads), marking it read,
-// paging to earlier messages, and saving its status and assignee (drawn by thread-header.js).
+// snapshot load, subscribing to its channel, events buffered while it loads, marking it read),
+// paging to earlier messages, and saving its status and assignee. Its header is drawn by
+// thread-header.js; the read markers live with the list (list.js).
 
 import { api, qs } from './api.js';
 import { h, toast } from './dom.js';
 import { buildComposer, clearComposer, setComposerChannel } from './composer.js';
 import { loadContact } from './contact.js';
-import { renderList, upsertThread } from './inbox.js';
+import { markRead, renderList, upsertThread } from './list.js';
 import { renderMessages } from './messages.js';
 import { renderNotes } from './notes.js';
 import { renderTyping } from './presence.js';
@@ -144,28 +145,6 @@ function leaveThread() {
   }
   setThreadChannel(null);
 }
-
-let markReadTimer = null;
-export function scheduleMarkRead() {
-  if (!openId || document.visibilityState !== 'visible') return;
-  clearTimeout(markReadTimer);
-  const id = openId;
-  markReadTimer = setTimeout(() => { if (openId === id) markRead(id); }, 400);
-}
-
-async function markRead(id) {
-  try {
-    const t = await api('POST', `/api/threads/${encodeURIComponent(id)}/read`);
-    if (t && t.id) upsertThread(t);
-  } catch (_) { /* the badge is already cleared locally */ }
-}
-
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible' && openId) {
-    const t = inbox.threads.get(openId);
-    if (t && t.unread_count > 0) scheduleMarkRead();
-  }
-});
 
 async function loadEarlier() {
   if (!view || !view.nextCursor) return;

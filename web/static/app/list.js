@@ -1,0 +1,203 @@
+// The inbox's left pane, the thread list: filters, search, paging, live upserts of thread
+// summaries from any source, unread badges and the top bar's counts, and marking the open thread
+// read (which clears its badge for the other tabs and agents too). A row's click asks for the
+// thread with an 'open-thread' event (events.js): thread.js imports this module.
+
+import { api, qs } from './api.js';
+import { avatar, channelTag, debounce, h, timeEl, toast } from './dom.js';
+import { emit } from './events.js';
+import { relTime, toDate } from './format.js';
+import { me, team } from './session.js';
+import { buildSimulator } from './simulator.js';
+import { els, inbox, openId, view } from './state.js';
+import { renderThreadHeader } from './thread-header.js';
+
+/** Left pane: filters + list + simulator. */
+export function buildListPane() {
+  const f = inbox.filters;
+  els.search = h('input', { type: 'search', id: 'thread-search', 'aria-label': 'Search threads', placeholder: 'Search name, phone, text…', 'data-testid': 'thread-search', autocomplete: 'off' });
+  els.search.addEventListener('input', debounce(() => { f.search = els.search.value.trim(); loadThreads(); }, 250));
+  const check = (key, label, testid) => {
+    const input = h('input', { type: 'checkbox', id: `filter-${key}`, 'data-testid': testid });
+    input.addEventListener('change', () => { f[key] = input.checked; loadThreads(); });
+    return h('label', { class: 'chip', for: `filter-${key}` }, input, h('span', null, label));
+  };
+  els.channelFilter = h('select', { id: 'filter-channel', 'aria-label': 'Channel', 'data-testid': 'filter-channel' },
+    h('option', { value: '' }, 'All channels'), h('option', { value: 'sms' }, 'SMS'), h('option', { value: 'whatsapp' }, 'WhatsApp'));
+  els.channelFilter.addEventListener('change', () => { f.channel = els.channelFilter.value; loadThreads(); });
+  els.statusFilter = h('select', { id: 'filter-status', 'aria-label': 'Status', 'data-testid': 'filter-status' },
+    h('option', { value: '' }, 'Any status'), ...['open', 'pending', 'resolved', 'snoozed'].map((s) => h('option', { value: s }, s[0].toUpperCase() + s.slice(1))));
+  els.statusFilter.addEventListener('change', () => { f.status = els.statusFilter.value; loadThreads(); });
+
+  els.list = h('ul', { class: 'thread-list', 'data-testid': 'thread-list', 'aria-label': 'Conversations' });
+  els.listEmpty = h('p', { class: 'empty muted', 'data-testid': 'thread-list-empty', hidden: true }, 'No conversations match.');
+  els.loadMore = h('button', { type: 'button', class: 'ghost load-more', hidden: true, 'data-testid': 'load-more', onclick: () => loadThreads(true) }, 'Load more');
+
+  return h('section', { class: 'pane list-pane', 'aria-label': 'Conversations', 'data-testid': 'list-pane' },
+    h('div', { class: 'filters', role: 'search' },
+      els.search,
+      h('div', { class: 'chips' }, check('unread', 'Unread', 'filter-unread'), check('scheduled', 'Scheduled', 'filter-scheduled'), check('mine', 'Assigned to me', 'filter-mine')),
+      h('div', { class: 'selects' }, els.channelFilter, els.statusFilter)),
+    els.list, els.listEmpty, els.loadMore,
+    team.simulator_mode ? buildSimulator() : null);
+}
+
+// ---------------------------------------------------------------- thread list
+
+function sortKey(t) {
+  const d = toDate(t.last_message_at) || toDate(t.created_at);
+  return d ? d.getTime() : 0;
+}
+
+function sortedThreads() {
+  return [...inbox.threads.values()].sort((a, b) => (sortKey(b) - sortKey(a)) || (a.id < b.id ? 1 : -1));
+}
+
+function matchesFilters(t) {
+  const f = inbox.filters;
+  if (t.id === openId) return true; // never yank the open conversation out of the list
+  if (f.unread && !(t.unread_count > 0)) return false;
+  if (f.scheduled && !(t.scheduled_count > 0)) return false;
+  if (f.channel && t.channel && t.channel.kind !== f.channel) return false;
+  if (f.status && t.status !== f.status) return false;
+  if (f.mine && t.assignee_id !== me.id) return false;
+  if (f.search) {
+    const c = t.contact || {};
+    const hay = [c.name, c.phone, t.last_preview].join(' ').toLowerCase();
+    if (!hay.includes(f.search.toLowerCase())) return false;
+  }
+  return true;
+}
+
+export async function loadThreads(more) {
+  const f = inbox.filters;
+  const seq = ++inbox.loadSeq;
+  const params = {
+    unread: f.unread ? 'true' : '',
+    scheduled: f.scheduled ? 'true' : '',
+    channel: f.channel,
+    status: f.status,
+    assignee: f.mine ? 'me' : '',
+    search: f.search,
+    limit: 50,
+    cursor: more ? inbox.nextCursor : '',
+  };
+  try {
+    const data = await api('GET', `/api/threads${qs(params)}`);
+    if (seq !== inbox.loadSeq) return; // a newer filter won
+    if (!more) {
+      const open = openId ? inbox.threads.get(openId) : null;
+      inbox.threads.clear();
+      if (open) inbox.threads.set(open.id, open);
+    }
+    for (const t of (data && data.items) || []) {
+      if (t.id === openId) t.unread_count = 0;
+      inbox.threads.set(t.id, t);
+    }
+    inbox.nextCursor = (data && data.next_cursor) || null;
+    renderList();
+  } catch (err) {
+    if (err.status !== 401) toast(`Could not load conversations: ${err.message}`, { kind: 'error' });
+  }
+}
+
+/** Inserts or replaces a thread summary from any source and re-sorts the list. */
+export function upsertThread(t, opts) {
+  if (!t || !t.id) return;
+  if (t.id === openId) {
+    // The open conversation never shows a badge (threadRow hides it); it is read for real as
+    // soon as this tab is visible, which clears it for the other tabs and agents too.
+    if (t.unread_count > 0 && !(opts && opts.keepUnread)) scheduleMarkRead();
+    if (view && view.thread) {
+      view.thread = t;
+      renderThreadHeader();
+    }
+  }
+  if (matchesFilters(t)) inbox.threads.set(t.id, t);
+  else inbox.threads.delete(t.id);
+  scheduleRenderList();
+}
+
+let listFrame = 0;
+export function scheduleRenderList() {
+  if (listFrame) return;
+  listFrame = requestAnimationFrame(() => { listFrame = 0; renderList(); });
+}
+
+export function renderList() {
+  if (!els.list) return;
+  const focusedId = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.threadId : null;
+  const rows = sortedThreads().map(threadRow);
+  els.list.replaceChildren(...rows);
+  els.listEmpty.hidden = rows.length > 0;
+  els.loadMore.hidden = !inbox.nextCursor;
+  if (focusedId) {
+    const again = els.list.querySelector(`[data-thread-id="${CSS.escape(focusedId)}"]`);
+    if (again) again.focus();
+  }
+  renderCounts();
+}
+
+function threadRow(t) {
+  const c = t.contact || {};
+  const kind = (t.channel && t.channel.kind) || 'sms';
+  const unread = t.id === openId ? 0 : (t.unread_count || 0);
+  const name = c.name || c.phone || 'Unknown';
+  const btn = h('button', {
+    type: 'button',
+    class: `thread-row${unread ? ' is-unread' : ''}${t.id === openId ? ' is-open' : ''}`,
+    'data-testid': 'thread-row',
+    'data-thread-id': t.id,
+    'data-unread': String(unread),
+    'aria-current': t.id === openId ? 'true' : null,
+    onclick: () => emit('open-thread', { id: t.id, push: true }),
+  },
+  h('span', { class: 'row-top' },
+    h('span', { class: 'row-name', 'data-testid': 'thread-name' }, name),
+    channelTag(kind),
+    h('span', { class: 'row-time muted' }, timeEl(t.last_message_at || t.created_at, relTime(t.last_message_at || t.created_at)))),
+  h('span', { class: 'row-preview', 'data-testid': 'thread-preview' }, t.last_preview || (c.name ? c.phone : '') || 'No messages yet'),
+  h('span', { class: 'row-meta' },
+    h('span', { class: `status status-${t.status}`, 'data-testid': 'thread-status-label' }, t.status),
+    t.assignee_name ? h('span', { class: 'assignee', 'data-testid': 'thread-assignee-name', title: `Assigned to ${t.assignee_name}` }, avatar(t.assignee_id, t.assignee_name, { class: 'avatar avatar-xs' }), t.assignee_name) : null,
+    t.scheduled_count > 0 ? h('span', { class: 'scheduled-count', title: `${t.scheduled_count} scheduled`, 'data-testid': 'scheduled-count' }, `◷ ${t.scheduled_count}`) : null,
+    c.opted_out_at ? h('span', { class: 'opted-out-tag' }, 'opted out') : null,
+    unread ? h('span', { class: 'unread-badge', 'data-testid': 'unread-badge', 'aria-label': `${unread} unread` }, String(unread)) : null));
+  return h('li', null, btn);
+}
+
+function renderCounts() {
+  const el = document.getElementById('counts');
+  if (!el) return;
+  let unread = 0;
+  let open = 0;
+  for (const t of inbox.threads.values()) {
+    if (t.id !== openId && t.unread_count > 0) unread += 1;
+    if (t.status === 'open') open += 1;
+  }
+  el.textContent = `${open} open · ${unread} unread`;
+}
+
+// ---------------------------------------------------------------- read markers
+
+let markReadTimer = null;
+export function scheduleMarkRead() {
+  if (!openId || document.visibilityState !== 'visible') return;
+  clearTimeout(markReadTimer);
+  const id = openId;
+  markReadTimer = setTimeout(() => { if (openId === id) markRead(id); }, 400);
+}
+
+export async function markRead(id) {
+  try {
+    const t = await api('POST', `/api/threads/${encodeURIComponent(id)}/read`);
+    if (t && t.id) upsertThread(t);
+  } catch (_) { /* the badge is already cleared locally */ }
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && openId) {
+    const t = inbox.threads.get(openId);
+    if (t && t.unread_count > 0) scheduleMarkRead();
+  }
+});
