@@ -38,7 +38,7 @@ say "Rust tests"
 cargo build --quiet --bin switchboard
 cargo test --workspace
 
-say "pusher-js in Node"
+say "Node: pusher-js, the web app's module graph"
 (cd tests/node && SWITCHBOARD_BIN="$PWD/../../target/debug/switchboard" npm test)
 
 say "Browser tests (Chromium)"

@@ -14,10 +14,19 @@
 // - private-user-{me}: my private notes, read markers from my other tabs, mentions.
 // After a reconnect the open thread asks /events?after={highest seq} and the inbox is reloaded.
 //
-// Modules: session (boot data, members), api, realtime (the connection), header, and per page:
-// inbox (start + thread list), thread, messages, composer, presence, contact, notes, sync
-// (inbox subscriptions + catch-up), simulator; settings; dashboard. Helpers: dom, format.
-// The inbox's modules share state.js and call each other only after start-up, never while loading.
+// Modules, and the one direction of their imports: each module imports only modules listed
+// before it, so there is no import cycle (tests/node/module-graph.test.mjs checks it).
+//   helpers      format, api, events (a local pub/sub), state (the inbox's shared state)
+//                ← dom ← session (boot data, members) ← realtime (the connection)
+//   inbox parts  messages, notes, presence, simulator, thread-header
+//                ← list (the thread list, unread badges, read markers)
+//                ← composer, contact, sync (the thread's and team/user channels, catch-up)
+//                ← thread (the open conversation)
+//   pages        inbox (start-up and wiring), dashboard, settings, header (the top bar)
+//                ← main (this file)
+// A call the other way goes through events.js, never an import: a thread row's click, the
+// composer's channel switch and a mention's "Open" emit 'open-thread', which inbox.js subscribes
+// to thread.js's openThread.
 
 import { startDashboard } from './dashboard.js';
 import { renderHeader } from './header.js';
