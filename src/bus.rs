@@ -1,119 +1,136 @@
-//! The Redis bus: carries committed events to the other nodes over pub/sub. Publishing never
-//! waits (an actor queues the frame to a publisher task); a subscriber task hands frames from
-//! other nodes to the local hub. When Redis drops, both reconnect with a back-off.
+//! The Redis bus: carries committed events and presence between nodes over pub/sub.
+//!
+//! Publishing never waits: the core hands a message to a bounded queue, and a publisher task
+//! sends it through a `ConnectionManager`, which reconnects by itself. The subscribing half is
+//! a task that reads the pub/sub channel into a bounded queue the cluster consumes; when the
+//! subscription drops it subscribes again and says `Reconnected`, since messages may have been
+//! missed meanwhile. Both tasks are owned by the server's task tracker.
 
-use actors::Core;
-use actors::ports::{Bus, BusMessage};
+use actors::ports::{Bus, BusEvent, BusMessage};
 use futures_util::StreamExt;
-use std::sync::Weak;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 const CHANNEL: &str = "switchboard:events";
+/// Messages waiting to be published; beyond that Redis is far behind and new ones are dropped
+/// (the other nodes' clients catch up by seq).
+const PUBLISH_QUEUE: usize = 65_536;
+/// Messages from other nodes waiting for the cluster.
+const RECEIVE_QUEUE: usize = 65_536;
 
-/// The publishing half, handed to the core.
+/// Both halves of the Redis bus.
 pub struct RedisBus {
     tx: mpsc::Sender<BusMessage>,
+    inbox: Mutex<Option<mpsc::Receiver<BusEvent>>>,
 }
 
 impl Bus for RedisBus {
     fn publish(&self, message: BusMessage) {
-        // A full queue means Redis is far behind: dropping is better than blocking an actor;
-        // the other nodes' clients catch up by seq.
         if self.tx.try_send(message).is_err() {
+            metrics::counter!("switchboard_bus_dropped_total").increment(1);
             tracing::warn!("redis bus queue full: a frame was not published");
         }
+    }
+
+    fn subscribe(&self) -> mpsc::Receiver<BusEvent> {
+        // The cluster subscribes once; a second subscriber gets a closed stream.
+        self.inbox.lock().expect("bus inbox lock").take().unwrap_or_else(|| mpsc::channel(1).1)
     }
 }
 
 impl RedisBus {
-    /// Connects (failing fast if Redis is unreachable at start) and spawns the publisher.
-    pub async fn connect(url: &str, shutdown: CancellationToken) -> Result<(RedisBus, redis::Client), redis::RedisError> {
+    /// Connects (failing fast if Redis is unreachable at start) and starts the publisher and the
+    /// subscriber on `tasks`; both stop at `shutdown` (the publisher a moment later, so the
+    /// goodbyes queued at shutdown still go out).
+    pub async fn connect(
+        url: &str,
+        tasks: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Result<(RedisBus, redis::Client), redis::RedisError> {
         let client = redis::Client::open(url)?;
-        // Check now, so a wrong REDIS_URL is one clear error at start.
-        let mut conn = client.get_multiplexed_async_connection().await?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_max_delay(Duration::from_secs(2));
+        let mut conn = ConnectionManager::new_with_config(client.clone(), config).await?;
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
-        let (tx, mut rx) = mpsc::channel::<BusMessage>(65_536);
-        let pub_client = client.clone();
-        tokio::spawn(async move {
-            let mut conn = None;
-            loop {
-                // After shutdown, keep publishing a moment: the goodbyes (Bye, members leaving)
-                // are queued just then.
-                let frame = tokio::select! {
-                    _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(2)).await } => break,
-                    f = rx.recv() => match f { Some(f) => f, None => break },
-                };
-                let payload = match serde_json::to_string(&frame) {
-                    Ok(p) => p,
-                    Err(_) => continue,
-                };
-                for attempt in 0..3 {
-                    if conn.is_none() {
-                        conn = pub_client.get_multiplexed_async_connection().await.ok();
-                    }
-                    let Some(c) = conn.as_mut() else {
-                        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
-                        continue;
-                    };
-                    let sent: Result<i64, _> = redis::cmd("PUBLISH").arg(CHANNEL).arg(&payload).query_async(c).await;
-                    match sent {
-                        Ok(_) => break,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "redis publish failed");
-                            conn = None;
-                        }
-                    }
-                }
-            }
-        });
-        Ok((RedisBus { tx }, client))
+
+        let (tx, rx) = mpsc::channel::<BusMessage>(PUBLISH_QUEUE);
+        tasks.spawn(publisher(conn, rx, shutdown.clone()));
+        let (in_tx, in_rx) = mpsc::channel::<BusEvent>(RECEIVE_QUEUE);
+        tasks.spawn(subscriber(client.clone(), in_tx, shutdown));
+        Ok((RedisBus { tx, inbox: Mutex::new(Some(in_rx)) }, client))
     }
 }
 
-/// Runs the subscriber: frames from other nodes go to this node's hub.
-pub fn spawn_subscriber(client: redis::Client, core: Weak<Core>, shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
-        while !shutdown.is_cancelled() {
-            match client.get_async_pubsub().await {
-                Ok(mut pubsub) => {
-                    if let Err(e) = pubsub.subscribe(CHANNEL).await {
-                        tracing::warn!(error = %e, "redis subscribe failed");
-                    } else {
-                        backoff = Duration::from_millis(100);
-                        let mut stream = pubsub.on_message();
-                        loop {
-                            let msg = tokio::select! {
-                                _ = shutdown.cancelled() => return,
-                                m = stream.next() => m,
-                            };
-                            let Some(msg) = msg else { break };
-                            let Ok(payload) = msg.get_payload::<String>() else {
-                                continue;
-                            };
-                            let Ok(frame) = serde_json::from_str::<BusMessage>(&payload) else {
-                                continue;
-                            };
-                            match core.upgrade() {
-                                Some(core) => core.receive_remote(frame),
-                                None => return,
-                            }
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "redis pubsub connection failed"),
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+async fn publisher(mut conn: ConnectionManager, mut rx: mpsc::Receiver<BusMessage>, shutdown: CancellationToken) {
+    let linger = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    tokio::pin!(linger);
+    loop {
+        let message = tokio::select! {
+            _ = &mut linger => break,
+            m = rx.recv() => match m { Some(m) => m, None => break },
+        };
+        let Ok(payload) = serde_json::to_string(&message) else { continue };
+        let sent: Result<i64, _> = redis::cmd("PUBLISH").arg(CHANNEL).arg(&payload).query_async(&mut conn).await;
+        if let Err(e) = sent {
+            metrics::counter!("switchboard_bus_publish_errors_total").increment(1);
+            tracing::warn!(error = %e, "redis publish failed");
         }
-    });
+    }
 }
 
-/// Whether Redis answers (for /readyz).
+async fn subscriber(client: redis::Client, tx: mpsc::Sender<BusEvent>, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    let mut first = true;
+    while !shutdown.is_cancelled() {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
+                Ok(()) => {
+                    backoff = Duration::from_millis(100);
+                    if !std::mem::take(&mut first) && tx.send(BusEvent::Reconnected).await.is_err() {
+                        return;
+                    }
+                    let mut stream = pubsub.on_message();
+                    loop {
+                        let msg = tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            m = stream.next() => m,
+                        };
+                        let Some(msg) = msg else { break };
+                        let Ok(payload) = msg.get_payload::<String>() else { continue };
+                        let Ok(message) = serde_json::from_str::<BusMessage>(&payload) else { continue };
+                        if tx.send(BusEvent::Message(message)).await.is_err() {
+                            return;
+                        }
+                    }
+                    tracing::warn!("redis subscription lost: reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "redis subscribe failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "redis pubsub connection failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Whether Redis answers (for /readyz), within a second.
 pub async fn ping(client: &redis::Client) -> Result<(), String> {
-    let mut conn = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
-    let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(|e| e.to_string())?;
-    Ok(())
+    let check = async {
+        let mut conn = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(|e| e.to_string())?;
+        Ok(())
+    };
+    tokio::time::timeout(Duration::from_secs(1), check).await.unwrap_or_else(|_| Err("no answer within 1 s".into()))
 }

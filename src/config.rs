@@ -95,6 +95,12 @@ pub struct Config {
     /// Scheduled messages this node hands to the carrier at once.
     #[arg(long, env = "DISPATCH_CONCURRENCY", default_value_t = 64)]
     pub dispatch_concurrency: usize,
+    /// Commands that may wait for one thread; beyond that requests answer 503 with Retry-After.
+    #[arg(long, env = "MAX_QUEUED_PER_THREAD", default_value_t = 256)]
+    pub max_queued_per_thread: usize,
+    /// At shutdown, seconds that sends already with the carrier may take to answer.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
     /// Whether this node runs a scheduler.
     #[arg(long, env = "RUN_SCHEDULER", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_scheduler: bool,
@@ -129,6 +135,8 @@ impl Config {
         // Long enough that the simulator's callbacks normally follow the send's own record.
         c.simulator_delay_ms = 250;
         c.auth_rate_per_minute = 1000;
+        // Many test servers share one Postgres (100 connections): each gets a small pool.
+        c.database_max_connections = 6;
         c
     }
 }

@@ -6,7 +6,7 @@ use crate::simulator::{Carriers, Loopback, Simulator};
 use crate::store::{PgStore, StoreError};
 use crate::twilio::TwilioCarrier;
 use actors::ports::{Bus, LocalBus, Store};
-use actors::{Core, CoreConfig};
+use actors::{Core, CoreConfig, CorePorts};
 use async_trait::async_trait;
 use governor::{Quota, RateLimiter};
 use secrecy::SecretString;
@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use web::{AppState, Probe, WebConfig};
 
 /// Why the server could not start or stopped with an error.
@@ -113,10 +114,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         );
     }
 
+    // The server's own tasks (bus halves, simulator callbacks, limiter sweeps); the core owns
+    // its own. Both are drained at shutdown.
+    let tasks = TaskTracker::new();
     let (bus, redis): (Arc<dyn Bus>, Option<redis::Client>) = if config.redis_url.is_empty() {
         (Arc::new(LocalBus), None)
     } else {
-        let (bus, client) = RedisBus::connect(&config.redis_url, shutdown.clone()).await.map_err(ServerError::Redis)?;
+        let (bus, client) = RedisBus::connect(&config.redis_url, &tasks, shutdown.clone()).await.map_err(ServerError::Redis)?;
         (Arc::new(bus), Some(client))
     };
 
@@ -129,6 +133,8 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
             loopback: loopback.clone(),
             public_base_url: public.clone(),
             delay: Duration::from_millis(config.simulator_delay_ms),
+            tasks: tasks.clone(),
+            shutdown: shutdown.clone(),
         },
     };
     // Compared with contacts' E.164 phones, so normalized the same way.
@@ -156,13 +162,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         schedule_horizon: Duration::from_secs(config.schedule_horizon_days * 86_400),
         run_scheduler: config.run_scheduler,
         dispatch_concurrency: config.dispatch_concurrency,
+        max_queued_per_thread: config.max_queued_per_thread.max(1),
+        shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
         ..CoreConfig::default()
     };
     let store_arc: Arc<dyn Store> = Arc::new(store.clone());
-    let core = Core::start(store_arc.clone(), bus, Arc::new(carrier), core_config).await.map_err(ServerError::Core)?;
-    if let Some(client) = &redis {
-        bus::spawn_subscriber(client.clone(), Arc::downgrade(&core), shutdown.clone());
-    }
+    let ports = CorePorts { store: store_arc.clone(), bus, carrier: Arc::new(carrier) };
+    let core = Core::start(ports, core_config).await.map_err(ServerError::Core)?;
 
     let (app_id, app_key, app_secret) = pusher_credentials(&config, &store).await?;
     let mut allowed_origins = vec![public.clone(), format!("http://{bound}")];
@@ -196,7 +202,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     };
     // Keyed limiters keep a key per client: forget the quiet ones now and then.
     let sweep = shutdown.clone();
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         while tokio::select! { _ = sweep.cancelled() => false, _ = tick.tick() => true } {
             auth_limiter.retain_recent();
@@ -206,16 +212,23 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     let static_dir = std::env::var("STATIC_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/web/static").to_owned());
     let app = web::router(state, std::path::Path::new(&static_dir));
     tracing::info!(%bound, %public, "switchboard is listening");
-    let stop_core = core.clone();
+    let hub = core.hub.clone();
     let graceful = shutdown.clone();
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             graceful.cancelled().await;
-            // Upgraded WebSockets are not waited for by axum: tell them to reconnect (4200).
-            stop_core.stop();
+            // Stop accepting, and tell every socket to reconnect (to another node) at once:
+            // axum does not wait for upgraded WebSockets.
+            hub.close_all(actors::protocol::code::RECONNECT);
         })
         .await?;
-    core.stop();
+    // In-flight requests are answered. Now the core: sends with the carrier finish and are
+    // recorded, actors drain, team updates flush, the other nodes hear we left.
+    core.shutdown().await;
+    tasks.close();
+    if tokio::time::timeout(Duration::from_secs(5), tasks.wait()).await.is_err() {
+        tracing::warn!("shutdown: server tasks did not stop in time");
+    }
     // Give the socket tasks a moment to send their close frames.
     for _ in 0..20 {
         if core.hub.connection_count() == 0 {
@@ -223,5 +236,6 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    tracing::info!("stopped");
     Ok(())
 }

@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use web::{WebhookClient, twilio_signature};
 
 /// Posts signed forms to this server over HTTP.
@@ -39,6 +41,9 @@ pub struct Simulator {
     pub public_base_url: String,
     /// Pause before each delivery step, like a real network.
     pub delay: Duration,
+    /// Owns the callback tasks; they stop at shutdown (our webhook is going away too).
+    pub tasks: TaskTracker,
+    pub shutdown: CancellationToken,
 }
 
 /// A body containing this makes the simulated carrier report the message undelivered, so the
@@ -62,9 +67,13 @@ impl Carrier for Simulator {
         let from = req.channel.number.clone();
         let to = req.to.clone();
         let callback_sid = sid.clone();
-        tokio::spawn(async move {
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
             for (status, error) in steps {
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
                 let mut params = vec![
                     ("AccountSid".to_owned(), account.clone()),
                     ("ApiVersion".to_owned(), "2010-04-01".to_owned()),

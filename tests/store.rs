@@ -1,6 +1,7 @@
 //! Store tests on a real database: the invariants the rest of the server leans on.
 
 use actors::domain::*;
+use actors::ids::{MessageId, ThreadId};
 use actors::ports::*;
 use serde_json::json;
 use sqlx::PgPool;
@@ -90,7 +91,7 @@ async fn status_only_moves_forward(pool: PgPool) {
     assert!(store.apply_status("SMx", MessageStatus::Sent, None, None, json!({})).await.unwrap().is_none());
     assert!(store.apply_status("SMx", MessageStatus::Queued, None, None, json!({})).await.unwrap().is_none());
     assert!(store.apply_status("SMunknown", MessageStatus::Sent, None, None, json!({})).await.unwrap().is_none());
-    let after = store.outgoing(msg.id).await.unwrap().message;
+    let after = message(&store, &p, thread, msg.id).await;
     assert_eq!(after.status, MessageStatus::Delivered);
     assert!(after.delivered_at.is_some());
 }
@@ -171,7 +172,7 @@ async fn a_reply_cancels_only_cancel_on_reply_messages(pool: PgPool) {
     assert_eq!(c.events.len(), 2, "message.created and one message.updated");
     assert_eq!(c.events[1].data["id"], json!(a.id));
     assert_eq!(c.events[1].data["status"], "canceled");
-    assert_eq!(store.outgoing(b.id).await.unwrap().message.status, MessageStatus::Scheduled);
+    assert_eq!(message(&store, &p, thread, b.id).await.status, MessageStatus::Scheduled);
 }
 
 #[sqlx::test]
@@ -198,10 +199,13 @@ async fn stale_sends_fail_as_outcome_unknown(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let failed = store.fail_stale(OffsetDateTime::now_utc() - Duration::minutes(2)).await.unwrap();
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].value.status, MessageStatus::Failed);
-    assert!(failed[0].value.error_reason.as_deref().unwrap().contains("outcome unknown"));
+    let cutoff = OffsetDateTime::now_utc() - Duration::minutes(2);
+    let stale = store.stale_sends(cutoff, 10).await.unwrap();
+    assert_eq!(stale, vec![(thread, m.id)]);
+    let failed = store.fail_unknown(m.id, cutoff).await.unwrap().expect("failed");
+    assert_eq!(failed.value.status, MessageStatus::Failed);
+    assert!(failed.value.error_reason.as_deref().unwrap().contains("outcome unknown"));
+    assert!(store.fail_unknown(m.id, cutoff).await.unwrap().is_none(), "once");
     // A send still waiting for its budget learns it must not go out.
     assert!(!store.touch_claim(m.id).await.unwrap());
     // A late carrier answer does not resurrect it.
@@ -214,4 +218,10 @@ async fn generated_settings_are_kept_and_the_first_writer_wins(pool: PgPool) {
     let first = store.setting_or_init("pusher_key", || "one".into()).await.unwrap();
     let second = store.setting_or_init("pusher_key", || "two".into()).await.unwrap();
     assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
+}
+
+/// One message of a thread, as the thread view reads it.
+async fn message(store: &PgStore, p: &Principal, thread: ThreadId, id: MessageId) -> Message {
+    let page = store.messages(p.team.id, thread, None, 200).await.unwrap();
+    page.items.into_iter().find(|m| m.id == id).expect("the message is in its thread")
 }

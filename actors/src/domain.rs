@@ -331,6 +331,8 @@ pub mod event {
     pub const THREAD_CREATED: &str = "thread.created";
     pub const THREAD_UPDATED: &str = "thread.updated";
     pub const THREAD_READ: &str = "thread.read";
+    pub const THREAD_DELETED: &str = "thread.deleted";
+    pub const CONTACT_UPDATED: &str = "contact.updated";
     pub const MENTION: &str = "mention";
     pub const TYPING: &str = "client-typing";
 }

@@ -26,9 +26,13 @@ pub enum DomainError {
     /// Signed in, but not allowed.
     #[error("{0}")]
     Forbidden(&'static str),
-    /// An actor did not answer in time, or the process is shutting down.
+    /// An actor did not answer in time, a dependency (Postgres) is down, or the process is
+    /// shutting down.
     #[error("the server is busy, try again")]
     Unavailable,
+    /// The thread already has as many commands queued as it may: try again in a moment.
+    #[error("this conversation is busy, try again in a moment")]
+    Busy,
     /// A store or infrastructure failure; the details are logged, not shown.
     #[error("internal error")]
     Internal(String),

@@ -1,19 +1,30 @@
-//! Switchboard's live core: actors (ractor), domain types and ids, the Pusher wire protocol,
+//! Switchboard's live core: actors (ractor), domain types and rules, the Pusher wire protocol,
 //! the connection hub, and the ports (store, bus, carrier) the outside world implements.
 //! Nothing here knows about HTTP or SQL.
+//!
+//! Dependencies between the files point one way (no file imports one that imports it back):
+//! `core` wires `threads`/`contacts` → `thread` → `scheduler`, `team`, `send_guard`, `fanout`
+//! → `hub`, `registry`, `ports`, `domain`, `rules`, `protocol`.
 
+pub mod cluster;
+pub mod contacts;
 pub mod core;
 pub mod domain;
 pub mod error;
+pub mod fanout;
 pub mod hub;
 pub mod ids;
 pub mod phone;
 pub mod ports;
 pub mod protocol;
+pub mod registry;
+pub mod rules;
 pub mod scheduler;
+pub mod send_guard;
 pub mod supervisor;
 pub mod team;
 pub mod thread;
+pub mod threads;
 
-pub use crate::core::{Core, CoreConfig};
+pub use crate::core::{Core, CoreConfig, CorePorts};
 pub use crate::error::{DomainError, DomainResult};

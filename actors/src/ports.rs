@@ -114,8 +114,10 @@ pub trait ContactStore: Send + Sync {
     async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact>;
     /// Applies a patch; Conflict on a duplicate phone.
     async fn update_contact(&self, team: TeamId, id: ContactId, patch: ContactPatch) -> DomainResult<Contact>;
-    /// Deletes a contact with its threads.
-    async fn delete_contact(&self, team: TeamId, id: ContactId) -> DomainResult<()>;
+    /// Deletes a contact with its threads; answers the threads that were deleted.
+    async fn delete_contact(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>>;
+    /// The threads of a contact.
+    async fn contact_threads(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>>;
 }
 
 /// Inbox filters.
@@ -163,8 +165,8 @@ pub trait ThreadReads: Send + Sync {
     async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId>;
     /// The thread a message belongs to (any team: for the core's own bookkeeping).
     async fn thread_of_message(&self, message: MessageId) -> DomainResult<ThreadId>;
-    /// The team that owns a thread, if the thread exists.
-    async fn thread_owner(&self, thread: ThreadId) -> DomainResult<Option<TeamId>>;
+    /// A thread of any team, if it exists: what its actor starts from.
+    async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>>;
 }
 
 /// What a committed change to one thread produced.
@@ -243,8 +245,9 @@ pub struct Outgoing {
 pub trait ThreadWrites: Send + Sync {
     /// Stores an outbound message as queued (or scheduled when `send_at` is set).
     async fn create_outbound(&self, msg: NewOutbound) -> DomainResult<Committed<Message>>;
-    /// Loads what the carrier needs for a message.
-    async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing>;
+    /// Refreshes the claim of a message still waiting for the carrier and loads what the
+    /// carrier needs, in one statement; `None` when it is no longer ours to send.
+    async fn begin_send(&self, message: MessageId) -> DomainResult<Option<Outgoing>>;
     /// Records the carrier's answer (queued/sending → sent or failed).
     async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>>;
     /// Applies a status callback by provider sid; `None` when it changes nothing (late, unknown).
@@ -291,6 +294,11 @@ pub trait ThreadWrites: Send + Sync {
     ) -> DomainResult<Committed<Message>>;
     /// Cancels a scheduled message; Conflict when it is no longer scheduled.
     async fn cancel_scheduled(&self, team: TeamId, message: MessageId, actor: UserId) -> DomainResult<Committed<Message>>;
+    /// Fails a send still waiting for the carrier since before `older_than` ("outcome unknown":
+    /// never silently sent again); `None` when it has moved on meanwhile.
+    async fn fail_unknown(&self, message: MessageId, older_than: OffsetDateTime) -> DomainResult<Option<Committed<Message>>>;
+    /// Appends a `contact.updated` event (the contact's new brief) to a thread of the contact.
+    async fn record_contact_change(&self, team: TeamId, thread: ThreadId, contact: &Contact) -> DomainResult<Committed<()>>;
 }
 
 /// The scheduler's queries.
@@ -301,13 +309,14 @@ pub trait ScheduleStore: Send + Sync {
     /// Atomically moves due rows to `sending` and returns them; rows locked by another node are
     /// skipped, so each row is claimed once.
     async fn claim_due(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<Claimed>>;
-    /// Messages left in `sending`/`queued` without a carrier answer since before `older_than`
-    /// become `failed` ("outcome unknown"): never silently sent again.
-    async fn fail_stale(&self, older_than: OffsetDateTime) -> DomainResult<Vec<Committed<Message>>>;
+    /// Sends left in `sending`/`queued` without a carrier answer since before `older_than`: their
+    /// process died. Their threads fail them (`ThreadWrites::fail_unknown`).
+    async fn stale_sends(&self, older_than: OffsetDateTime, limit: i64) -> DomainResult<Vec<(ThreadId, MessageId)>>;
     /// Refreshes a send's claim; false when the message is no longer waiting for the carrier
     /// (the stale sweep failed it), so it must not be sent.
     async fn touch_claim(&self, message: MessageId) -> DomainResult<bool>;
-    /// Puts a claimed message back to `scheduled` (its hand-off failed before any send).
+    /// Puts a message that never reached the carrier back to `scheduled`, due now at the latest,
+    /// for any node to send: its hand-off failed, or its node stopped before sending it.
     async fn unclaim(&self, message: MessageId) -> DomainResult<()>;
 }
 
@@ -360,9 +369,13 @@ pub trait AnalyticsStore: Send + Sync {
     async fn export(&self, team: TeamId, since: OffsetDateTime, limit: i64) -> DomainResult<Vec<ExportRow>>;
 }
 
+/// What the thread actors and the threads service use of the store.
+pub trait ThreadStore: ThreadReads + ThreadWrites + ScheduleStore + AccountStore + ChannelStore {}
+impl<T: ThreadReads + ThreadWrites + ScheduleStore + AccountStore + ChannelStore> ThreadStore for T {}
+
 /// The whole store.
-pub trait Store: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore + AnalyticsStore {}
-impl<T: AccountStore + ContactStore + ThreadReads + ThreadWrites + ScheduleStore + ChannelStore + AnalyticsStore> Store for T {}
+pub trait Store: ThreadStore + ContactStore + AnalyticsStore {}
+impl<T: ThreadStore + ContactStore + AnalyticsStore> Store for T {}
 
 /// What travels between nodes. Every message names the node that sent it (which ignores it).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -397,11 +410,24 @@ impl BusMessage {
     }
 }
 
-/// Carries committed events and presence changes to the other nodes. Publishing never waits:
-/// an actor hands the message over and goes on (the Redis bus queues it to a publisher task).
+/// What the bus hands to this node.
+#[derive(Clone, Debug)]
+pub enum BusEvent {
+    /// A message from another node.
+    Message(BusMessage),
+    /// The link to the other nodes was lost and is back: messages may have been missed meanwhile.
+    Reconnected,
+}
+
+/// Carries committed events and presence changes between nodes: a publishing half that never
+/// waits (an actor hands the message over and goes on) and a subscribing half the cluster reads.
 pub trait Bus: Send + Sync {
     /// Publishes to every other node.
     fn publish(&self, message: BusMessage);
+
+    /// The messages of the other nodes. Called once, by the cluster; the stream ends when the bus
+    /// is closed (a single node's bus ends at once).
+    fn subscribe(&self) -> tokio::sync::mpsc::Receiver<BusEvent>;
 
     /// Whether there are other nodes at all (a single node skips building bus messages).
     fn is_shared(&self) -> bool {
@@ -414,6 +440,10 @@ pub struct LocalBus;
 
 impl Bus for LocalBus {
     fn publish(&self, _message: BusMessage) {}
+
+    fn subscribe(&self) -> tokio::sync::mpsc::Receiver<BusEvent> {
+        tokio::sync::mpsc::channel(1).1
+    }
 
     fn is_shared(&self) -> bool {
         false

@@ -2,17 +2,22 @@
 //!
 //! It keeps one timer, for the soonest due message it knows of; it learns of new ones from this
 //! node's thread actors (`Due`) and, for messages scheduled through other nodes, by polling. When
-//! a timer fires it claims due rows in Postgres (`FOR UPDATE SKIP LOCKED`, moving them to
-//! `sending`), so several nodes never dispatch one message twice, and hands each to its thread
-//! actor. It also fails messages stuck in `sending` after a crash: their outcome is unknown, so
-//! sending them again could send twice.
+//! the timer fires it claims due rows in Postgres and hands each to its thread actor.
+//!
+//! The claim is the one write to a thread's state outside its actor, on purpose: a
+//! `FOR UPDATE SKIP LOCKED` update that moves due rows from `scheduled` to `sending`, so several
+//! nodes never dispatch one message twice. Everything after it (the carrier's answer, its event,
+//! failing a send whose outcome is unknown) is committed by the thread's actor.
 
-use crate::core::Core;
-use crate::thread::ThreadMsg;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
-use std::sync::Arc;
+use crate::error::DomainResult;
+use crate::ids::{MessageId, ThreadId};
+use crate::ports::{Claimed, ScheduleStore};
+use async_trait::async_trait;
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 /// What the scheduler does.
@@ -21,8 +26,30 @@ pub enum SchedulerMsg {
     Due(OffsetDateTime),
     /// Timer: claim and dispatch what is due.
     Wake,
-    /// Periodic: look for messages scheduled elsewhere, and fail stale sends.
+    /// Periodic: look for messages scheduled elsewhere, and sweep sends whose outcome is unknown.
     Poll,
+}
+
+/// Where claimed messages go: the thread actors (the threads service implements it).
+#[async_trait]
+pub trait Dispatcher: Send + Sync {
+    /// Hands a claimed message to its thread actor, which holds `slot` until the carrier answers.
+    async fn dispatch(&self, claimed: &Claimed, slot: OwnedSemaphorePermit) -> DomainResult<()>;
+    /// Tells a thread that one of its sends has waited for the carrier since before `cutoff`: its
+    /// process died, so the outcome is unknown and the actor fails it (never sends it twice).
+    async fn fail_unknown(&self, thread: ThreadId, message: MessageId, cutoff: OffsetDateTime) -> DomainResult<()>;
+}
+
+/// What the scheduler needs.
+pub struct SchedulerCtx {
+    pub store: Arc<dyn ScheduleStore>,
+    pub dispatcher: Arc<dyn Dispatcher>,
+    /// The node's slots for sends in flight (see `SendGuard::slots`).
+    pub slots: Arc<Semaphore>,
+    /// How often to look for messages scheduled through other nodes.
+    pub poll: Duration,
+    /// A send waiting this long for the carrier is taken for lost.
+    pub stale_after: Duration,
 }
 
 /// A pending `send_after`, abortable when an earlier wake replaces it.
@@ -30,7 +57,7 @@ type Timer = JoinHandle<Result<(), ractor::MessagingErr<SchedulerMsg>>>;
 
 /// The scheduler's state: the one armed timer.
 pub struct SchedulerState {
-    core: Arc<Core>,
+    ctx: Arc<SchedulerCtx>,
     next_wake: Option<(OffsetDateTime, Timer)>,
 }
 
@@ -41,18 +68,20 @@ pub struct SchedulerActor;
 const CLAIM_BATCH: i64 = 500;
 /// When every send slot is busy, how soon to look again.
 const BUSY_RETRY: time::Duration = time::Duration::milliseconds(50);
+/// Stale sends swept per poll.
+const SWEEP_BATCH: i64 = 500;
 
 #[ractor::async_trait]
 impl Actor for SchedulerActor {
     type Msg = SchedulerMsg;
     type State = SchedulerState;
-    type Arguments = Arc<Core>;
+    type Arguments = Arc<SchedulerCtx>;
 
-    async fn pre_start(&self, myself: ActorRef<SchedulerMsg>, core: Arc<Core>) -> Result<SchedulerState, ActorProcessingErr> {
-        myself.send_interval(core.config.scheduler_poll, || SchedulerMsg::Poll);
+    async fn pre_start(&self, myself: ActorRef<SchedulerMsg>, ctx: Arc<SchedulerCtx>) -> Result<SchedulerState, ActorProcessingErr> {
+        myself.send_interval(ctx.poll, || SchedulerMsg::Poll);
         // Load what is due soon right away (and dispatch what fell due while we were down).
         let _ = myself.cast(SchedulerMsg::Poll);
-        Ok(SchedulerState { core, next_wake: None })
+        Ok(SchedulerState { ctx, next_wake: None })
     }
 
     async fn handle(
@@ -69,7 +98,7 @@ impl Actor for SchedulerActor {
                 state.arm_next(&myself).await;
             }
             SchedulerMsg::Poll => {
-                state.fail_stale().await;
+                state.sweep_stale().await;
                 state.arm_next(&myself).await;
             }
         }
@@ -102,8 +131,8 @@ impl SchedulerState {
 
     /// Arms the timer for the soonest message due before the next poll (plus a margin).
     async fn arm_next(&mut self, myself: &ActorRef<SchedulerMsg>) {
-        let horizon = OffsetDateTime::now_utc() + self.core.config.scheduler_poll * 2;
-        match self.core.store.due_before(horizon, 1).await {
+        let horizon = OffsetDateTime::now_utc() + self.ctx.poll * 2;
+        match self.ctx.store.due_before(horizon, 1).await {
             Ok(due) => {
                 if let Some((_, at)) = due.first() {
                     self.arm(myself, *at);
@@ -118,17 +147,17 @@ impl SchedulerState {
     /// Postgres for another node (or the next wake) to claim.
     async fn dispatch_due(&mut self, myself: &ActorRef<SchedulerMsg>) {
         loop {
-            let free = self.core.send_slots.available_permits().min(CLAIM_BATCH as usize);
+            let free = self.ctx.slots.available_permits().min(CLAIM_BATCH as usize);
             let permits = match free {
                 0 => None,
-                n => self.core.send_slots.clone().try_acquire_many_owned(n as u32).ok(),
+                n => self.ctx.slots.clone().try_acquire_many_owned(n as u32).ok(),
             };
             let Some(mut permits) = permits else {
                 // Every slot is busy: look again shortly.
                 self.arm(myself, OffsetDateTime::now_utc() + BUSY_RETRY);
                 return;
             };
-            let claimed = match self.core.store.claim_due(OffsetDateTime::now_utc(), free as i64).await {
+            let claimed = match self.ctx.store.claim_due(OffsetDateTime::now_utc(), free as i64).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "scheduler could not claim due messages");
@@ -138,13 +167,12 @@ impl SchedulerState {
             let n = claimed.len();
             for c in claimed {
                 let delay = OffsetDateTime::now_utc() - c.scheduled_at;
-                tracing::debug!(message = %c.message, delay_ms = delay.whole_milliseconds(), "dispatching");
                 metrics::histogram!("switchboard_dispatch_delay_seconds").record(delay.as_seconds_f64());
-                let slot = permits.split(1);
-                if let Err(e) = self.core.tell_thread(c.thread, ThreadMsg::Dispatch { message: c.message, slot }).await {
+                let slot = permits.split(1).expect("one permit per claimed row");
+                if let Err(e) = self.ctx.dispatcher.dispatch(&c, slot).await {
                     // Nobody got it, so nothing was sent: put it back for the next wake.
                     tracing::error!(message = %c.message, error = %e, "could not hand a due message to its thread");
-                    if let Err(e) = self.core.store.unclaim(c.message).await {
+                    if let Err(e) = self.ctx.store.unclaim(c.message).await {
                         tracing::error!(message = %c.message, error = %e, "could not put a message back; the sweep will fail it");
                     }
                 }
@@ -155,16 +183,65 @@ impl SchedulerState {
         }
     }
 
-    /// Fails sends whose outcome is unknown (left behind by a crash) and tells the threads.
-    async fn fail_stale(&mut self) {
-        let cutoff = OffsetDateTime::now_utc() - self.core.config.stale_sending_after;
-        match self.core.store.fail_stale(cutoff).await {
-            Ok(failed) => {
-                for committed in failed {
-                    self.core.fan_out(&committed, false);
-                }
+    /// Finds sends whose outcome is unknown (left behind by a crash) and has their threads fail
+    /// them.
+    async fn sweep_stale(&mut self) {
+        let cutoff = OffsetDateTime::now_utc() - self.ctx.stale_after;
+        let stale = match self.ctx.store.stale_sends(cutoff, SWEEP_BATCH).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduler could not look for stale sends");
+                return;
             }
-            Err(e) => tracing::warn!(error = %e, "scheduler could not sweep stale sends"),
+        };
+        for (thread, message) in stale {
+            if let Err(e) = self.ctx.dispatcher.fail_unknown(thread, message, cutoff).await {
+                tracing::warn!(%message, error = %e, "could not fail a stale send; the next sweep tries again");
+            }
+        }
+    }
+}
+
+/// This node's scheduler, as the thread actors and the supervisor see it.
+#[derive(Default)]
+pub struct Schedule {
+    actor: Mutex<Option<ActorRef<SchedulerMsg>>>,
+    ctx: std::sync::OnceLock<Arc<SchedulerCtx>>,
+}
+
+impl Schedule {
+    /// Tells the scheduler that a message is due at `at` (so it need not wait for its poll).
+    pub fn due(&self, at: OffsetDateTime) {
+        if let Some(s) = self.actor.lock().expect("scheduler lock").as_ref() {
+            let _ = s.cast(SchedulerMsg::Due(at));
+        }
+    }
+
+    /// Starts the scheduler under `supervisor`.
+    pub async fn start(&self, ctx: Arc<SchedulerCtx>, supervisor: ActorCell) {
+        let _ = self.ctx.set(ctx);
+        self.restart(supervisor).await;
+    }
+
+    /// Starts the scheduler again after it failed (nothing on a node that runs none).
+    pub async fn restart(&self, supervisor: ActorCell) {
+        let Some(ctx) = self.ctx.get().cloned() else { return };
+        match Actor::spawn_linked(None, SchedulerActor, ctx, supervisor).await {
+            Ok((actor, _)) => *self.actor.lock().expect("scheduler lock") = Some(actor),
+            Err(e) => tracing::error!(error = %e, "scheduler did not start"),
+        }
+    }
+
+    /// Whether `cell` is the scheduler.
+    pub fn is(&self, cell: &ActorCell) -> bool {
+        self.actor.lock().expect("scheduler lock").as_ref().is_some_and(|s| s.get_id() == cell.get_id())
+    }
+
+    /// Stops the scheduler and waits for it: no new claims from here on.
+    pub async fn stop(&self) {
+        let actor = self.actor.lock().expect("scheduler lock").take();
+        if let Some(actor) = actor {
+            let _ = actor.stop_and_wait(None, Some(Duration::from_secs(5))).await;
         }
     }
 }

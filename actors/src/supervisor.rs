@@ -1,49 +1,61 @@
 //! The root of the supervision tree. Thread, team and scheduler actors are its children; when one
-//! fails it is forgotten, so the next use spawns a fresh one that reloads its state from Postgres.
-//! A failure never takes the server down.
+//! stops or fails it is forgotten by its registry, so the next use starts a fresh one that
+//! reloads its state from Postgres. The scheduler, which nobody starts on demand, is restarted
+//! at once. A failure never takes the server down.
 
-use crate::core::Core;
+use crate::registry::Forget;
+use crate::scheduler::Schedule;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
-use std::sync::Weak;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// The supervisor takes no messages of its own: it only hears about its children.
 pub enum SupervisorMsg {}
 
-/// The root supervisor.
-pub struct Supervisor {
-    pub core: Weak<Core>,
+/// What the supervisor looks after.
+pub struct SupervisorArgs {
+    /// The registries its children are kept in.
+    pub registries: Vec<Arc<dyn Forget>>,
+    /// The scheduler, started again when it fails.
+    pub schedule: Arc<Schedule>,
+    pub shutdown: CancellationToken,
 }
+
+/// The root supervisor.
+pub struct Supervisor;
 
 #[ractor::async_trait]
 impl Actor for Supervisor {
     type Msg = SupervisorMsg;
-    type State = ();
-    type Arguments = ();
+    type State = SupervisorArgs;
+    type Arguments = SupervisorArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, _args: ()) -> Result<(), ActorProcessingErr> {
-        Ok(())
+    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, args: SupervisorArgs) -> Result<SupervisorArgs, ActorProcessingErr> {
+        Ok(args)
     }
 
     async fn handle_supervisor_evt(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         event: SupervisionEvent,
-        _state: &mut (),
+        state: &mut SupervisorArgs,
     ) -> Result<(), ActorProcessingErr> {
-        let Some(core) = self.core.upgrade() else {
-            return Ok(());
-        };
         match event {
             SupervisionEvent::ActorFailed(cell, error) => {
                 tracing::error!(actor = ?cell.get_id(), %error, "actor failed; it will restart on next use");
                 metrics::counter!("switchboard_actor_failures_total").increment(1);
-                core.forget(&cell);
-                // The scheduler is not used on demand: restart it now.
-                if core.config.run_scheduler && core.is_scheduler(&cell) && !core.shutdown.is_cancelled() {
-                    core.restart_scheduler().await;
+                for registry in &state.registries {
+                    registry.forget(cell.get_id());
+                }
+                if state.schedule.is(&cell) && !state.shutdown.is_cancelled() {
+                    state.schedule.restart(myself.get_cell()).await;
                 }
             }
-            SupervisionEvent::ActorTerminated(cell, _, _) => core.forget(&cell),
+            SupervisionEvent::ActorTerminated(cell, _, _) => {
+                for registry in &state.registries {
+                    registry.forget(cell.get_id());
+                }
+            }
             _ => {}
         }
         Ok(())

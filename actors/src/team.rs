@@ -1,17 +1,18 @@
 //! TeamActor: one per team with recent activity. It owns the team channel's inbox updates
-//! (`thread.created`, `thread.updated`): changes are coalesced per thread over a short window,
-//! so a burst (a scheduled campaign, a flood of delivery callbacks) reaches every agent's inbox
-//! as one update per thread instead of one per event. Who is online is read from the hub's
-//! presence table of the team channel, which spans every node.
+//! (`thread.created`, `thread.updated`, `thread.deleted`): changes are coalesced per thread over
+//! a short window, so a burst (a scheduled campaign, a flood of delivery callbacks) reaches every
+//! agent's inbox as one update per thread instead of one per event.
 
-use crate::core::Core;
 use crate::domain::{ThreadSummary, event};
+use crate::fanout::Fanout;
 use crate::ids::*;
 use crate::protocol::ChannelName;
+use crate::registry::Registry;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_util::task::TaskTracker;
 
 /// What a team actor does.
 pub enum TeamMsg {
@@ -25,7 +26,7 @@ pub enum TeamMsg {
 
 /// A team's live state.
 pub struct TeamState {
-    core: Arc<Core>,
+    fanout: Arc<Fanout>,
     team: TeamId,
     /// The latest row of each changed thread since the last flush, and whether it is new.
     pending: HashMap<ThreadId, (Box<ThreadSummary>, bool)>,
@@ -45,11 +46,11 @@ const IDLE: Duration = Duration::from_secs(120);
 impl Actor for TeamActor {
     type Msg = TeamMsg;
     type State = TeamState;
-    type Arguments = (Arc<Core>, TeamId);
+    type Arguments = (Arc<Fanout>, TeamId);
 
-    async fn pre_start(&self, myself: ActorRef<TeamMsg>, (core, team): Self::Arguments) -> Result<TeamState, ActorProcessingErr> {
+    async fn pre_start(&self, myself: ActorRef<TeamMsg>, (fanout, team): Self::Arguments) -> Result<TeamState, ActorProcessingErr> {
         myself.send_interval(Duration::from_secs(30), || TeamMsg::Tick);
-        Ok(TeamState { core, team, pending: HashMap::new(), order: vec![], last_activity: Instant::now() })
+        Ok(TeamState { fanout, team, pending: HashMap::new(), order: vec![], last_activity: Instant::now() })
     }
 
     async fn handle(&self, myself: ActorRef<TeamMsg>, msg: TeamMsg, state: &mut TeamState) -> Result<(), ActorProcessingErr> {
@@ -73,15 +74,7 @@ impl Actor for TeamActor {
                 }
                 state.order.push(id);
             }
-            TeamMsg::Flush => {
-                let channel = ChannelName::Team(state.team);
-                for id in std::mem::take(&mut state.order) {
-                    if let Some((row, created)) = state.pending.remove(&id) {
-                        let kind = if created { event::THREAD_CREATED } else { event::THREAD_UPDATED };
-                        state.core.publish(channel, kind, &*row);
-                    }
-                }
-            }
+            TeamMsg::Flush => state.flush(),
             TeamMsg::Tick => {
                 if state.pending.is_empty() && state.last_activity.elapsed() >= IDLE {
                     myself.stop(Some("idle".into()));
@@ -91,45 +84,56 @@ impl Actor for TeamActor {
         Ok(())
     }
 
-    async fn post_stop(&self, myself: ActorRef<TeamMsg>, state: &mut TeamState) -> Result<(), ActorProcessingErr> {
-        // Nothing coalesced is lost on a stop.
-        let channel = ChannelName::Team(state.team);
-        for id in std::mem::take(&mut state.order) {
-            if let Some((row, created)) = state.pending.remove(&id) {
-                state.core.publish(channel, if created { event::THREAD_CREATED } else { event::THREAD_UPDATED }, &*row);
-            }
-        }
-        state.core.forget(&myself.get_cell());
+    async fn post_stop(&self, _myself: ActorRef<TeamMsg>, state: &mut TeamState) -> Result<(), ActorProcessingErr> {
+        // Nothing coalesced is lost on a stop (idle or shutdown).
+        state.flush();
         Ok(())
     }
 }
 
-impl Core {
-    /// Hands a thread's new inbox row to its team's actor (spawned if needed), without waiting.
-    pub fn team_changed(self: &Arc<Self>, thread: ThreadSummary, created: bool) {
-        let team = thread.team_id;
-        let mut msg = TeamMsg::ThreadChanged { thread: Box::new(thread), created };
-        if let Some(actor) = self.teams.get(&team).map(|a| a.clone()) {
-            match actor.cast(msg) {
-                Ok(()) => return,
-                // It is stopping: hand the message to a fresh one.
-                Err(ractor::MessagingErr::SendErr(back)) => msg = back,
-                Err(_) => return,
+impl TeamState {
+    fn flush(&mut self) {
+        let channel = ChannelName::Team(self.team);
+        for id in std::mem::take(&mut self.order) {
+            if let Some((row, created)) = self.pending.remove(&id) {
+                let kind = if created { event::THREAD_CREATED } else { event::THREAD_UPDATED };
+                self.fanout.publish(channel, kind, &*row);
             }
         }
-        let core = self.clone();
-        tokio::spawn(async move {
-            match core.team(team).await {
-                Ok(actor) => {
-                    let _ = actor.cast(msg);
-                }
-                Err(e) => tracing::warn!(%team, error = %e, "no team actor: inbox update dropped"),
-            }
-        });
+    }
+}
+
+/// The team actors of this node: where thread actors hand their new inbox rows.
+pub struct Teams {
+    pub registry: Arc<Registry<TeamId, TeamMsg>>,
+    tasks: TaskTracker,
+}
+
+impl Teams {
+    /// Team actors kept in `registry`; starting one off a caller's path runs on `tasks`.
+    pub fn new(registry: Arc<Registry<TeamId, TeamMsg>>, tasks: TaskTracker) -> Self {
+        Teams { registry, tasks }
     }
 
-    /// The users online in a team (any node), from the team channel's presence.
-    pub fn online(&self, team: TeamId) -> Vec<UserId> {
-        self.hub.members(&ChannelName::Team(team).to_string()).iter().filter_map(|u| u.parse().ok()).collect()
+    /// Hands a thread's new inbox row to its team's actor, without waiting (the actor is started
+    /// by an owned task when it is not running).
+    pub fn changed(&self, thread: ThreadSummary, created: bool) {
+        let team = thread.team_id;
+        let msg = TeamMsg::ThreadChanged { thread: Box::new(thread), created };
+        let msg = match self.registry.running(team) {
+            Some(live) => match live.actor.cast(msg) {
+                Ok(()) => return,
+                // It is stopping: a fresh one takes the message.
+                Err(ractor::MessagingErr::SendErr(back)) => back,
+                Err(_) => return,
+            },
+            None => msg,
+        };
+        let registry = self.registry.clone();
+        self.tasks.spawn(async move {
+            if let Err(e) = registry.cast(team, msg).await {
+                tracing::warn!(%team, error = %e, "no team actor: an inbox update was dropped");
+            }
+        });
     }
 }

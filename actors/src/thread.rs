@@ -1,65 +1,75 @@
-//! ThreadActor: the single writer of one thread on this node. Every change to a thread (an agent's
-//! message, a note, a read, an assignment, an inbound message, a delivery status, a scheduled
-//! dispatch) passes through here, is committed to Postgres (which assigns the event's seq), and
-//! is then fanned out. Typing state lives here too, with its expiry.
+//! ThreadActor: the one writer of one thread on this node. Every change to a thread (an agent's
+//! message, a note, a read, an assignment, an inbound message, a delivery status, a dispatch, a
+//! contact change) passes through here, is committed to Postgres (which assigns the event's seq),
+//! and is then fanned out. Typing state lives here too, with its expiry.
+//!
+//! The actor never waits on the carrier: a send runs as an owned task that reports back with
+//! `SendFinished`, and the actor does not stop for idleness while one is out.
 
-use crate::core::Core;
 use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
+use crate::fanout::Fanout;
 use crate::hub::ConnRef;
 use crate::ids::*;
 use crate::ports::*;
 use crate::protocol::{self, ChannelName};
+use crate::registry::{self, Registry};
+use crate::rules::{self, Draft};
+use crate::scheduler::Schedule;
+use crate::send_guard::{self, SendGuard};
+use crate::team::Teams;
 use bytes::Bytes;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
 use time::OffsetDateTime;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-/// What a thread actor does.
+type Reply<T> = RpcReplyPort<DomainResult<T>>;
+
+/// What a thread actor does. Commands carry the caller's team: a thread of another team answers
+/// "not found", exactly like a missing one.
 pub enum ThreadMsg {
-    /// An agent sends a message now, or schedules it when `send_at` is set.
-    Send {
-        author: User,
-        body: String,
-        media_urls: Vec<String>,
-        send_at: Option<OffsetDateTime>,
-        cancel_on_reply: bool,
-        reply: RpcReplyPort<DomainResult<Message>>,
-    },
-    /// The scheduler claimed this message (now `sending`): hand it to the carrier, holding one
-    /// of the node's send slots until the carrier answers.
-    Dispatch { message: MessageId, slot: Option<tokio::sync::OwnedSemaphorePermit> },
-    /// The carrier answered for a message this actor handed over.
-    SendFinished { message: MessageId, outcome: SendOutcome },
-    /// A verified inbound webhook for this thread; `created` when the webhook created the thread.
-    Inbound { msg: NewInbound, created: bool, reply: RpcReplyPort<DomainResult<InboundOutcome>> },
-    /// A verified status callback for a message of this thread.
-    Status {
-        sid: String,
-        status: MessageStatus,
-        error_code: Option<i32>,
-        reason: Option<String>,
-        raw: serde_json::Value,
-        reply: RpcReplyPort<DomainResult<Option<Message>>>,
-    },
+    /// An agent sends a message now, or schedules it when the draft has `send_at`.
+    Send { team: TeamId, author: User, draft: Draft, reply: Reply<Message> },
     /// An agent adds a note (mentions are resolved here).
-    AddNote { author: User, body: String, visibility: Visibility, reply: RpcReplyPort<DomainResult<Note>> },
+    AddNote { team: TeamId, author: User, body: String, visibility: Visibility, reply: Reply<Note> },
     /// An agent read the thread.
-    MarkRead { reader: User, reply: RpcReplyPort<DomainResult<ThreadSummary>> },
+    MarkRead { team: TeamId, reader: User, reply: Reply<ThreadSummary> },
     /// An agent changes status and/or assignee (`Some(None)` unassigns).
-    Update { actor: User, status: Option<ThreadStatus>, assignee: Option<Option<UserId>>, reply: RpcReplyPort<DomainResult<ThreadSummary>> },
+    Update { team: TeamId, actor: User, status: Option<ThreadStatus>, assignee: Option<Option<UserId>>, reply: Reply<ThreadSummary> },
     /// An agent edits a scheduled message.
     EditScheduled {
+        team: TeamId,
         actor: User,
         message: MessageId,
         body: Option<String>,
         send_at: Option<OffsetDateTime>,
-        reply: RpcReplyPort<DomainResult<Message>>,
+        reply: Reply<Message>,
     },
     /// An agent cancels a scheduled message.
-    CancelScheduled { actor: User, message: MessageId, reply: RpcReplyPort<DomainResult<Message>> },
+    CancelScheduled { team: TeamId, actor: User, message: MessageId, reply: Reply<Message> },
+    /// A verified inbound webhook for this thread; `created` when the webhook created the thread.
+    Inbound { msg: NewInbound, created: bool, reply: Reply<InboundOutcome> },
+    /// A verified status callback for a message of this thread.
+    Status { update: StatusUpdate, reply: Reply<Option<Message>> },
+    /// The scheduler claimed this message (now `sending`): hand it to the carrier, holding one
+    /// of the node's send slots until the carrier answers.
+    Dispatch { message: MessageId, slot: Option<OwnedSemaphorePermit> },
+    /// A send task is over: the carrier's answer, or `None` when nothing was sent (the sweep
+    /// failed the message meanwhile, or the node is stopping and put it back).
+    SendFinished { message: MessageId, outcome: Option<SendOutcome> },
+    /// The scheduler's sweep found a send of ours waiting for the carrier since before `cutoff`.
+    FailUnknown { message: MessageId, cutoff: OffsetDateTime },
+    /// The thread's contact changed (name, phone, opt-out): record it and refresh every view.
+    ContactChanged { contact: Box<Contact> },
+    /// The thread was deleted with its contact: tell every view, then stop.
+    Retire,
     /// An agent is typing (relayed by the gateway already; this keeps the expiry).
     Typing { user: UserId, typing: bool },
     /// A socket just joined the thread channel: tell it who is typing now.
@@ -68,13 +78,115 @@ pub enum ThreadMsg {
     Tick,
 }
 
+impl ThreadMsg {
+    /// Whether the caller already gave up on this command (its reply port is closed); `None`
+    /// for messages that are not counted commands.
+    fn abandoned(&self) -> Option<bool> {
+        Some(match self {
+            ThreadMsg::Send { reply, .. } => reply.is_closed(),
+            ThreadMsg::AddNote { reply, .. } => reply.is_closed(),
+            ThreadMsg::MarkRead { reply, .. } => reply.is_closed(),
+            ThreadMsg::Update { reply, .. } => reply.is_closed(),
+            ThreadMsg::EditScheduled { reply, .. } => reply.is_closed(),
+            ThreadMsg::CancelScheduled { reply, .. } => reply.is_closed(),
+            ThreadMsg::Inbound { reply, .. } => reply.is_closed(),
+            ThreadMsg::Status { reply, .. } => reply.is_closed(),
+            _ => return None,
+        })
+    }
+
+    /// The team a command acts for.
+    fn team(&self) -> Option<TeamId> {
+        Some(match self {
+            ThreadMsg::Send { team, .. }
+            | ThreadMsg::AddNote { team, .. }
+            | ThreadMsg::MarkRead { team, .. }
+            | ThreadMsg::Update { team, .. }
+            | ThreadMsg::EditScheduled { team, .. }
+            | ThreadMsg::CancelScheduled { team, .. } => *team,
+            ThreadMsg::Inbound { msg, .. } => msg.team,
+            ThreadMsg::Status { update, .. } => update.team,
+            _ => return None,
+        })
+    }
+
+    /// Answers a command with `error` without doing it.
+    fn refuse(self, error: DomainError) {
+        match self {
+            ThreadMsg::Send { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::AddNote { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::MarkRead { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::Update { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::EditScheduled { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::CancelScheduled { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::Inbound { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::Status { reply, .. } => drop(reply.send(Err(error))),
+            _ => {}
+        }
+    }
+}
+
+/// A verified delivery status for a message of this thread.
+#[derive(Clone, Debug)]
+pub struct StatusUpdate {
+    /// The team of the channel whose token verified the callback.
+    pub team: TeamId,
+    pub sid: String,
+    pub status: MessageStatus,
+    pub error_code: Option<i32>,
+    pub raw: serde_json::Value,
+}
+
+/// Settings of the thread actors.
+#[derive(Clone, Debug)]
+pub struct ThreadConfig {
+    /// How long a `client-typing` stays on without a refresh.
+    pub typing_ttl: Duration,
+    /// A thread actor with nothing to do for this long stops (it reloads on next use).
+    pub idle: Duration,
+    /// How far ahead a message may be scheduled.
+    pub horizon: Duration,
+    /// A send waiting for the carrier this long is taken for lost; a queued send refreshes its
+    /// claim well before.
+    pub stale_after: Duration,
+    /// Where Twilio posts delivery statuses.
+    pub status_callback_url: String,
+}
+
+/// The ports a thread actor uses, and nothing else.
+pub struct ThreadCtx {
+    pub store: Arc<dyn ThreadStore>,
+    pub carrier: Arc<dyn Carrier>,
+    pub fanout: Arc<Fanout>,
+    pub teams: Arc<Teams>,
+    pub guard: Arc<SendGuard>,
+    pub schedule: Arc<Schedule>,
+    pub registry: Arc<Registry<ThreadId, ThreadMsg>>,
+    /// Owns the send tasks: shutdown waits for them.
+    pub tasks: TaskTracker,
+    /// Cancelled at shutdown: sends still waiting for their budget give their message back.
+    pub shutdown: CancellationToken,
+    pub config: ThreadConfig,
+}
+
+/// What a thread actor starts from.
+pub struct ThreadStart {
+    pub ctx: Arc<ThreadCtx>,
+    pub summary: ThreadSummary,
+    pub queued: Arc<AtomicUsize>,
+}
+
 /// The live state of one thread.
 pub struct ThreadState {
-    core: Arc<Core>,
+    ctx: Arc<ThreadCtx>,
     id: ThreadId,
-    team: TeamId,
+    /// The thread as of our last commit (team, contact, channel): checks before a write.
+    summary: ThreadSummary,
+    queued: Arc<AtomicUsize>,
     /// Who is typing, until when.
     typing: HashMap<UserId, Instant>,
+    /// Send tasks out with the carrier: the actor stays up until they report.
+    sending: usize,
     last_activity: Instant,
 }
 
@@ -85,122 +197,120 @@ pub struct ThreadActor;
 impl Actor for ThreadActor {
     type Msg = ThreadMsg;
     type State = ThreadState;
-    type Arguments = (Arc<Core>, ThreadId);
+    type Arguments = ThreadStart;
 
-    async fn pre_start(&self, myself: ActorRef<ThreadMsg>, (core, id): Self::Arguments) -> Result<ThreadState, ActorProcessingErr> {
-        // Load the thread: an unknown id fails the spawn, which the caller reports as 404.
-        let team = core.store.thread_owner(id).await?.ok_or("no such thread")?;
-        let tick = (core.config.typing_ttl / 3).max(Duration::from_millis(200));
+    async fn pre_start(&self, myself: ActorRef<ThreadMsg>, start: ThreadStart) -> Result<ThreadState, ActorProcessingErr> {
+        // The state was loaded by whoever started us: no I/O here.
+        let tick = (start.ctx.config.typing_ttl / 3).max(Duration::from_millis(200));
         myself.send_interval(tick, || ThreadMsg::Tick);
-        Ok(ThreadState { core, id, team, typing: HashMap::new(), last_activity: Instant::now() })
+        Ok(ThreadState {
+            id: start.summary.id,
+            ctx: start.ctx,
+            summary: start.summary,
+            queued: start.queued,
+            typing: HashMap::new(),
+            sending: 0,
+            last_activity: Instant::now(),
+        })
     }
 
     async fn handle(&self, myself: ActorRef<ThreadMsg>, msg: ThreadMsg, state: &mut ThreadState) -> Result<(), ActorProcessingErr> {
+        if let Some(abandoned) = msg.abandoned() {
+            registry::taken(&state.queued);
+            if abandoned {
+                // The caller timed out and was told so: doing it now would surprise them.
+                metrics::counter!("switchboard_commands_abandoned_total").increment(1);
+                return Ok(());
+            }
+        }
+        if msg.team().is_some_and(|team| team != state.summary.team_id) {
+            // Another team's thread looks exactly like a missing one.
+            msg.refuse(DomainError::NotFound("thread"));
+            return Ok(());
+        }
         if !matches!(msg, ThreadMsg::Tick) {
             state.last_activity = Instant::now();
         }
         // Set when the store failed in a way we do not understand (not a domain refusal).
-        let mut crash: Option<String> = None;
-        match msg {
-            ThreadMsg::Send { author, body, media_urls, send_at, cancel_on_reply, reply } => {
-                let result = state.send(&myself, author, body, media_urls, send_at, cancel_on_reply).await;
-                crash = answer(reply, result);
+        let crash = match msg {
+            ThreadMsg::Send { author, draft, reply, .. } => answer(reply, state.send(author, draft).await),
+            ThreadMsg::AddNote { author, body, visibility, reply, .. } => answer(reply, state.add_note(author, &body, visibility).await),
+            ThreadMsg::MarkRead { reader, reply, .. } => answer(reply, state.mark_read(reader).await),
+            ThreadMsg::Update { team, actor, status, assignee, reply } => {
+                let result = state.ctx.store.update_thread(team, state.id, actor.id, status, assignee).await;
+                answer(reply, result.map(|c| state.apply(c)))
             }
-            ThreadMsg::Dispatch { message, slot } => state.spawn_send(&myself, message, slot),
+            ThreadMsg::EditScheduled { actor, message, body, send_at, reply, .. } => {
+                answer(reply, state.edit_scheduled(actor, message, body, send_at).await)
+            }
+            ThreadMsg::CancelScheduled { team, actor, message, reply } => {
+                let result = state.ctx.store.cancel_scheduled(team, message, actor.id).await;
+                answer(reply, result.map(|c| state.apply(c)))
+            }
+            ThreadMsg::Inbound { msg, created, reply } => answer(reply, state.inbound(msg, created).await),
+            ThreadMsg::Status { update, reply } => {
+                let reason = update.error_code.map(twilio_error_reason);
+                let result = state.ctx.store.apply_status(&update.sid, update.status, update.error_code, reason, update.raw).await;
+                let result = result.map(|c| c.map(|c| state.apply(c)));
+                answer(reply, result)
+            }
+            ThreadMsg::Dispatch { message, slot } => {
+                state.spawn_send(message, slot);
+                None
+            }
             ThreadMsg::SendFinished { message, outcome } => {
-                if let Err(e) = state.finish_send(message, outcome).await {
-                    tracing::error!(%message, error = %e, "could not record a send result");
-                    crash = crash_reason(&e);
+                state.sending = state.sending.saturating_sub(1);
+                match outcome {
+                    Some(outcome) => state.finish_send(message, outcome).await,
+                    None => None,
                 }
             }
-            ThreadMsg::Inbound { msg, created, reply } => {
-                let result = state.inbound(msg, created).await;
-                crash = answer(reply, result);
-            }
-            ThreadMsg::Status { sid, status, error_code, reason, raw, reply } => {
-                let result = state.core.store.apply_status(&sid, status, error_code, reason, raw).await;
-                let result = result.map(|committed| {
-                    committed.map(|c| {
-                        state.core.fan_out(&c, false);
-                        c.value
-                    })
-                });
-                crash = answer(reply, result);
-            }
-            ThreadMsg::AddNote { author, body, visibility, reply } => {
-                crash = answer(reply, state.add_note(author, body, visibility).await);
-            }
-            ThreadMsg::MarkRead { reader, reply } => {
-                let result = state.core.store.mark_read(state.team, state.id).await;
-                if let Ok(summary) = &result {
-                    // The reader's other tabs clear their badge; every inbox sees the new count.
-                    state.core.publish(
-                        ChannelName::User(reader.id),
-                        event::THREAD_READ,
-                        &serde_json::json!({ "thread_id": state.id, "thread": summary }),
-                    );
-                    state.core.team_changed(summary.clone(), false);
-                }
-                crash = answer(reply, result);
-            }
-            ThreadMsg::Update { actor, status, assignee, reply } => {
-                let result = state.core.store.update_thread(state.team, state.id, actor.id, status, assignee).await;
-                let result = result.map(|c| {
-                    state.core.fan_out(&c, false);
-                    c.value
-                });
-                crash = answer(reply, result);
-            }
-            ThreadMsg::EditScheduled { actor, message, body, send_at, reply } => {
-                let result = state.core.store.edit_scheduled(state.team, message, actor.id, body, send_at).await;
-                let result = result.map(|c| {
-                    state.core.fan_out(&c, false);
-                    if let Some(at) = c.value.scheduled_at {
-                        state.core.scheduled(at);
+            ThreadMsg::FailUnknown { message, cutoff } => match state.ctx.store.fail_unknown(message, cutoff).await {
+                Ok(committed) => {
+                    if let Some(c) = committed {
+                        tracing::warn!(%message, "a send's outcome is unknown (its node stopped): failed, not retried");
+                        state.apply(c);
                     }
-                    c.value
-                });
-                crash = answer(reply, result);
+                    None
+                }
+                Err(e) => crash_reason(&e),
+            },
+            ThreadMsg::ContactChanged { contact } => {
+                match state.ctx.store.record_contact_change(state.summary.team_id, state.id, &contact).await {
+                    Ok(c) => {
+                        state.apply(c);
+                        None
+                    }
+                    Err(DomainError::NotFound(_)) => None,
+                    Err(e) => crash_reason(&e),
+                }
             }
-            ThreadMsg::CancelScheduled { actor, message, reply } => {
-                let result = state.core.store.cancel_scheduled(state.team, message, actor.id).await;
-                let result = result.map(|c| {
-                    state.core.fan_out(&c, false);
-                    c.value
-                });
-                crash = answer(reply, result);
+            ThreadMsg::Retire => {
+                state.retire(&myself);
+                None
             }
             ThreadMsg::Typing { user, typing } => {
                 if typing {
-                    state.typing.insert(user, Instant::now() + state.core.config.typing_ttl);
+                    state.typing.insert(user, Instant::now() + state.ctx.config.typing_ttl);
                 } else if state.typing.remove(&user).is_some() {
                     state.typing_stopped(user);
                 }
+                None
             }
             ThreadMsg::ViewerJoined { conn } => {
                 let channel = ChannelName::Thread(state.id).to_string();
                 for user in state.typing.keys() {
-                    let frame = typing_frame(&channel, *user, true);
-                    conn.push(Bytes::from(frame));
+                    conn.push(Bytes::from(typing_frame(&channel, *user, true)));
                 }
+                None
             }
             ThreadMsg::Tick => {
-                let now = Instant::now();
-                let expired: Vec<UserId> = state.typing.iter().filter(|(_, until)| **until <= now).map(|(u, _)| *u).collect();
-                for user in expired {
-                    state.typing.remove(&user);
-                    state.typing_stopped(user);
-                }
-                if state.typing.is_empty() && state.last_activity.elapsed() >= state.core.config.thread_idle {
-                    // Leave the registry first, so new commands spawn a fresh actor, then finish
-                    // what is already queued: a stop would drop it.
-                    state.core.forget(&myself.get_cell());
-                    let _ = myself.drain();
-                }
+                state.tick(&myself);
+                None
             }
-        }
+        };
         // Let it crash: the caller already has its answer; the supervisor forgets this actor
-        // and the next command spawns a fresh one that reloads from Postgres.
+        // and the next command starts a fresh one that reloads from Postgres.
         match crash {
             Some(reason) => Err(reason.into()),
             None => Ok(()),
@@ -208,13 +318,14 @@ impl Actor for ThreadActor {
     }
 
     async fn post_stop(&self, myself: ActorRef<ThreadMsg>, state: &mut ThreadState) -> Result<(), ActorProcessingErr> {
-        state.core.forget(&myself.get_cell());
+        use crate::registry::Forget;
+        state.ctx.registry.forget(myself.get_id());
         Ok(())
     }
 }
 
 /// Answers a caller and says whether the actor should crash (an internal store failure).
-fn answer<T>(reply: RpcReplyPort<DomainResult<T>>, result: DomainResult<T>) -> Option<String> {
+fn answer<T>(reply: Reply<T>, result: DomainResult<T>) -> Option<String> {
     let crash = result.as_ref().err().and_then(crash_reason);
     let _ = reply.send(result);
     crash
@@ -234,231 +345,256 @@ fn typing_frame(channel: &str, user: UserId, typing: bool) -> String {
 }
 
 impl ThreadState {
-    async fn send(
-        &mut self,
-        myself: &ActorRef<ThreadMsg>,
-        author: User,
-        body: String,
-        media_urls: Vec<String>,
-        send_at: Option<OffsetDateTime>,
-        cancel_on_reply: bool,
-    ) -> DomainResult<Message> {
-        if body.trim().is_empty() && media_urls.is_empty() {
-            return Err(DomainError::invalid("body", "a message needs a body or a media URL"));
-        }
-        if let Some(at) = send_at {
-            let now = OffsetDateTime::now_utc();
-            if at <= now {
-                return Err(DomainError::invalid("send_at", "must be in the future"));
-            }
-            if at - now > self.core.config.schedule_horizon {
-                return Err(DomainError::invalid("send_at", "is too far in the future"));
-            }
-        }
-        // Refuse before anything is stored or sent: opted-out contact, trial guard.
-        let summary = self.core.store.thread(self.team, self.id).await?;
-        if summary.contact.opted_out_at.is_some() {
-            return Err(DomainError::OptedOut);
-        }
-        self.core.check_verified(&summary.contact.phone)?;
+    /// Fans out what a commit produced and keeps its summary; answers the committed value.
+    fn apply<T>(&mut self, committed: Committed<T>) -> T {
+        self.apply_created(committed, false)
+    }
 
+    fn apply_created<T>(&mut self, committed: Committed<T>, created: bool) -> T {
+        for event in &committed.events {
+            self.ctx.fanout.publish_event(event);
+        }
+        self.summary = committed.thread.clone();
+        self.ctx.teams.changed(committed.thread, created);
+        committed.value
+    }
+
+    async fn send(&mut self, author: User, draft: Draft) -> DomainResult<Message> {
+        draft.validate(OffsetDateTime::now_utc(), self.ctx.config.horizon)?;
+        // Refuse before anything is stored: opted-out contact, trial guard. The send task checks
+        // again against Postgres, which another node may have changed.
+        let contact = &self.summary.contact;
+        self.ctx.guard.allows(&contact.phone, contact.opted_out_at.is_some())?;
         let committed = self
-            .core
+            .ctx
             .store
             .create_outbound(NewOutbound {
-                team: self.team,
+                team: self.summary.team_id,
                 thread: self.id,
                 author: Some(author.id),
-                body,
-                media_urls,
-                send_at,
-                cancel_on_reply,
+                body: draft.body,
+                media_urls: draft.media_urls,
+                send_at: draft.send_at,
+                cancel_on_reply: draft.cancel_on_reply,
             })
             .await?;
-        self.core.fan_out(&committed, false);
+        let message = self.apply(committed);
         if self.typing.remove(&author.id).is_some() {
             self.typing_stopped(author.id);
         }
-        match committed.value.scheduled_at {
-            Some(at) if committed.value.status == MessageStatus::Scheduled => self.core.scheduled(at),
-            _ => self.spawn_send(myself, committed.value.id, None),
+        match message.scheduled_at {
+            Some(at) if message.status == MessageStatus::Scheduled => self.ctx.schedule.due(at),
+            _ => self.spawn_send(message.id, None),
         }
-        Ok(committed.value)
+        Ok(message)
+    }
+
+    async fn add_note(&mut self, author: User, body: &str, visibility: Visibility) -> DomainResult<Note> {
+        let body = rules::note_body(body)?;
+        let team = self.summary.team_id;
+        let members = self.ctx.store.members(team).await?;
+        let mentions = rules::resolve_mentions(&body, &members, author.id);
+        let committed = self.ctx.store.add_note(team, self.id, author.id, &body, visibility, &mentions).await?;
+        let note = self.apply(committed);
+        // A private note's mentions stay private: only public notes notify others.
+        if visibility == Visibility::Public {
+            for user in &note.mentions {
+                self.ctx.fanout.publish(
+                    ChannelName::User(*user),
+                    event::MENTION,
+                    &serde_json::json!({ "thread_id": self.id, "note": note, "by": author.name }),
+                );
+            }
+        }
+        Ok(note)
+    }
+
+    async fn mark_read(&mut self, reader: User) -> DomainResult<ThreadSummary> {
+        let summary = self.ctx.store.mark_read(self.summary.team_id, self.id).await?;
+        // The reader's other tabs clear their badge; every inbox sees the new count.
+        self.ctx.fanout.publish(
+            ChannelName::User(reader.id),
+            event::THREAD_READ,
+            &serde_json::json!({ "thread_id": self.id, "thread": summary }),
+        );
+        self.summary = summary.clone();
+        self.ctx.teams.changed(summary.clone(), false);
+        Ok(summary)
+    }
+
+    async fn edit_scheduled(
+        &mut self,
+        actor: User,
+        message: MessageId,
+        body: Option<String>,
+        send_at: Option<OffsetDateTime>,
+    ) -> DomainResult<Message> {
+        if let Some(b) = &body {
+            rules::body(b)?;
+            if b.trim().is_empty() {
+                return Err(DomainError::invalid("body", "must not be empty"));
+            }
+        }
+        if let Some(at) = send_at {
+            rules::send_at(at, OffsetDateTime::now_utc(), self.ctx.config.horizon)?;
+        }
+        let committed = self.ctx.store.edit_scheduled(self.summary.team_id, message, actor.id, body, send_at).await?;
+        let message = self.apply(committed);
+        if let Some(at) = message.scheduled_at {
+            self.ctx.schedule.due(at);
+        }
+        Ok(message)
+    }
+
+    async fn inbound(&mut self, msg: NewInbound, created: bool) -> DomainResult<InboundOutcome> {
+        let outcome = self.ctx.store.record_inbound(msg).await?;
+        Ok(match outcome {
+            InboundOutcome::Stored(committed) => {
+                let events = committed.events.clone();
+                let thread = committed.thread.clone();
+                let value = self.apply_created(*committed, created);
+                InboundOutcome::Stored(Box::new(Committed { value, events, thread }))
+            }
+            InboundOutcome::Duplicate => InboundOutcome::Duplicate,
+        })
     }
 
     /// Hands a message to the carrier off the actor: the rate limiter and the carrier's network
     /// round trip must never hold up this thread's other commands.
-    fn spawn_send(&self, myself: &ActorRef<ThreadMsg>, message: MessageId, slot: Option<tokio::sync::OwnedSemaphorePermit>) {
-        let core = self.core.clone();
-        let me = myself.clone();
-        tokio::spawn(async move {
-            let outcome = deliver(&core, message).await;
+    fn spawn_send(&mut self, message: MessageId, slot: Option<OwnedSemaphorePermit>) {
+        self.sending += 1;
+        let ctx = self.ctx.clone();
+        let thread = self.id;
+        self.ctx.tasks.spawn(async move {
+            let outcome = deliver(&ctx, message).await;
             drop(slot);
-            let Some(outcome) = outcome else { return };
-            if me.cast(ThreadMsg::SendFinished { message, outcome: outcome.clone() }).is_err() {
-                // This actor stopped meanwhile: a fresh one records the result.
-                let _ = core.tell_thread_of(message, ThreadMsg::SendFinished { message, outcome }).await;
-            }
+            report(&ctx, thread, message, outcome).await;
         });
     }
 
-    async fn finish_send(&mut self, message: MessageId, outcome: SendOutcome) -> DomainResult<()> {
-        if let Some(committed) = self.core.store.record_send(message, outcome).await? {
-            self.core.fan_out(&committed, false);
-        }
-        Ok(())
-    }
-
-    async fn inbound(&mut self, msg: NewInbound, created: bool) -> DomainResult<InboundOutcome> {
-        let outcome = self.core.store.record_inbound(msg).await?;
-        if let InboundOutcome::Stored(committed) = &outcome {
-            self.core.fan_out(committed, created);
-        }
-        Ok(outcome)
-    }
-
-    async fn add_note(&mut self, author: User, body: String, visibility: Visibility) -> DomainResult<Note> {
-        if body.trim().is_empty() {
-            return Err(DomainError::invalid("body", "a note needs a body"));
-        }
-        let members = self.core.store.members(self.team).await?;
-        let mentions = resolve_mentions(&body, &members, author.id);
-        let committed = self.core.store.add_note(self.team, self.id, author.id, body.trim(), visibility, &mentions).await?;
-        self.core.fan_out(&committed, false);
-        // A private note's mentions stay private: only public notes notify others.
-        if visibility == Visibility::Public {
-            for user in &committed.value.mentions {
-                self.core.publish(
-                    ChannelName::User(*user),
-                    event::MENTION,
-                    &serde_json::json!({ "thread_id": self.id, "note": committed.value, "by": author.name }),
-                );
+    async fn finish_send(&mut self, message: MessageId, outcome: SendOutcome) -> Option<String> {
+        match self.ctx.store.record_send(message, outcome).await {
+            Ok(Some(committed)) => {
+                self.apply(committed);
+                None
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(%message, error = %e, "could not record a send result");
+                crash_reason(&e)
             }
         }
-        Ok(committed.value)
+    }
+
+    fn retire(&mut self, myself: &ActorRef<ThreadMsg>) {
+        let data = serde_json::json!({ "id": self.id, "thread_id": self.id });
+        self.ctx.fanout.publish(ChannelName::Thread(self.id), event::THREAD_DELETED, &data);
+        self.ctx.fanout.publish(ChannelName::Team(self.summary.team_id), event::THREAD_DELETED, &data);
+        use crate::registry::Forget;
+        self.ctx.registry.forget(myself.get_id());
+        let _ = myself.drain();
+    }
+
+    fn tick(&mut self, myself: &ActorRef<ThreadMsg>) {
+        let now = Instant::now();
+        let expired: Vec<UserId> = self.typing.iter().filter(|(_, until)| **until <= now).map(|(u, _)| *u).collect();
+        for user in expired {
+            self.typing.remove(&user);
+            self.typing_stopped(user);
+        }
+        if self.typing.is_empty() && self.sending == 0 && self.last_activity.elapsed() >= self.ctx.config.idle {
+            // Leave the registry first, so new commands start a fresh actor, then finish what is
+            // already queued: a stop would drop it.
+            use crate::registry::Forget;
+            self.ctx.registry.forget(myself.get_id());
+            let _ = myself.drain();
+        }
     }
 
     fn typing_stopped(&self, user: UserId) {
         let channel = ChannelName::Thread(self.id).to_string();
         let frame = typing_frame(&channel, user, false);
-        self.core.publish_frame(channel, frame, None);
+        self.ctx.fanout.publish_frame(channel, frame, None);
     }
 }
 
-/// Checks a message against opt-out and the trial guard, waits for the sender's rate limit, and
-/// asks the carrier. Runs outside the actor. `None` when the message is no longer ours to send
-/// (the stale sweep failed it meanwhile).
-async fn deliver(core: &Arc<Core>, message: MessageId) -> Option<SendOutcome> {
+/// Tells the thread actor how a send ended, starting a fresh actor if ours is gone (it crashed).
+/// A result that cannot be told after several tries is logged loudly: the message stays
+/// `queued`/`sending` and the sweep fails it as "outcome unknown".
+async fn report(ctx: &ThreadCtx, thread: ThreadId, message: MessageId, outcome: Option<SendOutcome>) {
+    let mut delay = Duration::from_millis(50);
+    for attempt in 0..8 {
+        match ctx.registry.cast(thread, ThreadMsg::SendFinished { message, outcome: outcome.clone() }).await {
+            Ok(()) => return,
+            Err(e) if attempt == 7 => {
+                metrics::counter!("switchboard_send_results_lost_total").increment(1);
+                tracing::error!(%message, %thread, ?outcome, error = %e, "LOST a carrier answer: the message will be failed as outcome unknown");
+            }
+            Err(_) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Checks a message against opt-out and the trial guard, waits for the sender's rate budget and
+/// asks the carrier. Runs outside the actor. `None` when nothing was sent and nothing is to be
+/// recorded: the sweep failed the message meanwhile, or the node is stopping (the message is put
+/// back for any node to send).
+async fn deliver(ctx: &ThreadCtx, message: MessageId) -> Option<SendOutcome> {
     let failed = |code, reason| Some(SendOutcome::Failed { code, reason });
-    let out = match core.store.outgoing(message).await {
-        Ok(out) => out,
+    let out = match ctx.store.begin_send(message).await {
+        Ok(Some(out)) => out,
+        Ok(None) => return None,
         Err(e) => return failed(None, format!("could not load the message: {e}")),
     };
-    if out.opted_out {
-        return failed(Some(21610), DomainError::OptedOut.to_string());
+    if let Err(e) = ctx.guard.allows(&out.to, out.opted_out) {
+        return failed(send_guard::refusal_code(&e), e.to_string());
     }
-    if let Err(e) = core.check_verified(&out.to) {
-        return failed(Some(21608), e.to_string());
-    }
-    // One budget per sender as Twilio counts it: the messaging service, else the number on
-    // this channel kind (an SMS burst must not slow the same number's WhatsApp).
-    let sender = match &out.channel.messaging_service_sid {
-        Some(service) => service.clone(),
-        None => format!("{}:{}", out.channel.kind, out.channel.number),
-    };
     // While waiting for the sender's budget, keep the claim fresh: the stale sweep is for sends
     // whose process died, not for sends that are merely queued behind others.
-    let refresh = (core.config.stale_sending_after / 3).max(std::time::Duration::from_millis(100));
+    let refresh = (ctx.config.stale_after / 3).max(Duration::from_millis(100));
+    let sender = out.channel.clone();
+    let ready = ctx.guard.until_ready(&sender);
+    tokio::pin!(ready);
+    let mut waited = false;
     loop {
         tokio::select! {
-            _ = core.send_limiter.until_key_ready(&sender) => break,
+            biased;
+            _ = &mut ready => break,
+            _ = ctx.shutdown.cancelled() => {
+                // Not sent, and this node is going away: any node may send it.
+                if let Err(e) = ctx.store.unclaim(message).await {
+                    tracing::error!(%message, error = %e, "could not give back an unsent message; the sweep will fail it");
+                }
+                return None;
+            }
             _ = tokio::time::sleep(refresh) => {
-                if !core.store.touch_claim(message).await.unwrap_or(false) {
+                waited = true;
+                if !ctx.store.touch_claim(message).await.unwrap_or(false) {
                     return None;
                 }
             }
         }
     }
-    // Last check before the carrier: a message the sweep failed meanwhile is never sent.
-    match core.store.touch_claim(message).await {
-        Ok(true) => {}
-        Ok(false) => return None,
-        Err(e) => return Some(SendOutcome::Failed { code: None, reason: format!("could not confirm the claim: {e}") }),
+    // Last check before the carrier after a wait: a message the sweep failed is never sent.
+    if waited {
+        match ctx.store.touch_claim(message).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => return failed(None, format!("could not confirm the claim: {e}")),
+        }
     }
     let req = CarrierRequest {
         channel: out.channel,
         to: out.to,
         body: out.message.body,
         media_urls: out.message.media.into_iter().map(|m| m.url).collect(),
-        status_callback: core.status_callback_url(),
+        status_callback: ctx.config.status_callback_url.clone(),
     };
-    Some(match core.carrier.send(req).await {
+    Some(match ctx.carrier.send(req).await {
         Ok(sid) => SendOutcome::Sent { sid },
         Err(e) => SendOutcome::Failed { code: e.code, reason: e.reason },
     })
-}
-
-/// Finds `@Name` mentions of team members: full name, first name or email local part, any case.
-/// The longest match wins so `@Ann Lee` is not read as `@Ann` when both exist.
-pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<UserId> {
-    let lower = body.to_lowercase();
-    let mut found = Vec::new();
-    for (i, _) in lower.match_indices('@') {
-        let rest = &lower[i + 1..];
-        let mut best: Option<(usize, UserId)> = None;
-        for m in members {
-            let full = m.name.to_lowercase();
-            let first = full.split_whitespace().next().unwrap_or_default().to_owned();
-            let local = m.email.split('@').next().unwrap_or_default().to_lowercase();
-            for handle in [full, first, local] {
-                if handle.is_empty() || !rest.starts_with(&handle) {
-                    continue;
-                }
-                // The handle must end at a word boundary.
-                let next = rest[handle.len()..].chars().next();
-                if next.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    continue;
-                }
-                if best.is_none_or(|(len, _)| handle.len() > len) {
-                    best = Some((handle.len(), m.id));
-                }
-            }
-        }
-        if let Some((_, id)) = best
-            && id != author
-            && !found.contains(&id)
-        {
-            found.push(id);
-        }
-    }
-    found
-}
-
-impl Core {
-    /// Tells the actor of the thread a message belongs to (used when the original actor stopped).
-    pub(crate) async fn tell_thread_of(self: &Arc<Self>, message: MessageId, msg: ThreadMsg) -> DomainResult<()> {
-        let thread = self.store.thread_of_message(message).await?;
-        self.tell_thread(thread, msg).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn user(name: &str, email: &str) -> User {
-        User { id: UserId::new(), team_id: TeamId::new(), email: email.into(), name: name.into(), role: Role::Agent }
-    }
-
-    #[test]
-    fn mentions_match_names_and_handles() {
-        let ann = user("Ann Lee", "ann@x.io");
-        let annie = user("Annie Hall", "annie@x.io");
-        let bob = user("Bob Stone", "bstone@x.io");
-        let members = vec![ann.clone(), annie.clone(), bob.clone()];
-        let got = resolve_mentions("hey @Ann Lee and @annie, also @bstone.", &members, UserId::new());
-        assert_eq!(got, vec![ann.id, annie.id, bob.id]);
-        assert!(resolve_mentions("mail ann@x.io", &members, UserId::new()).is_empty());
-        assert!(resolve_mentions("@Bob", &members, bob.id).is_empty(), "no self-mention");
-    }
 }

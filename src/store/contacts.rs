@@ -116,17 +116,32 @@ impl ContactStore for PgStore {
         Ok(row.into())
     }
 
-    async fn delete_contact(&self, team: TeamId, id: ContactId) -> DomainResult<()> {
-        let done = sqlx::query("DELETE FROM contacts WHERE team_id = $1 AND id = $2")
-            .bind(team.0)
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        if done.rows_affected() == 0 {
+    async fn delete_contact(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>> {
+        // The threads go with the contact (ON DELETE CASCADE): name them for the live views. The
+        // SELECT sees the rows as they were before the CTE's DELETE.
+        let (deleted, threads): (bool, Vec<Uuid>) = sqlx::query_as(
+            "WITH del AS (DELETE FROM contacts WHERE team_id = $1 AND id = $2 RETURNING id)
+             SELECT EXISTS (SELECT 1 FROM del), ARRAY(SELECT id FROM threads WHERE team_id = $1 AND contact_id = $2)",
+        )
+        .bind(team.0)
+        .bind(id.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        if !deleted {
             return Err(DomainError::NotFound("contact"));
         }
-        Ok(())
+        Ok(threads.into_iter().map(ThreadId).collect())
+    }
+
+    async fn contact_threads(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM threads WHERE team_id = $1 AND contact_id = $2")
+            .bind(team.0)
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(ids.into_iter().map(ThreadId).collect())
     }
 }
 

@@ -1,10 +1,9 @@
 //! The scheduler's queries: what is due, claiming it exactly once, and failing stale sends.
 
-use super::threads::message_updated;
 use super::{PgStore, db};
 use actors::DomainResult;
 use actors::ids::*;
-use actors::ports::{Claimed, Committed, ScheduleStore};
+use actors::ports::{Claimed, ScheduleStore};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -48,24 +47,18 @@ impl ScheduleStore for PgStore {
             .collect())
     }
 
-    async fn fail_stale(&self, older_than: OffsetDateTime) -> DomainResult<Vec<Committed<actors::domain::Message>>> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "UPDATE messages SET status = 'failed', error_reason = 'outcome unknown: the server stopped while sending; not retried to avoid a duplicate',
-                    updated_at = now()
+    async fn stale_sends(&self, older_than: OffsetDateTime, limit: i64) -> DomainResult<Vec<(ThreadId, MessageId)>> {
+        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "SELECT thread_id, id FROM messages
              WHERE status IN ('queued', 'sending') AND provider_sid IS NULL AND claimed_at < $1
-             RETURNING id",
+             ORDER BY claimed_at LIMIT $2",
         )
         .bind(older_than)
-        .fetch_all(&mut *tx)
+        .bind(limit)
+        .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(message_updated(&mut tx, MessageId(id), None).await?);
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        Ok(rows.into_iter().map(|(t, m)| (ThreadId(t), MessageId(m))).collect())
     }
 
     async fn touch_claim(&self, message: MessageId) -> DomainResult<bool> {
@@ -81,8 +74,8 @@ impl ScheduleStore for PgStore {
 
     async fn unclaim(&self, message: MessageId) -> DomainResult<()> {
         sqlx::query(
-            "UPDATE messages SET status = 'scheduled', claimed_at = NULL, updated_at = now()
-             WHERE id = $1 AND status = 'sending' AND provider_sid IS NULL",
+            "UPDATE messages SET status = 'scheduled', scheduled_at = COALESCE(scheduled_at, now()), claimed_at = NULL, updated_at = now()
+             WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL",
         )
         .bind(message.0)
         .execute(&self.pool)

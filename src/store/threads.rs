@@ -463,10 +463,10 @@ impl ThreadReads for PgStore {
         Ok(ThreadId(id))
     }
 
-    async fn thread_owner(&self, thread: ThreadId) -> DomainResult<Option<TeamId>> {
-        let id: Option<Uuid> =
-            sqlx::query_scalar("SELECT team_id FROM threads WHERE id = $1").bind(thread.0).fetch_optional(&self.pool).await.map_err(db)?;
-        Ok(id.map(TeamId))
+    async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>> {
+        let row: Option<SummaryRow> =
+            sqlx::query_as(summary_sql!("WHERE t.id = $1")).bind(thread.0).fetch_optional(&self.pool).await.map_err(db)?;
+        Ok(row.map(ThreadSummary::from))
     }
 }
 
@@ -593,7 +593,7 @@ impl ThreadWrites for PgStore {
         Ok(Committed { value: msg, events: vec![event], thread })
     }
 
-    async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing> {
+    async fn begin_send(&self, message: MessageId) -> DomainResult<Option<Outgoing>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -601,8 +601,15 @@ impl ThreadWrites for PgStore {
             phone: String,
             opted_out: bool,
         }
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        let msg = load_message(&mut conn, message).await?;
+        // The claim is refreshed only while the message still waits for the carrier.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE messages SET claimed_at = now()
+             WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL
+             RETURNING {MESSAGE_COLUMNS}"
+        ));
+        let msg: Option<MessageRow> = sqlx::query_as(sql).bind(message.0).fetch_optional(&self.pool).await.map_err(db)?;
+        let Some(msg) = msg else { return Ok(None) };
+        let msg = Message::from(msg);
         let row: Row = sqlx::query_as(
             "SELECT ch.id, ch.team_id, ch.kind, ch.number, ch.account_sid, ch.auth_token, ch.messaging_service_sid, ch.simulated,
                     c.phone, c.opted_out_at IS NOT NULL AS opted_out
@@ -610,10 +617,41 @@ impl ThreadWrites for PgStore {
              WHERE t.id = $1",
         )
         .bind(msg.thread_id.0)
-        .fetch_one(&mut *conn)
+        .fetch_one(&self.pool)
         .await
         .map_err(not_found("thread"))?;
-        Ok(Outgoing { message: msg, channel: row.channel.into_channel()?, to: row.phone, opted_out: row.opted_out })
+        Ok(Some(Outgoing { message: msg, channel: row.channel.into_channel()?, to: row.phone, opted_out: row.opted_out }))
+    }
+
+    async fn fail_unknown(&self, message: MessageId, older_than: OffsetDateTime) -> DomainResult<Option<Committed<Message>>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let failed: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE messages SET status = 'failed',
+                    error_reason = 'outcome unknown: the server stopped while sending; not retried to avoid a duplicate',
+                    updated_at = now()
+             WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL AND claimed_at < $2
+             RETURNING id",
+        )
+        .bind(message.0)
+        .bind(older_than)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        if failed.is_none() {
+            return Ok(None);
+        }
+        let committed = message_updated(&mut tx, message, None).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(committed))
+    }
+
+    async fn record_contact_change(&self, team: TeamId, thread: ThreadId, contact: &Contact) -> DomainResult<Committed<()>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let data = serde_json::to_value(contact).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let event = append_event(&mut tx, team, thread, event::CONTACT_UPDATED, None, None, data).await?;
+        let summary = summary(&mut tx, team, thread).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Committed { value: (), events: vec![event], thread: summary })
     }
 
     async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>> {

@@ -61,7 +61,12 @@ impl From<DomainError> for ApiError {
             e @ DomainError::NotVerified(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_verified", e.to_string()),
             DomainError::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
             DomainError::Forbidden(m) => ApiError::forbidden(m),
-            e @ DomainError::Unavailable => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()),
+            e @ DomainError::Unavailable => {
+                ApiError { retry_after: Some(1), ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()) }
+            }
+            e @ DomainError::Busy => {
+                ApiError { retry_after: Some(1), ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()) }
+            }
             DomainError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")

@@ -8,9 +8,8 @@
 use crate::AppState;
 use crate::error::ApiError;
 use actors::hub::{Conn, ConnRef};
-use actors::ids::{ThreadId, UserId};
+use actors::ids::UserId;
 use actors::protocol::{self, ChannelName, ClientFrame, PresenceMember, SubscribeData, code};
-use actors::thread::ThreadMsg;
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -143,7 +142,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                         Some(Ok(Message::Text(t))) => {
                             last_seen = Instant::now();
                             ping_sent = None;
-                            session.on_text(&t).await;
+                            session.on_text(&t);
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                             last_seen = Instant::now();
@@ -190,7 +189,7 @@ impl Session {
         self.conn.push(Bytes::from(protocol::error_frame(code, message)));
     }
 
-    async fn on_text(&mut self, t: &str) {
+    fn on_text(&mut self, t: &str) {
         let Ok(frame) = serde_json::from_str::<ClientFrame>(t) else {
             return self.error(4000, "malformed frame: expected JSON with an event");
         };
@@ -200,7 +199,7 @@ impl Session {
             }
             "pusher:pong" => {}
             "pusher:subscribe" => match serde_json::from_value::<SubscribeData>(frame.data) {
-                Ok(data) => self.subscribe(data).await,
+                Ok(data) => self.subscribe(data),
                 Err(_) => self.error(4000, "pusher:subscribe needs data.channel"),
             },
             "pusher:unsubscribe" => {
@@ -208,12 +207,12 @@ impl Session {
                     self.unsubscribe(channel);
                 }
             }
-            e if e.starts_with("client-") => self.client_event(frame).await,
+            e if e.starts_with("client-") => self.client_event(frame),
             _ => self.error(4000, "unknown event"),
         }
     }
 
-    async fn subscribe(&mut self, data: SubscribeData) {
+    fn subscribe(&mut self, data: SubscribeData) {
         let channel_name = data.channel;
         let refuse = |me: &Self, why: &str| me.conn.push(Bytes::from(protocol::subscription_error(&channel_name, 403, why)));
         let Some(channel) = ChannelName::parse(&channel_name) else {
@@ -256,23 +255,23 @@ impl Session {
         }
         if self.subscriptions.contains_key(&channel_name) {
             // pusher-js may re-subscribe after a reconnect race: answer again, count once.
-            self.state.core.subscribe(&channel_name, &self.conn, member);
+            self.state.core.cluster.subscribe(&channel_name, &self.conn, member);
             return;
         }
-        self.state.core.subscribe(&channel_name, &self.conn, member);
+        self.state.core.cluster.subscribe(&channel_name, &self.conn, member);
         self.subscriptions.insert(channel_name, user);
         if let ChannelName::Thread(thread) = channel {
-            let _ = self.state.core.tell_thread(thread, ThreadMsg::ViewerJoined { conn: self.conn.clone() }).await;
+            self.state.core.threads.viewer_joined(thread, self.conn.clone());
         }
     }
 
     fn unsubscribe(&mut self, channel: &str) {
         if self.subscriptions.remove(channel).is_some() {
-            self.state.core.unsubscribe(channel, &self.conn.socket_id);
+            self.state.core.cluster.unsubscribe(channel, &self.conn.socket_id);
         }
     }
 
-    async fn client_event(&mut self, frame: ClientFrame) {
+    fn client_event(&mut self, frame: ClientFrame) {
         let Some(channel) = frame.channel else {
             return self.error(4000, "client events need a channel");
         };
@@ -287,21 +286,17 @@ impl Session {
         if relayed.len() > 10 * 1024 {
             return self.error(4000, "client event too large (10 KB at most)");
         }
-        self.state.core.publish_frame(channel.clone(), relayed, Some(&self.conn.socket_id));
+        self.state.core.fanout.publish_frame(channel.clone(), relayed, Some(&self.conn.socket_id));
         if frame.event == actors::domain::event::TYPING
             && let (Some(ChannelName::Thread(thread)), Some(user)) = (ChannelName::parse(&channel), user)
         {
             let typing = frame.data.get("typing").and_then(|t| t.as_bool()).unwrap_or(true);
-            self.tell_typing(thread, user, typing).await;
+            self.state.core.threads.typing(thread, user, typing);
         }
-    }
-
-    async fn tell_typing(&self, thread: ThreadId, user: UserId, typing: bool) {
-        let _ = self.state.core.tell_thread(thread, ThreadMsg::Typing { user, typing }).await;
     }
 
     fn leave_all(&mut self) {
         let channels: Vec<String> = self.subscriptions.drain().map(|(c, _)| c).collect();
-        self.state.core.disconnect(&self.conn, channels);
+        self.state.core.cluster.disconnect(&self.conn, channels);
     }
 }

@@ -5,9 +5,9 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::twilio_signature;
-use actors::domain::{ChannelKind, Media, MessageStatus, twilio_error_reason};
-use actors::ports::{InboundOutcome, NewInbound};
-use actors::thread::ThreadMsg;
+use actors::domain::{ChannelKind, Media, MessageStatus};
+use actors::ports::InboundOutcome;
+use actors::threads::{InboundMessage, StatusCallback};
 use actors::{DomainError, phone};
 use axum::Router;
 use axum::body::Bytes;
@@ -122,21 +122,6 @@ fn check_signature(state: &AppState, headers: &HeaderMap, uri: &axum::http::Uri,
     Ok(())
 }
 
-/// Twilio's opt-out and opt-in keywords (the message itself is still stored).
-fn opt_out_intent(params: &Params, body: &str) -> Option<bool> {
-    match params.get("OptOutType").map(str::to_ascii_uppercase).as_deref() {
-        Some("STOP") => return Some(true),
-        Some("START") => return Some(false),
-        Some(_) => return None,
-        None => {}
-    }
-    match body.trim().to_ascii_uppercase().as_str() {
-        "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "REVOKE" | "OPTOUT" => Some(true),
-        "START" | "YES" | "UNSTOP" => Some(false),
-        _ => None,
-    }
-}
-
 async fn inbound(State(state): State<AppState>, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let params = Params::parse(&headers, &body)?;
     let account = params.require("AccountSid")?;
@@ -165,7 +150,6 @@ async fn inbound(State(state): State<AppState>, OriginalUri(uri): OriginalUri, h
 
     // Verified: from here on the request is Twilio's.
     let from = phone::normalize(from_raw, None).map_err(|_| ApiError::bad_request("From is not a phone number"))?;
-    let body_text = params.get("Body").unwrap_or("").to_owned();
     let num_media: usize = params.get("NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0).min(10);
     let media = (0..num_media)
         .filter_map(|i| {
@@ -173,19 +157,19 @@ async fn inbound(State(state): State<AppState>, OriginalUri(uri): OriginalUri, h
             Some(Media { url, content_type: params.get(&format!("MediaContentType{i}")).map(str::to_owned) })
         })
         .collect();
-    let raw = params.to_json();
-    let (thread, created) = state.store.thread_for_inbound(channel.team_id, channel.id, &from, params.get("ProfileName")).await?;
-    let msg = NewInbound {
+    let inbound = InboundMessage {
         team: channel.team_id,
-        thread,
+        channel: channel.id,
         kind,
+        from,
+        profile_name: params.get("ProfileName").map(str::to_owned),
         message_sid: sid.to_owned(),
-        body: body_text.chars().take(1600).collect(),
+        body: params.get("Body").unwrap_or("").to_owned(),
         media,
-        raw,
-        opt_out: opt_out_intent(&params, &body_text),
+        raw: params.to_json(),
+        opt_out_type: params.get("OptOutType").map(str::to_owned),
     };
-    let outcome = state.core.ask_thread(thread, |reply| ThreadMsg::Inbound { msg, created, reply }).await?;
+    let outcome = state.core.threads.inbound(inbound).await?;
     if matches!(outcome, InboundOutcome::Duplicate) {
         tracing::info!(%sid, "duplicate inbound webhook ignored");
     }
@@ -201,70 +185,48 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
         .get("MessageStatus")
         .or_else(|| params.get("SmsStatus"))
         .ok_or_else(|| ApiError::bad_request("missing parameter MessageStatus"))?;
-    let Some((channel, thread, current)) = state.store.message_for_sid(sid).await? else {
-        return early_status(&state, &headers, &uri, &params, sid).await;
+    let (channel, current) = match state.store.message_for_sid(sid).await? {
+        Some((channel, thread, current)) => {
+            if params.get("AccountSid").is_some_and(|a| a != channel.account_sid) {
+                return Err(ApiError::forbidden("the account does not own this message"));
+            }
+            (channel, Some((thread, current)))
+        }
+        // A callback for a sid we have not recorded yet: Twilio can answer the send's HTTP
+        // request after its first status callback. It is verified with the sending channel's
+        // token (found by account and our number), kept, and applied when the sid is recorded.
+        None => (sending_channel(&state, &params).await?, None),
     };
-    if params.get("AccountSid").is_some_and(|a| a != channel.account_sid) {
-        return Err(ApiError::forbidden("the account does not own this message"));
-    }
     check_signature(&state, &headers, &uri, channel.auth_token.expose_secret(), &params)?;
-    let Some(status) = MessageStatus::from_twilio(status_word) else {
+    let status = MessageStatus::from_twilio(status_word);
+    if status.is_none() {
         // A status we do not track is still acknowledged, so Twilio does not retry it.
-        tracing::info!(%sid, status = status_word, "unknown message status ignored");
-        return Ok(twiml());
-    };
-    let error_code: Option<i32> = params.get("ErrorCode").and_then(|c| c.parse().ok()).filter(|c| *c != 0);
-    let reason = error_code.map(twilio_error_reason);
-    let raw = params.to_json();
-    state.store.record_receipt(channel.team_id, "status", Some(sid), raw.clone()).await?;
-    // Statuses only move forward: one that cannot (late, repeated) needs no transaction. The
-    // status read above can only have moved further since, so skipping stays right.
-    if !current.may_become(status) {
-        return Ok(twiml());
+        tracing::info!(%sid, status = status_word, "unknown message status kept, not applied");
     }
-    let sid = sid.to_owned();
-    state.core.ask_thread(thread, |reply| ThreadMsg::Status { sid, status, error_code, reason, raw, reply }).await.map_err(
-        |e| match e {
-            DomainError::NotFound(_) => ApiError::not_found("message"),
-            e => e.into(),
-        },
-    )?;
+    let callback = StatusCallback {
+        team: channel.team_id,
+        sid: sid.to_owned(),
+        status,
+        error_code: params.get("ErrorCode").and_then(|c| c.parse().ok()).filter(|c| *c != 0),
+        raw: params.to_json(),
+        current,
+    };
+    state.core.threads.status(callback).await.map_err(|e| match e {
+        DomainError::NotFound(_) => ApiError::not_found("message"),
+        e => e.into(),
+    })?;
     Ok(twiml())
 }
 
-/// A callback for a sid we have not recorded yet: Twilio can answer the send's HTTP request
-/// after its first status callback. It is verified with the sending channel's token (found by
-/// account and our number), kept as a receipt, and applied when the send's sid is recorded.
-async fn early_status(state: &AppState, headers: &HeaderMap, uri: &axum::http::Uri, params: &Params, sid: &str) -> ApiResult<Response> {
+/// The channel that sent a message, from the callback's account and `From` (our number).
+async fn sending_channel(state: &AppState, params: &Params) -> ApiResult<actors::domain::Channel> {
     let account = params.get("AccountSid").ok_or_else(|| ApiError::not_found("message"))?;
     let from = params.get("From");
     let kind = if from.is_some_and(|f| f.starts_with("whatsapp:")) { ChannelKind::Whatsapp } else { ChannelKind::Sms };
     let number = from.and_then(|f| phone::normalize(f, None).ok());
-    let channel = state
+    state
         .store
         .channel_for_webhook(account, number.as_deref(), kind, params.get("MessagingServiceSid"))
         .await?
-        .ok_or_else(|| ApiError::not_found("message"))?;
-    check_signature(state, headers, uri, channel.auth_token.expose_secret(), params)?;
-    state.store.record_receipt(channel.team_id, "status", Some(sid), params.to_json()).await?;
-    // The send may have committed between our lookup and the receipt: then apply it now.
-    if let Some((_, thread, _)) = state.store.message_for_sid(sid).await?
-        && let (Some(status), Some(word)) = (params.get("MessageStatus").and_then(MessageStatus::from_twilio), params.get("MessageStatus"))
-    {
-        let error_code: Option<i32> = params.get("ErrorCode").and_then(|c| c.parse().ok()).filter(|c| *c != 0);
-        let (sid, raw) = (sid.to_owned(), params.to_json());
-        tracing::debug!(%sid, status = word, "early status applied after the sid was recorded");
-        state
-            .core
-            .ask_thread(thread, |reply| ThreadMsg::Status {
-                sid,
-                status,
-                error_code,
-                reason: error_code.map(twilio_error_reason),
-                raw,
-                reply,
-            })
-            .await?;
-    }
-    Ok(twiml())
+        .ok_or_else(|| ApiError::not_found("message"))
 }

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 pub async fn summary(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<axum::Json<Value>> {
     let mut summary = state.store.summary(p.team.id).await?;
-    let online = state.core.online(p.team.id);
+    let online = state.core.cluster.online(p.team.id);
     summary["online_agents"] = online.len().into();
     Ok(axum::Json(summary))
 }

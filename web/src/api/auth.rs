@@ -239,7 +239,7 @@ pub async fn create_invite(
 
 pub async fn members(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
     let members = state.store.members(p.team.id).await?;
-    let online = state.core.online(p.team.id);
+    let online = state.core.cluster.online(p.team.id);
     let list: Vec<Value> = members
         .into_iter()
         .map(|m| json!({ "id": m.id, "name": m.name, "email": m.email, "role": m.role, "online": online.contains(&m.id) }))

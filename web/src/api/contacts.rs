@@ -2,12 +2,12 @@
 
 use super::path_id;
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Query};
+use actors::contacts::{ContactChange, ContactInput};
 use actors::domain::Contact;
 use actors::ids::ContactId;
-use actors::phone;
-use actors::ports::{ContactPatch, Page};
+use actors::ports::Page;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -35,36 +35,9 @@ pub struct NewContact {
     tags: Vec<String>,
 }
 
-fn check_name(name: &str) -> ApiResult<String> {
-    let name = name.trim();
-    if name.chars().count() > 200 {
-        return Err(ApiError::invalid("name", "must be at most 200 characters"));
-    }
-    Ok(name.to_owned())
-}
-
-fn check_email(email: Option<&str>) -> ApiResult<Option<String>> {
-    match email.map(str::trim).filter(|e| !e.is_empty()) {
-        None => Ok(None),
-        Some(e) if e.len() <= 254 && e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()) => Ok(Some(e.to_lowercase())),
-        Some(_) => Err(ApiError::invalid("email", "is not an email address")),
-    }
-}
-
-fn check_tags(tags: Vec<String>) -> ApiResult<Vec<String>> {
-    let tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
-    if tags.len() > 50 || tags.iter().any(|t| t.chars().count() > 50) {
-        return Err(ApiError::invalid("tags", "at most 50 tags of at most 50 characters"));
-    }
-    Ok(tags)
-}
-
 pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewContact>) -> ApiResult<(StatusCode, Json<Contact>)> {
-    let phone = phone::normalize(&req.phone, None)?;
-    let contact = state
-        .store
-        .create_contact(p.team.id, &check_name(&req.name)?, &phone, check_email(req.email.as_deref())?.as_deref(), &check_tags(req.tags)?)
-        .await?;
+    let input = ContactInput { name: req.name, phone: req.phone, email: req.email, tags: req.tags };
+    let contact = state.core.contacts.create(p.team.id, input).await?;
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
@@ -98,21 +71,12 @@ pub async fn update(
     Json(req): Json<ContactUpdate>,
 ) -> ApiResult<Json<Contact>> {
     let id: ContactId = path_id(&id, "contact")?;
-    let patch = ContactPatch {
-        name: req.name.as_deref().map(check_name).transpose()?,
-        phone: req.phone.as_deref().map(|ph| phone::normalize(ph, None)).transpose()?,
-        email: match req.email {
-            None => None,
-            Some(e) => Some(check_email(e.as_deref())?),
-        },
-        tags: req.tags.map(check_tags).transpose()?,
-        opted_out: req.opted_out,
-    };
-    Ok(Json(state.store.update_contact(p.team.id, id, patch).await?))
+    let change = ContactChange { name: req.name, phone: req.phone, email: req.email, tags: req.tags, opted_out: req.opted_out };
+    Ok(Json(state.core.contacts.update(p.team.id, id, change).await?))
 }
 
 pub async fn delete(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: ContactId = path_id(&id, "contact")?;
-    state.store.delete_contact(p.team.id, id).await?;
+    state.core.contacts.delete(p.team.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

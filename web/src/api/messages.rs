@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Json};
 use actors::domain::{ChannelKind, Message};
 use actors::ids::*;
-use actors::thread::ThreadMsg;
+use actors::rules::Draft;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -27,47 +27,14 @@ pub struct NewMessage {
     cancel_on_reply: bool,
 }
 
-fn check_body(body: &str) -> ApiResult<()> {
-    if body.chars().count() > 1600 {
-        return Err(ApiError::invalid("body", "must be at most 1600 characters (Twilio's limit)"));
-    }
-    Ok(())
-}
-
-fn check_media(urls: &[String]) -> ApiResult<()> {
-    if urls.len() > 10 {
-        return Err(ApiError::invalid("media_urls", "at most 10 media URLs"));
-    }
-    for u in urls {
-        if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 2048 {
-            return Err(ApiError::invalid("media_urls", format!("{u:?} is not an http(s) URL")));
-        }
-    }
-    Ok(())
-}
-
 pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewMessage>) -> ApiResult<(StatusCode, Json<Message>)> {
-    check_body(&req.body)?;
-    check_media(&req.media_urls)?;
-    let thread = match (req.thread_id, req.contact_id, req.channel) {
-        (Some(t), _, _) => state.store.thread(p.team.id, t).await?.id,
-        (None, Some(c), Some(kind)) => state.store.thread_for_contact(p.team.id, c, kind).await?.0,
-        _ => {
-            return Err(ApiError::invalid("thread_id", "send thread_id, or contact_id and channel"));
-        }
+    let draft = Draft { body: req.body, media_urls: req.media_urls, send_at: req.send_at, cancel_on_reply: req.cancel_on_reply };
+    let threads = &state.core.threads;
+    let msg = match (req.thread_id, req.contact_id, req.channel) {
+        (Some(thread), _, _) => threads.send(p.team.id, thread, p.user, draft).await?,
+        (None, Some(contact), Some(kind)) => threads.send_to_contact(p.team.id, contact, kind, p.user, draft).await?,
+        _ => return Err(ApiError::invalid("thread_id", "send thread_id, or contact_id and channel")),
     };
-    let author = p.user;
-    let msg = state
-        .core
-        .ask_thread(thread, |reply| ThreadMsg::Send {
-            author,
-            body: req.body,
-            media_urls: req.media_urls,
-            send_at: req.send_at,
-            cancel_on_reply: req.cancel_on_reply,
-            reply,
-        })
-        .await?;
     Ok((StatusCode::CREATED, Json(msg)))
 }
 
@@ -85,33 +52,10 @@ pub async fn edit(
     Json(req): Json<MessageEdit>,
 ) -> ApiResult<Json<Message>> {
     let id: MessageId = path_id(&id, "message")?;
-    if let Some(b) = &req.body {
-        check_body(b)?;
-        if b.trim().is_empty() {
-            return Err(ApiError::invalid("body", "must not be empty"));
-        }
-    }
-    if let Some(at) = req.send_at {
-        let now = OffsetDateTime::now_utc();
-        if at <= now {
-            return Err(ApiError::invalid("send_at", "must be in the future"));
-        }
-        if at - now > state.core.config.schedule_horizon {
-            return Err(ApiError::invalid("send_at", "is too far in the future"));
-        }
-    }
-    let thread = state.store.message_thread(p.team.id, id).await?;
-    let actor = p.user;
-    let msg = state
-        .core
-        .ask_thread(thread, |reply| ThreadMsg::EditScheduled { actor, message: id, body: req.body, send_at: req.send_at, reply })
-        .await?;
-    Ok(Json(msg))
+    Ok(Json(state.core.threads.edit_scheduled(p.team.id, id, p.user, req.body, req.send_at).await?))
 }
 
 pub async fn cancel(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Message>> {
     let id: MessageId = path_id(&id, "message")?;
-    let thread = state.store.message_thread(p.team.id, id).await?;
-    let actor = p.user;
-    Ok(Json(state.core.ask_thread(thread, |reply| ThreadMsg::CancelScheduled { actor, message: id, reply }).await?))
+    Ok(Json(state.core.threads.cancel_scheduled(p.team.id, id, p.user).await?))
 }

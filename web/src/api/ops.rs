@@ -32,7 +32,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("switchboard_connections").set(state.core.hub.connection_count() as f64);
-    metrics::gauge!("switchboard_live_threads").set(state.core.live_threads() as f64);
+    metrics::gauge!("switchboard_live_threads").set(state.core.threads.live() as f64);
     match &state.metrics {
         Some(render) => ([("content-type", "text/plain; version=0.0.4")], render()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),

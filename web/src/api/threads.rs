@@ -7,7 +7,6 @@ use crate::extract::{Auth, Json, Query};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::{Page, ThreadFilter};
-use actors::thread::ThreadMsg;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -85,22 +84,13 @@ pub async fn update(
     Path(id): Path<String>,
     Json(req): Json<ThreadUpdate>,
 ) -> ApiResult<Json<ThreadSummary>> {
-    let thread = own_thread(&state, p.team.id, &id).await?;
-    if req.status.is_none() && req.assignee_id.is_none() {
-        return Err(ApiError::invalid("status", "send status and/or assignee_id"));
-    }
-    let user = p.user;
-    let summary = state
-        .core
-        .ask_thread(thread.id, |reply| ThreadMsg::Update { actor: user, status: req.status, assignee: req.assignee_id, reply })
-        .await?;
-    Ok(Json(summary))
+    let thread: ThreadId = path_id(&id, "thread")?;
+    Ok(Json(state.core.threads.update(p.team.id, thread, p.user, req.status, req.assignee_id).await?))
 }
 
 pub async fn read(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<ThreadSummary>> {
-    let thread = own_thread(&state, p.team.id, &id).await?;
-    let reader = p.user;
-    Ok(Json(state.core.ask_thread(thread.id, |reply| ThreadMsg::MarkRead { reader, reply }).await?))
+    let thread: ThreadId = path_id(&id, "thread")?;
+    Ok(Json(state.core.threads.mark_read(p.team.id, thread, p.user).await?))
 }
 
 #[derive(Deserialize)]
@@ -152,13 +142,8 @@ pub async fn add_note(
     Path(id): Path<String>,
     Json(req): Json<NewNote>,
 ) -> ApiResult<(StatusCode, Json<Note>)> {
-    let thread = own_thread(&state, p.team.id, &id).await?;
-    if req.body.chars().count() > 10_000 {
-        return Err(ApiError::invalid("body", "must be at most 10000 characters"));
-    }
-    let author = p.user;
-    let note =
-        state.core.ask_thread(thread.id, |reply| ThreadMsg::AddNote { author, body: req.body, visibility: req.visibility, reply }).await?;
+    let thread: ThreadId = path_id(&id, "thread")?;
+    let note = state.core.threads.add_note(p.team.id, thread, p.user, req.body, req.visibility).await?;
     Ok((StatusCode::CREATED, Json(note)))
 }
 
@@ -169,10 +154,5 @@ pub struct ForContact {
 }
 
 pub async fn for_contact(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<ForContact>) -> ApiResult<Json<ThreadSummary>> {
-    let (id, created) = state.store.thread_for_contact(p.team.id, req.contact_id, req.channel).await?;
-    let summary = state.store.thread(p.team.id, id).await?;
-    if created {
-        state.core.team_changed(summary.clone(), true);
-    }
-    Ok(Json(summary))
+    Ok(Json(state.core.threads.open_for_contact(p.team.id, req.contact_id, req.channel).await?))
 }

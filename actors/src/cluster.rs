@@ -1,0 +1,168 @@
+//! Cluster membership: which other nodes are alive, and presence across them.
+//!
+//! Each node tells the others over the bus when one of its users first joins or last leaves a
+//! presence channel, says hello at start, beats every few seconds and says goodbye at shutdown.
+//! A node first heard of gets a snapshot of our members; a node silent for three beats is taken
+//! for dead and its members leave. Frames from other nodes go straight to the local hub.
+
+use crate::fanout::Fanout;
+use crate::hub::{ConnRef, PresenceChange, Subscribed};
+use crate::ids::{TeamId, UserId};
+use crate::ports::{BusEvent, BusMessage};
+use crate::protocol::{ChannelName, PresenceMember};
+use bytes::Bytes;
+use dashmap::DashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How often a node tells the others it is alive; three missed beats and it is dropped.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// This node's view of the cluster.
+pub struct Cluster {
+    fanout: Arc<Fanout>,
+    /// Other nodes heard on the bus, and when.
+    nodes: DashMap<String, Instant>,
+}
+
+impl Cluster {
+    /// A cluster view that publishes through `fanout`'s bus.
+    pub fn new(fanout: Arc<Fanout>) -> Self {
+        Cluster { fanout, nodes: DashMap::new() }
+    }
+
+    fn origin(&self) -> String {
+        self.fanout.node().to_owned()
+    }
+
+    /// Says hello, then runs two owned tasks until `shutdown`: the bus reader and the heartbeat.
+    pub fn start(self: &Arc<Self>, tasks: &TaskTracker, shutdown: CancellationToken) {
+        let mut inbox = self.fanout.bus().subscribe();
+        self.fanout.bus().publish(BusMessage::Hello { origin: self.origin() });
+        let me = self.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    e = inbox.recv() => e,
+                };
+                match event {
+                    Some(e) => me.receive(e),
+                    None => break,
+                }
+            }
+        });
+        let me = self.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(HEARTBEAT);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => me.beat(),
+                }
+            }
+        });
+    }
+
+    /// One heartbeat: tell the others we are alive, drop the nodes that went silent.
+    fn beat(&self) {
+        self.fanout.bus().publish(BusMessage::Heartbeat { origin: self.origin() });
+        let silent: Vec<String> = self.nodes.iter().filter(|n| n.value().elapsed() > HEARTBEAT * 3).map(|n| n.key().clone()).collect();
+        for node in silent {
+            tracing::warn!(%node, "a node went silent: its presence members leave");
+            self.nodes.remove(&node);
+            self.fanout.hub.drop_node(&node);
+        }
+    }
+
+    /// Tells the other nodes this one is leaving (its members leave at once).
+    pub fn leave(&self) {
+        self.fanout.bus().publish(BusMessage::Bye { origin: self.origin() });
+    }
+
+    /// Subscribes a local socket; a presence change is told to the other nodes.
+    pub fn subscribe(&self, channel: &str, conn: &ConnRef, member: Option<PresenceMember>) -> Subscribed {
+        let (subscribed, change) = self.fanout.hub.subscribe(channel, conn, member);
+        self.tell(change);
+        subscribed
+    }
+
+    /// Unsubscribes a local socket from one channel.
+    pub fn unsubscribe(&self, channel: &str, socket_id: &str) {
+        let change = self.fanout.hub.unsubscribe(channel, socket_id);
+        self.tell(change);
+    }
+
+    /// A local socket closed: it leaves all its channels.
+    pub fn disconnect(&self, conn: &ConnRef, channels: impl IntoIterator<Item = String>) {
+        for change in self.fanout.hub.unregister(conn, channels) {
+            self.tell(Some(change));
+        }
+    }
+
+    /// The users online in a team (any node), from the team channel's presence.
+    pub fn online(&self, team: TeamId) -> Vec<UserId> {
+        self.fanout.hub.members(&ChannelName::Team(team).to_string()).iter().filter_map(|u| u.parse().ok()).collect()
+    }
+
+    fn tell(&self, change: Option<PresenceChange>) {
+        if let Some(c) = change {
+            self.fanout.bus().publish(BusMessage::Presence {
+                origin: self.origin(),
+                channel: c.channel,
+                user_id: c.member.user_id,
+                user_info: c.member.user_info,
+                joined: c.joined,
+            });
+        }
+    }
+
+    fn snapshot(&self) {
+        self.fanout.bus().publish(BusMessage::Snapshot { origin: self.origin(), members: self.fanout.hub.local_members() });
+    }
+
+    /// Something from the bus.
+    pub fn receive(&self, event: BusEvent) {
+        let msg = match event {
+            BusEvent::Message(msg) => msg,
+            BusEvent::Reconnected => {
+                // The others may have dropped us while the link was down: introduce us again.
+                self.fanout.bus().publish(BusMessage::Hello { origin: self.origin() });
+                self.snapshot();
+                return;
+            }
+        };
+        let origin = msg.origin().to_owned();
+        if origin == self.fanout.node() {
+            return;
+        }
+        // Any message proves the node is alive; a node first heard of gets our snapshot (it may
+        // have started before us, or missed our Hello).
+        let new_node = self.nodes.insert(origin.clone(), Instant::now()).is_none();
+        if new_node && !matches!(msg, BusMessage::Bye { .. }) {
+            self.snapshot();
+        }
+        let hub = &self.fanout.hub;
+        match msg {
+            BusMessage::Frame { channel, frame, .. } => {
+                hub.broadcast(&channel, Bytes::from(frame), None);
+            }
+            BusMessage::Presence { channel, user_id, user_info, joined, .. } => {
+                hub.remote_presence(&origin, &channel, PresenceMember { user_id, user_info }, joined);
+            }
+            BusMessage::Snapshot { members, .. } => {
+                for (channel, user_id, user_info) in members {
+                    hub.remote_presence(&origin, &channel, PresenceMember { user_id, user_info }, true);
+                }
+            }
+            BusMessage::Hello { .. } | BusMessage::Heartbeat { .. } => {}
+            BusMessage::Bye { .. } => {
+                self.nodes.remove(&origin);
+                hub.drop_node(&origin);
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Domain rules, written once: what a valid draft, scheduled time, note and contact look like.
+//! The actors and services apply them; the edge only maps the errors they answer.
+
+use crate::domain::User;
+use crate::error::{DomainError, DomainResult};
+use crate::ids::UserId;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Twilio's limit for one message body.
+pub const MAX_BODY_CHARS: usize = 1600;
+/// Media attachments per message (Twilio's limit).
+pub const MAX_MEDIA: usize = 10;
+/// The longest note.
+pub const MAX_NOTE_CHARS: usize = 10_000;
+/// The longest contact name.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Refuses text Postgres cannot store and no person typed: the NUL character.
+pub fn plain_text(field: &'static str, text: &str) -> DomainResult<()> {
+    if text.contains('\0') {
+        return Err(DomainError::invalid(field, "must not contain the NUL character"));
+    }
+    Ok(())
+}
+
+/// Drops NUL characters from text that must be stored as received (a webhook Twilio already
+/// delivered: refusing it would lose the customer's message).
+pub fn without_nul(text: &str) -> String {
+    if text.contains('\0') { text.replace('\0', "") } else { text.to_owned() }
+}
+
+/// Strips NUL characters from every string of a JSON value (webhook parameters kept as
+/// received: Postgres' JSONB cannot hold `\u0000`).
+pub fn scrub_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "")),
+        Value::Array(items) => Value::Array(items.into_iter().map(scrub_json).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k.replace('\0', ""), scrub_json(v))).collect()),
+        other => other,
+    }
+}
+
+/// Whether an inbound message opts its sender out (`Some(true)`) or back in (`Some(false)`):
+/// Twilio's `OptOutType` when it sends one, else the standard keywords. The message itself is
+/// stored either way.
+pub fn opt_out_intent(opt_out_type: Option<&str>, body: &str) -> Option<bool> {
+    match opt_out_type.map(str::to_ascii_uppercase).as_deref() {
+        Some("STOP") => return Some(true),
+        Some("START") => return Some(false),
+        Some(_) => return None,
+        None => {}
+    }
+    match body.trim().to_ascii_uppercase().as_str() {
+        "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "REVOKE" | "OPTOUT" => Some(true),
+        "START" | "YES" | "UNSTOP" => Some(false),
+        _ => None,
+    }
+}
+
+/// An agent's outbound message before it is stored.
+#[derive(Clone, Debug, Default)]
+pub struct Draft {
+    pub body: String,
+    pub media_urls: Vec<String>,
+    /// Send later at this instant; `None` sends now.
+    pub send_at: Option<OffsetDateTime>,
+    /// Cancel the scheduled message if the contact writes first.
+    pub cancel_on_reply: bool,
+}
+
+impl Draft {
+    /// Checks the draft: a body or a media URL, Twilio's limits, http(s) media, a send time in
+    /// the future and within `horizon`.
+    pub fn validate(&self, now: OffsetDateTime, horizon: Duration) -> DomainResult<()> {
+        body(&self.body)?;
+        if self.body.trim().is_empty() && self.media_urls.is_empty() {
+            return Err(DomainError::invalid("body", "a message needs a body or a media URL"));
+        }
+        media_urls(&self.media_urls)?;
+        if let Some(at) = self.send_at {
+            send_at(at, now, horizon)?;
+        }
+        Ok(())
+    }
+}
+
+/// A message body: plain text within Twilio's limit.
+pub fn body(text: &str) -> DomainResult<()> {
+    plain_text("body", text)?;
+    if text.chars().count() > MAX_BODY_CHARS {
+        return Err(DomainError::invalid("body", format!("must be at most {MAX_BODY_CHARS} characters (Twilio's limit)")));
+    }
+    Ok(())
+}
+
+/// Media URLs: at most ten, each http(s).
+pub fn media_urls(urls: &[String]) -> DomainResult<()> {
+    if urls.len() > MAX_MEDIA {
+        return Err(DomainError::invalid("media_urls", format!("at most {MAX_MEDIA} media URLs")));
+    }
+    for u in urls {
+        if !is_http_url(u) {
+            return Err(DomainError::invalid("media_urls", format!("{:?} is not an http(s) URL", u.chars().take(80).collect::<String>())));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `u` is an absolute http(s) URL of reasonable length.
+pub fn is_http_url(u: &str) -> bool {
+    u.len() <= 2048 && url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
+}
+
+/// A scheduled send time: in the future, and not further than `horizon`.
+pub fn send_at(at: OffsetDateTime, now: OffsetDateTime, horizon: Duration) -> DomainResult<()> {
+    if at <= now {
+        return Err(DomainError::invalid("send_at", "must be in the future"));
+    }
+    if at - now > horizon {
+        return Err(DomainError::invalid("send_at", "is too far in the future"));
+    }
+    Ok(())
+}
+
+/// A note body: not empty, plain text, at most 10,000 characters. Answers it trimmed.
+pub fn note_body(text: &str) -> DomainResult<String> {
+    plain_text("body", text)?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(DomainError::invalid("body", "a note needs a body"));
+    }
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(DomainError::invalid("body", format!("must be at most {MAX_NOTE_CHARS} characters")));
+    }
+    Ok(text.to_owned())
+}
+
+/// A contact's name, trimmed (it may be empty: the phone number stands in).
+pub fn contact_name(name: &str) -> DomainResult<String> {
+    plain_text("name", name)?;
+    let name = name.trim();
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(DomainError::invalid("name", format!("must be at most {MAX_NAME_CHARS} characters")));
+    }
+    Ok(name.to_owned())
+}
+
+/// An email address, lower-cased; empty means none.
+pub fn email(email: Option<&str>) -> DomainResult<Option<String>> {
+    match email.map(str::trim).filter(|e| !e.is_empty()) {
+        None => Ok(None),
+        Some(e) if e.len() <= 254 && !e.contains(['\0', ' ']) && e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()) => {
+            Ok(Some(e.to_lowercase()))
+        }
+        Some(_) => Err(DomainError::invalid("email", "is not an email address")),
+    }
+}
+
+/// Tags: trimmed, empty ones dropped, at most 50 of at most 50 characters.
+pub fn tags(tags: Vec<String>) -> DomainResult<Vec<String>> {
+    let tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+    if tags.len() > 50 || tags.iter().any(|t| t.chars().count() > 50 || t.contains('\0')) {
+        return Err(DomainError::invalid("tags", "at most 50 tags of at most 50 characters"));
+    }
+    Ok(tags)
+}
+
+/// Finds `@Name` mentions of team members: full name, first name or email local part, any case.
+/// The longest match wins so `@Ann Lee` is not read as `@Ann` when both exist.
+pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<UserId> {
+    let lower = body.to_lowercase();
+    let mut found = Vec::new();
+    for (i, _) in lower.match_indices('@') {
+        let rest = &lower[i + 1..];
+        let mut best: Option<(usize, UserId)> = None;
+        for m in members {
+            let full = m.name.to_lowercase();
+            let first = full.split_whitespace().next().unwrap_or_default().to_owned();
+            let local = m.email.split('@').next().unwrap_or_default().to_lowercase();
+            for handle in [full, first, local] {
+                if handle.is_empty() || !rest.starts_with(&handle) {
+                    continue;
+                }
+                // The handle must end at a word boundary.
+                let next = rest[handle.len()..].chars().next();
+                if next.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                if best.is_none_or(|(len, _)| handle.len() > len) {
+                    best = Some((handle.len(), m.id));
+                }
+            }
+        }
+        if let Some((_, id)) = best
+            && id != author
+            && !found.contains(&id)
+        {
+            found.push(id);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Role, User};
+    use crate::ids::{TeamId, UserId};
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    #[test]
+    fn drafts_need_content_within_limits() {
+        let now = OffsetDateTime::now_utc();
+        let ok = Draft { body: "hi".into(), ..Draft::default() };
+        assert!(ok.validate(now, DAY).is_ok());
+        let empty = Draft { body: "  ".into(), ..Draft::default() };
+        assert!(matches!(empty.validate(now, DAY), Err(DomainError::Invalid { field: "body", .. })));
+        let nul = Draft { body: "a\0b".into(), ..Draft::default() };
+        assert!(matches!(nul.validate(now, DAY), Err(DomainError::Invalid { field: "body", .. })));
+        let media = Draft { media_urls: vec!["javascript:alert(1)".into()], ..Draft::default() };
+        assert!(matches!(media.validate(now, DAY), Err(DomainError::Invalid { field: "media_urls", .. })));
+        let past = Draft { body: "x".into(), send_at: Some(now - time::Duration::seconds(1)), ..Draft::default() };
+        assert!(matches!(past.validate(now, DAY), Err(DomainError::Invalid { field: "send_at", .. })));
+        let far = Draft { body: "x".into(), send_at: Some(now + time::Duration::days(2)), ..Draft::default() };
+        assert!(matches!(far.validate(now, DAY), Err(DomainError::Invalid { field: "send_at", .. })));
+    }
+
+    #[test]
+    fn contact_fields() {
+        assert_eq!(contact_name("  Ann ").unwrap(), "Ann");
+        assert!(contact_name("A\0").is_err());
+        assert_eq!(email(Some(" Ann@X.io ")).unwrap().as_deref(), Some("ann@x.io"));
+        assert!(email(Some("nope")).is_err());
+        assert_eq!(tags(vec![" vip ".into(), "".into()]).unwrap(), vec!["vip"]);
+        assert_eq!(without_nul("a\0b"), "ab");
+    }
+
+    fn user(name: &str, email: &str) -> User {
+        User { id: UserId::new(), team_id: TeamId::new(), email: email.into(), name: name.into(), role: Role::Agent }
+    }
+
+    #[test]
+    fn mentions_match_names_and_handles() {
+        let ann = user("Ann Lee", "ann@x.io");
+        let annie = user("Annie Hall", "annie@x.io");
+        let bob = user("Bob Stone", "bstone@x.io");
+        let members = vec![ann.clone(), annie.clone(), bob.clone()];
+        let got = resolve_mentions("hey @Ann Lee and @annie, also @bstone.", &members, UserId::new());
+        assert_eq!(got, vec![ann.id, annie.id, bob.id]);
+        assert!(resolve_mentions("mail ann@x.io", &members, UserId::new()).is_empty());
+        assert!(resolve_mentions("@Bob", &members, bob.id).is_empty(), "no self-mention");
+    }
+}

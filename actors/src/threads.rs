@@ -1,0 +1,289 @@
+//! The threads service: one typed method per command the edge may give a thread. It finds (or
+//! creates) the thread, routes the command to the thread's actor through the registry, and
+//! answers the actor's result. The edge never builds actor messages and never writes to the
+//! store; it calls these methods and maps their errors.
+
+use crate::domain::*;
+use crate::error::{DomainError, DomainResult};
+use crate::hub::ConnRef;
+use crate::ids::*;
+use crate::ports::{Claimed, InboundOutcome, NewInbound};
+use crate::registry::Registry;
+use crate::rules::{self, Draft};
+use crate::scheduler::Dispatcher;
+use crate::thread::{StatusUpdate, ThreadActor, ThreadCtx, ThreadMsg, ThreadStart};
+use async_trait::async_trait;
+use ractor::{Actor, ActorCell};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::OwnedSemaphorePermit;
+
+/// An inbound message from a verified webhook, before its thread is known.
+#[derive(Clone, Debug)]
+pub struct InboundMessage {
+    /// The channel whose token verified the webhook.
+    pub team: TeamId,
+    pub channel: ChannelId,
+    pub kind: ChannelKind,
+    /// The sender, E.164.
+    pub from: String,
+    /// WhatsApp's profile name, when given.
+    pub profile_name: Option<String>,
+    pub message_sid: String,
+    pub body: String,
+    pub media: Vec<Media>,
+    /// Every parameter as received (kept as the raw receipt).
+    pub raw: serde_json::Value,
+    /// Twilio's `OptOutType`, when given.
+    pub opt_out_type: Option<String>,
+}
+
+/// A verified status callback.
+#[derive(Clone, Debug)]
+pub struct StatusCallback {
+    /// The team of the channel whose token verified the callback.
+    pub team: TeamId,
+    pub sid: String,
+    /// `None` for a status word we do not track (still kept as a receipt).
+    pub status: Option<MessageStatus>,
+    pub error_code: Option<i32>,
+    pub raw: serde_json::Value,
+    /// The message's thread and status as the edge found them, or `None` when the sid is not
+    /// recorded yet (Twilio may call back before the send's answer reached us).
+    pub current: Option<(ThreadId, MessageStatus)>,
+}
+
+/// The thread actors of this node, behind typed commands.
+pub struct Threads {
+    registry: Arc<Registry<ThreadId, ThreadMsg>>,
+    ctx: Arc<ThreadCtx>,
+}
+
+impl Threads {
+    /// The service over `ctx`; thread actors are started under `supervisor`.
+    pub fn new(ctx: Arc<ThreadCtx>, supervisor: ActorCell) -> Arc<Threads> {
+        let registry = ctx.registry.clone();
+        let weak = Arc::downgrade(&ctx);
+        registry.set_starter(Box::new(move |id, queued| {
+            let weak = weak.clone();
+            let supervisor = supervisor.clone();
+            Box::pin(async move {
+                let ctx = weak.upgrade().ok_or(DomainError::Unavailable)?;
+                // Load before spawning, outside any lock: a missing thread is a typed 404, a
+                // store that is down a 503, never a failed spawn to interpret.
+                let summary = match ctx.store.load_thread(id).await {
+                    Ok(Some(summary)) => summary,
+                    Ok(None) => return Err(DomainError::NotFound("thread")),
+                    Err(e @ (DomainError::Invalid { .. } | DomainError::NotFound(_))) => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(thread = %id, error = %e, "could not load a thread");
+                        return Err(DomainError::Unavailable);
+                    }
+                };
+                let (actor, _) = Actor::spawn_linked(None, ThreadActor, ThreadStart { ctx, summary, queued }, supervisor)
+                    .await
+                    .map_err(|e| DomainError::Internal(format!("thread actor did not start: {e}")))?;
+                Ok(actor)
+            })
+        }));
+        Arc::new(Threads { registry, ctx })
+    }
+
+    /// How many thread actors are live on this node.
+    pub fn live(&self) -> usize {
+        self.registry.len()
+    }
+
+    /// Sends (or schedules) a message on a thread.
+    pub async fn send(&self, team: TeamId, thread: ThreadId, author: User, draft: Draft) -> DomainResult<Message> {
+        self.registry.ask(thread, |reply| ThreadMsg::Send { team, author, draft, reply }).await
+    }
+
+    /// Sends (or schedules) a message to a contact on the team's channel of `kind`, opening the
+    /// thread first if the contact has none there.
+    pub async fn send_to_contact(
+        &self,
+        team: TeamId,
+        contact: ContactId,
+        kind: ChannelKind,
+        author: User,
+        draft: Draft,
+    ) -> DomainResult<Message> {
+        draft.validate(OffsetDateTime::now_utc(), self.ctx.config.horizon)?;
+        let thread = self.open_for_contact(team, contact, kind).await?;
+        self.send(team, thread.id, author, draft).await
+    }
+
+    /// The contact's thread on the team's channel of `kind`, created (and announced to every
+    /// inbox) if missing.
+    pub async fn open_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<ThreadSummary> {
+        let (id, created) = self.ctx.store.thread_for_contact(team, contact, kind).await?;
+        let summary = self.ctx.store.thread(team, id).await?;
+        if created {
+            self.ctx.teams.changed(summary.clone(), true);
+        }
+        Ok(summary)
+    }
+
+    /// Adds a public or private note.
+    pub async fn add_note(&self, team: TeamId, thread: ThreadId, author: User, body: String, visibility: Visibility) -> DomainResult<Note> {
+        self.registry.ask(thread, |reply| ThreadMsg::AddNote { team, author, body, visibility, reply }).await
+    }
+
+    /// Marks the thread read for everyone.
+    pub async fn mark_read(&self, team: TeamId, thread: ThreadId, reader: User) -> DomainResult<ThreadSummary> {
+        self.registry.ask(thread, |reply| ThreadMsg::MarkRead { team, reader, reply }).await
+    }
+
+    /// Changes status and/or assignee (`Some(None)` unassigns).
+    pub async fn update(
+        &self,
+        team: TeamId,
+        thread: ThreadId,
+        actor: User,
+        status: Option<ThreadStatus>,
+        assignee: Option<Option<UserId>>,
+    ) -> DomainResult<ThreadSummary> {
+        if status.is_none() && assignee.is_none() {
+            return Err(DomainError::invalid("status", "send status and/or assignee_id"));
+        }
+        self.registry.ask(thread, |reply| ThreadMsg::Update { team, actor, status, assignee, reply }).await
+    }
+
+    /// Edits a scheduled message (Conflict once it has moved on).
+    pub async fn edit_scheduled(
+        &self,
+        team: TeamId,
+        message: MessageId,
+        actor: User,
+        body: Option<String>,
+        send_at: Option<OffsetDateTime>,
+    ) -> DomainResult<Message> {
+        let thread = self.ctx.store.message_thread(team, message).await?;
+        self.registry.ask(thread, |reply| ThreadMsg::EditScheduled { team, actor, message, body, send_at, reply }).await
+    }
+
+    /// Cancels a scheduled message (Conflict once it has moved on).
+    pub async fn cancel_scheduled(&self, team: TeamId, message: MessageId, actor: User) -> DomainResult<Message> {
+        let thread = self.ctx.store.message_thread(team, message).await?;
+        self.registry.ask(thread, |reply| ThreadMsg::CancelScheduled { team, actor, message, reply }).await
+    }
+
+    /// Stores an inbound message in its contact's thread (contact and thread created on first
+    /// contact); idempotent by MessageSid. Text is stored as received, less NUL characters,
+    /// which Postgres cannot store and no phone sends.
+    pub async fn inbound(&self, m: InboundMessage) -> DomainResult<InboundOutcome> {
+        let profile = m.profile_name.as_deref().map(rules::without_nul);
+        let (thread, created) = self.ctx.store.thread_for_inbound(m.team, m.channel, &m.from, profile.as_deref()).await?;
+        let body: String = rules::without_nul(&m.body).chars().take(rules::MAX_BODY_CHARS).collect();
+        let opt_out = rules::opt_out_intent(m.opt_out_type.as_deref(), &body);
+        let media = m.media.into_iter().filter(|media| rules::is_http_url(&media.url)).collect();
+        let msg = NewInbound {
+            team: m.team,
+            thread,
+            kind: m.kind,
+            message_sid: rules::without_nul(&m.message_sid),
+            body,
+            media,
+            raw: rules::scrub_json(m.raw),
+            opt_out,
+        };
+        self.registry.ask(thread, |reply| ThreadMsg::Inbound { msg, created, reply }).await
+    }
+
+    /// Keeps a status callback as a receipt and moves the message's status forward. A status
+    /// that cannot move it (late, repeated, unknown) costs no thread command.
+    pub async fn status(&self, cb: StatusCallback) -> DomainResult<()> {
+        let raw = rules::scrub_json(cb.raw);
+        self.ctx.store.record_receipt(cb.team, "status", Some(&cb.sid), raw.clone()).await?;
+        let Some(status) = cb.status else { return Ok(()) };
+        let (thread, current) = match cb.current {
+            Some(known) => known,
+            // The send may have recorded its sid between the edge's lookup and our receipt:
+            // then apply it now (otherwise the send applies the receipt when it records).
+            None => match self.ctx.store.message_for_sid(&cb.sid).await? {
+                Some((channel, thread, current)) if channel.team_id == cb.team => (thread, current),
+                _ => return Ok(()),
+            },
+        };
+        // Statuses only move forward; the status read can only have moved further since.
+        if !current.may_become(status) {
+            return Ok(());
+        }
+        let update = StatusUpdate { team: cb.team, sid: cb.sid, status, error_code: cb.error_code, raw };
+        self.registry.ask(thread, |reply| ThreadMsg::Status { update, reply }).await.map(|_| ())
+    }
+
+    /// An agent is typing (or stopped): the actor keeps it with its expiry for latecomers. Never
+    /// waits: a thread whose actor is not running is started by an owned task.
+    pub fn typing(&self, thread: ThreadId, user: UserId, typing: bool) {
+        let msg = ThreadMsg::Typing { user, typing };
+        if let Some(live) = self.registry.running(thread) {
+            if live.actor.cast(msg).is_ok() || !typing {
+                return;
+            }
+            self.start_and_tell(thread, ThreadMsg::Typing { user, typing });
+        } else if typing {
+            self.start_and_tell(thread, msg);
+        }
+    }
+
+    fn start_and_tell(&self, thread: ThreadId, msg: ThreadMsg) {
+        let registry = self.registry.clone();
+        self.ctx.tasks.spawn(async move {
+            let _ = registry.cast(thread, msg).await;
+        });
+    }
+
+    /// A socket joined a thread channel: a running actor tells it who is typing. A thread whose
+    /// actor is not running has nobody typing, so nothing is started.
+    pub fn viewer_joined(&self, thread: ThreadId, conn: ConnRef) {
+        if let Some(live) = self.registry.running(thread) {
+            let _ = live.actor.cast(ThreadMsg::ViewerJoined { conn });
+        }
+    }
+
+    /// A contact changed: each of its threads records it and refreshes every view.
+    pub async fn contact_changed(&self, contact: &Contact, threads: Vec<ThreadId>) {
+        for thread in threads {
+            if let Err(e) = self.registry.cast(thread, ThreadMsg::ContactChanged { contact: Box::new(contact.clone()) }).await {
+                tracing::warn!(%thread, error = %e, "a contact change did not reach its thread");
+            }
+        }
+    }
+
+    /// Threads deleted with their contact: running actors tell their views and stop; for the
+    /// others the inboxes are told here.
+    pub fn deleted(&self, team: TeamId, threads: Vec<ThreadId>) {
+        for thread in threads {
+            match self.registry.running(thread) {
+                Some(live) if live.actor.cast(ThreadMsg::Retire).is_ok() => {}
+                _ => {
+                    let data = serde_json::json!({ "id": thread, "thread_id": thread });
+                    self.ctx.fanout.publish(crate::protocol::ChannelName::Team(team), event::THREAD_DELETED, &data);
+                    self.ctx.fanout.publish(crate::protocol::ChannelName::Thread(thread), event::THREAD_DELETED, &data);
+                }
+            }
+        }
+    }
+
+    /// Stops every thread actor after it has done what is queued (shutdown: send results the
+    /// owned tasks reported are recorded first).
+    pub async fn drain(&self, deadline: Duration) {
+        let actors = self.registry.all();
+        let waits = actors.into_iter().map(|a| async move { a.drain_and_wait(Some(deadline)).await });
+        futures_util::future::join_all(waits).await;
+    }
+}
+
+#[async_trait]
+impl Dispatcher for Threads {
+    async fn dispatch(&self, claimed: &Claimed, slot: OwnedSemaphorePermit) -> DomainResult<()> {
+        self.registry.cast(claimed.thread, ThreadMsg::Dispatch { message: claimed.message, slot: Some(slot) }).await
+    }
+
+    async fn fail_unknown(&self, thread: ThreadId, message: MessageId, cutoff: OffsetDateTime) -> DomainResult<()> {
+        self.registry.cast(thread, ThreadMsg::FailUnknown { message, cutoff }).await
+    }
+}
