@@ -1,6 +1,7 @@
 //! Thread actors are spawned on first use and stop when idle; the next command reloads them.
 //! Its own test binary, so the process-wide Prometheus gauges belong to this one server.
 
+#[path = "e2e/support/mod.rs"]
 mod common;
 
 use common::*;

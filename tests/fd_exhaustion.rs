@@ -1,6 +1,7 @@
 //! When the process runs out of file descriptors, the accept loop backs off and recovers instead
 //! of failing. This file is its own test binary, so lowering the fd limit touches nothing else.
 
+#[path = "e2e/support/mod.rs"]
 mod common;
 
 use common::*;

@@ -3,9 +3,7 @@
 //! sweep, auto-cancel on a contact's reply, validation of `send_at`, opt-out at dispatch time and
 //! the inbox's `scheduled` filter.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

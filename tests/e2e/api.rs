@@ -1,9 +1,7 @@
 //! End-to-end tests of the foundation: accounts and sessions, tokens and invites, contacts and
 //! threads with their filters, tenant isolation, and bad input.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 

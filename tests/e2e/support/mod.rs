@@ -3,6 +3,8 @@
 //! clients built on tokio-tungstenite.
 #![allow(dead_code)]
 
+pub mod twilio;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;

@@ -1,9 +1,7 @@
 //! End-to-end tests of the realtime core: presence, typing, fan-out, private notes and mentions,
 //! channel auth across teams, rate limits, slow consumers and gapless catch-up by seq.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;

@@ -1,0 +1,14 @@
+//! End-to-end tests of the whole server: real Postgres (a fresh database per test from
+//! `#[sqlx::test]`), real sockets, a fake Twilio started by each test where one is needed. One
+//! test binary, one module per area; the harness lives in `support`.
+//!
+//! Tests that change the whole process (the descriptor limit, process-wide metrics) are their
+//! own binaries beside this folder.
+
+mod api;
+mod contacts_live;
+mod realtime;
+mod scheduler;
+mod shutdown;
+mod support;
+mod twilio;
