@@ -1,0 +1,129 @@
+//! The per-thread event log: appending inside a writer's transaction, and reading it back for
+//! clients that catch up. Every seq comes from `threads.last_seq` with `UPDATE … RETURNING` in
+//! the transaction that stores the event: the row lock orders concurrent writers on this node or
+//! any other, so seqs are unique and gapless per thread. Also the small in-transaction helpers
+//! every writer shares (load a message, the thread's inbox row, "message changed").
+
+use super::rows::{EventRow, MESSAGE_COLUMNS, MessageRow, SummaryRow, preview, summary_sql};
+use crate::store::{PgStore, StoreError, not_found};
+use actors::domain::*;
+use actors::ids::*;
+use actors::ports::Committed;
+use serde_json::Value;
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+/// The inbox row of one thread, inside a transaction.
+pub(crate) async fn summary(conn: &mut PgConnection, team: TeamId, thread: ThreadId) -> Result<ThreadSummary, StoreError> {
+    let row: SummaryRow = sqlx::query_as(summary_sql!("WHERE t.team_id = $1 AND t.id = $2"))
+        .bind(team.0)
+        .bind(thread.0)
+        .fetch_one(conn)
+        .await
+        .map_err(not_found("thread"))?;
+    Ok(row.into())
+}
+
+/// Appends one event to a thread's log and returns it with its seq.
+pub(crate) async fn append_event(
+    conn: &mut PgConnection,
+    team: TeamId,
+    thread: ThreadId,
+    kind: &str,
+    actor: Option<UserId>,
+    audience: Option<UserId>,
+    data: Value,
+) -> Result<ThreadEvent, StoreError> {
+    let seq: i64 = sqlx::query_scalar("UPDATE threads SET last_seq = last_seq + 1 WHERE id = $1 AND team_id = $2 RETURNING last_seq")
+        .bind(thread.0)
+        .bind(team.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(not_found("thread"))?;
+    let created_at: OffsetDateTime = sqlx::query_scalar(
+        "INSERT INTO thread_events (thread_id, seq, team_id, type, actor_id, audience, payload)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at",
+    )
+    .bind(thread.0)
+    .bind(seq)
+    .bind(team.0)
+    .bind(kind)
+    .bind(actor.map(|a| a.0))
+    .bind(audience.map(|a| a.0))
+    .bind(Json(&data))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(ThreadEvent { seq, thread_id: thread, team_id: team, kind: kind.to_owned(), actor_id: actor, audience, data, created_at })
+}
+
+/// Appends a `message.*` event carrying the message itself.
+pub(crate) async fn message_event(
+    conn: &mut PgConnection,
+    msg: &Message,
+    kind: &str,
+    actor: Option<UserId>,
+) -> Result<ThreadEvent, StoreError> {
+    let data = serde_json::to_value(msg)?;
+    append_event(conn, msg.team_id, msg.thread_id, kind, actor, None, data).await
+}
+
+/// Loads one message by id, inside a transaction.
+pub(crate) async fn load_message(conn: &mut PgConnection, id: MessageId) -> Result<Message, StoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"));
+    let row: MessageRow = sqlx::query_as(sql).bind(id.0).fetch_one(conn).await.map_err(not_found("message"))?;
+    Ok(row.into())
+}
+
+/// After a message changed: reloads it, appends its `message.updated` event and reads the
+/// thread's new summary, all inside the caller's transaction.
+pub(crate) async fn message_updated(
+    conn: &mut PgConnection,
+    id: MessageId,
+    actor: Option<UserId>,
+) -> Result<Committed<Message>, StoreError> {
+    let msg = load_message(conn, id).await?;
+    let event = message_event(conn, &msg, event::MESSAGE_UPDATED, actor).await?;
+    let thread = summary(conn, msg.team_id, msg.thread_id).await?;
+    Ok(Committed { value: msg, events: vec![event], thread })
+}
+
+/// A new message moves its thread up the inbox with a fresh preview; an inbound one also counts
+/// as unread.
+pub(super) async fn bump_thread(conn: &mut PgConnection, msg: &Message, unread: bool) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE threads SET last_message_at = $2, last_preview = $3, unread_count = unread_count + CASE WHEN $4 THEN 1 ELSE 0 END
+         WHERE id = $1",
+    )
+    .bind(msg.thread_id.0)
+    .bind(msg.created_at)
+    .bind(preview(&msg.body, msg.media.len()))
+    .bind(unread)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Events after `after` that `viewer` may see (one statement).
+pub(super) async fn events_after(
+    store: &PgStore,
+    team: TeamId,
+    thread: ThreadId,
+    viewer: UserId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ThreadEvent>, StoreError> {
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT thread_id, seq, team_id, type, actor_id, audience, payload, created_at FROM thread_events
+         WHERE team_id = $1 AND thread_id = $2 AND seq > $3 AND (audience IS NULL OR audience = $4)
+         ORDER BY seq LIMIT $5",
+    )
+    .bind(team.0)
+    .bind(thread.0)
+    .bind(after)
+    .bind(viewer.0)
+    .bind(limit + 1)
+    .fetch_all(&store.pool)
+    .await?;
+    Ok(rows.into_iter().map(ThreadEvent::from).collect())
+}

@@ -1,0 +1,144 @@
+//! Threads, messages, notes and the per-thread event log, split by concern: `rows` (row shapes
+//! and their domain types), `events` (the log and the helpers every writer shares), `inbox`
+//! (listing, lookups, a thread's workflow state), `outbound`, `inbound`, `notes`. Every write
+//! appends its thread events in the same transaction (see `events`). This file only binds the
+//! port traits to those functions, converting the store's errors once with `op`.
+
+mod events;
+mod inbound;
+mod inbox;
+mod notes;
+mod outbound;
+mod rows;
+
+pub(crate) use events::message_updated;
+
+use super::{PgStore, op};
+use actors::DomainResult;
+use actors::domain::*;
+use actors::ids::*;
+use actors::ports::*;
+use async_trait::async_trait;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+#[async_trait]
+impl ThreadReads for PgStore {
+    async fn list_threads(&self, team: TeamId, f: &ThreadFilter) -> DomainResult<Page<ThreadSummary>> {
+        op(inbox::list_threads(self, team, f)).await
+    }
+
+    async fn thread(&self, team: TeamId, id: ThreadId) -> DomainResult<ThreadSummary> {
+        op(inbox::thread(self, team, id)).await
+    }
+
+    async fn messages(&self, team: TeamId, thread: ThreadId, after: Option<&str>, limit: i64) -> DomainResult<Page<Message>> {
+        op(inbox::messages(self, team, thread, after, limit)).await
+    }
+
+    async fn notes(&self, team: TeamId, thread: ThreadId, viewer: UserId) -> DomainResult<Vec<Note>> {
+        op(notes::notes(self, team, thread, viewer)).await
+    }
+
+    async fn events_after(&self, team: TeamId, thread: ThreadId, viewer: UserId, after: i64, limit: i64) -> DomainResult<Vec<ThreadEvent>> {
+        op(events::events_after(self, team, thread, viewer, after, limit)).await
+    }
+
+    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)> {
+        op(inbox::thread_for_contact(self, team, contact, kind)).await
+    }
+
+    async fn thread_for_inbound(
+        &self,
+        team: TeamId,
+        channel: ChannelId,
+        phone: &str,
+        profile_name: Option<&str>,
+    ) -> DomainResult<(ThreadId, bool)> {
+        op(inbox::thread_for_inbound(self, team, channel, phone, profile_name)).await
+    }
+
+    async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId> {
+        op(inbox::message_thread(self, team, message)).await
+    }
+
+    async fn thread_of_message(&self, message: MessageId) -> DomainResult<ThreadId> {
+        op(inbox::thread_of_message(self, message)).await
+    }
+
+    async fn thread_owner(&self, thread: ThreadId) -> DomainResult<Option<TeamId>> {
+        op(inbox::thread_owner(self, thread)).await
+    }
+}
+
+#[async_trait]
+impl ThreadWrites for PgStore {
+    async fn create_outbound(&self, m: NewOutbound) -> DomainResult<Committed<Message>> {
+        op(outbound::create_outbound(self, m)).await
+    }
+
+    async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing> {
+        op(outbound::outgoing(self, message)).await
+    }
+
+    async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>> {
+        op(outbound::record_send(self, message, outcome)).await
+    }
+
+    async fn apply_status(
+        &self,
+        sid: &str,
+        status: MessageStatus,
+        error_code: Option<i32>,
+        reason: Option<String>,
+        raw: Value,
+    ) -> DomainResult<Option<Committed<Message>>> {
+        op(outbound::apply_status(self, sid, status, error_code, reason, raw)).await
+    }
+
+    async fn record_inbound(&self, m: NewInbound) -> DomainResult<InboundOutcome> {
+        op(inbound::record_inbound(self, m)).await
+    }
+
+    async fn add_note(
+        &self,
+        team: TeamId,
+        thread: ThreadId,
+        author: UserId,
+        body: &str,
+        visibility: Visibility,
+        mentions: &[UserId],
+    ) -> DomainResult<Committed<Note>> {
+        op(notes::add_note(self, team, thread, author, body, visibility, mentions)).await
+    }
+
+    async fn mark_read(&self, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary> {
+        op(inbox::mark_read(self, team, thread)).await
+    }
+
+    async fn update_thread(
+        &self,
+        team: TeamId,
+        thread: ThreadId,
+        actor: UserId,
+        status: Option<ThreadStatus>,
+        assignee: Option<Option<UserId>>,
+    ) -> DomainResult<Committed<ThreadSummary>> {
+        op(inbox::update_thread(self, team, thread, actor, status, assignee)).await
+    }
+
+    async fn edit_scheduled(
+        &self,
+        team: TeamId,
+        message: MessageId,
+        actor: UserId,
+        body: Option<String>,
+        send_at: Option<OffsetDateTime>,
+    ) -> DomainResult<Committed<Message>> {
+        op(outbound::edit_scheduled(self, team, message, actor, body, send_at)).await
+    }
+
+    async fn cancel_scheduled(&self, team: TeamId, message: MessageId, actor: UserId) -> DomainResult<Committed<Message>> {
+        op(outbound::cancel_scheduled(self, team, message, actor)).await
+    }
+}
