@@ -6,7 +6,7 @@ use actors::domain::{Role, Team, User};
 use actors::ids::*;
 use actors::ports::{AccountStore, Invite, NewAccount, Principal};
 use async_trait::async_trait;
-use sqlx::PgConnection;
+use sqlx::{Executor, Postgres};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -50,9 +50,8 @@ macro_rules! principal_sql {
     };
 }
 
-async fn principal(conn: &mut PgConnection, user: Uuid) -> Result<Principal, StoreError> {
-    let row: PrincipalRow =
-        sqlx::query_as(principal_sql!("WHERE u.id = $1")).bind(user).fetch_one(conn).await.map_err(not_found("user"))?;
+async fn principal<'c>(db: impl Executor<'c, Database = Postgres>, user: Uuid) -> Result<Principal, StoreError> {
+    let row: PrincipalRow = sqlx::query_as(principal_sql!("WHERE u.id = $1")).bind(user).fetch_one(db).await.map_err(not_found("user"))?;
     Ok(row.into())
 }
 
@@ -60,7 +59,7 @@ async fn principal(conn: &mut PgConnection, user: Uuid) -> Result<Principal, Sto
 impl AccountStore for PgStore {
     async fn create_account(&self, a: NewAccount) -> DomainResult<Principal> {
         op(async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin().await?;
             let user_id = UserId::new();
             let (team_id, role) = match &a.invite_hash {
                 Some(hash) => {
@@ -69,7 +68,7 @@ impl AccountStore for PgStore {
                          WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > now() FOR UPDATE",
                     )
                     .bind(hash)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(tx.conn())
                     .await?;
                     let (team, role, email) = row.ok_or(StoreError::NotFound("invite"))?;
                     if email.is_some_and(|e| e != a.email) {
@@ -77,14 +76,14 @@ impl AccountStore for PgStore {
                     }
                     sqlx::query("UPDATE invites SET accepted_at = now(), accepted_by = NULL WHERE token_hash = $1")
                         .bind(hash)
-                        .execute(&mut *tx)
+                        .execute(tx.conn())
                         .await?;
                     (team, Role::try_from(role)?)
                 }
                 None => {
                     let team = TeamId::new();
                     let name = a.team_name.as_deref().unwrap_or("My team");
-                    sqlx::query("INSERT INTO teams (id, name) VALUES ($1, $2)").bind(team.0).bind(name).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO teams (id, name) VALUES ($1, $2)").bind(team.0).bind(name).execute(tx.conn()).await?;
                     for ch in &a.simulated_channels {
                         sqlx::query(
                             "INSERT INTO channels (id, team_id, kind, number, account_sid, auth_token, simulated)
@@ -96,7 +95,7 @@ impl AccountStore for PgStore {
                         .bind(&ch.number)
                         .bind(&ch.account_sid)
                         .bind(&ch.auth_token)
-                        .execute(&mut *tx)
+                        .execute(tx.conn())
                         .await?;
                     }
                     (team.0, Role::Admin)
@@ -109,21 +108,21 @@ impl AccountStore for PgStore {
                 .bind(&a.name)
                 .bind(role.as_str())
                 .bind(&a.password_hash)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
             if let Some(hash) = &a.invite_hash {
                 sqlx::query("UPDATE invites SET accepted_by = $1 WHERE token_hash = $2")
                     .bind(user_id.0)
                     .bind(hash)
-                    .execute(&mut *tx)
+                    .execute(tx.conn())
                     .await?;
             }
             sqlx::query("INSERT INTO audit_log (team_id, actor_id, action, subject_id) VALUES ($1, $2, 'user.created', $2)")
                 .bind(team_id)
                 .bind(user_id.0)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
-            let p = principal(&mut tx, user_id.0).await?;
+            let p = principal(tx.conn(), user_id.0).await?;
             tx.commit().await?;
             Ok(p)
         })
@@ -132,11 +131,10 @@ impl AccountStore for PgStore {
 
     async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
         op(async move {
-            let mut conn = self.pool.acquire().await?;
             let row: Option<(Uuid, String)> =
-                sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1").bind(email).fetch_optional(&mut *conn).await?;
+                sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1").bind(email).fetch_optional(self.db()).await?;
             match row {
-                Some((id, hash)) => Ok(Some((principal(&mut conn, id).await?, hash))),
+                Some((id, hash)) => Ok(Some((principal(self.db(), id).await?, hash))),
                 None => Ok(None),
             }
         })
@@ -149,7 +147,7 @@ impl AccountStore for PgStore {
                 .bind(id_hash)
                 .bind(user.0)
                 .bind(expires_at)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await?;
             Ok(())
         })
@@ -163,7 +161,7 @@ impl AccountStore for PgStore {
                  WHERE s.id_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
             ))
             .bind(id_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
             Ok(row.map(Principal::from))
         })
@@ -174,7 +172,7 @@ impl AccountStore for PgStore {
         op(async move {
             sqlx::query("UPDATE auth_sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL")
                 .bind(id_hash)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await?;
             Ok(())
         })
@@ -190,7 +188,7 @@ impl AccountStore for PgStore {
                 .bind(user.id.0)
                 .bind(name)
                 .bind(token_hash)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await?;
             Ok(id)
         })
@@ -202,7 +200,7 @@ impl AccountStore for PgStore {
             let row: Option<PrincipalRow> =
                 sqlx::query_as(principal_sql!("JOIN api_tokens k ON k.user_id = u.id WHERE k.token_hash = $1 AND k.revoked_at IS NULL"))
                     .bind(token_hash)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.db())
                     .await?;
             Ok(row.map(Principal::from))
         })
@@ -229,7 +227,7 @@ impl AccountStore for PgStore {
             .bind(token_hash)
             .bind(by.id.0)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
             Ok(Invite { id, team_id: by.team_id, email: email.map(str::to_owned), role, expires_at })
         })
@@ -248,7 +246,7 @@ impl AccountStore for PgStore {
             }
             let rows: Vec<MemberRow> = sqlx::query_as("SELECT id, email, name, role FROM users WHERE team_id = $1 ORDER BY name, id")
                 .bind(team.0)
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await?;
             Ok(rows.into_iter().map(|r| User { id: UserId(r.id), team_id: team, email: r.email, name: r.name, role: r.role }).collect())
         })
@@ -262,7 +260,7 @@ impl AccountStore for PgStore {
                  FROM teams t WHERE t.id = $1",
             )
             .bind(team.0)
-            .fetch_one(&self.pool)
+            .fetch_one(self.db())
             .await
             .map_err(not_found("team"))?;
             Ok(Team { id: team, name, simulator_mode })

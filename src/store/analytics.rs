@@ -68,7 +68,7 @@ impl AnalyticsStore for PgStore {
                       AS p90_first_response_secs",
             )
             .bind(team.0)
-            .fetch_one(&self.pool)
+            .fetch_one(self.db())
             .await?;
             let rate = (s.finished_7d > 0).then(|| s.delivered_7d as f64 / s.finished_7d as f64);
             Ok(json!({
@@ -109,7 +109,7 @@ impl AnalyticsStore for PgStore {
             .bind(team.0)
             .bind(since)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db())
             .await?;
             Ok(rows
                 .into_iter()

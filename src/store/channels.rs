@@ -45,7 +45,7 @@ impl ChannelStore for PgStore {
                  WHERE team_id = $1 AND deleted_at IS NULL ORDER BY simulated, kind, created_at",
             )
             .bind(team.0)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db())
             .await?;
             Ok(rows.into_iter().map(Channel::from).collect())
         })
@@ -67,7 +67,7 @@ impl ChannelStore for PgStore {
             .bind(&ch.auth_token)
             .bind(&ch.messaging_service_sid)
             .bind(ch.simulated)
-            .fetch_one(&self.pool)
+            .fetch_one(self.db())
             .await?;
             Ok(row.into())
         })
@@ -79,7 +79,7 @@ impl ChannelStore for PgStore {
             let done = sqlx::query("UPDATE channels SET deleted_at = now() WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL")
                 .bind(team.0)
                 .bind(id.0)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("channel"));
@@ -109,7 +109,7 @@ impl ChannelStore for PgStore {
             .bind(number)
             .bind(kind.as_str())
             .bind(service_sid)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
             Ok(row.map(Channel::from))
         })
@@ -133,7 +133,7 @@ impl ChannelStore for PgStore {
                  WHERE m.provider_sid = $1",
             )
             .bind(sid)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
             Ok(row.map(|r| (r.channel.into(), ThreadId(r.thread_id), r.status)))
         })
@@ -147,7 +147,7 @@ impl ChannelStore for PgStore {
                 .bind(kind)
                 .bind(sid)
                 .bind(sqlx::types::Json(params))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await?;
             Ok(())
         })

@@ -55,7 +55,7 @@ impl ContactStore for PgStore {
             .bind(after.map(|a| a.0))
             .bind(after.map(|a| a.1))
             .bind(limit + 1)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db())
             .await?;
             Ok(page(rows, limit, |r| cursor::encode(r.created_at, r.id)))
         })
@@ -74,7 +74,7 @@ impl ContactStore for PgStore {
             .bind(phone)
             .bind(email)
             .bind(tags)
-            .fetch_one(&self.pool)
+            .fetch_one(self.db())
             .await?;
             Ok(row.into())
         })
@@ -88,7 +88,7 @@ impl ContactStore for PgStore {
             )
             .bind(team.0)
             .bind(id.0)
-            .fetch_one(&self.pool)
+            .fetch_one(self.db())
             .await
             .map_err(not_found("contact"))?;
             Ok(row.into())
@@ -118,7 +118,7 @@ impl ContactStore for PgStore {
             .bind(p.email.flatten())
             .bind(p.tags)
             .bind(p.opted_out)
-            .fetch_one(&self.pool)
+            .fetch_one(self.db())
             .await
             .map_err(not_found("contact"))?;
             Ok(row.into())
@@ -129,7 +129,7 @@ impl ContactStore for PgStore {
     async fn delete_contact(&self, team: TeamId, id: ContactId) -> DomainResult<()> {
         op(async move {
             let done =
-                sqlx::query("DELETE FROM contacts WHERE team_id = $1 AND id = $2").bind(team.0).bind(id.0).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM contacts WHERE team_id = $1 AND id = $2").bind(team.0).bind(id.0).execute(self.db()).await?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("contact"));
             }

@@ -5,24 +5,29 @@ mod accounts;
 mod analytics;
 mod channels;
 mod contacts;
+mod counted;
 mod error;
 mod schedule;
 mod threads;
 
+pub(crate) use counted::Tx;
 pub use error::StoreError;
 pub(crate) use error::{not_found, op};
 
 use actors::DomainError;
+use counted::{Counted, Counter};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The store: a pool of Postgres connections.
+/// The store: a pool of Postgres connections, and how many statements it sent through them.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub pool: PgPool,
+    statements: Arc<Counter>,
 }
 
 /// The embedded migrations.
@@ -42,12 +47,27 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(StoreError::Unreachable)?;
-        Ok(PgStore { pool })
+        Ok(PgStore::from_pool(pool))
     }
 
     /// A store on an existing pool (tests).
     pub fn from_pool(pool: PgPool) -> PgStore {
-        PgStore { pool }
+        PgStore { pool, statements: Arc::default() }
+    }
+
+    /// How many statements this store (and its clones) sent, BEGIN and COMMIT included.
+    pub fn statements(&self) -> u64 {
+        self.statements.get()
+    }
+
+    /// The pool, counting each statement.
+    pub(crate) fn db(&self) -> Counted<'_, &PgPool> {
+        Counted::new(&self.pool, &self.statements)
+    }
+
+    /// A transaction, counting each statement.
+    pub(crate) async fn begin(&self) -> Result<Tx<'_>, StoreError> {
+        Tx::begin(&self.pool, &self.statements).await
     }
 
     /// Applies pending migrations.
@@ -58,7 +78,7 @@ impl PgStore {
 
     /// Whether Postgres answers.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(self.db()).await.is_ok()
     }
 
     /// The stored value of a server setting, storing `generate()` first if there is none (the
@@ -68,9 +88,9 @@ impl PgStore {
             sqlx::query("INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(name)
                 .bind(generate())
-                .execute(&self.pool)
+                .execute(self.db())
                 .await?;
-            Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE name = $1").bind(name).fetch_one(&self.pool).await?)
+            Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE name = $1").bind(name).fetch_one(self.db()).await?)
         })
         .await
     }
@@ -78,7 +98,7 @@ impl PgStore {
     /// Whether there is no team yet (a fresh database gets the demo team).
     pub async fn is_empty(&self) -> Result<bool, DomainError> {
         op(async move {
-            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM teams").fetch_one(&self.pool).await?;
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM teams").fetch_one(self.db()).await?;
             Ok(n == 0)
         })
         .await

@@ -18,7 +18,7 @@ impl ScheduleStore for PgStore {
             )
             .bind(until)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db())
             .await?;
             Ok(rows.into_iter().map(|(id, at)| (MessageId(id), at)).collect())
         })
@@ -37,7 +37,7 @@ impl ScheduleStore for PgStore {
             )
             .bind(now)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db())
             .await?;
             Ok(rows
                 .into_iter()
@@ -54,7 +54,7 @@ impl ScheduleStore for PgStore {
 
     async fn fail_stale(&self, older_than: OffsetDateTime) -> DomainResult<Vec<Committed<actors::domain::Message>>> {
         op(async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin().await?;
             let ids: Vec<Uuid> = sqlx::query_scalar(
                 "UPDATE messages SET status = 'failed', error_reason = 'outcome unknown: the server stopped while sending; not retried to avoid a duplicate',
                         updated_at = now()
@@ -62,7 +62,7 @@ impl ScheduleStore for PgStore {
                  RETURNING id",
             )
             .bind(older_than)
-            .fetch_all(&mut *tx)
+            .fetch_all(tx.conn())
             .await?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
@@ -80,7 +80,7 @@ impl ScheduleStore for PgStore {
                 "UPDATE messages SET claimed_at = now() WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL RETURNING id",
             )
             .bind(message.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
             Ok(row.is_some())
         })
@@ -94,7 +94,7 @@ impl ScheduleStore for PgStore {
                  WHERE id = $1 AND status = 'sending' AND provider_sid IS NULL",
             )
             .bind(message.0)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
             Ok(())
         })

@@ -5,21 +5,26 @@
 //! every writer shares (load a message, the thread's inbox row, "message changed").
 
 use super::rows::{EventRow, MESSAGE_COLUMNS, MessageRow, SummaryRow, preview, summary_sql};
+use crate::store::Tx;
 use crate::store::{PgStore, StoreError, not_found};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::Committed;
 use serde_json::Value;
-use sqlx::PgConnection;
 use sqlx::types::Json;
+use sqlx::{Executor, Postgres};
 use time::OffsetDateTime;
 
 /// The inbox row of one thread, inside a transaction.
-pub(crate) async fn summary(conn: &mut PgConnection, team: TeamId, thread: ThreadId) -> Result<ThreadSummary, StoreError> {
+pub(crate) async fn summary<'c>(
+    db: impl Executor<'c, Database = Postgres>,
+    team: TeamId,
+    thread: ThreadId,
+) -> Result<ThreadSummary, StoreError> {
     let row: SummaryRow = sqlx::query_as(summary_sql!("WHERE t.team_id = $1 AND t.id = $2"))
         .bind(team.0)
         .bind(thread.0)
-        .fetch_one(conn)
+        .fetch_one(db)
         .await
         .map_err(not_found("thread"))?;
     Ok(row.into())
@@ -27,7 +32,7 @@ pub(crate) async fn summary(conn: &mut PgConnection, team: TeamId, thread: Threa
 
 /// Appends one event to a thread's log and returns it with its seq.
 pub(crate) async fn append_event(
-    conn: &mut PgConnection,
+    tx: &mut Tx<'_>,
     team: TeamId,
     thread: ThreadId,
     kind: &str,
@@ -38,7 +43,7 @@ pub(crate) async fn append_event(
     let seq: i64 = sqlx::query_scalar("UPDATE threads SET last_seq = last_seq + 1 WHERE id = $1 AND team_id = $2 RETURNING last_seq")
         .bind(thread.0)
         .bind(team.0)
-        .fetch_one(&mut *conn)
+        .fetch_one(tx.conn())
         .await
         .map_err(not_found("thread"))?;
     let created_at: OffsetDateTime = sqlx::query_scalar(
@@ -52,45 +57,36 @@ pub(crate) async fn append_event(
     .bind(actor.map(|a| a.0))
     .bind(audience.map(|a| a.0))
     .bind(Json(&data))
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await?;
     Ok(ThreadEvent { seq, thread_id: thread, team_id: team, kind: kind.to_owned(), actor_id: actor, audience, data, created_at })
 }
 
 /// Appends a `message.*` event carrying the message itself.
-pub(crate) async fn message_event(
-    conn: &mut PgConnection,
-    msg: &Message,
-    kind: &str,
-    actor: Option<UserId>,
-) -> Result<ThreadEvent, StoreError> {
+pub(crate) async fn message_event(tx: &mut Tx<'_>, msg: &Message, kind: &str, actor: Option<UserId>) -> Result<ThreadEvent, StoreError> {
     let data = serde_json::to_value(msg)?;
-    append_event(conn, msg.team_id, msg.thread_id, kind, actor, None, data).await
+    append_event(tx, msg.team_id, msg.thread_id, kind, actor, None, data).await
 }
 
 /// Loads one message by id, inside a transaction.
-pub(crate) async fn load_message(conn: &mut PgConnection, id: MessageId) -> Result<Message, StoreError> {
+pub(crate) async fn load_message<'c>(db: impl Executor<'c, Database = Postgres>, id: MessageId) -> Result<Message, StoreError> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"));
-    let row: MessageRow = sqlx::query_as(sql).bind(id.0).fetch_one(conn).await.map_err(not_found("message"))?;
+    let row: MessageRow = sqlx::query_as(sql).bind(id.0).fetch_one(db).await.map_err(not_found("message"))?;
     Ok(row.into())
 }
 
 /// After a message changed: reloads it, appends its `message.updated` event and reads the
 /// thread's new summary, all inside the caller's transaction.
-pub(crate) async fn message_updated(
-    conn: &mut PgConnection,
-    id: MessageId,
-    actor: Option<UserId>,
-) -> Result<Committed<Message>, StoreError> {
-    let msg = load_message(conn, id).await?;
-    let event = message_event(conn, &msg, event::MESSAGE_UPDATED, actor).await?;
-    let thread = summary(conn, msg.team_id, msg.thread_id).await?;
+pub(crate) async fn message_updated(tx: &mut Tx<'_>, id: MessageId, actor: Option<UserId>) -> Result<Committed<Message>, StoreError> {
+    let msg = load_message(tx.conn(), id).await?;
+    let event = message_event(tx, &msg, event::MESSAGE_UPDATED, actor).await?;
+    let thread = summary(tx.conn(), msg.team_id, msg.thread_id).await?;
     Ok(Committed { value: msg, events: vec![event], thread })
 }
 
 /// A new message moves its thread up the inbox with a fresh preview; an inbound one also counts
 /// as unread.
-pub(super) async fn bump_thread(conn: &mut PgConnection, msg: &Message, unread: bool) -> Result<(), StoreError> {
+pub(super) async fn bump_thread(tx: &mut Tx<'_>, msg: &Message, unread: bool) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE threads SET last_message_at = $2, last_preview = $3, unread_count = unread_count + CASE WHEN $4 THEN 1 ELSE 0 END
          WHERE id = $1",
@@ -99,7 +95,7 @@ pub(super) async fn bump_thread(conn: &mut PgConnection, msg: &Message, unread: 
     .bind(msg.created_at)
     .bind(preview(&msg.body, msg.media.len()))
     .bind(unread)
-    .execute(conn)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -123,7 +119,7 @@ pub(super) async fn events_after(
     .bind(after)
     .bind(viewer.0)
     .bind(limit + 1)
-    .fetch_all(&store.pool)
+    .fetch_all(store.db())
     .await?;
     Ok(rows.into_iter().map(ThreadEvent::from).collect())
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// Stores an inbound message with its receipt, idempotent by MessageSid (one transaction).
 pub(super) async fn record_inbound(store: &PgStore, m: NewInbound) -> Result<InboundOutcome, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     let status = MessageStatus::Received;
     // Idempotent by MessageSid: a retried webhook inserts nothing.
     let sql = sqlx::AssertSqlSafe(format!(
@@ -31,7 +31,7 @@ pub(super) async fn record_inbound(store: &PgStore, m: NewInbound) -> Result<Inb
         .bind(status.as_str())
         .bind(&m.message_sid)
         .bind(Json(&m.raw))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn())
         .await?;
     // The raw receipt goes in the same transaction, duplicates included (they are part of
     // what Twilio did).
@@ -39,7 +39,7 @@ pub(super) async fn record_inbound(store: &PgStore, m: NewInbound) -> Result<Inb
         .bind(m.team.0)
         .bind(&m.message_sid)
         .bind(Json(&m.raw))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     let Some(row) = row else {
         tx.commit().await?;
@@ -54,7 +54,7 @@ pub(super) async fn record_inbound(store: &PgStore, m: NewInbound) -> Result<Inb
         )
         .bind(m.thread.0)
         .bind(out)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     }
     let mut events = vec![message_event(&mut tx, &msg, event::MESSAGE_CREATED, None).await?];
@@ -64,13 +64,13 @@ pub(super) async fn record_inbound(store: &PgStore, m: NewInbound) -> Result<Inb
          WHERE thread_id = $1 AND status = 'scheduled' AND cancel_on_reply RETURNING id",
     )
     .bind(m.thread.0)
-    .fetch_all(&mut *tx)
+    .fetch_all(tx.conn())
     .await?;
     for id in canceled {
-        let c = load_message(&mut tx, MessageId(id)).await?;
+        let c = load_message(tx.conn(), MessageId(id)).await?;
         events.push(message_event(&mut tx, &c, event::MESSAGE_UPDATED, None).await?);
     }
-    let thread = summary(&mut tx, m.team, m.thread).await?;
+    let thread = summary(tx.conn(), m.team, m.thread).await?;
     tx.commit().await?;
     Ok(InboundOutcome::Stored(Box::new(Committed { value: msg, events, thread })))
 }

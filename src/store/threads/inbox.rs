@@ -4,12 +4,12 @@
 
 use super::events::{append_event, summary};
 use super::rows::{MESSAGE_COLUMNS, MessageRow, SummaryRow, summary_sql};
+use crate::store::Tx;
 use crate::store::contacts::page;
 use crate::store::{PgStore, StoreError, cursor, like_pattern, not_found};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::*;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// The inbox: newest activity first, keyset-paged (one statement).
@@ -40,15 +40,14 @@ pub(super) async fn list_threads(store: &PgStore, team: TeamId, f: &ThreadFilter
     .bind(after.map(|a| a.0))
     .bind(after.map(|a| a.1))
     .bind(f.limit + 1)
-    .fetch_all(&store.pool)
+    .fetch_all(store.db())
     .await?;
     Ok(page(rows, f.limit, |r| cursor::encode(r.activity(), r.id)))
 }
 
 /// One thread's inbox row (one statement).
 pub(super) async fn thread(store: &PgStore, team: TeamId, id: ThreadId) -> Result<ThreadSummary, StoreError> {
-    let mut conn = store.pool.acquire().await?;
-    summary(&mut conn, team, id).await
+    summary(store.db(), team, id).await
 }
 
 /// A thread's messages, newest first, keyset-paged (one statement).
@@ -71,7 +70,7 @@ pub(super) async fn messages(
         .bind(after.map(|a| a.0))
         .bind(after.map(|a| a.1))
         .bind(limit + 1)
-        .fetch_all(&store.pool)
+        .fetch_all(store.db())
         .await?;
     Ok(page(rows, limit, |r| cursor::encode(r.created_at, r.id)))
 }
@@ -84,11 +83,11 @@ pub(super) async fn thread_for_contact(
     contact: ContactId,
     kind: ChannelKind,
 ) -> Result<(ThreadId, bool), StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM contacts WHERE team_id = $1 AND id = $2")
         .bind(team.0)
         .bind(contact.0)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn())
         .await?;
     exists.ok_or(StoreError::NotFound("contact"))?;
     // The team's first live channel of that kind (real numbers before simulated ones).
@@ -97,7 +96,7 @@ pub(super) async fn thread_for_contact(
     )
     .bind(team.0)
     .bind(kind.as_str())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(tx.conn())
     .await?;
     let channel = channel.ok_or_else(|| StoreError::invalid("channel", format!("the team has no {kind} number")))?;
     let result = upsert_thread(&mut tx, team, ContactId(contact.0), ChannelId(channel)).await?;
@@ -113,7 +112,7 @@ pub(super) async fn thread_for_inbound(
     phone: &str,
     profile_name: Option<&str>,
 ) -> Result<(ThreadId, bool), StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     // The contact, created if new. An existing one is not rewritten on every message (that
     // would cost a write and a dead row each time): only an empty name takes the WhatsApp
     // profile name.
@@ -127,13 +126,13 @@ pub(super) async fn thread_for_inbound(
     .bind(team.0)
     .bind(phone)
     .bind(profile_name.map(|n| n.chars().take(200).collect::<String>()))
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await?;
     if let Some(name) = profile_name.filter(|n| !n.trim().is_empty()) {
         sqlx::query("UPDATE contacts SET name = $2, updated_at = now() WHERE id = $1 AND name = ''")
             .bind(contact)
             .bind(name.chars().take(200).collect::<String>())
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
     }
     let result = upsert_thread(&mut tx, team, ContactId(contact), channel).await?;
@@ -146,7 +145,7 @@ pub(super) async fn message_thread(store: &PgStore, team: TeamId, message: Messa
     let id: Uuid = sqlx::query_scalar("SELECT thread_id FROM messages WHERE team_id = $1 AND id = $2")
         .bind(team.0)
         .bind(message.0)
-        .fetch_one(&store.pool)
+        .fetch_one(store.db())
         .await
         .map_err(not_found("message"))?;
     Ok(ThreadId(id))
@@ -156,7 +155,7 @@ pub(super) async fn message_thread(store: &PgStore, team: TeamId, message: Messa
 pub(super) async fn thread_of_message(store: &PgStore, message: MessageId) -> Result<ThreadId, StoreError> {
     let id: Uuid = sqlx::query_scalar("SELECT thread_id FROM messages WHERE id = $1")
         .bind(message.0)
-        .fetch_one(&store.pool)
+        .fetch_one(store.db())
         .await
         .map_err(not_found("message"))?;
     Ok(ThreadId(id))
@@ -165,22 +164,22 @@ pub(super) async fn thread_of_message(store: &PgStore, message: MessageId) -> Re
 /// The team that owns a thread (one statement).
 pub(super) async fn thread_owner(store: &PgStore, thread: ThreadId) -> Result<Option<TeamId>, StoreError> {
     let id: Option<Uuid> =
-        sqlx::query_scalar("SELECT team_id FROM threads WHERE id = $1").bind(thread.0).fetch_optional(&store.pool).await?;
+        sqlx::query_scalar("SELECT team_id FROM threads WHERE id = $1").bind(thread.0).fetch_optional(store.db()).await?;
     Ok(id.map(TeamId))
 }
 
 /// Resets the unread count (one transaction).
 pub(super) async fn mark_read(store: &PgStore, team: TeamId, thread: ThreadId) -> Result<ThreadSummary, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     let done = sqlx::query("UPDATE threads SET unread_count = 0 WHERE team_id = $1 AND id = $2")
         .bind(team.0)
         .bind(thread.0)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("thread"));
     }
-    let s = summary(&mut tx, team, thread).await?;
+    let s = summary(tx.conn(), team, thread).await?;
     tx.commit().await?;
     Ok(s)
 }
@@ -194,13 +193,13 @@ pub(super) async fn update_thread(
     status: Option<ThreadStatus>,
     assignee: Option<Option<UserId>>,
 ) -> Result<Committed<ThreadSummary>, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     if let Some(Some(user)) = assignee {
         // Only a member of the same team can be assigned.
         let ok: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE team_id = $1 AND id = $2")
             .bind(team.0)
             .bind(user.0)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.conn())
             .await?;
         ok.ok_or_else(|| StoreError::invalid("assignee_id", "is not a member of this team"))?;
     }
@@ -213,22 +212,22 @@ pub(super) async fn update_thread(
     .bind(status.map(ThreadStatus::as_str))
     .bind(assignee.is_some())
     .bind(assignee.flatten().map(|a| a.0))
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("thread"));
     }
-    let s = summary(&mut tx, team, thread).await?;
+    let s = summary(tx.conn(), team, thread).await?;
     let data = serde_json::to_value(&s)?;
     let event = append_event(&mut tx, team, thread, event::THREAD_UPDATED, Some(actor), None, data).await?;
-    let s = summary(&mut tx, team, thread).await?;
+    let s = summary(tx.conn(), team, thread).await?;
     tx.commit().await?;
     Ok(Committed { value: s.clone(), events: vec![event], thread: s })
 }
 
 /// The thread of (team, contact, channel), created if missing; says whether it was created.
 pub(super) async fn upsert_thread(
-    conn: &mut PgConnection,
+    tx: &mut Tx<'_>,
     team: TeamId,
     contact: ContactId,
     channel: ChannelId,
@@ -241,7 +240,7 @@ pub(super) async fn upsert_thread(
     .bind(team.0)
     .bind(contact.0)
     .bind(channel.0)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(tx.conn())
     .await?;
     if let Some(id) = inserted {
         return Ok((ThreadId(id), true));
@@ -250,7 +249,7 @@ pub(super) async fn upsert_thread(
         .bind(team.0)
         .bind(contact.0)
         .bind(channel.0)
-        .fetch_one(&mut *conn)
+        .fetch_one(tx.conn())
         .await?;
     Ok((ThreadId(id), false))
 }

@@ -20,7 +20,7 @@ pub(super) async fn notes(store: &PgStore, team: TeamId, thread: ThreadId, viewe
     .bind(team.0)
     .bind(thread.0)
     .bind(viewer.0)
-    .fetch_all(&store.pool)
+    .fetch_all(store.db())
     .await?;
     Ok(rows.into_iter().map(Note::from).collect())
 }
@@ -35,7 +35,7 @@ pub(super) async fn add_note(
     visibility: Visibility,
     mentions: &[UserId],
 ) -> Result<Committed<Note>, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     let mention_ids: Vec<Uuid> = mentions.iter().map(|m| m.0).collect();
     let row: NoteRow = sqlx::query_as(
         "WITH n AS (
@@ -52,14 +52,14 @@ pub(super) async fn add_note(
     .bind(body)
     .bind(visibility.as_str())
     .bind(&mention_ids)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await
     .map_err(not_found("thread"))?;
     let note = Note::from(row);
     let audience = (visibility == Visibility::Private).then_some(author);
     let data = serde_json::to_value(&note)?;
     let event = append_event(&mut tx, team, thread, event::NOTE_CREATED, Some(author), audience, data).await?;
-    let summary = summary(&mut tx, team, thread).await?;
+    let summary = summary(tx.conn(), team, thread).await?;
     tx.commit().await?;
     Ok(Committed { value: note, events: vec![event], thread: summary })
 }

@@ -4,13 +4,13 @@
 
 use super::events::{bump_thread, load_message, message_event, message_updated, summary};
 use super::rows::{MESSAGE_COLUMNS, MessageRow};
+use crate::store::Tx;
 use crate::store::channels::ChannelRow;
 use crate::store::{PgStore, StoreError, not_found};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::*;
 use serde_json::Value;
-use sqlx::PgConnection;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -18,12 +18,12 @@ use uuid::Uuid;
 /// Stores an outbound message, queued or scheduled, with its `message.created` event (one
 /// transaction).
 pub(super) async fn create_outbound(store: &PgStore, m: NewOutbound) -> Result<Committed<Message>, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     let kind: String =
         sqlx::query_scalar("SELECT ch.kind FROM threads t JOIN channels ch ON ch.id = t.channel_id WHERE t.team_id = $1 AND t.id = $2")
             .bind(m.team.0)
             .bind(m.thread.0)
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn())
             .await
             .map_err(not_found("thread"))?;
     let media: Vec<Media> = m.media_urls.iter().map(|u| Media { url: u.clone(), content_type: None }).collect();
@@ -47,14 +47,14 @@ pub(super) async fn create_outbound(store: &PgStore, m: NewOutbound) -> Result<C
         .bind(m.author.map(|a| a.0))
         .bind(m.send_at)
         .bind(m.cancel_on_reply)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await?;
     let msg = Message::from(row);
     if status != MessageStatus::Scheduled {
         bump_thread(&mut tx, &msg, false).await?;
     }
     let event = message_event(&mut tx, &msg, event::MESSAGE_CREATED, m.author).await?;
-    let thread = summary(&mut tx, m.team, m.thread).await?;
+    let thread = summary(tx.conn(), m.team, m.thread).await?;
     tx.commit().await?;
     Ok(Committed { value: msg, events: vec![event], thread })
 }
@@ -68,8 +68,7 @@ pub(super) async fn outgoing(store: &PgStore, message: MessageId) -> Result<Outg
         phone: String,
         opted_out: bool,
     }
-    let mut conn = store.pool.acquire().await?;
-    let msg = load_message(&mut conn, message).await?;
+    let msg = load_message(store.db(), message).await?;
     let row: Row = sqlx::query_as(
         "SELECT ch.id, ch.team_id, ch.kind, ch.number, ch.account_sid, ch.auth_token, ch.messaging_service_sid, ch.simulated,
                 c.phone, c.opted_out_at IS NOT NULL AS opted_out
@@ -77,7 +76,7 @@ pub(super) async fn outgoing(store: &PgStore, message: MessageId) -> Result<Outg
          WHERE t.id = $1",
     )
     .bind(msg.thread_id.0)
-    .fetch_one(&mut *conn)
+    .fetch_one(store.db())
     .await
     .map_err(not_found("thread"))?;
     Ok(Outgoing { message: msg, channel: row.channel.into(), to: row.phone, opted_out: row.opted_out })
@@ -89,7 +88,7 @@ pub(super) async fn record_send(
     message: MessageId,
     outcome: SendOutcome,
 ) -> Result<Option<Committed<Message>>, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     let (status, sid, code, reason) = match outcome {
         SendOutcome::Sent { sid } => (MessageStatus::Sent, Some(sid), None, None),
         SendOutcome::Failed { code, reason } => (MessageStatus::Failed, None, code, Some(reason)),
@@ -106,7 +105,7 @@ pub(super) async fn record_send(
     .bind(&sid)
     .bind(code)
     .bind(&reason)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(tx.conn())
     .await?;
     if updated.is_none() {
         return Ok(None);
@@ -128,9 +127,9 @@ pub(super) async fn apply_status(
     reason: Option<String>,
     raw: Value,
 ) -> Result<Option<Committed<Message>>, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     let current: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT id, status FROM messages WHERE provider_sid = $1 FOR UPDATE").bind(sid).fetch_optional(&mut *tx).await?;
+        sqlx::query_as("SELECT id, status FROM messages WHERE provider_sid = $1 FOR UPDATE").bind(sid).fetch_optional(tx.conn()).await?;
     let Some((id, current)) = current else {
         return Ok(None);
     };
@@ -152,7 +151,7 @@ pub(super) async fn apply_status(
     .bind(error_code)
     .bind(reason)
     .bind(Json(raw))
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
     let committed = message_updated(&mut tx, MessageId(id), None).await?;
     tx.commit().await?;
@@ -168,7 +167,7 @@ pub(super) async fn edit_scheduled(
     body: Option<String>,
     send_at: Option<OffsetDateTime>,
 ) -> Result<Committed<Message>, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     lock_scheduled(&mut tx, team, message).await?;
     sqlx::query(
         "UPDATE messages SET body = COALESCE($2, body), scheduled_at = COALESCE($3, scheduled_at), updated_at = now() WHERE id = $1",
@@ -176,7 +175,7 @@ pub(super) async fn edit_scheduled(
     .bind(message.0)
     .bind(body)
     .bind(send_at)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
     let committed = message_updated(&mut tx, message, Some(actor)).await?;
     tx.commit().await?;
@@ -190,11 +189,11 @@ pub(super) async fn cancel_scheduled(
     message: MessageId,
     actor: UserId,
 ) -> Result<Committed<Message>, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin().await?;
     // Claiming moves a due row to `sending` under a row lock, so a cancel either lands first
     // (and the claim skips the row) or finds it no longer scheduled: never both.
     lock_scheduled(&mut tx, team, message).await?;
-    sqlx::query("UPDATE messages SET status = 'canceled', updated_at = now() WHERE id = $1").bind(message.0).execute(&mut *tx).await?;
+    sqlx::query("UPDATE messages SET status = 'canceled', updated_at = now() WHERE id = $1").bind(message.0).execute(tx.conn()).await?;
     let committed = message_updated(&mut tx, message, Some(actor)).await?;
     tx.commit().await?;
     Ok(committed)
@@ -202,11 +201,11 @@ pub(super) async fn cancel_scheduled(
 
 /// Status callbacks that arrived before the send's sid was recorded (kept as receipts by the
 /// webhook) are applied now, forward-only, as one change.
-pub(super) async fn apply_early_callbacks(conn: &mut PgConnection, message: MessageId, sid: &str) -> Result<(), StoreError> {
+pub(super) async fn apply_early_callbacks(tx: &mut Tx<'_>, message: MessageId, sid: &str) -> Result<(), StoreError> {
     let receipts: Vec<Json<Value>> =
         sqlx::query_scalar("SELECT params FROM webhook_receipts WHERE kind = 'status' AND message_sid = $1 ORDER BY id")
             .bind(sid)
-            .fetch_all(&mut *conn)
+            .fetch_all(tx.conn())
             .await?;
     let mut best: Option<(MessageStatus, Option<i32>)> = None;
     let mut current = MessageStatus::Sent;
@@ -229,18 +228,18 @@ pub(super) async fn apply_early_callbacks(conn: &mut PgConnection, message: Mess
     .bind(status.as_str())
     .bind(code)
     .bind(code.map(twilio_error_reason))
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
 
 /// Locks a message of the team that is still `scheduled`: NotFound for another team's or a
 /// missing one, Conflict once it has moved on (claimed, sent, canceled).
-pub(super) async fn lock_scheduled(conn: &mut PgConnection, team: TeamId, message: MessageId) -> Result<(), StoreError> {
+pub(super) async fn lock_scheduled(tx: &mut Tx<'_>, team: TeamId, message: MessageId) -> Result<(), StoreError> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE team_id = $1 AND id = $2 FOR UPDATE")
         .bind(team.0)
         .bind(message.0)
-        .fetch_optional(conn)
+        .fetch_optional(tx.conn())
         .await?;
     match status.as_deref() {
         None => Err(StoreError::NotFound("message")),
