@@ -165,6 +165,8 @@ pub trait ThreadReads: Send + Sync {
     async fn thread_of_message(&self, message: MessageId) -> DomainResult<ThreadId>;
     /// The team that owns a thread, if the thread exists.
     async fn thread_owner(&self, thread: ThreadId) -> DomainResult<Option<TeamId>>;
+    /// A thread's inbox row (any team), if the thread exists: what a thread actor starts from.
+    async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>>;
 }
 
 /// What a committed change to one thread produced.
@@ -245,6 +247,10 @@ pub trait ThreadWrites: Send + Sync {
     async fn create_outbound(&self, msg: NewOutbound) -> DomainResult<Committed<Message>>;
     /// Loads what the carrier needs for a message.
     async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing>;
+    /// Takes a message for the carrier: refreshes its claim and loads what the carrier needs in
+    /// one step; `None` when it no longer waits for the carrier (the stale sweep failed it, or
+    /// it was answered), so it must not be sent.
+    async fn begin_send(&self, message: MessageId) -> DomainResult<Option<Outgoing>>;
     /// Records the carrier's answer (queued/sending → sent or failed).
     async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>>;
     /// Applies a status callback by provider sid; `None` when it changes nothing (late, unknown).

@@ -8,16 +8,33 @@ use actors::ports::{ChannelStore, NewChannel};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+/// The columns of a [`ChannelRow`] from `channels ch`, `ch_`-prefixed so they can share a row
+/// with a message's.
+macro_rules! channel_columns {
+    () => {
+        "ch.id AS ch_id, ch.team_id AS ch_team_id, ch.kind AS ch_kind, ch.number AS ch_number, ch.account_sid AS ch_account_sid,
+         ch.auth_token AS ch_auth_token, ch.messaging_service_sid AS ch_messaging_service_sid, ch.simulated AS ch_simulated"
+    };
+}
+pub(crate) use channel_columns;
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct ChannelRow {
+    #[sqlx(rename = "ch_id")]
     id: Uuid,
+    #[sqlx(rename = "ch_team_id")]
     team_id: Uuid,
-    #[sqlx(try_from = "String")]
+    #[sqlx(rename = "ch_kind", try_from = "String")]
     kind: ChannelKind,
+    #[sqlx(rename = "ch_number")]
     number: String,
+    #[sqlx(rename = "ch_account_sid")]
     account_sid: String,
+    #[sqlx(rename = "ch_auth_token")]
     auth_token: String,
+    #[sqlx(rename = "ch_messaging_service_sid")]
     messaging_service_sid: Option<String>,
+    #[sqlx(rename = "ch_simulated")]
     simulated: bool,
 }
 
@@ -40,10 +57,11 @@ impl From<ChannelRow> for Channel {
 impl ChannelStore for PgStore {
     async fn channels(&self, team: TeamId) -> DomainResult<Vec<Channel>> {
         op(async move {
-            let rows: Vec<ChannelRow> = sqlx::query_as(
-                "SELECT id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated FROM channels
-                 WHERE team_id = $1 AND deleted_at IS NULL ORDER BY simulated, kind, created_at",
-            )
+            let rows: Vec<ChannelRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                channel_columns!(),
+                " FROM channels ch WHERE ch.team_id = $1 AND ch.deleted_at IS NULL ORDER BY ch.simulated, ch.kind, ch.created_at"
+            ))
             .bind(team.0)
             .fetch_all(self.db())
             .await?;
@@ -54,11 +72,11 @@ impl ChannelStore for PgStore {
 
     async fn create_channel(&self, team: TeamId, ch: NewChannel) -> DomainResult<Channel> {
         op(async move {
-            let row: ChannelRow = sqlx::query_as(
-                "INSERT INTO channels (id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 RETURNING id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated",
-            )
+            let row: ChannelRow = sqlx::query_as(concat!(
+                "INSERT INTO channels AS ch (id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                channel_columns!()
+            ))
             .bind(ChannelId::new().0)
             .bind(team.0)
             .bind(ch.kind.as_str())
@@ -99,12 +117,14 @@ impl ChannelStore for PgStore {
         op(async move {
             // The receiving number identifies the channel; a messaging service is the fallback when
             // the number itself is not configured.
-            let row: Option<ChannelRow> = sqlx::query_as(
-                "SELECT id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated FROM channels
-                 WHERE deleted_at IS NULL AND account_sid = $1 AND kind = $3
-                   AND (number = $2 OR ($4::text IS NOT NULL AND messaging_service_sid = $4))
-                 ORDER BY (number = $2) DESC LIMIT 1",
-            )
+            let row: Option<ChannelRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                channel_columns!(),
+                " FROM channels ch
+                     WHERE ch.deleted_at IS NULL AND ch.account_sid = $1 AND ch.kind = $3
+                       AND (ch.number = $2 OR ($4::text IS NOT NULL AND ch.messaging_service_sid = $4))
+                     ORDER BY (ch.number = $2) DESC LIMIT 1"
+            ))
             .bind(account_sid)
             .bind(number)
             .bind(kind.as_str())
@@ -126,12 +146,13 @@ impl ChannelStore for PgStore {
                 #[sqlx(try_from = "String")]
                 status: MessageStatus,
             }
-            let row: Option<Row> = sqlx::query_as(
-                "SELECT ch.id, ch.team_id, ch.kind, ch.number, ch.account_sid, ch.auth_token, ch.messaging_service_sid, ch.simulated,
-                        m.thread_id, m.status
+            let row: Option<Row> = sqlx::query_as(concat!(
+                "SELECT ",
+                channel_columns!(),
+                ", m.thread_id, m.status
                  FROM messages m JOIN threads t ON t.id = m.thread_id JOIN channels ch ON ch.id = t.channel_id
-                 WHERE m.provider_sid = $1",
-            )
+                 WHERE m.provider_sid = $1"
+            ))
             .bind(sid)
             .fetch_optional(self.db())
             .await?;

@@ -1,5 +1,7 @@
 //! The Postgres store: every SQL statement of Switchboard lives under this folder, one file per
-//! aggregate. Each public method is one transaction. It implements the core's store ports.
+//! aggregate (threads, the busiest, one folder split by concern). Each public method is one
+//! transaction, and the hot writes are one statement each. It implements the core's store
+//! ports; `error` classifies database errors once, `counted` counts the statements sent.
 
 mod accounts;
 mod analytics;

@@ -4,7 +4,8 @@
 //! any other, so seqs are unique and gapless per thread. Also the small in-transaction helpers
 //! every writer shares (load a message, the thread's inbox row, "message changed").
 
-use super::rows::{EventRow, MESSAGE_COLUMNS, MessageRow, SummaryRow, preview, summary_sql};
+use super::rows::{EventRow, MESSAGE_COLUMNS, MessageRow, SummaryRow, summary_sql};
+use super::sql::event_columns;
 use crate::store::Tx;
 use crate::store::{PgStore, StoreError, not_found};
 use actors::domain::*;
@@ -84,22 +85,6 @@ pub(crate) async fn message_updated(tx: &mut Tx<'_>, id: MessageId, actor: Optio
     Ok(Committed { value: msg, events: vec![event], thread })
 }
 
-/// A new message moves its thread up the inbox with a fresh preview; an inbound one also counts
-/// as unread.
-pub(super) async fn bump_thread(tx: &mut Tx<'_>, msg: &Message, unread: bool) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE threads SET last_message_at = $2, last_preview = $3, unread_count = unread_count + CASE WHEN $4 THEN 1 ELSE 0 END
-         WHERE id = $1",
-    )
-    .bind(msg.thread_id.0)
-    .bind(msg.created_at)
-    .bind(preview(&msg.body, msg.media.len()))
-    .bind(unread)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
 /// Events after `after` that `viewer` may see (one statement).
 pub(super) async fn events_after(
     store: &PgStore,
@@ -109,11 +94,13 @@ pub(super) async fn events_after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<ThreadEvent>, StoreError> {
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT thread_id, seq, team_id, type, actor_id, audience, payload, created_at FROM thread_events
-         WHERE team_id = $1 AND thread_id = $2 AND seq > $3 AND (audience IS NULL OR audience = $4)
-         ORDER BY seq LIMIT $5",
-    )
+    let rows: Vec<EventRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM thread_events e
+         WHERE e.team_id = $1 AND e.thread_id = $2 AND e.seq > $3 AND (e.audience IS NULL OR e.audience = $4)
+         ORDER BY e.seq LIMIT $5"
+    ))
     .bind(team.0)
     .bind(thread.0)
     .bind(after)

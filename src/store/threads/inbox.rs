@@ -140,6 +140,12 @@ pub(super) async fn thread_for_inbound(
     Ok(result)
 }
 
+/// A thread's inbox row, any team: what a thread actor loads when it starts (one statement).
+pub(super) async fn load_thread(store: &PgStore, thread: ThreadId) -> Result<Option<ThreadSummary>, StoreError> {
+    let row: Option<SummaryRow> = sqlx::query_as(summary_sql!("WHERE t.id = $1")).bind(thread.0).fetch_optional(store.db()).await?;
+    Ok(row.map(ThreadSummary::from))
+}
+
 /// The thread of a message of the team (one statement).
 pub(super) async fn message_thread(store: &PgStore, team: TeamId, message: MessageId) -> Result<ThreadId, StoreError> {
     let id: Uuid = sqlx::query_scalar("SELECT thread_id FROM messages WHERE team_id = $1 AND id = $2")

@@ -1,15 +1,20 @@
 //! Threads, messages, notes and the per-thread event log, split by concern: `rows` (row shapes
-//! and their domain types), `events` (the log and the helpers every writer shares), `inbox`
-//! (listing, lookups, a thread's workflow state), `outbound`, `inbound`, `notes`. Every write
-//! appends its thread events in the same transaction (see `events`). This file only binds the
-//! port traits to those functions, converting the store's errors once with `op`.
+//! and their domain types), `sql` (fragments the single-statement writers share), `events` (the
+//! log and the helpers transactional writers share), `inbox` (listing, lookups, a thread's
+//! workflow state), `send`, `status`, `inbound`, `scheduled`, `notes`. Every write appends its
+//! thread events atomically with the change, each seq taken from `threads.last_seq` under the
+//! thread's row lock. This file only binds the port traits to those functions, converting the
+//! store's errors once with `op`.
 
 mod events;
 mod inbound;
 mod inbox;
 mod notes;
-mod outbound;
 mod rows;
+mod scheduled;
+mod send;
+mod sql;
+mod status;
 
 pub(crate) use events::message_updated;
 
@@ -69,20 +74,28 @@ impl ThreadReads for PgStore {
     async fn thread_owner(&self, thread: ThreadId) -> DomainResult<Option<TeamId>> {
         op(inbox::thread_owner(self, thread)).await
     }
+
+    async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>> {
+        op(inbox::load_thread(self, thread)).await
+    }
 }
 
 #[async_trait]
 impl ThreadWrites for PgStore {
     async fn create_outbound(&self, m: NewOutbound) -> DomainResult<Committed<Message>> {
-        op(outbound::create_outbound(self, m)).await
+        op(send::create_outbound(self, m)).await
     }
 
     async fn outgoing(&self, message: MessageId) -> DomainResult<Outgoing> {
-        op(outbound::outgoing(self, message)).await
+        op(send::outgoing(self, message)).await
+    }
+
+    async fn begin_send(&self, message: MessageId) -> DomainResult<Option<Outgoing>> {
+        op(send::begin_send(self, message)).await
     }
 
     async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>> {
-        op(outbound::record_send(self, message, outcome)).await
+        op(send::record_send(self, message, outcome)).await
     }
 
     async fn apply_status(
@@ -93,7 +106,7 @@ impl ThreadWrites for PgStore {
         reason: Option<String>,
         raw: Value,
     ) -> DomainResult<Option<Committed<Message>>> {
-        op(outbound::apply_status(self, sid, status, error_code, reason, raw)).await
+        op(status::apply_status(self, sid, status, error_code, reason, raw)).await
     }
 
     async fn record_inbound(&self, m: NewInbound) -> DomainResult<InboundOutcome> {
@@ -135,10 +148,10 @@ impl ThreadWrites for PgStore {
         body: Option<String>,
         send_at: Option<OffsetDateTime>,
     ) -> DomainResult<Committed<Message>> {
-        op(outbound::edit_scheduled(self, team, message, actor, body, send_at)).await
+        op(scheduled::edit_scheduled(self, team, message, actor, body, send_at)).await
     }
 
     async fn cancel_scheduled(&self, team: TeamId, message: MessageId, actor: UserId) -> DomainResult<Committed<Message>> {
-        op(outbound::cancel_scheduled(self, team, message, actor)).await
+        op(scheduled::cancel_scheduled(self, team, message, actor)).await
     }
 }

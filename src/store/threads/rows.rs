@@ -5,6 +5,7 @@
 
 use actors::domain::*;
 use actors::ids::*;
+use actors::ports::Committed;
 use serde_json::Value;
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -14,16 +15,12 @@ use uuid::Uuid;
 macro_rules! summary_sql {
     ($tail:literal) => {
         concat!(
-            "SELECT t.id, t.team_id, t.status, t.assignee_id, u.name AS assignee_name, t.unread_count,
-                    t.last_message_at, t.last_preview, t.last_seq, t.created_at,
-                    c.id AS contact_id, c.name AS contact_name, c.phone AS contact_phone,
-                    c.opted_out_at AS contact_opted_out_at,
-                    ch.id AS channel_id, ch.kind AS channel_kind, ch.number AS channel_number,
-                    (SELECT count(*) FROM messages m WHERE m.thread_id = t.id AND m.status = 'scheduled') AS scheduled_count
-             FROM threads t
-             JOIN contacts c ON c.id = t.contact_id
-             JOIN channels ch ON ch.id = t.channel_id
-             LEFT JOIN users u ON u.id = t.assignee_id ",
+            "SELECT ",
+            $crate::store::threads::sql::summary_columns!(),
+            ", ",
+            $crate::store::threads::sql::scheduled_count!(),
+            " AS t_scheduled_count FROM threads t",
+            $crate::store::threads::sql::summary_joins!(),
             $tail
         )
     };
@@ -32,25 +29,41 @@ pub(crate) use summary_sql;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SummaryRow {
+    #[sqlx(rename = "t_id")]
     pub id: Uuid,
+    #[sqlx(rename = "t_team_id")]
     team_id: Uuid,
-    #[sqlx(try_from = "String")]
+    #[sqlx(rename = "t_status", try_from = "String")]
     status: ThreadStatus,
+    #[sqlx(rename = "t_assignee_id")]
     assignee_id: Option<Uuid>,
+    #[sqlx(rename = "t_assignee_name")]
     assignee_name: Option<String>,
+    #[sqlx(rename = "t_unread_count")]
     unread_count: i32,
+    #[sqlx(rename = "t_last_message_at")]
     last_message_at: Option<OffsetDateTime>,
+    #[sqlx(rename = "t_last_preview")]
     last_preview: String,
+    #[sqlx(rename = "t_last_seq")]
     last_seq: i64,
+    #[sqlx(rename = "t_created_at")]
     created_at: OffsetDateTime,
+    #[sqlx(rename = "t_contact_id")]
     contact_id: Uuid,
+    #[sqlx(rename = "t_contact_name")]
     contact_name: String,
+    #[sqlx(rename = "t_contact_phone")]
     contact_phone: String,
+    #[sqlx(rename = "t_contact_opted_out_at")]
     contact_opted_out_at: Option<OffsetDateTime>,
+    #[sqlx(rename = "t_channel_id")]
     channel_id: Uuid,
-    #[sqlx(try_from = "String")]
+    #[sqlx(rename = "t_channel_kind", try_from = "String")]
     channel_kind: ChannelKind,
+    #[sqlx(rename = "t_channel_number")]
     channel_number: String,
+    #[sqlx(rename = "t_scheduled_count")]
     scheduled_count: i64,
 }
 
@@ -173,14 +186,21 @@ impl From<NoteRow> for Note {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct EventRow {
+    #[sqlx(rename = "e_thread_id")]
     thread_id: Uuid,
+    #[sqlx(rename = "e_seq")]
     seq: i64,
+    #[sqlx(rename = "e_team_id")]
     team_id: Uuid,
-    #[sqlx(rename = "type")]
+    #[sqlx(rename = "e_type")]
     kind: String,
+    #[sqlx(rename = "e_actor_id")]
     actor_id: Option<Uuid>,
+    #[sqlx(rename = "e_audience")]
     audience: Option<Uuid>,
+    #[sqlx(rename = "e_payload")]
     payload: Json<Value>,
+    #[sqlx(rename = "e_created_at")]
     created_at: OffsetDateTime,
 }
 
@@ -197,6 +217,30 @@ impl From<EventRow> for ThreadEvent {
             created_at: r.created_at,
         }
     }
+}
+
+/// A committed change as a single-statement writer returns it: one row per appended event, each
+/// carrying the message and the thread's new inbox row (see `sql`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct CommittedRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    #[sqlx(flatten)]
+    event: EventRow,
+    #[sqlx(flatten)]
+    thread: SummaryRow,
+}
+
+/// The committed change of a single-statement writer; `None` when it changed nothing (no rows).
+pub(crate) fn committed(rows: Vec<CommittedRow>) -> Option<Committed<Message>> {
+    let mut events = Vec::with_capacity(rows.len());
+    let mut first = None;
+    for row in rows {
+        events.push(ThreadEvent::from(row.event));
+        first.get_or_insert((row.message, row.thread));
+    }
+    events.sort_by_key(|e| e.seq);
+    first.map(|(message, thread)| Committed { value: message.into(), events, thread: thread.into() })
 }
 
 /// A message's preview line for the inbox.
