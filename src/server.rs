@@ -195,7 +195,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         core: core.clone(),
         store: store_arc,
         config: Arc::new(web_config),
-        probe: Arc::new(Readiness { store, redis }),
+        probe: Arc::new(Readiness { store: store.clone(), redis }),
         loopback,
         auth_limiter: auth_limiter.clone(),
         metrics: prometheus(),
@@ -236,6 +236,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    // Whatever still holds the store (a request that timed out, a leaked handle) gets no more
+    // connections: the pool's connections close now, not when the last handle is dropped.
+    store.pool.close().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -220,6 +220,332 @@ async fn generated_settings_are_kept_and_the_first_writer_wins(pool: PgPool) {
     assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
 }
 
+/// A NUL byte cannot be stored in Postgres text: that is the client's bad input (a 4xx), not an
+/// internal error.
+#[sqlx::test]
+async fn a_nul_byte_is_invalid_input_not_an_internal_error(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, thread) = fixture(&store).await;
+    let invalid = |e: actors::DomainError| matches!(e, actors::DomainError::Invalid { .. });
+
+    let err = store.create_contact(p.team.id, "Nu\0l", "+14155550199", None, &[]).await.unwrap_err();
+    assert!(invalid(err.clone()), "contact name: {err:?}");
+
+    let new = NewOutbound {
+        team: p.team.id,
+        thread,
+        author: None,
+        body: "a\0b".into(),
+        media_urls: vec![],
+        send_at: None,
+        cancel_on_reply: false,
+    };
+    let err = store.create_outbound(new).await.unwrap_err();
+    assert!(invalid(err.clone()), "message body: {err:?}");
+
+    let err = store.add_note(p.team.id, thread, p.user.id, "x\0y", Visibility::Public, &[]).await.unwrap_err();
+    assert!(invalid(err.clone()), "note body: {err:?}");
+
+    let err = store.record_inbound(inbound(&p, thread, "SMnul", "in\0bound")).await.unwrap_err();
+    assert!(invalid(err.clone()), "inbound body: {err:?}");
+    // Nothing half-written: the thread's log is still empty.
+    assert!(store.events_after(p.team.id, thread, p.user.id, 0, 10).await.unwrap().is_empty());
+}
+
+#[sqlx::test]
+async fn out_of_range_timestamps_and_numbers_are_invalid_input(pool: PgPool) {
+    let store = PgStore::from_pool(pool.clone());
+    let (p, thread) = fixture(&store).await;
+    // Postgres' timestamptz starts at 4713 BC; `time` goes back to 9999 BC.
+    let ancient = time::Date::from_calendar_date(-7537, time::Month::March, 1).unwrap().midnight().assume_utc();
+    let new = NewOutbound {
+        team: p.team.id,
+        thread,
+        author: None,
+        body: "later".into(),
+        media_urls: vec![],
+        send_at: Some(ancient),
+        cancel_on_reply: false,
+    };
+    let err = store.create_outbound(new).await.unwrap_err();
+    assert!(matches!(err, actors::DomainError::Invalid { .. }), "{err:?}");
+
+    // An integer column at its limit: one more unread message overflows it (SQLSTATE 22003).
+    sqlx::query("UPDATE threads SET unread_count = 2147483647 WHERE id = $1").bind(thread.0).execute(&pool).await.unwrap();
+    let err = store.record_inbound(inbound(&p, thread, "SMmax", "hi")).await.unwrap_err();
+    assert!(matches!(err, actors::DomainError::Invalid { .. }), "{err:?}");
+
+    // A negative page size reaches LIMIT (SQLSTATE 2201W).
+    let err = store.messages(p.team.id, thread, None, -5).await.unwrap_err();
+    assert!(matches!(err, actors::DomainError::Invalid { .. }), "{err:?}");
+}
+
+#[sqlx::test]
+async fn a_crafted_cursor_is_invalid(pool: PgPool) {
+    use base64::Engine;
+    let store = PgStore::from_pool(pool);
+    let (p, thread) = fixture(&store).await;
+    let craft = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let ancient = time::Date::from_calendar_date(-7537, time::Month::March, 1).unwrap().midnight().assume_utc();
+    let id = uuid::Uuid::nil();
+    let cursors = [
+        craft(format!("{}|{id}", ancient.unix_timestamp_nanos())),
+        craft(format!("{}|{id}", i128::MAX)),
+        craft(format!("{}|not-a-uuid", 0)),
+        craft("no separator".into()),
+        "%%%".into(),
+    ];
+    for c in cursors {
+        let filter = ThreadFilter { cursor: Some(c.clone()), limit: 10, ..Default::default() };
+        let err = store.list_threads(p.team.id, &filter).await.unwrap_err();
+        assert!(matches!(err, actors::DomainError::Invalid { field: "cursor", .. }), "threads {c}: {err:?}");
+        let err = store.messages(p.team.id, thread, Some(&c), 10).await.unwrap_err();
+        assert!(matches!(err, actors::DomainError::Invalid { field: "cursor", .. }), "messages {c}: {err:?}");
+        let err = store.list_contacts(p.team.id, None, Some(&c), 10).await.unwrap_err();
+        assert!(matches!(err, actors::DomainError::Invalid { field: "cursor", .. }), "contacts {c}: {err:?}");
+    }
+    // The cursors the server gives out still work.
+    let other = store.create_contact(p.team.id, "D", "+14155550101", None, &[]).await.unwrap();
+    store.thread_for_contact(p.team.id, other.id, ChannelKind::Sms).await.unwrap();
+    let page = store.list_threads(p.team.id, &ThreadFilter { limit: 1, ..Default::default() }).await.unwrap();
+    let next = page.next_cursor.expect("one thread left");
+    let filter = ThreadFilter { cursor: Some(next), limit: 10, ..Default::default() };
+    assert_eq!(store.list_threads(p.team.id, &filter).await.unwrap().items.len(), 1);
+}
+
+/// A stored enum value this code does not know is an error, never read as some default.
+#[sqlx::test]
+async fn an_unknown_stored_enum_value_is_an_error(pool: PgPool) {
+    let store = PgStore::from_pool(pool.clone());
+    let (p, thread) = fixture(&store).await;
+    send_now(&store, &p, thread).await;
+    sqlx::query("ALTER TABLE threads DROP CONSTRAINT threads_status_check").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE threads SET status = 'archived' WHERE id = $1").bind(thread.0).execute(&pool).await.unwrap();
+    let err = store.thread(p.team.id, thread).await.unwrap_err();
+    assert!(matches!(err, actors::DomainError::Internal(_)), "{err:?}");
+
+    sqlx::query("ALTER TABLE messages DROP CONSTRAINT messages_status_check").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE messages SET status = 'teleported' WHERE thread_id = $1").bind(thread.0).execute(&pool).await.unwrap();
+    let err = store.messages(p.team.id, thread, None, 10).await.unwrap_err();
+    assert!(matches!(err, actors::DomainError::Internal(_)), "{err:?}");
+}
+
+/// Every event a writer returns carries the message exactly as `Message` serializes, and reads
+/// back the same from the log (what a live client got is what a catching-up client gets).
+async fn assert_events_match(store: &PgStore, p: &Principal, c: &Committed<Message>) {
+    let last = c.events.last().expect("an event");
+    assert_eq!(last.data, serde_json::to_value(&c.value).unwrap(), "the event payload is the message");
+    assert_eq!(c.thread.last_seq, last.seq, "the summary is the thread after the change");
+    let first = c.events[0].seq;
+    let stored = store.events_after(p.team.id, c.value.thread_id, p.user.id, first - 1, 10).await.unwrap();
+    for (live, kept) in c.events.iter().zip(&stored) {
+        assert_eq!((live.seq, &live.kind, &live.data), (kept.seq, &kept.kind, &kept.data));
+    }
+}
+
+#[sqlx::test]
+async fn a_send_now_reaches_sent_in_three_statements(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, thread) = fixture(&store).await;
+    // In the order the thread actor makes them.
+    let before = store.statements();
+    let new = NewOutbound {
+        team: p.team.id,
+        thread,
+        author: Some(p.user.id),
+        body: "on my way".into(),
+        media_urls: vec!["https://example.test/a.png".into()],
+        send_at: None,
+        cancel_on_reply: false,
+    };
+    let created = store.create_outbound(new).await.unwrap();
+    let out = store.begin_send(created.value.id).await.unwrap().expect("still ours to send");
+    let sent = store.record_send(created.value.id, SendOutcome::Sent { sid: "SMsend".into() }).await.unwrap().unwrap();
+    let used = store.statements() - before;
+    assert!(used <= 3, "send-now took {used} statements");
+
+    assert_eq!(created.value.status, MessageStatus::Queued);
+    assert_eq!(created.events[0].kind, event::MESSAGE_CREATED);
+    assert_eq!(created.events[0].actor_id, Some(p.user.id));
+    assert_eq!(created.thread.last_preview, "on my way");
+    assert_eq!(created.thread.last_message_at, Some(created.value.created_at));
+    assert_events_match(&store, &p, &created).await;
+    assert_eq!((out.to.as_str(), out.opted_out, out.channel.kind), ("+14155550100", false, ChannelKind::Sms));
+    assert_eq!(out.message.id, created.value.id);
+    assert_eq!(sent.value.status, MessageStatus::Sent);
+    assert!(sent.value.sent_at.is_some());
+    assert_eq!(sent.events[0].seq, created.events[0].seq + 1);
+    assert_events_match(&store, &p, &sent).await;
+    // Answered: no longer ours to send.
+    assert!(store.begin_send(created.value.id).await.unwrap().is_none());
+
+    // A delivery callback is one statement too.
+    let before = store.statements();
+    let delivered = store.apply_status("SMsend", MessageStatus::Delivered, None, None, json!({})).await.unwrap().unwrap();
+    assert_eq!(store.statements() - before, 1);
+    assert_eq!(delivered.value.status, MessageStatus::Delivered);
+    assert_events_match(&store, &p, &delivered).await;
+
+    // A scheduled message counts in the summary and does not move the thread up the inbox.
+    let later = OffsetDateTime::now_utc() + Duration::hours(1);
+    let new = NewOutbound {
+        team: p.team.id,
+        thread,
+        author: None,
+        body: "later".into(),
+        media_urls: vec![],
+        send_at: Some(later),
+        cancel_on_reply: true,
+    };
+    let scheduled = store.create_outbound(new).await.unwrap();
+    assert_eq!(scheduled.thread.scheduled_count, 1);
+    assert_eq!(scheduled.thread.last_preview, "on my way");
+    assert_events_match(&store, &p, &scheduled).await;
+    assert!(store.begin_send(scheduled.value.id).await.unwrap().is_none(), "a scheduled message is not taken");
+
+    // Another team's thread, or none, is not found.
+    let new = NewOutbound {
+        team: actors::ids::TeamId::new(),
+        thread,
+        author: None,
+        body: "x".into(),
+        media_urls: vec![],
+        send_at: None,
+        cancel_on_reply: false,
+    };
+    assert!(matches!(store.create_outbound(new).await.unwrap_err(), actors::DomainError::NotFound("thread")));
+}
+
+#[sqlx::test]
+async fn early_status_callbacks_are_applied_when_the_send_is_recorded(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, thread) = fixture(&store).await;
+    let m = send_now(&store, &p, thread).await;
+    // The carrier's callbacks beat its answer to the send: the webhook kept them as receipts.
+    store.record_receipt(p.team.id, "status", Some("SMearly"), json!({ "MessageStatus": "delivered", "ErrorCode": "0" })).await.unwrap();
+    store.record_receipt(p.team.id, "status", Some("SMearly"), json!({ "MessageStatus": "sent" })).await.unwrap();
+    let before = store.statements();
+    let done = store.record_send(m.id, SendOutcome::Sent { sid: "SMearly".into() }).await.unwrap().unwrap();
+    assert_eq!(store.statements() - before, 2, "the answer, then the kept callbacks as one step");
+    assert_eq!(done.value.status, MessageStatus::Delivered);
+    assert_eq!(done.value.error_code, None);
+    assert_eq!(done.events.len(), 2);
+    assert_eq!(done.events[0].data["status"], "sent");
+    assert_eq!(done.events[1].seq, done.events[0].seq + 1);
+    assert_events_match(&store, &p, &done).await;
+}
+
+#[sqlx::test]
+async fn an_inbound_message_is_one_statement(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, thread) = fixture(&store).await;
+    let at = OffsetDateTime::now_utc() + Duration::hours(1);
+    let new = |cancel| NewOutbound {
+        team: p.team.id,
+        thread,
+        author: None,
+        body: "later".into(),
+        media_urls: vec![],
+        send_at: Some(at),
+        cancel_on_reply: cancel,
+    };
+    let a = store.create_outbound(new(true)).await.unwrap().value;
+    let b = store.create_outbound(new(true)).await.unwrap().value;
+    store.create_outbound(new(false)).await.unwrap();
+
+    let before = store.statements();
+    let msg = NewInbound { opt_out: Some(true), ..inbound(&p, thread, "SMin", "STOP") };
+    let InboundOutcome::Stored(c) = store.record_inbound(msg).await.unwrap() else { panic!("stored") };
+    assert_eq!(store.statements() - before, 1);
+
+    assert_eq!(c.value.status, MessageStatus::Received);
+    assert_eq!(c.events.len(), 3, "message.created and two message.updated");
+    assert_eq!(c.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5, 6]);
+    assert_eq!(c.events[0].kind, event::MESSAGE_CREATED);
+    assert_eq!(c.events[0].data, serde_json::to_value(&c.value).unwrap());
+    let canceled: Vec<_> = c.events[1..].iter().map(|e| e.data["id"].clone()).collect();
+    assert_eq!(canceled, vec![json!(a.id), json!(b.id)]);
+    assert!(c.events[1..].iter().all(|e| e.data["status"] == "canceled"));
+    assert_eq!((c.thread.unread_count, c.thread.scheduled_count, c.thread.last_seq), (1, 1, 6));
+    assert_eq!(c.thread.last_preview, "STOP");
+    assert!(c.thread.contact.opted_out_at.is_some(), "the summary shows the opt-out");
+    // The canceled messages' payloads are the messages as stored.
+    let page = store.messages(p.team.id, thread, None, 10).await.unwrap();
+    for e in &c.events[1..] {
+        let m = page.items.iter().find(|m| json!(m.id) == e.data["id"]).unwrap();
+        assert_eq!(e.data, serde_json::to_value(m).unwrap());
+    }
+    let stored = store.events_after(p.team.id, thread, p.user.id, 3, 10).await.unwrap();
+    assert_eq!(stored.iter().map(|e| &e.data).collect::<Vec<_>>(), c.events.iter().map(|e| &e.data).collect::<Vec<_>>());
+
+    // A retried webhook writes only its receipt: one statement, nothing else changes.
+    let before = store.statements();
+    let again = NewInbound { opt_out: Some(true), ..inbound(&p, thread, "SMin", "STOP") };
+    assert!(matches!(store.record_inbound(again).await.unwrap(), InboundOutcome::Duplicate));
+    assert_eq!(store.statements() - before, 1);
+    assert_eq!(store.thread(p.team.id, thread).await.unwrap().last_seq, 6);
+
+    // START opts back in.
+    let back = NewInbound { opt_out: Some(false), ..inbound(&p, thread, "SMin2", "START") };
+    let InboundOutcome::Stored(c) = store.record_inbound(back).await.unwrap() else { panic!("stored") };
+    assert!(c.thread.contact.opted_out_at.is_none());
+    assert_eq!(c.thread.unread_count, 2);
+}
+
+/// The single-statement writers and the transactional ones share one seq per thread: under
+/// concurrent sends, inbound messages and notes it stays unique and gapless.
+#[sqlx::test]
+async fn mixed_concurrent_writers_get_gapless_seqs(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, thread) = fixture(&store).await;
+    let mut tasks = vec![];
+    for i in 0..15 {
+        let (s1, s2, s3) = (store.clone(), store.clone(), store.clone());
+        let (team, author) = (p.team.id, p.user.id);
+        let msg = inbound(&p, thread, &format!("SMc{i}"), "hi");
+        tasks.push(tokio::spawn(async move {
+            let new = NewOutbound {
+                team,
+                thread,
+                author: None,
+                body: format!("out {i}"),
+                media_urls: vec![],
+                send_at: None,
+                cancel_on_reply: false,
+            };
+            let c = s1.create_outbound(new).await.unwrap();
+            let sent = s1.record_send(c.value.id, SendOutcome::Sent { sid: format!("SMo{i}") }).await.unwrap().unwrap();
+            vec![c.events[0].seq, sent.events[0].seq]
+        }));
+        tasks.push(tokio::spawn(async move {
+            let InboundOutcome::Stored(c) = s2.record_inbound(msg).await.unwrap() else { panic!() };
+            c.events.iter().map(|e| e.seq).collect()
+        }));
+        tasks.push(tokio::spawn(async move {
+            vec![s3.add_note(team, thread, author, &format!("note {i}"), Visibility::Public, &[]).await.unwrap().events[0].seq]
+        }));
+    }
+    let mut seqs = vec![];
+    for t in tasks {
+        seqs.extend(t.await.unwrap());
+    }
+    seqs.sort();
+    assert_eq!(seqs, (1..=60).collect::<Vec<i64>>());
+    assert_eq!(store.events_after(p.team.id, thread, p.user.id, 0, 100).await.unwrap().len(), 60);
+    assert_eq!(store.thread(p.team.id, thread).await.unwrap().last_seq, 60);
+}
+
+#[sqlx::test]
+async fn a_thread_loads_by_id_alone(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, thread) = fixture(&store).await;
+    let before = store.statements();
+    let loaded = store.load_thread(thread).await.unwrap().expect("the thread");
+    assert_eq!(store.statements() - before, 1);
+    assert_eq!((loaded.id, loaded.team_id), (thread, p.team.id));
+    assert!(store.load_thread(actors::ids::ThreadId::new()).await.unwrap().is_none());
+}
+
 /// One message of a thread, as the thread view reads it.
 async fn message(store: &PgStore, p: &Principal, thread: ThreadId, id: MessageId) -> Message {
     let page = store.messages(p.team.id, thread, None, 200).await.unwrap();

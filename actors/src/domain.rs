@@ -40,6 +40,14 @@ macro_rules! text_enum {
                 }
             }
         }
+
+        /// A stored spelling read back from Postgres: an unknown one is an error, never a default.
+        impl TryFrom<String> for $name {
+            type Error = UnknownValue;
+            fn try_from(s: String) -> Result<Self, UnknownValue> {
+                s.parse()
+            }
+        }
     };
 }
 

@@ -163,9 +163,7 @@ pub trait ThreadReads: Send + Sync {
     ) -> DomainResult<(ThreadId, bool)>;
     /// The thread a message belongs to (within the team).
     async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId>;
-    /// The thread a message belongs to (any team: for the core's own bookkeeping).
-    async fn thread_of_message(&self, message: MessageId) -> DomainResult<ThreadId>;
-    /// A thread of any team, if it exists: what its actor starts from.
+    /// A thread's inbox row (any team), if the thread exists: what a thread actor starts from.
     async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>>;
 }
 
@@ -245,8 +243,9 @@ pub struct Outgoing {
 pub trait ThreadWrites: Send + Sync {
     /// Stores an outbound message as queued (or scheduled when `send_at` is set).
     async fn create_outbound(&self, msg: NewOutbound) -> DomainResult<Committed<Message>>;
-    /// Refreshes the claim of a message still waiting for the carrier and loads what the
-    /// carrier needs, in one statement; `None` when it is no longer ours to send.
+    /// Takes a message for the carrier: refreshes its claim and loads what the carrier needs in
+    /// one step; `None` when it no longer waits for the carrier (the stale sweep failed it, or
+    /// it was answered), so it must not be sent.
     async fn begin_send(&self, message: MessageId) -> DomainResult<Option<Outgoing>>;
     /// Records the carrier's answer (queued/sending → sent or failed).
     async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>>;

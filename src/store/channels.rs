@@ -1,85 +1,110 @@
 //! Channels (a team's Twilio numbers) and the webhook lookups that find them.
 
-use super::{PgStore, db, parse};
+use super::{PgStore, StoreError, op};
+use actors::DomainResult;
 use actors::domain::{Channel, ChannelKind, MessageStatus};
 use actors::ids::*;
 use actors::ports::{ChannelStore, NewChannel};
-use actors::{DomainError, DomainResult};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+/// The columns of a [`ChannelRow`] from `channels ch`, `ch_`-prefixed so they can share a row
+/// with a message's.
+macro_rules! channel_columns {
+    () => {
+        "ch.id AS ch_id, ch.team_id AS ch_team_id, ch.kind AS ch_kind, ch.number AS ch_number, ch.account_sid AS ch_account_sid,
+         ch.auth_token AS ch_auth_token, ch.messaging_service_sid AS ch_messaging_service_sid, ch.simulated AS ch_simulated"
+    };
+}
+pub(crate) use channel_columns;
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct ChannelRow {
+    #[sqlx(rename = "ch_id")]
     id: Uuid,
+    #[sqlx(rename = "ch_team_id")]
     team_id: Uuid,
-    kind: String,
+    #[sqlx(rename = "ch_kind", try_from = "String")]
+    kind: ChannelKind,
+    #[sqlx(rename = "ch_number")]
     number: String,
+    #[sqlx(rename = "ch_account_sid")]
     account_sid: String,
+    #[sqlx(rename = "ch_auth_token")]
     auth_token: String,
+    #[sqlx(rename = "ch_messaging_service_sid")]
     messaging_service_sid: Option<String>,
+    #[sqlx(rename = "ch_simulated")]
     simulated: bool,
 }
 
-impl ChannelRow {
-    pub(crate) fn into_channel(self) -> DomainResult<Channel> {
-        Ok(Channel {
-            id: ChannelId(self.id),
-            team_id: TeamId(self.team_id),
-            kind: parse(&self.kind)?,
-            number: self.number,
-            account_sid: self.account_sid,
-            auth_token: self.auth_token.into(),
-            messaging_service_sid: self.messaging_service_sid,
-            simulated: self.simulated,
-        })
+impl From<ChannelRow> for Channel {
+    fn from(r: ChannelRow) -> Channel {
+        Channel {
+            id: ChannelId(r.id),
+            team_id: TeamId(r.team_id),
+            kind: r.kind,
+            number: r.number,
+            account_sid: r.account_sid,
+            auth_token: r.auth_token.into(),
+            messaging_service_sid: r.messaging_service_sid,
+            simulated: r.simulated,
+        }
     }
 }
 
 #[async_trait]
 impl ChannelStore for PgStore {
     async fn channels(&self, team: TeamId) -> DomainResult<Vec<Channel>> {
-        let rows: Vec<ChannelRow> = sqlx::query_as(
-            "SELECT id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated FROM channels
-             WHERE team_id = $1 AND deleted_at IS NULL ORDER BY simulated, kind, created_at",
-        )
-        .bind(team.0)
-        .fetch_all(&self.pool)
+        op(async move {
+            let rows: Vec<ChannelRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                channel_columns!(),
+                " FROM channels ch WHERE ch.team_id = $1 AND ch.deleted_at IS NULL ORDER BY ch.simulated, ch.kind, ch.created_at"
+            ))
+            .bind(team.0)
+            .fetch_all(self.db())
+            .await?;
+            Ok(rows.into_iter().map(Channel::from).collect())
+        })
         .await
-        .map_err(db)?;
-        rows.into_iter().map(ChannelRow::into_channel).collect()
     }
 
     async fn create_channel(&self, team: TeamId, ch: NewChannel) -> DomainResult<Channel> {
-        let row: ChannelRow = sqlx::query_as(
-            "INSERT INTO channels (id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             RETURNING id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated",
-        )
-        .bind(ChannelId::new().0)
-        .bind(team.0)
-        .bind(ch.kind.as_str())
-        .bind(&ch.number)
-        .bind(&ch.account_sid)
-        .bind(&ch.auth_token)
-        .bind(&ch.messaging_service_sid)
-        .bind(ch.simulated)
-        .fetch_one(&self.pool)
+        op(async move {
+            let row: ChannelRow = sqlx::query_as(concat!(
+                "INSERT INTO channels AS ch (id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                channel_columns!()
+            ))
+            .bind(ChannelId::new().0)
+            .bind(team.0)
+            .bind(ch.kind.as_str())
+            .bind(&ch.number)
+            .bind(&ch.account_sid)
+            .bind(&ch.auth_token)
+            .bind(&ch.messaging_service_sid)
+            .bind(ch.simulated)
+            .fetch_one(self.db())
+            .await?;
+            Ok(row.into())
+        })
         .await
-        .map_err(db)?;
-        row.into_channel()
     }
 
     async fn delete_channel(&self, team: TeamId, id: ChannelId) -> DomainResult<()> {
-        let done = sqlx::query("UPDATE channels SET deleted_at = now() WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL")
-            .bind(team.0)
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(DomainError::NotFound("channel"));
-        }
-        Ok(())
+        op(async move {
+            let done = sqlx::query("UPDATE channels SET deleted_at = now() WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL")
+                .bind(team.0)
+                .bind(id.0)
+                .execute(self.db())
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("channel"));
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn channel_for_webhook(
@@ -89,55 +114,64 @@ impl ChannelStore for PgStore {
         kind: ChannelKind,
         service_sid: Option<&str>,
     ) -> DomainResult<Option<Channel>> {
-        // The receiving number identifies the channel; a messaging service is the fallback when
-        // the number itself is not configured.
-        sqlx::query_as::<_, ChannelRow>(
-            "SELECT id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated FROM channels
-             WHERE deleted_at IS NULL AND account_sid = $1 AND kind = $3
-               AND (number = $2 OR ($4::text IS NOT NULL AND messaging_service_sid = $4))
-             ORDER BY (number = $2) DESC LIMIT 1",
-        )
-        .bind(account_sid)
-        .bind(number)
-        .bind(kind.as_str())
-        .bind(service_sid)
-        .fetch_optional(&self.pool)
+        op(async move {
+            // The receiving number identifies the channel; a messaging service is the fallback when
+            // the number itself is not configured.
+            let row: Option<ChannelRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                channel_columns!(),
+                " FROM channels ch
+                     WHERE ch.deleted_at IS NULL AND ch.account_sid = $1 AND ch.kind = $3
+                       AND (ch.number = $2 OR ($4::text IS NOT NULL AND ch.messaging_service_sid = $4))
+                     ORDER BY (ch.number = $2) DESC LIMIT 1"
+            ))
+            .bind(account_sid)
+            .bind(number)
+            .bind(kind.as_str())
+            .bind(service_sid)
+            .fetch_optional(self.db())
+            .await?;
+            Ok(row.map(Channel::from))
+        })
         .await
-        .map_err(db)?
-        .map(ChannelRow::into_channel)
-        .transpose()
     }
 
     async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId, MessageStatus)>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            channel: ChannelRow,
-            thread_id: Uuid,
-            status: String,
-        }
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT ch.id, ch.team_id, ch.kind, ch.number, ch.account_sid, ch.auth_token, ch.messaging_service_sid, ch.simulated,
-                    m.thread_id, m.status
-             FROM messages m JOIN threads t ON t.id = m.thread_id JOIN channels ch ON ch.id = t.channel_id
-             WHERE m.provider_sid = $1",
-        )
-        .bind(sid)
-        .fetch_optional(&self.pool)
+        op(async move {
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                #[sqlx(flatten)]
+                channel: ChannelRow,
+                thread_id: Uuid,
+                #[sqlx(try_from = "String")]
+                status: MessageStatus,
+            }
+            let row: Option<Row> = sqlx::query_as(concat!(
+                "SELECT ",
+                channel_columns!(),
+                ", m.thread_id, m.status
+                 FROM messages m JOIN threads t ON t.id = m.thread_id JOIN channels ch ON ch.id = t.channel_id
+                 WHERE m.provider_sid = $1"
+            ))
+            .bind(sid)
+            .fetch_optional(self.db())
+            .await?;
+            Ok(row.map(|r| (r.channel.into(), ThreadId(r.thread_id), r.status)))
+        })
         .await
-        .map_err(db)?;
-        row.map(|r| Ok((r.channel.into_channel()?, ThreadId(r.thread_id), parse(&r.status)?))).transpose()
     }
 
     async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()> {
-        sqlx::query("INSERT INTO webhook_receipts (team_id, kind, message_sid, params) VALUES ($1, $2, $3, $4)")
-            .bind(team.0)
-            .bind(kind)
-            .bind(sid)
-            .bind(sqlx::types::Json(params))
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
+        op(async move {
+            sqlx::query("INSERT INTO webhook_receipts (team_id, kind, message_sid, params) VALUES ($1, $2, $3, $4)")
+                .bind(team.0)
+                .bind(kind)
+                .bind(sid)
+                .bind(sqlx::types::Json(params))
+                .execute(self.db())
+                .await?;
+            Ok(())
+        })
+        .await
     }
 }

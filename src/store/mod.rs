@@ -1,35 +1,35 @@
 //! The Postgres store: every SQL statement of Switchboard lives under this folder, one file per
-//! aggregate. Each public method is one transaction. It implements the core's store ports.
+//! aggregate (threads, the busiest, one folder split by concern). Each public method is one
+//! transaction, and the hot writes are one statement each. It implements the core's store
+//! ports; `error` classifies database errors once, `counted` counts the statements sent.
 
 mod accounts;
 mod analytics;
 mod channels;
 mod contacts;
+mod counted;
+mod error;
 mod schedule;
 mod threads;
 
+pub(crate) use counted::Tx;
+pub use error::StoreError;
+pub(crate) use error::{not_found, op};
+
 use actors::DomainError;
+use counted::{Counted, Counter};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The store: a pool of Postgres connections.
+/// The store: a pool of Postgres connections, and how many statements it sent through them.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub pool: PgPool,
-}
-
-/// Why the store could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("DATABASE_URL is not a valid Postgres URL: {0}")]
-    BadUrl(sqlx::Error),
-    #[error("cannot reach Postgres at DATABASE_URL ({0}); start Postgres or set DATABASE_URL to a reachable server")]
-    Unreachable(sqlx::Error),
-    #[error("could not apply migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    statements: Arc<Counter>,
 }
 
 /// The embedded migrations.
@@ -49,12 +49,27 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(StoreError::Unreachable)?;
-        Ok(PgStore { pool })
+        Ok(PgStore::from_pool(pool))
     }
 
     /// A store on an existing pool (tests).
     pub fn from_pool(pool: PgPool) -> PgStore {
-        PgStore { pool }
+        PgStore { pool, statements: Arc::default() }
+    }
+
+    /// How many statements this store (and its clones) sent, BEGIN and COMMIT included.
+    pub fn statements(&self) -> u64 {
+        self.statements.get()
+    }
+
+    /// The pool, counting each statement.
+    pub(crate) fn db(&self) -> Counted<'_, &PgPool> {
+        Counted::new(&self.pool, &self.statements)
+    }
+
+    /// A transaction, counting each statement.
+    pub(crate) async fn begin(&self) -> Result<Tx<'_>, StoreError> {
+        Tx::begin(&self.pool, &self.statements).await
     }
 
     /// Applies pending migrations.
@@ -65,62 +80,31 @@ impl PgStore {
 
     /// Whether Postgres answers.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(self.db()).await.is_ok()
     }
 
     /// The stored value of a server setting, storing `generate()` first if there is none (the
     /// first writer wins when several nodes start at once).
     pub async fn setting_or_init(&self, name: &str, generate: impl FnOnce() -> String) -> Result<String, DomainError> {
-        sqlx::query("INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(generate())
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        sqlx::query_scalar("SELECT value FROM server_settings WHERE name = $1").bind(name).fetch_one(&self.pool).await.map_err(db)
+        op(async move {
+            sqlx::query("INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(name)
+                .bind(generate())
+                .execute(self.db())
+                .await?;
+            Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE name = $1").bind(name).fetch_one(self.db()).await?)
+        })
+        .await
     }
 
     /// Whether there is no team yet (a fresh database gets the demo team).
     pub async fn is_empty(&self) -> Result<bool, DomainError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM teams").fetch_one(&self.pool).await.map_err(db)?;
-        Ok(n == 0)
+        op(async move {
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM teams").fetch_one(self.db()).await?;
+            Ok(n == 0)
+        })
+        .await
     }
-}
-
-/// Maps a database error to the domain: unique → Conflict, check/foreign key → Invalid, the rest
-/// Internal (logged, never shown).
-pub(crate) fn db(e: sqlx::Error) -> DomainError {
-    if let sqlx::Error::Database(d) = &e {
-        let constraint = d.constraint().unwrap_or_default().to_owned();
-        match d.code().as_deref() {
-            Some("23505") => {
-                let what = match constraint.as_str() {
-                    "users_email_key" => "an account with this email already exists",
-                    "contacts_team_phone_key" => "a contact with this phone number already exists",
-                    "channels_account_number_key" => "this number is already configured",
-                    _ => "this already exists",
-                };
-                return DomainError::Conflict(what.into());
-            }
-            Some("23514") | Some("23503") | Some("22P02") | Some("22001") => {
-                return DomainError::invalid(field_of(&constraint), format!("is not acceptable ({constraint})"));
-            }
-            _ => {}
-        }
-    }
-    tracing::error!(error = %e, "database error");
-    DomainError::Internal(e.to_string())
-}
-
-/// The request field a constraint guards, for error messages.
-fn field_of(constraint: &str) -> &'static str {
-    for field in ["phone", "email", "name", "number", "account_sid", "messaging_service_sid", "body", "status", "role", "kind", "assignee"]
-    {
-        if constraint.contains(field) {
-            return field;
-        }
-    }
-    "request"
 }
 
 /// A search term as an ILIKE pattern that matches it anywhere, its wildcards escaped.
@@ -128,24 +112,9 @@ pub(crate) fn like_pattern(term: &str) -> String {
     format!("%{}%", term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
-/// Maps "no row" to NotFound(what).
-pub(crate) fn not_found(what: &'static str) -> impl Fn(sqlx::Error) -> DomainError {
-    move |e| match e {
-        sqlx::Error::RowNotFound => DomainError::NotFound(what),
-        e => db(e),
-    }
-}
-
-/// Parses a stored enum spelling (the CHECK constraints make a failure a bug).
-pub(crate) fn parse<T: FromStr>(s: &str) -> Result<T, DomainError>
-where
-    T::Err: std::fmt::Display,
-{
-    s.parse().map_err(|e: T::Err| DomainError::Internal(e.to_string()))
-}
-
 /// An opaque keyset cursor: the sort key and the id of the last row of a page.
 pub(crate) mod cursor {
+    use super::StoreError;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use time::OffsetDateTime;
@@ -155,12 +124,22 @@ pub(crate) mod cursor {
         URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.unix_timestamp_nanos()))
     }
 
-    pub fn decode(s: &str) -> Result<(OffsetDateTime, Uuid), actors::DomainError> {
-        let bad = || actors::DomainError::invalid("cursor", "is not a cursor this server gave out");
+    /// Postgres' timestamptz range in Unix seconds: from 4714-11-24 BC (Julian day 0) up to,
+    /// not including, 294277-01-01. A crafted cursor outside it must be the client's error, not
+    /// a query that fails inside Postgres.
+    const PG_MIN_UNIX_SECS: i128 = -210_866_803_200;
+    const PG_END_UNIX_SECS: i128 = 9_224_318_016_000;
+
+    pub fn decode(s: &str) -> Result<(OffsetDateTime, Uuid), StoreError> {
+        let bad = || StoreError::Invalid { field: "cursor", message: "is not a cursor this server gave out".into() };
         let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
         let raw = String::from_utf8(raw).map_err(|_| bad())?;
         let (at, id) = raw.split_once('|').ok_or_else(bad)?;
-        let at = OffsetDateTime::from_unix_timestamp_nanos(at.parse().map_err(|_| bad())?).map_err(|_| bad())?;
+        let nanos: i128 = at.parse().map_err(|_| bad())?;
+        if !(PG_MIN_UNIX_SECS * 1_000_000_000..PG_END_UNIX_SECS * 1_000_000_000).contains(&nanos) {
+            return Err(bad());
+        }
+        let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| bad())?;
         Ok((at, id.parse().map_err(|_| bad())?))
     }
 }

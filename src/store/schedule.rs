@@ -1,6 +1,6 @@
 //! The scheduler's queries: what is due, claiming it exactly once, and failing stale sends.
 
-use super::{PgStore, db};
+use super::{PgStore, op};
 use actors::DomainResult;
 use actors::ids::*;
 use actors::ports::{Claimed, ScheduleStore};
@@ -11,76 +11,87 @@ use uuid::Uuid;
 #[async_trait]
 impl ScheduleStore for PgStore {
     async fn due_before(&self, until: OffsetDateTime, limit: i64) -> DomainResult<Vec<(MessageId, OffsetDateTime)>> {
-        let rows: Vec<(Uuid, OffsetDateTime)> = sqlx::query_as(
-            "SELECT id, scheduled_at FROM messages WHERE status = 'scheduled' AND scheduled_at <= $1 ORDER BY scheduled_at LIMIT $2",
-        )
-        .bind(until)
-        .bind(limit)
-        .fetch_all(&self.pool)
+        op(async move {
+            let rows: Vec<(Uuid, OffsetDateTime)> = sqlx::query_as(
+                "SELECT id, scheduled_at FROM messages WHERE status = 'scheduled' AND scheduled_at <= $1 ORDER BY scheduled_at LIMIT $2",
+            )
+            .bind(until)
+            .bind(limit)
+            .fetch_all(self.db())
+            .await?;
+            Ok(rows.into_iter().map(|(id, at)| (MessageId(id), at)).collect())
+        })
         .await
-        .map_err(db)?;
-        Ok(rows.into_iter().map(|(id, at)| (MessageId(id), at)).collect())
     }
 
     async fn claim_due(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<Claimed>> {
-        // SKIP LOCKED: rows another node is claiming right now are passed over, not waited for,
-        // and the status change makes a claimed row invisible to every later claim.
-        let rows: Vec<(Uuid, Uuid, Uuid, OffsetDateTime)> = sqlx::query_as(
-            "UPDATE messages SET status = 'sending', claimed_at = now(), updated_at = now()
-             WHERE id IN (SELECT id FROM messages WHERE status = 'scheduled' AND scheduled_at <= $1
-                          ORDER BY scheduled_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-             RETURNING id, thread_id, team_id, scheduled_at",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
+        op(async move {
+            // SKIP LOCKED: rows another node is claiming right now are passed over, not waited for,
+            // and the status change makes a claimed row invisible to every later claim.
+            let rows: Vec<(Uuid, Uuid, Uuid, OffsetDateTime)> = sqlx::query_as(
+                "UPDATE messages SET status = 'sending', claimed_at = now(), updated_at = now()
+                 WHERE id IN (SELECT id FROM messages WHERE status = 'scheduled' AND scheduled_at <= $1
+                              ORDER BY scheduled_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, thread_id, team_id, scheduled_at",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(self.db())
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, thread, team, at)| Claimed {
+                    message: MessageId(id),
+                    thread: ThreadId(thread),
+                    team: TeamId(team),
+                    scheduled_at: at,
+                })
+                .collect())
+        })
         .await
-        .map_err(db)?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, thread, team, at)| Claimed {
-                message: MessageId(id),
-                thread: ThreadId(thread),
-                team: TeamId(team),
-                scheduled_at: at,
-            })
-            .collect())
     }
 
     async fn stale_sends(&self, older_than: OffsetDateTime, limit: i64) -> DomainResult<Vec<(ThreadId, MessageId)>> {
-        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
-            "SELECT thread_id, id FROM messages
-             WHERE status IN ('queued', 'sending') AND provider_sid IS NULL AND claimed_at < $1
-             ORDER BY claimed_at LIMIT $2",
-        )
-        .bind(older_than)
-        .bind(limit)
-        .fetch_all(&self.pool)
+        op(async move {
+            let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "SELECT thread_id, id FROM messages
+                 WHERE status IN ('queued', 'sending') AND provider_sid IS NULL AND claimed_at < $1
+                 ORDER BY claimed_at LIMIT $2",
+            )
+            .bind(older_than)
+            .bind(limit)
+            .fetch_all(self.db())
+            .await?;
+            Ok(rows.into_iter().map(|(t, m)| (ThreadId(t), MessageId(m))).collect())
+        })
         .await
-        .map_err(db)?;
-        Ok(rows.into_iter().map(|(t, m)| (ThreadId(t), MessageId(m))).collect())
     }
 
     async fn touch_claim(&self, message: MessageId) -> DomainResult<bool> {
-        let row: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE messages SET claimed_at = now() WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL RETURNING id",
-        )
-        .bind(message.0)
-        .fetch_optional(&self.pool)
+        op(async move {
+            let row: Option<Uuid> = sqlx::query_scalar(
+                "UPDATE messages SET claimed_at = now() WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL RETURNING id",
+            )
+            .bind(message.0)
+            .fetch_optional(self.db())
+            .await?;
+            Ok(row.is_some())
+        })
         .await
-        .map_err(db)?;
-        Ok(row.is_some())
     }
 
     async fn unclaim(&self, message: MessageId) -> DomainResult<()> {
-        sqlx::query(
-            "UPDATE messages SET status = 'scheduled', scheduled_at = COALESCE(scheduled_at, now()), claimed_at = NULL, updated_at = now()
-             WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL",
-        )
-        .bind(message.0)
-        .execute(&self.pool)
+        op(async move {
+            sqlx::query(
+                "UPDATE messages SET status = 'scheduled', scheduled_at = COALESCE(scheduled_at, now()), claimed_at = NULL,
+                        updated_at = now()
+                 WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL",
+            )
+            .bind(message.0)
+            .execute(self.db())
+            .await?;
+            Ok(())
+        })
         .await
-        .map_err(db)?;
-        Ok(())
     }
 }

@@ -1,0 +1,244 @@
+//! The inbox side of threads: listing and finding threads (for a contact, for an inbound
+//! message, for a message), a thread's messages page, and the thread's own workflow state
+//! (read, status, assignee). Message and note writes live in their own files.
+
+use super::events::{append_event, summary};
+use super::rows::{MESSAGE_COLUMNS, MessageRow, SummaryRow, summary_sql};
+use crate::store::Tx;
+use crate::store::contacts::page;
+use crate::store::{PgStore, StoreError, cursor, like_pattern, not_found};
+use actors::domain::*;
+use actors::ids::*;
+use actors::ports::*;
+use uuid::Uuid;
+
+/// The inbox: newest activity first, keyset-paged (one statement).
+pub(super) async fn list_threads(store: &PgStore, team: TeamId, f: &ThreadFilter) -> Result<Page<ThreadSummary>, StoreError> {
+    let after = f.cursor.as_deref().map(cursor::decode).transpose()?;
+    let pattern = f.search.as_deref().map(like_pattern);
+    let rows: Vec<SummaryRow> = sqlx::query_as(summary_sql!(
+        "WHERE t.team_id = $1
+           AND (NOT $2 OR t.unread_count > 0)
+           AND (NOT $3 OR EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.status = 'scheduled'))
+           AND ($4::text IS NULL OR ch.kind = $4)
+           AND ($5::text IS NULL OR t.status = $5)
+           AND ($6::uuid IS NULL OR t.assignee_id = $6)
+           AND (NOT $7 OR t.assignee_id IS NULL)
+           AND ($8::text IS NULL OR c.name ILIKE $8 OR c.phone LIKE $8)
+           AND ($9::timestamptz IS NULL OR (COALESCE(t.last_message_at, t.created_at), t.id) < ($9, $10))
+         ORDER BY COALESCE(t.last_message_at, t.created_at) DESC, t.id DESC
+         LIMIT $11"
+    ))
+    .bind(team.0)
+    .bind(f.unread)
+    .bind(f.scheduled)
+    .bind(f.channel.map(ChannelKind::as_str))
+    .bind(f.status.map(ThreadStatus::as_str))
+    .bind(f.assignee.map(|a| a.0))
+    .bind(f.unassigned)
+    .bind(pattern)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(f.limit + 1)
+    .fetch_all(store.db())
+    .await?;
+    Ok(page(rows, f.limit, |r| cursor::encode(r.activity(), r.id)))
+}
+
+/// One thread's inbox row (one statement).
+pub(super) async fn thread(store: &PgStore, team: TeamId, id: ThreadId) -> Result<ThreadSummary, StoreError> {
+    summary(store.db(), team, id).await
+}
+
+/// A thread's messages, newest first, keyset-paged (one statement).
+pub(super) async fn messages(
+    store: &PgStore,
+    team: TeamId,
+    thread: ThreadId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Message>, StoreError> {
+    let after = after.map(cursor::decode).transpose()?;
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE team_id = $1 AND thread_id = $2 AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+         ORDER BY created_at DESC, id DESC LIMIT $5"
+    ));
+    let rows: Vec<MessageRow> = sqlx::query_as(sql)
+        .bind(team.0)
+        .bind(thread.0)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(limit + 1)
+        .fetch_all(store.db())
+        .await?;
+    Ok(page(rows, limit, |r| cursor::encode(r.created_at, r.id)))
+}
+
+/// The contact's thread on the team's first live channel of `kind`, created if missing (one
+/// transaction).
+pub(super) async fn thread_for_contact(
+    store: &PgStore,
+    team: TeamId,
+    contact: ContactId,
+    kind: ChannelKind,
+) -> Result<(ThreadId, bool), StoreError> {
+    let mut tx = store.begin().await?;
+    let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM contacts WHERE team_id = $1 AND id = $2")
+        .bind(team.0)
+        .bind(contact.0)
+        .fetch_optional(tx.conn())
+        .await?;
+    exists.ok_or(StoreError::NotFound("contact"))?;
+    // The team's first live channel of that kind (real numbers before simulated ones).
+    let channel: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM channels WHERE team_id = $1 AND kind = $2 AND deleted_at IS NULL ORDER BY simulated, created_at LIMIT 1",
+    )
+    .bind(team.0)
+    .bind(kind.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    let channel = channel.ok_or_else(|| StoreError::invalid("channel", format!("the team has no {kind} number")))?;
+    let result = upsert_thread(&mut tx, team, ContactId(contact.0), ChannelId(channel)).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// The thread of an inbound message: upserts the contact and the thread (one transaction).
+pub(super) async fn thread_for_inbound(
+    store: &PgStore,
+    team: TeamId,
+    channel: ChannelId,
+    phone: &str,
+    profile_name: Option<&str>,
+) -> Result<(ThreadId, bool), StoreError> {
+    let mut tx = store.begin().await?;
+    // The contact, created if new. An existing one is not rewritten on every message (that
+    // would cost a write and a dead row each time): only an empty name takes the WhatsApp
+    // profile name.
+    let contact: Uuid = sqlx::query_scalar(
+        "WITH ins AS (
+            INSERT INTO contacts (id, team_id, phone, name) VALUES ($1, $2, $3, COALESCE($4, ''))
+            ON CONFLICT (team_id, phone) DO NOTHING RETURNING id)
+         SELECT id FROM ins UNION ALL SELECT id FROM contacts WHERE team_id = $2 AND phone = $3 LIMIT 1",
+    )
+    .bind(ContactId::new().0)
+    .bind(team.0)
+    .bind(phone)
+    .bind(profile_name.map(|n| n.chars().take(200).collect::<String>()))
+    .fetch_one(tx.conn())
+    .await?;
+    if let Some(name) = profile_name.filter(|n| !n.trim().is_empty()) {
+        sqlx::query("UPDATE contacts SET name = $2, updated_at = now() WHERE id = $1 AND name = ''")
+            .bind(contact)
+            .bind(name.chars().take(200).collect::<String>())
+            .execute(tx.conn())
+            .await?;
+    }
+    let result = upsert_thread(&mut tx, team, ContactId(contact), channel).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// A thread's inbox row, any team: what a thread actor loads when it starts (one statement).
+pub(super) async fn load_thread(store: &PgStore, thread: ThreadId) -> Result<Option<ThreadSummary>, StoreError> {
+    let row: Option<SummaryRow> = sqlx::query_as(summary_sql!("WHERE t.id = $1")).bind(thread.0).fetch_optional(store.db()).await?;
+    Ok(row.map(ThreadSummary::from))
+}
+
+/// The thread of a message of the team (one statement).
+pub(super) async fn message_thread(store: &PgStore, team: TeamId, message: MessageId) -> Result<ThreadId, StoreError> {
+    let id: Uuid = sqlx::query_scalar("SELECT thread_id FROM messages WHERE team_id = $1 AND id = $2")
+        .bind(team.0)
+        .bind(message.0)
+        .fetch_one(store.db())
+        .await
+        .map_err(not_found("message"))?;
+    Ok(ThreadId(id))
+}
+
+/// Resets the unread count (one transaction).
+pub(super) async fn mark_read(store: &PgStore, team: TeamId, thread: ThreadId) -> Result<ThreadSummary, StoreError> {
+    let mut tx = store.begin().await?;
+    let done = sqlx::query("UPDATE threads SET unread_count = 0 WHERE team_id = $1 AND id = $2")
+        .bind(team.0)
+        .bind(thread.0)
+        .execute(tx.conn())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("thread"));
+    }
+    let s = summary(tx.conn(), team, thread).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+/// Changes status and/or assignee and appends `thread.updated` (one transaction).
+pub(super) async fn update_thread(
+    store: &PgStore,
+    team: TeamId,
+    thread: ThreadId,
+    actor: UserId,
+    status: Option<ThreadStatus>,
+    assignee: Option<Option<UserId>>,
+) -> Result<Committed<ThreadSummary>, StoreError> {
+    let mut tx = store.begin().await?;
+    if let Some(Some(user)) = assignee {
+        // Only a member of the same team can be assigned.
+        let ok: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE team_id = $1 AND id = $2")
+            .bind(team.0)
+            .bind(user.0)
+            .fetch_optional(tx.conn())
+            .await?;
+        ok.ok_or_else(|| StoreError::invalid("assignee_id", "is not a member of this team"))?;
+    }
+    let done = sqlx::query(
+        "UPDATE threads SET status = COALESCE($3, status), assignee_id = CASE WHEN $4 THEN $5 ELSE assignee_id END
+         WHERE team_id = $1 AND id = $2",
+    )
+    .bind(team.0)
+    .bind(thread.0)
+    .bind(status.map(ThreadStatus::as_str))
+    .bind(assignee.is_some())
+    .bind(assignee.flatten().map(|a| a.0))
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("thread"));
+    }
+    let s = summary(tx.conn(), team, thread).await?;
+    let data = serde_json::to_value(&s)?;
+    let event = append_event(&mut tx, team, thread, event::THREAD_UPDATED, Some(actor), None, data).await?;
+    let s = summary(tx.conn(), team, thread).await?;
+    tx.commit().await?;
+    Ok(Committed { value: s.clone(), events: vec![event], thread: s })
+}
+
+/// The thread of (team, contact, channel), created if missing; says whether it was created.
+pub(super) async fn upsert_thread(
+    tx: &mut Tx<'_>,
+    team: TeamId,
+    contact: ContactId,
+    channel: ChannelId,
+) -> Result<(ThreadId, bool), StoreError> {
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO threads (id, team_id, contact_id, channel_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (team_id, contact_id, channel_id) DO NOTHING RETURNING id",
+    )
+    .bind(ThreadId::new().0)
+    .bind(team.0)
+    .bind(contact.0)
+    .bind(channel.0)
+    .fetch_optional(tx.conn())
+    .await?;
+    if let Some(id) = inserted {
+        return Ok((ThreadId(id), true));
+    }
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM threads WHERE team_id = $1 AND contact_id = $2 AND channel_id = $3")
+        .bind(team.0)
+        .bind(contact.0)
+        .bind(channel.0)
+        .fetch_one(tx.conn())
+        .await?;
+    Ok((ThreadId(id), false))
+}
