@@ -36,6 +36,9 @@ fn verify_one(auth_token: &str, url: &str, params: &[(String, String)], signatur
 }
 
 /// The URL with its default port removed and with it added (`:443` for https, `:80` for http).
+/// Twilio signs the URL string exactly as configured, so this edits the string itself: a parser
+/// such as `url::Url` would normalize it (drop a default port, re-encode the path) and the
+/// signature would no longer match.
 fn port_variants(url: &str) -> Vec<String> {
     let mut out = vec![url.to_owned()];
     let (scheme, default) = if url.starts_with("https://") {

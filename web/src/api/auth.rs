@@ -8,8 +8,10 @@ use actors::domain::{ChannelKind, Role};
 use actors::ports::{NewAccount, NewChannel, Principal};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -80,14 +82,19 @@ async fn verify_password(password: String, hash: Option<String>) -> bool {
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| Argon2::default().hash_password(b"not a real password").map(|h| h.to_string()).unwrap_or_default());
 
+/// The session cookie: HttpOnly (scripts never see it), SameSite=Lax, Secure on https.
+fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, value)).path("/").http_only(true).same_site(SameSite::Lax).secure(secure).build()
+}
+
 /// Starts a session: stores its hash, answers the body with the cookie.
 async fn start_session(state: &AppState, p: &Principal, status: StatusCode) -> ApiResult<Response> {
     let id = new_secret();
     let expires = OffsetDateTime::now_utc() + Duration::days(SESSION_DAYS);
     state.store.create_session(p.user.id, &hash_secret(&id), expires).await?;
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", SESSION_DAYS * 86400);
-    Ok((status, [(header::SET_COOKIE, cookie)], axum::Json(json!({ "user": p.user, "team": p.team }))).into_response())
+    let mut cookie = session_cookie(id, state.config.secure_cookies());
+    cookie.set_max_age(Duration::days(SESSION_DAYS));
+    Ok((status, CookieJar::new().add(cookie), axum::Json(json!({ "user": p.user, "team": p.team }))).into_response())
 }
 
 pub async fn sign_up(
@@ -173,8 +180,8 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiR
     if let Some(id) = session_id(&headers) {
         state.store.revoke_session(&hash_secret(&id)).await?;
     }
-    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+    let jar = CookieJar::new().remove(session_cookie(String::new(), state.config.secure_cookies()));
+    Ok((StatusCode::NO_CONTENT, jar).into_response())
 }
 
 /// What `/api/me` and the pages' boot data say.
@@ -188,13 +195,12 @@ pub fn me_json(state: &AppState, p: &Principal) -> Value {
     })
 }
 
+/// Where browsers open the socket: the public base URL's host and port (the scheme's default
+/// when it names none).
 fn ws_host_port(base: &str) -> (String, u16) {
-    let tls = base.starts_with("https://");
-    let rest = base.split("://").nth(1).unwrap_or(base);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    match authority.rsplit_once(':') {
-        Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_owned(), p.parse().unwrap_or(80)),
-        _ => (authority.to_owned(), if tls { 443 } else { 80 }),
+    match url::Url::parse(base) {
+        Ok(u) => (u.host_str().unwrap_or("localhost").to_owned(), u.port_or_known_default().unwrap_or(80)),
+        Err(_) => ("localhost".to_owned(), 80),
     }
 }
 
