@@ -193,7 +193,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     };
     let state = AppState {
         core: core.clone(),
-        store: store_arc,
+        reads: store_arc,
         config: Arc::new(web_config),
         probe: Arc::new(Readiness { store: store.clone(), redis }),
         loopback,

@@ -7,6 +7,8 @@
 //! - `fanout` (hub + bus) and `cluster` (membership and presence across nodes);
 //! - `contacts` (changes that every open view of a contact's threads must see).
 
+use crate::accounts::Accounts;
+use crate::channels::Channels;
 use crate::cluster::Cluster;
 use crate::contacts::Contacts;
 use crate::error::{DomainError, DomainResult};
@@ -98,6 +100,8 @@ pub struct Core {
     pub cluster: Arc<Cluster>,
     pub threads: Arc<Threads>,
     pub contacts: Contacts,
+    pub accounts: Accounts,
+    pub channels: Channels,
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
@@ -159,6 +163,8 @@ impl Core {
         });
         let threads = Threads::new(ctx, supervisor.get_cell());
         let contacts = Contacts::new(ports.store.clone(), threads.clone());
+        let accounts = Accounts::new(ports.store.clone());
+        let channels = Channels::new(ports.store.clone());
 
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -182,7 +188,21 @@ impl Core {
                 }
             }
         });
-        Ok(Arc::new(Core { hub, fanout, cluster, threads, contacts, config, teams, schedule, tasks, shutdown, supervisor }))
+        Ok(Arc::new(Core {
+            hub,
+            fanout,
+            cluster,
+            threads,
+            contacts,
+            accounts,
+            channels,
+            config,
+            teams,
+            schedule,
+            tasks,
+            shutdown,
+            supervisor,
+        }))
     }
 
     /// Whether shutdown has begun.

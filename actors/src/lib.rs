@@ -6,6 +6,8 @@
 //! `core` wires `threads`/`contacts` → `thread` → `scheduler`, `team`, `send_guard`, `fanout`
 //! → `hub`, `registry`, `ports`, `domain`, `rules`, `protocol`.
 
+pub mod accounts;
+pub mod channels;
 pub mod cluster;
 pub mod contacts;
 pub mod core;

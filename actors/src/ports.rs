@@ -53,24 +53,33 @@ pub struct Invite {
     pub expires_at: OffsetDateTime,
 }
 
-/// Accounts, sessions, tokens, invites and teams.
+/// Reads of accounts, sessions, tokens and teams.
 #[async_trait]
-pub trait AccountStore: Send + Sync {
+pub trait AccountReads: Send + Sync {
+    /// The user with this email and their password hash.
+    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>>;
+    /// The live session's user.
+    async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>>;
+    /// The live token's user.
+    async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>>;
+    /// The team's members, by name.
+    async fn members(&self, team: TeamId) -> DomainResult<Vec<User>>;
+    /// A team.
+    async fn team(&self, team: TeamId) -> DomainResult<Team>;
+}
+
+/// Writes to accounts: sign-up, sessions, tokens, invites.
+#[async_trait]
+pub trait AccountWrites: Send + Sync {
     /// Creates a team and its admin, or joins the invite's team; fails with Conflict when the
     /// email is taken and NotFound when the invite is unknown, used or expired.
     async fn create_account(&self, account: NewAccount) -> DomainResult<Principal>;
-    /// The user with this email and their password hash.
-    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>>;
     /// Stores a session (by the hash of its id) until `expires_at`.
     async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()>;
-    /// The live session's user.
-    async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>>;
     /// Ends a session.
     async fn revoke_session(&self, id_hash: &[u8]) -> DomainResult<()>;
     /// Stores an API token (by its hash).
     async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId>;
-    /// The live token's user.
-    async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>>;
     /// Creates an invite to `team`.
     async fn create_invite(
         &self,
@@ -80,10 +89,6 @@ pub trait AccountStore: Send + Sync {
         token_hash: &[u8],
         expires_at: OffsetDateTime,
     ) -> DomainResult<Invite>;
-    /// The team's members, by name.
-    async fn members(&self, team: TeamId) -> DomainResult<Vec<User>>;
-    /// A team.
-    async fn team(&self, team: TeamId) -> DomainResult<Team>;
 }
 
 /// A page of a listing; `next_cursor` is opaque to clients.
@@ -103,21 +108,26 @@ pub struct ContactPatch {
     pub opted_out: Option<bool>,
 }
 
-/// Contacts of a team.
+/// Reads of a team's contacts.
 #[async_trait]
-pub trait ContactStore: Send + Sync {
+pub trait ContactReads: Send + Sync {
     /// Contacts matching `search` (name, phone or email), by name.
     async fn list_contacts(&self, team: TeamId, search: Option<&str>, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Contact>>;
-    /// A new contact; Conflict when the phone is already a contact of this team.
-    async fn create_contact(&self, team: TeamId, name: &str, phone: &str, email: Option<&str>, tags: &[String]) -> DomainResult<Contact>;
     /// One contact of the team.
     async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact>;
+    /// The threads of a contact.
+    async fn contact_threads(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>>;
+}
+
+/// Writes to a team's contacts (the contacts service is their one caller).
+#[async_trait]
+pub trait ContactWrites: Send + Sync {
+    /// A new contact; Conflict when the phone is already a contact of this team.
+    async fn create_contact(&self, team: TeamId, name: &str, phone: &str, email: Option<&str>, tags: &[String]) -> DomainResult<Contact>;
     /// Applies a patch; Conflict on a duplicate phone.
     async fn update_contact(&self, team: TeamId, id: ContactId, patch: ContactPatch) -> DomainResult<Contact>;
     /// Deletes a contact with its threads; answers the threads that were deleted.
     async fn delete_contact(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>>;
-    /// The threads of a contact.
-    async fn contact_threads(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>>;
 }
 
 /// Inbox filters.
@@ -148,19 +158,6 @@ pub trait ThreadReads: Send + Sync {
     /// Events after `after` that `viewer` may see, at most `limit + 1` so the caller can tell
     /// when there were more.
     async fn events_after(&self, team: TeamId, thread: ThreadId, viewer: UserId, after: i64, limit: i64) -> DomainResult<Vec<ThreadEvent>>;
-    /// The thread that `contact` has on the team's `kind` channel, created if missing, and
-    /// whether it was created.
-    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)>;
-    /// The thread an inbound message from `phone` on `channel` belongs to: upserts the contact
-    /// (named from `profile_name` when it has no name) and the thread; says whether the thread
-    /// was created.
-    async fn thread_for_inbound(
-        &self,
-        team: TeamId,
-        channel: ChannelId,
-        phone: &str,
-        profile_name: Option<&str>,
-    ) -> DomainResult<(ThreadId, bool)>;
     /// The thread a message belongs to (within the team).
     async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId>;
     /// A thread's inbox row (any team), if the thread exists: what a thread actor starts from.
@@ -241,6 +238,19 @@ pub struct Outgoing {
 /// transaction.
 #[async_trait]
 pub trait ThreadWrites: Send + Sync {
+    /// The thread that `contact` has on the team's `kind` channel, created if missing, and
+    /// whether it was created (a get-or-create, correct under concurrency).
+    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)>;
+    /// The thread an inbound message from `phone` on `channel` belongs to: upserts the contact
+    /// (named from `profile_name` when it has no name) and the thread; says whether the thread
+    /// was created.
+    async fn thread_for_inbound(
+        &self,
+        team: TeamId,
+        channel: ChannelId,
+        phone: &str,
+        profile_name: Option<&str>,
+    ) -> DomainResult<(ThreadId, bool)>;
     /// Stores an outbound message as queued (or scheduled when `send_at` is set).
     async fn create_outbound(&self, msg: NewOutbound) -> DomainResult<Committed<Message>>;
     /// Takes a message for the carrier: refreshes its claim and loads what the carrier needs in
@@ -319,15 +329,11 @@ pub trait ScheduleStore: Send + Sync {
     async fn unclaim(&self, message: MessageId) -> DomainResult<()>;
 }
 
-/// Twilio webhook lookups.
+/// Reads of a team's channels, and the lookups of the Twilio webhooks.
 #[async_trait]
-pub trait ChannelStore: Send + Sync {
+pub trait ChannelReads: Send + Sync {
     /// The team's live channels.
     async fn channels(&self, team: TeamId) -> DomainResult<Vec<Channel>>;
-    /// Adds a channel (Conflict if that number is already configured).
-    async fn create_channel(&self, team: TeamId, ch: NewChannel) -> DomainResult<Channel>;
-    /// Removes a channel (soft delete: its threads stay readable).
-    async fn delete_channel(&self, team: TeamId, id: ChannelId) -> DomainResult<()>;
     /// The live channel that receives at `number` for `account_sid` (or the messaging service).
     async fn channel_for_webhook(
         &self,
@@ -339,6 +345,15 @@ pub trait ChannelStore: Send + Sync {
     /// The channel, thread and current status of the message with this provider sid (for status
     /// callbacks).
     async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId, MessageStatus)>>;
+}
+
+/// Writes to channels, and the raw receipts of verified webhooks.
+#[async_trait]
+pub trait ChannelWrites: Send + Sync {
+    /// Adds a channel (Conflict if that number is already configured).
+    async fn create_channel(&self, team: TeamId, ch: NewChannel) -> DomainResult<Channel>;
+    /// Removes a channel (soft delete: its threads stay readable).
+    async fn delete_channel(&self, team: TeamId, id: ChannelId) -> DomainResult<()>;
     /// Stores a verified webhook exactly as received.
     async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()>;
 }
@@ -369,12 +384,24 @@ pub trait AnalyticsStore: Send + Sync {
 }
 
 /// What the thread actors and the threads service use of the store.
-pub trait ThreadStore: ThreadReads + ThreadWrites + ScheduleStore + AccountStore + ChannelStore {}
-impl<T: ThreadReads + ThreadWrites + ScheduleStore + AccountStore + ChannelStore> ThreadStore for T {}
+pub trait ThreadStore: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites {}
+impl<T: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites> ThreadStore for T {}
+
+/// Every read the edge may make: the web crate holds only this, so it cannot write.
+pub trait Reads: ThreadReads + ContactReads + AccountReads + ChannelReads + AnalyticsStore {}
+impl<T: ThreadReads + ContactReads + AccountReads + ChannelReads + AnalyticsStore> Reads for T {}
+
+/// What the contacts service uses.
+pub trait ContactStore: ContactReads + ContactWrites {}
+impl<T: ContactReads + ContactWrites> ContactStore for T {}
+
+/// What the accounts service uses.
+pub trait AccountStore: AccountReads + AccountWrites {}
+impl<T: AccountReads + AccountWrites> AccountStore for T {}
 
 /// The whole store.
-pub trait Store: ThreadStore + ContactStore + AnalyticsStore {}
-impl<T: ThreadStore + ContactStore + AnalyticsStore> Store for T {}
+pub trait Store: ThreadStore + Reads + ContactStore + AccountStore {}
+impl<T: ThreadStore + Reads + ContactStore + AccountStore> Store for T {}
 
 /// What travels between nodes. Every message names the node that sent it (which ignores it).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

@@ -158,6 +158,38 @@ pub fn email(email: Option<&str>) -> DomainResult<Option<String>> {
     }
 }
 
+/// The email an account signs in with: lower-cased, with a domain that has a dot.
+pub fn account_email(email: &str) -> DomainResult<String> {
+    let email = email.trim().to_lowercase();
+    let ok = email.len() <= 254
+        && !email.contains(['\0', ' '])
+        && email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
+    if !ok {
+        return Err(DomainError::invalid("email", "is not an email address"));
+    }
+    Ok(email)
+}
+
+/// A person's name on an account: 1 to 200 characters.
+pub fn person_name(name: &str) -> DomainResult<String> {
+    label("name", name, MAX_NAME_CHARS)
+}
+
+/// A team's name: 1 to 200 characters.
+pub fn team_name(name: &str) -> DomainResult<String> {
+    label("team_name", name, MAX_NAME_CHARS)
+}
+
+/// A short label (a name, a token's name): trimmed, 1 to `max` characters of plain text.
+pub fn label(field: &'static str, text: &str, max: usize) -> DomainResult<String> {
+    plain_text(field, text)?;
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("must be 1 to {max} characters")));
+    }
+    Ok(text.to_owned())
+}
+
 /// Tags: trimmed, empty ones dropped, at most 50 of at most 50 characters.
 pub fn tags(tags: Vec<String>) -> DomainResult<Vec<String>> {
     let tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();

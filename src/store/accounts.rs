@@ -4,7 +4,7 @@ use super::{PgStore, StoreError, not_found, op};
 use actors::DomainResult;
 use actors::domain::{Role, Team, User};
 use actors::ids::*;
-use actors::ports::{AccountStore, Invite, NewAccount, Principal};
+use actors::ports::{AccountReads, AccountWrites, Invite, NewAccount, Principal};
 use async_trait::async_trait;
 use sqlx::{Executor, Postgres};
 use time::OffsetDateTime;
@@ -56,7 +56,82 @@ async fn principal<'c>(db: impl Executor<'c, Database = Postgres>, user: Uuid) -
 }
 
 #[async_trait]
-impl AccountStore for PgStore {
+impl AccountReads for PgStore {
+    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
+        op(async move {
+            let row: Option<(Uuid, String)> =
+                sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1").bind(email).fetch_optional(self.db()).await?;
+            match row {
+                Some((id, hash)) => Ok(Some((principal(self.db(), id).await?, hash))),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>> {
+        op(async move {
+            let row: Option<PrincipalRow> = sqlx::query_as(principal_sql!(
+                "JOIN auth_sessions s ON s.user_id = u.id
+                 WHERE s.id_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
+            ))
+            .bind(id_hash)
+            .fetch_optional(self.db())
+            .await?;
+            Ok(row.map(Principal::from))
+        })
+        .await
+    }
+
+    async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>> {
+        op(async move {
+            let row: Option<PrincipalRow> =
+                sqlx::query_as(principal_sql!("JOIN api_tokens k ON k.user_id = u.id WHERE k.token_hash = $1 AND k.revoked_at IS NULL"))
+                    .bind(token_hash)
+                    .fetch_optional(self.db())
+                    .await?;
+            Ok(row.map(Principal::from))
+        })
+        .await
+    }
+
+    async fn members(&self, team: TeamId) -> DomainResult<Vec<User>> {
+        op(async move {
+            #[derive(sqlx::FromRow)]
+            struct MemberRow {
+                id: Uuid,
+                email: String,
+                name: String,
+                #[sqlx(try_from = "String")]
+                role: Role,
+            }
+            let rows: Vec<MemberRow> = sqlx::query_as("SELECT id, email, name, role FROM users WHERE team_id = $1 ORDER BY name, id")
+                .bind(team.0)
+                .fetch_all(self.db())
+                .await?;
+            Ok(rows.into_iter().map(|r| User { id: UserId(r.id), team_id: team, email: r.email, name: r.name, role: r.role }).collect())
+        })
+        .await
+    }
+
+    async fn team(&self, team: TeamId) -> DomainResult<Team> {
+        op(async move {
+            let (name, simulator_mode): (String, bool) = sqlx::query_as(
+                "SELECT t.name, NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_id = t.id AND NOT c.simulated AND c.deleted_at IS NULL)
+                 FROM teams t WHERE t.id = $1",
+            )
+            .bind(team.0)
+            .fetch_one(self.db())
+            .await
+            .map_err(not_found("team"))?;
+            Ok(Team { id: team, name, simulator_mode })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AccountWrites for PgStore {
     async fn create_account(&self, a: NewAccount) -> DomainResult<Principal> {
         op(async move {
             let mut tx = self.begin().await?;
@@ -129,18 +204,6 @@ impl AccountStore for PgStore {
         .await
     }
 
-    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
-        op(async move {
-            let row: Option<(Uuid, String)> =
-                sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1").bind(email).fetch_optional(self.db()).await?;
-            match row {
-                Some((id, hash)) => Ok(Some((principal(self.db(), id).await?, hash))),
-                None => Ok(None),
-            }
-        })
-        .await
-    }
-
     async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()> {
         op(async move {
             sqlx::query("INSERT INTO auth_sessions (id_hash, user_id, expires_at) VALUES ($1, $2, $3)")
@@ -150,20 +213,6 @@ impl AccountStore for PgStore {
                 .execute(self.db())
                 .await?;
             Ok(())
-        })
-        .await
-    }
-
-    async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>> {
-        op(async move {
-            let row: Option<PrincipalRow> = sqlx::query_as(principal_sql!(
-                "JOIN auth_sessions s ON s.user_id = u.id
-                 WHERE s.id_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
-            ))
-            .bind(id_hash)
-            .fetch_optional(self.db())
-            .await?;
-            Ok(row.map(Principal::from))
         })
         .await
     }
@@ -195,18 +244,6 @@ impl AccountStore for PgStore {
         .await
     }
 
-    async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>> {
-        op(async move {
-            let row: Option<PrincipalRow> =
-                sqlx::query_as(principal_sql!("JOIN api_tokens k ON k.user_id = u.id WHERE k.token_hash = $1 AND k.revoked_at IS NULL"))
-                    .bind(token_hash)
-                    .fetch_optional(self.db())
-                    .await?;
-            Ok(row.map(Principal::from))
-        })
-        .await
-    }
-
     async fn create_invite(
         &self,
         by: &User,
@@ -230,40 +267,6 @@ impl AccountStore for PgStore {
             .execute(self.db())
             .await?;
             Ok(Invite { id, team_id: by.team_id, email: email.map(str::to_owned), role, expires_at })
-        })
-        .await
-    }
-
-    async fn members(&self, team: TeamId) -> DomainResult<Vec<User>> {
-        op(async move {
-            #[derive(sqlx::FromRow)]
-            struct MemberRow {
-                id: Uuid,
-                email: String,
-                name: String,
-                #[sqlx(try_from = "String")]
-                role: Role,
-            }
-            let rows: Vec<MemberRow> = sqlx::query_as("SELECT id, email, name, role FROM users WHERE team_id = $1 ORDER BY name, id")
-                .bind(team.0)
-                .fetch_all(self.db())
-                .await?;
-            Ok(rows.into_iter().map(|r| User { id: UserId(r.id), team_id: team, email: r.email, name: r.name, role: r.role }).collect())
-        })
-        .await
-    }
-
-    async fn team(&self, team: TeamId) -> DomainResult<Team> {
-        op(async move {
-            let (name, simulator_mode): (String, bool) = sqlx::query_as(
-                "SELECT t.name, NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_id = t.id AND NOT c.simulated AND c.deleted_at IS NULL)
-                 FROM teams t WHERE t.id = $1",
-            )
-            .bind(team.0)
-            .fetch_one(self.db())
-            .await
-            .map_err(not_found("team"))?;
-            Ok(Team { id: team, name, simulator_mode })
         })
         .await
     }

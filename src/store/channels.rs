@@ -4,7 +4,7 @@ use super::{PgStore, StoreError, op};
 use actors::DomainResult;
 use actors::domain::{Channel, ChannelKind, MessageStatus};
 use actors::ids::*;
-use actors::ports::{ChannelStore, NewChannel};
+use actors::ports::{ChannelReads, ChannelWrites, NewChannel};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -54,7 +54,7 @@ impl From<ChannelRow> for Channel {
 }
 
 #[async_trait]
-impl ChannelStore for PgStore {
+impl ChannelReads for PgStore {
     async fn channels(&self, team: TeamId) -> DomainResult<Vec<Channel>> {
         op(async move {
             let rows: Vec<ChannelRow> = sqlx::query_as(concat!(
@@ -66,43 +66,6 @@ impl ChannelStore for PgStore {
             .fetch_all(self.db())
             .await?;
             Ok(rows.into_iter().map(Channel::from).collect())
-        })
-        .await
-    }
-
-    async fn create_channel(&self, team: TeamId, ch: NewChannel) -> DomainResult<Channel> {
-        op(async move {
-            let row: ChannelRow = sqlx::query_as(concat!(
-                "INSERT INTO channels AS ch (id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
-                channel_columns!()
-            ))
-            .bind(ChannelId::new().0)
-            .bind(team.0)
-            .bind(ch.kind.as_str())
-            .bind(&ch.number)
-            .bind(&ch.account_sid)
-            .bind(&ch.auth_token)
-            .bind(&ch.messaging_service_sid)
-            .bind(ch.simulated)
-            .fetch_one(self.db())
-            .await?;
-            Ok(row.into())
-        })
-        .await
-    }
-
-    async fn delete_channel(&self, team: TeamId, id: ChannelId) -> DomainResult<()> {
-        op(async move {
-            let done = sqlx::query("UPDATE channels SET deleted_at = now() WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL")
-                .bind(team.0)
-                .bind(id.0)
-                .execute(self.db())
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound("channel"));
-            }
-            Ok(())
         })
         .await
     }
@@ -157,6 +120,46 @@ impl ChannelStore for PgStore {
             .fetch_optional(self.db())
             .await?;
             Ok(row.map(|r| (r.channel.into(), ThreadId(r.thread_id), r.status)))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ChannelWrites for PgStore {
+    async fn create_channel(&self, team: TeamId, ch: NewChannel) -> DomainResult<Channel> {
+        op(async move {
+            let row: ChannelRow = sqlx::query_as(concat!(
+                "INSERT INTO channels AS ch (id, team_id, kind, number, account_sid, auth_token, messaging_service_sid, simulated)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                channel_columns!()
+            ))
+            .bind(ChannelId::new().0)
+            .bind(team.0)
+            .bind(ch.kind.as_str())
+            .bind(&ch.number)
+            .bind(&ch.account_sid)
+            .bind(&ch.auth_token)
+            .bind(&ch.messaging_service_sid)
+            .bind(ch.simulated)
+            .fetch_one(self.db())
+            .await?;
+            Ok(row.into())
+        })
+        .await
+    }
+
+    async fn delete_channel(&self, team: TeamId, id: ChannelId) -> DomainResult<()> {
+        op(async move {
+            let done = sqlx::query("UPDATE channels SET deleted_at = now() WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL")
+                .bind(team.0)
+                .bind(id.0)
+                .execute(self.db())
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("channel"));
+            }
+            Ok(())
         })
         .await
     }

@@ -4,7 +4,7 @@ use super::{PgStore, StoreError, cursor, like_pattern, not_found, op};
 use actors::DomainResult;
 use actors::domain::Contact;
 use actors::ids::*;
-use actors::ports::{ContactPatch, ContactStore, Page};
+use actors::ports::{ContactPatch, ContactReads, ContactWrites, Page};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -37,7 +37,7 @@ impl From<ContactRow> for Contact {
 }
 
 #[async_trait]
-impl ContactStore for PgStore {
+impl ContactReads for PgStore {
     async fn list_contacts(&self, team: TeamId, search: Option<&str>, after: Option<&str>, limit: i64) -> DomainResult<Page<Contact>> {
         op(async move {
             let after = after.map(cursor::decode).transpose()?;
@@ -62,6 +62,36 @@ impl ContactStore for PgStore {
         .await
     }
 
+    async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact> {
+        op(async move {
+            let row: ContactRow = sqlx::query_as(
+                "SELECT id, team_id, name, phone, email, tags, opted_out_at, created_at FROM contacts WHERE team_id = $1 AND id = $2",
+            )
+            .bind(team.0)
+            .bind(id.0)
+            .fetch_one(self.db())
+            .await
+            .map_err(not_found("contact"))?;
+            Ok(row.into())
+        })
+        .await
+    }
+
+    async fn contact_threads(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>> {
+        op(async move {
+            let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM threads WHERE team_id = $1 AND contact_id = $2")
+                .bind(team.0)
+                .bind(id.0)
+                .fetch_all(self.db())
+                .await?;
+            Ok(ids.into_iter().map(ThreadId).collect())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ContactWrites for PgStore {
     async fn create_contact(&self, team: TeamId, name: &str, phone: &str, email: Option<&str>, tags: &[String]) -> DomainResult<Contact> {
         op(async move {
             let row: ContactRow = sqlx::query_as(
@@ -76,21 +106,6 @@ impl ContactStore for PgStore {
             .bind(tags)
             .fetch_one(self.db())
             .await?;
-            Ok(row.into())
-        })
-        .await
-    }
-
-    async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact> {
-        op(async move {
-            let row: ContactRow = sqlx::query_as(
-                "SELECT id, team_id, name, phone, email, tags, opted_out_at, created_at FROM contacts WHERE team_id = $1 AND id = $2",
-            )
-            .bind(team.0)
-            .bind(id.0)
-            .fetch_one(self.db())
-            .await
-            .map_err(not_found("contact"))?;
             Ok(row.into())
         })
         .await
@@ -142,18 +157,6 @@ impl ContactStore for PgStore {
                 return Err(StoreError::NotFound("contact"));
             }
             Ok(threads.into_iter().map(ThreadId).collect())
-        })
-        .await
-    }
-
-    async fn contact_threads(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>> {
-        op(async move {
-            let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM threads WHERE team_id = $1 AND contact_id = $2")
-                .bind(team.0)
-                .bind(id.0)
-                .fetch_all(self.db())
-                .await?;
-            Ok(ids.into_iter().map(ThreadId).collect())
         })
         .await
     }

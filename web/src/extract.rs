@@ -45,10 +45,10 @@ pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<P
         let Some(token) = auth.strip_prefix("Bearer ") else {
             return Err(ApiError::unauthorized());
         };
-        return Ok(state.store.token_principal(&hash_secret(token.trim())).await?);
+        return Ok(state.reads.token_principal(&hash_secret(token.trim())).await?);
     }
     match session_id(headers) {
-        Some(id) => Ok(state.store.session_principal(&hash_secret(&id)).await?),
+        Some(id) => Ok(state.reads.session_principal(&hash_secret(&id)).await?),
         None => Ok(None),
     }
 }

@@ -10,7 +10,7 @@ pub mod twilio_signature;
 pub mod webhooks;
 
 use actors::Core;
-use actors::ports::Store;
+use actors::ports::Reads;
 use async_trait::async_trait;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -78,8 +78,10 @@ pub trait WebhookClient: Send + Sync {
 /// Everything handlers share.
 #[derive(Clone)]
 pub struct AppState {
+    /// Every write goes through the core's services (threads, contacts, accounts, channels).
     pub core: Arc<Core>,
-    pub store: Arc<dyn Store>,
+    /// Reads only: the edge cannot write to the store.
+    pub reads: Arc<dyn Reads>,
     pub config: Arc<WebConfig>,
     pub probe: Arc<dyn Probe>,
     pub loopback: Arc<dyn WebhookClient>,

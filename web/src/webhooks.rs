@@ -142,7 +142,7 @@ async fn inbound(State(state): State<AppState>, OriginalUri(uri): OriginalUri, h
         return Err(ApiError::bad_request("missing parameter To"));
     }
     let channel = state
-        .store
+        .reads
         .channel_for_webhook(account, to.as_deref(), kind, service)
         .await?
         .ok_or_else(|| ApiError::not_found("channel for this number"))?;
@@ -185,7 +185,7 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
         .get("MessageStatus")
         .or_else(|| params.get("SmsStatus"))
         .ok_or_else(|| ApiError::bad_request("missing parameter MessageStatus"))?;
-    let (channel, current) = match state.store.message_for_sid(sid).await? {
+    let (channel, current) = match state.reads.message_for_sid(sid).await? {
         Some((channel, thread, current)) => {
             if params.get("AccountSid").is_some_and(|a| a != channel.account_sid) {
                 return Err(ApiError::forbidden("the account does not own this message"));
@@ -225,7 +225,7 @@ async fn sending_channel(state: &AppState, params: &Params) -> ApiResult<actors:
     let kind = if from.is_some_and(|f| f.starts_with("whatsapp:")) { ChannelKind::Whatsapp } else { ChannelKind::Sms };
     let number = from.and_then(|f| phone::normalize(f, None).ok());
     state
-        .store
+        .reads
         .channel_for_webhook(account, number.as_deref(), kind, params.get("MessagingServiceSid"))
         .await?
         .ok_or_else(|| ApiError::not_found("message"))

@@ -47,6 +47,17 @@ impl ThreadReads for PgStore {
         op(events::events_after(self, team, thread, viewer, after, limit)).await
     }
 
+    async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId> {
+        op(inbox::message_thread(self, team, message)).await
+    }
+
+    async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>> {
+        op(inbox::load_thread(self, thread)).await
+    }
+}
+
+#[async_trait]
+impl ThreadWrites for PgStore {
     async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)> {
         op(inbox::thread_for_contact(self, team, contact, kind)).await
     }
@@ -61,17 +72,6 @@ impl ThreadReads for PgStore {
         op(inbox::thread_for_inbound(self, team, channel, phone, profile_name)).await
     }
 
-    async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId> {
-        op(inbox::message_thread(self, team, message)).await
-    }
-
-    async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>> {
-        op(inbox::load_thread(self, thread)).await
-    }
-}
-
-#[async_trait]
-impl ThreadWrites for PgStore {
     async fn create_outbound(&self, m: NewOutbound) -> DomainResult<Committed<Message>> {
         op(send::create_outbound(self, m)).await
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 pub async fn summary(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<axum::Json<Value>> {
-    let mut summary = state.store.summary(p.team.id).await?;
+    let mut summary = state.reads.summary(p.team.id).await?;
     let online = state.core.cluster.online(p.team.id);
     summary["online_agents"] = online.len().into();
     Ok(axum::Json(summary))
@@ -44,7 +44,7 @@ pub async fn export_csv(State(state): State<AppState>, Auth(p): Auth, Query(q): 
         return Err(ApiError::invalid("days", "must be 1 to 366"));
     }
     let since = OffsetDateTime::now_utc() - Duration::days(q.days);
-    let rows = state.store.export(p.team.id, since, EXPORT_LIMIT).await?;
+    let rows = state.reads.export(p.team.id, since, EXPORT_LIMIT).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let internal = |e: csv::Error| ApiError::from(actors::DomainError::Internal(e.to_string()));
     w.write_record([

@@ -6,6 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Admin, Auth, Json, SESSION_COOKIE, hash_secret, session_id};
 use actors::domain::{ChannelKind, Role};
 use actors::ports::{NewAccount, NewChannel, Principal};
+use actors::rules;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -49,15 +50,6 @@ fn check_rate(state: &AppState, addr: SocketAddr) -> ApiResult<()> {
     })
 }
 
-fn normalize_email(email: &str) -> ApiResult<String> {
-    let email = email.trim().to_lowercase();
-    let ok = email.len() <= 254 && email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
-    if !ok {
-        return Err(ApiError::invalid("email", "is not an email address"));
-    }
-    Ok(email)
-}
-
 /// Argon2id, off the async threads: a hash takes tens of milliseconds of CPU.
 async fn hash_password(password: String) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
@@ -91,7 +83,7 @@ fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
 async fn start_session(state: &AppState, p: &Principal, status: StatusCode) -> ApiResult<Response> {
     let id = new_secret();
     let expires = OffsetDateTime::now_utc() + Duration::days(SESSION_DAYS);
-    state.store.create_session(p.user.id, &hash_secret(&id), expires).await?;
+    state.core.accounts.start_session(p.user.id, &hash_secret(&id), expires).await?;
     let mut cookie = session_cookie(id, state.config.secure_cookies());
     cookie.set_max_age(Duration::days(SESSION_DAYS));
     Ok((status, CookieJar::new().add(cookie), axum::Json(json!({ "user": p.user, "team": p.team }))).into_response())
@@ -103,11 +95,8 @@ pub async fn sign_up(
     Json(req): Json<SignUp>,
 ) -> ApiResult<Response> {
     check_rate(&state, addr)?;
-    let email = normalize_email(&req.email)?;
-    let name = req.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
-    }
+    let email = rules::account_email(&req.email)?;
+    let name = rules::person_name(&req.name)?;
     if req.password.chars().count() < 8 || req.password.len() > 1024 {
         return Err(ApiError::invalid("password", "must be at least 8 characters"));
     }
@@ -117,20 +106,14 @@ pub async fn sign_up(
         (None, _) if !state.config.open_signup => {
             return Err(ApiError::forbidden("sign-up is by invitation only"));
         }
-        (None, Some(t)) if !t.is_empty() && t.chars().count() <= 200 => Some(t.to_owned()),
+        (None, Some(t)) if !t.is_empty() => Some(t.to_owned()),
         (None, _) => {
             return Err(ApiError::invalid("team_name", "is required (1 to 200 characters) without an invite"));
         }
     };
     let simulated_channels = if team_name.is_some() { simulated_channels() } else { vec![] };
     let password_hash = hash_password(req.password).await?;
-    let p =
-        state.store.create_account(NewAccount { team_name, invite_hash, email, name, password_hash, simulated_channels }).await.map_err(
-            |e| match e {
-                actors::DomainError::NotFound(_) => ApiError::invalid("invite", "is unknown, used or expired"),
-                e => e.into(),
-            },
-        )?;
+    let p = state.core.accounts.sign_up(NewAccount { team_name, invite_hash, email, name, password_hash, simulated_channels }).await?;
     start_session(&state, &p, StatusCode::CREATED).await
 }
 
@@ -159,7 +142,7 @@ pub async fn sign_in(
 ) -> ApiResult<Response> {
     check_rate(&state, addr)?;
     let email = req.email.trim().to_lowercase();
-    let found = state.store.credentials(&email).await?;
+    let found = state.reads.credentials(&email).await?;
     // Unknown email and wrong password look the same, and take the same time.
     let (principal, hash) = match found {
         Some((p, hash)) => (Some(p), Some(hash)),
@@ -171,14 +154,14 @@ pub async fn sign_in(
     };
     // Rotate: a session id known before sign-in never becomes a signed-in one.
     if let Some(old) = session_id(&headers) {
-        state.store.revoke_session(&hash_secret(&old)).await?;
+        state.core.accounts.end_session(&hash_secret(&old)).await?;
     }
     start_session(&state, &p, StatusCode::OK).await
 }
 
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(id) = session_id(&headers) {
-        state.store.revoke_session(&hash_secret(&id)).await?;
+        state.core.accounts.end_session(&hash_secret(&id)).await?;
     }
     let jar = CookieJar::new().remove(session_cookie(String::new(), state.config.secure_cookies()));
     Ok((StatusCode::NO_CONTENT, jar).into_response())
@@ -215,11 +198,8 @@ pub struct NewToken {
 
 pub async fn create_token(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewToken>) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = req.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
-    }
     let token = format!("sb_{}", new_secret());
-    let id = state.store.create_token(&p.user, name, &hash_secret(&token)).await?;
+    let id = state.core.accounts.create_token(&p.user, name, &hash_secret(&token)).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "name": name, "token": token }))))
 }
 
@@ -235,16 +215,15 @@ pub async fn create_invite(
     Admin(p): Admin,
     Json(req): Json<NewInvite>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let email = req.email.as_deref().filter(|e| !e.trim().is_empty()).map(normalize_email).transpose()?;
     let token = new_secret();
     let expires = OffsetDateTime::now_utc() + Duration::days(INVITE_DAYS);
-    let invite = state.store.create_invite(&p.user, email.as_deref(), req.role, &hash_secret(&token), expires).await?;
+    let invite = state.core.accounts.invite(&p.user, req.email.as_deref(), req.role, &hash_secret(&token), expires).await?;
     let url = format!("{}/invite/{token}", state.config.public_base_url.trim_end_matches('/'));
     Ok((StatusCode::CREATED, Json(json!({ "invite": invite, "token": token, "url": url }))))
 }
 
 pub async fn members(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
-    let members = state.store.members(p.team.id).await?;
+    let members = state.reads.members(p.team.id).await?;
     let online = state.core.cluster.online(p.team.id);
     let list: Vec<Value> = members
         .into_iter()

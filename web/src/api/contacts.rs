@@ -22,7 +22,7 @@ pub struct ListQuery {
 pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<Contact>>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    Ok(Json(state.store.list_contacts(p.team.id, search, q.cursor.as_deref(), limit).await?))
+    Ok(Json(state.reads.list_contacts(p.team.id, search, q.cursor.as_deref(), limit).await?))
 }
 
 #[derive(Deserialize)]
@@ -43,7 +43,7 @@ pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Jso
 
 pub async fn get(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Contact>> {
     let id: ContactId = path_id(&id, "contact")?;
-    Ok(Json(state.store.contact(p.team.id, id).await?))
+    Ok(Json(state.reads.contact(p.team.id, id).await?))
 }
 
 #[derive(Deserialize)]

@@ -24,7 +24,7 @@ pub async fn auth(State(state): State<AppState>, Auth(p): Auth, Form(req): Form<
         ChannelName::Team(team) => team == p.team.id,
         ChannelName::User(user) => user == p.user.id,
         // Another team's thread and a missing one look the same: forbidden.
-        ChannelName::Thread(thread) => state.store.thread(p.team.id, thread).await.is_ok(),
+        ChannelName::Thread(thread) => state.reads.thread(p.team.id, thread).await.is_ok(),
     };
     if !allowed {
         return Err(ApiError::forbidden("you may not join this channel"));

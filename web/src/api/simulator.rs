@@ -30,7 +30,7 @@ pub async fn inbound(
     Auth(p): Auth,
     Json(req): Json<SimulatedInbound>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let channels = state.store.channels(p.team.id).await?;
+    let channels = state.reads.channels(p.team.id).await?;
     if channels.iter().any(|c| !c.simulated) {
         return Err(ApiError::new(StatusCode::CONFLICT, "not_simulated", "the team has real Twilio numbers: the simulator is off"));
     }

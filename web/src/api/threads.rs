@@ -44,13 +44,13 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<
         Some("none") => filter.unassigned = true,
         Some(id) => filter.assignee = Some(id.parse().map_err(|_| ApiError::invalid("assignee", "must be me, none or a user id"))?),
     }
-    Ok(Json(state.store.list_threads(p.team.id, &filter).await?))
+    Ok(Json(state.reads.list_threads(p.team.id, &filter).await?))
 }
 
 /// A thread of the caller's team, or 404.
 async fn own_thread(state: &AppState, team: TeamId, raw: &str) -> ApiResult<ThreadSummary> {
     let id: ThreadId = path_id(raw, "thread")?;
-    Ok(state.store.thread(team, id).await?)
+    Ok(state.reads.thread(team, id).await?)
 }
 
 #[derive(Deserialize)]
@@ -65,9 +65,9 @@ pub async fn get(
     Query(q): Query<DetailQuery>,
 ) -> ApiResult<Json<Value>> {
     let thread = own_thread(&state, p.team.id, &id).await?;
-    let mut page = state.store.messages(p.team.id, thread.id, q.cursor.as_deref(), 50).await?;
+    let mut page = state.reads.messages(p.team.id, thread.id, q.cursor.as_deref(), 50).await?;
     page.items.reverse();
-    let notes = state.store.notes(p.team.id, thread.id, p.user.id).await?;
+    let notes = state.reads.notes(p.team.id, thread.id, p.user.id).await?;
     Ok(Json(json!({ "thread": thread, "messages": page.items, "next_cursor": page.next_cursor, "notes": notes })))
 }
 
@@ -112,7 +112,7 @@ pub async fn events(
     if q.after < 0 {
         return Err(ApiError::invalid("after", "must be 0 or more"));
     }
-    let mut events = state.store.events_after(p.team.id, thread.id, p.user.id, q.after, CATCH_UP_LIMIT).await?;
+    let mut events = state.reads.events_after(p.team.id, thread.id, p.user.id, q.after, CATCH_UP_LIMIT).await?;
     let reset_required = events.len() as i64 > CATCH_UP_LIMIT;
     if reset_required {
         events.clear();
@@ -122,7 +122,7 @@ pub async fn events(
 
 pub async fn notes(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let thread = own_thread(&state, p.team.id, &id).await?;
-    Ok(Json(json!({ "notes": state.store.notes(p.team.id, thread.id, p.user.id).await? })))
+    Ok(Json(json!({ "notes": state.reads.notes(p.team.id, thread.id, p.user.id).await? })))
 }
 
 #[derive(Deserialize)]

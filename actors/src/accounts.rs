@@ -1,0 +1,65 @@
+//! The accounts service: sign-up, sessions, API tokens and invites, with their rules applied
+//! once. Secrets reach it only as hashes: the edge makes the random token, hashes it (and the
+//! password, off the async threads) and shows the token once.
+
+use crate::domain::{Role, User};
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{TokenId, UserId};
+use crate::ports::{AccountStore, Invite, NewAccount, Principal};
+use crate::rules;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Accounts, sessions, tokens and invites.
+pub struct Accounts {
+    store: Arc<dyn AccountStore>,
+}
+
+impl Accounts {
+    /// The service over `store`.
+    pub fn new(store: Arc<dyn AccountStore>) -> Self {
+        Accounts { store }
+    }
+
+    /// Creates a team with its first admin, or joins an invite's team. An unknown, used or
+    /// expired invite is an invalid `invite`.
+    pub async fn sign_up(&self, account: NewAccount) -> DomainResult<Principal> {
+        rules::person_name(&account.name)?;
+        if let Some(team) = &account.team_name {
+            rules::team_name(team)?;
+        }
+        self.store.create_account(account).await.map_err(|e| match e {
+            DomainError::NotFound(_) => DomainError::invalid("invite", "is unknown, used or expired"),
+            e => e,
+        })
+    }
+
+    /// Starts a session known by the hash of its id.
+    pub async fn start_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()> {
+        self.store.create_session(user, id_hash, expires_at).await
+    }
+
+    /// Ends a session (signing out, or rotating at sign-in).
+    pub async fn end_session(&self, id_hash: &[u8]) -> DomainResult<()> {
+        self.store.revoke_session(id_hash).await
+    }
+
+    /// Stores an API token for `user` under a name of 1 to 100 characters.
+    pub async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId> {
+        let name = rules::label("name", name, 100)?;
+        self.store.create_token(user, &name, token_hash).await
+    }
+
+    /// Invites someone (bound to `email` when given) to `by`'s team.
+    pub async fn invite(
+        &self,
+        by: &User,
+        email: Option<&str>,
+        role: Role,
+        token_hash: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> DomainResult<Invite> {
+        let email = email.filter(|e| !e.trim().is_empty()).map(rules::account_email).transpose()?;
+        self.store.create_invite(by, email.as_deref(), role, token_hash, expires_at).await
+    }
+}

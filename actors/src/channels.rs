@@ -1,0 +1,70 @@
+//! The channels service: a team's Twilio numbers. The numbers and Twilio identifiers are checked
+//! once here; the auth token is kept and never shown again.
+
+use crate::domain::{Channel, ChannelKind};
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{ChannelId, TeamId};
+use crate::phone;
+use crate::ports::{ChannelWrites, NewChannel};
+use std::sync::Arc;
+
+/// A channel as an admin enters it (raw: checked here).
+#[derive(Clone, Debug)]
+pub struct ChannelInput {
+    pub kind: ChannelKind,
+    pub number: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    pub messaging_service_sid: Option<String>,
+}
+
+/// A team's channels.
+pub struct Channels {
+    store: Arc<dyn ChannelWrites>,
+}
+
+impl Channels {
+    /// The service over `store`.
+    pub fn new(store: Arc<dyn ChannelWrites>) -> Self {
+        Channels { store }
+    }
+
+    /// Adds a real Twilio number (the team leaves simulator mode); Conflict when the number is
+    /// already configured.
+    pub async fn create(&self, team: TeamId, input: ChannelInput) -> DomainResult<Channel> {
+        let number = phone::normalize(&input.number, None).map_err(|_| DomainError::invalid("number", "is not a phone number"))?;
+        let token = input.auth_token.trim();
+        if token.len() < 16 || token.len() > 128 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(DomainError::invalid("auth_token", "is not a Twilio auth token"));
+        }
+        let channel = NewChannel {
+            kind: input.kind,
+            number,
+            account_sid: sid(&input.account_sid, "AC", "account_sid")?,
+            auth_token: token.to_owned(),
+            messaging_service_sid: input
+                .messaging_service_sid
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| sid(s, "MG", "messaging_service_sid"))
+                .transpose()?,
+            simulated: false,
+        };
+        self.store.create_channel(team, channel).await
+    }
+
+    /// Removes a channel; its threads stay readable.
+    pub async fn delete(&self, team: TeamId, id: ChannelId) -> DomainResult<()> {
+        self.store.delete_channel(team, id).await
+    }
+}
+
+/// A Twilio sid: its two-letter prefix and 32 letters or digits.
+fn sid(value: &str, prefix: &str, field: &'static str) -> DomainResult<String> {
+    let v = value.trim();
+    let ok = v.len() == 34 && v.starts_with(prefix) && v[2..].chars().all(|c| c.is_ascii_alphanumeric());
+    if !ok {
+        return Err(DomainError::invalid(field, format!("must be {prefix} followed by 32 letters or digits")));
+    }
+    Ok(v.to_owned())
+}
