@@ -104,7 +104,14 @@ pub(super) async fn thread_for_contact(
     Ok(result)
 }
 
-/// The thread of an inbound message: upserts the contact and the thread (one transaction).
+/// The thread of an inbound message: the contact and the thread, each created if new.
+///
+/// A known sender (the common case) costs one statement that writes nothing. A new one is
+/// created with get-or-create steps that stay correct when the same new number sends a burst of
+/// concurrent messages: `INSERT … ON CONFLICT DO NOTHING` waits for a concurrent insert of the
+/// same key to commit and then inserts nothing, and the *next* statement (a fresh snapshot under
+/// READ COMMITTED) sees the row it committed. A single `INSERT … UNION ALL SELECT` statement
+/// would not: its SELECT shares the INSERT's snapshot and misses that row.
 pub(super) async fn thread_for_inbound(
     store: &PgStore,
     team: TeamId,
@@ -112,26 +119,54 @@ pub(super) async fn thread_for_inbound(
     phone: &str,
     profile_name: Option<&str>,
 ) -> Result<(ThreadId, bool), StoreError> {
-    let mut tx = store.begin().await?;
-    // The contact, created if new. An existing one is not rewritten on every message (that
-    // would cost a write and a dead row each time): only an empty name takes the WhatsApp
-    // profile name.
-    let contact: Uuid = sqlx::query_scalar(
-        "WITH ins AS (
-            INSERT INTO contacts (id, team_id, phone, name) VALUES ($1, $2, $3, COALESCE($4, ''))
-            ON CONFLICT (team_id, phone) DO NOTHING RETURNING id)
-         SELECT id FROM ins UNION ALL SELECT id FROM contacts WHERE team_id = $2 AND phone = $3 LIMIT 1",
+    let profile = profile_name.map(|n| n.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());
+    let known: Option<(Uuid, Option<Uuid>, bool)> = sqlx::query_as(
+        "SELECT c.id, t.id, c.name = '' FROM contacts c
+         LEFT JOIN threads t ON t.team_id = c.team_id AND t.contact_id = c.id AND t.channel_id = $3
+         WHERE c.team_id = $1 AND c.phone = $2",
     )
-    .bind(ContactId::new().0)
     .bind(team.0)
     .bind(phone)
-    .bind(profile_name.map(|n| n.chars().take(200).collect::<String>()))
-    .fetch_one(tx.conn())
+    .bind(channel.0)
+    .fetch_optional(store.db())
     .await?;
-    if let Some(name) = profile_name.filter(|n| !n.trim().is_empty()) {
+    // An existing contact is not rewritten on every message (a write and a dead row each time):
+    // only an empty name takes the WhatsApp profile name.
+    if let Some((_, Some(thread), unnamed)) = known
+        && !(unnamed && profile.is_some())
+    {
+        return Ok((ThreadId(thread), false));
+    }
+    let mut tx = store.begin().await?;
+    let contact = match known {
+        Some((contact, _, _)) => contact,
+        None => {
+            let inserted: Option<Uuid> = sqlx::query_scalar(
+                "INSERT INTO contacts (id, team_id, phone, name) VALUES ($1, $2, $3, COALESCE($4, ''))
+                 ON CONFLICT (team_id, phone) DO NOTHING RETURNING id",
+            )
+            .bind(ContactId::new().0)
+            .bind(team.0)
+            .bind(phone)
+            .bind(&profile)
+            .fetch_optional(tx.conn())
+            .await?;
+            match inserted {
+                Some(id) => id,
+                None => {
+                    sqlx::query_scalar("SELECT id FROM contacts WHERE team_id = $1 AND phone = $2")
+                        .bind(team.0)
+                        .bind(phone)
+                        .fetch_one(tx.conn())
+                        .await?
+                }
+            }
+        }
+    };
+    if let Some(name) = &profile {
         sqlx::query("UPDATE contacts SET name = $2, updated_at = now() WHERE id = $1 AND name = ''")
             .bind(contact)
-            .bind(name.chars().take(200).collect::<String>())
+            .bind(name)
             .execute(tx.conn())
             .await?;
     }

@@ -139,3 +139,33 @@ async fn forged_inbound_webhooks_are_refused_before_anything_is_written(pool: Pg
     assert_eq!(threads["items"].as_array().unwrap().len(), 1);
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn a_new_contacts_first_burst_is_stored_whole(pool: PgPoolOptions, opts: PgConnectOptions) {
+    // 20 numbers the team has never seen each send 8 messages at once (Twilio delivers a burst
+    // concurrently). Every webhook is answered 200 (Twilio does not retry an inbound message after
+    // a 5xx: it would be lost) and each number ends with one contact and one thread.
+    let _ = pool;
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let account = Account::new();
+    add_channel(&a, "sms", &account, None).await;
+    let posts = (0..20).flat_map(|n| (0..8).map(move |m| (n, m))).map(|(n, m)| {
+        let params = inbound_params(&account, &format!("+1415556{:04}", 1000 + n), &format!("SM{}", hex32()), &format!("burst {n}.{m}"));
+        let server = &server;
+        let token = account.token.clone();
+        async move { post_signed(server, "/webhooks/twilio/messages", &token, &params).await }
+    });
+    let answers = futures_util::future::join_all(posts).await;
+    let failed: Vec<_> = answers.iter().filter(|r| r.status != 200).map(|r| (r.status, r.body.clone())).collect();
+    assert!(failed.is_empty(), "{} of 160 webhooks failed: {:?}", failed.len(), &failed[..failed.len().min(3)]);
+    let db = sqlx::PgPool::connect_with(opts.clone()).await.unwrap();
+    let (contacts, threads, messages): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM threads), (SELECT count(*) FROM messages WHERE direction = 'inbound')",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((contacts, threads, messages), (20, 20, 160));
+    server.stop().await;
+}
