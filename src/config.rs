@@ -107,6 +107,9 @@ pub struct Config {
     /// Postgres connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
     pub database_max_connections: u32,
+    /// How long a request waits for a database connection before it answers 503, in milliseconds.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 1000)]
+    pub database_acquire_timeout_ms: u64,
     /// Delay before the simulator reports each delivery step, in milliseconds.
     #[arg(long, env = "SIMULATOR_DELAY_MS", default_value_t = 400)]
     pub simulator_delay_ms: u64,

@@ -47,7 +47,10 @@ struct Readiness {
 #[async_trait]
 impl Probe for Readiness {
     async fn check(&self) -> Vec<(&'static str, Result<(), String>)> {
-        let mut out = vec![("postgres", if self.store.ping().await { Ok(()) } else { Err("not answering".into()) })];
+        // Each check has its own short deadline: readiness must answer fast when a dependency
+        // is gone, not after the pool's timeout.
+        let postgres = tokio::time::timeout(Duration::from_secs(1), self.store.ping()).await.unwrap_or(false);
+        let mut out = vec![("postgres", if postgres { Ok(()) } else { Err("not answering".into()) })];
         if let Some(client) = &self.redis {
             out.push(("redis", bus::ping(client).await));
         }
@@ -92,7 +95,9 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Connects to Postgres (creating the database if needed) and applies migrations.
 pub async fn open_store(config: &Config) -> Result<PgStore, ServerError> {
-    let store = PgStore::connect(&config.database_url, config.database_max_connections).await?;
+    let store =
+        PgStore::connect(&config.database_url, config.database_max_connections, Duration::from_millis(config.database_acquire_timeout_ms))
+            .await?;
     store.migrate().await?;
     Ok(store)
 }

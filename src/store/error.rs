@@ -65,7 +65,7 @@ impl From<sqlx::Error> for StoreError {
                 // Connection exceptions (08), too many connections (53), an operator shutdown
                 // (57P0x), a deadlock or serialization failure (40): nothing the request did.
                 if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P0") || code.starts_with("40") {
-                    tracing::warn!(code = %code, error = %message, "database unavailable");
+                    outage::started(&format!("{code}: {message}"));
                     return StoreError::Unavailable(message.to_owned());
                 }
                 StoreError::internal(&e)
@@ -77,7 +77,7 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => {
-                tracing::warn!(error = %e, "database unavailable");
+                outage::started(&e);
                 StoreError::Unavailable(e.to_string())
             }
             _ => StoreError::internal(&e),
@@ -157,7 +157,35 @@ impl From<StoreError> for DomainError {
 /// Runs a store operation and speaks the ports' language: every port method is
 /// `op(async move { … }).await`, with plain `?` inside.
 pub(crate) async fn op<T>(f: impl Future<Output = Result<T, StoreError>>) -> Result<T, DomainError> {
-    f.await.map_err(DomainError::from)
+    let result = f.await;
+    if result.is_ok() {
+        outage::ended();
+    }
+    result.map_err(DomainError::from)
+}
+
+/// Whether the database is known to be unreachable: an outage is logged once when it starts and
+/// once when it ends, not once per request (a busy server would write thousands of lines).
+mod outage {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static DOWN: AtomicBool = AtomicBool::new(false);
+
+    /// A call could not reach the database.
+    pub(super) fn started(error: &dyn std::fmt::Display) {
+        if !DOWN.swap(true, Ordering::AcqRel) {
+            tracing::error!(%error, "the database is unreachable: requests answer 503 until it is back");
+        } else {
+            tracing::debug!(%error, "database still unavailable");
+        }
+    }
+
+    /// A call reached the database.
+    pub(super) fn ended() {
+        if DOWN.load(Ordering::Relaxed) && DOWN.swap(false, Ordering::AcqRel) {
+            tracing::info!("the database is reachable again");
+        }
+    }
 }
 
 /// Names what was not found: `fetch_one(…).await.map_err(not_found("thread"))?`.

@@ -36,8 +36,10 @@ pub struct PgStore {
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 impl PgStore {
-    /// Connects, creating the database first when it does not exist.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, StoreError> {
+    /// Connects, creating the database first when it does not exist. A call that cannot get a
+    /// connection within `acquire_timeout` answers "unavailable" (503), so a dead database makes
+    /// requests fail fast instead of stalling.
+    pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<PgStore, StoreError> {
         PgConnectOptions::from_str(url).map_err(StoreError::BadUrl)?;
         if !Postgres::database_exists(url).await.map_err(StoreError::Unreachable)? {
             tracing::info!("creating the database");
@@ -45,7 +47,7 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .connect(url)
             .await
             .map_err(StoreError::Unreachable)?;

@@ -8,6 +8,7 @@
 mod api;
 mod bad_input;
 mod contacts_live;
+mod outage;
 mod realtime;
 mod scheduler;
 mod shutdown;

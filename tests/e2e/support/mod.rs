@@ -3,6 +3,7 @@
 //! clients built on tokio-tungstenite.
 #![allow(dead_code)]
 
+pub mod private_pg;
 pub mod twilio;
 
 use futures_util::{SinkExt, StreamExt};
@@ -44,7 +45,12 @@ impl TestServer {
 
     /// Starts a server after `tweak` adjusts the test config.
     pub async fn start_with(opts: &PgConnectOptions, tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let mut config = Config::for_tests(&db_url(opts));
+        Self::start_on(&db_url(opts), tweak).await
+    }
+
+    /// Starts a server on the database at `url` (created if missing).
+    pub async fn start_on(url: &str, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::for_tests(url);
         tweak(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
