@@ -45,6 +45,7 @@ export function newView(id) {
     loading: true,
     buffer: [],
     contact: null,
+    contactVersion: 0, // bumped by each newer contact (a save, a contact.updated event)
     nextCursor: null,
     editing: null,
     editDraft: null,
