@@ -573,6 +573,70 @@ describe('Switchboard inbox in the browser', () => {
     await pageB.setViewportSize({ width: 1280, height: 800 });
   });
 
+  it('shows a contact\'s rename, opt-out and deletion live in the other agent\'s inbox and open thread', { timeout: 90_000 }, async () => {
+    // A new contact texts in; A and B each open the conversation in a fresh tab.
+    await adminApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550106', channel: 'sms', body: 'Can I change my delivery address?' });
+    const tabA = watchConsole(await ctxA.newPage(), 'A4');
+    const tabB = watchConsole(await ctxB.newPage(), 'B2');
+    for (const p of [tabA, tabB]) {
+      await p.goto(`${base}/`);
+      await p.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
+      await p.waitForFunction(() => {
+        const el = document.querySelector('[data-testid="connection-state"]');
+        return el && el.dataset.state === 'connected';
+      }, null, { timeout: WAIT });
+    }
+    const threadW = await waitTopRow(tabB, 'Can I change my delivery address?');
+    assert.equal(await waitTopRow(tabA, 'Can I change my delivery address?'), threadW);
+    await pageA.locator(rowSel(threadW)).waitFor({ timeout: WAIT }); // A's first tab lists it too
+    await openThreadByClick(tabA, threadW);
+    await openThreadByClick(tabB, threadW);
+    // Both are subscribed to the thread's channel once each sees the other viewing it.
+    await tabB.locator(`[data-testid="viewer"][data-user-id="${admin.id}"]`).waitFor({ timeout: WAIT });
+    await tabA.locator(`[data-testid="viewer"][data-user-id="${agent.id}"]`).waitFor({ timeout: WAIT });
+    await tabB.evaluate(() => { window.__noReload = true; });
+    const { thread } = await adminApi.expect(200, 'GET', `/api/threads/${threadW}`);
+    const contactPath = `/api/contacts/${thread.contact.id}`;
+    assert.equal(await tabB.locator('[data-testid="opted-out-banner"]').isVisible(), false);
+
+    // A renames the contact through the API: within 2 s B's inbox row, thread header and contact
+    // card show the new name (and so does A's own tab).
+    const SOON = 2_000;
+    await adminApi.expect(200, 'PATCH', contactPath, { name: 'Dana Delivery' });
+    await tabB.locator(`${rowSel(threadW)} [data-testid="thread-name"]`, { hasText: 'Dana Delivery' }).waitFor({ timeout: SOON });
+    await tabB.locator('[data-testid="thread-title"]', { hasText: 'Dana Delivery' }).waitFor({ timeout: SOON });
+    await tabB.waitForFunction(() => document.querySelector('[data-testid="contact-name"]').value === 'Dana Delivery', null, { timeout: SOON });
+    await tabA.locator('[data-testid="thread-title"]', { hasText: 'Dana Delivery' }).waitFor({ timeout: SOON });
+
+    // A opts the contact out: within 2 s B sees it opted out in the row, the contact card and the
+    // composer (the banner says messages to them are blocked).
+    await adminApi.expect(200, 'PATCH', contactPath, { opted_out: true });
+    await tabB.locator('[data-testid="opted-out-banner"]').waitFor({ state: 'visible', timeout: SOON });
+    await tabB.locator(`${rowSel(threadW)} [data-testid="thread-opted-out"]`).waitFor({ timeout: SOON });
+    await tabB.waitForFunction(() => document.querySelector('[data-testid="contact-opted-out"]').checked, null, { timeout: SOON });
+    assert.match(await tabB.locator('[data-testid="opted-out-banner"]').textContent(), /opted out/);
+    assert.equal(await tabB.locator('[data-testid="thread-title"]').locator('span').first().textContent(), 'Dana Delivery');
+    assert.equal(await tabB.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+    await shot(tabB, 'contact-live');
+
+    // A deletes the contact (its threads go with it): the row leaves every inbox (A's first tab,
+    // with another thread open, too), and both open views close with a notice.
+    await adminApi.expect(204, 'DELETE', contactPath);
+    for (const p of [tabB, tabA]) {
+      await p.locator(rowSel(threadW)).waitFor({ state: 'detached', timeout: SOON });
+      await p.locator('[data-testid="thread-view"]').waitFor({ state: 'hidden', timeout: SOON });
+      await p.locator('[data-testid="toast"]', { hasText: 'This conversation was deleted' }).waitFor({ timeout: SOON });
+      await p.locator('[data-testid="no-thread"]').waitFor({ state: 'visible', timeout: SOON });
+      assert.equal(new URL(p.url()).pathname, '/');
+    }
+    await pageA.locator(rowSel(threadW)).waitFor({ state: 'detached', timeout: SOON });
+    assert.equal(new URL(pageA.url()).pathname, `/threads/${threadX}`, 'A\'s first tab keeps its own thread open');
+    assert.equal(await tabB.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+    await shot(tabB, 'contact-deleted');
+    await tabA.close();
+    await tabB.close();
+  });
+
   it('signs out and leaves no errors in any browser console', { timeout: 60_000 }, async () => {
     await pageB.locator('[data-testid="sign-out"]').click();
     await pageB.waitForURL(`${base}/sign-in`, { timeout: WAIT });

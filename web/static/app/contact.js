@@ -1,5 +1,7 @@
 // The inbox's right pane and its contact card: name, phone, tags and opt-out of the open thread's
-// contact, saved through the API and reflected at once in the list and the thread header.
+// contact, saved through the API and reflected at once in the list and the thread header; a
+// change made elsewhere (another agent, the API) arrives as the thread's contact.updated event
+// (sync.js) and shows the same way.
 
 import { api } from './api.js';
 import { h } from './dom.js';
@@ -37,10 +39,26 @@ export async function loadContact(contactId) {
   const id = view.id;
   const brief = view.thread.contact || {};
   fillContact(Object.assign({ tags: [] }, brief));
+  const version = view.contactVersion;
   try {
     const c = await api('GET', `/api/contacts/${encodeURIComponent(contactId)}`);
-    if (view && view.id === id) fillContact(c);
+    // A save or a contact.updated event while this was on its way is at least as new.
+    if (view && view.id === id && view.contactVersion === version) fillContact(c);
   } catch (_) { /* the brief from the thread is enough to show */ }
+}
+
+/**
+ * A contact.updated event of the open thread (data: the Contact as it is now): the card, the
+ * thread header, the composer's opt-out banner and the inbox row show it at once. A field the
+ * agent is typing in keeps what they typed.
+ */
+export function applyContactChange(c) {
+  if (!view || !view.thread || !c || !c.id) return;
+  const current = view.thread.contact;
+  if (current && current.id && current.id !== c.id) return;
+  view.contactVersion += 1;
+  fillContact(c);
+  showInThread(c);
 }
 
 function fillContact(c) {
@@ -56,21 +74,27 @@ function fillContact(c) {
 async function patchContact(patch, what) {
   if (!view || !view.contact) return;
   const contact = view.contact;
+  const id = view.id;
   els.contactMsg.textContent = '';
   els.contactMsg.classList.remove('error');
   try {
     const c = await api('PATCH', `/api/contacts/${encodeURIComponent(contact.id)}`, patch);
-    if (!view) return;
+    if (!view || view.id !== id) return; // another thread was opened meanwhile
+    view.contactVersion += 1;
     fillContact(c);
     els.contactMsg.textContent = what === 'opt' ? (c.opted_out_at ? 'Marked as opted out.' : 'Opted back in.') : 'Saved.';
-    // Reflect the name / opt-out in the list and the header right away.
-    if (view.thread) {
-      const t = Object.assign({}, view.thread, { contact: Object.assign({}, view.thread.contact, { name: c.name, phone: c.phone, opted_out_at: c.opted_out_at }) });
-      upsertThread(t);
-    }
+    showInThread(c);
   } catch (err) {
+    if (!view || view.id !== id) return;
     els.contactMsg.textContent = err.message;
     els.contactMsg.classList.add('error');
     if (what === 'opt') els.contactOptOut.checked = !!contact.opted_out_at;
   }
+}
+
+/** Puts the contact's brief into the open thread's summary: the list row and the header follow. */
+function showInThread(c) {
+  if (!view || !view.thread) return;
+  const contact = Object.assign({}, view.thread.contact, { id: c.id, name: c.name, phone: c.phone, opted_out_at: c.opted_out_at });
+  upsertThread(Object.assign({}, view.thread, { contact }));
 }

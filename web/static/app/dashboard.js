@@ -156,6 +156,7 @@ export async function startDashboard() {
     const teamCh = pusher.subscribe(`presence-team-${team.id || me.team_id}`);
     teamCh.bind('thread.created', scheduleLoad);
     teamCh.bind('thread.updated', scheduleLoad);
+    teamCh.bind('thread.deleted', scheduleLoad);
     const readMembers = () => {
       const list = [];
       if (teamCh.members) {

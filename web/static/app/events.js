@@ -2,6 +2,7 @@
 // something a higher one owns (open a thread) by emitting a named event instead of importing it,
 // so imports point one way. inbox.js subscribes at start-up. Events:
 // - 'open-thread' { id, push }: open conversation `id` (push: add a history entry).
+// - 'thread-deleted' { id }: conversation `id` was deleted; close it if it is the open one.
 
 const handlers = new Map(); // name -> [fn]
 

@@ -1,7 +1,8 @@
 // The inbox page's start-up and wiring: the three panes (list.js, thread.js, contact.js), the
 // socket, members, the team and user channels (sync.js), the first page of threads, the thread in
 // the URL and back/forward. It is the top of the inbox's modules: the ones below ask it to open a
-// thread with an 'open-thread' event (events.js) instead of importing thread.js.
+// thread with an 'open-thread' event, or to close a deleted one with 'thread-deleted' (events.js),
+// instead of importing thread.js.
 
 import { h } from './dom.js';
 import { on } from './events.js';
@@ -11,13 +12,14 @@ import { connect, exposeDebugHandle, onReconnect } from './realtime.js';
 import { boot, loadMembers, main } from './session.js';
 import { els } from './state.js';
 import { resync, subscribeTeamAndUser } from './sync.js';
-import { buildThreadPane, closeThread, openThread } from './thread.js';
+import { buildThreadPane, closeDeletedThread, closeThread, openThread } from './thread.js';
 import { renderAssigneeOptions } from './thread-header.js';
 
 // ---------------------------------------------------------------- start
 
 export async function startInbox() {
   on('open-thread', ({ id, push }) => openThread(id, push));
+  on('thread-deleted', ({ id }) => closeDeletedThread(id));
   buildInbox();
   connect();
   exposeDebugHandle();

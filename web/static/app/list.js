@@ -1,5 +1,5 @@
 // The inbox's left pane, the thread list: filters, search, paging, live upserts of thread
-// summaries from any source, unread badges and the top bar's counts, and marking the open thread
+// summaries from any source, rows of deleted threads dropped for good, unread badges and the top bar's counts, and marking the open thread
 // read (which clears its badge for the other tabs and agents too). A row's click asks for the
 // thread with an 'open-thread' event (events.js): thread.js imports this module.
 
@@ -9,7 +9,7 @@ import { emit } from './events.js';
 import { relTime, toDate } from './format.js';
 import { me, team } from './session.js';
 import { buildSimulator } from './simulator.js';
-import { els, inbox, openId, view } from './state.js';
+import { els, inbox, openId, seqs, view } from './state.js';
 import { renderThreadHeader } from './thread-header.js';
 
 /** Left pane: filters + list + simulator. */
@@ -91,6 +91,7 @@ export async function loadThreads(more) {
       if (open) inbox.threads.set(open.id, open);
     }
     for (const t of (data && data.items) || []) {
+      if (inbox.deleted.has(t.id)) continue; // a page read just before the deletion
       if (t.id === openId) t.unread_count = 0;
       inbox.threads.set(t.id, t);
     }
@@ -103,7 +104,7 @@ export async function loadThreads(more) {
 
 /** Inserts or replaces a thread summary from any source and re-sorts the list. */
 export function upsertThread(t, opts) {
-  if (!t || !t.id) return;
+  if (!t || !t.id || inbox.deleted.has(t.id)) return;
   if (t.id === openId) {
     // The open conversation never shows a badge (threadRow hides it); it is read for real as
     // soon as this tab is visible, which clears it for the other tabs and agents too.
@@ -116,6 +117,18 @@ export function upsertThread(t, opts) {
   if (matchesFilters(t)) inbox.threads.set(t.id, t);
   else inbox.threads.delete(t.id);
   scheduleRenderList();
+}
+
+/**
+ * Drops a deleted thread (thread.deleted: its contact was deleted with its threads) from the list
+ * for good: a summary of it arriving late (the team channel coalesces thread.updated) or a list
+ * page read before the deletion never brings it back. Closing it when open is thread.js's part.
+ */
+export function removeThread(id) {
+  if (!id) return;
+  inbox.deleted.add(id);
+  seqs.delete(id);
+  if (inbox.threads.delete(id)) scheduleRenderList();
 }
 
 let listFrame = 0;
@@ -161,7 +174,7 @@ function threadRow(t) {
     h('span', { class: `status status-${t.status}`, 'data-testid': 'thread-status-label' }, t.status),
     t.assignee_name ? h('span', { class: 'assignee', 'data-testid': 'thread-assignee-name', title: `Assigned to ${t.assignee_name}` }, avatar(t.assignee_id, t.assignee_name, { class: 'avatar avatar-xs' }), t.assignee_name) : null,
     t.scheduled_count > 0 ? h('span', { class: 'scheduled-count', title: `${t.scheduled_count} scheduled`, 'data-testid': 'scheduled-count' }, `◷ ${t.scheduled_count}`) : null,
-    c.opted_out_at ? h('span', { class: 'opted-out-tag' }, 'opted out') : null,
+    c.opted_out_at ? h('span', { class: 'opted-out-tag', 'data-testid': 'thread-opted-out' }, 'opted out') : null,
     unread ? h('span', { class: 'unread-badge', 'data-testid': 'unread-badge', 'aria-label': `${unread} unread` }, String(unread)) : null));
   return h('li', null, btn);
 }

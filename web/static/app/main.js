@@ -7,10 +7,13 @@
 //
 // Realtime model, in short:
 // - presence-team-{team}: thread.created / thread.updated (a ThreadSummary) keep the inbox list live
-//   and make the dashboard refetch its numbers; its members are who is online.
+//   and make the dashboard refetch its numbers; thread.deleted drops a row (a contact was deleted
+//   with its threads); its members are who is online.
 // - presence-thread-{thread}: viewers (presence members), typing (client-typing) and the thread's
-//   events (ThreadEvent with a per-thread seq). Everything is applied as an idempotent upsert keyed
-//   by message / note id, so the tab that made a change and the socket event never show it twice.
+//   events (ThreadEvent with a per-thread seq; contact.updated carries the contact, for the card,
+//   the header and the opt-out banner). Everything is applied as an idempotent upsert keyed by
+//   message / note id, so the tab that made a change and the socket event never show it twice.
+//   thread.deleted here too: the open view closes with a notice.
 // - private-user-{me}: my private notes, read markers from my other tabs, mentions.
 // After a reconnect the open thread asks /events?after={highest seq} and the inbox is reloaded.
 //
@@ -20,13 +23,15 @@
 //                ← dom ← session (boot data, members) ← realtime (the connection)
 //   inbox parts  messages, notes, presence, simulator, thread-header
 //                ← list (the thread list, unread badges, read markers)
-//                ← composer, contact, sync (the thread's and team/user channels, catch-up)
+//                ← composer, contact (the contact card)
+//                ← sync (the thread's and team/user channels, catch-up)
 //                ← thread (the open conversation)
 //   pages        inbox (start-up and wiring), dashboard, settings, header (the top bar)
 //                ← main (this file)
 // A call the other way goes through events.js, never an import: a thread row's click, the
 // composer's channel switch and a mention's "Open" emit 'open-thread', which inbox.js subscribes
-// to thread.js's openThread.
+// to thread.js's openThread; sync's thread.deleted emits 'thread-deleted', which inbox.js
+// subscribes to thread.js's closeDeletedThread.
 
 import { startDashboard } from './dashboard.js';
 import { renderHeader } from './header.js';

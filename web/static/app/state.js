@@ -1,13 +1,15 @@
 // The inbox page's shared state, in one place so every part of the inbox reads the same thing:
-// the loaded thread summaries and filters, the highest applied seq per thread, the open thread's
-// live view, its presence channel and the page's elements. ES module bindings are read-only to
-// importers, so the open thread and its channel change only through the setters below.
+// the loaded thread summaries and filters, the threads deleted since the page loaded, the highest
+// applied seq per thread, the open thread's live view, its presence channel and the page's
+// elements. ES module bindings are read-only to importers, so the open thread and its channel
+// change only through the setters below.
 
 export const inbox = {
   threads: new Map(), // id -> ThreadSummary
   nextCursor: null,
   filters: { unread: false, scheduled: false, channel: '', status: '', mine: false, search: '' },
   loadSeq: 0,
+  deleted: new Set(), // ids of threads deleted (with their contact) since the page loaded
 };
 
 /** Highest applied seq per thread. */
@@ -43,6 +45,7 @@ export function newView(id) {
     loading: true,
     buffer: [],
     contact: null,
+    contactVersion: 0, // bumped by each newer contact (a save, a contact.updated event)
     nextCursor: null,
     editing: null,
     editDraft: null,

@@ -1,13 +1,16 @@
 // Keeps the inbox page in step with the server over the socket (see the realtime model in main.js):
 // the open thread's presence channel and its events (applied once each, in seq order, buffered
-// while the thread loads), the team channel's thread summaries and who is online, my private user
-// channel (private notes, reads from my other tabs, mentions), and the catch-up by seq after a
-// reconnect (or a fresh snapshot when the server says the gap is too large).
+// while the thread loads; a contact.updated goes to the contact card), the team channel's thread
+// summaries and who is online, thread.deleted on either channel (the row goes; an open view of it
+// is closed by thread.js, asked with a 'thread-deleted' event), my private user channel (private
+// notes, reads from my other tabs, mentions), and the catch-up by seq after a reconnect (or a
+// fresh snapshot when the server says the gap is too large; a thread gone meanwhile is closed).
 
 import { api, qs } from './api.js';
+import { applyContactChange } from './contact.js';
 import { toast } from './dom.js';
 import { emit } from './events.js';
-import { loadThreads, renderList, scheduleMarkRead, scheduleRenderList, upsertThread } from './list.js';
+import { loadThreads, removeThread, renderList, scheduleMarkRead, scheduleRenderList, upsertThread } from './list.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
 import { onTyping, renderTyping, renderViewers } from './presence.js';
@@ -45,9 +48,11 @@ export function subscribeThread(id) {
     }
     renderViewers();
   });
-  for (const name of ['message.created', 'message.updated', 'note.created', 'thread.updated']) {
+  for (const name of ['message.created', 'message.updated', 'note.created', 'thread.updated', 'contact.updated']) {
     ch.bind(name, (data) => onThreadEvent(data, name, id));
   }
+  // Not a ThreadEvent (no seq): the thread and its log are gone, so it is applied even mid-load.
+  ch.bind('thread.deleted', (data) => onThreadDeleted(data, id));
   ch.bind('client-typing', (data, meta) => { if (openId === id) onTyping(data, meta); });
   if (ch.subscribed) renderViewers();
 }
@@ -91,7 +96,21 @@ export function applyEvent(ev, name) {
     upsertNote(data);
   } else if (type === 'thread.updated') {
     upsertThread(data);
+  } else if (type === 'contact.updated') {
+    applyContactChange(data);
   }
+}
+
+/**
+ * thread.deleted `{id, thread_id}` (its contact was deleted with its threads), from the team
+ * channel or the thread's own: the row leaves the list for good, and an open view of it closes
+ * with a notice. Both channels bring it; the second finds nothing left to do.
+ */
+function onThreadDeleted(data, channelThread) {
+  const id = (data && (data.thread_id || data.id)) || channelThread;
+  if (!id) return;
+  removeThread(id);
+  if (openId === id) emit('thread-deleted', { id });
 }
 
 // ---------------------------------------------------------------- team + user channels
@@ -102,6 +121,7 @@ export function subscribeTeamAndUser() {
   const onSummary = (t) => upsertThread(t);
   teamCh.bind('thread.created', onSummary);
   teamCh.bind('thread.updated', onSummary);
+  teamCh.bind('thread.deleted', (data) => onThreadDeleted(data));
   const markOnline = () => {
     for (const m of membersList) m.online = !!(teamCh.members && teamCh.members.get(m.id));
   };
@@ -152,7 +172,8 @@ export async function catchUp(id) {
     for (const ev of data.events || []) applyEvent(ev, ev.type);
     if (Number(data.last_seq) > (seqs.get(id) || 0)) seqs.set(id, Number(data.last_seq));
   } catch (err) {
-    if (err.status !== 401) await reloadThread(id);
+    if (err.status === 404) onThreadDeleted({ thread_id: id }); // deleted while we were away
+    else if (err.status !== 401) await reloadThread(id);
   }
 }
 
@@ -180,6 +201,7 @@ async function reloadThread(id) {
     renderMessages(true);
     renderNotes();
   } catch (err) {
-    toast(`Could not refresh the conversation: ${err.message}`, { kind: 'error' });
+    if (err.status === 404) onThreadDeleted({ thread_id: id });
+    else toast(`Could not refresh the conversation: ${err.message}`, { kind: 'error' });
   }
 }

@@ -1,6 +1,6 @@
 // The open conversation (middle pane): building the pane, opening and closing a thread (URL,
-// snapshot load, subscribing to its channel, events buffered while it loads, marking it read),
-// paging to earlier messages, and saving its status and assignee. Its header is drawn by
+// snapshot load, subscribing to its channel, events buffered while it loads, marking it read;
+// closing it with a notice when it is deleted under us), paging to earlier messages, and saving its status and assignee. Its header is drawn by
 // thread-header.js; the read markers live with the list (list.js).
 
 import { api, qs } from './api.js';
@@ -132,6 +132,15 @@ export function closeThread(push) {
   els.placeholder.hidden = false;
   if (push && window.location.pathname !== '/') history.pushState({}, '', '/');
   renderList();
+}
+
+/** The open conversation `id` was deleted (with its contact): close it and say so. */
+export function closeDeletedThread(id) {
+  if (openId !== id) return;
+  closeThread(false);
+  // Its URL now names nothing: replace it, so Back does not lead to a 404.
+  if (window.location.pathname !== '/') history.replaceState({}, '', '/');
+  toast('This conversation was deleted.');
 }
 
 function leaveThread() {
