@@ -67,22 +67,46 @@ impl RedisBus {
     }
 }
 
+/// Publishes queued messages in order. While Redis is away, a frame is tried once and dropped
+/// (the nodes resync their sockets when the link is back, so clients catch up by seq); presence
+/// and membership messages are retried until Redis answers again, for up to a minute, so a
+/// change made during an outage is not lost. The outage is logged once, not per message.
 async fn publisher(mut conn: ConnectionManager, mut rx: mpsc::Receiver<BusMessage>, shutdown: CancellationToken) {
     let linger = async {
         shutdown.cancelled().await;
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
     tokio::pin!(linger);
+    let mut down = false;
     loop {
         let message = tokio::select! {
             _ = &mut linger => break,
             m = rx.recv() => match m { Some(m) => m, None => break },
         };
         let Ok(payload) = serde_json::to_string(&message) else { continue };
-        let sent: Result<i64, _> = redis::cmd("PUBLISH").arg(CHANNEL).arg(&payload).query_async(&mut conn).await;
-        if let Err(e) = sent {
-            metrics::counter!("switchboard_bus_publish_errors_total").increment(1);
-            tracing::warn!(error = %e, "redis publish failed");
+        let tries = if matches!(message, BusMessage::Frame { .. }) { 1 } else { 240 };
+        for attempt in 0..tries {
+            let sent: Result<i64, _> = redis::cmd("PUBLISH").arg(CHANNEL).arg(&payload).query_async(&mut conn).await;
+            match sent {
+                Ok(_) => {
+                    if std::mem::take(&mut down) {
+                        tracing::info!("redis is reachable again: publishing");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    metrics::counter!("switchboard_bus_publish_errors_total").increment(1);
+                    if !std::mem::replace(&mut down, true) {
+                        tracing::warn!(error = %e, "redis publish failed: frames are dropped (sockets resync later), presence is retried");
+                    }
+                    if attempt + 1 < tries {
+                        tokio::select! {
+                            _ = &mut linger => return,
+                            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -121,7 +145,8 @@ async fn subscriber(client: redis::Client, tx: mpsc::Sender<BusEvent>, shutdown:
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(backoff) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        // Capped at a second: after an outage the link is back soon after Redis is.
+        backoff = (backoff * 2).min(Duration::from_secs(1));
     }
 }
 

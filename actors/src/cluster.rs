@@ -129,9 +129,16 @@ impl Cluster {
         let msg = match event {
             BusEvent::Message(msg) => msg,
             BusEvent::Reconnected => {
-                // The others may have dropped us while the link was down: introduce us again.
+                // The link was down: frames from the other nodes may be lost, and they may have
+                // dropped our members or missed our deltas. Introduce us again with a snapshot
+                // that replaces what they know of us (they answer Hello with theirs), and tell
+                // every local socket to reconnect: pusher-js does at once, and the app catches up
+                // by seq and reloads the inbox. Nothing is lost silently.
+                tracing::warn!("the bus was down: local sockets resync, presence is re-announced");
+                metrics::counter!("switchboard_bus_resyncs_total").increment(1);
                 self.fanout.bus().publish(BusMessage::Hello { origin: self.origin() });
                 self.snapshot();
+                self.fanout.hub.close_all(crate::protocol::code::RECONNECT);
                 return;
             }
         };
@@ -140,9 +147,10 @@ impl Cluster {
             return;
         }
         // Any message proves the node is alive; a node first heard of gets our snapshot (it may
-        // have started before us, or missed our Hello).
+        // have started before us, or missed our Hello), and so does every Hello (a node back
+        // from a lost link needs our members again).
         let new_node = self.nodes.insert(origin.clone(), Instant::now()).is_none();
-        if new_node && !matches!(msg, BusMessage::Bye { .. }) {
+        if (new_node && !matches!(msg, BusMessage::Bye { .. })) || matches!(msg, BusMessage::Hello { .. }) {
             self.snapshot();
         }
         let hub = &self.fanout.hub;
@@ -153,11 +161,8 @@ impl Cluster {
             BusMessage::Presence { channel, user_id, user_info, joined, .. } => {
                 hub.remote_presence(&origin, &channel, PresenceMember { user_id, user_info }, joined);
             }
-            BusMessage::Snapshot { members, .. } => {
-                for (channel, user_id, user_info) in members {
-                    hub.remote_presence(&origin, &channel, PresenceMember { user_id, user_info }, true);
-                }
-            }
+            // A snapshot is the node's whole truth: it replaces, never merges.
+            BusMessage::Snapshot { members, .. } => hub.replace_node(&origin, members),
             BusMessage::Hello { .. } | BusMessage::Heartbeat { .. } => {}
             BusMessage::Bye { .. } => {
                 self.nodes.remove(&origin);

@@ -253,19 +253,33 @@ impl Hub {
 
     /// A node left (shut down or went silent): its members leave every channel.
     pub fn drop_node(&self, node: &str) {
-        let affected: Vec<(String, Vec<(String, serde_json::Value)>)> = self
+        self.replace_node(node, Vec::new());
+    }
+
+    /// A node's full list of members (its snapshot) replaces what we knew of it: members it no
+    /// longer has leave, new ones join. Deltas lost while the bus was down are healed this way.
+    pub fn replace_node(&self, node: &str, members: Vec<(String, String, serde_json::Value)>) {
+        let keep: std::collections::HashSet<(String, String)> = members.iter().map(|(c, u, _)| (c.clone(), u.clone())).collect();
+        let gone: Vec<(String, Vec<(String, serde_json::Value)>)> = self
             .channels
             .iter()
             .filter_map(|entry| {
-                let users: Vec<(String, serde_json::Value)> =
-                    entry.remote.iter().filter_map(|(user, nodes)| nodes.get(node).map(|info| (user.clone(), info.clone()))).collect();
+                let users: Vec<(String, serde_json::Value)> = entry
+                    .remote
+                    .iter()
+                    .filter(|(user, _)| !keep.contains(&(entry.key().clone(), (*user).clone())))
+                    .filter_map(|(user, nodes)| nodes.get(node).map(|info| (user.clone(), info.clone())))
+                    .collect();
                 (!users.is_empty()).then(|| (entry.key().clone(), users))
             })
             .collect();
-        for (channel, users) in affected {
+        for (channel, users) in gone {
             for (user_id, user_info) in users {
                 self.remote_presence(node, &channel, PresenceMember { user_id, user_info }, false);
             }
+        }
+        for (channel, user_id, user_info) in members {
+            self.remote_presence(node, &channel, PresenceMember { user_id, user_info }, true);
         }
     }
 
@@ -372,6 +386,26 @@ mod tests {
         let got = drain(&mut rx_b);
         assert_eq!(got.len(), 1);
         assert!(got[0].contains("member_removed"));
+    }
+
+    #[test]
+    fn a_snapshot_replaces_what_a_node_had() {
+        let hub = Hub::default();
+        let (b, mut rx_b) = Conn::new("1.1".into(), 16);
+        hub.subscribe("presence-x", &b, member("b"));
+        hub.remote_presence("n2", "presence-x", member("a").unwrap(), true);
+        hub.remote_presence("n2", "presence-x", member("c").unwrap(), true);
+        drain(&mut rx_b);
+        // Node 2's snapshot: Ann left while the bus was down, Dee joined; Cy stays.
+        let snapshot = vec![
+            ("presence-x".to_owned(), "c".to_owned(), json!({"name": "c"})),
+            ("presence-x".to_owned(), "d".to_owned(), json!({"name": "d"})),
+        ];
+        hub.replace_node("n2", snapshot);
+        let got = drain(&mut rx_b);
+        assert_eq!(got.iter().filter(|f| f.contains("member_removed") && f.contains("\\\"a\\\"")).count(), 1, "{got:?}");
+        assert_eq!(got.iter().filter(|f| f.contains("member_added")).count(), 1, "{got:?}");
+        assert_eq!(hub.members("presence-x"), vec!["b", "c", "d"]);
     }
 
     #[test]

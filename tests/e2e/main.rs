@@ -10,6 +10,7 @@ mod bad_input;
 mod contacts_live;
 mod outage;
 mod realtime;
+mod redis_outage;
 mod scheduler;
 mod shutdown;
 mod support;

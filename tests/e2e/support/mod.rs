@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod private_pg;
+pub mod private_redis;
 pub mod twilio;
 
 use futures_util::{SinkExt, StreamExt};
@@ -306,6 +307,25 @@ impl Ws {
                 Ok(Some(Ok(_))) => continue,
                 Ok(Some(Err(_))) | Ok(None) => return None,
                 Err(_) => panic!("the socket was not closed within {wait:?}"),
+            }
+        }
+    }
+
+    /// Every frame until the server closes the socket (or `wait` passes), and the close code.
+    pub async fn frames_until_closed(&mut self, wait: Duration) -> (Vec<Value>, Option<u16>) {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut frames = vec![];
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => return (frames, frame.map(|f| u16::from(f.code))),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    if let Ok(v) = serde_json::from_str::<Value>(&t) {
+                        frames.push(v);
+                    }
+                }
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_))) | Ok(None) | Err(_) => return (frames, None),
             }
         }
     }

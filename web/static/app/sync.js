@@ -71,6 +71,18 @@ function onThreadEvent(ev, name, channelThread) {
   applyEvent(ev, name);
 }
 
+/**
+ * Moves the thread's catch-up point over every seq this tab now has without a gap. A live event
+ * that arrives after a gap (one lost while a node's bus link was down) does not move it past the
+ * gap, so the next catch-up asks for what is missing. Another agent's private note is a gap that
+ * never fills; the catch-up's `last_seq` closes it.
+ */
+function advanceSeq(id) {
+  let known = Math.max(seqs.get(id) || 0, view.baseline || 0);
+  while (view.applied.has(known + 1)) known += 1;
+  seqs.set(id, known);
+}
+
 /** Applies one ThreadEvent to the open thread: idempotent, duplicates and stale seqs ignored. */
 export function applyEvent(ev, name) {
   if (!view) return;
@@ -78,7 +90,7 @@ export function applyEvent(ev, name) {
   if (Number.isFinite(seq)) {
     if (seq <= view.baseline || view.applied.has(seq)) return; // already in the snapshot or applied
     view.applied.add(seq);
-    if (seq > (seqs.get(view.id) || 0)) seqs.set(view.id, seq);
+    advanceSeq(view.id);
   }
   const type = ev.type || name;
   const data = ev.data;
