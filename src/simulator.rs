@@ -60,7 +60,12 @@ impl Carrier for Simulator {
             vec![("sent", None), ("delivered", None)]
         };
         let loopback = self.loopback.clone();
-        let url = format!("{}/webhooks/twilio/status", self.public_base_url);
+        // Twilio posts to the request's StatusCallback and signs that URL: so do we.
+        let url = req.status_callback.clone();
+        let path = match url.strip_prefix(self.public_base_url.trim_end_matches('/')) {
+            Some(p) if p.starts_with('/') => p.to_owned(),
+            _ => "/webhooks/twilio/status".to_owned(),
+        };
         let delay = self.delay;
         let account = req.channel.account_sid.clone();
         let token = req.channel.auth_token.expose_secret().to_owned();
@@ -90,7 +95,7 @@ impl Carrier for Simulator {
                 let signature = twilio_signature::sign(&token, &url, &params);
                 // A callback that beats our record of the sid is kept by the webhook and applied
                 // when the sid is recorded, as with real Twilio.
-                if let Err(e) = loopback.post("/webhooks/twilio/status", &signature, &params).await {
+                if let Err(e) = loopback.post(&path, &signature, &params).await {
                     tracing::warn!(error = %e, "simulator could not post a status callback");
                 }
             }

@@ -306,6 +306,10 @@ pub trait ThreadWrites: Send + Sync {
     /// Fails a send still waiting for the carrier since before `older_than` ("outcome unknown":
     /// never silently sent again); `None` when it has moved on meanwhile.
     async fn fail_unknown(&self, message: MessageId, older_than: OffsetDateTime) -> DomainResult<Option<Committed<Message>>>;
+    /// Records a carrier sid learned from a status callback for a send whose answer was lost (its
+    /// node died with the request out): the message, still waiting or failed as "outcome
+    /// unknown", becomes `sent` with that sid. `None` when it has a sid already or moved on.
+    async fn adopt_sid(&self, message: MessageId, sid: &str) -> DomainResult<Option<Committed<Message>>>;
     /// Appends a `contact.updated` event (the contact's new brief) to a thread of the contact.
     async fn record_contact_change(&self, team: TeamId, thread: ThreadId, contact: &Contact) -> DomainResult<Committed<()>>;
 }
@@ -345,6 +349,9 @@ pub trait ChannelReads: Send + Sync {
     /// The channel, thread and current status of the message with this provider sid (for status
     /// callbacks).
     async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId, MessageStatus)>>;
+    /// The sending channel and thread of an outbound message, by our id (the id our status
+    /// callback URL names): how a callback for a send whose answer was lost finds its message.
+    async fn message_channel(&self, message: MessageId) -> DomainResult<Option<(Channel, ThreadId)>>;
 }
 
 /// Writes to channels, and the raw receipts of verified webhooks.

@@ -58,6 +58,9 @@ pub enum ThreadMsg {
     Inbound { msg: NewInbound, created: bool, reply: Reply<InboundOutcome> },
     /// A verified status callback for a message of this thread.
     Status { update: StatusUpdate, reply: Reply<Option<Message>> },
+    /// A verified status callback whose sid we never recorded, for our message `message` (named
+    /// by the callback URL): its send's answer was lost, and the callback repairs it.
+    Adopt { message: MessageId, update: StatusUpdate, reply: Reply<Option<Message>> },
     /// The scheduler claimed this message (now `sending`): hand it to the carrier, holding one
     /// of the node's send slots until the carrier answers.
     Dispatch { message: MessageId, slot: Option<OwnedSemaphorePermit> },
@@ -91,6 +94,7 @@ impl ThreadMsg {
             ThreadMsg::CancelScheduled { reply, .. } => reply.is_closed(),
             ThreadMsg::Inbound { reply, .. } => reply.is_closed(),
             ThreadMsg::Status { reply, .. } => reply.is_closed(),
+            ThreadMsg::Adopt { reply, .. } => reply.is_closed(),
             _ => return None,
         })
     }
@@ -105,7 +109,7 @@ impl ThreadMsg {
             | ThreadMsg::EditScheduled { team, .. }
             | ThreadMsg::CancelScheduled { team, .. } => *team,
             ThreadMsg::Inbound { msg, .. } => msg.team,
-            ThreadMsg::Status { update, .. } => update.team,
+            ThreadMsg::Status { update, .. } | ThreadMsg::Adopt { update, .. } => update.team,
             _ => return None,
         })
     }
@@ -121,6 +125,7 @@ impl ThreadMsg {
             ThreadMsg::CancelScheduled { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Inbound { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Status { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::Adopt { reply, .. } => drop(reply.send(Err(error))),
             _ => {}
         }
     }
@@ -254,6 +259,7 @@ impl Actor for ThreadActor {
                 let result = result.map(|c| c.map(|c| state.apply(c)));
                 answer(reply, result)
             }
+            ThreadMsg::Adopt { message, update, reply } => answer(reply, state.adopt(message, update).await),
             ThreadMsg::Dispatch { message, slot } => {
                 state.spawn_send(message, slot);
                 None
@@ -472,6 +478,22 @@ impl ThreadState {
         });
     }
 
+    /// A lost send answer, repaired by a status callback: the sid is recorded (the message is
+    /// `sent`), then the callback's own status applies, forward-only.
+    async fn adopt(&mut self, message: MessageId, update: StatusUpdate) -> DomainResult<Option<Message>> {
+        let Some(committed) = self.ctx.store.adopt_sid(message, &update.sid).await? else { return Ok(None) };
+        tracing::warn!(%message, sid = %update.sid, "a lost send answer was repaired by a status callback");
+        metrics::counter!("switchboard_sends_repaired_total").increment(1);
+        let mut value = self.apply(committed);
+        if MessageStatus::Sent.may_become(update.status) {
+            let reason = update.error_code.map(twilio_error_reason);
+            if let Some(later) = self.ctx.store.apply_status(&update.sid, update.status, update.error_code, reason, update.raw).await? {
+                value = self.apply(later);
+            }
+        }
+        Ok(Some(value))
+    }
+
     async fn finish_send(&mut self, message: MessageId, outcome: SendOutcome) -> Option<String> {
         match self.ctx.store.record_send(message, outcome).await {
             Ok(Some(committed)) => {
@@ -591,7 +613,9 @@ async fn deliver(ctx: &ThreadCtx, message: MessageId) -> Option<SendOutcome> {
         to: out.to,
         body: out.message.body,
         media_urls: out.message.media.into_iter().map(|m| m.url).collect(),
-        status_callback: ctx.config.status_callback_url.clone(),
+        // Names our message, so a callback can repair a send whose answer is lost (the node died
+        // with the request out): see `Threads::status`.
+        status_callback: format!("{}?message={message}", ctx.config.status_callback_url),
     };
     Some(match ctx.carrier.send(req).await {
         Ok(sid) => SendOutcome::Sent { sid },

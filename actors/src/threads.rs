@@ -52,6 +52,9 @@ pub struct StatusCallback {
     /// The message's thread and status as the edge found them, or `None` when the sid is not
     /// recorded yet (Twilio may call back before the send's answer reached us).
     pub current: Option<(ThreadId, MessageStatus)>,
+    /// Our message and its thread, when the callback URL named it (`?message=`) and the sid is
+    /// not recorded: a send whose answer may be lost.
+    pub named: Option<(MessageId, ThreadId)>,
 }
 
 /// The thread actors of this node, behind typed commands.
@@ -204,7 +207,16 @@ impl Threads {
             // then apply it now (otherwise the send applies the receipt when it records).
             None => match self.ctx.store.message_for_sid(&cb.sid).await? {
                 Some((channel, thread, current)) if channel.team_id == cb.team => (thread, current),
-                _ => return Ok(()),
+                // Still unknown: if the URL names our message, its send's answer may be lost (the
+                // node died while Twilio had the request). The callback repairs it; a message that
+                // is merely slow to record its answer keeps the receipt for then.
+                _ => {
+                    if let Some((message, thread)) = cb.named {
+                        let update = StatusUpdate { team: cb.team, sid: cb.sid, status, error_code: cb.error_code, raw };
+                        self.registry.ask(thread, |reply| ThreadMsg::Adopt { message, update, reply }).await?;
+                    }
+                    return Ok(());
+                }
             },
         };
         // Statuses only move forward; the status read can only have moved further since.

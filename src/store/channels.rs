@@ -123,6 +123,29 @@ impl ChannelReads for PgStore {
         })
         .await
     }
+
+    async fn message_channel(&self, message: MessageId) -> DomainResult<Option<(Channel, ThreadId)>> {
+        op(async move {
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                #[sqlx(flatten)]
+                channel: ChannelRow,
+                thread_id: Uuid,
+            }
+            let row: Option<Row> = sqlx::query_as(concat!(
+                "SELECT ",
+                channel_columns!(),
+                ", m.thread_id
+                 FROM messages m JOIN threads t ON t.id = m.thread_id JOIN channels ch ON ch.id = t.channel_id
+                 WHERE m.id = $1 AND m.direction = 'outbound'"
+            ))
+            .bind(message.0)
+            .fetch_optional(self.db())
+            .await?;
+            Ok(row.map(|r| (r.channel.into(), ThreadId(r.thread_id))))
+        })
+        .await
+    }
 }
 
 #[async_trait]

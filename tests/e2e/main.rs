@@ -8,6 +8,7 @@
 mod api;
 mod bad_input;
 mod contacts_live;
+mod lost_answers;
 mod outage;
 mod realtime;
 mod redis_outage;

@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::twilio_signature;
 use actors::domain::{ChannelKind, Media, MessageStatus};
+use actors::ids::MessageId;
 use actors::ports::InboundOutcome;
 use actors::threads::{InboundMessage, StatusCallback};
 use actors::{DomainError, phone};
@@ -185,18 +186,27 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
         .get("MessageStatus")
         .or_else(|| params.get("SmsStatus"))
         .ok_or_else(|| ApiError::bad_request("missing parameter MessageStatus"))?;
-    let (channel, current) = match state.reads.message_for_sid(sid).await? {
-        Some((channel, thread, current)) => {
-            if params.get("AccountSid").is_some_and(|a| a != channel.account_sid) {
-                return Err(ApiError::forbidden("the account does not own this message"));
-            }
-            (channel, Some((thread, current)))
-        }
-        // A callback for a sid we have not recorded yet: Twilio can answer the send's HTTP
-        // request after its first status callback. It is verified with the sending channel's
-        // token (found by account and our number), kept, and applied when the sid is recorded.
-        None => (sending_channel(&state, &params).await?, None),
+    // Our status callback URLs name our message (`?message=`): a callback for a send whose
+    // answer was lost can still find it.
+    let named: Option<MessageId> = uri.query().and_then(|q| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok()?.into_iter().find(|(k, _)| k == "message")?.1.parse().ok()
+    });
+    let (channel, current, named) = match state.reads.message_for_sid(sid).await? {
+        Some((channel, thread, current)) => (channel, Some((thread, current)), None),
+        None => match named {
+            Some(message) => match state.reads.message_channel(message).await? {
+                Some((channel, thread)) => (channel, None, Some((message, thread))),
+                None => (sending_channel(&state, &params).await?, None, None),
+            },
+            // A callback for a sid we have not recorded yet: Twilio can answer the send's HTTP
+            // request after its first status callback. It is verified with the sending channel's
+            // token (found by account and our number), kept, and applied when the sid is recorded.
+            None => (sending_channel(&state, &params).await?, None, None),
+        },
     };
+    if params.get("AccountSid").is_some_and(|a| a != channel.account_sid) {
+        return Err(ApiError::forbidden("the account does not own this message"));
+    }
     check_signature(&state, &headers, &uri, channel.auth_token.expose_secret(), &params)?;
     let status = MessageStatus::from_twilio(status_word);
     if status.is_none() {
@@ -210,6 +220,7 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
         error_code: params.get("ErrorCode").and_then(|c| c.parse().ok()).filter(|c| *c != 0),
         raw: params.to_json(),
         current,
+        named,
     };
     state.core.threads.status(callback).await.map_err(|e| match e {
         DomainError::NotFound(_) => ApiError::not_found("message"),

@@ -145,6 +145,10 @@ impl ThreadWrites for PgStore {
         op(send::fail_unknown(self, message, older_than)).await
     }
 
+    async fn adopt_sid(&self, message: MessageId, sid: &str) -> DomainResult<Option<Committed<Message>>> {
+        op(send::adopt_sid(self, message, sid)).await
+    }
+
     async fn record_contact_change(&self, team: TeamId, thread: ThreadId, contact: &Contact) -> DomainResult<Committed<()>> {
         op(events::record_contact_change(self, team, thread, contact)).await
     }

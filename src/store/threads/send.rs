@@ -204,3 +204,27 @@ pub(super) async fn fail_unknown(
     tx.commit().await?;
     Ok(Some(committed))
 }
+
+/// Gives a send whose answer was lost the sid a status callback names (the callback URL carried
+/// our message id): still waiting, or failed as "outcome unknown", it becomes `sent`. One
+/// transaction; `None` when it already has a sid or ended otherwise.
+pub(super) async fn adopt_sid(store: &PgStore, message: MessageId, sid: &str) -> Result<Option<Committed<Message>>, StoreError> {
+    let mut tx = store.begin().await?;
+    let adopted: Option<uuid::Uuid> = sqlx::query_scalar(
+        "UPDATE messages SET provider_sid = $2, status = 'sent', error_code = NULL, error_reason = NULL,
+                sent_at = COALESCE(sent_at, now()), updated_at = now()
+         WHERE id = $1 AND direction = 'outbound' AND provider_sid IS NULL
+           AND (status IN ('queued', 'sending') OR (status = 'failed' AND error_reason LIKE 'outcome unknown%'))
+         RETURNING id",
+    )
+    .bind(message.0)
+    .bind(sid)
+    .fetch_optional(tx.conn())
+    .await?;
+    if adopted.is_none() {
+        return Ok(None);
+    }
+    let committed = super::events::message_updated(&mut tx, message, None).await?;
+    tx.commit().await?;
+    Ok(Some(committed))
+}

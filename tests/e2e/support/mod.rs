@@ -89,16 +89,7 @@ impl TestServer {
 
     /// Signs up a new team with its admin.
     pub async fn admin(&self, name: &str) -> Agent {
-        let client = self.client();
-        let email = format!("{}@{}.test", name.to_lowercase().replace(' ', "."), uuid_short());
-        let (status, body) = client
-            .post(
-                "/api/auth/sign-up",
-                json!({ "email": email, "password": "correct horse battery", "name": name, "team_name": format!("{name}'s team") }),
-            )
-            .await;
-        assert_eq!(status, 201, "sign-up: {body}");
-        Agent::from_body(client, body)
+        sign_up_admin(&self.base, name).await
     }
 
     /// Invites and signs up an agent into `admin`'s team.
@@ -115,6 +106,76 @@ impl TestServer {
             .await;
         assert_eq!(status, 201, "agent sign-up: {body}");
         Agent::from_body(client, body)
+    }
+}
+
+/// Signs up a new team with its admin on the server at `base`.
+pub async fn sign_up_admin(base: &str, name: &str) -> Agent {
+    let client = Client { http: reqwest::Client::builder().cookie_store(true).build().unwrap(), base: base.to_owned() };
+    let email = format!("{}@{}.test", name.to_lowercase().replace(' ', "."), uuid_short());
+    let (status, body) = client
+        .post(
+            "/api/auth/sign-up",
+            json!({ "email": email, "password": "correct horse battery", "name": name, "team_name": format!("{name}'s team") }),
+        )
+        .await;
+    assert_eq!(status, 201, "sign-up: {body}");
+    Agent::from_body(client, body)
+}
+
+/// The server binary running as a child process: a test can kill it with SIGKILL.
+pub struct ServerProcess {
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts `switchboard serve` on a free port against `database_url`, with `env` on top of the
+    /// test defaults, and waits until it is ready.
+    pub async fn start(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        cmd.arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("REDIS_URL", "")
+            .env("DEMO_SEED", "false")
+            .env("PUSHER_KEY", "test-key")
+            .env("PUSHER_SECRET", "test-secret")
+            .env("SEND_RATE_PER_SECOND", "1000")
+            .env("AUTH_RATE_PER_MINUTE", "1000")
+            .env("DATABASE_MAX_CONNECTIONS", "6")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("the switchboard binary starts");
+        // Owned at once, so the process is killed (and waited for) however this ends.
+        let process = ServerProcess { base: format!("http://127.0.0.1:{port}"), child };
+        let http = reqwest::Client::new();
+        for _ in 0..400 {
+            if let Ok(r) = http.get(format!("{}/readyz", process.base)).send().await
+                && r.status() == 200
+            {
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the server process did not become ready");
+    }
+
+    /// SIGKILL: no shutdown, nothing flushed.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill9();
     }
 }
 
