@@ -16,7 +16,6 @@ mod send;
 mod sql;
 mod status;
 
-
 use super::{PgStore, op};
 use actors::DomainResult;
 use actors::domain::*;
