@@ -19,7 +19,7 @@ struct Inner {
     requests: Vec<CarrierRequest>,
     refusals: VecDeque<CarrierError>,
     delay: Option<Duration>,
-    answered: usize,
+    answers: Vec<Result<String, CarrierError>>,
 }
 
 impl FakeCarrier {
@@ -45,7 +45,12 @@ impl FakeCarrier {
 
     /// How many requests were answered.
     pub fn answered(&self) -> usize {
-        self.lock().answered
+        self.lock().answers.len()
+    }
+
+    /// The sids given out, in order.
+    pub fn sids(&self) -> Vec<String> {
+        self.lock().answers.iter().filter_map(|a| a.as_ref().ok().cloned()).collect()
     }
 
     /// Every request received, in order.
@@ -70,10 +75,11 @@ impl Carrier for FakeCarrier {
             tokio::time::sleep(delay).await;
         }
         let mut inner = self.lock();
-        inner.answered += 1;
-        match inner.refusals.pop_front() {
+        let answer = match inner.refusals.pop_front() {
             Some(error) => Err(error),
             None => Ok(format!("SM{}", uuid::Uuid::new_v4().simple())),
-        }
+        };
+        inner.answers.push(answer.clone());
+        answer
     }
 }
