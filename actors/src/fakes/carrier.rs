@@ -17,6 +17,8 @@ pub struct FakeCarrier {
 #[derive(Default)]
 struct Inner {
     requests: Vec<CarrierRequest>,
+    /// When each request arrived, by the wall clock (what due times are compared with).
+    received_at: Vec<time::OffsetDateTime>,
     refusals: VecDeque<CarrierError>,
     delay: Option<Duration>,
     answers: Vec<Result<String, CarrierError>>,
@@ -53,6 +55,11 @@ impl FakeCarrier {
         self.lock().answers.iter().filter_map(|a| a.as_ref().ok().cloned()).collect()
     }
 
+    /// When each request arrived, by the wall clock, in order.
+    pub fn received_at(&self) -> Vec<time::OffsetDateTime> {
+        self.lock().received_at.clone()
+    }
+
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<CarrierRequest> {
         self.lock().requests.clone()
@@ -69,6 +76,7 @@ impl Carrier for FakeCarrier {
         let delay = {
             let mut inner = self.lock();
             inner.requests.push(req);
+            inner.received_at.push(time::OffsetDateTime::now_utc());
             inner.delay
         };
         if let Some(delay) = delay {

@@ -20,11 +20,13 @@ async fn a_scheduled_message_is_claimed_and_sent_once_when_due() {
     assert_eq!(msg.scheduled_at, Some(at));
 
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(w.carrier.count(), 0, "nothing is sent before it is due");
-    assert_eq!(w.store.message(msg.id).unwrap().status, MessageStatus::Scheduled);
+    if OffsetDateTime::now_utc() < at {
+        assert_eq!(w.carrier.count(), 0, "nothing is sent before it is due");
+        assert_eq!(w.store.message(msg.id).unwrap().status, MessageStatus::Scheduled);
+    }
 
     until("the scheduled message is sent", || w.store.message(msg.id).is_some_and(|m| m.status == MessageStatus::Sent)).await;
-    assert!(OffsetDateTime::now_utc() >= at, "not sent early");
+    assert!(w.carrier.received_at()[0] >= at, "the carrier was not asked before the message was due");
 
     // A few more scheduler rounds (it polls every second) change nothing.
     tokio::time::sleep(Duration::from_millis(1500)).await;
