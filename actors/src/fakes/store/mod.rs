@@ -441,3 +441,6 @@ impl State {
         self.notes.retain(|n| !ids.contains(&n.thread_id));
     }
 }
+
+#[cfg(test)]
+mod tests;
