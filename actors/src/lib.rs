@@ -13,6 +13,8 @@ pub mod contacts;
 pub mod core;
 pub mod domain;
 pub mod error;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
 pub mod fanout;
 pub mod hub;
 pub mod ids;

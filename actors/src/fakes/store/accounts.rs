@@ -1,0 +1,169 @@
+//! `AccountStore` in memory: teams and users (one account per email), sessions and API tokens
+//! kept by the hash of their secret (so router tests can authenticate), invites, members.
+
+use super::{ChannelRow, InviteRow, MemoryStore, SessionRow, TokenRow, UserRow, now, storable};
+use crate::domain::{Channel, Role, Team, User};
+use crate::error::{DomainError, DomainResult};
+use crate::ids::*;
+use crate::ports::{AccountStore, Invite, NewAccount, Principal};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn create_account(&self, a: NewAccount) -> DomainResult<Principal> {
+        self.enter("create_account").await?;
+        for (field, text) in [("email", &a.email), ("name", &a.name)] {
+            storable(field, text)?;
+        }
+        if a.name.is_empty() || a.name.chars().count() > 200 {
+            return Err(DomainError::invalid("name", "is not acceptable (users_name_check)"));
+        }
+        let mut s = self.state();
+        if s.users.values().any(|u| u.user.email == a.email) {
+            return Err(DomainError::Conflict("an account with this email already exists".into()));
+        }
+        let (team, role) = match &a.invite_hash {
+            Some(hash) => {
+                let row = s
+                    .invites
+                    .get_mut(hash)
+                    .filter(|i| !i.accepted && i.invite.expires_at > now())
+                    .ok_or(DomainError::NotFound("invite"))?;
+                if row.invite.email.as_ref().is_some_and(|e| *e != a.email) {
+                    return Err(DomainError::invalid("email", "this invite is for another email address"));
+                }
+                row.accepted = true;
+                (row.invite.team_id, row.invite.role)
+            }
+            None => {
+                let name = a.team_name.clone().unwrap_or_else(|| "My team".into());
+                storable("name", &name)?;
+                for ch in &a.simulated_channels {
+                    let taken = s.channels.values().any(|c| {
+                        !c.deleted && c.channel.account_sid == ch.account_sid && c.channel.number == ch.number && c.channel.kind == ch.kind
+                    });
+                    if taken {
+                        return Err(DomainError::Conflict("this number is already configured".into()));
+                    }
+                }
+                let team = TeamId::new();
+                s.teams.insert(team, name);
+                for ch in &a.simulated_channels {
+                    let channel = Channel {
+                        id: ChannelId::new(),
+                        team_id: team,
+                        kind: ch.kind,
+                        number: ch.number.clone(),
+                        account_sid: ch.account_sid.clone(),
+                        auth_token: ch.auth_token.clone().into(),
+                        messaging_service_sid: None,
+                        simulated: true,
+                    };
+                    s.channels.insert(channel.id, ChannelRow { channel, created_at: now(), deleted: false });
+                }
+                (team, Role::Admin)
+            }
+        };
+        let user = User { id: UserId::new(), team_id: team, email: a.email, name: a.name, role };
+        let id = user.id;
+        s.users.insert(id, UserRow { user, password_hash: a.password_hash });
+        s.principal(id)
+    }
+
+    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
+        self.enter("credentials").await?;
+        let s = self.state();
+        match s.users.values().find(|u| u.user.email == email) {
+            Some(u) => Ok(Some((s.principal(u.user.id)?, u.password_hash.clone()))),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()> {
+        self.enter("create_session").await?;
+        let mut s = self.state();
+        if !s.users.contains_key(&user) {
+            return Err(DomainError::invalid("request", "is not acceptable (auth_sessions_user_id_fkey)"));
+        }
+        if s.sessions.contains_key(id_hash) {
+            return Err(DomainError::Conflict("this already exists".into()));
+        }
+        s.sessions.insert(id_hash.to_vec(), SessionRow { user, expires_at, revoked: false });
+        Ok(())
+    }
+
+    async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>> {
+        self.enter("session_principal").await?;
+        let s = self.state();
+        match s.sessions.get(id_hash).filter(|r| !r.revoked && r.expires_at > now()) {
+            Some(r) => s.principal(r.user).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn revoke_session(&self, id_hash: &[u8]) -> DomainResult<()> {
+        self.enter("revoke_session").await?;
+        if let Some(r) = self.state().sessions.get_mut(id_hash) {
+            r.revoked = true;
+        }
+        Ok(())
+    }
+
+    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId> {
+        self.enter("create_token").await?;
+        storable("name", name)?;
+        let mut s = self.state();
+        if !s.users.contains_key(&user.id) {
+            return Err(DomainError::invalid("request", "is not acceptable (api_tokens_user_id_fkey)"));
+        }
+        if s.tokens.contains_key(token_hash) {
+            return Err(DomainError::Conflict("this already exists".into()));
+        }
+        s.tokens.insert(token_hash.to_vec(), TokenRow { user: user.id, revoked: false });
+        Ok(TokenId::new())
+    }
+
+    async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>> {
+        self.enter("token_principal").await?;
+        let s = self.state();
+        match s.tokens.get(token_hash).filter(|t| !t.revoked) {
+            Some(t) => s.principal(t.user).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_invite(
+        &self,
+        by: &User,
+        email: Option<&str>,
+        role: Role,
+        token_hash: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> DomainResult<Invite> {
+        self.enter("create_invite").await?;
+        if let Some(email) = email {
+            storable("email", email)?;
+        }
+        let mut s = self.state();
+        if s.invites.contains_key(token_hash) {
+            return Err(DomainError::Conflict("this already exists".into()));
+        }
+        let invite = Invite { id: InviteId::new(), team_id: by.team_id, email: email.map(str::to_owned), role, expires_at };
+        s.invites.insert(token_hash.to_vec(), InviteRow { invite: invite.clone(), accepted: false });
+        Ok(invite)
+    }
+
+    async fn members(&self, team: TeamId) -> DomainResult<Vec<User>> {
+        self.enter("members").await?;
+        let s = self.state();
+        let mut members: Vec<User> = s.users.values().filter(|u| u.user.team_id == team).map(|u| u.user.clone()).collect();
+        members.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+        Ok(members)
+    }
+
+    async fn team(&self, team: TeamId) -> DomainResult<Team> {
+        self.enter("team").await?;
+        self.state().team_row(team)
+    }
+}

@@ -1,0 +1,446 @@
+//! `MemoryStore`: every store port in memory, behind one mutex (never held across an await), so
+//! the core can be tested without Postgres. It keeps the semantics the core relies on, as the
+//! Postgres store has them: per-thread gapless seqs and the event log (private notes' events
+//! for their author alone), the forward-only status ladder, claims, idempotent inbound by
+//! MessageSid, cancel-on-reply, opt-out, one contact per phone per team, sessions and tokens by
+//! hash. Constraints the schema enforces (NUL bytes, lengths, uniqueness) answer the same domain
+//! errors the Postgres store classifies them as.
+//!
+//! Test knobs, by method name (the port method's name, see [`METHODS`]): a latency per call
+//! (`tokio::time::sleep`, so paused time applies), the next N calls failing with
+//! `DomainError::Internal`, and a count of calls.
+//!
+//! The ports are split over files as the Postgres store's are: `reads`, `writes` (thread
+//! changes), `send` (the carrier's side of a message), `schedule`, `accounts`, `channels`,
+//! `contacts`, `analytics`.
+
+mod accounts;
+mod analytics;
+mod channels;
+mod contacts;
+mod reads;
+mod schedule;
+mod send;
+mod writes;
+
+use crate::domain::*;
+use crate::error::{DomainError, DomainResult};
+use crate::ids::*;
+use crate::ports::{Committed, Invite, Page};
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Every method name the knobs accept: one per port method.
+pub const METHODS: &[&str] = &[
+    // ThreadReads
+    "list_threads",
+    "thread",
+    "messages",
+    "notes",
+    "events_after",
+    "thread_for_contact",
+    "thread_for_inbound",
+    "message_thread",
+    "load_thread",
+    // ThreadWrites
+    "create_outbound",
+    "begin_send",
+    "record_send",
+    "apply_status",
+    "record_inbound",
+    "add_note",
+    "mark_read",
+    "update_thread",
+    "edit_scheduled",
+    "cancel_scheduled",
+    "fail_unknown",
+    "record_contact_change",
+    // ScheduleStore
+    "due_before",
+    "claim_due",
+    "stale_sends",
+    "touch_claim",
+    "unclaim",
+    // AccountStore
+    "create_account",
+    "credentials",
+    "create_session",
+    "session_principal",
+    "revoke_session",
+    "create_token",
+    "token_principal",
+    "create_invite",
+    "members",
+    "team",
+    // ChannelStore
+    "channels",
+    "create_channel",
+    "delete_channel",
+    "channel_for_webhook",
+    "message_for_sid",
+    "record_receipt",
+    // ContactStore
+    "list_contacts",
+    "create_contact",
+    "contact",
+    "update_contact",
+    "delete_contact",
+    "contact_threads",
+    // AnalyticsStore
+    "summary",
+    "export",
+];
+
+/// All the store's ports, in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    knobs: Mutex<Knobs>,
+}
+
+#[derive(Default)]
+struct Knobs {
+    calls: HashMap<&'static str, usize>,
+    failures: HashMap<&'static str, usize>,
+    latency: HashMap<&'static str, Duration>,
+}
+
+/// The rows, as the schema has them.
+#[derive(Default)]
+struct State {
+    teams: HashMap<TeamId, String>,
+    users: HashMap<UserId, UserRow>,
+    sessions: HashMap<Vec<u8>, SessionRow>,
+    tokens: HashMap<Vec<u8>, TokenRow>,
+    invites: HashMap<Vec<u8>, InviteRow>,
+    channels: HashMap<ChannelId, ChannelRow>,
+    contacts: HashMap<ContactId, Contact>,
+    threads: HashMap<ThreadId, ThreadRow>,
+    messages: HashMap<MessageId, MessageRow>,
+    notes: Vec<Note>,
+    events: HashMap<ThreadId, Vec<ThreadEvent>>,
+    receipts: Vec<Receipt>,
+}
+
+struct UserRow {
+    user: User,
+    password_hash: String,
+}
+
+struct SessionRow {
+    user: UserId,
+    expires_at: OffsetDateTime,
+    revoked: bool,
+}
+
+struct TokenRow {
+    user: UserId,
+    revoked: bool,
+}
+
+struct InviteRow {
+    invite: Invite,
+    accepted: bool,
+}
+
+struct ChannelRow {
+    channel: Channel,
+    created_at: OffsetDateTime,
+    deleted: bool,
+}
+
+struct ThreadRow {
+    id: ThreadId,
+    team: TeamId,
+    contact: ContactId,
+    channel: ChannelId,
+    status: ThreadStatus,
+    assignee: Option<UserId>,
+    unread: i32,
+    last_message_at: Option<OffsetDateTime>,
+    last_preview: String,
+    last_seq: i64,
+    created_at: OffsetDateTime,
+}
+
+impl ThreadRow {
+    fn activity(&self) -> OffsetDateTime {
+        self.last_message_at.unwrap_or(self.created_at)
+    }
+}
+
+struct MessageRow {
+    msg: Message,
+    /// When the message was last taken for the carrier (claims, `touch_claim`).
+    claimed_at: Option<OffsetDateTime>,
+    raw: Option<serde_json::Value>,
+}
+
+/// A verified webhook as received.
+struct Receipt {
+    kind: String,
+    sid: Option<String>,
+    params: serde_json::Value,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every call of `method` first waits `latency` (`Duration::ZERO` removes it).
+    pub fn set_latency(&self, method: &'static str, latency: Duration) {
+        let method = known(method);
+        let mut knobs = self.knobs();
+        if latency.is_zero() {
+            knobs.latency.remove(method);
+        } else {
+            knobs.latency.insert(method, latency);
+        }
+    }
+
+    /// The next `n` calls of `method` fail with `DomainError::Internal` (after their latency),
+    /// changing nothing.
+    pub fn fail_next(&self, method: &'static str, n: usize) {
+        *self.knobs().failures.entry(known(method)).or_default() += n;
+    }
+
+    /// How many times `method` was called (failed calls included).
+    pub fn calls(&self, method: &'static str) -> usize {
+        self.knobs().calls.get(known(method)).copied().unwrap_or(0)
+    }
+
+    /// A message as stored (not counted as a call).
+    pub fn message(&self, id: MessageId) -> Option<Message> {
+        self.state().messages.get(&id).map(|m| m.msg.clone())
+    }
+
+    /// A thread's whole event log, private events included (not counted as a call).
+    pub fn events(&self, thread: ThreadId) -> Vec<ThreadEvent> {
+        self.state().events.get(&thread).cloned().unwrap_or_default()
+    }
+
+    /// Counts the call, waits its latency, and fails it if a failure is due.
+    async fn enter(&self, method: &'static str) -> DomainResult<()> {
+        let (latency, fail) = {
+            let mut knobs = self.knobs();
+            *knobs.calls.entry(method).or_default() += 1;
+            let fail = match knobs.failures.get_mut(method) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
+            };
+            (knobs.latency.get(method).copied(), fail)
+        };
+        if let Some(latency) = latency {
+            tokio::time::sleep(latency).await;
+        }
+        if fail {
+            return Err(DomainError::Internal(format!("injected failure of {method}")));
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn knobs(&self) -> MutexGuard<'_, Knobs> {
+        self.knobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn known(method: &'static str) -> &'static str {
+    assert!(METHODS.contains(&method), "MemoryStore has no method {method:?}");
+    method
+}
+
+/// What Postgres' `now()` gives the Postgres store: the wall clock.
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// Text Postgres refuses (22021): answered as the Postgres store classifies it.
+fn storable(field: &'static str, text: &str) -> DomainResult<()> {
+    if text.contains('\0') {
+        return Err(DomainError::invalid(field, "contains a character that cannot be stored (such as a NUL byte)"));
+    }
+    Ok(())
+}
+
+/// The schema's phone check: E.164.
+fn e164(field: &'static str, phone: &str) -> DomainResult<()> {
+    let digits = phone.strip_prefix('+').unwrap_or("");
+    let ok = (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+    if !ok {
+        return Err(DomainError::invalid(field, format!("is not acceptable ({field} must be E.164)")));
+    }
+    Ok(())
+}
+
+/// The inbox preview of a message.
+fn preview(body: &str, media: usize) -> String {
+    let mut p: String = body.chars().take(140).collect();
+    if p.trim().is_empty() && media > 0 {
+        p = "📎 Attachment".into();
+    }
+    p
+}
+
+/// An opaque keyset cursor, as the Postgres store's: the sort key and the id of a page's last row.
+fn encode_cursor(at: OffsetDateTime, id: uuid::Uuid) -> String {
+    hex::encode(format!("{}|{id}", at.unix_timestamp_nanos()))
+}
+
+fn decode_cursor(s: &str) -> DomainResult<(OffsetDateTime, uuid::Uuid)> {
+    let bad = || DomainError::invalid("cursor", "is not a cursor this server gave out");
+    let raw = String::from_utf8(hex::decode(s).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (at, id) = raw.split_once('|').ok_or_else(bad)?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(at.parse().map_err(|_| bad())?).map_err(|_| bad())?;
+    Ok((at, id.parse().map_err(|_| bad())?))
+}
+
+/// Cuts rows sorted in page order into a page of `limit` and its next cursor.
+fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    let next_cursor = if more { rows.last().map(key) } else { None };
+    Page { items: rows, next_cursor }
+}
+
+/// Case-insensitive "contains", as `ILIKE '%term%'`.
+fn contains_ci(hay: &str, term: &str) -> bool {
+    hay.to_lowercase().contains(&term.to_lowercase())
+}
+
+impl State {
+    /// A thread's inbox row, any team.
+    fn summary(&self, id: ThreadId) -> Option<ThreadSummary> {
+        let t = self.threads.get(&id)?;
+        let contact = self.contacts.get(&t.contact)?;
+        let channel = &self.channels.get(&t.channel)?.channel;
+        let scheduled_count =
+            self.messages.values().filter(|m| m.msg.thread_id == id && m.msg.status == MessageStatus::Scheduled).count() as i64;
+        Some(ThreadSummary {
+            id,
+            team_id: t.team,
+            contact: ContactBrief {
+                id: contact.id,
+                name: contact.name.clone(),
+                phone: contact.phone.clone(),
+                opted_out_at: contact.opted_out_at,
+            },
+            channel: ChannelBrief { id: channel.id, kind: channel.kind, number: channel.number.clone() },
+            status: t.status,
+            assignee_id: t.assignee,
+            assignee_name: t.assignee.and_then(|u| self.users.get(&u)).map(|u| u.user.name.clone()),
+            unread_count: t.unread,
+            last_message_at: t.last_message_at,
+            last_preview: t.last_preview.clone(),
+            last_seq: t.last_seq,
+            scheduled_count,
+            created_at: t.created_at,
+        })
+    }
+
+    /// A thread's inbox row within a team; another team's thread is "not found".
+    fn team_summary(&self, team: TeamId, id: ThreadId) -> DomainResult<ThreadSummary> {
+        self.summary(id).filter(|s| s.team_id == team).ok_or(DomainError::NotFound("thread"))
+    }
+
+    /// Appends one event, with the thread's next seq.
+    fn append(
+        &mut self,
+        team: TeamId,
+        thread: ThreadId,
+        kind: &str,
+        actor: Option<UserId>,
+        audience: Option<UserId>,
+        data: serde_json::Value,
+    ) -> DomainResult<ThreadEvent> {
+        let t = self.threads.get_mut(&thread).filter(|t| t.team == team).ok_or(DomainError::NotFound("thread"))?;
+        t.last_seq += 1;
+        let event = ThreadEvent {
+            seq: t.last_seq,
+            thread_id: thread,
+            team_id: team,
+            kind: kind.to_owned(),
+            actor_id: actor,
+            audience,
+            data,
+            created_at: now(),
+        };
+        self.events.entry(thread).or_default().push(event.clone());
+        Ok(event)
+    }
+
+    /// Appends a `message.*` event carrying the message as it is now.
+    fn message_event(&mut self, id: MessageId, kind: &str, actor: Option<UserId>) -> DomainResult<ThreadEvent> {
+        let msg = self.messages.get(&id).ok_or(DomainError::NotFound("message"))?.msg.clone();
+        let data = serde_json::to_value(&msg).map_err(|e| DomainError::Internal(e.to_string()))?;
+        self.append(msg.team_id, msg.thread_id, kind, actor, None, data)
+    }
+
+    /// After a message changed: its `message.updated` event and the thread's new row.
+    fn message_updated(&mut self, id: MessageId, actor: Option<UserId>) -> DomainResult<Committed<Message>> {
+        let event = self.message_event(id, event::MESSAGE_UPDATED, actor)?;
+        let msg = self.messages[&id].msg.clone();
+        let thread = self.team_summary(msg.team_id, msg.thread_id)?;
+        Ok(Committed { value: msg, events: vec![event], thread })
+    }
+
+    fn principal(&self, user: UserId) -> DomainResult<crate::ports::Principal> {
+        let user = self.users.get(&user).ok_or(DomainError::NotFound("user"))?.user.clone();
+        let team = self.team_row(user.team_id)?;
+        Ok(crate::ports::Principal { user, team })
+    }
+
+    fn team_row(&self, team: TeamId) -> DomainResult<Team> {
+        let name = self.teams.get(&team).ok_or(DomainError::NotFound("team"))?.clone();
+        let simulator_mode = !self.channels.values().any(|c| c.channel.team_id == team && !c.channel.simulated && !c.deleted);
+        Ok(Team { id: team, name, simulator_mode })
+    }
+
+    /// The thread of (team, contact, channel), created if missing; says whether it was created.
+    fn upsert_thread(&mut self, team: TeamId, contact: ContactId, channel: ChannelId) -> (ThreadId, bool) {
+        if let Some(t) = self.threads.values().find(|t| t.team == team && t.contact == contact && t.channel == channel) {
+            return (t.id, false);
+        }
+        let id = ThreadId::new();
+        self.threads.insert(
+            id,
+            ThreadRow {
+                id,
+                team,
+                contact,
+                channel,
+                status: ThreadStatus::Open,
+                assignee: None,
+                unread: 0,
+                last_message_at: None,
+                last_preview: String::new(),
+                last_seq: 0,
+                created_at: now(),
+            },
+        );
+        (id, true)
+    }
+
+    /// Deletes threads with everything that hangs off them (ON DELETE CASCADE).
+    fn delete_threads(&mut self, ids: &[ThreadId]) {
+        for id in ids {
+            self.threads.remove(id);
+            self.events.remove(id);
+        }
+        self.messages.retain(|_, m| !ids.contains(&m.msg.thread_id));
+        self.notes.retain(|n| !ids.contains(&n.thread_id));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,16 @@
+//! The core's behaviour over the in-memory fakes of its ports: no Postgres, no Redis, no
+//! Twilio. Actors run on paused time wherever time matters, so a test of a 6 s expiry or a
+//! 5 min idle stop takes milliseconds. One binary, one module per concern.
+
+mod support;
+
+mod admission;
+mod cluster;
+mod contacts;
+mod failures;
+mod lifecycle;
+mod scheduling;
+mod sending;
+mod shutdown;
+mod typing;
+mod validation;

@@ -1,0 +1,102 @@
+//! Who may call what: no or bad credentials are 401, an agent on an admin route 403, another
+//! team's thread 404 exactly like a missing one (and its channel not signed for).
+
+use crate::support::*;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn requests_without_valid_credentials_are_401() {
+    let app = App::start(|_| {}).await;
+    for auth in [
+        Auth::None,
+        Auth::Bearer("sb_not-a-token".into()),
+        Auth::Header("Basic YWRtaW46YWRtaW4="),
+        Auth::Header("Bearer"),
+        Auth::Session("not-a-session".into()),
+    ] {
+        app.get("/api/me", &auth).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+        let post = app.json(Method::POST, &format!("/api/threads/{}/notes", app.acme.thread), &auth, json!({ "body": "hi" })).await;
+        post.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    assert_eq!(app.store.calls("add_note"), 0);
+
+    // The same requests with real credentials go through.
+    for auth in [&app.acme.agent.session, &app.acme.agent.token] {
+        let me = app.get("/api/me", auth).await;
+        assert_eq!(me.status, StatusCode::OK, "{me:?}");
+        assert_eq!(me.body["user"]["id"], app.acme.agent.user.id.to_string());
+    }
+
+    // A revoked session is no session.
+    let Auth::Session(id) = &app.acme.agent.session else { unreachable!() };
+    actors::ports::AccountStore::revoke_session(&*app.store, &web::extract::hash_secret(id)).await.unwrap();
+    app.get("/api/me", &app.acme.agent.session).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+#[tokio::test]
+async fn an_agent_on_an_admin_route_is_403() {
+    let app = App::start(|_| {}).await;
+    let channel = json!({
+        "kind": "sms",
+        "number": "+14155550199",
+        "account_sid": format!("AC{}", "a".repeat(32)),
+        "auth_token": "0123456789abcdef0123",
+    });
+    let agent = &app.acme.agent.token;
+    app.json(Method::POST, "/api/channels", agent, channel.clone()).await.error(StatusCode::FORBIDDEN, "forbidden");
+    app.get("/api/channels", agent).await.error(StatusCode::FORBIDDEN, "forbidden");
+    app.get("/api/settings", agent).await.error(StatusCode::FORBIDDEN, "forbidden");
+    app.json(Method::POST, "/api/invites", agent, json!({ "role": "admin" })).await.error(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(app.store.calls("create_channel") + app.store.calls("create_invite"), 2, "only the fixture's invites");
+
+    // The admin may.
+    let created = app.json(Method::POST, "/api/channels", &app.acme.admin.token, channel).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    assert_eq!(created.body["number"], "+14155550199");
+    assert!(created.body.get("auth_token").is_none(), "the auth token is write-only");
+}
+
+#[tokio::test]
+async fn another_teams_thread_is_404_like_a_missing_one() {
+    let app = App::start(|_| {}).await;
+    let intruder = &app.globex.admin.token;
+    let foreign = app.acme.thread;
+    let missing = actors::ids::ThreadId::new();
+
+    for thread in [foreign.to_string(), missing.to_string(), "not-a-uuid".to_owned()] {
+        let replies = [
+            app.get(&format!("/api/threads/{thread}"), intruder).await,
+            app.get(&format!("/api/threads/{thread}/events?after=0"), intruder).await,
+            app.json(Method::POST, &format!("/api/threads/{thread}/notes"), intruder, json!({ "body": "peek" })).await,
+            app.json(Method::POST, &format!("/api/threads/{thread}/read"), intruder, json!({})).await,
+            app.json(Method::PATCH, &format!("/api/threads/{thread}"), intruder, json!({ "status": "resolved" })).await,
+        ];
+        for reply in replies {
+            let error = reply.error(StatusCode::NOT_FOUND, "not_found");
+            assert_eq!(error["message"], "thread not found", "never says whose it is");
+        }
+    }
+    let send = app.json(Method::POST, "/api/messages", intruder, json!({ "thread_id": foreign, "body": "peek" })).await;
+    assert_eq!(send.error(StatusCode::NOT_FOUND, "not_found")["message"], "thread not found");
+    assert!(app.store.events(foreign).is_empty(), "nothing was written to the other team's thread");
+
+    // Its own team sees it.
+    let own = app.get(&format!("/api/threads/{foreign}"), &app.acme.agent.token).await;
+    assert_eq!(own.status, StatusCode::OK, "{own:?}");
+}
+
+#[tokio::test]
+async fn another_teams_thread_channel_is_not_signed() {
+    let app = App::start(|_| {}).await;
+    let form = |thread: actors::ids::ThreadId| format!("socket_id=1.1&channel_name=presence-thread-{thread}");
+    let ct = Some("application/x-www-form-urlencoded");
+    let other = app.raw(Method::POST, "/pusher/auth", &app.globex.agent.token, ct, &form(app.acme.thread)).await;
+    other.error(StatusCode::FORBIDDEN, "forbidden");
+    let missing = app.raw(Method::POST, "/pusher/auth", &app.globex.agent.token, ct, &form(actors::ids::ThreadId::new())).await;
+    assert_eq!(missing.error(StatusCode::FORBIDDEN, "forbidden"), other.error(StatusCode::FORBIDDEN, "forbidden"), "the same refusal");
+
+    let own = app.raw(Method::POST, "/pusher/auth", &app.acme.agent.token, ct, &form(app.acme.thread)).await;
+    assert_eq!(own.status, StatusCode::OK, "{own:?}");
+    assert!(own.body["auth"].as_str().is_some_and(|a| a.starts_with("test-key:")));
+}
