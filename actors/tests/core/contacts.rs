@@ -4,7 +4,7 @@
 use crate::support::*;
 use actors::contacts::ContactChange;
 use actors::domain::{ChannelKind, event};
-use actors::ports::ThreadReads;
+use actors::ports::{ThreadReads, ThreadWrites};
 use actors::protocol::ChannelName;
 
 #[tokio::test(start_paused = true)]

@@ -26,7 +26,7 @@ async fn send_now_reaches_the_carrier_once_and_ends_sent_with_its_sid() {
     let req = &w.carrier.requests()[0];
     assert_eq!(req.to, w.contact.phone);
     assert_eq!(req.body, "Your order shipped");
-    assert_eq!(req.status_callback, "http://127.0.0.1:8080/webhooks/twilio/status");
+    assert_eq!(req.status_callback, format!("http://127.0.0.1:8080/webhooks/twilio/status?message={}", msg.id), "names our message");
     let stored = w.store.message(msg.id).expect("stored");
     assert_eq!(stored.status, MessageStatus::Sent);
     assert_eq!(stored.provider_sid, Some(w.carrier.sids()[0].clone()), "the carrier's sid is kept");

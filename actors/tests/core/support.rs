@@ -6,7 +6,7 @@ use actors::domain::{ChannelKind, Contact, Role, User};
 use actors::fakes::{FakeCarrier, MemoryStore};
 use actors::hub::{Conn, ConnRef};
 use actors::ids::{TeamId, ThreadId};
-use actors::ports::{AccountStore, Bus, ContactStore, LocalBus, NewAccount, NewChannel, ThreadReads};
+use actors::ports::{AccountWrites, Bus, ContactWrites, LocalBus, NewAccount, NewChannel, ThreadWrites};
 use actors::{Core, CoreConfig, CorePorts};
 use bytes::Bytes;
 use serde_json::Value;

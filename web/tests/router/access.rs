@@ -30,7 +30,7 @@ async fn requests_without_valid_credentials_are_401() {
 
     // A revoked session is no session.
     let Auth::Session(id) = &app.acme.agent.session else { unreachable!() };
-    actors::ports::AccountStore::revoke_session(&*app.store, &web::extract::hash_secret(id)).await.unwrap();
+    actors::ports::AccountWrites::revoke_session(&*app.store, &web::extract::hash_secret(id)).await.unwrap();
     app.get("/api/me", &app.acme.agent.session).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
 }
 

@@ -5,7 +5,7 @@
 use actors::domain::{ChannelKind, Role, User};
 use actors::fakes::{FakeCarrier, MemoryStore};
 use actors::ids::{TeamId, ThreadId};
-use actors::ports::{AccountStore, ContactStore, LocalBus, NewAccount, NewChannel, Store, ThreadReads};
+use actors::ports::{AccountWrites, ContactWrites, LocalBus, NewAccount, NewChannel, Reads, ThreadWrites};
 use actors::{Core, CoreConfig, CorePorts};
 use async_trait::async_trait;
 use axum::Router;
@@ -142,7 +142,7 @@ impl App {
         };
         let state = AppState {
             core: core.clone(),
-            store: store.clone() as Arc<dyn Store>,
+            reads: store.clone() as Arc<dyn Reads>,
             config: Arc::new(web_config),
             probe: Arc::new(Ready),
             loopback: Arc::new(NoLoopback),

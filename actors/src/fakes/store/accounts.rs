@@ -5,12 +5,55 @@ use super::{ChannelRow, InviteRow, MemoryStore, SessionRow, TokenRow, UserRow, n
 use crate::domain::{Channel, Role, Team, User};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
-use crate::ports::{AccountStore, Invite, NewAccount, Principal};
+use crate::ports::{AccountReads, AccountWrites, Invite, NewAccount, Principal};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 #[async_trait]
-impl AccountStore for MemoryStore {
+impl AccountReads for MemoryStore {
+    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
+        self.enter("credentials").await?;
+        let s = self.state();
+        match s.users.values().find(|u| u.user.email == email) {
+            Some(u) => Ok(Some((s.principal(u.user.id)?, u.password_hash.clone()))),
+            None => Ok(None),
+        }
+    }
+
+    async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>> {
+        self.enter("session_principal").await?;
+        let s = self.state();
+        match s.sessions.get(id_hash).filter(|r| !r.revoked && r.expires_at > now()) {
+            Some(r) => s.principal(r.user).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>> {
+        self.enter("token_principal").await?;
+        let s = self.state();
+        match s.tokens.get(token_hash).filter(|t| !t.revoked) {
+            Some(t) => s.principal(t.user).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn members(&self, team: TeamId) -> DomainResult<Vec<User>> {
+        self.enter("members").await?;
+        let s = self.state();
+        let mut members: Vec<User> = s.users.values().filter(|u| u.user.team_id == team).map(|u| u.user.clone()).collect();
+        members.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+        Ok(members)
+    }
+
+    async fn team(&self, team: TeamId) -> DomainResult<Team> {
+        self.enter("team").await?;
+        self.state().team_row(team)
+    }
+}
+
+#[async_trait]
+impl AccountWrites for MemoryStore {
     async fn create_account(&self, a: NewAccount) -> DomainResult<Principal> {
         self.enter("create_account").await?;
         for (field, text) in [("email", &a.email), ("name", &a.name)] {
@@ -71,15 +114,6 @@ impl AccountStore for MemoryStore {
         s.principal(id)
     }
 
-    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
-        self.enter("credentials").await?;
-        let s = self.state();
-        match s.users.values().find(|u| u.user.email == email) {
-            Some(u) => Ok(Some((s.principal(u.user.id)?, u.password_hash.clone()))),
-            None => Ok(None),
-        }
-    }
-
     async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()> {
         self.enter("create_session").await?;
         let mut s = self.state();
@@ -91,15 +125,6 @@ impl AccountStore for MemoryStore {
         }
         s.sessions.insert(id_hash.to_vec(), SessionRow { user, expires_at, revoked: false });
         Ok(())
-    }
-
-    async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>> {
-        self.enter("session_principal").await?;
-        let s = self.state();
-        match s.sessions.get(id_hash).filter(|r| !r.revoked && r.expires_at > now()) {
-            Some(r) => s.principal(r.user).map(Some),
-            None => Ok(None),
-        }
     }
 
     async fn revoke_session(&self, id_hash: &[u8]) -> DomainResult<()> {
@@ -124,15 +149,6 @@ impl AccountStore for MemoryStore {
         Ok(TokenId::new())
     }
 
-    async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>> {
-        self.enter("token_principal").await?;
-        let s = self.state();
-        match s.tokens.get(token_hash).filter(|t| !t.revoked) {
-            Some(t) => s.principal(t.user).map(Some),
-            None => Ok(None),
-        }
-    }
-
     async fn create_invite(
         &self,
         by: &User,
@@ -152,18 +168,5 @@ impl AccountStore for MemoryStore {
         let invite = Invite { id: InviteId::new(), team_id: by.team_id, email: email.map(str::to_owned), role, expires_at };
         s.invites.insert(token_hash.to_vec(), InviteRow { invite: invite.clone(), accepted: false });
         Ok(invite)
-    }
-
-    async fn members(&self, team: TeamId) -> DomainResult<Vec<User>> {
-        self.enter("members").await?;
-        let s = self.state();
-        let mut members: Vec<User> = s.users.values().filter(|u| u.user.team_id == team).map(|u| u.user.clone()).collect();
-        members.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
-        Ok(members)
-    }
-
-    async fn team(&self, team: TeamId) -> DomainResult<Team> {
-        self.enter("team").await?;
-        self.state().team_row(team)
     }
 }

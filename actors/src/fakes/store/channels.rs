@@ -6,7 +6,7 @@ use super::{ChannelRow, MemoryStore, Receipt, e164, now};
 use crate::domain::{Channel, ChannelKind, MessageStatus};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
-use crate::ports::{ChannelStore, NewChannel};
+use crate::ports::{ChannelReads, ChannelWrites, NewChannel};
 use async_trait::async_trait;
 
 /// The schema's check of a Twilio sid: a prefix and 32 letters or digits.
@@ -19,7 +19,7 @@ fn sid(field: &'static str, prefix: &str, value: &str) -> DomainResult<()> {
 }
 
 #[async_trait]
-impl ChannelStore for MemoryStore {
+impl ChannelReads for MemoryStore {
     async fn channels(&self, team: TeamId) -> DomainResult<Vec<Channel>> {
         self.enter("channels").await?;
         let s = self.state();
@@ -28,6 +28,42 @@ impl ChannelStore for MemoryStore {
         Ok(rows.into_iter().map(|c| c.channel.clone()).collect())
     }
 
+    async fn channel_for_webhook(
+        &self,
+        account_sid: &str,
+        number: Option<&str>,
+        kind: ChannelKind,
+        service_sid: Option<&str>,
+    ) -> DomainResult<Option<Channel>> {
+        self.enter("channel_for_webhook").await?;
+        let s = self.state();
+        // The receiving number identifies the channel; a messaging service is the fallback.
+        let candidates = s.channels.values().filter(|c| !c.deleted && c.channel.account_sid == account_sid && c.channel.kind == kind);
+        let by_number = |c: &&ChannelRow| number.is_some_and(|n| c.channel.number == n);
+        let by_service = |c: &&ChannelRow| service_sid.is_some_and(|sv| c.channel.messaging_service_sid.as_deref() == Some(sv));
+        let found = candidates.clone().find(by_number).or_else(|| candidates.clone().find(by_service));
+        Ok(found.map(|c| c.channel.clone()))
+    }
+
+    async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId, MessageStatus)>> {
+        self.enter("message_for_sid").await?;
+        let s = self.state();
+        let Some(m) = s.messages.values().find(|m| m.msg.provider_sid.as_deref() == Some(sid)) else { return Ok(None) };
+        let channel = s.threads.get(&m.msg.thread_id).and_then(|t| s.channels.get(&t.channel)).map(|c| c.channel.clone());
+        Ok(channel.map(|c| (c, m.msg.thread_id, m.msg.status)))
+    }
+
+    async fn message_channel(&self, message: MessageId) -> DomainResult<Option<(Channel, ThreadId)>> {
+        self.enter("message_channel").await?;
+        let s = self.state();
+        let Some(m) = s.messages.get(&message).filter(|m| m.msg.direction == crate::domain::Direction::Outbound) else { return Ok(None) };
+        let channel = s.threads.get(&m.msg.thread_id).and_then(|t| s.channels.get(&t.channel)).map(|c| c.channel.clone());
+        Ok(channel.map(|c| (c, m.msg.thread_id)))
+    }
+}
+
+#[async_trait]
+impl ChannelWrites for MemoryStore {
     async fn create_channel(&self, team: TeamId, ch: NewChannel) -> DomainResult<Channel> {
         self.enter("create_channel").await?;
         e164("number", &ch.number)?;
@@ -66,31 +102,6 @@ impl ChannelStore for MemoryStore {
         let row = s.channels.get_mut(&id).filter(|c| c.channel.team_id == team && !c.deleted).ok_or(DomainError::NotFound("channel"))?;
         row.deleted = true;
         Ok(())
-    }
-
-    async fn channel_for_webhook(
-        &self,
-        account_sid: &str,
-        number: Option<&str>,
-        kind: ChannelKind,
-        service_sid: Option<&str>,
-    ) -> DomainResult<Option<Channel>> {
-        self.enter("channel_for_webhook").await?;
-        let s = self.state();
-        // The receiving number identifies the channel; a messaging service is the fallback.
-        let candidates = s.channels.values().filter(|c| !c.deleted && c.channel.account_sid == account_sid && c.channel.kind == kind);
-        let by_number = |c: &&ChannelRow| number.is_some_and(|n| c.channel.number == n);
-        let by_service = |c: &&ChannelRow| service_sid.is_some_and(|sv| c.channel.messaging_service_sid.as_deref() == Some(sv));
-        let found = candidates.clone().find(by_number).or_else(|| candidates.clone().find(by_service));
-        Ok(found.map(|c| c.channel.clone()))
-    }
-
-    async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId, MessageStatus)>> {
-        self.enter("message_for_sid").await?;
-        let s = self.state();
-        let Some(m) = s.messages.values().find(|m| m.msg.provider_sid.as_deref() == Some(sid)) else { return Ok(None) };
-        let channel = s.threads.get(&m.msg.thread_id).and_then(|t| s.channels.get(&t.channel)).map(|c| c.channel.clone());
-        Ok(channel.map(|c| (c, m.msg.thread_id, m.msg.status)))
     }
 
     async fn record_receipt(&self, _team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()> {

@@ -5,7 +5,7 @@ use super::{MemoryStore, contains_ci, decode_cursor, e164, encode_cursor, now, p
 use crate::domain::Contact;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
-use crate::ports::{ContactPatch, ContactStore, Page};
+use crate::ports::{ContactPatch, ContactReads, ContactWrites, Page};
 use async_trait::async_trait;
 
 const DUPLICATE_PHONE: &str = "a contact with this phone number already exists";
@@ -26,7 +26,7 @@ fn check(name: &str, phone: &str, email: Option<&str>, tags: &[String]) -> Domai
 }
 
 #[async_trait]
-impl ContactStore for MemoryStore {
+impl ContactReads for MemoryStore {
     async fn list_contacts(&self, team: TeamId, search: Option<&str>, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Contact>> {
         self.enter("list_contacts").await?;
         let after = cursor.map(decode_cursor).transpose()?;
@@ -46,6 +46,20 @@ impl ContactStore for MemoryStore {
         Ok(page(rows, limit, |c| encode_cursor(c.created_at, c.id.0)))
     }
 
+    async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact> {
+        self.enter("contact").await?;
+        self.state().contacts.get(&id).filter(|c| c.team_id == team).cloned().ok_or(DomainError::NotFound("contact"))
+    }
+
+    async fn contact_threads(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>> {
+        self.enter("contact_threads").await?;
+        let s = self.state();
+        Ok(s.threads.values().filter(|t| t.team == team && t.contact == id).map(|t| t.id).collect())
+    }
+}
+
+#[async_trait]
+impl ContactWrites for MemoryStore {
     async fn create_contact(&self, team: TeamId, name: &str, phone: &str, email: Option<&str>, tags: &[String]) -> DomainResult<Contact> {
         self.enter("create_contact").await?;
         check(name, phone, email, tags)?;
@@ -68,11 +82,6 @@ impl ContactStore for MemoryStore {
         };
         s.contacts.insert(contact.id, contact.clone());
         Ok(contact)
-    }
-
-    async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact> {
-        self.enter("contact").await?;
-        self.state().contacts.get(&id).filter(|c| c.team_id == team).cloned().ok_or(DomainError::NotFound("contact"))
     }
 
     async fn update_contact(&self, team: TeamId, id: ContactId, p: ContactPatch) -> DomainResult<Contact> {
@@ -115,11 +124,5 @@ impl ContactStore for MemoryStore {
         let threads: Vec<ThreadId> = s.threads.values().filter(|t| t.team == team && t.contact == id).map(|t| t.id).collect();
         s.delete_threads(&threads);
         Ok(threads)
-    }
-
-    async fn contact_threads(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>> {
-        self.enter("contact_threads").await?;
-        let s = self.state();
-        Ok(s.threads.values().filter(|t| t.team == team && t.contact == id).map(|t| t.id).collect())
     }
 }

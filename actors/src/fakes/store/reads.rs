@@ -2,7 +2,7 @@
 //! their author alone), and the get-or-create lookups of a contact's or an inbound message's
 //! thread.
 
-use super::{MemoryStore, contains_ci, decode_cursor, e164, encode_cursor, page, storable};
+use super::{MemoryStore, contains_ci, decode_cursor, encode_cursor, page};
 use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
@@ -79,71 +79,6 @@ impl ThreadReads for MemoryStore {
             .take(limit.max(0) as usize + 1)
             .cloned()
             .collect())
-    }
-
-    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)> {
-        self.enter("thread_for_contact").await?;
-        let mut s = self.state();
-        if s.contacts.get(&contact).is_none_or(|c| c.team_id != team) {
-            return Err(DomainError::NotFound("contact"));
-        }
-        // The team's first live channel of that kind (real numbers before simulated ones).
-        let channel = s
-            .channels
-            .values()
-            .filter(|c| c.channel.team_id == team && c.channel.kind == kind && !c.deleted)
-            .min_by_key(|c| (c.channel.simulated, c.created_at, c.channel.id))
-            .map(|c| c.channel.id)
-            .ok_or_else(|| DomainError::invalid("channel", format!("the team has no {kind} number")))?;
-        Ok(s.upsert_thread(team, contact, channel))
-    }
-
-    async fn thread_for_inbound(
-        &self,
-        team: TeamId,
-        channel: ChannelId,
-        phone: &str,
-        profile_name: Option<&str>,
-    ) -> DomainResult<(ThreadId, bool)> {
-        self.enter("thread_for_inbound").await?;
-        e164("phone", phone)?;
-        if let Some(name) = profile_name {
-            storable("name", name)?;
-        }
-        let mut s = self.state();
-        if !s.channels.contains_key(&channel) {
-            return Err(DomainError::invalid("channel", "is not acceptable (threads_channel_id_fkey)"));
-        }
-        let name = profile_name.map(|n| n.chars().take(200).collect::<String>());
-        let existing = s.contacts.values().find(|c| c.team_id == team && c.phone == phone).map(|c| c.id);
-        let contact = match existing {
-            Some(id) => {
-                // Only an empty name takes the WhatsApp profile name.
-                let c = s.contacts.get_mut(&id).expect("found above");
-                if let Some(name) = name.filter(|n| !n.trim().is_empty())
-                    && c.name.is_empty()
-                {
-                    c.name = name;
-                }
-                id
-            }
-            None => {
-                let id = ContactId::new();
-                let contact = Contact {
-                    id,
-                    team_id: team,
-                    name: name.unwrap_or_default(),
-                    phone: phone.to_owned(),
-                    email: None,
-                    tags: vec![],
-                    opted_out_at: None,
-                    created_at: super::now(),
-                };
-                s.contacts.insert(id, contact);
-                id
-            }
-        };
-        Ok(s.upsert_thread(team, contact, channel))
     }
 
     async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId> {

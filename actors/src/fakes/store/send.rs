@@ -150,6 +150,30 @@ impl State {
     }
 }
 
+impl State {
+    /// A lost send answer repaired by a status callback: a message still waiting, or failed as
+    /// "outcome unknown", takes the sid and becomes `sent`.
+    pub(super) fn adopt_sid(&mut self, message: MessageId, sid: &str) -> DomainResult<Option<Committed<Message>>> {
+        storable("provider_sid", sid)?;
+        let unknown = |m: &MessageRow| {
+            m.msg.status == MessageStatus::Failed && m.msg.error_reason.as_deref().is_some_and(|r| r.starts_with("outcome unknown"))
+        };
+        let Some(row) = self
+            .messages
+            .get_mut(&message)
+            .filter(|m| m.msg.direction == Direction::Outbound && m.msg.provider_sid.is_none() && (waiting(m.msg.status) || unknown(m)))
+        else {
+            return Ok(None);
+        };
+        row.msg.status = MessageStatus::Sent;
+        row.msg.provider_sid = Some(sid.to_owned());
+        row.msg.error_code = None;
+        row.msg.error_reason = None;
+        row.msg.sent_at = row.msg.sent_at.or(Some(now()));
+        self.message_updated(message, None).map(Some)
+    }
+}
+
 /// The status that early status callbacks add up to, applied forward-only in arrival order from
 /// `sent`, with the error code of the one that decided it.
 fn early_outcome(receipts: &[serde_json::Value]) -> Option<(MessageStatus, Option<i32>)> {

@@ -2,7 +2,7 @@
 //! with their seqs, and the thread's new inbox row, as the Postgres store's transactions do.
 //! The carrier's side of a message lives in `send`.
 
-use super::{MemoryStore, MessageRow, Receipt, State, now, preview, storable};
+use super::{MemoryStore, MessageRow, Receipt, State, e164, now, preview, storable};
 use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
@@ -12,6 +12,71 @@ use time::OffsetDateTime;
 
 #[async_trait]
 impl ThreadWrites for MemoryStore {
+    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)> {
+        self.enter("thread_for_contact").await?;
+        let mut s = self.state();
+        if s.contacts.get(&contact).is_none_or(|c| c.team_id != team) {
+            return Err(DomainError::NotFound("contact"));
+        }
+        // The team's first live channel of that kind (real numbers before simulated ones).
+        let channel = s
+            .channels
+            .values()
+            .filter(|c| c.channel.team_id == team && c.channel.kind == kind && !c.deleted)
+            .min_by_key(|c| (c.channel.simulated, c.created_at, c.channel.id))
+            .map(|c| c.channel.id)
+            .ok_or_else(|| DomainError::invalid("channel", format!("the team has no {kind} number")))?;
+        Ok(s.upsert_thread(team, contact, channel))
+    }
+
+    async fn thread_for_inbound(
+        &self,
+        team: TeamId,
+        channel: ChannelId,
+        phone: &str,
+        profile_name: Option<&str>,
+    ) -> DomainResult<(ThreadId, bool)> {
+        self.enter("thread_for_inbound").await?;
+        e164("phone", phone)?;
+        if let Some(name) = profile_name {
+            storable("name", name)?;
+        }
+        let mut s = self.state();
+        if !s.channels.contains_key(&channel) {
+            return Err(DomainError::invalid("channel", "is not acceptable (threads_channel_id_fkey)"));
+        }
+        let name = profile_name.map(|n| n.chars().take(200).collect::<String>());
+        let existing = s.contacts.values().find(|c| c.team_id == team && c.phone == phone).map(|c| c.id);
+        let contact = match existing {
+            Some(id) => {
+                // Only an empty name takes the WhatsApp profile name.
+                let c = s.contacts.get_mut(&id).expect("found above");
+                if let Some(name) = name.filter(|n| !n.trim().is_empty())
+                    && c.name.is_empty()
+                {
+                    c.name = name;
+                }
+                id
+            }
+            None => {
+                let id = ContactId::new();
+                let contact = Contact {
+                    id,
+                    team_id: team,
+                    name: name.unwrap_or_default(),
+                    phone: phone.to_owned(),
+                    email: None,
+                    tags: vec![],
+                    opted_out_at: None,
+                    created_at: super::now(),
+                };
+                s.contacts.insert(id, contact);
+                id
+            }
+        };
+        Ok(s.upsert_thread(team, contact, channel))
+    }
+
     async fn create_outbound(&self, msg: NewOutbound) -> DomainResult<Committed<Message>> {
         self.enter("create_outbound").await?;
         self.state().create_outbound(msg)
@@ -155,6 +220,11 @@ impl ThreadWrites for MemoryStore {
     async fn fail_unknown(&self, message: MessageId, older_than: OffsetDateTime) -> DomainResult<Option<Committed<Message>>> {
         self.enter("fail_unknown").await?;
         self.state().fail_unknown(message, older_than)
+    }
+
+    async fn adopt_sid(&self, message: MessageId, sid: &str) -> DomainResult<Option<Committed<Message>>> {
+        self.enter("adopt_sid").await?;
+        self.state().adopt_sid(message, sid)
     }
 
     async fn record_contact_change(&self, team: TeamId, thread: ThreadId, contact: &Contact) -> DomainResult<Committed<()>> {
