@@ -34,6 +34,7 @@ pub enum SchedulerMsg {
 #[async_trait]
 pub trait Dispatcher: Send + Sync {
     /// Hands a claimed message to its thread actor, which holds `slot` until the carrier answers.
+    /// A claim that reaches no actor (or dies in one's mailbox) is given back by the dispatcher.
     async fn dispatch(&self, claimed: &Claimed, slot: OwnedSemaphorePermit) -> DomainResult<()>;
     /// Tells a thread that one of its sends has waited for the carrier since before `cutoff`: its
     /// process died, so the outcome is unknown and the actor fails it (never sends it twice).
@@ -170,11 +171,9 @@ impl SchedulerState {
                 metrics::histogram!("switchboard_dispatch_delay_seconds").record(delay.as_seconds_f64());
                 let slot = permits.split(1).expect("one permit per claimed row");
                 if let Err(e) = self.ctx.dispatcher.dispatch(&c, slot).await {
-                    // Nobody got it, so nothing was sent: put it back for the next wake.
+                    // Nobody got it, so nothing was sent: the dispatcher gives the claim back
+                    // (the next wake, here or on another node, sends it).
                     tracing::error!(message = %c.message, error = %e, "could not hand a due message to its thread");
-                    if let Err(e) = self.ctx.store.unclaim(c.message).await {
-                        tracing::error!(message = %c.message, error = %e, "could not put a message back; the sweep will fail it");
-                    }
                 }
             }
             if n < free {

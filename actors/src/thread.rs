@@ -62,11 +62,11 @@ pub enum ThreadMsg {
     /// by the callback URL): its send's answer was lost, and the callback repairs it.
     Adopt { message: MessageId, update: StatusUpdate, reply: Reply<Option<Message>> },
     /// The scheduler claimed this message (now `sending`): hand it to the carrier, holding one
-    /// of the node's send slots until the carrier answers.
-    Dispatch { message: MessageId, slot: Option<OwnedSemaphorePermit> },
-    /// A send task is over: the carrier's answer, or `None` when nothing was sent (the sweep
-    /// failed the message meanwhile, or the node is stopping and put it back).
-    SendFinished { message: MessageId, outcome: Option<SendOutcome> },
+    /// of the node's send slots until the carrier answers. Dropped unhandled (the actor crashed
+    /// with it queued), it gives the claim back.
+    Dispatch(Claim),
+    /// A send task is over. Dropped unhandled, it is told again to a fresh actor.
+    SendFinished(SendReport),
     /// The scheduler's sweep found a send of ours waiting for the carrier since before `cutoff`.
     FailUnknown { message: MessageId, cutoff: OffsetDateTime },
     /// The thread's contact changed (name, phone, opt-out): record it and refresh every view.
@@ -260,14 +260,16 @@ impl Actor for ThreadActor {
                 answer(reply, result)
             }
             ThreadMsg::Adopt { message, update, reply } => answer(reply, state.adopt(message, update).await),
-            ThreadMsg::Dispatch { message, slot } => {
+            ThreadMsg::Dispatch(claim) => {
+                let (message, slot) = claim.take();
                 state.spawn_send(message, slot);
                 None
             }
-            ThreadMsg::SendFinished { message, outcome } => {
+            ThreadMsg::SendFinished(report) => {
+                let (message, outcome, attempt) = report.take();
                 state.sending = state.sending.saturating_sub(1);
                 match outcome {
-                    Some(outcome) => state.finish_send(message, outcome).await,
+                    Some(outcome) => state.finish_send(message, outcome, attempt).await,
                     None => None,
                 }
             }
@@ -474,7 +476,7 @@ impl ThreadState {
         self.ctx.tasks.spawn(async move {
             let outcome = deliver(&ctx, message).await;
             drop(slot);
-            report(&ctx, thread, message, outcome).await;
+            report(ctx, thread, message, outcome, 0).await;
         });
     }
 
@@ -494,15 +496,18 @@ impl ThreadState {
         Ok(Some(value))
     }
 
-    async fn finish_send(&mut self, message: MessageId, outcome: SendOutcome) -> Option<String> {
-        match self.ctx.store.record_send(message, outcome).await {
+    async fn finish_send(&mut self, message: MessageId, outcome: SendOutcome, attempt: u32) -> Option<String> {
+        match self.ctx.store.record_send(message, outcome.clone()).await {
             Ok(Some(committed)) => {
                 self.apply(committed);
                 None
             }
             Ok(None) => None,
             Err(e) => {
-                tracing::error!(%message, error = %e, "could not record a send result");
+                // The carrier has answered: the answer must not be lost with this attempt. It is
+                // told again (to a fresh actor if this one crashes now), a few times, with a pause.
+                tracing::error!(%message, error = %e, attempt, "could not record a send result; it will be told again");
+                retell(self.ctx.clone(), self.id, message, Some(outcome), attempt + 1);
                 crash_reason(&e)
             }
         }
@@ -540,23 +545,91 @@ impl ThreadState {
     }
 }
 
-/// Tells the thread actor how a send ended, starting a fresh actor if ours is gone (it crashed).
-/// A result that cannot be told after several tries is logged loudly: the message stays
-/// `queued`/`sending` and the sweep fails it as "outcome unknown".
-async fn report(ctx: &ThreadCtx, thread: ThreadId, message: MessageId, outcome: Option<SendOutcome>) {
-    let mut delay = Duration::from_millis(50);
-    for attempt in 0..8 {
-        match ctx.registry.cast(thread, ThreadMsg::SendFinished { message, outcome: outcome.clone() }).await {
-            Ok(()) => return,
-            Err(e) if attempt == 7 => {
-                metrics::counter!("switchboard_send_results_lost_total").increment(1);
-                tracing::error!(%message, %thread, ?outcome, error = %e, "LOST a carrier answer: the message will be failed as outcome unknown");
-            }
-            Err(_) => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
+/// How many times a send's result is told before it is given up on (and logged as lost).
+const REPORT_ATTEMPTS: u32 = 8;
+
+/// A claimed message on its way to its thread actor. If the actor's mailbox is dropped before
+/// the actor takes it (the actor crashed with it queued), the message was never sent: its claim
+/// is given back for any node to send, instead of waiting for the sweep to fail it.
+pub struct Claim {
+    message: MessageId,
+    slot: Option<OwnedSemaphorePermit>,
+    give_back: Option<Arc<ThreadCtx>>,
+}
+
+impl Claim {
+    /// A claim that `ctx` gives back if it is dropped unhandled.
+    pub fn new(ctx: Arc<ThreadCtx>, message: MessageId, slot: Option<OwnedSemaphorePermit>) -> Claim {
+        Claim { message, slot, give_back: Some(ctx) }
+    }
+
+    fn take(mut self) -> (MessageId, Option<OwnedSemaphorePermit>) {
+        self.give_back = None;
+        (self.message, self.slot.take())
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some(ctx) = self.give_back.take() {
+            let message = self.message;
+            tracing::warn!(%message, "a dispatch was dropped with its actor: the claim is given back");
+            let store = ctx.store.clone();
+            ctx.tasks.spawn(async move {
+                if let Err(e) = store.unclaim(message).await {
+                    tracing::error!(%message, error = %e, "could not give back a claim; the sweep will fail it");
+                }
+            });
         }
+    }
+}
+
+/// A send task's result on its way to its thread actor. If it is dropped unhandled (the actor
+/// crashed with it queued), it is told again, so a carrier's answer is never lost silently.
+pub struct SendReport {
+    message: MessageId,
+    outcome: Option<SendOutcome>,
+    attempt: u32,
+    retell: Option<(Arc<ThreadCtx>, ThreadId)>,
+}
+
+impl SendReport {
+    fn take(mut self) -> (MessageId, Option<SendOutcome>, u32) {
+        self.retell = None;
+        (self.message, self.outcome.take(), self.attempt)
+    }
+}
+
+impl Drop for SendReport {
+    fn drop(&mut self) {
+        if let Some((ctx, thread)) = self.retell.take() {
+            retell(ctx, thread, self.message, self.outcome.take(), self.attempt + 1);
+        }
+    }
+}
+
+/// Tells a send's result again after a pause (an owned task), or gives up loudly after
+/// `REPORT_ATTEMPTS`: the message then stays waiting and the sweep fails it as "outcome
+/// unknown", unless a status callback naming it repairs it first.
+fn retell(ctx: Arc<ThreadCtx>, thread: ThreadId, message: MessageId, outcome: Option<SendOutcome>, attempt: u32) {
+    if attempt >= REPORT_ATTEMPTS {
+        metrics::counter!("switchboard_send_results_lost_total").increment(1);
+        tracing::error!(%message, %thread, ?outcome, "LOST a carrier answer after {attempt} attempts: the message will be failed as outcome unknown unless a status callback repairs it");
+        return;
+    }
+    let tasks = ctx.tasks.clone();
+    tasks.spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100) * 2u32.pow(attempt.min(6))).await;
+        report(ctx, thread, message, outcome, attempt).await;
+    });
+}
+
+/// Tells the thread actor how a send ended, starting a fresh actor if ours is gone.
+async fn report(ctx: Arc<ThreadCtx>, thread: ThreadId, message: MessageId, outcome: Option<SendOutcome>, attempt: u32) {
+    let msg = ThreadMsg::SendFinished(SendReport { message, outcome, attempt, retell: Some((ctx.clone(), thread)) });
+    // A failure to hand it over drops the report, which tells it again.
+    if let Err(e) = ctx.registry.cast(thread, msg).await {
+        tracing::warn!(%message, %thread, error = %e, attempt, "could not hand a send result to its thread");
     }
 }
 

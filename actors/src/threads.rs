@@ -11,7 +11,7 @@ use crate::ports::{Claimed, InboundOutcome, NewInbound};
 use crate::registry::Registry;
 use crate::rules::{self, Draft};
 use crate::scheduler::Dispatcher;
-use crate::thread::{StatusUpdate, ThreadActor, ThreadCtx, ThreadMsg, ThreadStart};
+use crate::thread::{Claim, StatusUpdate, ThreadActor, ThreadCtx, ThreadMsg, ThreadStart};
 use async_trait::async_trait;
 use ractor::{Actor, ActorCell};
 use std::sync::Arc;
@@ -292,7 +292,10 @@ impl Threads {
 #[async_trait]
 impl Dispatcher for Threads {
     async fn dispatch(&self, claimed: &Claimed, slot: OwnedSemaphorePermit) -> DomainResult<()> {
-        self.registry.cast(claimed.thread, ThreadMsg::Dispatch { message: claimed.message, slot: Some(slot) }).await
+        // A claim dropped unhandled gives itself back; the scheduler then must not (and cannot:
+        // the claim is gone) put it back a second time.
+        let claim = Claim::new(self.ctx.clone(), claimed.message, Some(slot));
+        self.registry.cast(claimed.thread, ThreadMsg::Dispatch(claim)).await
     }
 
     async fn fail_unknown(&self, thread: ThreadId, message: MessageId, cutoff: OffsetDateTime) -> DomainResult<()> {

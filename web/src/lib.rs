@@ -98,6 +98,11 @@ pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
         .merge(gateway::routes())
         .merge(pages::routes())
         .nest_service("/static", ServeDir::new(static_dir))
+        // Every answer is JSON, unknown routes and methods too.
+        .fallback(|| async { error::ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        })
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {

@@ -68,3 +68,12 @@ async fn a_body_over_the_limit_is_413() {
     reply.error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     assert_eq!(app.store.calls("create_outbound"), 0);
 }
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json() {
+    let app = App::start(|_| {}).await;
+    app.get("/api/nope", &Auth::None).await.error(StatusCode::NOT_FOUND, "not_found");
+    app.json(Method::PUT, "/api/threads", &app.acme.agent.token, json!({}))
+        .await
+        .error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+}
