@@ -118,6 +118,19 @@ pub fn event_frame(event: &str, channel: &str, data: &impl Serialize) -> String 
 
 /// A client event relayed to the others on a channel (`user_id` added on presence channels).
 pub fn client_event_frame(event: &str, channel: &str, data: &Value, user_id: Option<&str>) -> String {
+    // Identity is the server's to say: a `user_id` the sender put in its data is replaced by the
+    // one it subscribed as (or dropped), so nobody can type, or speak, as a teammate.
+    let mut data = data.clone();
+    if let Value::Object(fields) = &mut data {
+        match user_id {
+            Some(uid) => {
+                fields.insert("user_id".into(), Value::String(uid.to_owned()));
+            }
+            None => {
+                fields.remove("user_id");
+            }
+        }
+    }
     let mut frame = json!({ "event": event, "channel": channel, "data": data });
     if let Some(uid) = user_id {
         frame["user_id"] = Value::String(uid.to_owned());
@@ -252,6 +265,17 @@ mod tests {
         assert_eq!(parsed["channel"], "presence-thread-x");
         let data: Value = serde_json::from_str(parsed["data"].as_str().unwrap()).unwrap();
         assert_eq!(data["body"], "a \"quote\" </script>");
+    }
+
+    #[test]
+    fn client_events_carry_the_senders_identity_not_a_claimed_one() {
+        let spoof = json!({ "typing": true, "user_id": "someone-else" });
+        let frame: Value = serde_json::from_str(&client_event_frame("client-typing", "presence-x", &spoof, Some("me"))).unwrap();
+        assert_eq!(frame["user_id"], "me");
+        assert_eq!(frame["data"]["user_id"], "me");
+        let frame: Value = serde_json::from_str(&client_event_frame("client-x", "private-x", &spoof, None)).unwrap();
+        assert!(frame["data"].get("user_id").is_none());
+        assert!(frame.get("user_id").is_none());
     }
 
     #[test]

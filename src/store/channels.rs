@@ -189,7 +189,8 @@ impl ChannelWrites for PgStore {
 
     async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()> {
         op(async move {
-            sqlx::query("INSERT INTO webhook_receipts (team_id, kind, message_sid, params) VALUES ($1, $2, $3, $4)")
+            // A status receipt is kept once per (team, sid, status): replays add nothing.
+            sqlx::query("INSERT INTO webhook_receipts (team_id, kind, message_sid, params) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(team.0)
                 .bind(kind)
                 .bind(sid)

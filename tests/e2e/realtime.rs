@@ -58,6 +58,12 @@ async fn typing_is_relayed_not_echoed_and_expires(_p: PgPoolOptions, opts: PgCon
     assert_eq!(typing["data"]["typing"], true);
     a_ws.expect_none("client-typing", Duration::from_millis(200)).await;
 
+    // A claims to be B in the data: the server says who really typed.
+    a_ws.send(json!({ "event": "client-typing", "channel": channel, "data": { "typing": true, "user_id": b.id } })).await;
+    let spoofed = b_ws.expect("client-typing", WAIT).await;
+    assert_eq!(spoofed["user_id"], a.id);
+    assert_eq!(spoofed["data"]["user_id"], a.id, "the claimed identity is overwritten");
+
     // A latecomer sees who is typing right away.
     let mut late = b.socket(&server).await;
     late.subscribe(&channel).await;

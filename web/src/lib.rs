@@ -2,6 +2,7 @@
 //! gateway and the agent pages. Handlers are thin: extract, call one actor or one query, answer.
 
 pub mod api;
+pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod gateway;
@@ -103,6 +104,7 @@ pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
         })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::same_origin_only))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {

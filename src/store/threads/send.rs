@@ -122,7 +122,8 @@ pub(super) async fn begin_send(store: &PgStore, message: MessageId) -> Result<Op
 const RECORD_SEND: &str = concat!(
     "WITH early AS (
         SELECT COALESCE(jsonb_agg(r.params ORDER BY r.id), '[]'::jsonb) AS receipts FROM webhook_receipts r
-        WHERE r.kind = 'status' AND r.message_sid = $3),
+        WHERE r.kind = 'status' AND r.message_sid = $3
+          AND r.team_id = (SELECT team_id FROM messages WHERE id = $1)),
      m AS (
         UPDATE messages SET status = $2, provider_sid = $3, error_code = $4, error_reason = $5,
                sent_at = CASE WHEN $2 = 'sent' THEN now() END, updated_at = now()

@@ -169,3 +169,25 @@ async fn a_new_contacts_first_burst_is_stored_whole(pool: PgPoolOptions, opts: P
     assert_eq!((contacts, threads, messages), (20, 20, 160));
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn only_http_media_urls_are_stored(pool: PgPoolOptions, opts: PgConnectOptions) {
+    // A media URL a page would open as script (javascript:, data:) is never stored, even from a
+    // correctly signed webhook; the message and its http(s) media still are.
+    let _ = pool;
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let account = Account::new();
+    add_channel(&a, "sms", &account, None).await;
+    let mut params = with(inbound_params(&account, "+14155550163", &format!("SM{}", hex32()), "pictures"), "NumMedia", "3");
+    params.push(("MediaUrl0".into(), "javascript:alert(document.cookie)".into()));
+    params.push(("MediaUrl1".into(), "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1".into()));
+    params.push(("MediaUrl2".into(), "data:text/html,<script>alert(1)</script>".into()));
+    assert_twiml(&post_signed(&server, "/webhooks/twilio/messages", &account.token, &params).await);
+    let (_, list) = a.client.get("/api/threads").await;
+    let thread = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, view) = a.client.get(&format!("/api/threads/{thread}")).await;
+    let media: Vec<&str> = view["messages"][0]["media"].as_array().unwrap().iter().map(|m| m["url"].as_str().unwrap()).collect();
+    assert_eq!(media, vec!["https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"]);
+    server.stop().await;
+}

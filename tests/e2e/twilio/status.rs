@@ -120,3 +120,57 @@ async fn a_callback_that_beats_the_send_answer_is_applied_when_the_sid_is_record
     twilio.verify().await;
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn status_receipts_are_kept_once_and_only_for_their_own_team(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let twilio = MockServer::start().await;
+    let server = TestServer::start_with(&opts, |c| c.twilio_api_base = twilio.uri()).await;
+    let db = sqlx::PgPool::connect_with(opts.clone()).await.unwrap();
+
+    // Team B sends; Twilio's answer (with the sid) is slow.
+    let b = server.admin("Bea").await;
+    let b_account = Account::new();
+    add_channel(&b, "sms", &b_account, None).await;
+    let (_, thread) = contact_thread(&b, "Carol", "+14155550164", "sms").await;
+    let sid = format!("SM{}", hex32());
+    Mock::given(method("POST"))
+        .and(path(b_account.messages_path()))
+        .respond_with(created(&sid).set_delay(Duration::from_millis(1500)))
+        .mount(&twilio)
+        .await;
+
+    // Team C, with its own Twilio account and a number of its own, posts correctly signed (with
+    // ITS token) early callbacks for B's sid, guessed or leaked, before B's send records it.
+    let c = server.admin("Cy").await;
+    let c_account = Account::new();
+    let (status, _) = c
+        .client
+        .post(
+            "/api/channels",
+            json!({ "kind": "sms", "number": "+15005550001", "account_sid": c_account.sid, "auth_token": c_account.token }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let msg = send(&b, &thread, "hello Carol", &[]).await;
+    let mut forged = status_params(&c_account, &sid, "undelivered", "+14155550164", Some("30007"));
+    forged = with(forged, "From", "+15005550001");
+    let r = post_signed(&server, "/webhooks/twilio/status", &c_account.token, &forged).await;
+    assert_twiml(&r);
+
+    // B's own delivered callback, replayed five times: one receipt.
+    let own = status_params(&b_account, &sid, "delivered", "+14155550164", None);
+    for _ in 0..5 {
+        assert_twiml(&post_signed(&server, "/webhooks/twilio/status", &b_account.token, &own).await);
+    }
+    let delivered = wait_for_status(&b, &thread, msg["id"].as_str().unwrap(), "delivered").await;
+    assert_eq!(delivered["error_code"], Value::Null, "team C's receipt never touches team B's message: {delivered}");
+    let (kept,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM webhook_receipts WHERE kind = 'status' AND message_sid = $1 AND params->>'MessageStatus' = 'delivered'",
+    )
+    .bind(&sid)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(kept, 1, "a replayed callback is kept once");
+    server.stop().await;
+}

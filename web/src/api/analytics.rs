@@ -30,11 +30,15 @@ fn thirty() -> i64 {
 /// The most rows one export carries.
 const EXPORT_LIMIT: i64 = 100_000;
 
-/// A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) gets a leading
-/// apostrophe: contacts write these bodies, not us.
-fn defuse(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+/// A cell that a spreadsheet would run as a formula gets a leading apostrophe: contacts write
+/// these bodies, not us. Spreadsheets skip leading whitespace (space, tab, newline, NBSP, …) and
+/// read full-width signs as their ASCII twins, so those count too.
+pub(crate) fn defuse(cell: &str) -> String {
+    let first = cell.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}').chars().next();
+    let leading_control = cell.starts_with(['\t', '\r', '\n']);
+    match first {
+        Some('=' | '+' | '-' | '@' | '\u{ff1d}' | '\u{ff0b}' | '\u{ff0d}' | '\u{ff20}') => format!("'{cell}"),
+        _ if leading_control => format!("'{cell}"),
         _ => cell.to_owned(),
     }
 }
@@ -94,5 +98,9 @@ mod tests {
         assert_eq!(super::defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(super::defuse("+1 415"), "'+1 415");
         assert_eq!(super::defuse("hello"), "hello");
+        for sneaky in [" =1+1", "\n=1+1", "\u{a0}=1+1", "\u{ff1d}1+1", "\t@SUM(A1)", "\r-2", "\u{3000}+1"] {
+            assert!(super::defuse(sneaky).starts_with('\''), "{sneaky:?} is defused");
+        }
+        assert_eq!(super::defuse("a = b"), "a = b");
     }
 }

@@ -30,7 +30,9 @@ export function sendTyping() {
 
 export function onTyping(data, meta) {
   if (!view) return;
-  const uid = (data && data.user_id) || (meta && meta.user_id);
+  // Only the server-set id counts: the server also overwrites `data.user_id`, so a teammate
+  // cannot type as someone else.
+  const uid = meta && meta.user_id;
   if (!uid || uid === me.id) return;
   clearTimeout(view.typers.get(uid));
   if (data && data.typing) {

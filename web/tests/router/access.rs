@@ -100,3 +100,25 @@ async fn another_teams_thread_channel_is_not_signed() {
     assert_eq!(own.status, StatusCode::OK, "{own:?}");
     assert!(own.body["auth"].as_str().is_some_and(|a| a.starts_with("test-key:")));
 }
+
+#[tokio::test]
+async fn a_cross_site_request_with_the_session_cookie_is_403() {
+    let app = App::start(|_| {}).await;
+    let thread = app.acme.thread;
+    let read = |auth: &Auth, origin: Option<&str>| {
+        let mut req = request(Method::POST, &format!("/api/threads/{thread}/read"), auth, None);
+        if let Some(origin) = origin {
+            req.headers_mut().insert("origin", origin.parse().unwrap());
+        }
+        app.send(req)
+    };
+    // A page elsewhere posting with the agent's cookie (a body-less POST): refused, nothing done.
+    read(&app.acme.agent.session, Some("https://evil.example")).await.error(StatusCode::FORBIDDEN, "forbidden");
+    read(&app.acme.agent.session, Some("null")).await.error(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(app.store.calls("mark_read"), 0);
+    // Our own page, a program without Origin, and a Bearer token from anywhere go through.
+    let ours = app.origin();
+    assert_eq!(read(&app.acme.agent.session, Some(&ours)).await.status, StatusCode::OK);
+    assert_eq!(read(&app.acme.agent.session, None).await.status, StatusCode::OK);
+    assert_eq!(read(&app.acme.agent.token, Some("https://evil.example")).await.status, StatusCode::OK);
+}

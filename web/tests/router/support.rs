@@ -133,7 +133,7 @@ impl App {
             app_key: "test-key".into(),
             app_secret: "test-secret".to_owned().into(),
             public_base_url: "http://127.0.0.1:8080".into(),
-            allowed_origins: vec![],
+            allowed_origins: vec!["http://127.0.0.1:8080".into()],
             open_signup: true,
             ws_queue: 64,
             activity_timeout: 30,
@@ -167,6 +167,11 @@ impl App {
             serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         Reply { status, headers, body }
+    }
+
+    /// The origin our pages are served from.
+    pub fn origin(&self) -> String {
+        "http://127.0.0.1:8080".into()
     }
 
     pub async fn get(&self, uri: &str, auth: &Auth) -> Reply {

@@ -104,12 +104,21 @@ impl ChannelWrites for MemoryStore {
         Ok(())
     }
 
-    async fn record_receipt(&self, _team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()> {
+    async fn record_receipt(&self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) -> DomainResult<()> {
         self.enter("record_receipt").await?;
         if !matches!(kind, "inbound" | "status") {
             return Err(DomainError::invalid("kind", "is not acceptable (webhook_receipts_kind_check)"));
         }
-        self.state().receipts.push(Receipt { kind: kind.to_owned(), sid: sid.map(str::to_owned), params });
+        let mut s = self.state();
+        // One status receipt per (team, sid, status), as the unique index keeps it.
+        let status = &params["MessageStatus"];
+        let kept = kind == "status"
+            && s.receipts
+                .iter()
+                .any(|r| r.team == team && r.kind == "status" && r.sid.as_deref() == sid && &r.params["MessageStatus"] == status);
+        if !kept {
+            s.receipts.push(Receipt { team, kind: kind.to_owned(), sid: sid.map(str::to_owned), params });
+        }
         Ok(())
     }
 }

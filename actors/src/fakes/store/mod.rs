@@ -180,6 +180,7 @@ struct MessageRow {
 
 /// A verified webhook as received.
 struct Receipt {
+    team: TeamId,
     kind: String,
     sid: Option<String>,
     params: serde_json::Value,

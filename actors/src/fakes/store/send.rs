@@ -90,12 +90,17 @@ impl State {
         row.msg.error_code = code;
         row.msg.error_reason = reason;
         row.msg.sent_at = (status == MessageStatus::Sent).then(now);
+        let team = row.msg.team_id;
         let mut done = self.message_updated(message, None)?;
-        // Status callbacks that arrived before this answer were kept as receipts: apply them now,
-        // as one step forward.
+        // Status callbacks that arrived before this answer were kept as receipts (by the team
+        // whose channel verified them): apply them now, as one step forward.
         if let Some(sid) = sid {
-            let receipts: Vec<serde_json::Value> =
-                self.receipts.iter().filter(|r| r.kind == "status" && r.sid.as_deref() == Some(&sid)).map(|r| r.params.clone()).collect();
+            let receipts: Vec<serde_json::Value> = self
+                .receipts
+                .iter()
+                .filter(|r| r.team == team && r.kind == "status" && r.sid.as_deref() == Some(&sid))
+                .map(|r| r.params.clone())
+                .collect();
             if let Some((status, code)) = early_outcome(&receipts)
                 && let Some(later) = self.update_status(&sid, status, code, code.map(twilio_error_reason), None)?
             {

@@ -252,7 +252,7 @@ impl State {
         storable("body", &m.body)?;
         storable("provider_sid", &m.message_sid)?;
         // The receipt is kept either way: duplicates are part of what Twilio did.
-        self.receipts.push(Receipt { kind: "inbound".into(), sid: Some(m.message_sid.clone()), params: m.raw.clone() });
+        self.receipts.push(Receipt { team: m.team, kind: "inbound".into(), sid: Some(m.message_sid.clone()), params: m.raw.clone() });
         if self.messages.values().any(|x| x.msg.provider_sid.as_deref() == Some(&m.message_sid)) {
             return Ok(InboundOutcome::Duplicate);
         }
