@@ -338,15 +338,16 @@ pub trait ScheduleStore: Send + Sync {
 pub trait ChannelReads: Send + Sync {
     /// The team's live channels.
     async fn channels(&self, team: TeamId) -> DomainResult<Vec<Channel>>;
-    /// The live channel that receives at `number` for `account_sid` (or the messaging service).
-    async fn channel_for_webhook(
+    /// Every live channel that may receive at `number` for `account_sid` (or through the
+    /// messaging service), the number's own first. Several teams may have configured the same
+    /// account and number: the webhook goes to the one whose auth token verifies its signature.
+    async fn channels_for_webhook(
         &self,
         account_sid: &str,
         number: Option<&str>,
         kind: ChannelKind,
         service_sid: Option<&str>,
-    ) -> DomainResult<Option<Channel>>;
-    /// The channel, thread and current status of the message with this provider sid (for status
+    ) -> DomainResult<Vec<Channel>>;
     /// callbacks).
     async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId, MessageStatus)>>;
     /// The sending channel and thread of an outbound message, by our id (the id our status

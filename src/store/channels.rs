@@ -70,31 +70,31 @@ impl ChannelReads for PgStore {
         .await
     }
 
-    async fn channel_for_webhook(
+    async fn channels_for_webhook(
         &self,
         account_sid: &str,
         number: Option<&str>,
         kind: ChannelKind,
         service_sid: Option<&str>,
-    ) -> DomainResult<Option<Channel>> {
+    ) -> DomainResult<Vec<Channel>> {
         op(async move {
             // The receiving number identifies the channel; a messaging service is the fallback when
-            // the number itself is not configured.
-            let row: Option<ChannelRow> = sqlx::query_as(concat!(
+            // the number itself is not configured. Oldest first among equals.
+            let rows: Vec<ChannelRow> = sqlx::query_as(concat!(
                 "SELECT ",
                 channel_columns!(),
                 " FROM channels ch
                      WHERE ch.deleted_at IS NULL AND ch.account_sid = $1 AND ch.kind = $3
                        AND (ch.number = $2 OR ($4::text IS NOT NULL AND ch.messaging_service_sid = $4))
-                     ORDER BY (ch.number = $2) DESC LIMIT 1"
+                     ORDER BY (ch.number = $2) DESC, ch.created_at LIMIT 20"
             ))
             .bind(account_sid)
             .bind(number)
             .bind(kind.as_str())
             .bind(service_sid)
-            .fetch_optional(self.db())
+            .fetch_all(self.db())
             .await?;
-            Ok(row.map(Channel::from))
+            Ok(rows.into_iter().map(Channel::from).collect())
         })
         .await
     }

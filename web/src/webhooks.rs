@@ -117,10 +117,30 @@ fn signed_url(state: &AppState, uri: &axum::http::Uri) -> String {
 fn check_signature(state: &AppState, headers: &HeaderMap, uri: &axum::http::Uri, token: &str, params: &Params) -> ApiResult<()> {
     let sig = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
     if sig.is_empty() || !twilio_signature::validate(token, &signed_url(state, uri), &params.0, sig) {
-        metrics::counter!("switchboard_webhook_rejected_total").increment(1);
-        return Err(ApiError::forbidden("invalid X-Twilio-Signature"));
+        return Err(refused());
     }
     Ok(())
+}
+
+/// One answer for every webhook we do not accept: a bad signature, an unknown account or number.
+/// A different status for "not configured here" would tell a stranger which accounts and
+/// numbers our tenants use.
+fn refused() -> ApiError {
+    metrics::counter!("switchboard_webhook_rejected_total").increment(1);
+    ApiError::forbidden("invalid X-Twilio-Signature")
+}
+
+/// The channel whose auth token verifies the request. Several teams may have configured the same
+/// account and number (nobody proves an AccountSid when adding a channel): a correctly signed
+/// webhook goes to the team that holds the real token, whatever the others configured.
+fn verified_channel(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    candidates: Vec<actors::domain::Channel>,
+    params: &Params,
+) -> ApiResult<actors::domain::Channel> {
+    candidates.into_iter().find(|c| check_signature(state, headers, uri, c.auth_token.expose_secret(), params).is_ok()).ok_or_else(refused)
 }
 
 async fn inbound(State(state): State<AppState>, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
@@ -142,12 +162,8 @@ async fn inbound(State(state): State<AppState>, OriginalUri(uri): OriginalUri, h
     if to.is_none() && service.is_none() {
         return Err(ApiError::bad_request("missing parameter To"));
     }
-    let channel = state
-        .reads
-        .channel_for_webhook(account, to.as_deref(), kind, service)
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel for this number"))?;
-    check_signature(&state, &headers, &uri, channel.auth_token.expose_secret(), &params)?;
+    let candidates = state.reads.channels_for_webhook(account, to.as_deref(), kind, service).await?;
+    let channel = verified_channel(&state, &headers, &uri, candidates, &params)?;
 
     // Verified: from here on the request is Twilio's.
     let from = phone::normalize(from_raw, None).map_err(|_| ApiError::bad_request("From is not a phone number"))?;
@@ -196,12 +212,12 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
         None => match named {
             Some(message) => match state.reads.message_channel(message).await? {
                 Some((channel, thread)) => (channel, None, Some((message, thread))),
-                None => (sending_channel(&state, &params).await?, None, None),
+                None => (sending_channel(&state, &headers, &uri, &params).await?, None, None),
             },
             // A callback for a sid we have not recorded yet: Twilio can answer the send's HTTP
             // request after its first status callback. It is verified with the sending channel's
             // token (found by account and our number), kept, and applied when the sid is recorded.
-            None => (sending_channel(&state, &params).await?, None, None),
+            None => (sending_channel(&state, &headers, &uri, &params).await?, None, None),
         },
     };
     if params.get("AccountSid").is_some_and(|a| a != channel.account_sid) {
@@ -229,15 +245,18 @@ async fn status(State(state): State<AppState>, OriginalUri(uri): OriginalUri, he
     Ok(twiml())
 }
 
-/// The channel that sent a message, from the callback's account and `From` (our number).
-async fn sending_channel(state: &AppState, params: &Params) -> ApiResult<actors::domain::Channel> {
-    let account = params.get("AccountSid").ok_or_else(|| ApiError::not_found("message"))?;
+/// The channel that sent a message, from the callback's account and `From` (our number), among
+/// those whose token verifies the callback.
+async fn sending_channel(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    params: &Params,
+) -> ApiResult<actors::domain::Channel> {
+    let account = params.get("AccountSid").ok_or_else(refused)?;
     let from = params.get("From");
     let kind = if from.is_some_and(|f| f.starts_with("whatsapp:")) { ChannelKind::Whatsapp } else { ChannelKind::Sms };
     let number = from.and_then(|f| phone::normalize(f, None).ok());
-    state
-        .reads
-        .channel_for_webhook(account, number.as_deref(), kind, params.get("MessagingServiceSid"))
-        .await?
-        .ok_or_else(|| ApiError::not_found("message"))
+    let candidates = state.reads.channels_for_webhook(account, number.as_deref(), kind, params.get("MessagingServiceSid")).await?;
+    verified_channel(state, headers, uri, candidates, params)
 }

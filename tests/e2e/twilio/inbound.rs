@@ -123,13 +123,14 @@ async fn forged_inbound_webhooks_are_refused_before_anything_is_written(pool: Pg
         assert_eq!(rows(&db).await, (0, 0, 0), "{what} wrote something");
     }
 
-    // A number we do not serve, or an account we do not know: 404, still nothing written.
+    // A number we do not serve, or an account we do not know: the same 403 as a bad signature
+    // (a different answer would tell a stranger what our tenants configured), nothing written.
     let unknown_number = with(params.clone(), "To", "+14155550999");
     let r = post_signed(&server, "/webhooks/twilio/messages", &account.token, &unknown_number).await;
-    assert_eq!(r.status, 404, "unknown number: {}", r.body);
+    assert_eq!(r.status, 403, "unknown number: {}", r.body);
     let unknown_account = with(params.clone(), "AccountSid", &format!("AC{}", hex32()));
     let r = post_signed(&server, "/webhooks/twilio/messages", &account.token, &unknown_account).await;
-    assert_eq!(r.status, 404, "unknown account: {}", r.body);
+    assert_eq!(r.status, 403, "unknown account: {}", r.body);
     assert_eq!(rows(&db).await, (0, 0, 0));
     assert_nothing_visible(&a).await;
 
@@ -189,5 +190,35 @@ async fn only_http_media_urls_are_stored(pool: PgPoolOptions, opts: PgConnectOpt
     let (_, view) = a.client.get(&format!("/api/threads/{thread}")).await;
     let media: Vec<&str> = view["messages"][0]["media"].as_array().unwrap().iter().map(|m| m["url"].as_str().unwrap()).collect();
     assert_eq!(media, vec!["https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"]);
+    server.stop().await;
+}
+
+#[sqlx::test]
+async fn another_team_cannot_capture_or_break_our_webhooks(_p: PgPoolOptions, opts: PgConnectOptions) {
+    // Team C registers team B's AccountSid and number with a token of its own (nobody proves an
+    // AccountSid). It is not told that B has them, B's correctly signed webhooks still reach B,
+    // and C's configuration sees none of them.
+    let server = TestServer::start(&opts).await;
+    let b = server.admin("Bea").await;
+    let account = Account::new();
+    add_channel(&b, "sms", &account, None).await;
+    let c = server.admin("Cy").await;
+    let (status, body) =
+        c.client.post("/api/channels", json!({ "kind": "sms", "number": NUMBER, "account_sid": account.sid, "auth_token": hex32() })).await;
+    assert_eq!(status, 201, "no 409 that would confirm B's configuration: {body}");
+
+    let params = inbound_params(&account, "+14155550165", &format!("SM{}", hex32()), "for Bea");
+    assert_twiml(&post_signed(&server, "/webhooks/twilio/messages", &account.token, &params).await);
+    let (_, b_threads) = b.client.get("/api/threads").await;
+    assert_eq!(b_threads["items"].as_array().unwrap().len(), 1, "B got its message");
+    let (_, c_threads) = c.client.get("/api/threads").await;
+    assert_eq!(c_threads["items"].as_array().unwrap().len(), 0, "C got nothing");
+
+    // A team may not configure the same number twice itself.
+    let (status, _) = b
+        .client
+        .post("/api/channels", json!({ "kind": "sms", "number": NUMBER, "account_sid": account.sid, "auth_token": account.token }))
+        .await;
+    assert_eq!(status, 409);
     server.stop().await;
 }

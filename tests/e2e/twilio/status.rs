@@ -75,13 +75,13 @@ async fn status_callbacks_only_move_a_message_forward(_p: PgPoolOptions, opts: P
     assert_eq!(still["error_code"], 30003);
 
     // A sid we have not recorded (yet), signed by our account for our number, is kept for when
-    // the send's answer arrives; from an account we do not know it is a 404; forged, a 403.
+    // the send's answer arrives; from an account we do not know, or forged, a 403 (the same).
     let r = post_signed(&server, status_path, &account.token, &status_params(&account, &format!("SM{}", hex32()), "sent", to, None)).await;
     assert_twiml(&r);
     let stranger = Account::new();
     let r =
         post_signed(&server, status_path, &stranger.token, &status_params(&stranger, &format!("SM{}", hex32()), "sent", to, None)).await;
-    assert_eq!(r.status, 404, "unknown account: {}", r.body);
+    assert_eq!(r.status, 403, "unknown account: {}", r.body);
     let r = post_signed(&server, status_path, "wrong-token", &status_params(&account, &format!("SM{}", hex32()), "sent", to, None)).await;
     assert_eq!(r.status, 403, "forged early callback: {}", r.body);
     server.stop().await;

@@ -28,21 +28,22 @@ impl ChannelReads for MemoryStore {
         Ok(rows.into_iter().map(|c| c.channel.clone()).collect())
     }
 
-    async fn channel_for_webhook(
+    async fn channels_for_webhook(
         &self,
         account_sid: &str,
         number: Option<&str>,
         kind: ChannelKind,
         service_sid: Option<&str>,
-    ) -> DomainResult<Option<Channel>> {
-        self.enter("channel_for_webhook").await?;
+    ) -> DomainResult<Vec<Channel>> {
+        self.enter("channels_for_webhook").await?;
         let s = self.state();
         // The receiving number identifies the channel; a messaging service is the fallback.
-        let candidates = s.channels.values().filter(|c| !c.deleted && c.channel.account_sid == account_sid && c.channel.kind == kind);
+        let live = || s.channels.values().filter(|c| !c.deleted && c.channel.account_sid == account_sid && c.channel.kind == kind);
         let by_number = |c: &&ChannelRow| number.is_some_and(|n| c.channel.number == n);
         let by_service = |c: &&ChannelRow| service_sid.is_some_and(|sv| c.channel.messaging_service_sid.as_deref() == Some(sv));
-        let found = candidates.clone().find(by_number).or_else(|| candidates.clone().find(by_service));
-        Ok(found.map(|c| c.channel.clone()))
+        let mut found: Vec<&ChannelRow> = live().filter(by_number).collect();
+        found.extend(live().filter(|c| !by_number(c) && by_service(c)));
+        Ok(found.into_iter().map(|c| c.channel.clone()).collect())
     }
 
     async fn message_for_sid(&self, sid: &str) -> DomainResult<Option<(Channel, ThreadId, MessageStatus)>> {

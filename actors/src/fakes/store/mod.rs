@@ -78,7 +78,7 @@ pub const METHODS: &[&str] = &[
     "channels",
     "create_channel",
     "delete_channel",
-    "channel_for_webhook",
+    "channels_for_webhook",
     "message_for_sid",
     "record_receipt",
     // ContactStore
