@@ -24,6 +24,10 @@ pub enum Command {
     Migrate,
     /// Seed the demo team (when the database has no team yet).
     Seed,
+    /// Re-seal every stored Twilio auth token under a new key. With SECRET_KEY set, the new key is
+    /// printed (set it as SECRET_KEY before the nodes start again); otherwise the key file is
+    /// replaced. Stop the nodes first.
+    RotateKey,
 }
 
 /// Every setting; each also comes from the environment variable named beside it.
@@ -53,6 +57,14 @@ pub struct Config {
     /// Pusher app secret (signs channel auth).
     #[arg(long, env = "PUSHER_SECRET", hide_env_values = true)]
     pub pusher_secret: Option<SecretString>,
+    /// The key that seals Twilio auth tokens at rest (32 bytes, base64 or hex). Unset, the key
+    /// file is used, and created on first run.
+    #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<SecretString>,
+    /// Where the generated key lives when SECRET_KEY is unset (keep it, and back it up: without
+    /// it the stored auth tokens cannot be read).
+    #[arg(long, env = "SECRET_KEY_FILE", default_value = ".switchboard/secret.key")]
+    pub secret_key_file: std::path::PathBuf,
     /// Twilio REST API base URL (tests point it at a fake).
     #[arg(long, env = "TWILIO_API_BASE", default_value = "https://api.twilio.com")]
     pub twilio_api_base: String,

@@ -30,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => switchboard::server::open_store(&config).await.map(|_| tracing::info!("database is migrated")),
         Command::Seed => seed(&config).await,
+        Command::RotateKey => switchboard::server::rotate_key(&config).await,
     };
     if let Err(e) = result {
         // One clear line, not a backtrace: the message says what to set.

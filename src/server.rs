@@ -3,6 +3,7 @@
 use crate::bus::{self, RedisBus};
 use crate::config::Config;
 use crate::simulator::{Carriers, Loopback, Simulator};
+use crate::store::secrets::{self, Sealer};
 use crate::store::{PgStore, StoreError};
 use crate::twilio::TwilioCarrier;
 use actors::ports::{Bus, LocalBus, Store};
@@ -93,13 +94,51 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(4096)
 }
 
-/// Connects to Postgres (creating the database if needed) and applies migrations.
+/// Connects to Postgres (creating the database if needed), applies migrations, and seals Twilio
+/// auth tokens with the configured key (sealing any still stored in plain text).
 pub async fn open_store(config: &Config) -> Result<PgStore, ServerError> {
     let store =
         PgStore::connect(&config.database_url, config.database_max_connections, Duration::from_millis(config.database_acquire_timeout_ms))
-            .await?;
+            .await?
+            .with_sealer(Sealer::new(&sealing_key(config)?));
     store.migrate().await?;
+    let sealed = store.seal_legacy_tokens().await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed Twilio auth tokens that were stored in plain text");
+    }
     Ok(store)
+}
+
+/// The key that seals auth tokens: SECRET_KEY, else the key file (created on first run).
+pub fn sealing_key(config: &Config) -> Result<[u8; 32], ServerError> {
+    use secrecy::ExposeSecret;
+    secrets::load_key(config.secret_key.as_ref().map(|k| k.expose_secret()), &config.secret_key_file)
+        .map_err(|e| ServerError::Config(e.to_string()))
+}
+
+/// `rotate-key`: re-seals every stored auth token under a new key, then replaces the key file
+/// (or prints the new key when SECRET_KEY is set). Run it with the nodes stopped.
+pub async fn rotate_key(config: &Config) -> Result<(), ServerError> {
+    let store = open_store(config).await?;
+    let key = rand::random::<[u8; 32]>();
+    let next = Sealer::new(&key);
+    let pending = config.secret_key_file.with_extension("next");
+    if config.secret_key.is_none() {
+        // The new key is on disk before any token is sealed with it: a crash in between leaves
+        // both keys, never a token nobody can open.
+        let _ = std::fs::remove_file(&pending);
+        secrets::write_key_file(&pending, &key)?;
+    }
+    let resealed = store.reseal_tokens(&next).await?;
+    if config.secret_key.is_some() {
+        use base64::Engine;
+        println!("{}", base64::engine::general_purpose::STANDARD.encode(key));
+        tracing::info!(resealed, "re-sealed every auth token: set the key printed above as SECRET_KEY before starting the nodes");
+    } else {
+        std::fs::rename(&pending, &config.secret_key_file)?;
+        tracing::info!(resealed, file = %config.secret_key_file.display(), "re-sealed every auth token under a new key");
+    }
+    Ok(())
 }
 
 /// Runs the server on `listener` until `shutdown` is cancelled.

@@ -169,7 +169,7 @@ impl AccountWrites for PgStore {
                         .bind(ch.kind.as_str())
                         .bind(&ch.number)
                         .bind(&ch.account_sid)
-                        .bind(&ch.auth_token)
+                        .bind(self.sealer.seal(&ch.auth_token))
                         .execute(tx.conn())
                         .await?;
                     }

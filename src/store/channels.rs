@@ -1,5 +1,6 @@
 //! Channels (a team's Twilio numbers) and the webhook lookups that find them.
 
+use super::secrets::Sealer;
 use super::{PgStore, StoreError, op};
 use actors::DomainResult;
 use actors::domain::{Channel, ChannelKind, MessageStatus};
@@ -38,18 +39,19 @@ pub(crate) struct ChannelRow {
     simulated: bool,
 }
 
-impl From<ChannelRow> for Channel {
-    fn from(r: ChannelRow) -> Channel {
-        Channel {
-            id: ChannelId(r.id),
-            team_id: TeamId(r.team_id),
-            kind: r.kind,
-            number: r.number,
-            account_sid: r.account_sid,
-            auth_token: r.auth_token.into(),
-            messaging_service_sid: r.messaging_service_sid,
-            simulated: r.simulated,
-        }
+impl ChannelRow {
+    /// The channel, its auth token opened with `sealer`.
+    pub(crate) fn open(self, sealer: &Sealer) -> Result<Channel, StoreError> {
+        Ok(Channel {
+            id: ChannelId(self.id),
+            team_id: TeamId(self.team_id),
+            kind: self.kind,
+            number: self.number,
+            account_sid: self.account_sid,
+            auth_token: sealer.open(&self.auth_token)?.into(),
+            messaging_service_sid: self.messaging_service_sid,
+            simulated: self.simulated,
+        })
     }
 }
 
@@ -65,7 +67,7 @@ impl ChannelReads for PgStore {
             .bind(team.0)
             .fetch_all(self.db())
             .await?;
-            Ok(rows.into_iter().map(Channel::from).collect())
+            rows.into_iter().map(|r| r.open(&self.sealer)).collect()
         })
         .await
     }
@@ -94,7 +96,7 @@ impl ChannelReads for PgStore {
             .bind(service_sid)
             .fetch_all(self.db())
             .await?;
-            Ok(rows.into_iter().map(Channel::from).collect())
+            rows.into_iter().map(|r| r.open(&self.sealer)).collect()
         })
         .await
     }
@@ -119,7 +121,7 @@ impl ChannelReads for PgStore {
             .bind(sid)
             .fetch_optional(self.db())
             .await?;
-            Ok(row.map(|r| (r.channel.into(), ThreadId(r.thread_id), r.status)))
+            row.map(|r| Ok((r.channel.open(&self.sealer)?, ThreadId(r.thread_id), r.status))).transpose()
         })
         .await
     }
@@ -142,7 +144,7 @@ impl ChannelReads for PgStore {
             .bind(message.0)
             .fetch_optional(self.db())
             .await?;
-            Ok(row.map(|r| (r.channel.into(), ThreadId(r.thread_id))))
+            row.map(|r| Ok((r.channel.open(&self.sealer)?, ThreadId(r.thread_id)))).transpose()
         })
         .await
     }
@@ -162,12 +164,12 @@ impl ChannelWrites for PgStore {
             .bind(ch.kind.as_str())
             .bind(&ch.number)
             .bind(&ch.account_sid)
-            .bind(&ch.auth_token)
+            .bind(self.sealer.seal(&ch.auth_token))
             .bind(&ch.messaging_service_sid)
             .bind(ch.simulated)
             .fetch_one(self.db())
             .await?;
-            Ok(row.into())
+            row.open(&self.sealer)
         })
         .await
     }

@@ -10,6 +10,7 @@ mod contacts;
 mod counted;
 mod error;
 mod schedule;
+pub mod secrets;
 mod threads;
 
 pub(crate) use counted::Tx;
@@ -30,6 +31,8 @@ use std::time::Duration;
 pub struct PgStore {
     pub pool: PgPool,
     statements: Arc<Counter>,
+    /// Seals Twilio auth tokens at rest.
+    pub(crate) sealer: Arc<secrets::Sealer>,
 }
 
 /// The embedded migrations.
@@ -56,7 +59,41 @@ impl PgStore {
 
     /// A store on an existing pool (tests).
     pub fn from_pool(pool: PgPool) -> PgStore {
-        PgStore { pool, statements: Arc::default() }
+        PgStore { pool, statements: Arc::default(), sealer: Arc::new(secrets::Sealer::random()) }
+    }
+
+    /// The same store, sealing secrets with `sealer`.
+    pub fn with_sealer(mut self, sealer: secrets::Sealer) -> PgStore {
+        self.sealer = Arc::new(sealer);
+        self
+    }
+
+    /// Seals every auth token still stored in plain text (from before encryption); answers how
+    /// many. Idempotent: run at every start.
+    pub async fn seal_legacy_tokens(&self) -> Result<u64, StoreError> {
+        let plain: Vec<(uuid::Uuid, String)> =
+            sqlx::query_as("SELECT id, auth_token FROM channels WHERE auth_token NOT LIKE 'v1:%'").fetch_all(self.db()).await?;
+        for (id, token) in &plain {
+            sqlx::query("UPDATE channels SET auth_token = $2 WHERE id = $1 AND auth_token = $3")
+                .bind(id)
+                .bind(self.sealer.seal(token))
+                .bind(token)
+                .execute(self.db())
+                .await?;
+        }
+        Ok(plain.len() as u64)
+    }
+
+    /// Re-seals every auth token under `next` in one transaction (the `rotate-key` command).
+    pub async fn reseal_tokens(&self, next: &secrets::Sealer) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as("SELECT id, auth_token FROM channels FOR UPDATE").fetch_all(tx.conn()).await?;
+        for (id, stored) in &rows {
+            let plain = self.sealer.open(stored)?;
+            sqlx::query("UPDATE channels SET auth_token = $2 WHERE id = $1").bind(id).bind(next.seal(&plain)).execute(tx.conn()).await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
     }
 
     /// How many statements this store (and its clones) sent, BEGIN and COMMIT included.

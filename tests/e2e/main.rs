@@ -13,6 +13,7 @@ mod outage;
 mod realtime;
 mod redis_outage;
 mod scheduler;
+mod sealed_tokens;
 mod shutdown;
 mod support;
 mod twilio;

@@ -80,9 +80,9 @@ struct OutgoingRow {
     opted_out: bool,
 }
 
-impl From<OutgoingRow> for Outgoing {
-    fn from(r: OutgoingRow) -> Outgoing {
-        Outgoing { message: r.message.into(), channel: r.channel.into(), to: r.phone, opted_out: r.opted_out }
+impl OutgoingRow {
+    fn open(self, store: &PgStore) -> Result<Outgoing, StoreError> {
+        Ok(Outgoing { message: self.message.into(), channel: self.channel.open(&store.sealer)?, to: self.phone, opted_out: self.opted_out })
     }
 }
 
@@ -112,7 +112,7 @@ pub(super) async fn begin_send(store: &PgStore, message: MessageId) -> Result<Op
     .bind(message.0)
     .fetch_optional(store.db())
     .await?;
-    Ok(row.map(Outgoing::from))
+    row.map(|r| r.open(store)).transpose()
 }
 
 /// Records the carrier's answer on a message still waiting for it (the stale sweep may have
