@@ -170,6 +170,35 @@ pub fn account_email(email: &str) -> DomainResult<String> {
     Ok(email)
 }
 
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// A password: at least 10 characters, at most 1,024 bytes, and not easy to guess. zxcvbn scores
+/// it against common passwords, dictionary words, keyboard walks, dates and repeats (and the
+/// person's own name and email); a score under 3 ("safely unguessable") is refused with its
+/// advice.
+pub fn password(password: &str, name: &str, email: &str) -> DomainResult<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > 1024 {
+        return Err(DomainError::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    if password.trim().is_empty() {
+        return Err(DomainError::invalid("password", "must not be only spaces"));
+    }
+    let local = email.split('@').next().unwrap_or_default();
+    let joined = name.split_whitespace().collect::<String>().to_lowercase();
+    let mut known: Vec<&str> = vec![name, email, local, &joined, "switchboard"];
+    known.extend(name.split_whitespace());
+    let estimate = zxcvbn::zxcvbn(password, &known);
+    if u8::from(estimate.score()) < 3 {
+        let advice = estimate
+            .feedback()
+            .and_then(|f| f.warning().map(|w| w.to_string()).or_else(|| f.suggestions().first().map(|s| s.to_string())))
+            .unwrap_or_else(|| "add more words or characters".into());
+        return Err(DomainError::invalid("password", format!("is too easy to guess: {advice}")));
+    }
+    Ok(())
+}
+
 /// A person's name on an account: 1 to 200 characters.
 pub fn person_name(name: &str) -> DomainResult<String> {
     label("name", name, MAX_NAME_CHARS)
@@ -258,6 +287,17 @@ mod tests {
         assert!(matches!(past.validate(now, DAY), Err(DomainError::Invalid { field: "send_at", .. })));
         let far = Draft { body: "x".into(), send_at: Some(now + time::Duration::days(2)), ..Draft::default() };
         assert!(matches!(far.validate(now, DAY), Err(DomainError::Invalid { field: "send_at", .. })));
+    }
+
+    #[test]
+    fn passwords_must_be_long_and_hard_to_guess() {
+        for weak in ["        ", "12345678", "1234567890", "password123", "qwertyuiop", "aaaaaaaaaaaa", "annlee2024!", "switchboard1"] {
+            assert!(password(weak, "Ann Lee", "ann@example.com").is_err(), "{weak:?} is refused");
+        }
+        for strong in ["correct horse battery", "tangerine-lamp-cobalt-91", "Mj7#qL2v!xR9", "correct-horse-battery-1", "load test password"]
+        {
+            assert!(password(strong, "Ann Lee", "ann@example.com").is_ok(), "{strong:?} is accepted");
+        }
     }
 
     #[test]

@@ -97,9 +97,7 @@ pub async fn sign_up(
     check_rate(&state, addr)?;
     let email = rules::account_email(&req.email)?;
     let name = rules::person_name(&req.name)?;
-    if req.password.chars().count() < 8 || req.password.len() > 1024 {
-        return Err(ApiError::invalid("password", "must be at least 8 characters"));
-    }
+    rules::password(&req.password, &name, &email)?;
     let invite_hash = req.invite.as_deref().map(|t| hash_secret(t.trim()));
     let team_name = match (&invite_hash, req.team_name.as_deref().map(str::trim)) {
         (Some(_), _) => None,
