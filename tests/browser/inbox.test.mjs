@@ -38,6 +38,10 @@ describe('Switchboard inbox in the browser', () => {
   let agentApi;
   let threadX; // first inbound conversation (+14155550101)
   let threadY; // second inbound conversation (+14155550102)
+  let threadV; // a conversation that misses more events than one catch-up returns (+14155550107)
+  let tabV; // B's tab with thread V open
+  const catchUpsV = []; // tabV's answers from /api/threads/{id}/events
+  const snapshotsV = []; // and from GET /api/threads/{id}
 
   const rowSel = (id) => `[data-testid="thread-row"][data-thread-id="${id}"]`;
 
@@ -84,6 +88,27 @@ describe('Switchboard inbox in the browser', () => {
 
   function message(page, text) {
     return page.locator('[data-testid="message"]', { hasText: text });
+  }
+
+  /** Waits until the page's realtime connection is up. */
+  function liveIn(page) {
+    return page.waitForFunction(() => window.switchboard && window.switchboard.pusher.connection.state === 'connected', null, { timeout: WAIT });
+  }
+
+  /** Waits until the page is subscribed to the thread's channel (its events reach the page). */
+  function subscribedIn(page, threadId) {
+    return page.waitForFunction((id) => {
+      const ch = window.switchboard.pusher.channel(`presence-thread-${id}`);
+      return !!ch && ch.subscribed;
+    }, threadId, { timeout: WAIT });
+  }
+
+  /** A adds `count` public notes "Note i of count <label>" to a thread, 40 at a time. */
+  async function addNotes(threadId, count, label) {
+    for (let i = 0; i < count; i += 40) {
+      await Promise.all(Array.from({ length: Math.min(40, count - i) }, (_, k) =>
+        adminApi.expect(201, 'POST', `/api/threads/${threadId}/notes`, { body: `Note ${i + k + 1} of ${count} ${label}`, visibility: 'public' })));
+    }
   }
 
   async function shot(page, name, fullPage = false) {
@@ -341,6 +366,171 @@ describe('Switchboard inbox in the browser', () => {
     assert.ok(await pageB.evaluate((id) => window.switchboard.seq(id), threadX) > seqBefore, 'the highest seq moved on');
     // Presence is back too: A sees B viewing again.
     await pageA.locator(`[data-testid="viewer"][data-user-id="${agent.id}"]`).waitFor({ timeout: WAIT });
+  });
+
+  it('reloads the open thread, not the page, when it missed more events than one catch-up returns', { timeout: 120_000 }, async () => {
+    // A new contact texts in; B opens the conversation in a fresh tab.
+    await adminApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550107', channel: 'sms', body: 'Is my invoice ready?' });
+    tabV = watchConsole(await ctxB.newPage(), 'B3');
+    tabV.on('response', (res) => {
+      const url = new URL(res.url());
+      if (/^\/api\/threads\/[^/]+\/events$/.test(url.pathname)) catchUpsV.push(res);
+      else if (/^\/api\/threads\/[^/]+$/.test(url.pathname) && !url.search && res.request().method() === 'GET') snapshotsV.push(res);
+    });
+    await tabV.goto(`${base}/`);
+    await tabV.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
+    await liveIn(tabV);
+    threadV = await waitTopRow(tabV, 'Is my invoice ready?');
+    await openThreadByClick(tabV, threadV);
+    await message(tabV, 'Is my invoice ready?').waitFor({ timeout: WAIT });
+    // Subscribed to the thread's channel, and the catch-up that follows the first load answered.
+    await subscribedIn(tabV, threadV);
+    for (const until = Date.now() + WAIT; catchUpsV.length === 0; await sleep(50)) assert.ok(Date.now() < until, 'opening the thread asks /events');
+    await catchUpsV[0].finished();
+    assert.equal(catchUpsV.length, 1, 'opening the thread asks /events once');
+    await tabV.evaluate(() => { window.__noReload = true; });
+    const seqBefore = await tabV.evaluate((id) => window.switchboard.seq(id), threadV);
+    const { thread: before } = await agentApi.expect(200, 'GET', `/api/threads/${threadV}`);
+    assert.equal(seqBefore, before.last_seq, 'the tab is up to date before going offline');
+
+    // B's socket drops.
+    await tabV.evaluate(() => window.switchboard.pusher.disconnect());
+    await tabV.waitForFunction(() => window.switchboard.pusher.connection.state === 'disconnected', null, { timeout: WAIT });
+
+    // Meanwhile the contact writes again, A renames and tags them, then A adds 520 public notes:
+    // more than one catch-up returns.
+    const missed = 'Hello? Still waiting on that invoice.';
+    await adminApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550107', channel: 'sms', body: missed });
+    for (const until = Date.now() + WAIT; ; await sleep(100)) {
+      const { messages } = await agentApi.expect(200, 'GET', `/api/threads/${threadV}`);
+      if (messages.some((m) => m.body === missed)) break;
+      assert.ok(Date.now() < until, 'the inbound message is stored');
+    }
+    await adminApi.expect(200, 'PATCH', `/api/contacts/${before.contact.id}`, { name: 'Ivy Invoice', tags: ['billing', 'late'] });
+    const lastText = 'Note 520 of 520: the newest, written last';
+    await addNotes(threadV, 519, 'while Bob was away');
+    await adminApi.expect(201, 'POST', `/api/threads/${threadV}/notes`, { body: lastText, visibility: 'public' });
+    const { thread: now, notes: listed } = await agentApi.expect(200, 'GET', `/api/threads/${threadV}`);
+    assert.ok(now.last_seq - seqBefore > 500, `the thread moved on by ${now.last_seq - seqBefore} events`);
+    assert.equal(listed.length, 520, 'B may see every public note');
+    assert.equal(listed[listed.length - 1].body, lastText);
+    assert.ok(now.unread_count > 0, 'the missed message is unread');
+    await sleep(300);
+    assert.equal(await tabV.locator('[data-testid="note"]').count(), 0, 'B is offline: nothing arrived yet');
+    assert.equal(await message(tabV, missed).count(), 0);
+
+    // B reconnects: /events?after={seq} answers reset_required, and the app reloads the thread
+    // (GET /api/threads/{id}), once, instead of the page.
+    const catchUpsBefore = catchUpsV.length;
+    const snapshotsBefore = snapshotsV.length;
+    await tabV.evaluate(() => window.switchboard.pusher.connect());
+    await liveIn(tabV);
+    await tabV.locator('[data-testid="note"]', { hasText: lastText }).waitFor({ timeout: WAIT });
+    await tabV.waitForFunction((n) => document.querySelectorAll('[data-testid="note"]').length === n, listed.length, { timeout: WAIT });
+    await sleep(1000); // anything still in flight lands now
+    assert.equal(snapshotsV.length - snapshotsBefore, 1, 'the thread is reloaded once');
+    const catchUps = catchUpsV.slice(catchUpsBefore);
+    assert.ok(catchUps.length >= 1, 'the reconnect asked /events');
+    assert.equal(catchUps[0].status(), 200);
+    assert.equal(new URL(catchUps[0].url()).searchParams.get('after'), String(seqBefore), 'the catch-up asks after the seq it had');
+    assert.deepEqual(await catchUps[0].json(), { events: [], reset_required: true, last_seq: now.last_seq }, 'the server says the gap is too large');
+    // A later one (the thread channel's resubscription asks too) starts from the reloaded snapshot.
+    for (const res of catchUps.slice(1)) {
+      assert.equal(new URL(res.url()).searchParams.get('after'), String(now.last_seq));
+      assert.deepEqual(await res.json(), { events: [], reset_required: false, last_seq: now.last_seq });
+    }
+
+    // The view is the fresh snapshot: every note once, the newest last (notes written in the same
+    // millisecond may be listed in either order), the missed message, the contact as it is now.
+    const ids = await tabV.locator('[data-testid="note"]').evaluateAll((els) => els.map((e) => e.dataset.noteId));
+    assert.equal(ids.length, listed.length, 'as many notes as the API lists');
+    assert.deepEqual([...ids].sort(), listed.map((n) => n.id).sort(), 'the notes the API lists');
+    assert.equal(ids[ids.length - 1], listed[listed.length - 1].id, 'the newest last');
+    await tabV.locator('[data-testid="note"]').last().filter({ hasText: lastText }).waitFor({ state: 'visible', timeout: WAIT });
+    assert.equal(await message(tabV, 'Is my invoice ready?').count(), 1);
+    assert.equal(await message(tabV, missed).count(), 1);
+    await tabV.locator('[data-testid="thread-title"]', { hasText: 'Ivy Invoice' }).waitFor({ timeout: WAIT });
+    await tabV.waitForFunction(() => document.querySelector('[data-testid="contact-name"]').value === 'Ivy Invoice'
+      && document.querySelector('[data-testid="contact-tags"]').value === 'billing, late', null, { timeout: WAIT });
+    assert.equal(await tabV.evaluate((id) => window.switchboard.seq(id), threadV), now.last_seq, 'the catch-up point is the thread\'s last_seq');
+    assert.equal(await tabV.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+    assert.equal(new URL(tabV.url()).pathname, `/threads/${threadV}`);
+    assert.equal(await tabV.locator('[data-testid="toast"].error').count(), 0, 'no error toast');
+    // B has the conversation in front of them: the missed message is read, for everyone.
+    for (const until = Date.now() + WAIT; ; await sleep(100)) {
+      const { thread } = await agentApi.expect(200, 'GET', `/api/threads/${threadV}`);
+      if (thread.unread_count === 0) break;
+      assert.ok(Date.now() < until, `the thread is still unread (${thread.unread_count}) after the reload`);
+    }
+    await tabV.locator('[data-testid="note"]').last().scrollIntoViewIfNeeded();
+    await shot(tabV, 'catch-up-reset');
+    const errors = consoleErrors.filter((e) => e.startsWith('[B3]'));
+    assert.deepEqual(errors, [], `browser console errors:\n${errors.join('\n')}`);
+  });
+
+  it('keeps what comes live while that reload is on its way', { timeout: 120_000 }, async () => {
+    // B's tab from the test above, thread V open and live. Its socket drops again, and the thread
+    // moves on by more than one catch-up returns.
+    await subscribedIn(tabV, threadV);
+    const seqBefore = await tabV.evaluate((id) => window.switchboard.seq(id), threadV);
+    await tabV.evaluate(() => window.switchboard.pusher.disconnect());
+    await tabV.waitForFunction(() => window.switchboard.pusher.connection.state === 'disconnected', null, { timeout: WAIT });
+    await addNotes(threadV, 510, 'in the second outage');
+    const { thread: now } = await agentApi.expect(200, 'GET', `/api/threads/${threadV}`);
+    assert.ok(now.last_seq - seqBefore > 500);
+
+    // B reconnects, and the socket is live while the reloaded snapshot is on its way: A's note
+    // written then (after the snapshot was taken, which is held back here until the note's event
+    // has reached B's socket) must not be lost when the snapshot lands.
+    const liveText = 'Written while the thread was reloading';
+    let noteDelivered;
+    const delivered = new Promise((resolve) => { noteDelivered = resolve; });
+    const onSocket = (ws) => ws.on('framereceived', (frame) => {
+      if (String(frame.payload).includes(liveText)) noteDelivered();
+    });
+    tabV.on('websocket', onSocket);
+    const held = [];
+    const isSnapshot = (url) => url.pathname === `/api/threads/${threadV}` && !url.search;
+    await tabV.route(isSnapshot, async (route) => {
+      held.push(route.request().url());
+      const res = await route.fetch(); // the snapshot is taken now
+      if (held.length === 1) {
+        await subscribedIn(tabV, threadV); // from now on A's note reaches B's socket
+        await adminApi.expect(201, 'POST', `/api/threads/${threadV}/notes`, { body: liveText, visibility: 'public' });
+        await delivered;
+      }
+      await route.fulfill({ response: res });
+    });
+    const catchUpsBefore = catchUpsV.length;
+    await tabV.evaluate(() => window.switchboard.pusher.connect());
+    await liveIn(tabV);
+    await tabV.locator('[data-testid="note"]', { hasText: 'Note 510 of 510 in the second outage' }).waitFor({ timeout: WAIT });
+    await tabV.locator('[data-testid="note"]', { hasText: liveText }).waitFor({ timeout: WAIT });
+    const { thread: latest, notes: all } = await agentApi.expect(200, 'GET', `/api/threads/${threadV}`);
+    assert.equal(all[all.length - 1].body, liveText);
+    await tabV.waitForFunction((n) => document.querySelectorAll('[data-testid="note"]').length === n, all.length, { timeout: WAIT });
+    await sleep(1000); // anything still in flight lands now
+    await tabV.unroute(isSnapshot);
+    tabV.off('websocket', onSocket);
+    assert.equal(held.length, 1, 'the thread is reloaded once');
+    assert.equal((await catchUpsV[catchUpsBefore].json()).reset_required, true);
+
+    // Every note once, the live one last; the catch-up point is past it.
+    const ids = await tabV.locator('[data-testid="note"]').evaluateAll((els) => els.map((e) => e.dataset.noteId));
+    assert.equal(ids.length, all.length, 'as many notes as the API lists');
+    assert.deepEqual([...ids].sort(), all.map((n) => n.id).sort(), 'the notes the API lists');
+    assert.equal(ids[ids.length - 1], all[all.length - 1].id, 'the live note last');
+    assert.equal(await tabV.evaluate((id) => window.switchboard.seq(id), threadV), latest.last_seq, 'the catch-up point is the thread\'s last_seq');
+    assert.equal(await tabV.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+
+    // Live as usual afterwards: a note written now appears once, right away.
+    await adminApi.expect(201, 'POST', `/api/threads/${threadV}/notes`, { body: 'And one more, live', visibility: 'public' });
+    await tabV.locator('[data-testid="note"]', { hasText: 'And one more, live' }).waitFor({ timeout: WAIT });
+    assert.equal(await tabV.locator('[data-testid="note"]').count(), all.length + 1);
+    assert.equal(await tabV.evaluate((id) => window.switchboard.seq(id), threadV), latest.last_seq + 1);
+    const errors = consoleErrors.filter((e) => e.startsWith('[B3]'));
+    assert.deepEqual(errors, [], `browser console errors:\n${errors.join('\n')}`);
+    await tabV.close();
   });
 
   it('clears the unread badge in the other tab when one tab reads the thread', { timeout: 60_000 }, async () => {

@@ -42,8 +42,11 @@ export function newView(id) {
     notes: new Map(),
     applied: new Set(),
     baseline: 0,
-    loading: true,
-    buffer: [],
+    loading: true, // the first snapshot is on its way
+    reloading: false, // a fresh snapshot replaces the view (a catch-up was told to reset)
+    buffer: [], // live events that came while loading or reloading, applied once the snapshot is in
+    catchingUp: false, // a catch-up (or the reload it led to) is running
+    catchUpAgain: false, // one more was asked for meanwhile
     contact: null,
     contactVersion: 0, // bumped by each newer contact (a save, a contact.updated event)
     nextCursor: null,

@@ -7,17 +7,16 @@
 // fresh snapshot when the server says the gap is too large; a thread gone meanwhile is closed).
 
 import { api, qs } from './api.js';
-import { applyContactChange } from './contact.js';
+import { applyContactChange, loadContact } from './contact.js';
 import { toast } from './dom.js';
 import { emit } from './events.js';
-import { loadThreads, removeThread, renderList, scheduleMarkRead, scheduleRenderList, upsertThread } from './list.js';
+import { loadThreads, removeThread, scheduleMarkRead, scheduleRenderList, upsertThread } from './list.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
 import { onTyping, renderTyping, renderViewers } from './presence.js';
 import { pusher } from './realtime.js';
 import { me, membersList, team } from './session.js';
 import { els, inbox, openId, seqs, setThreadChannel, view } from './state.js';
-import { renderThreadHeader } from './thread-header.js';
 
 // ---------------------------------------------------------------- thread channel
 
@@ -64,7 +63,7 @@ function onThreadEvent(ev, name, channelThread) {
     // Not the open thread: remember its seq, the inbox learns the rest from the team channel.
     return;
   }
-  if (view.loading) {
+  if (view.loading || view.reloading) {
     view.buffer.push([ev, name]);
     return;
   }
@@ -170,50 +169,86 @@ export async function resync() {
   await catchUp(view.id);
 }
 
-/** Applies what the open thread missed since its highest seq (or reloads it when told to). */
+/**
+ * Applies what the open thread missed since its highest seq (or reloads it when told to). One at
+ * a time per view: the reconnect hook and the thread channel's resubscription both ask, and a
+ * catch-up asked for while one runs (its reload included) is done once more after it, from where
+ * the first one got to. Two at once would both be told to reset and reload the thread twice.
+ */
 export async function catchUp(id) {
-  if (!view || view.id !== id || view.loading) return;
-  const after = seqs.get(id) || view.baseline || 0;
+  const v = view;
+  if (!v || v.id !== id || v.loading) return;
+  if (v.catchingUp) {
+    v.catchUpAgain = true;
+    return;
+  }
+  v.catchingUp = true;
+  try {
+    do {
+      v.catchUpAgain = false;
+      await catchUpOnce(v);
+    } while (v.catchUpAgain && view === v);
+  } finally {
+    v.catchingUp = false;
+  }
+}
+
+async function catchUpOnce(v) {
+  const id = v.id;
+  const after = seqs.get(id) || v.baseline || 0;
   try {
     const data = await api('GET', `/api/threads/${encodeURIComponent(id)}/events${qs({ after })}`);
-    if (!view || view.id !== id) return;
+    if (view !== v) return;
     if (data.reset_required) {
-      await reloadThread(id);
+      await reloadThread(v);
       return;
     }
     for (const ev of data.events || []) applyEvent(ev, ev.type);
     if (Number(data.last_seq) > (seqs.get(id) || 0)) seqs.set(id, Number(data.last_seq));
   } catch (err) {
     if (err.status === 404) onThreadDeleted({ thread_id: id }); // deleted while we were away
-    else if (err.status !== 401) await reloadThread(id);
+    else if (err.status !== 401) await reloadThread(v);
   }
 }
 
-/** Replaces the open thread's state with a fresh snapshot, without a page reload. */
-async function reloadThread(id) {
+/**
+ * Replaces the open thread's state with a fresh snapshot, without a page reload: its messages,
+ * notes, summary and contact card (what was missed may include changes to the contact). The
+ * socket is live meanwhile: its events wait in the view's buffer, and those the snapshot does not
+ * have are applied on top of it, so none is lost when the snapshot lands.
+ */
+async function reloadThread(v) {
+  const id = v.id;
+  v.reloading = true;
   try {
     const data = await api('GET', `/api/threads/${encodeURIComponent(id)}`);
-    if (!view || view.id !== id) return;
-    view.thread = Object.assign({}, data.thread, { unread_count: 0 });
-    view.baseline = Number(data.thread.last_seq) || 0;
-    view.applied.clear();
-    seqs.set(id, view.baseline);
-    view.messages.clear();
-    view.msgSeq.clear();
+    if (view !== v) return;
+    v.thread = data.thread;
+    v.baseline = Number(data.thread.last_seq) || 0;
+    v.applied.clear();
+    seqs.set(id, v.baseline);
+    v.messages.clear();
+    v.msgSeq.clear();
     for (const m of data.messages || []) {
-      view.messages.set(m.id, m);
-      view.msgSeq.set(m.id, view.baseline);
+      v.messages.set(m.id, m);
+      v.msgSeq.set(m.id, v.baseline);
     }
-    view.notes.clear();
-    for (const n of data.notes || []) view.notes.set(n.id, n);
-    view.nextCursor = data.next_cursor || null;
-    inbox.threads.set(id, view.thread);
-    renderList();
-    renderThreadHeader();
+    v.notes.clear();
+    for (const n of data.notes || []) v.notes.set(n.id, n);
+    v.nextCursor = data.next_cursor || null;
+    // The row and the header; missed messages from the contact are read for real once this tab
+    // is visible (list.js), as when they come live.
+    upsertThread(data.thread);
     renderMessages(true);
     renderNotes();
+    loadContact(data.thread.contact && data.thread.contact.id);
   } catch (err) {
     if (err.status === 404) onThreadDeleted({ thread_id: id });
     else toast(`Could not refresh the conversation: ${err.message}`, { kind: 'error' });
+  } finally {
+    v.reloading = false;
+    const buffered = v.buffer;
+    v.buffer = [];
+    if (view === v) for (const [ev, name] of buffered) applyEvent(ev, name);
   }
 }
