@@ -29,6 +29,15 @@ async fn sign_up_sign_in_sign_out_and_me(_p: PgPoolOptions, opts: PgConnectOptio
     assert_eq!(me["team"]["simulator_mode"], true);
     assert_eq!(me["pusher"]["key"], "test-key");
 
+    // Easy passwords are refused, naming the field (8 spaces, digits, a common word).
+    for weak in ["        ", "12345678", "1234567890", "password123"] {
+        let (status, body) = server
+            .client()
+            .post("/api/auth/sign-up", json!({ "email": "bo@example.com", "password": weak, "name": "Bo", "team_name": "B" }))
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("password")), "{weak:?}: {body}");
+    }
+
     // The same email again is a conflict.
     let (status, body) = server
         .client()
