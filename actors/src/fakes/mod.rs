@@ -9,9 +9,11 @@
 //!   refusal.
 //! - [`MemoryNetwork`] / [`MemoryBus`]: several nodes' buses in one process, with a link that can
 //!   be cut and restored.
+//! - [`seed`]: a team (admin, agent, simulated numbers) signed up through the ports.
 
 mod bus;
 mod carrier;
+pub mod seed;
 mod store;
 
 pub use bus::{MemoryBus, MemoryNetwork};

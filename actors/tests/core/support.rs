@@ -2,11 +2,11 @@
 //! the store's own ports, a hub socket that records its frames, and waits that work in paused
 //! time.
 
-use actors::domain::{ChannelKind, Contact, Role, User};
+use actors::domain::{ChannelKind, Contact};
 use actors::fakes::{FakeCarrier, MemoryStore};
 use actors::hub::{Conn, ConnRef};
 use actors::ids::{TeamId, ThreadId};
-use actors::ports::{AccountWrites, Bus, ContactWrites, LocalBus, NewAccount, NewChannel, ThreadWrites};
+use actors::ports::{Bus, ContactWrites, LocalBus, ThreadWrites};
 use actors::{Core, CoreConfig, CorePorts};
 use bytes::Bytes;
 use serde_json::Value;
@@ -45,50 +45,7 @@ impl Node {
 }
 
 /// A team with an admin and an agent.
-pub struct Team {
-    pub id: TeamId,
-    pub admin: User,
-    pub agent: User,
-}
-
-fn simulated(kind: ChannelKind) -> NewChannel {
-    let sid = uuid::Uuid::new_v4().simple().to_string();
-    NewChannel {
-        kind,
-        number: "+15005550006".into(),
-        account_sid: format!("AC{sid}"),
-        auth_token: sid,
-        messaging_service_sid: None,
-        simulated: true,
-    }
-}
-
-/// Signs a team up and invites its agent, through the store's ports.
-pub async fn team(store: &MemoryStore, name: &str) -> Team {
-    let slug = name.to_lowercase();
-    let account = NewAccount {
-        team_name: Some(name.into()),
-        invite_hash: None,
-        email: format!("admin@{slug}.test"),
-        name: format!("{name} Admin"),
-        password_hash: "not a hash".into(),
-        simulated_channels: vec![simulated(ChannelKind::Sms), simulated(ChannelKind::Whatsapp)],
-    };
-    let admin = store.create_account(account).await.expect("sign-up").user;
-    let invite_hash = format!("invite-{slug}").into_bytes();
-    let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
-    store.create_invite(&admin, None, Role::Agent, &invite_hash, expires).await.expect("invite");
-    let agent = NewAccount {
-        team_name: None,
-        invite_hash: Some(invite_hash),
-        email: format!("agent@{slug}.test"),
-        name: format!("{name} Agent"),
-        password_hash: "not a hash".into(),
-        simulated_channels: vec![],
-    };
-    let agent = store.create_account(agent).await.expect("invited sign-up").user;
-    Team { id: admin.team_id, admin, agent }
-}
+pub use actors::fakes::seed::{SeededTeam as Team, team};
 
 /// A contact of the team and their thread on the team's `kind` number.
 pub async fn contact_thread(store: &MemoryStore, team: TeamId, name: &str, phone: &str, kind: ChannelKind) -> (Contact, ThreadId) {

@@ -198,12 +198,7 @@ pub(super) async fn fail_unknown(
     .bind(older_than)
     .fetch_optional(tx.conn())
     .await?;
-    if failed.is_none() {
-        return Ok(None);
-    }
-    let committed = super::events::message_updated(&mut tx, message, None).await?;
-    tx.commit().await?;
-    Ok(Some(committed))
+    updated_if(tx, failed.is_some(), message).await
 }
 
 /// Gives a send whose answer was lost the sid a status callback names (the callback URL carried
@@ -222,7 +217,13 @@ pub(super) async fn adopt_sid(store: &PgStore, message: MessageId, sid: &str) ->
     .bind(sid)
     .fetch_optional(tx.conn())
     .await?;
-    if adopted.is_none() {
+    updated_if(tx, adopted.is_some(), message).await
+}
+
+/// Finishes a transaction that changed `message` (when `changed`): appends its `message.updated`
+/// and commits. Nothing changed, nothing is committed.
+async fn updated_if(mut tx: crate::store::Tx<'_>, changed: bool, message: MessageId) -> Result<Option<Committed<Message>>, StoreError> {
+    if !changed {
         return Ok(None);
     }
     let committed = super::events::message_updated(&mut tx, message, None).await?;

@@ -2,10 +2,11 @@
 //! socket, no Postgres. Users sign in by a session or an API token stored (by hash) straight in
 //! the fake store, so no test pays for Argon2.
 
-use actors::domain::{ChannelKind, Role, User};
+use actors::domain::{ChannelKind, User};
+use actors::fakes::seed::{self, SeededTeam};
 use actors::fakes::{FakeCarrier, MemoryStore};
 use actors::ids::{TeamId, ThreadId};
-use actors::ports::{AccountWrites, ContactWrites, LocalBus, NewAccount, NewChannel, Reads, ThreadWrites};
+use actors::ports::{AccountWrites, ContactWrites, LocalBus, Reads, ThreadWrites};
 use actors::{Core, CoreConfig, CorePorts};
 use async_trait::async_trait;
 use axum::Router;
@@ -71,18 +72,6 @@ pub struct App {
     pub globex: TeamFixture,
 }
 
-fn simulated(kind: ChannelKind) -> NewChannel {
-    let sid = uuid::Uuid::new_v4().simple().to_string();
-    NewChannel {
-        kind,
-        number: "+15005550006".into(),
-        account_sid: format!("AC{sid}"),
-        auth_token: sid,
-        messaging_service_sid: None,
-        simulated: true,
-    }
-}
-
 async fn member(store: &MemoryStore, user: User) -> Member {
     let session = format!("session-{}", user.id);
     let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
@@ -93,28 +82,7 @@ async fn member(store: &MemoryStore, user: User) -> Member {
 }
 
 async fn team(store: &MemoryStore, name: &str, phone: &str) -> TeamFixture {
-    let slug = name.to_lowercase();
-    let account = NewAccount {
-        team_name: Some(name.into()),
-        invite_hash: None,
-        email: format!("admin@{slug}.test"),
-        name: format!("{name} Admin"),
-        password_hash: "not a hash".into(),
-        simulated_channels: vec![simulated(ChannelKind::Sms), simulated(ChannelKind::Whatsapp)],
-    };
-    let admin = store.create_account(account).await.expect("sign-up").user;
-    let invite = format!("invite-{slug}").into_bytes();
-    let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
-    store.create_invite(&admin, None, Role::Agent, &invite, expires).await.expect("invite");
-    let agent = NewAccount {
-        team_name: None,
-        invite_hash: Some(invite),
-        email: format!("agent@{slug}.test"),
-        name: format!("{name} Agent"),
-        password_hash: "not a hash".into(),
-        simulated_channels: vec![],
-    };
-    let agent = store.create_account(agent).await.expect("invited sign-up").user;
+    let SeededTeam { admin, agent, .. } = seed::team(store, name).await;
     let contact = store.create_contact(admin.team_id, "Carol", phone, None, &[]).await.expect("contact");
     let (thread, _) = store.thread_for_contact(admin.team_id, contact.id, ChannelKind::Sms).await.expect("thread");
     TeamFixture { id: admin.team_id, admin: member(store, admin).await, agent: member(store, agent).await, thread }
