@@ -242,6 +242,22 @@ async fn a_slow_reader_is_cut_off_while_others_keep_receiving(_p: PgPoolOptions,
         }
     }
     drop(slow);
+    // The close is counted (operators watch this to size WS_QUEUE).
+    let mut counted = 0.0;
+    for _ in 0..40 {
+        let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+        counted = metrics
+            .lines()
+            .find(|l| l.starts_with("switchboard_slow_consumer_closes_total"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if counted >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(counted >= 1.0, "slow-consumer closes are counted in /metrics");
     server.stop().await;
 }
 
