@@ -14,5 +14,6 @@ mod realtime;
 mod redis_outage;
 mod scheduler;
 mod shutdown;
+mod slowloris;
 mod support;
 mod twilio;
