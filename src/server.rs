@@ -227,6 +227,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     });
     let limits = crate::serve::Limits {
         header_read_timeout: (config.header_read_timeout_secs > 0).then(|| Duration::from_secs(config.header_read_timeout_secs)),
+        max_per_ip: config.max_connections_per_ip,
         drain: Duration::from_secs(config.shutdown_grace_secs.max(1)),
     };
     // Stops accepting when `shutdown` is cancelled and returns once the open requests are
