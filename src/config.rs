@@ -116,6 +116,14 @@ pub struct Config {
     /// Whether this node runs a scheduler.
     #[arg(long, env = "RUN_SCHEDULER", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_scheduler: bool,
+    /// Seconds a client may take to send a request's line and headers (also how long an idle
+    /// keep-alive connection stays open); slower connections are closed. 0 turns it off.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Open connections (WebSockets included) one client IP may hold; more are closed at once
+    /// with a 503. 0 means no cap.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
     /// Postgres connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
     pub database_max_connections: u32,

@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod config;
 pub mod seed;
+pub mod serve;
 pub mod server;
 pub mod simulator;
 pub mod store;

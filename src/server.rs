@@ -256,16 +256,22 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     let static_dir = std::env::var("STATIC_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/web/static").to_owned());
     let app = web::router(state, std::path::Path::new(&static_dir));
     tracing::info!(%bound, %public, "switchboard is listening");
+    // At shutdown, tell every socket to reconnect (to another node) at once: the serving loop
+    // drains HTTP connections, but an upgraded WebSocket is no longer one of them.
     let hub = core.hub.clone();
-    let graceful = shutdown.clone();
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            graceful.cancelled().await;
-            // Stop accepting, and tell every socket to reconnect (to another node) at once:
-            // axum does not wait for upgraded WebSockets.
-            hub.close_all(actors::protocol::code::RECONNECT);
-        })
-        .await?;
+    let closing = shutdown.clone();
+    tasks.spawn(async move {
+        closing.cancelled().await;
+        hub.close_all(actors::protocol::code::RECONNECT);
+    });
+    let limits = crate::serve::Limits {
+        header_read_timeout: (config.header_read_timeout_secs > 0).then(|| Duration::from_secs(config.header_read_timeout_secs)),
+        max_per_ip: config.max_connections_per_ip,
+        drain: Duration::from_secs(config.shutdown_grace_secs.max(1)),
+    };
+    // Stops accepting when `shutdown` is cancelled and returns once the open requests are
+    // answered (or `drain` has passed).
+    crate::serve::serve(listener, app, limits, shutdown.clone()).await;
     // In-flight requests are answered. Now the core: sends with the carrier finish and are
     // recorded, actors drain, team updates flush, the other nodes hear we left.
     core.shutdown().await;

@@ -15,5 +15,6 @@ mod redis_outage;
 mod scheduler;
 mod sealed_tokens;
 mod shutdown;
+mod slowloris;
 mod support;
 mod twilio;

@@ -50,3 +50,58 @@ async fn a_send_with_a_slow_carrier_at_shutdown_is_recorded_as_sent(_p: PgPoolOp
     twilio.verify().await;
     again.stop().await;
 }
+
+/// A sign-in whose body is still arriving: the request line, headers and half the body now.
+async fn half_a_sign_in(addr: std::net::SocketAddr) -> (tokio::net::TcpStream, &'static [u8]) {
+    use tokio::io::AsyncWriteExt;
+    let body: &'static [u8] = br#"{"email":"nobody@example.test","password":"not the password"}"#;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/auth/sign-in HTTP/1.1\r\nHost: switchboard\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..10]).await.unwrap();
+    (stream, &body[10..])
+}
+
+#[sqlx::test]
+async fn a_request_in_flight_at_shutdown_is_answered_and_nothing_new_is_accepted(_p: PgPoolOptions, opts: PgConnectOptions) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start(&opts).await;
+    let addr = server.addr;
+    let (mut stream, rest) = half_a_sign_in(addr).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let stopping = tokio::spawn(server.stop());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The listener is closed: a new connection is refused (or closed unanswered).
+    if let Ok(mut late) = tokio::net::TcpStream::connect(addr).await {
+        let _ = late.write_all(b"GET /healthz HTTP/1.1\r\nHost: switchboard\r\n\r\n").await;
+        let mut got = vec![];
+        let _ = tokio::time::timeout(Duration::from_secs(2), late.read_to_end(&mut got)).await;
+        assert!(got.is_empty(), "a connection made after shutdown was served: {:?}", String::from_utf8_lossy(&got));
+    }
+    // The request that was in flight is answered, and its connection then closed.
+    stream.write_all(rest).await.unwrap();
+    let mut answer = vec![];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await.expect("answered and closed").unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 401"), "{:?}", String::from_utf8_lossy(&answer));
+    stopping.await.unwrap();
+}
+
+#[sqlx::test]
+async fn a_request_that_never_finishes_does_not_hold_up_shutdown(_p: PgPoolOptions, opts: PgConnectOptions) {
+    use tokio::io::AsyncReadExt;
+    let server = TestServer::start_with(&opts, |c| c.shutdown_grace_secs = 1).await;
+    let (mut stream, _rest) = half_a_sign_in(server.addr).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The rest of the body never comes: the connection is closed once the grace has passed.
+    let started = tokio::time::Instant::now();
+    server.stop().await;
+    assert!(started.elapsed() < Duration::from_secs(5), "shutdown took {:?}", started.elapsed());
+    let mut got = vec![];
+    let closed = tokio::time::timeout(Duration::from_secs(1), stream.read_to_end(&mut got)).await;
+    assert!(closed.is_ok(), "the stuck connection was left open");
+}
