@@ -201,7 +201,7 @@ async fn sessions_and_tokens_are_found_by_hash_until_revoked_or_expired() {
     s.store.revoke_session(b"live").await.unwrap();
     assert!(s.store.session_principal(b"live").await.unwrap().is_none());
 
-    s.store.create_token(&s.other, "ci", b"token").await.unwrap();
+    s.store.create_token(&s.other, "ci", b"token", None).await.unwrap();
     let p = s.store.token_principal(b"token").await.unwrap().unwrap();
     assert_eq!((p.user.id, p.user.role, p.team.simulator_mode), (s.other.id, Role::Agent, true));
     assert!(s.store.token_principal(b"nope").await.unwrap().is_none());
