@@ -312,7 +312,8 @@ impl AccountWrites for PgStore {
         op(async move {
             let id = TokenId::new();
             // The token and its audit entry in one statement.
-            let created_at: OffsetDateTime = sqlx::query_scalar(
+            // Answered as stored (Postgres keeps microseconds), so it reads as the listing will.
+            let (created_at, expires_at): (OffsetDateTime, Option<OffsetDateTime>) = sqlx::query_as(
                 "WITH k AS (
                     INSERT INTO api_tokens (id, team_id, user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
                     RETURNING id, team_id, user_id, name, created_at, expires_at
@@ -320,7 +321,7 @@ impl AccountWrites for PgStore {
                     INSERT INTO audit_log (team_id, actor_id, action, subject_id, detail)
                     SELECT team_id, user_id, 'token.created', id, jsonb_build_object('name', name, 'expires_at', expires_at) FROM k
                  )
-                 SELECT created_at FROM k",
+                 SELECT created_at, expires_at FROM k",
             )
             .bind(id.0)
             .bind(user.team_id.0)

@@ -1,9 +1,9 @@
 //! Accounts: sign-up (new team, or an invite), sign-in, sign-out, me, API tokens (create, list,
 //! revoke), invites and members.
 
+use super::path_id;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use super::path_id;
 use crate::extract::{Admin, Auth, Json, Query, SESSION_COOKIE, hash_secret, session_id};
 use actors::domain::{ChannelKind, Role};
 use actors::ids::TokenId;

@@ -63,7 +63,7 @@ impl AccountReads for MemoryStore {
                 expires_at: t.expires_at,
             })
             .collect();
-        rows.sort_by(|a, b| (b.created_at, b.id.0).cmp(&(a.created_at, a.id.0)));
+        rows.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id.0)));
         Ok(page(rows, limit, |t| encode_cursor(t.created_at, t.id.0)))
     }
 
