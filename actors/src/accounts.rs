@@ -5,7 +5,7 @@
 use crate::domain::{Role, User};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{TokenId, UserId};
-use crate::ports::{AccountStore, Invite, NewAccount, Principal};
+use crate::ports::{AccountStore, ApiToken, Invite, NewAccount, Principal};
 use crate::rules;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -44,10 +44,23 @@ impl Accounts {
         self.store.revoke_session(id_hash).await
     }
 
-    /// Stores an API token for `user` under a name of 1 to 100 characters.
-    pub async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId> {
-        let name = rules::label("name", name, 100)?;
-        self.store.create_token(user, &name, token_hash).await
+    /// Stores an API token for `user` under a name of 1 to 100 characters, expiring as asked
+    /// (a day to ten years ahead) or never.
+    pub async fn create_token(&self, user: &User, name: &str, expiry: rules::TokenExpiry, token_hash: &[u8]) -> DomainResult<ApiToken> {
+        let name = rules::label("name", name, rules::MAX_TOKEN_NAME_CHARS)?;
+        let expires_at = expiry.resolve(OffsetDateTime::now_utc())?;
+        self.store.create_token(user, &name, token_hash, expires_at).await
+    }
+
+    /// Revokes an API token at once: one of `by`'s own, or (admins) any of the team's. Someone
+    /// else's token (for an agent), another team's, a missing or an already revoked one is "token
+    /// not found", never saying which.
+    pub async fn revoke_token(&self, by: &User, id: TokenId) -> DomainResult<()> {
+        let owner = rules::token_owner(by, by.role == Role::Admin)?;
+        self.store.revoke_token(by, id, owner).await.map_err(|e| match e {
+            DomainError::NotFound(_) => DomainError::NotFound("token"),
+            e => e,
+        })
     }
 
     /// Invites someone (bound to `email` when given) to `by`'s team.

@@ -53,6 +53,24 @@ pub struct Invite {
     pub expires_at: OffsetDateTime,
 }
 
+/// An API token as listed (the secret itself is shown once at creation and never stored).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub name: String,
+    /// Whose token it is: it acts as this user.
+    pub user_id: UserId,
+    pub user_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last authenticated a request, to the minute (updated at most once a minute).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    /// When it stops working; `None`: never.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
 /// Reads of accounts, sessions, tokens and teams.
 #[async_trait]
 pub trait AccountReads: Send + Sync {
@@ -60,8 +78,13 @@ pub trait AccountReads: Send + Sync {
     async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>>;
     /// The live session's user.
     async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>>;
-    /// The live token's user.
+    /// The user of a live token (neither revoked nor expired). The one side effect of a read:
+    /// the lookup also stamps the token's `last_used_at`, at most once a minute, in the same
+    /// statement (it runs on every request made with a token, so it must stay one round trip).
     async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>>;
+    /// A team's live tokens (neither revoked nor expired), newest first, after an opaque
+    /// cursor; only `owner`'s when given.
+    async fn list_tokens(&self, team: TeamId, owner: Option<UserId>, cursor: Option<&str>, limit: i64) -> DomainResult<Page<ApiToken>>;
     /// The team's members, by name.
     async fn members(&self, team: TeamId) -> DomainResult<Vec<User>>;
     /// A team.
@@ -78,8 +101,13 @@ pub trait AccountWrites: Send + Sync {
     async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()>;
     /// Ends a session.
     async fn revoke_session(&self, id_hash: &[u8]) -> DomainResult<()>;
-    /// Stores an API token (by its hash).
-    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId>;
+    /// Stores an API token for `user` (by its hash), valid until `expires_at` (`None`: until
+    /// revoked), and records `token.created` in the audit log.
+    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken>;
+    /// Revokes a token of `by`'s team that is not revoked yet (only one of `owner`'s when given)
+    /// and records `token.revoked` in the audit log; NotFound otherwise (missing, another team's,
+    /// someone else's, already revoked).
+    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<()>;
     /// Creates an invite to `team`.
     async fn create_invite(
         &self,

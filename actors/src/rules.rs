@@ -1,7 +1,7 @@
 //! Domain rules, written once: what a valid draft, scheduled time, note and contact look like.
 //! The actors and services apply them; the edge only maps the errors they answer.
 
-use crate::domain::User;
+use crate::domain::{Role, User};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::UserId;
 use std::time::Duration;
@@ -219,6 +219,50 @@ pub fn label(field: &'static str, text: &str, max: usize) -> DomainResult<String
     Ok(text.to_owned())
 }
 
+/// The longest an API token may be made to live: ten years.
+pub const MAX_TOKEN_DAYS: i64 = 3650;
+
+/// The longest API token name.
+pub const MAX_TOKEN_NAME_CHARS: usize = 100;
+
+/// When a new API token expires, as its creator asked: in a number of days, or at an instant,
+/// or never (neither given).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokenExpiry {
+    pub in_days: Option<i64>,
+    pub at: Option<OffsetDateTime>,
+}
+
+impl TokenExpiry {
+    /// The instant the token stops working: 1 to 3650 days ahead, or an instant in the future
+    /// and no further than 3650 days; `None` when neither was asked; not both.
+    pub fn resolve(self, now: OffsetDateTime) -> DomainResult<Option<OffsetDateTime>> {
+        let longest = time::Duration::days(MAX_TOKEN_DAYS);
+        match (self.in_days, self.at) {
+            (Some(_), Some(_)) => Err(DomainError::invalid("expires_at", "send expires_in_days or expires_at, not both")),
+            (Some(days), None) if !(1..=MAX_TOKEN_DAYS).contains(&days) => {
+                Err(DomainError::invalid("expires_in_days", format!("must be 1 to {MAX_TOKEN_DAYS} days")))
+            }
+            (Some(days), None) => Ok(Some(now + time::Duration::days(days))),
+            (None, Some(at)) if at <= now => Err(DomainError::invalid("expires_at", "must be in the future")),
+            (None, Some(at)) if at - now > longest => {
+                Err(DomainError::invalid("expires_at", format!("must be within {MAX_TOKEN_DAYS} days")))
+            }
+            (None, at) => Ok(at),
+        }
+    }
+}
+
+/// Whose API tokens `by` may list or revoke: their own (`Some(by)`), or with `whole_team` every
+/// token of their team (`None`), which only admins may.
+pub fn token_owner(by: &User, whole_team: bool) -> DomainResult<Option<UserId>> {
+    match (whole_team, by.role) {
+        (false, _) => Ok(Some(by.id)),
+        (true, Role::Admin) => Ok(None),
+        (true, _) => Err(DomainError::Forbidden("only admins may see or revoke other people's tokens")),
+    }
+}
+
 /// Tags: trimmed, empty ones dropped, at most 50 of at most 50 characters.
 pub fn tags(tags: Vec<String>) -> DomainResult<Vec<String>> {
     let tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
@@ -267,8 +311,7 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Role, User};
-    use crate::ids::{TeamId, UserId};
+    use crate::ids::TeamId;
 
     const DAY: Duration = Duration::from_secs(86_400);
 
@@ -324,5 +367,35 @@ mod tests {
         assert_eq!(got, vec![ann.id, annie.id, bob.id]);
         assert!(resolve_mentions("mail ann@x.io", &members, UserId::new()).is_empty());
         assert!(resolve_mentions("@Bob", &members, bob.id).is_empty(), "no self-mention");
+    }
+
+    #[test]
+    fn token_expiry_is_a_day_to_ten_years_ahead() {
+        let now = OffsetDateTime::now_utc();
+        let days = |d| TokenExpiry { in_days: Some(d), at: None }.resolve(now);
+        let at = |at| TokenExpiry { in_days: None, at: Some(at) }.resolve(now);
+        assert_eq!(TokenExpiry::default().resolve(now).unwrap(), None, "never, unless asked");
+        assert_eq!(days(1).unwrap(), Some(now + time::Duration::days(1)));
+        assert_eq!(days(3650).unwrap(), Some(now + time::Duration::days(3650)));
+        for bad in [0, -1, 3651, i64::MAX] {
+            assert!(matches!(days(bad), Err(DomainError::Invalid { field: "expires_in_days", .. })), "{bad}");
+        }
+        let soon = now + time::Duration::hours(1);
+        assert_eq!(at(soon).unwrap(), Some(soon));
+        for bad in [now, now - time::Duration::seconds(1), now + time::Duration::days(3651)] {
+            assert!(matches!(at(bad), Err(DomainError::Invalid { field: "expires_at", .. })), "{bad}");
+        }
+        let both = TokenExpiry { in_days: Some(1), at: Some(soon) }.resolve(now);
+        assert!(matches!(both, Err(DomainError::Invalid { field: "expires_at", .. })));
+    }
+
+    #[test]
+    fn only_admins_reach_other_peoples_tokens() {
+        let agent = user("Ann", "ann@x.io");
+        let admin = User { role: Role::Admin, ..user("Bo", "bo@x.io") };
+        assert_eq!(token_owner(&agent, false).unwrap(), Some(agent.id));
+        assert!(matches!(token_owner(&agent, true), Err(DomainError::Forbidden(_))));
+        assert_eq!(token_owner(&admin, false).unwrap(), Some(admin.id));
+        assert_eq!(token_owner(&admin, true).unwrap(), None);
     }
 }

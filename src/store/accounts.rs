@@ -1,10 +1,11 @@
 //! Teams, users, sessions, API tokens and invites.
 
-use super::{PgStore, StoreError, not_found, op};
+use super::contacts::page;
+use super::{PgStore, StoreError, cursor, not_found, op};
 use actors::DomainResult;
 use actors::domain::{Role, Team, User};
 use actors::ids::*;
-use actors::ports::{AccountReads, AccountWrites, Invite, NewAccount, Principal};
+use actors::ports::{AccountReads, AccountWrites, ApiToken, Invite, NewAccount, Page, Principal};
 use async_trait::async_trait;
 use sqlx::{Executor, Postgres};
 use time::OffsetDateTime;
@@ -37,10 +38,15 @@ impl From<PrincipalRow> for Principal {
     }
 }
 
-/// The select list every principal lookup shares; the query adds its own FROM tail.
+/// The select list every principal lookup shares; the query adds its own FROM tail (and may
+/// put a WITH head before it).
 macro_rules! principal_sql {
     ($tail:literal) => {
+        principal_sql!("", $tail)
+    };
+    ($head:literal, $tail:literal) => {
         concat!(
+            $head,
             "SELECT u.id AS user_id, u.team_id, u.email, u.name AS user_name, u.role, t.name AS team_name,
                 NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_id = t.id AND NOT c.simulated AND c.deleted_at IS NULL)
                     AS simulator_mode
@@ -53,6 +59,46 @@ macro_rules! principal_sql {
 async fn principal<'c>(db: impl Executor<'c, Database = Postgres>, user: Uuid) -> Result<Principal, StoreError> {
     let row: PrincipalRow = sqlx::query_as(principal_sql!("WHERE u.id = $1")).bind(user).fetch_one(db).await.map_err(not_found("user"))?;
     Ok(row.into())
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: Uuid,
+    name: String,
+    user_id: Uuid,
+    user_name: String,
+    created_at: OffsetDateTime,
+    last_used_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> ApiToken {
+        ApiToken {
+            id: TokenId(r.id),
+            name: r.name,
+            user_id: UserId(r.user_id),
+            user_name: r.user_name,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+/// A page of a team's live tokens, newest first: $1 team, $2 and $3 the cursor, $4 the limit,
+/// $5 the owner (used by the `$filter` that narrows to one user, ignored by the other).
+macro_rules! token_list_sql {
+    ($filter:literal) => {
+        concat!(
+            "SELECT k.id, k.name, k.user_id, u.name AS user_name, k.created_at, k.last_used_at, k.expires_at
+             FROM api_tokens k JOIN users u ON u.id = k.user_id
+             WHERE k.team_id = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()) ",
+            $filter,
+            " AND ($2::timestamptz IS NULL OR (k.created_at, k.id) < ($2, $3))
+             ORDER BY k.created_at DESC, k.id DESC LIMIT $4"
+        )
+    };
 }
 
 #[async_trait]
@@ -85,12 +131,46 @@ impl AccountReads for PgStore {
 
     async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>> {
         op(async move {
-            let row: Option<PrincipalRow> =
-                sqlx::query_as(principal_sql!("JOIN api_tokens k ON k.user_id = u.id WHERE k.token_hash = $1 AND k.revoked_at IS NULL"))
-                    .bind(token_hash)
-                    .fetch_optional(self.db())
-                    .await?;
+            // One statement: the live token's user, and its `last_used_at` stamped when it is
+            // older than a minute. The stamp's condition is on the row itself, so concurrent
+            // requests with one token write it once: the others, rechecking after the row lock,
+            // find it fresh. Every other use within the minute writes nothing.
+            let row: Option<PrincipalRow> = sqlx::query_as(principal_sql!(
+                "WITH k AS (
+                    SELECT id, user_id FROM api_tokens
+                    WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+                 ), used AS (
+                    UPDATE api_tokens SET last_used_at = now() FROM k
+                    WHERE api_tokens.id = k.id
+                      AND (api_tokens.last_used_at IS NULL OR api_tokens.last_used_at < now() - interval '1 minute')
+                 ) ",
+                "JOIN k ON k.user_id = u.id"
+            ))
+            .bind(token_hash)
+            .fetch_optional(self.db())
+            .await?;
             Ok(row.map(Principal::from))
+        })
+        .await
+    }
+
+    async fn list_tokens(&self, team: TeamId, owner: Option<UserId>, after: Option<&str>, limit: i64) -> DomainResult<Page<ApiToken>> {
+        op(async move {
+            let after = after.map(cursor::decode).transpose()?;
+            // Newest first, keyset on (created_at, id); each listing has its own team-first index.
+            let sql = match owner {
+                Some(_) => token_list_sql!("AND k.user_id = $5"),
+                None => token_list_sql!("AND $5::uuid IS NULL"),
+            };
+            let rows: Vec<TokenRow> = sqlx::query_as(sql)
+                .bind(team.0)
+                .bind(after.map(|a| a.0))
+                .bind(after.map(|a| a.1))
+                .bind(limit + 1)
+                .bind(owner.map(|o| o.0))
+                .fetch_all(self.db())
+                .await?;
+            Ok(page(rows, limit, |r| cursor::encode(r.created_at, r.id)))
         })
         .await
     }
@@ -228,18 +308,67 @@ impl AccountWrites for PgStore {
         .await
     }
 
-    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId> {
+    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken> {
         op(async move {
             let id = TokenId::new();
-            sqlx::query("INSERT INTO api_tokens (id, team_id, user_id, name, token_hash) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id.0)
-                .bind(user.team_id.0)
-                .bind(user.id.0)
-                .bind(name)
-                .bind(token_hash)
-                .execute(self.db())
-                .await?;
-            Ok(id)
+            // The token and its audit entry in one statement.
+            // Answered as stored (Postgres keeps microseconds), so it reads as the listing will.
+            let (created_at, expires_at): (OffsetDateTime, Option<OffsetDateTime>) = sqlx::query_as(
+                "WITH k AS (
+                    INSERT INTO api_tokens (id, team_id, user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+                    RETURNING id, team_id, user_id, name, created_at, expires_at
+                 ), audit AS (
+                    INSERT INTO audit_log (team_id, actor_id, action, subject_id, detail)
+                    SELECT team_id, user_id, 'token.created', id, jsonb_build_object('name', name, 'expires_at', expires_at) FROM k
+                 )
+                 SELECT created_at, expires_at FROM k",
+            )
+            .bind(id.0)
+            .bind(user.team_id.0)
+            .bind(user.id.0)
+            .bind(name)
+            .bind(token_hash)
+            .bind(expires_at)
+            .fetch_one(self.db())
+            .await?;
+            Ok(ApiToken {
+                id,
+                name: name.to_owned(),
+                user_id: user.id,
+                user_name: user.name.clone(),
+                created_at,
+                last_used_at: None,
+                expires_at,
+            })
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<()> {
+        op(async move {
+            // The revocation and its audit entry in one statement; a token that is not there
+            // for `by` (missing, another team's, someone else's, revoked already) changes nothing.
+            let revoked: i64 = sqlx::query_scalar(
+                "WITH k AS (
+                    UPDATE api_tokens SET revoked_at = now()
+                    WHERE id = $1 AND team_id = $2 AND ($3::uuid IS NULL OR user_id = $3) AND revoked_at IS NULL
+                    RETURNING id, team_id, user_id, name
+                 ), audit AS (
+                    INSERT INTO audit_log (team_id, actor_id, action, subject_id, detail)
+                    SELECT team_id, $4, 'token.revoked', id, jsonb_build_object('name', name, 'user_id', user_id) FROM k
+                 )
+                 SELECT count(*) FROM k",
+            )
+            .bind(id.0)
+            .bind(by.team_id.0)
+            .bind(owner.map(|o| o.0))
+            .bind(by.id.0)
+            .fetch_one(self.db())
+            .await?;
+            if revoked == 0 {
+                return Err(StoreError::NotFound("token"));
+            }
+            Ok(())
         })
         .await
     }

@@ -6,6 +6,7 @@
 //! own binaries beside this folder.
 
 mod api;
+mod api_tokens;
 mod bad_input;
 mod contacts_live;
 mod lost_answers;

@@ -1,14 +1,16 @@
-//! Accounts: sign-up (new team, or an invite), sign-in, sign-out, me, API tokens, invites and
-//! members.
+//! Accounts: sign-up (new team, or an invite), sign-in, sign-out, me, API tokens (create, list,
+//! revoke), invites and members.
 
+use super::path_id;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, Auth, Json, SESSION_COOKIE, hash_secret, session_id};
+use crate::extract::{Admin, Auth, Json, Query, SESSION_COOKIE, hash_secret, session_id};
 use actors::domain::{ChannelKind, Role};
-use actors::ports::{NewAccount, NewChannel, Principal};
+use actors::ids::TokenId;
+use actors::ports::{ApiToken, NewAccount, NewChannel, Page, Principal};
 use actors::rules;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -192,13 +194,43 @@ pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> Json<Value> {
 #[derive(Deserialize)]
 pub struct NewToken {
     name: String,
+    #[serde(default)]
+    expires_in_days: Option<i64>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    expires_at: Option<OffsetDateTime>,
 }
 
+/// A new token: the token as listed, plus the secret itself, shown this once.
 pub async fn create_token(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewToken>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let name = req.name.trim();
     let token = format!("sb_{}", new_secret());
-    let id = state.core.accounts.create_token(&p.user, name, &hash_secret(&token)).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "name": name, "token": token }))))
+    let expiry = rules::TokenExpiry { in_days: req.expires_in_days, at: req.expires_at };
+    let created = state.core.accounts.create_token(&p.user, &req.name, expiry, &hash_secret(&token)).await?;
+    let mut body = serde_json::to_value(created).map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))?;
+    body["token"] = Value::String(token);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    /// Every token of the team (admins only), not just one's own.
+    #[serde(default)]
+    all: bool,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// Live tokens, newest first: one's own, or (admins, `?all=true`) the whole team's.
+pub async fn list_tokens(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<TokenQuery>) -> ApiResult<Json<Page<ApiToken>>> {
+    let owner = rules::token_owner(&p.user, q.all)?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    Ok(Json(state.reads.list_tokens(p.team.id, owner, q.cursor.as_deref(), limit).await?))
+}
+
+/// Revokes a token at once: 204, or 404 for one that is not the caller's to revoke.
+pub async fn revoke_token(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let id: TokenId = path_id(&id, "token")?;
+    state.core.accounts.revoke_token(&p.user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

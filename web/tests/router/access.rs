@@ -122,3 +122,36 @@ async fn a_cross_site_request_with_the_session_cookie_is_403() {
     assert_eq!(read(&app.acme.agent.session, None).await.status, StatusCode::OK);
     assert_eq!(read(&app.acme.agent.token, Some("https://evil.example")).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_revoked_or_expired_token_is_401_at_once() {
+    let app = App::start(|_| {}).await;
+    let created = app.json(Method::POST, "/api/tokens", &app.acme.agent.session, json!({ "name": "script", "expires_in_days": 7 })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    assert!(created.body["expires_at"].is_string(), "{created:?}");
+    let token = Auth::Bearer(created.body["token"].as_str().expect("the secret, once").to_owned());
+    let id = created.body["id"].as_str().expect("an id").to_owned();
+    assert_eq!(app.get("/api/me", &token).await.status, StatusCode::OK);
+    let listed = app.get("/api/tokens", &app.acme.agent.session).await;
+    let item = listed.body["items"].as_array().expect("items").iter().find(|t| t["id"] == id.as_str()).expect("listed").clone();
+    assert!(item["last_used_at"].is_string(), "stamped by its use: {item}");
+
+    // Another team cannot revoke it; an agent may not list the team's.
+    let foreign = app.send(request(Method::DELETE, &format!("/api/tokens/{id}"), &app.globex.admin.token, None)).await;
+    assert_eq!(foreign.error(StatusCode::NOT_FOUND, "not_found")["message"], "token not found");
+    app.get("/api/tokens?all=true", &app.acme.agent.token).await.error(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(app.get("/api/me", &token).await.status, StatusCode::OK);
+
+    // Revoked: the very next request is refused.
+    let revoked = app.send(request(Method::DELETE, &format!("/api/tokens/{id}"), &app.acme.agent.session, None)).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{revoked:?}");
+    app.get("/api/me", &token).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    let listed = app.get("/api/tokens?all=true", &app.acme.admin.session).await;
+    assert!(listed.body["items"].as_array().expect("items").iter().all(|t| t["id"] != id.as_str()), "listed no more");
+
+    // Expired: refused as well.
+    let past = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let hash = web::extract::hash_secret("sb_expired");
+    actors::ports::AccountWrites::create_token(&*app.store, &app.acme.agent.user, "old", &hash, Some(past)).await.unwrap();
+    app.get("/api/me", &Auth::Bearer("sb_expired".into())).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+}

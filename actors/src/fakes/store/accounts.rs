@@ -1,11 +1,11 @@
 //! `AccountStore` in memory: teams and users (one account per email), sessions and API tokens
 //! kept by the hash of their secret (so router tests can authenticate), invites, members.
 
-use super::{ChannelRow, InviteRow, MemoryStore, SessionRow, TokenRow, UserRow, now, storable};
+use super::{ChannelRow, InviteRow, MemoryStore, SessionRow, TokenRow, UserRow, decode_cursor, encode_cursor, now, page, storable};
 use crate::domain::{Channel, Role, Team, User};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
-use crate::ports::{AccountReads, AccountWrites, Invite, NewAccount, Principal};
+use crate::ports::{AccountReads, AccountWrites, ApiToken, Invite, NewAccount, Page, Principal};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -31,11 +31,40 @@ impl AccountReads for MemoryStore {
 
     async fn token_principal(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>> {
         self.enter("token_principal").await?;
-        let s = self.state();
-        match s.tokens.get(token_hash).filter(|t| !t.revoked) {
-            Some(t) => s.principal(t.user).map(Some),
-            None => Ok(None),
+        let mut s = self.state();
+        let now = now();
+        let Some(t) = s.tokens.get_mut(token_hash).filter(|t| t.live(now)) else {
+            return Ok(None);
+        };
+        if t.last_used_at.is_none_or(|at| at < now - time::Duration::minutes(1)) {
+            t.last_used_at = Some(now);
         }
+        let user = t.user;
+        s.principal(user).map(Some)
+    }
+
+    async fn list_tokens(&self, team: TeamId, owner: Option<UserId>, cursor: Option<&str>, limit: i64) -> DomainResult<Page<ApiToken>> {
+        self.enter("list_tokens").await?;
+        let after = cursor.map(decode_cursor).transpose()?;
+        let s = self.state();
+        let now = now();
+        let mut rows: Vec<ApiToken> = s
+            .tokens
+            .values()
+            .filter(|t| t.team == team && owner.is_none_or(|o| t.user == o) && t.live(now))
+            .filter(|t| after.is_none_or(|a| (t.created_at, t.id.0) < a))
+            .map(|t| ApiToken {
+                id: t.id,
+                name: t.name.clone(),
+                user_id: t.user,
+                user_name: s.users.get(&t.user).map(|u| u.user.name.clone()).unwrap_or_default(),
+                created_at: t.created_at,
+                last_used_at: t.last_used_at,
+                expires_at: t.expires_at,
+            })
+            .collect();
+        rows.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id.0)));
+        Ok(page(rows, limit, |t| encode_cursor(t.created_at, t.id.0)))
     }
 
     async fn members(&self, team: TeamId) -> DomainResult<Vec<User>> {
@@ -135,7 +164,7 @@ impl AccountWrites for MemoryStore {
         Ok(())
     }
 
-    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8]) -> DomainResult<TokenId> {
+    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken> {
         self.enter("create_token").await?;
         storable("name", name)?;
         let mut s = self.state();
@@ -145,8 +174,39 @@ impl AccountWrites for MemoryStore {
         if s.tokens.contains_key(token_hash) {
             return Err(DomainError::Conflict("this already exists".into()));
         }
-        s.tokens.insert(token_hash.to_vec(), TokenRow { user: user.id, revoked: false });
-        Ok(TokenId::new())
+        let row = TokenRow {
+            id: TokenId::new(),
+            team: user.team_id,
+            user: user.id,
+            name: name.to_owned(),
+            created_at: now(),
+            last_used_at: None,
+            expires_at,
+            revoked_at: None,
+        };
+        let token = ApiToken {
+            id: row.id,
+            name: row.name.clone(),
+            user_id: user.id,
+            user_name: user.name.clone(),
+            created_at: row.created_at,
+            last_used_at: None,
+            expires_at,
+        };
+        s.tokens.insert(token_hash.to_vec(), row);
+        Ok(token)
+    }
+
+    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<()> {
+        self.enter("revoke_token").await?;
+        let mut s = self.state();
+        let token = s
+            .tokens
+            .values_mut()
+            .find(|t| t.id == id && t.team == by.team_id && owner.is_none_or(|o| t.user == o) && t.revoked_at.is_none())
+            .ok_or(DomainError::NotFound("token"))?;
+        token.revoked_at = Some(now());
+        Ok(())
     }
 
     async fn create_invite(

@@ -3,7 +3,7 @@
 //! Postgres store has them: per-thread gapless seqs and the event log (private notes' events
 //! for their author alone), the forward-only status ladder, claims, idempotent inbound by
 //! MessageSid, cancel-on-reply, opt-out, one contact per phone per team, sessions and tokens by
-//! hash. Constraints the schema enforces (NUL bytes, lengths, uniqueness) answer the same domain
+//! hash (a token's `last_used_at` stamped at most once a minute). Constraints the schema enforces (NUL bytes, lengths, uniqueness) answer the same domain
 //! errors the Postgres store classifies them as.
 //!
 //! Test knobs, by method name (the port method's name, see [`METHODS`]): a latency per call
@@ -71,6 +71,8 @@ pub const METHODS: &[&str] = &[
     "revoke_session",
     "create_token",
     "token_principal",
+    "list_tokens",
+    "revoke_token",
     "create_invite",
     "members",
     "team",
@@ -136,8 +138,22 @@ struct SessionRow {
 }
 
 struct TokenRow {
+    id: TokenId,
+    team: TeamId,
     user: UserId,
-    revoked: bool,
+    name: String,
+    created_at: OffsetDateTime,
+    last_used_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
+    revoked_at: Option<OffsetDateTime>,
+}
+
+impl TokenRow {
+    /// Neither revoked nor expired, as the Postgres store's `revoked_at IS NULL AND (expires_at
+    /// IS NULL OR expires_at > now())`.
+    fn live(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
 }
 
 struct InviteRow {

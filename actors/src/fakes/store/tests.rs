@@ -201,10 +201,32 @@ async fn sessions_and_tokens_are_found_by_hash_until_revoked_or_expired() {
     s.store.revoke_session(b"live").await.unwrap();
     assert!(s.store.session_principal(b"live").await.unwrap().is_none());
 
-    s.store.create_token(&s.other, "ci", b"token").await.unwrap();
+    s.store.create_token(&s.other, "ci", b"token", None).await.unwrap();
     let p = s.store.token_principal(b"token").await.unwrap().unwrap();
     assert_eq!((p.user.id, p.user.role, p.team.simulator_mode), (s.other.id, Role::Agent, true));
     assert!(s.store.token_principal(b"nope").await.unwrap().is_none());
+
+    // A token is live until revoked (by its owner, or without an owner filter by anyone of its
+    // team) or until it expires; only live tokens are listed, newest first.
+    let listed = s.store.list_tokens(s.team, Some(s.other.id), None, 10).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let ci = &listed.items[0];
+    assert_eq!((ci.name.as_str(), ci.user_name.as_str()), ("ci", "bob@acme.test"));
+    assert!(ci.last_used_at.is_some(), "stamped by the lookup");
+    let expiring = s.store.create_token(&s.user, "soon", b"soon", Some(future)).await.unwrap();
+    assert!(s.store.token_principal(b"soon").await.unwrap().is_some());
+    let all = s.store.list_tokens(s.team, None, None, 1).await.unwrap();
+    assert_eq!((all.items[0].id, all.items[0].expires_at), (expiring.id, Some(future)), "the newest first");
+    let rest = s.store.list_tokens(s.team, None, all.next_cursor.as_deref(), 1).await.unwrap();
+    assert_eq!((rest.items[0].id, rest.next_cursor), (ci.id, None));
+    assert!(matches!(s.store.revoke_token(&s.other, expiring.id, Some(s.other.id)).await, Err(DomainError::NotFound(_))));
+    s.store.revoke_token(&s.user, ci.id, None).await.unwrap();
+    assert!(s.store.token_principal(b"token").await.unwrap().is_none());
+    assert!(matches!(s.store.revoke_token(&s.user, ci.id, None).await, Err(DomainError::NotFound(_))), "revoked already");
+    s.store.create_token(&s.user, "old", b"old", Some(OffsetDateTime::now_utc() - time::Duration::seconds(1))).await.unwrap();
+    assert!(s.store.token_principal(b"old").await.unwrap().is_none());
+    let live: Vec<TokenId> = s.store.list_tokens(s.team, None, None, 10).await.unwrap().items.iter().map(|t| t.id).collect();
+    assert_eq!(live, vec![expiring.id]);
 }
 
 #[tokio::test(start_paused = true)]
