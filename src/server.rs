@@ -102,6 +102,12 @@ pub async fn open_store(config: &Config) -> Result<PgStore, ServerError> {
             .await?
             .with_sealer(Sealer::new(&sealing_key(config)?));
     store.migrate().await?;
+    if !store.key_opens_stored_tokens().await? {
+        return Err(ServerError::Config(format!(
+            "the key in SECRET_KEY (or {}) does not open the Twilio tokens stored in the database: every node needs the same key",
+            config.secret_key_file.display()
+        )));
+    }
     let sealed = store.seal_legacy_tokens().await?;
     if sealed > 0 {
         tracing::info!(sealed, "sealed Twilio auth tokens that were stored in plain text");

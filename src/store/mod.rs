@@ -84,6 +84,14 @@ impl PgStore {
         Ok(plain.len() as u64)
     }
 
+    /// Whether this store's key opens the sealed tokens already stored (one is enough to tell): a
+    /// node started with another key than the others could not verify a single webhook.
+    pub async fn key_opens_stored_tokens(&self) -> Result<bool, StoreError> {
+        let sample: Option<String> =
+            sqlx::query_scalar("SELECT auth_token FROM channels WHERE auth_token LIKE 'v1:%' LIMIT 1").fetch_optional(self.db()).await?;
+        Ok(sample.is_none_or(|sealed| self.sealer.open(&sealed).is_ok()))
+    }
+
     /// Re-seals every auth token under `next` in one transaction (the `rotate-key` command).
     pub async fn reseal_tokens(&self, next: &secrets::Sealer) -> Result<u64, StoreError> {
         let mut tx = self.begin().await?;

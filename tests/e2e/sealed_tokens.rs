@@ -51,5 +51,11 @@ async fn auth_tokens_are_sealed_and_a_rotated_key_still_verifies_webhooks(_p: Pg
     let server = TestServer::start_with(&opts, with_key).await;
     assert_twiml(&post_signed(&server, "/webhooks/twilio/messages", &account.token, &inbound(3)).await);
     server.stop().await;
+
+    // A node with another key refuses to start, instead of failing every webhook.
+    let mut stranger = switchboard::Config::for_tests(&db_url(&opts));
+    stranger.secret_key_file = key_file.with_file_name("other.key");
+    let refused = switchboard::server::open_store(&stranger).await.expect_err("another key");
+    assert!(refused.to_string().contains("same key"), "{refused}");
     let _ = std::fs::remove_dir_all(key_file.parent().unwrap());
 }
