@@ -48,7 +48,7 @@ impl Accounts {
     /// (a day to ten years ahead) or never.
     pub async fn create_token(&self, user: &User, name: &str, expiry: rules::TokenExpiry, token_hash: &[u8]) -> DomainResult<ApiToken> {
         let name = rules::label("name", name, rules::MAX_TOKEN_NAME_CHARS)?;
-        let expires_at = expiry.resolve(OffsetDateTime::now_utc())?;
+        let expires_at = expiry.resolve(crate::clock::now())?;
         self.store.create_token(user, &name, token_hash, expires_at).await
     }
 

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod channels;
+pub mod clock;
 pub mod cluster;
 pub mod contacts;
 pub mod core;

@@ -125,14 +125,14 @@ impl SchedulerState {
         if let Some((_, timer)) = self.next_wake.take() {
             timer.abort();
         }
-        let delay = (at - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO);
+        let delay = (at - crate::clock::now()).try_into().unwrap_or(Duration::ZERO);
         let timer = myself.send_after(delay, || SchedulerMsg::Wake);
         self.next_wake = Some((at, timer));
     }
 
     /// Arms the timer for the soonest message due before the next poll (plus a margin).
     async fn arm_next(&mut self, myself: &ActorRef<SchedulerMsg>) {
-        let horizon = OffsetDateTime::now_utc() + self.ctx.poll * 2;
+        let horizon = crate::clock::now() + self.ctx.poll * 2;
         match self.ctx.store.due_before(horizon, 1).await {
             Ok(due) => {
                 if let Some((_, at)) = due.first() {
@@ -155,10 +155,10 @@ impl SchedulerState {
             };
             let Some(mut permits) = permits else {
                 // Every slot is busy: look again shortly.
-                self.arm(myself, OffsetDateTime::now_utc() + BUSY_RETRY);
+                self.arm(myself, crate::clock::now() + BUSY_RETRY);
                 return;
             };
-            let claimed = match self.ctx.store.claim_due(OffsetDateTime::now_utc(), free as i64).await {
+            let claimed = match self.ctx.store.claim_due(crate::clock::now(), free as i64).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "scheduler could not claim due messages");
@@ -167,7 +167,7 @@ impl SchedulerState {
             };
             let n = claimed.len();
             for c in claimed {
-                let delay = OffsetDateTime::now_utc() - c.scheduled_at;
+                let delay = crate::clock::now() - c.scheduled_at;
                 metrics::histogram!("switchboard_dispatch_delay_seconds").record(delay.as_seconds_f64());
                 let slot = permits.split(1).expect("one permit per claimed row");
                 if let Err(e) = self.ctx.dispatcher.dispatch(&c, slot).await {
@@ -185,7 +185,7 @@ impl SchedulerState {
     /// Finds sends whose outcome is unknown (left behind by a crash) and has their threads fail
     /// them.
     async fn sweep_stale(&mut self) {
-        let cutoff = OffsetDateTime::now_utc() - self.ctx.stale_after;
+        let cutoff = crate::clock::now() - self.ctx.stale_after;
         let stale = match self.ctx.store.stale_sends(cutoff, SWEEP_BATCH).await {
             Ok(s) => s,
             Err(e) => {

@@ -368,7 +368,7 @@ impl ThreadState {
     }
 
     async fn send(&mut self, author: User, draft: Draft) -> DomainResult<Message> {
-        draft.validate(OffsetDateTime::now_utc(), self.ctx.config.horizon)?;
+        draft.validate(crate::clock::now(), self.ctx.config.horizon)?;
         // Refuse before anything is stored: opted-out contact, trial guard. The send task checks
         // again against Postgres, which another node may have changed.
         let contact = &self.summary.contact;
@@ -444,7 +444,7 @@ impl ThreadState {
             }
         }
         if let Some(at) = send_at {
-            rules::send_at(at, OffsetDateTime::now_utc(), self.ctx.config.horizon)?;
+            rules::send_at(at, crate::clock::now(), self.ctx.config.horizon)?;
         }
         let committed = self.ctx.store.edit_scheduled(self.summary.team_id, message, actor.id, body, send_at).await?;
         let message = self.apply(committed);

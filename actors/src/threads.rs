@@ -113,7 +113,7 @@ impl Threads {
         author: User,
         draft: Draft,
     ) -> DomainResult<Message> {
-        draft.validate(OffsetDateTime::now_utc(), self.ctx.config.horizon)?;
+        draft.validate(crate::clock::now(), self.ctx.config.horizon)?;
         let thread = self.open_for_contact(team, contact, kind).await?;
         self.send(team, thread.id, author, draft).await
     }

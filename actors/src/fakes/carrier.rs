@@ -76,7 +76,7 @@ impl Carrier for FakeCarrier {
         let delay = {
             let mut inner = self.lock();
             inner.requests.push(req);
-            inner.received_at.push(time::OffsetDateTime::now_utc());
+            inner.received_at.push(crate::clock::now());
             inner.delay
         };
         if let Some(delay) = delay {

@@ -279,7 +279,7 @@ fn known(method: &'static str) -> &'static str {
 
 /// What Postgres' `now()` gives the Postgres store: the wall clock.
 fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
+    crate::clock::now()
 }
 
 /// Text Postgres refuses (22021): answered as the Postgres store classifies it.
