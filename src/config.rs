@@ -127,6 +127,10 @@ pub struct Config {
     /// Postgres connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
     pub database_max_connections: u32,
+    /// Behind a reverse proxy you trust: the header it puts the client's address in (e.g.
+    /// X-Forwarded-For; its last address is used). Leave unset otherwise: clients could forge it.
+    #[arg(long, env = "TRUSTED_PROXY_HEADER")]
+    pub trusted_proxy_header: Option<String>,
     /// How long a request waits for a database connection before it answers 503, in milliseconds.
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 1000)]
     pub database_acquire_timeout_ms: u64,

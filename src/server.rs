@@ -235,6 +235,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         ws_queue: config.ws_queue.max(8),
         activity_timeout: config.activity_timeout.max(1),
         client_events_per_second: 10,
+        trusted_proxy_header: config.trusted_proxy_header.clone().filter(|h| !h.trim().is_empty()),
         verified_numbers: verified.map(|v| {
             let mut v: Vec<String> = v.into_iter().collect();
             v.sort();

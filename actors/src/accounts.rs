@@ -39,6 +39,38 @@ impl Accounts {
         self.store.create_session(user, id_hash, expires_at).await
     }
 
+    /// Whether `email` may try to sign in now: not while it is held back after failed attempts,
+    /// unless the request comes from a device the account signed in from before (a stranger
+    /// guessing the password never locks the real user out of their own device).
+    pub async fn may_try_sign_in(&self, email: &str, device_hash: Option<&[u8]>) -> DomainResult<()> {
+        let Some(until) = self.store.sign_in_blocked_until(email).await? else { return Ok(()) };
+        let now = crate::clock::now();
+        if until <= now {
+            return Ok(());
+        }
+        if let Some(device) = device_hash
+            && self.store.is_known_device(email, device).await?
+        {
+            return Ok(());
+        }
+        Err(DomainError::TooManyAttempts { retry_after: (until - now).whole_seconds().max(1) as u64 })
+    }
+
+    /// Counts a failed sign-in and holds the account back as the rules say.
+    pub async fn sign_in_failed(&self, email: &str) -> DomainResult<()> {
+        let failures = self.store.record_sign_in_failure(email).await?;
+        if let Some(wait) = rules::sign_in_backoff(failures) {
+            self.store.block_sign_in(email, crate::clock::now() + wait).await?;
+        }
+        Ok(())
+    }
+
+    /// A successful sign-in: the failures are forgotten and the device remembered.
+    pub async fn signed_in(&self, user: &User, device_hash: &[u8]) -> DomainResult<()> {
+        self.store.clear_sign_in_failures(&user.email).await?;
+        self.store.remember_device(user.id, device_hash).await
+    }
+
     /// Ends a session (signing out, or rotating at sign-in).
     pub async fn end_session(&self, id_hash: &[u8]) -> DomainResult<()> {
         self.store.revoke_session(id_hash).await

@@ -30,6 +30,9 @@ pub enum DomainError {
     /// shutting down.
     #[error("the server is busy, try again")]
     Unavailable,
+    /// Too many attempts (failed sign-ins for one account): try again after `retry_after` seconds.
+    #[error("too many failed attempts: try again in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
     /// The thread already has as many commands queued as it may: try again in a moment.
     #[error("this conversation is busy, try again in a moment")]
     Busy,

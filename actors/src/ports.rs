@@ -76,6 +76,10 @@ pub struct ApiToken {
 pub trait AccountReads: Send + Sync {
     /// The user with this email and their password hash.
     async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>>;
+    /// Until when sign-in is held back for `email` after failed attempts, if it is.
+    async fn sign_in_blocked_until(&self, email: &str) -> DomainResult<Option<OffsetDateTime>>;
+    /// Whether `device_hash` is a device the account of `email` has signed in from.
+    async fn is_known_device(&self, email: &str, device_hash: &[u8]) -> DomainResult<bool>;
     /// The live session's user.
     async fn session_principal(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>>;
     /// The user of a live token (neither revoked nor expired). The one side effect of a read:
@@ -101,6 +105,14 @@ pub trait AccountWrites: Send + Sync {
     async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()>;
     /// Ends a session.
     async fn revoke_session(&self, id_hash: &[u8]) -> DomainResult<()>;
+    /// Counts a failed sign-in for `email` (known or not); answers the failures so far.
+    async fn record_sign_in_failure(&self, email: &str) -> DomainResult<i32>;
+    /// Holds sign-in back for `email` until `until`.
+    async fn block_sign_in(&self, email: &str, until: OffsetDateTime) -> DomainResult<()>;
+    /// Forgets the failed attempts of `email` (it signed in).
+    async fn clear_sign_in_failures(&self, email: &str) -> DomainResult<()>;
+    /// Remembers a device (by the hash of its cookie) the user signed in from.
+    async fn remember_device(&self, user: UserId, device_hash: &[u8]) -> DomainResult<()>;
     /// Stores an API token for `user` (by its hash), valid until `expires_at` (`None`: until
     /// revoked), and records `token.created` in the audit log.
     async fn create_token(&self, user: &User, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken>;

@@ -199,6 +199,20 @@ pub fn password(password: &str, name: &str, email: &str) -> DomainResult<()> {
     Ok(())
 }
 
+/// Failed sign-ins an account may have before it is held back.
+pub const FREE_SIGN_IN_FAILURES: i32 = 5;
+
+/// How long sign-in is held back after `failures` failed attempts: nothing for the first five,
+/// then 1 s, doubling with each further failure, at most 15 minutes. A person who mistypes gets
+/// straight back in; a guesser gets a few dozen tries an hour.
+pub fn sign_in_backoff(failures: i32) -> Option<Duration> {
+    let over = failures - FREE_SIGN_IN_FAILURES;
+    if over < 0 {
+        return None;
+    }
+    Some(Duration::from_secs(1u64 << over.min(10) as u32).min(Duration::from_secs(15 * 60)))
+}
+
 /// A person's name on an account: 1 to 200 characters.
 pub fn person_name(name: &str) -> DomainResult<String> {
     label("name", name, MAX_NAME_CHARS)
@@ -341,6 +355,15 @@ mod tests {
         {
             assert!(password(strong, "Ann Lee", "ann@example.com").is_ok(), "{strong:?} is accepted");
         }
+    }
+
+    #[test]
+    fn sign_in_backs_off_exponentially_after_five_failures() {
+        assert_eq!(sign_in_backoff(4), None);
+        assert_eq!(sign_in_backoff(5), Some(Duration::from_secs(1)));
+        assert_eq!(sign_in_backoff(6), Some(Duration::from_secs(2)));
+        assert_eq!(sign_in_backoff(9), Some(Duration::from_secs(16)));
+        assert_eq!(sign_in_backoff(40), Some(Duration::from_secs(15 * 60)));
     }
 
     #[test]

@@ -103,6 +103,31 @@ macro_rules! token_list_sql {
 
 #[async_trait]
 impl AccountReads for PgStore {
+    async fn sign_in_blocked_until(&self, email: &str) -> DomainResult<Option<OffsetDateTime>> {
+        op(async move {
+            let until: Option<Option<OffsetDateTime>> = sqlx::query_scalar("SELECT blocked_until FROM sign_in_failures WHERE email = $1")
+                .bind(email)
+                .fetch_optional(self.db())
+                .await?;
+            Ok(until.flatten())
+        })
+        .await
+    }
+
+    async fn is_known_device(&self, email: &str, device_hash: &[u8]) -> DomainResult<bool> {
+        op(async move {
+            let known: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM known_devices d JOIN users u ON u.id = d.user_id WHERE u.email = $1 AND d.device_hash = $2)",
+            )
+            .bind(email)
+            .bind(device_hash)
+            .fetch_one(self.db())
+            .await?;
+            Ok(known)
+        })
+        .await
+    }
+
     async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
         op(async move {
             let row: Option<(Uuid, String)> =
@@ -212,6 +237,56 @@ impl AccountReads for PgStore {
 
 #[async_trait]
 impl AccountWrites for PgStore {
+    async fn record_sign_in_failure(&self, email: &str) -> DomainResult<i32> {
+        op(async move {
+            let failures: i32 = sqlx::query_scalar(
+                "INSERT INTO sign_in_failures AS f (email, failures) VALUES ($1, 1)
+                 ON CONFLICT (email) DO UPDATE SET failures = f.failures + 1, updated_at = now()
+                 RETURNING failures",
+            )
+            .bind(email)
+            .fetch_one(self.db())
+            .await?;
+            Ok(failures)
+        })
+        .await
+    }
+
+    async fn block_sign_in(&self, email: &str, until: OffsetDateTime) -> DomainResult<()> {
+        op(async move {
+            sqlx::query("UPDATE sign_in_failures SET blocked_until = $2, updated_at = now() WHERE email = $1")
+                .bind(email)
+                .bind(until)
+                .execute(self.db())
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clear_sign_in_failures(&self, email: &str) -> DomainResult<()> {
+        op(async move {
+            sqlx::query("DELETE FROM sign_in_failures WHERE email = $1").bind(email).execute(self.db()).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remember_device(&self, user: UserId, device_hash: &[u8]) -> DomainResult<()> {
+        op(async move {
+            sqlx::query(
+                "INSERT INTO known_devices (device_hash, user_id) VALUES ($1, $2)
+                 ON CONFLICT (device_hash) DO UPDATE SET last_seen_at = now() WHERE known_devices.user_id = $2",
+            )
+            .bind(device_hash)
+            .bind(user.0)
+            .execute(self.db())
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn create_account(&self, a: NewAccount) -> DomainResult<Principal> {
         op(async move {
             let mut tx = self.begin().await?;

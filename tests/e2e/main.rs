@@ -16,6 +16,7 @@ mod redis_outage;
 mod scheduler;
 mod sealed_tokens;
 mod shutdown;
+mod sign_in_throttle;
 mod slowloris;
 mod support;
 mod twilio;

@@ -64,6 +64,10 @@ impl From<DomainError> for ApiError {
             e @ DomainError::Unavailable => {
                 ApiError { retry_after: Some(1), ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()) }
             }
+            e @ DomainError::TooManyAttempts { retry_after } => ApiError {
+                retry_after: Some(retry_after.max(1)),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
+            },
             e @ DomainError::Busy => {
                 ApiError { retry_after: Some(1), ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()) }
             }

@@ -50,6 +50,9 @@ pub struct WebConfig {
     pub activity_timeout: u64,
     /// Client events per second per connection.
     pub client_events_per_second: u32,
+    /// Behind a trusted reverse proxy: the header it puts the client's address in (e.g.
+    /// `X-Forwarded-For`). Unset, the peer address is the client's.
+    pub trusted_proxy_header: Option<String>,
     /// The trial guard's numbers, shown in settings.
     pub verified_numbers: Option<Vec<String>>,
 }

@@ -45,8 +45,8 @@ pub(crate) fn new_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-fn check_rate(state: &AppState, addr: SocketAddr) -> ApiResult<()> {
-    state.auth_limiter.check_key(&addr.ip()).map_err(|not_until| {
+fn check_rate(state: &AppState, ip: std::net::IpAddr) -> ApiResult<()> {
+    state.auth_limiter.check_key(&ip).map_err(|not_until| {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
         ApiError::rate_limited(wait.as_secs() + 1)
     })
@@ -94,9 +94,10 @@ async fn start_session(state: &AppState, p: &Principal, status: StatusCode) -> A
 pub async fn sign_up(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(req): Json<SignUp>,
 ) -> ApiResult<Response> {
-    check_rate(&state, addr)?;
+    check_rate(&state, client_ip(&state, &headers, addr))?;
     let email = rules::account_email(&req.email)?;
     let name = rules::person_name(&req.name)?;
     rules::password(&req.password, &name, &email)?;
@@ -140,8 +141,13 @@ pub async fn sign_in(
     headers: HeaderMap,
     Json(req): Json<SignIn>,
 ) -> ApiResult<Response> {
-    check_rate(&state, addr)?;
+    check_rate(&state, client_ip(&state, &headers, addr))?;
     let email = req.email.trim().to_lowercase();
+    let jar = CookieJar::from_headers(&headers);
+    let device = jar.get(DEVICE_COOKIE).map(|c| hash_secret(c.value()));
+    // Held back after failed attempts (the same for an email with no account), unless this is a
+    // device the account signed in from before.
+    state.core.accounts.may_try_sign_in(&email, device.as_deref()).await?;
     let found = state.reads.credentials(&email).await?;
     // Unknown email and wrong password look the same, and take the same time.
     let (principal, hash) = match found {
@@ -150,13 +156,48 @@ pub async fn sign_in(
     };
     let ok = verify_password(req.password, hash).await;
     let Some(p) = principal.filter(|_| ok) else {
+        state.core.accounts.sign_in_failed(&email).await?;
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong email or password"));
     };
     // Rotate: a session id known before sign-in never becomes a signed-in one.
     if let Some(old) = session_id(&headers) {
         state.core.accounts.end_session(&hash_secret(&old)).await?;
     }
-    start_session(&state, &p, StatusCode::OK).await
+    // This device is now known to the account (a new device gets its cookie).
+    let device_id = jar.get(DEVICE_COOKIE).map(|c| c.value().to_owned()).unwrap_or_else(new_secret);
+    state.core.accounts.signed_in(&p.user, &hash_secret(&device_id)).await?;
+    let mut device_cookie = Cookie::build((DEVICE_COOKIE, device_id))
+        .path("/api/auth")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.secure_cookies())
+        .build();
+    device_cookie.set_max_age(Duration::days(400));
+    let mut res = start_session(&state, &p, StatusCode::OK).await?;
+    if let Ok(value) = device_cookie.encoded().to_string().parse() {
+        res.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+    Ok(res)
+}
+
+/// The cookie that names a device an account has signed in from (its hash is kept): a device
+/// known to the account is never held back by failed attempts made elsewhere.
+const DEVICE_COOKIE: &str = "sb_device";
+
+/// The client's address: the peer, or, behind a reverse proxy that is configured as trusted
+/// (`TRUSTED_PROXY_HEADER`), the last address that proxy added to its header. Used only when
+/// configured: anyone can send such a header to a server that is not behind that proxy.
+fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
+    client_ip_behind(state.config.trusted_proxy_header.as_deref(), headers, peer)
+}
+
+fn client_ip_behind(trusted_header: Option<&str>, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
+    trusted_header
+        .and_then(|name| headers.get(name))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer.ip())
 }
 
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
@@ -260,4 +301,23 @@ pub async fn members(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<
         .map(|m| json!({ "id": m.id, "name": m.name, "email": m.email, "role": m.role, "online": online.contains(&m.id) }))
         .collect();
     Ok(Json(json!({ "members": list })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proxy_header_counts_only_when_configured() {
+        let peer: SocketAddr = "10.0.0.9:5555".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.7, 198.51.100.2".parse().unwrap());
+        assert_eq!(client_ip_behind(None, &headers, peer), peer.ip(), "unset: the peer, whatever the client sent");
+        assert_eq!(
+            client_ip_behind(Some("x-forwarded-for"), &headers, peer).to_string(),
+            "198.51.100.2",
+            "the last entry, the proxy's own"
+        );
+        assert_eq!(client_ip_behind(Some("x-real-ip"), &headers, peer), peer.ip(), "configured but absent: the peer");
+    }
 }

@@ -106,6 +106,7 @@ impl App {
             ws_queue: 64,
             activity_timeout: 30,
             client_events_per_second: 10,
+            trusted_proxy_header: None,
             verified_numbers: None,
         };
         let state = AppState {

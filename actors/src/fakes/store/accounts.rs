@@ -11,6 +11,18 @@ use time::OffsetDateTime;
 
 #[async_trait]
 impl AccountReads for MemoryStore {
+    async fn sign_in_blocked_until(&self, email: &str) -> DomainResult<Option<OffsetDateTime>> {
+        self.enter("sign_in_blocked_until").await?;
+        Ok(self.state().sign_in_failures.get(email).and_then(|(_, until)| *until))
+    }
+
+    async fn is_known_device(&self, email: &str, device_hash: &[u8]) -> DomainResult<bool> {
+        self.enter("is_known_device").await?;
+        let s = self.state();
+        let user = s.known_devices.get(device_hash).copied();
+        Ok(user.is_some_and(|u| s.users.get(&u).is_some_and(|row| row.user.email == email)))
+    }
+
     async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
         self.enter("credentials").await?;
         let s = self.state();
@@ -83,6 +95,36 @@ impl AccountReads for MemoryStore {
 
 #[async_trait]
 impl AccountWrites for MemoryStore {
+    async fn record_sign_in_failure(&self, email: &str) -> DomainResult<i32> {
+        self.enter("record_sign_in_failure").await?;
+        let mut s = self.state();
+        let entry = s.sign_in_failures.entry(email.to_owned()).or_insert((0, None));
+        entry.0 += 1;
+        Ok(entry.0)
+    }
+
+    async fn block_sign_in(&self, email: &str, until: OffsetDateTime) -> DomainResult<()> {
+        self.enter("block_sign_in").await?;
+        if let Some(entry) = self.state().sign_in_failures.get_mut(email) {
+            entry.1 = Some(until);
+        }
+        Ok(())
+    }
+
+    async fn clear_sign_in_failures(&self, email: &str) -> DomainResult<()> {
+        self.enter("clear_sign_in_failures").await?;
+        self.state().sign_in_failures.remove(email);
+        Ok(())
+    }
+
+    async fn remember_device(&self, user: UserId, device_hash: &[u8]) -> DomainResult<()> {
+        self.enter("remember_device").await?;
+        let mut s = self.state();
+        // A device already known for someone else stays theirs (as the Postgres upsert keeps it).
+        s.known_devices.entry(device_hash.to_vec()).or_insert(user);
+        Ok(())
+    }
+
     async fn create_account(&self, a: NewAccount) -> DomainResult<Principal> {
         self.enter("create_account").await?;
         for (field, text) in [("email", &a.email), ("name", &a.name)] {

@@ -34,6 +34,13 @@ use time::OffsetDateTime;
 
 /// Every method name the knobs accept: one per port method.
 pub const METHODS: &[&str] = &[
+    // Sign-in throttling (AccountReads / AccountWrites)
+    "sign_in_blocked_until",
+    "is_known_device",
+    "record_sign_in_failure",
+    "block_sign_in",
+    "clear_sign_in_failures",
+    "remember_device",
     // ThreadReads
     "list_threads",
     "thread",
@@ -115,6 +122,10 @@ struct State {
     teams: HashMap<TeamId, String>,
     users: HashMap<UserId, UserRow>,
     sessions: HashMap<Vec<u8>, SessionRow>,
+    /// Failed sign-ins per email: (failures, held back until).
+    sign_in_failures: HashMap<String, (i32, Option<OffsetDateTime>)>,
+    /// Devices users signed in from: device hash → user.
+    known_devices: HashMap<Vec<u8>, UserId>,
     tokens: HashMap<Vec<u8>, TokenRow>,
     invites: HashMap<Vec<u8>, InviteRow>,
     channels: HashMap<ChannelId, ChannelRow>,
