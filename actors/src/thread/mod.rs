@@ -6,6 +6,11 @@
 //! The actor never waits on the carrier: a send runs as an owned task that reports back with
 //! `SendFinished`, and the actor does not stop for idleness while one is out.
 
+mod send;
+
+pub use send::{Claim, SendReport};
+use send::{deliver, report, retell};
+
 use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::fanout::Fanout;
@@ -16,7 +21,7 @@ use crate::protocol::{self, ChannelName};
 use crate::registry::{self, Registry};
 use crate::rules::{self, Draft};
 use crate::scheduler::Schedule;
-use crate::send_guard::{self, SendGuard};
+use crate::send_guard::SendGuard;
 use crate::team::Teams;
 use bytes::Bytes;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -543,155 +548,4 @@ impl ThreadState {
         let frame = typing_frame(&channel, user, false);
         self.ctx.fanout.publish_frame(channel, frame, None);
     }
-}
-
-/// How many times a send's result is told before it is given up on (and logged as lost).
-const REPORT_ATTEMPTS: u32 = 8;
-
-/// A claimed message on its way to its thread actor. If the actor's mailbox is dropped before
-/// the actor takes it (the actor crashed with it queued), the message was never sent: its claim
-/// is given back for any node to send, instead of waiting for the sweep to fail it.
-pub struct Claim {
-    message: MessageId,
-    slot: Option<OwnedSemaphorePermit>,
-    give_back: Option<Arc<ThreadCtx>>,
-}
-
-impl Claim {
-    /// A claim that `ctx` gives back if it is dropped unhandled.
-    pub fn new(ctx: Arc<ThreadCtx>, message: MessageId, slot: Option<OwnedSemaphorePermit>) -> Claim {
-        Claim { message, slot, give_back: Some(ctx) }
-    }
-
-    fn take(mut self) -> (MessageId, Option<OwnedSemaphorePermit>) {
-        self.give_back = None;
-        (self.message, self.slot.take())
-    }
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        if let Some(ctx) = self.give_back.take() {
-            let message = self.message;
-            tracing::warn!(%message, "a dispatch was dropped with its actor: the claim is given back");
-            let store = ctx.store.clone();
-            ctx.tasks.spawn(async move {
-                if let Err(e) = store.unclaim(message).await {
-                    tracing::error!(%message, error = %e, "could not give back a claim; the sweep will fail it");
-                }
-            });
-        }
-    }
-}
-
-/// A send task's result on its way to its thread actor. If it is dropped unhandled (the actor
-/// crashed with it queued), it is told again, so a carrier's answer is never lost silently.
-pub struct SendReport {
-    message: MessageId,
-    outcome: Option<SendOutcome>,
-    attempt: u32,
-    retell: Option<(Arc<ThreadCtx>, ThreadId)>,
-}
-
-impl SendReport {
-    fn take(mut self) -> (MessageId, Option<SendOutcome>, u32) {
-        self.retell = None;
-        (self.message, self.outcome.take(), self.attempt)
-    }
-}
-
-impl Drop for SendReport {
-    fn drop(&mut self) {
-        if let Some((ctx, thread)) = self.retell.take() {
-            retell(ctx, thread, self.message, self.outcome.take(), self.attempt + 1);
-        }
-    }
-}
-
-/// Tells a send's result again after a pause (an owned task), or gives up loudly after
-/// `REPORT_ATTEMPTS`: the message then stays waiting and the sweep fails it as "outcome
-/// unknown", unless a status callback naming it repairs it first.
-fn retell(ctx: Arc<ThreadCtx>, thread: ThreadId, message: MessageId, outcome: Option<SendOutcome>, attempt: u32) {
-    if attempt >= REPORT_ATTEMPTS {
-        metrics::counter!("switchboard_send_results_lost_total").increment(1);
-        tracing::error!(%message, %thread, ?outcome, "LOST a carrier answer after {attempt} attempts: the message will be failed as outcome unknown unless a status callback repairs it");
-        return;
-    }
-    let tasks = ctx.tasks.clone();
-    tasks.spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100) * 2u32.pow(attempt.min(6))).await;
-        report(ctx, thread, message, outcome, attempt).await;
-    });
-}
-
-/// Tells the thread actor how a send ended, starting a fresh actor if ours is gone.
-async fn report(ctx: Arc<ThreadCtx>, thread: ThreadId, message: MessageId, outcome: Option<SendOutcome>, attempt: u32) {
-    let msg = ThreadMsg::SendFinished(SendReport { message, outcome, attempt, retell: Some((ctx.clone(), thread)) });
-    // A failure to hand it over drops the report, which tells it again.
-    if let Err(e) = ctx.registry.cast(thread, msg).await {
-        tracing::warn!(%message, %thread, error = %e, attempt, "could not hand a send result to its thread");
-    }
-}
-
-/// Checks a message against opt-out and the trial guard, waits for the sender's rate budget and
-/// asks the carrier. Runs outside the actor. `None` when nothing was sent and nothing is to be
-/// recorded: the sweep failed the message meanwhile, or the node is stopping (the message is put
-/// back for any node to send).
-async fn deliver(ctx: &ThreadCtx, message: MessageId) -> Option<SendOutcome> {
-    let failed = |code, reason| Some(SendOutcome::Failed { code, reason });
-    let out = match ctx.store.begin_send(message).await {
-        Ok(Some(out)) => out,
-        Ok(None) => return None,
-        Err(e) => return failed(None, format!("could not load the message: {e}")),
-    };
-    if let Err(e) = ctx.guard.allows(&out.to, out.opted_out) {
-        return failed(send_guard::refusal_code(&e), e.to_string());
-    }
-    // While waiting for the sender's budget, keep the claim fresh: the stale sweep is for sends
-    // whose process died, not for sends that are merely queued behind others.
-    let refresh = (ctx.config.stale_after / 3).max(Duration::from_millis(100));
-    let sender = out.channel.clone();
-    let ready = ctx.guard.until_ready(&sender);
-    tokio::pin!(ready);
-    let mut waited = false;
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut ready => break,
-            _ = ctx.shutdown.cancelled() => {
-                // Not sent, and this node is going away: any node may send it.
-                if let Err(e) = ctx.store.unclaim(message).await {
-                    tracing::error!(%message, error = %e, "could not give back an unsent message; the sweep will fail it");
-                }
-                return None;
-            }
-            _ = tokio::time::sleep(refresh) => {
-                waited = true;
-                if !ctx.store.touch_claim(message).await.unwrap_or(false) {
-                    return None;
-                }
-            }
-        }
-    }
-    // Last check before the carrier after a wait: a message the sweep failed is never sent.
-    if waited {
-        match ctx.store.touch_claim(message).await {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => return failed(None, format!("could not confirm the claim: {e}")),
-        }
-    }
-    let req = CarrierRequest {
-        channel: out.channel,
-        to: out.to,
-        body: out.message.body,
-        media_urls: out.message.media.into_iter().map(|m| m.url).collect(),
-        // Names our message, so a callback can repair a send whose answer is lost (the node died
-        // with the request out): see `Threads::status`.
-        status_callback: format!("{}?message={message}", ctx.config.status_callback_url),
-    };
-    Some(match ctx.carrier.send(req).await {
-        Ok(sid) => SendOutcome::Sent { sid },
-        Err(e) => SendOutcome::Failed { code: e.code, reason: e.reason },
-    })
 }
