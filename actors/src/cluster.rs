@@ -103,6 +103,24 @@ impl Cluster {
         }
     }
 
+    /// Remembers which credential authorized a socket's channels, on whichever node holds it.
+    pub fn bind_credential(&self, socket_id: &str, credential: &str) {
+        if !self.fanout.hub.bind_credential(socket_id, credential) {
+            self.fanout.bus().publish(BusMessage::Credential {
+                origin: self.origin(),
+                socket_id: socket_id.to_owned(),
+                credential: credential.to_owned(),
+            });
+        }
+    }
+
+    /// A credential was revoked: its sockets close with 4009 (pusher-js does not reconnect on
+    /// it), here and on every other node.
+    pub fn revoke(&self, credential: &str) {
+        self.fanout.hub.close_credential(credential, crate::protocol::code::UNAUTHORIZED);
+        self.fanout.bus().publish(BusMessage::Revoked { origin: self.origin(), credential: credential.to_owned() });
+    }
+
     /// The users online in a team (any node), from the team channel's presence.
     pub fn online(&self, team: TeamId) -> Vec<UserId> {
         self.fanout.hub.members(&ChannelName::Team(team).to_string()).iter().filter_map(|u| u.parse().ok()).collect()
@@ -163,6 +181,12 @@ impl Cluster {
             }
             // A snapshot is the node's whole truth: it replaces, never merges.
             BusMessage::Snapshot { members, .. } => hub.replace_node(&origin, members),
+            BusMessage::Credential { socket_id, credential, .. } => {
+                hub.bind_credential(&socket_id, &credential);
+            }
+            BusMessage::Revoked { credential, .. } => {
+                hub.close_credential(&credential, crate::protocol::code::UNAUTHORIZED);
+            }
             BusMessage::Hello { .. } | BusMessage::Heartbeat { .. } => {}
             BusMessage::Bye { .. } => {
                 self.nodes.remove(&origin);

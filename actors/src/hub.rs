@@ -132,6 +132,9 @@ pub struct PresenceChange {
 pub struct Hub {
     channels: DashMap<String, ChannelState>,
     conns: DashMap<Arc<str>, ConnRef>,
+    /// The credential (session or token) each local socket's channels were authorized with, so
+    /// revoking the credential can close its sockets.
+    credentials: DashMap<Arc<str>, String>,
 }
 
 impl Hub {
@@ -144,7 +147,33 @@ impl Hub {
     pub fn unregister(&self, conn: &ConnRef, channels: impl IntoIterator<Item = String>) -> Vec<PresenceChange> {
         let changes = channels.into_iter().filter_map(|channel| self.unsubscribe(&channel, &conn.socket_id)).collect();
         self.conns.remove(&conn.socket_id);
+        self.credentials.remove(&conn.socket_id);
         changes
+    }
+
+    /// Notes that `socket_id` was authorized with `credential`; `false` when the socket is not
+    /// on this node.
+    pub fn bind_credential(&self, socket_id: &str, credential: &str) -> bool {
+        match self.conns.get(socket_id) {
+            Some(conn) => {
+                self.credentials.insert(conn.socket_id.clone(), credential.to_owned());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes every local socket authorized with `credential` (it was revoked) with `code`.
+    pub fn close_credential(&self, credential: &str, code: u16) -> usize {
+        let ids: Vec<Arc<str>> = self.credentials.iter().filter(|e| e.value() == credential).map(|e| e.key().clone()).collect();
+        let mut closed = 0;
+        for id in ids {
+            if let Some(conn) = self.conns.get(&id) {
+                conn.close_with(code);
+                closed += 1;
+            }
+        }
+        closed
     }
 
     /// How many sockets this node holds.
@@ -406,6 +435,21 @@ mod tests {
         assert_eq!(got.iter().filter(|f| f.contains("member_removed") && f.contains("\\\"a\\\"")).count(), 1, "{got:?}");
         assert_eq!(got.iter().filter(|f| f.contains("member_added")).count(), 1, "{got:?}");
         assert_eq!(hub.members("presence-x"), vec!["b", "c", "d"]);
+    }
+
+    #[test]
+    fn revoking_a_credential_closes_only_its_sockets() {
+        let hub = Hub::default();
+        let (a, _rx_a) = Conn::new("1.1".into(), 4);
+        let (b, _rx_b) = Conn::new("1.2".into(), 4);
+        hub.register(&a);
+        hub.register(&b);
+        assert!(hub.bind_credential("1.1", "s:aaa"));
+        assert!(hub.bind_credential("1.2", "s:bbb"));
+        assert!(!hub.bind_credential("9.9", "s:aaa"), "not a socket of this node");
+        assert_eq!(hub.close_credential("s:aaa", protocol::code::UNAUTHORIZED), 1);
+        assert_eq!(a.close_code(), Some(protocol::code::UNAUTHORIZED));
+        assert_eq!(b.close_code(), None);
     }
 
     #[test]

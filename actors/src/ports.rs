@@ -468,6 +468,11 @@ pub enum BusMessage {
     Heartbeat { origin: String },
     /// The origin is shutting down: its members leave now.
     Bye { origin: String },
+    /// A socket's channels were authorized with this credential (a hash of a session or token):
+    /// the node that holds the socket remembers it.
+    Credential { origin: String, socket_id: String, credential: String },
+    /// A credential was revoked (sign-out): every node closes the sockets it authorized.
+    Revoked { origin: String, credential: String },
 }
 
 impl BusMessage {
@@ -479,7 +484,9 @@ impl BusMessage {
             | BusMessage::Hello { origin }
             | BusMessage::Snapshot { origin, .. }
             | BusMessage::Heartbeat { origin }
-            | BusMessage::Bye { origin } => origin,
+            | BusMessage::Bye { origin }
+            | BusMessage::Credential { origin, .. }
+            | BusMessage::Revoked { origin, .. } => origin,
         }
     }
 }

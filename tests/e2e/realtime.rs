@@ -498,3 +498,29 @@ async fn one_connection_holds_at_most_200_channels(_p: PgPoolOptions, opts: PgCo
     ws.expect("pusher:pong", WAIT).await;
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn signing_out_closes_the_sessions_sockets_on_every_node(_p: PgPoolOptions, opts: PgConnectOptions) {
+    // Alice's socket lives on node B, its channels authorized on node A; she signs out on node A:
+    // the socket is closed with 4009 (pusher-js does not reconnect on it) within a second. Bob's
+    // socket on the same node stays.
+    let redis = |c: &mut switchboard::Config| c.redis_url = "redis://127.0.0.1:6379/".into();
+    let node_a = TestServer::start_with(&opts, redis).await;
+    let node_b = TestServer::start_with(&opts, redis).await;
+    let a = node_a.admin("Alice").await;
+    let b = node_a.agent(&a, "Bob").await;
+    let mut alice_ws = Ws::connect(&node_b, a.client.clone()).await;
+    alice_ws.subscribe(&format!("private-user-{}", a.id)).await;
+    let mut bob_ws = Ws::connect(&node_b, b.client.clone()).await;
+    bob_ws.subscribe(&format!("private-user-{}", b.id)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let (status, _) = a.client.post("/api/auth/sign-out", json!({})).await;
+    assert_eq!(status, 204);
+    assert_eq!(alice_ws.closed(Duration::from_secs(1)).await, Some(4009), "the signed-out session's socket is closed");
+    // Bob is not affected: his socket still answers.
+    bob_ws.send(json!({ "event": "pusher:ping", "data": {} })).await;
+    bob_ws.expect("pusher:pong", WAIT).await;
+    node_a.stop().await;
+    node_b.stop().await;
+}

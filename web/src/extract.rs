@@ -53,6 +53,20 @@ pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<P
     }
 }
 
+/// The credential a request was made with, as sockets are bound to it: `s:` and the session's
+/// hash, or `t:` and the API token's. Revoking it closes the sockets it authorized.
+pub fn credential(headers: &HeaderMap) -> Option<String> {
+    if let Some(token) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|a| a.strip_prefix("Bearer ")) {
+        return Some(format!("t:{}", hex::encode(hash_secret(token.trim()))));
+    }
+    session_id(headers).map(|id| session_credential(&hash_secret(&id)))
+}
+
+/// The credential key of a session, from its hash.
+pub fn session_credential(id_hash: &[u8]) -> String {
+    format!("s:{}", hex::encode(id_hash))
+}
+
 /// The session id from the cookie header.
 pub fn session_id(headers: &HeaderMap) -> Option<String> {
     let jar = axum_extra::extract::CookieJar::from_headers(headers);

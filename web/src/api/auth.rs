@@ -202,7 +202,10 @@ fn client_ip_behind(trusted_header: Option<&str>, headers: &HeaderMap, peer: Soc
 
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(id) = session_id(&headers) {
-        state.core.accounts.end_session(&hash_secret(&id)).await?;
+        let hash = hash_secret(&id);
+        state.core.accounts.end_session(&hash).await?;
+        // Its open sockets close now, on every node (4009: pusher-js does not reconnect).
+        state.core.cluster.revoke(&crate::extract::session_credential(&hash));
     }
     let jar = CookieJar::new().remove(session_cookie(String::new(), state.config.secure_cookies()));
     Ok((StatusCode::NO_CONTENT, jar).into_response())

@@ -15,7 +15,12 @@ pub struct AuthRequest {
     channel_name: String,
 }
 
-pub async fn auth(State(state): State<AppState>, Auth(p): Auth, Form(req): Form<AuthRequest>) -> ApiResult<axum::Json<Value>> {
+pub async fn auth(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    headers: axum::http::HeaderMap,
+    Form(req): Form<AuthRequest>,
+) -> ApiResult<axum::Json<Value>> {
     if !protocol::is_valid_socket_id(&req.socket_id) {
         return Err(ApiError::invalid("socket_id", "is not a socket id"));
     }
@@ -39,6 +44,10 @@ pub async fn auth(State(state): State<AppState>, Auth(p): Auth, Form(req): Form<
         &req.channel_name,
         channel_data.as_deref(),
     );
+    // The socket now holds channels on this credential's authority: signing out closes it.
+    if let Some(credential) = crate::extract::credential(&headers) {
+        state.core.cluster.bind_credential(&req.socket_id, &credential);
+    }
     let mut body = json!({ "auth": auth });
     if let Some(data) = channel_data {
         body["channel_data"] = Value::String(data);
