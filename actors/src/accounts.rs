@@ -87,7 +87,8 @@ impl Accounts {
     /// Revokes an API token at once: one of `by`'s own, or (admins) any of the team's. Someone
     /// else's token (for an agent), another team's, a missing or an already revoked one is "token
     /// not found", never saying which.
-    pub async fn revoke_token(&self, by: &User, id: TokenId) -> DomainResult<()> {
+    /// Answers the token's hash, so its open sockets can be closed.
+    pub async fn revoke_token(&self, by: &User, id: TokenId) -> DomainResult<Vec<u8>> {
         let owner = rules::token_owner(by, by.role == Role::Admin)?;
         self.store.revoke_token(by, id, owner).await.map_err(|e| match e {
             DomainError::NotFound(_) => DomainError::NotFound("token"),

@@ -119,7 +119,8 @@ pub trait AccountWrites: Send + Sync {
     /// Revokes a token of `by`'s team that is not revoked yet (only one of `owner`'s when given)
     /// and records `token.revoked` in the audit log; NotFound otherwise (missing, another team's,
     /// someone else's, already revoked).
-    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<()>;
+    /// Answers the revoked token's hash (its sockets are closed by it).
+    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<Vec<u8>>;
     /// Creates an invite to `team`.
     async fn create_invite(
         &self,

@@ -419,31 +419,28 @@ impl AccountWrites for PgStore {
         .await
     }
 
-    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<()> {
+    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<Vec<u8>> {
         op(async move {
             // The revocation and its audit entry in one statement; a token that is not there
             // for `by` (missing, another team's, someone else's, revoked already) changes nothing.
-            let revoked: i64 = sqlx::query_scalar(
+            let revoked: Option<Vec<u8>> = sqlx::query_scalar(
                 "WITH k AS (
                     UPDATE api_tokens SET revoked_at = now()
                     WHERE id = $1 AND team_id = $2 AND ($3::uuid IS NULL OR user_id = $3) AND revoked_at IS NULL
-                    RETURNING id, team_id, user_id, name
+                    RETURNING id, team_id, user_id, name, token_hash
                  ), audit AS (
                     INSERT INTO audit_log (team_id, actor_id, action, subject_id, detail)
                     SELECT team_id, $4, 'token.revoked', id, jsonb_build_object('name', name, 'user_id', user_id) FROM k
                  )
-                 SELECT count(*) FROM k",
+                 SELECT token_hash FROM k",
             )
             .bind(id.0)
             .bind(by.team_id.0)
             .bind(owner.map(|o| o.0))
             .bind(by.id.0)
-            .fetch_one(self.db())
+            .fetch_optional(self.db())
             .await?;
-            if revoked == 0 {
-                return Err(StoreError::NotFound("token"));
-            }
-            Ok(())
+            revoked.ok_or(StoreError::NotFound("token"))
         })
         .await
     }

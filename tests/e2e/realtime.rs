@@ -524,3 +524,22 @@ async fn signing_out_closes_the_sessions_sockets_on_every_node(_p: PgPoolOptions
     node_a.stop().await;
     node_b.stop().await;
 }
+
+#[sqlx::test]
+async fn revoking_a_token_closes_the_sockets_it_authorized(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let (status, token) = a.client.post("/api/tokens", json!({ "name": "bot" })).await;
+    assert_eq!(status, 201, "{token}");
+    // A program signs its channels with the token.
+    let mut auth = reqwest::header::HeaderMap::new();
+    auth.insert("authorization", format!("Bearer {}", token["token"].as_str().unwrap()).parse().unwrap());
+    let bot = Client { http: reqwest::Client::builder().default_headers(auth).build().unwrap(), base: server.base.clone() };
+    let mut ws = Ws::connect(&server, bot).await;
+    ws.subscribe(&format!("private-user-{}", a.id)).await;
+
+    let (status, _) = a.client.delete(&format!("/api/tokens/{}", token["id"].as_str().unwrap())).await;
+    assert_eq!(status, 204);
+    assert_eq!(ws.closed(Duration::from_secs(1)).await, Some(4009), "the revoked token's socket is closed");
+    server.stop().await;
+}

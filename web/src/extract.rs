@@ -57,9 +57,14 @@ pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<P
 /// hash, or `t:` and the API token's. Revoking it closes the sockets it authorized.
 pub fn credential(headers: &HeaderMap) -> Option<String> {
     if let Some(token) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|a| a.strip_prefix("Bearer ")) {
-        return Some(format!("t:{}", hex::encode(hash_secret(token.trim()))));
+        return Some(token_credential(&hash_secret(token.trim())));
     }
     session_id(headers).map(|id| session_credential(&hash_secret(&id)))
+}
+
+/// The credential key of an API token, from its hash.
+pub fn token_credential(token_hash: &[u8]) -> String {
+    format!("t:{}", hex::encode(token_hash))
 }
 
 /// The credential key of a session, from its hash.

@@ -273,7 +273,9 @@ pub async fn list_tokens(State(state): State<AppState>, Auth(p): Auth, Query(q):
 /// Revokes a token at once: 204, or 404 for one that is not the caller's to revoke.
 pub async fn revoke_token(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: TokenId = path_id(&id, "token")?;
-    state.core.accounts.revoke_token(&p.user, id).await?;
+    let hash = state.core.accounts.revoke_token(&p.user, id).await?;
+    // Sockets whose channels the token authorized close now, on every node.
+    state.core.cluster.revoke(&crate::extract::token_credential(&hash));
     Ok(StatusCode::NO_CONTENT)
 }
 

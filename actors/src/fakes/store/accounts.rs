@@ -239,16 +239,16 @@ impl AccountWrites for MemoryStore {
         Ok(token)
     }
 
-    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<()> {
+    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<Vec<u8>> {
         self.enter("revoke_token").await?;
         let mut s = self.state();
-        let token = s
+        let (hash, token) = s
             .tokens
-            .values_mut()
-            .find(|t| t.id == id && t.team == by.team_id && owner.is_none_or(|o| t.user == o) && t.revoked_at.is_none())
+            .iter_mut()
+            .find(|(_, t)| t.id == id && t.team == by.team_id && owner.is_none_or(|o| t.user == o) && t.revoked_at.is_none())
             .ok_or(DomainError::NotFound("token"))?;
         token.revoked_at = Some(now());
-        Ok(())
+        Ok(hash.clone())
     }
 
     async fn create_invite(
