@@ -3,7 +3,7 @@
 //! thread's send-now is `create_outbound`, `begin_send`, `record_send`, three round trips.
 
 use super::rows::{CommittedRow, MessageRow, committed, preview};
-use super::sql::{event_columns, message_columns, message_json, scheduled_count, summary_columns, summary_joins};
+use super::sql::{event_columns, message_columns, message_json, message_updated_tail, scheduled_count, summary_columns, summary_joins};
 use super::status::{early_outcome, update_status};
 use crate::store::channels::{ChannelRow, channel_columns};
 use crate::store::{PgStore, StoreError};
@@ -129,21 +129,8 @@ const RECORD_SEND: &str = concat!(
                sent_at = CASE WHEN $2 = 'sent' THEN now() END, updated_at = now()
         WHERE id = $1 AND status IN ('queued', 'sending')
         RETURNING *),
-     t AS (UPDATE threads SET last_seq = last_seq + 1 FROM m WHERE threads.id = m.thread_id RETURNING threads.*),
-     e AS (INSERT INTO thread_events (thread_id, seq, team_id, type, payload)
-           SELECT m.thread_id, t.last_seq, m.team_id, 'message.updated', ",
-    message_json!(),
-    " FROM m, t RETURNING *)
-     SELECT ",
-    message_columns!(),
-    ", ",
-    event_columns!(),
-    ", ",
-    summary_columns!(),
-    ", ",
-    scheduled_count!(),
-    " AS t_scheduled_count, (SELECT receipts FROM early) AS early_receipts FROM m, e, t",
-    summary_joins!()
+     ",
+    message_updated_tail!(", (SELECT receipts FROM early) AS early_receipts")
 );
 
 #[derive(sqlx::FromRow)]

@@ -91,3 +91,31 @@ macro_rules! summary_joins {
     };
 }
 pub(crate) use summary_joins;
+
+/// The end of a statement whose CTE `m` changed one message: bumps the thread's seq (`t`),
+/// appends `message.updated` with the message as it is now (`e`), and answers the message, the
+/// event and the thread's new inbox row (a `CommittedRow`), plus the `$extra` columns.
+macro_rules! message_updated_tail {
+    ($extra:literal) => {
+        concat!(
+            "t AS (UPDATE threads SET last_seq = last_seq + 1 FROM m WHERE threads.id = m.thread_id RETURNING threads.*),
+     e AS (INSERT INTO thread_events (thread_id, seq, team_id, type, payload)
+           SELECT m.thread_id, t.last_seq, m.team_id, 'message.updated', ",
+            $crate::store::threads::sql::message_json!(),
+            " FROM m, t RETURNING *)
+     SELECT ",
+            $crate::store::threads::sql::message_columns!(),
+            ", ",
+            $crate::store::threads::sql::event_columns!(),
+            ", ",
+            $crate::store::threads::sql::summary_columns!(),
+            ", ",
+            $crate::store::threads::sql::scheduled_count!(),
+            " AS t_scheduled_count",
+            $extra,
+            " FROM m, e, t",
+            $crate::store::threads::sql::summary_joins!()
+        )
+    };
+}
+pub(crate) use message_updated_tail;

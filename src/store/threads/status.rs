@@ -4,7 +4,7 @@
 //! (see `send::record_send`).
 
 use super::rows::{CommittedRow, committed};
-use super::sql::{event_columns, message_columns, message_json, scheduled_count, summary_columns, summary_joins};
+use super::sql::message_updated_tail;
 use crate::store::{PgStore, StoreError};
 use actors::domain::*;
 use actors::ports::*;
@@ -25,21 +25,8 @@ const APPLY_STATUS: &str = concat!(
                raw = COALESCE($5, raw), updated_at = now()
         WHERE provider_sid = $1 AND status = ANY($6)
         RETURNING *),
-     t AS (UPDATE threads SET last_seq = last_seq + 1 FROM m WHERE threads.id = m.thread_id RETURNING threads.*),
-     e AS (INSERT INTO thread_events (thread_id, seq, team_id, type, payload)
-           SELECT m.thread_id, t.last_seq, m.team_id, 'message.updated', ",
-    message_json!(),
-    " FROM m, t RETURNING *)
-     SELECT ",
-    message_columns!(),
-    ", ",
-    event_columns!(),
-    ", ",
-    summary_columns!(),
-    ", ",
-    scheduled_count!(),
-    " AS t_scheduled_count FROM m, e, t",
-    summary_joins!()
+     ",
+    message_updated_tail!("")
 );
 
 /// Applies a status callback by provider sid; `None` when it changes nothing (unknown sid, or
