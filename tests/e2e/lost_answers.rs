@@ -8,8 +8,7 @@ use crate::support::twilio::*;
 use crate::support::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
 #[sqlx::test]
 async fn a_callback_repairs_a_send_whose_answer_died_with_its_node(_p: PgPoolOptions, opts: PgConnectOptions) {
@@ -21,12 +20,7 @@ async fn a_callback_repairs_a_send_whose_answer_died_with_its_node(_p: PgPoolOpt
     add_channel(&a, "sms", &account, None).await;
     let (_, thread) = contact_thread(&a, "Carol", "+14155550185", "sms").await;
     let sid = format!("SM{}", hex32());
-    Mock::given(method("POST"))
-        .and(path(account.messages_path()))
-        .respond_with(created(&sid).set_delay(Duration::from_secs(5)))
-        .expect(1)
-        .mount(&twilio)
-        .await;
+    answers_once_after(&twilio, &account, &sid, Duration::from_secs(5)).await;
     let msg = send(&a, &thread, "into the void", &[]).await;
     let id = msg["id"].as_str().unwrap().to_owned();
 

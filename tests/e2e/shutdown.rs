@@ -5,24 +5,15 @@ use crate::support::twilio::*;
 use crate::support::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
 #[sqlx::test]
 async fn a_send_with_a_slow_carrier_at_shutdown_is_recorded_as_sent(_p: PgPoolOptions, opts: PgConnectOptions) {
     let twilio = MockServer::start().await;
     let server = TestServer::start_with(&opts, |c| c.twilio_api_base = twilio.uri()).await;
-    let a = server.admin("Alice").await;
-    let account = Account::new();
-    add_channel(&a, "sms", &account, None).await;
-    let (_, thread) = contact_thread(&a, "Carol", "+14155550150", "sms").await;
+    let (a, account, thread) = team_on_twilio(&server, "+14155550150").await;
     let sid = format!("SM{}", hex32());
-    Mock::given(method("POST"))
-        .and(path(account.messages_path()))
-        .respond_with(created(&sid).set_delay(Duration::from_millis(1500)))
-        .expect(1)
-        .mount(&twilio)
-        .await;
+    answers_once_after(&twilio, &account, &sid, Duration::from_millis(1500)).await;
     let msg = send(&a, &thread, "in flight at shutdown", &[]).await;
     let id: uuid::Uuid = msg["id"].as_str().unwrap().parse().unwrap();
 

@@ -254,3 +254,24 @@ pub(crate) async fn assert_nothing_visible(a: &Agent) {
     let (_, contacts) = a.client.get("/api/contacts").await;
     assert_eq!(contacts["items"], json!([]), "contacts: {contacts}");
 }
+
+/// Makes the fake Twilio accept exactly one send for `account`, answering `sid` after `delay`
+/// (a slow carrier: the send's answer arrives late).
+pub(crate) async fn answers_once_after(twilio: &wiremock::MockServer, account: &Account, sid: &str, delay: std::time::Duration) {
+    Mock::given(method("POST"))
+        .and(path(account.messages_path()))
+        .respond_with(created(sid).set_delay(delay))
+        .expect(1)
+        .mount(twilio)
+        .await;
+}
+
+/// A team whose admin connected a real Twilio number (sending to `twilio`), and an SMS thread
+/// with a contact at `phone`: (admin, account, thread id).
+pub(crate) async fn team_on_twilio(server: &TestServer, phone: &str) -> (Agent, Account, String) {
+    let a = server.admin("Alice").await;
+    let account = Account::new();
+    add_channel(&a, "sms", &account, None).await;
+    let (_, thread) = contact_thread(&a, "Carol", phone, "sms").await;
+    (a, account, thread)
+}

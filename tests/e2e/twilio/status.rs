@@ -92,17 +92,9 @@ async fn a_callback_that_beats_the_send_answer_is_applied_when_the_sid_is_record
     // Twilio answers the send slowly, and its `delivered` callback arrives before that answer.
     let twilio = MockServer::start().await;
     let server = TestServer::start_with(&opts, |c| c.twilio_api_base = twilio.uri()).await;
-    let a = server.admin("Alice").await;
-    let account = Account::new();
-    add_channel(&a, "sms", &account, None).await;
-    let (_, thread) = contact_thread(&a, "Carol", "+14155550124", "sms").await;
+    let (a, account, thread) = team_on_twilio(&server, "+14155550124").await;
     let sid = format!("SM{}", hex32());
-    Mock::given(method("POST"))
-        .and(path(account.messages_path()))
-        .respond_with(created(&sid).set_delay(Duration::from_millis(1500)))
-        .expect(1)
-        .mount(&twilio)
-        .await;
+    answers_once_after(&twilio, &account, &sid, Duration::from_millis(1500)).await;
     let msg = send(&a, &thread, "early bird", &[]).await;
     let id = msg["id"].as_str().unwrap().to_owned();
 
