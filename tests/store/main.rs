@@ -1,0 +1,87 @@
+//! Store tests on a real database: the invariants the rest of the server leans on.
+
+mod bad_input;
+mod messages;
+mod seqs;
+mod statements;
+mod tokens;
+
+use actors::domain::*;
+use actors::ids::{MessageId, ThreadId};
+use actors::ports::*;
+use serde_json::json;
+use switchboard::store::PgStore;
+use time::{Duration, OffsetDateTime};
+
+/// A team (with its simulated channels), a contact and its SMS thread.
+pub(crate) async fn fixture(store: &PgStore) -> (Principal, actors::ids::ThreadId) {
+    let p = store
+        .create_account(NewAccount {
+            team_name: Some("T".into()),
+            invite_hash: None,
+            email: format!("{}@x.test", uuid::Uuid::new_v4().simple()),
+            name: "Ana".into(),
+            password_hash: "x".into(),
+            simulated_channels: web::api::simulated_channels(),
+        })
+        .await
+        .unwrap();
+    let contact = store.create_contact(p.team.id, "C", "+14155550100", None, &[]).await.unwrap();
+    let (thread, created) = store.thread_for_contact(p.team.id, contact.id, ChannelKind::Sms).await.unwrap();
+    assert!(created);
+    (p, thread)
+}
+
+/// An outbound message sent now (queued for the carrier).
+pub(crate) async fn send_now(store: &PgStore, p: &Principal, thread: actors::ids::ThreadId) -> Message {
+    let new =
+        NewOutbound { team: p.team.id, thread, author: None, body: "x".into(), media_urls: vec![], send_at: None, cancel_on_reply: false };
+    store.create_outbound(new).await.unwrap().value
+}
+
+pub(crate) fn inbound(p: &Principal, thread: actors::ids::ThreadId, sid: &str, body: &str) -> NewInbound {
+    NewInbound {
+        team: p.team.id,
+        thread,
+        kind: ChannelKind::Sms,
+        message_sid: sid.into(),
+        body: body.into(),
+        media: vec![],
+        raw: json!({}),
+        opt_out: None,
+    }
+}
+
+/// Every event a writer returns carries the message exactly as `Message` serializes, and reads
+/// back the same from the log (what a live client got is what a catching-up client gets).
+pub(crate) async fn assert_events_match(store: &PgStore, p: &Principal, c: &Committed<Message>) {
+    let last = c.events.last().expect("an event");
+    assert_eq!(last.data, serde_json::to_value(&c.value).unwrap(), "the event payload is the message");
+    assert_eq!(c.thread.last_seq, last.seq, "the summary is the thread after the change");
+    let first = c.events[0].seq;
+    let stored = store.events_after(p.team.id, c.value.thread_id, p.user.id, first - 1, 10).await.unwrap();
+    for (live, kept) in c.events.iter().zip(&stored) {
+        assert_eq!((live.seq, &live.kind, &live.data), (kept.seq, &kept.kind, &kept.data));
+    }
+}
+
+/// One message of a thread, as the thread view reads it.
+pub(crate) async fn message(store: &PgStore, p: &Principal, thread: ThreadId, id: MessageId) -> Message {
+    let page = store.messages(p.team.id, thread, None, 200).await.unwrap();
+    page.items.into_iter().find(|m| m.id == id).expect("the message is in its thread")
+}
+
+/// An invited agent of `p`'s team.
+pub(crate) async fn teammate(store: &PgStore, p: &Principal, name: &str) -> User {
+    let invite = format!("invite-{}", uuid::Uuid::new_v4()).into_bytes();
+    store.create_invite(&p.user, None, Role::Agent, &invite, OffsetDateTime::now_utc() + Duration::days(1)).await.unwrap();
+    let account = NewAccount {
+        team_name: None,
+        invite_hash: Some(invite),
+        email: format!("{}@x.test", uuid::Uuid::new_v4().simple()),
+        name: name.into(),
+        password_hash: "x".into(),
+        simulated_channels: vec![],
+    };
+    store.create_account(account).await.unwrap().user
+}
