@@ -31,14 +31,25 @@ pub fn without_nul(text: &str) -> String {
 }
 
 /// Strips NUL characters from every string of a JSON value (webhook parameters kept as
-/// received: Postgres' JSONB cannot hold `\u0000`).
-pub fn scrub_json(value: serde_json::Value) -> serde_json::Value {
+/// received: Postgres' JSONB cannot hold `\u0000`). Runs on every webhook, so a value without
+/// a NUL (nearly all of them) is handed back untouched, with no copy.
+pub fn scrub_json(mut value: serde_json::Value) -> serde_json::Value {
+    scrub_in_place(&mut value);
+    value
+}
+
+fn scrub_in_place(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
-        Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "")),
-        Value::Array(items) => Value::Array(items.into_iter().map(scrub_json).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k.replace('\0', ""), scrub_json(v))).collect()),
-        other => other,
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', ""),
+        Value::Array(items) => items.iter_mut().for_each(scrub_in_place),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                *map = std::mem::take(map).into_iter().map(|(k, v)| (k.replace('\0', ""), v)).collect();
+            }
+            map.values_mut().for_each(scrub_in_place);
+        }
+        _ => {}
     }
 }
 
@@ -374,6 +385,8 @@ mod tests {
         assert!(email(Some("nope")).is_err());
         assert_eq!(tags(vec![" vip ".into(), "".into()]).unwrap(), vec!["vip"]);
         assert_eq!(without_nul("a\0b"), "ab");
+        let scrubbed = scrub_json(serde_json::json!({ "Body": "hel\0lo", "Na\0me": ["x\0"], "n": 1 }));
+        assert_eq!(scrubbed, serde_json::json!({ "Body": "hello", "Name": ["x"], "n": 1 }));
     }
 
     fn user(name: &str, email: &str) -> User {
