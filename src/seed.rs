@@ -19,28 +19,42 @@ fn hash(password: &str) -> String {
 /// Seeds the demo team: an admin, an agent, a few contacts with threads, messages and notes.
 pub async fn demo(store: &PgStore) -> DomainResult<()> {
     let admin = store
-        .create_account(NewAccount {
-            team_name: Some("Demo Team".into()),
-            invite_hash: None,
-            email: DEMO_ADMIN.0.into(),
-            name: "Ada Admin".into(),
-            password_hash: hash(DEMO_ADMIN.1),
-            simulated_channels: web::api::simulated_channels(),
-        })
+        .create_account(
+            NewAccount {
+                team_name: Some("Demo Team".into()),
+                invite_hash: None,
+                email: DEMO_ADMIN.0.into(),
+                name: "Ada Admin".into(),
+                password_hash: hash(DEMO_ADMIN.1),
+                simulated_channels: web::api::simulated_channels(),
+            },
+            &Default::default(),
+        )
         .await?;
     let invite_token = hex::encode(rand::random::<[u8; 16]>());
     let invite_hash = web::extract::hash_secret(&invite_token);
     let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
-    store.create_invite(&admin.user, None, actors::domain::Role::Agent, &invite_hash, expires).await?;
+    store
+        .create_invite(
+            &actors::audit::Actor::new(admin.user.clone(), Default::default()),
+            None,
+            actors::domain::Role::Agent,
+            &invite_hash,
+            expires,
+        )
+        .await?;
     let agent = store
-        .create_account(NewAccount {
-            team_name: None,
-            invite_hash: Some(invite_hash),
-            email: DEMO_AGENT.0.into(),
-            name: "Sam Agent".into(),
-            password_hash: hash(DEMO_AGENT.1),
-            simulated_channels: vec![],
-        })
+        .create_account(
+            NewAccount {
+                team_name: None,
+                invite_hash: Some(invite_hash),
+                email: DEMO_AGENT.0.into(),
+                name: "Sam Agent".into(),
+                password_hash: hash(DEMO_AGENT.1),
+                simulated_channels: vec![],
+            },
+            &Default::default(),
+        )
         .await?;
     let team = admin.team.id;
     let channels = store.channels(team).await?;

@@ -2,9 +2,10 @@
 //! once. Secrets reach it only as hashes: the edge makes the random token, hashes it (and the
 //! password, off the async threads) and shows the token once.
 
+use crate::audit::{Actor, Client, NewAuditEntry};
 use crate::domain::{Role, User};
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{TokenId, UserId};
+use crate::ids::{InviteId, TeamId, TokenId, UserId};
 use crate::ports::{AccountStore, ApiToken, Invite, NewAccount, Principal};
 use crate::rules;
 use std::sync::Arc;
@@ -23,15 +24,59 @@ impl Accounts {
 
     /// Creates a team with its first admin, or joins an invite's team. An unknown, used or
     /// expired invite is an invalid `invite`.
-    pub async fn sign_up(&self, account: NewAccount) -> DomainResult<Principal> {
+    pub async fn sign_up(&self, account: NewAccount, client: &Client) -> DomainResult<Principal> {
         rules::person_name(&account.name)?;
         if let Some(team) = &account.team_name {
             rules::team_name(team)?;
         }
-        self.store.create_account(account).await.map_err(|e| match e {
-            DomainError::NotFound(_) => DomainError::invalid("invite", "is unknown, used or expired"),
+        self.store.create_account(account, client).await.map_err(|e| match e {
+            DomainError::NotFound(_) => DomainError::invalid("invite", "is unknown, used, revoked or expired"),
             e => e,
         })
+    }
+
+    /// Records an event that changes nothing else (sign-in, sign-out, an export). The event has
+    /// happened either way: a store that cannot take the entry is logged, never answered.
+    pub async fn record(&self, entry: NewAuditEntry) {
+        let action = entry.action;
+        if let Err(e) = self.store.record_audit(entry).await {
+            tracing::error!(action, error = %e, "could not write an audit entry");
+        }
+    }
+
+    /// Records what `actor` did to a target of their team.
+    pub async fn record_by(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        target_type: &'static str,
+        target_id: Option<String>,
+        details: serde_json::Value,
+    ) {
+        self.record(NewAuditEntry {
+            team: Some(actor.team()),
+            actor: Some(actor.user.id),
+            action,
+            target_type,
+            target_id,
+            client: actor.client.clone(),
+            details,
+        })
+        .await
+    }
+
+    /// Records a failed sign-in for `email`: in the account's team when there is one.
+    pub async fn record_sign_in_failure(&self, email: &str, team: Option<TeamId>, user: Option<UserId>, client: &Client) {
+        self.record(NewAuditEntry {
+            team,
+            actor: user,
+            action: "sign_in.failed",
+            target_type: "user",
+            target_id: user.map(|u| u.to_string()),
+            client: client.clone(),
+            details: serde_json::json!({ "email": email }),
+        })
+        .await
     }
 
     /// Starts a session known by the hash of its id.
@@ -78,34 +123,51 @@ impl Accounts {
 
     /// Stores an API token for `user` under a name of 1 to 100 characters, expiring as asked
     /// (a day to ten years ahead) or never.
-    pub async fn create_token(&self, user: &User, name: &str, expiry: rules::TokenExpiry, token_hash: &[u8]) -> DomainResult<ApiToken> {
+    pub async fn create_token(&self, by: &Actor, name: &str, expiry: rules::TokenExpiry, token_hash: &[u8]) -> DomainResult<ApiToken> {
         let name = rules::label("name", name, rules::MAX_TOKEN_NAME_CHARS)?;
         let expires_at = expiry.resolve(crate::clock::now())?;
-        self.store.create_token(user, &name, token_hash, expires_at).await
+        self.store.create_token(by, &name, token_hash, expires_at).await
     }
 
     /// Revokes an API token at once: one of `by`'s own, or (admins) any of the team's. Someone
     /// else's token (for an agent), another team's, a missing or an already revoked one is "token
     /// not found", never saying which.
     /// Answers the token's hash, so its open sockets can be closed.
-    pub async fn revoke_token(&self, by: &User, id: TokenId) -> DomainResult<Vec<u8>> {
-        let owner = rules::token_owner(by, by.role == Role::Admin)?;
+    pub async fn revoke_token(&self, by: &Actor, id: TokenId) -> DomainResult<Vec<u8>> {
+        let owner = rules::token_owner(&by.user, by.user.role == Role::Admin)?;
         self.store.revoke_token(by, id, owner).await.map_err(|e| match e {
             DomainError::NotFound(_) => DomainError::NotFound("token"),
             e => e,
         })
     }
 
-    /// Invites someone (bound to `email` when given) to `by`'s team.
-    pub async fn invite(
-        &self,
-        by: &User,
-        email: Option<&str>,
-        role: Role,
-        token_hash: &[u8],
-        expires_at: OffsetDateTime,
-    ) -> DomainResult<Invite> {
+    /// Invites someone (bound to `email` when given) to `by`'s team, open for `days` (see
+    /// `rules::invite_days`).
+    pub async fn invite(&self, by: &Actor, email: Option<&str>, role: Role, days: Option<i64>, token_hash: &[u8]) -> DomainResult<Invite> {
+        admin_only(by)?;
         let email = email.filter(|e| !e.trim().is_empty()).map(rules::account_email).transpose()?;
+        let expires_at = crate::clock::now() + time::Duration::days(rules::invite_days(days)?);
         self.store.create_invite(by, email.as_deref(), role, token_hash, expires_at).await
+    }
+
+    /// Revokes an open invite: its link stops working at once.
+    pub async fn revoke_invite(&self, by: &Actor, id: InviteId) -> DomainResult<()> {
+        admin_only(by)?;
+        self.store.revoke_invite(by, id).await
+    }
+
+    /// Re-sends an open (or expired) invite: a new link, open for `days` again; the old link
+    /// stops working.
+    pub async fn renew_invite(&self, by: &Actor, id: InviteId, days: Option<i64>, token_hash: &[u8]) -> DomainResult<Invite> {
+        admin_only(by)?;
+        let expires_at = crate::clock::now() + time::Duration::days(rules::invite_days(days)?);
+        self.store.renew_invite(by, id, token_hash, expires_at).await
+    }
+}
+
+fn admin_only(by: &Actor) -> DomainResult<()> {
+    match by.user.role {
+        Role::Admin => Ok(()),
+        _ => Err(DomainError::Forbidden("only admins may manage invites")),
     }
 }

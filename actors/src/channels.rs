@@ -1,11 +1,12 @@
 //! The channels service: a team's Twilio numbers. The numbers and Twilio identifiers are checked
 //! once here; the auth token is kept and never shown again.
 
-use crate::domain::{Channel, ChannelKind};
+use crate::audit::{Actor, NewAuditEntry};
+use crate::domain::{Channel, ChannelKind, Role};
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{ChannelId, TeamId};
+use crate::ids::ChannelId;
 use crate::phone;
-use crate::ports::{ChannelWrites, NewChannel};
+use crate::ports::{AuditWrites, ChannelWrites, NewChannel};
 use std::sync::Arc;
 
 /// A channel as an admin enters it (raw: checked here).
@@ -21,17 +22,19 @@ pub struct ChannelInput {
 /// A team's channels.
 pub struct Channels {
     store: Arc<dyn ChannelWrites>,
+    audit: Arc<dyn AuditWrites>,
 }
 
 impl Channels {
-    /// The service over `store`.
-    pub fn new(store: Arc<dyn ChannelWrites>) -> Self {
-        Channels { store }
+    /// The service over `store`, recording changes in `audit`.
+    pub fn new(store: Arc<dyn ChannelWrites>, audit: Arc<dyn AuditWrites>) -> Self {
+        Channels { store, audit }
     }
 
     /// Adds a real Twilio number (the team leaves simulator mode); Conflict when the number is
     /// already configured.
-    pub async fn create(&self, team: TeamId, input: ChannelInput) -> DomainResult<Channel> {
+    pub async fn create(&self, by: &Actor, input: ChannelInput) -> DomainResult<Channel> {
+        admin_only(by)?;
         let number = phone::normalize(&input.number, None).map_err(|_| DomainError::invalid("number", "is not a phone number"))?;
         let token = input.auth_token.trim();
         if token.len() < 16 || token.len() > 128 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -50,12 +53,41 @@ impl Channels {
                 .transpose()?,
             simulated: false,
         };
-        self.store.create_channel(team, channel).await
+        let created = self.store.create_channel(by.team(), channel).await?;
+        let details = serde_json::json!({ "kind": created.kind, "number": created.number, "account_sid": created.account_sid });
+        self.record(by, "channel.created", &created.id, details).await;
+        Ok(created)
     }
 
     /// Removes a channel; its threads stay readable.
-    pub async fn delete(&self, team: TeamId, id: ChannelId) -> DomainResult<()> {
-        self.store.delete_channel(team, id).await
+    pub async fn delete(&self, by: &Actor, id: ChannelId) -> DomainResult<()> {
+        admin_only(by)?;
+        self.store.delete_channel(by.team(), id).await?;
+        self.record(by, "channel.deleted", &id, serde_json::json!({})).await;
+        Ok(())
+    }
+
+    /// The change is committed: a store that cannot take its entry is logged, not answered.
+    async fn record(&self, by: &Actor, action: &'static str, id: &ChannelId, details: serde_json::Value) {
+        let entry = NewAuditEntry {
+            team: Some(by.team()),
+            actor: Some(by.user.id),
+            action,
+            target_type: "channel",
+            target_id: Some(id.to_string()),
+            client: by.client.clone(),
+            details,
+        };
+        if let Err(e) = self.audit.record_audit(entry).await {
+            tracing::error!(action, error = %e, "could not write an audit entry");
+        }
+    }
+}
+
+fn admin_only(by: &Actor) -> DomainResult<()> {
+    match by.user.role {
+        Role::Admin => Ok(()),
+        _ => Err(DomainError::Forbidden("only admins may change the team's channels")),
     }
 }
 

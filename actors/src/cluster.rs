@@ -103,15 +103,25 @@ impl Cluster {
         }
     }
 
-    /// Remembers which credential authorized a socket's channels, on whichever node holds it.
-    pub fn bind_credential(&self, socket_id: &str, credential: &str) {
-        if !self.fanout.hub.bind_credential(socket_id, credential) {
+    /// Remembers which credential authorized a socket's channels, and as which user, on
+    /// whichever node holds it.
+    pub fn bind_credential(&self, socket_id: &str, credential: &str, user: UserId) {
+        let user = user_key(user);
+        if !self.fanout.hub.bind_credential(socket_id, credential, &user) {
             self.fanout.bus().publish(BusMessage::Credential {
                 origin: self.origin(),
                 socket_id: socket_id.to_owned(),
                 credential: credential.to_owned(),
+                user,
             });
         }
+    }
+
+    /// A user's access changed (deactivated, removed, role changed): every socket of theirs
+    /// closes with 4009, here and on every other node. The app then asks who it is: signed out
+    /// it goes to sign-in, still signed in it reloads with its new rights.
+    pub fn revoke_user(&self, user: UserId) {
+        self.revoke(&user_key(user));
     }
 
     /// A credential was revoked: its sockets close with 4009 (pusher-js does not reconnect on
@@ -181,8 +191,8 @@ impl Cluster {
             }
             // A snapshot is the node's whole truth: it replaces, never merges.
             BusMessage::Snapshot { members, .. } => hub.replace_node(&origin, members),
-            BusMessage::Credential { socket_id, credential, .. } => {
-                hub.bind_credential(&socket_id, &credential);
+            BusMessage::Credential { socket_id, credential, user, .. } => {
+                hub.bind_credential(&socket_id, &credential, &user);
             }
             BusMessage::Revoked { credential, .. } => {
                 hub.close_credential(&credential, crate::protocol::code::UNAUTHORIZED);
@@ -194,4 +204,9 @@ impl Cluster {
             }
         }
     }
+}
+
+/// The key a user's sockets are bound under, beside their credential's.
+fn user_key(user: UserId) -> String {
+    format!("u:{user}")
 }

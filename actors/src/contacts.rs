@@ -3,11 +3,12 @@
 //! of the contact's thread actors, which record it in the thread's log and refresh every inbox
 //! and open thread view, on every node.
 
-use crate::domain::Contact;
-use crate::error::DomainResult;
+use crate::audit::{Actor, NewAuditEntry};
+use crate::domain::{Contact, Role};
+use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
 use crate::phone;
-use crate::ports::{ContactPatch, ContactStore};
+use crate::ports::{AuditWrites, ContactPatch, ContactStore};
 use crate::rules;
 use crate::threads::Threads;
 use std::sync::Arc;
@@ -36,12 +37,14 @@ pub struct ContactChange {
 pub struct Contacts {
     store: Arc<dyn ContactStore>,
     threads: Arc<Threads>,
+    audit: Arc<dyn AuditWrites>,
 }
 
 impl Contacts {
-    /// The service over `store`, telling `threads` about changes.
-    pub fn new(store: Arc<dyn ContactStore>, threads: Arc<Threads>) -> Self {
-        Contacts { store, threads }
+    /// The service over `store`, telling `threads` about changes and recording deletions in
+    /// `audit`.
+    pub fn new(store: Arc<dyn ContactStore>, threads: Arc<Threads>, audit: Arc<dyn AuditWrites>) -> Self {
+        Contacts { store, threads, audit }
     }
 
     /// A new contact (Conflict when the phone is already one of the team's).
@@ -71,10 +74,27 @@ impl Contacts {
         Ok(contact)
     }
 
-    /// Deletes a contact with its threads; every inbox and thread view drops them live.
-    pub async fn delete(&self, team: TeamId, id: ContactId) -> DomainResult<()> {
+    /// Deletes a contact with its threads and their history (admins only: it cannot be undone);
+    /// every inbox and thread view drops them live.
+    pub async fn delete(&self, by: &Actor, id: ContactId) -> DomainResult<()> {
+        if by.user.role != Role::Admin {
+            return Err(DomainError::Forbidden("only admins may delete a contact with its history"));
+        }
+        let team = by.team();
         let threads = self.store.delete_contact(team, id).await?;
+        let entry = NewAuditEntry {
+            team: Some(team),
+            actor: Some(by.user.id),
+            action: "contact.deleted",
+            target_type: "contact",
+            target_id: Some(id.to_string()),
+            client: by.client.clone(),
+            details: serde_json::json!({ "threads": threads.len() }),
+        };
         self.threads.deleted(team, threads);
+        if let Err(e) = self.audit.record_audit(entry).await {
+            tracing::error!(error = %e, "could not write an audit entry");
+        }
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::fanout::Fanout;
 use crate::hub::Hub;
 use crate::ids::{TeamId, ThreadId};
+use crate::members::Members;
 use crate::ports::{Bus, Carrier, Store};
 use crate::protocol;
 use crate::registry::{Forget, Registry};
@@ -101,6 +102,7 @@ pub struct Core {
     pub threads: Arc<Threads>,
     pub contacts: Contacts,
     pub accounts: Accounts,
+    pub members: Members,
     pub channels: Channels,
     pub config: CoreConfig,
     teams: Arc<Teams>,
@@ -162,9 +164,10 @@ impl Core {
             },
         });
         let threads = Threads::new(ctx, supervisor.get_cell());
-        let contacts = Contacts::new(ports.store.clone(), threads.clone());
+        let contacts = Contacts::new(ports.store.clone(), threads.clone(), ports.store.clone());
         let accounts = Accounts::new(ports.store.clone());
-        let channels = Channels::new(ports.store.clone());
+        let members = Members::new(ports.store.clone(), threads.clone(), cluster.clone());
+        let channels = Channels::new(ports.store.clone(), ports.store.clone());
 
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -195,6 +198,7 @@ impl Core {
             threads,
             contacts,
             accounts,
+            members,
             channels,
             config,
             teams,

@@ -127,14 +127,21 @@ pub struct PresenceChange {
     pub joined: bool,
 }
 
+/// What a socket's channels were authorized with.
+struct Binding {
+    credential: String,
+    user: String,
+}
+
 /// All local subscriptions of this node, and what it knows of the other nodes' presence.
 #[derive(Default)]
 pub struct Hub {
     channels: DashMap<String, ChannelState>,
     conns: DashMap<Arc<str>, ConnRef>,
-    /// The credential (session or token) each local socket's channels were authorized with, so
-    /// revoking the credential can close its sockets.
-    credentials: DashMap<Arc<str>, String>,
+    /// The credential (session or token) each local socket's channels were authorized with, and
+    /// the user it acts as, so revoking the credential (or all of a user's access) can close its
+    /// sockets.
+    credentials: DashMap<Arc<str>, Binding>,
 }
 
 impl Hub {
@@ -151,21 +158,23 @@ impl Hub {
         changes
     }
 
-    /// Notes that `socket_id` was authorized with `credential`; `false` when the socket is not
-    /// on this node.
-    pub fn bind_credential(&self, socket_id: &str, credential: &str) -> bool {
+    /// Notes that `socket_id` was authorized with `credential` as `user` (its key, `u:<id>`);
+    /// `false` when the socket is not on this node.
+    pub fn bind_credential(&self, socket_id: &str, credential: &str, user: &str) -> bool {
         match self.conns.get(socket_id) {
             Some(conn) => {
-                self.credentials.insert(conn.socket_id.clone(), credential.to_owned());
+                self.credentials.insert(conn.socket_id.clone(), Binding { credential: credential.to_owned(), user: user.to_owned() });
                 true
             }
             None => false,
         }
     }
 
-    /// Closes every local socket authorized with `credential` (it was revoked) with `code`.
-    pub fn close_credential(&self, credential: &str, code: u16) -> usize {
-        let ids: Vec<Arc<str>> = self.credentials.iter().filter(|e| e.value() == credential).map(|e| e.key().clone()).collect();
+    /// Closes with `code` every local socket authorized with `key`: a credential (it was
+    /// revoked) or a user's key (their access changed).
+    pub fn close_credential(&self, key: &str, code: u16) -> usize {
+        let ids: Vec<Arc<str>> =
+            self.credentials.iter().filter(|e| e.value().credential == key || e.value().user == key).map(|e| e.key().clone()).collect();
         let mut closed = 0;
         for id in ids {
             if let Some(conn) = self.conns.get(&id) {
@@ -444,12 +453,18 @@ mod tests {
         let (b, _rx_b) = Conn::new("1.2".into(), 4);
         hub.register(&a);
         hub.register(&b);
-        assert!(hub.bind_credential("1.1", "s:aaa"));
-        assert!(hub.bind_credential("1.2", "s:bbb"));
-        assert!(!hub.bind_credential("9.9", "s:aaa"), "not a socket of this node");
+        assert!(hub.bind_credential("1.1", "s:aaa", "u:1"));
+        assert!(hub.bind_credential("1.2", "s:bbb", "u:2"));
+        assert!(!hub.bind_credential("9.9", "s:aaa", "u:1"), "not a socket of this node");
         assert_eq!(hub.close_credential("s:aaa", protocol::code::UNAUTHORIZED), 1);
         assert_eq!(a.close_code(), Some(protocol::code::UNAUTHORIZED));
         assert_eq!(b.close_code(), None);
+        // A user's key closes every socket of that user, whatever credential authorized it.
+        let (c, _rx_c) = Conn::new("1.3".into(), 4);
+        hub.register(&c);
+        assert!(hub.bind_credential("1.3", "t:ccc", "u:2"));
+        assert_eq!(hub.close_credential("u:2", protocol::code::UNAUTHORIZED), 2);
+        assert_eq!(c.close_code(), Some(protocol::code::UNAUTHORIZED));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! → `hub`, `registry`, `ports`, `domain`, `rules`, `protocol`.
 
 pub mod accounts;
+pub mod audit;
 pub mod channels;
 pub mod clock;
 pub mod cluster;
@@ -19,6 +20,7 @@ pub mod fakes;
 pub mod fanout;
 pub mod hub;
 pub mod ids;
+pub mod members;
 pub mod phone;
 pub mod ports;
 pub mod protocol;

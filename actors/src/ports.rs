@@ -5,6 +5,7 @@
 //! transaction, and every method that changes a thread returns the events it appended, so the
 //! caller can fan out exactly what was committed.
 
+pub use crate::audit::{Actor, Client, NewAuditEntry};
 use crate::domain::*;
 use crate::error::DomainResult;
 use crate::ids::*;
@@ -50,7 +51,41 @@ pub struct Invite {
     pub email: Option<String>,
     pub role: Role,
     #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// Who made (or last re-sent) it.
+    pub created_by: Option<UserId>,
+}
+
+/// A member of a team as admins manage them (removed members are not listed).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Member {
+    #[serde(flatten)]
+    pub user: User,
+    /// `false` once deactivated: they cannot sign in, and their history stays readable.
+    pub active: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deactivated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What an admin changes about a member; `None` leaves it as it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemberChange {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    /// Removes the member from the team (it also deactivates them).
+    pub remove: bool,
+}
+
+/// A member change as committed: the member after it, and the role and activity before.
+#[derive(Clone, Debug)]
+pub struct MemberChanged {
+    pub member: Member,
+    pub was_role: Role,
+    pub was_active: bool,
 }
 
 /// An API token as listed (the secret itself is shown once at creation and never stored).
@@ -89,8 +124,17 @@ pub trait AccountReads: Send + Sync {
     /// A team's live tokens (neither revoked nor expired), newest first, after an opaque
     /// cursor; only `owner`'s when given.
     async fn list_tokens(&self, team: TeamId, owner: Option<UserId>, cursor: Option<&str>, limit: i64) -> DomainResult<Page<ApiToken>>;
-    /// The team's members, by name.
+    /// The team's active members, by name (whom threads may be assigned to).
     async fn members(&self, team: TeamId) -> DomainResult<Vec<User>>;
+    /// The team's members as admins manage them, deactivated ones included, by name.
+    async fn team_members(&self, team: TeamId) -> DomainResult<Vec<Member>>;
+    /// The team's open invites (neither accepted nor revoked; expired ones included, they can be
+    /// re-sent), newest first, after an opaque cursor.
+    async fn invites(&self, team: TeamId, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Invite>>;
+    /// The team's audit log, newest first, after an opaque cursor.
+    async fn audit_log(&self, team: TeamId, cursor: Option<&str>, limit: i64) -> DomainResult<Page<crate::audit::AuditEntry>>;
+    /// The threads of `team` assigned to `user`.
+    async fn assigned_threads(&self, team: TeamId, user: UserId) -> DomainResult<Vec<ThreadId>>;
     /// A team.
     async fn team(&self, team: TeamId) -> DomainResult<Team>;
 }
@@ -99,8 +143,18 @@ pub trait AccountReads: Send + Sync {
 #[async_trait]
 pub trait AccountWrites: Send + Sync {
     /// Creates a team and its admin, or joins the invite's team; fails with Conflict when the
-    /// email is taken and NotFound when the invite is unknown, used or expired.
-    async fn create_account(&self, account: NewAccount) -> DomainResult<Principal>;
+    /// email is taken and NotFound when the invite is unknown, used, revoked or expired.
+    /// Records `user.created` (and `invite.accepted`) in the audit log.
+    async fn create_account(&self, account: NewAccount, client: &Client) -> DomainResult<Principal>;
+    /// Changes a member of `by`'s team as `rules::member_change` allows it (checked under a lock
+    /// on the team's members, so two admins cannot demote each other to no admin at all). A
+    /// deactivation or removal also revokes the member's sessions and API tokens. Each change
+    /// is recorded in the audit log in the same transaction. NotFound for anyone not in the team.
+    async fn change_member(&self, by: &Actor, member: UserId, change: MemberChange) -> DomainResult<MemberChanged>;
+    /// Revokes an open invite of `by`'s team (audit-logged); NotFound otherwise.
+    async fn revoke_invite(&self, by: &Actor, id: InviteId) -> DomainResult<()>;
+    /// Gives an open invite a new token and expiry (the old link stops working; audit-logged).
+    async fn renew_invite(&self, by: &Actor, id: InviteId, token_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<Invite>;
     /// Stores a session (by the hash of its id) until `expires_at`.
     async fn create_session(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()>;
     /// Ends a session.
@@ -113,23 +167,31 @@ pub trait AccountWrites: Send + Sync {
     async fn clear_sign_in_failures(&self, email: &str) -> DomainResult<()>;
     /// Remembers a device (by the hash of its cookie) the user signed in from.
     async fn remember_device(&self, user: UserId, device_hash: &[u8]) -> DomainResult<()>;
-    /// Stores an API token for `user` (by its hash), valid until `expires_at` (`None`: until
+    /// Stores an API token for `by` (by its hash), valid until `expires_at` (`None`: until
     /// revoked), and records `token.created` in the audit log.
-    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken>;
+    async fn create_token(&self, by: &Actor, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken>;
     /// Revokes a token of `by`'s team that is not revoked yet (only one of `owner`'s when given)
     /// and records `token.revoked` in the audit log; NotFound otherwise (missing, another team's,
     /// someone else's, already revoked).
     /// Answers the revoked token's hash (its sockets are closed by it).
-    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<Vec<u8>>;
-    /// Creates an invite to `team`.
+    async fn revoke_token(&self, by: &Actor, id: TokenId, owner: Option<UserId>) -> DomainResult<Vec<u8>>;
+    /// Creates an invite to `by`'s team (audit-logged).
     async fn create_invite(
         &self,
-        by: &User,
+        by: &Actor,
         email: Option<&str>,
         role: Role,
         token_hash: &[u8],
         expires_at: OffsetDateTime,
     ) -> DomainResult<Invite>;
+}
+
+/// The audit log's one write of its own: an entry for an event that changes nothing else (a
+/// sign-in, an export) or whose change lives in another aggregate's store. Changes to accounts
+/// write their entries in their own transaction instead.
+#[async_trait]
+pub trait AuditWrites: Send + Sync {
+    async fn record_audit(&self, entry: NewAuditEntry) -> DomainResult<()>;
 }
 
 /// A page of a listing; `next_cursor` is opaque to clients.
@@ -445,8 +507,8 @@ pub trait ContactStore: ContactReads + ContactWrites {}
 impl<T: ContactReads + ContactWrites> ContactStore for T {}
 
 /// What the accounts service uses.
-pub trait AccountStore: AccountReads + AccountWrites {}
-impl<T: AccountReads + AccountWrites> AccountStore for T {}
+pub trait AccountStore: AccountReads + AccountWrites + AuditWrites {}
+impl<T: AccountReads + AccountWrites + AuditWrites> AccountStore for T {}
 
 /// The whole store.
 pub trait Store: ThreadStore + Reads + ContactStore + AccountStore {}
@@ -471,7 +533,7 @@ pub enum BusMessage {
     Bye { origin: String },
     /// A socket's channels were authorized with this credential (a hash of a session or token):
     /// the node that holds the socket remembers it.
-    Credential { origin: String, socket_id: String, credential: String },
+    Credential { origin: String, socket_id: String, credential: String, user: String },
     /// A credential was revoked (sign-out): every node closes the sockets it authorized.
     Revoked { origin: String, credential: String },
 }

@@ -288,6 +288,44 @@ pub fn token_owner(by: &User, whole_team: bool) -> DomainResult<Option<UserId>> 
     }
 }
 
+/// Whether an admin may make `change` to `target`, given the team's current members (removed
+/// ones excluded): `target` must be one of them; nobody deactivates or removes themselves (an
+/// admin who could would lock themselves out by a slip); and the team always keeps at least one
+/// active admin, so it can never be left without anyone able to administer it.
+pub fn member_change(members: &[crate::ports::Member], by: &User, target: UserId, change: crate::ports::MemberChange) -> DomainResult<()> {
+    if !members.iter().any(|m| m.user.id == target) {
+        return Err(DomainError::NotFound("member"));
+    }
+    let deactivates = change.remove || change.active == Some(false);
+    if deactivates && target == by.id {
+        return Err(DomainError::invalid("active", "you cannot deactivate or remove yourself"));
+    }
+    let admins_after = members
+        .iter()
+        .filter(|m| {
+            let (role, active) = if m.user.id == target {
+                (change.role.unwrap_or(m.user.role), !deactivates && change.active.unwrap_or(m.active))
+            } else {
+                (m.user.role, m.active)
+            };
+            role == Role::Admin && active
+        })
+        .count();
+    if admins_after == 0 {
+        return Err(DomainError::Conflict("the team's last active admin cannot be demoted, deactivated or removed".into()));
+    }
+    Ok(())
+}
+
+/// How long an invite stays open: 7 days unless asked (1 to 30 days).
+pub fn invite_days(asked: Option<i64>) -> DomainResult<i64> {
+    match asked {
+        None => Ok(7),
+        Some(days @ 1..=30) => Ok(days),
+        Some(_) => Err(DomainError::invalid("expires_in_days", "must be 1 to 30")),
+    }
+}
+
 /// Tags: trimmed, empty ones dropped, at most 50 of at most 50 characters.
 pub fn tags(tags: Vec<String>) -> DomainResult<Vec<String>> {
     let tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
@@ -433,5 +471,42 @@ mod tests {
         assert!(matches!(token_owner(&agent, true), Err(DomainError::Forbidden(_))));
         assert_eq!(token_owner(&admin, false).unwrap(), Some(admin.id));
         assert_eq!(token_owner(&admin, true).unwrap(), None);
+    }
+
+    fn member(role: Role, active: bool) -> crate::ports::Member {
+        let user = User { id: UserId::new(), team_id: TeamId::new(), email: "m@example.com".into(), name: "M".into(), role };
+        crate::ports::Member { user, active, deactivated_at: None, created_at: OffsetDateTime::UNIX_EPOCH }
+    }
+
+    #[test]
+    fn a_team_always_keeps_an_active_admin() {
+        use crate::ports::MemberChange;
+        let (a, b, agent) = (member(Role::Admin, true), member(Role::Admin, true), member(Role::Agent, true));
+        let team = vec![a.clone(), b.clone(), agent.clone()];
+        let demote = MemberChange { role: Some(Role::Agent), ..Default::default() };
+        let deactivate = MemberChange { active: Some(false), ..Default::default() };
+        let remove = MemberChange { remove: true, ..Default::default() };
+        assert!(member_change(&team, &a.user, b.user.id, demote).is_ok(), "another admin remains");
+        assert!(member_change(&team, &a.user, a.user.id, demote).is_ok(), "demoting oneself while another admin remains");
+        assert!(matches!(member_change(&team, &a.user, a.user.id, deactivate), Err(DomainError::Invalid { field: "active", .. })));
+        assert!(matches!(member_change(&team, &a.user, a.user.id, remove), Err(DomainError::Invalid { .. })));
+        // With b deactivated, a is the last active admin.
+        let b_off = crate::ports::Member { active: false, ..b.clone() };
+        let team = vec![a.clone(), b_off.clone(), agent.clone()];
+        assert!(matches!(member_change(&team, &a.user, a.user.id, demote), Err(DomainError::Conflict(_))));
+        assert!(member_change(&team, &a.user, agent.user.id, remove).is_ok());
+        assert!(member_change(&team, &a.user, b_off.user.id, MemberChange { active: Some(true), ..Default::default() }).is_ok());
+        // Promoting and deactivating at once leaves no new admin.
+        let both = MemberChange { role: Some(Role::Admin), active: Some(false), remove: false };
+        assert!(member_change(&team, &a.user, agent.user.id, both).is_ok(), "a stays admin");
+        assert!(matches!(member_change(&team, &a.user, UserId::new(), demote), Err(DomainError::NotFound("member"))));
+    }
+
+    #[test]
+    fn invites_last_a_week_unless_asked() {
+        assert_eq!(invite_days(None).unwrap(), 7);
+        assert_eq!(invite_days(Some(30)).unwrap(), 30);
+        assert!(invite_days(Some(0)).is_err());
+        assert!(invite_days(Some(31)).is_err());
     }
 }

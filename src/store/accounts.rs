@@ -1,11 +1,15 @@
 //! Teams, users, sessions, API tokens and invites.
 
 use super::contacts::page;
+use super::members;
 use super::{PgStore, StoreError, cursor, not_found, op};
 use actors::DomainResult;
+use actors::audit::{Actor, AuditEntry, Client, NewAuditEntry};
 use actors::domain::{Role, Team, User};
 use actors::ids::*;
-use actors::ports::{AccountReads, AccountWrites, ApiToken, Invite, NewAccount, Page, Principal};
+use actors::ports::{
+    AccountReads, AccountWrites, ApiToken, AuditWrites, Invite, Member, MemberChange, MemberChanged, NewAccount, Page, Principal,
+};
 use async_trait::async_trait;
 use sqlx::{Executor, Postgres};
 use time::OffsetDateTime;
@@ -50,7 +54,7 @@ macro_rules! principal_sql {
             "SELECT u.id AS user_id, u.team_id, u.email, u.name AS user_name, u.role, t.name AS team_name,
                 NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_id = t.id AND NOT c.simulated AND c.deleted_at IS NULL)
                     AS simulator_mode
-             FROM users u JOIN teams t ON t.id = u.team_id ",
+             FROM users u JOIN teams t ON t.id = u.team_id AND u.deactivated_at IS NULL ",
             $tail
         )
     };
@@ -117,7 +121,8 @@ impl AccountReads for PgStore {
     async fn is_known_device(&self, email: &str, device_hash: &[u8]) -> DomainResult<bool> {
         op(async move {
             let known: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM known_devices d JOIN users u ON u.id = d.user_id WHERE u.email = $1 AND d.device_hash = $2)",
+                "SELECT EXISTS (SELECT 1 FROM known_devices d JOIN users u ON u.id = d.user_id
+                 WHERE u.email = $1 AND u.deactivated_at IS NULL AND d.device_hash = $2)",
             )
             .bind(email)
             .bind(device_hash)
@@ -131,7 +136,10 @@ impl AccountReads for PgStore {
     async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
         op(async move {
             let row: Option<(Uuid, String)> =
-                sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1").bind(email).fetch_optional(self.db()).await?;
+                sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND deactivated_at IS NULL")
+                    .bind(email)
+                    .fetch_optional(self.db())
+                    .await?;
             match row {
                 Some((id, hash)) => Ok(Some((principal(self.db(), id).await?, hash))),
                 None => Ok(None),
@@ -210,13 +218,30 @@ impl AccountReads for PgStore {
                 #[sqlx(try_from = "String")]
                 role: Role,
             }
-            let rows: Vec<MemberRow> = sqlx::query_as("SELECT id, email, name, role FROM users WHERE team_id = $1 ORDER BY name, id")
-                .bind(team.0)
-                .fetch_all(self.db())
-                .await?;
+            let rows: Vec<MemberRow> =
+                sqlx::query_as("SELECT id, email, name, role FROM users WHERE team_id = $1 AND deactivated_at IS NULL ORDER BY name, id")
+                    .bind(team.0)
+                    .fetch_all(self.db())
+                    .await?;
             Ok(rows.into_iter().map(|r| User { id: UserId(r.id), team_id: team, email: r.email, name: r.name, role: r.role }).collect())
         })
         .await
+    }
+
+    async fn team_members(&self, team: TeamId) -> DomainResult<Vec<Member>> {
+        op(members::team_members(self, team)).await
+    }
+
+    async fn invites(&self, team: TeamId, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Invite>> {
+        op(members::invites(self, team, cursor, limit)).await
+    }
+
+    async fn audit_log(&self, team: TeamId, cursor: Option<&str>, limit: i64) -> DomainResult<Page<AuditEntry>> {
+        op(members::audit_log(self, team, cursor, limit)).await
+    }
+
+    async fn assigned_threads(&self, team: TeamId, user: UserId) -> DomainResult<Vec<ThreadId>> {
+        op(members::assigned_threads(self, team, user)).await
     }
 
     async fn team(&self, team: TeamId) -> DomainResult<Team> {
@@ -287,7 +312,19 @@ impl AccountWrites for PgStore {
         .await
     }
 
-    async fn create_account(&self, a: NewAccount) -> DomainResult<Principal> {
+    async fn change_member(&self, by: &Actor, member: UserId, change: MemberChange) -> DomainResult<MemberChanged> {
+        op(members::change_member(self, by, member, change)).await
+    }
+
+    async fn revoke_invite(&self, by: &Actor, id: InviteId) -> DomainResult<()> {
+        op(members::revoke_invite(self, by, id)).await
+    }
+
+    async fn renew_invite(&self, by: &Actor, id: InviteId, token_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<Invite> {
+        op(members::renew_invite(self, by, id, token_hash, expires_at)).await
+    }
+
+    async fn create_account(&self, a: NewAccount, client: &Client) -> DomainResult<Principal> {
         op(async move {
             let mut tx = self.begin().await?;
             let user_id = UserId::new();
@@ -295,7 +332,7 @@ impl AccountWrites for PgStore {
                 Some(hash) => {
                     let row: Option<(Uuid, String, Option<String>)> = sqlx::query_as(
                         "SELECT team_id, role, email FROM invites
-                         WHERE token_hash = $1 AND accepted_at IS NULL AND expires_at > now() FOR UPDATE",
+                         WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now() FOR UPDATE",
                     )
                     .bind(hash)
                     .fetch_optional(tx.conn())
@@ -347,11 +384,22 @@ impl AccountWrites for PgStore {
                     .execute(tx.conn())
                     .await?;
             }
-            sqlx::query("INSERT INTO audit_log (team_id, actor_id, action, subject_id) VALUES ($1, $2, 'user.created', $2)")
-                .bind(team_id)
-                .bind(user_id.0)
-                .execute(tx.conn())
-                .await?;
+            // `user.created`, and `invite.accepted` when it came through one.
+            sqlx::query(
+                "INSERT INTO audit_log (team_id, actor_id, action, target_type, target_id, ip, user_agent, details)
+                 SELECT $1, $2, a.action, a.target_type, COALESCE(i.id::text, $2::text), $3, $4, jsonb_build_object('email', $5::text)
+                 FROM (VALUES ('user.created', 'user'), ('invite.accepted', 'invite')) a (action, target_type)
+                 LEFT JOIN invites i ON a.action = 'invite.accepted' AND i.token_hash = $6
+                 WHERE a.action = 'user.created' OR i.id IS NOT NULL",
+            )
+            .bind(team_id)
+            .bind(user_id.0)
+            .bind(client.ip.as_deref())
+            .bind(client.user_agent.as_deref())
+            .bind(&a.email)
+            .bind(a.invite_hash.as_deref())
+            .execute(tx.conn())
+            .await?;
             let p = principal(tx.conn(), user_id.0).await?;
             tx.commit().await?;
             Ok(p)
@@ -383,7 +431,8 @@ impl AccountWrites for PgStore {
         .await
     }
 
-    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken> {
+    async fn create_token(&self, by: &Actor, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken> {
+        let user = &by.user;
         op(async move {
             let id = TokenId::new();
             // The token and its audit entry in one statement.
@@ -393,8 +442,10 @@ impl AccountWrites for PgStore {
                     INSERT INTO api_tokens (id, team_id, user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
                     RETURNING id, team_id, user_id, name, created_at, expires_at
                  ), audit AS (
-                    INSERT INTO audit_log (team_id, actor_id, action, subject_id, detail)
-                    SELECT team_id, user_id, 'token.created', id, jsonb_build_object('name', name, 'expires_at', expires_at) FROM k
+                    INSERT INTO audit_log (team_id, actor_id, action, target_type, target_id, ip, user_agent, details)
+                    SELECT team_id, user_id, 'token.created', 'token', id::text, $7, $8,
+                           jsonb_build_object('name', name, 'expires_at', expires_at)
+                    FROM k
                  )
                  SELECT created_at, expires_at FROM k",
             )
@@ -404,6 +455,8 @@ impl AccountWrites for PgStore {
             .bind(name)
             .bind(token_hash)
             .bind(expires_at)
+            .bind(by.client.ip.as_deref())
+            .bind(by.client.user_agent.as_deref())
             .fetch_one(self.db())
             .await?;
             Ok(ApiToken {
@@ -419,7 +472,7 @@ impl AccountWrites for PgStore {
         .await
     }
 
-    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<Vec<u8>> {
+    async fn revoke_token(&self, by: &Actor, id: TokenId, owner: Option<UserId>) -> DomainResult<Vec<u8>> {
         op(async move {
             // The revocation and its audit entry in one statement; a token that is not there
             // for `by` (missing, another team's, someone else's, revoked already) changes nothing.
@@ -429,15 +482,18 @@ impl AccountWrites for PgStore {
                     WHERE id = $1 AND team_id = $2 AND ($3::uuid IS NULL OR user_id = $3) AND revoked_at IS NULL
                     RETURNING id, team_id, user_id, name, token_hash
                  ), audit AS (
-                    INSERT INTO audit_log (team_id, actor_id, action, subject_id, detail)
-                    SELECT team_id, $4, 'token.revoked', id, jsonb_build_object('name', name, 'user_id', user_id) FROM k
+                    INSERT INTO audit_log (team_id, actor_id, action, target_type, target_id, ip, user_agent, details)
+                    SELECT team_id, $4, 'token.revoked', 'token', id::text, $5, $6, jsonb_build_object('name', name, 'user_id', user_id)
+                    FROM k
                  )
                  SELECT token_hash FROM k",
             )
             .bind(id.0)
-            .bind(by.team_id.0)
+            .bind(by.team().0)
             .bind(owner.map(|o| o.0))
-            .bind(by.id.0)
+            .bind(by.user.id.0)
+            .bind(by.client.ip.as_deref())
+            .bind(by.client.user_agent.as_deref())
             .fetch_optional(self.db())
             .await?;
             revoked.ok_or(StoreError::NotFound("token"))
@@ -447,28 +503,19 @@ impl AccountWrites for PgStore {
 
     async fn create_invite(
         &self,
-        by: &User,
+        by: &Actor,
         email: Option<&str>,
         role: Role,
         token_hash: &[u8],
         expires_at: OffsetDateTime,
     ) -> DomainResult<Invite> {
-        op(async move {
-            let id = InviteId::new();
-            sqlx::query(
-                "INSERT INTO invites (id, team_id, email, role, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id.0)
-            .bind(by.team_id.0)
-            .bind(email)
-            .bind(role.as_str())
-            .bind(token_hash)
-            .bind(by.id.0)
-            .bind(expires_at)
-            .execute(self.db())
-            .await?;
-            Ok(Invite { id, team_id: by.team_id, email: email.map(str::to_owned), role, expires_at })
-        })
-        .await
+        op(members::create_invite(self, by, email, role, token_hash, expires_at)).await
+    }
+}
+
+#[async_trait]
+impl AuditWrites for PgStore {
+    async fn record_audit(&self, entry: NewAuditEntry) -> DomainResult<()> {
+        op(members::record_audit(self, entry)).await
     }
 }

@@ -9,6 +9,7 @@ mod channels;
 mod contacts;
 mod counted;
 mod error;
+mod members;
 mod schedule;
 pub mod secrets;
 mod threads;

@@ -16,14 +16,17 @@ use time::{Duration, OffsetDateTime};
 /// A team (with its simulated channels), a contact and its SMS thread.
 pub(crate) async fn fixture(store: &PgStore) -> (Principal, actors::ids::ThreadId) {
     let p = store
-        .create_account(NewAccount {
-            team_name: Some("T".into()),
-            invite_hash: None,
-            email: format!("{}@x.test", uuid::Uuid::new_v4().simple()),
-            name: "Ana".into(),
-            password_hash: "x".into(),
-            simulated_channels: web::api::simulated_channels(),
-        })
+        .create_account(
+            NewAccount {
+                team_name: Some("T".into()),
+                invite_hash: None,
+                email: format!("{}@x.test", uuid::Uuid::new_v4().simple()),
+                name: "Ana".into(),
+                password_hash: "x".into(),
+                simulated_channels: web::api::simulated_channels(),
+            },
+            &Default::default(),
+        )
         .await
         .unwrap();
     let contact = store.create_contact(p.team.id, "C", "+14155550100", None, &[]).await.unwrap();
@@ -74,7 +77,7 @@ pub(crate) async fn message(store: &PgStore, p: &Principal, thread: ThreadId, id
 /// An invited agent of `p`'s team.
 pub(crate) async fn teammate(store: &PgStore, p: &Principal, name: &str) -> User {
     let invite = format!("invite-{}", uuid::Uuid::new_v4()).into_bytes();
-    store.create_invite(&p.user, None, Role::Agent, &invite, OffsetDateTime::now_utc() + Duration::days(1)).await.unwrap();
+    store.create_invite(&act(&p.user), None, Role::Agent, &invite, OffsetDateTime::now_utc() + Duration::days(1)).await.unwrap();
     let account = NewAccount {
         team_name: None,
         invite_hash: Some(invite),
@@ -83,5 +86,10 @@ pub(crate) async fn teammate(store: &PgStore, p: &Principal, name: &str) -> User
         password_hash: "x".into(),
         simulated_channels: vec![],
     };
-    store.create_account(account).await.unwrap().user
+    store.create_account(account, &Default::default()).await.unwrap().user
+}
+
+/// `user` acting from no particular client.
+pub fn act(user: &actors::domain::User) -> actors::audit::Actor {
+    actors::audit::Actor::new(user.clone(), Default::default())
 }

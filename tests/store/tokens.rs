@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 async fn a_token_lookup_is_one_statement_and_stamps_last_use_at_most_once_a_minute(pool: PgPool) {
     let store = PgStore::from_pool(pool.clone());
     let (p, _) = fixture(&store).await;
-    let token = store.create_token(&p.user, "ci", b"hash", None).await.unwrap();
+    let token = store.create_token(&act(&p.user), "ci", b"hash", None).await.unwrap();
     let last_used = || async {
         let at: Option<OffsetDateTime> =
             sqlx::query_scalar("SELECT last_used_at FROM api_tokens WHERE id = $1").bind(token.id.0).fetch_one(&pool).await.unwrap();
@@ -53,13 +53,13 @@ async fn revoked_and_expired_tokens_neither_authenticate_nor_list(pool: PgPool) 
     let store = PgStore::from_pool(pool.clone());
     let (p, _) = fixture(&store).await;
     let soon = OffsetDateTime::now_utc() + Duration::hours(1);
-    let revoked = store.create_token(&p.user, "revoked", b"revoked", None).await.unwrap();
-    let expiring = store.create_token(&p.user, "expiring", b"expiring", Some(soon)).await.unwrap();
+    let revoked = store.create_token(&act(&p.user), "revoked", b"revoked", None).await.unwrap();
+    let expiring = store.create_token(&act(&p.user), "expiring", b"expiring", Some(soon)).await.unwrap();
     let micros = |t: OffsetDateTime| t.unix_timestamp_nanos() / 1000;
     assert_eq!(expiring.expires_at.map(micros), Some(micros(soon)), "as stored, to the microsecond");
     assert!(store.token_principal(b"expiring").await.unwrap().is_some());
 
-    store.revoke_token(&p.user, revoked.id, Some(p.user.id)).await.unwrap();
+    store.revoke_token(&act(&p.user), revoked.id, Some(p.user.id)).await.unwrap();
     assert!(store.token_principal(b"revoked").await.unwrap().is_none());
     sqlx::query("UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1")
         .bind(expiring.id.0)
@@ -70,10 +70,10 @@ async fn revoked_and_expired_tokens_neither_authenticate_nor_list(pool: PgPool) 
     assert!(store.list_tokens(p.team.id, None, None, 10).await.unwrap().items.is_empty());
 
     // Revoking twice is "not found" the second time, and each change is in the audit log.
-    let again = store.revoke_token(&p.user, revoked.id, None).await.unwrap_err();
+    let again = store.revoke_token(&act(&p.user), revoked.id, None).await.unwrap_err();
     assert!(matches!(again, actors::DomainError::NotFound("token")), "{again:?}");
     let audit: Vec<(String, uuid::Uuid, uuid::Uuid)> =
-        sqlx::query_as("SELECT action, subject_id, actor_id FROM audit_log WHERE action LIKE 'token.%' ORDER BY id")
+        sqlx::query_as("SELECT action, target_id::uuid, actor_id FROM audit_log WHERE action LIKE 'token.%' ORDER BY id")
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -87,19 +87,19 @@ async fn tokens_are_revoked_only_by_their_owner_or_the_teams_admins(pool: PgPool
     let (p, _) = fixture(&store).await;
     let (other_team, _) = fixture(&store).await;
     let agent = teammate(&store, &p, "Ben").await;
-    let admins = store.create_token(&p.user, "admin's", b"admin", None).await.unwrap();
-    let agents = store.create_token(&agent, "agent's", b"agent", None).await.unwrap();
+    let admins = store.create_token(&act(&p.user), "admin's", b"admin", None).await.unwrap();
+    let agents = store.create_token(&act(&agent), "agent's", b"agent", None).await.unwrap();
 
     // Another team's admin, and an agent limited to their own, find nothing.
-    let err = store.revoke_token(&other_team.user, agents.id, None).await.unwrap_err();
+    let err = store.revoke_token(&act(&other_team.user), agents.id, None).await.unwrap_err();
     assert!(matches!(err, actors::DomainError::NotFound(_)), "{err:?}");
-    let err = store.revoke_token(&agent, admins.id, Some(agent.id)).await.unwrap_err();
+    let err = store.revoke_token(&act(&agent), admins.id, Some(agent.id)).await.unwrap_err();
     assert!(matches!(err, actors::DomainError::NotFound(_)), "{err:?}");
     assert!(store.token_principal(b"admin").await.unwrap().is_some());
     assert!(store.token_principal(b"agent").await.unwrap().is_some());
 
     // The team's admin may revoke the agent's.
-    store.revoke_token(&p.user, agents.id, None).await.unwrap();
+    store.revoke_token(&act(&p.user), agents.id, None).await.unwrap();
     assert!(store.token_principal(b"agent").await.unwrap().is_none());
 }
 
@@ -111,10 +111,10 @@ async fn token_listings_page_newest_first_per_user_or_team(pool: PgPool) {
     let agent = teammate(&store, &p, "Ben").await;
     let mut mine = vec![];
     for i in 0..5 {
-        mine.push(store.create_token(&p.user, &format!("t{i}"), format!("mine-{i}").as_bytes(), None).await.unwrap());
+        mine.push(store.create_token(&act(&p.user), &format!("t{i}"), format!("mine-{i}").as_bytes(), None).await.unwrap());
     }
-    let agents = store.create_token(&agent, "agent's", b"agent", None).await.unwrap();
-    store.create_token(&other_team.user, "theirs", b"theirs", None).await.unwrap();
+    let agents = store.create_token(&act(&agent), "agent's", b"agent", None).await.unwrap();
+    store.create_token(&act(&other_team.user), "theirs", b"theirs", None).await.unwrap();
 
     let walk = |owner: Option<actors::ids::UserId>| {
         let store = store.clone();

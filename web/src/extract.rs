@@ -3,12 +3,15 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use actors::audit::{Actor, Client};
 use actors::domain::Role;
 use actors::ports::Principal;
+use axum::extract::ConnectInfo;
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
+use std::net::{IpAddr, SocketAddr};
 
 /// `axum::Json` with our error body.
 #[derive(FromRequest)]
@@ -101,5 +104,83 @@ impl FromRequestParts<AppState> for Admin {
             return Err(ApiError::forbidden("only admins may do this"));
         }
         Ok(Admin(p))
+    }
+}
+
+/// The client's address: the peer, or, behind a reverse proxy that is configured as trusted
+/// (`TRUSTED_PROXY_HEADER`), the last address that proxy added to its header. Used only when
+/// configured: anyone can send such a header to a server that is not behind that proxy.
+pub fn client_ip(trusted_header: Option<&str>, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
+    trusted_header
+        .and_then(|name| headers.get(name))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .or(peer.map(|p| p.ip()))
+}
+
+/// Where a request came from: its client address and user agent (for the audit log).
+pub struct ClientInfo(pub Client);
+
+impl ClientInfo {
+    fn of(state: &AppState, parts: &Parts) -> Client {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let ip = client_ip(state.config.trusted_proxy_header.as_deref(), &parts.headers, peer);
+        let agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+        Client::new(ip.map(|ip| ip.to_string()), agent)
+    }
+}
+
+impl FromRequestParts<AppState> for ClientInfo {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientInfo(ClientInfo::of(state, parts)))
+    }
+}
+
+/// A signed-in user acting from a client: the principal, and the actor audited changes are
+/// attributed to.
+pub struct Acting(pub Principal, pub Actor);
+
+impl FromRequestParts<AppState> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Auth(p) = Auth::from_request_parts(parts, state).await?;
+        let actor = Actor::new(p.user.clone(), ClientInfo::of(state, parts));
+        Ok(Acting(p, actor))
+    }
+}
+
+/// An admin acting from a client (401, or 403 for agents).
+pub struct AdminActing(pub Principal, pub Actor);
+
+impl FromRequestParts<AppState> for AdminActing {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Admin(p) = Admin::from_request_parts(parts, state).await?;
+        let actor = Actor::new(p.user.clone(), ClientInfo::of(state, parts));
+        Ok(AdminActing(p, actor))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proxy_header_counts_only_when_configured() {
+        let peer: SocketAddr = "10.0.0.9:5555".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.7, 198.51.100.2".parse().unwrap());
+        assert_eq!(client_ip(None, &headers, Some(peer)), Some(peer.ip()), "unset: the peer, whatever the client sent");
+        assert_eq!(
+            client_ip(Some("x-forwarded-for"), &headers, Some(peer)).unwrap().to_string(),
+            "198.51.100.2",
+            "the last entry, the proxy's own"
+        );
+        assert_eq!(client_ip(Some("x-real-ip"), &headers, Some(peer)), Some(peer.ip()), "configured but absent: the peer");
     }
 }

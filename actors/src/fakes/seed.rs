@@ -37,10 +37,12 @@ pub async fn team(store: &MemoryStore, name: &str) -> SeededTeam {
         password_hash: "not a hash".into(),
         simulated_channels: vec![simulated(ChannelKind::Sms), simulated(ChannelKind::Whatsapp)],
     };
-    let admin = store.create_account(account).await.expect("sign-up").user;
+    let client = crate::audit::Client::default();
+    let admin = store.create_account(account, &client).await.expect("sign-up").user;
     let invite_hash = format!("invite-{slug}").into_bytes();
     let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
-    store.create_invite(&admin, None, Role::Agent, &invite_hash, expires).await.expect("invite");
+    let by = crate::audit::Actor::new(admin.clone(), client.clone());
+    store.create_invite(&by, None, Role::Agent, &invite_hash, expires).await.expect("invite");
     let agent = NewAccount {
         team_name: None,
         invite_hash: Some(invite_hash),
@@ -49,6 +51,6 @@ pub async fn team(store: &MemoryStore, name: &str) -> SeededTeam {
         password_hash: "not a hash".into(),
         simulated_channels: vec![],
     };
-    let agent = store.create_account(agent).await.expect("invited sign-up").user;
+    let agent = store.create_account(agent, &client).await.expect("invited sign-up").user;
     SeededTeam { id: admin.team_id, admin, agent }
 }

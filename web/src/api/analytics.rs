@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, Query};
+use crate::extract::{AdminActing, Auth, Query};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -43,10 +43,21 @@ pub(crate) fn defuse(cell: &str) -> String {
     }
 }
 
-pub async fn export_csv(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<ExportQuery>) -> ApiResult<Response> {
+/// Every message of the last `days` days as CSV: admins only (it is the whole team's
+/// correspondence), and audit-logged.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    AdminActing(p, by): AdminActing,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Response> {
     if !(1..=366).contains(&q.days) {
         return Err(ApiError::invalid("days", "must be 1 to 366"));
     }
+    state
+        .core
+        .accounts
+        .record_by(&by, "messages.exported", "team", Some(p.team.id.to_string()), serde_json::json!({ "days": q.days }))
+        .await;
     let since = OffsetDateTime::now_utc() - Duration::days(q.days);
     let rows = state.reads.export(p.team.id, since, EXPORT_LIMIT).await?;
     let mut w = csv::Writer::from_writer(Vec::new());

@@ -1,11 +1,12 @@
-//! Accounts: sign-up (new team, or an invite), sign-in, sign-out, me, API tokens (create, list,
-//! revoke), invites and members.
+//! Accounts: sign-up (new team, or an invite), sign-in, sign-out, me, and API tokens (create,
+//! list, revoke). Team administration (members, invites, audit log) is in `team.rs`.
 
 use super::path_id;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admin, Auth, Json, Query, SESSION_COOKIE, hash_secret, session_id};
-use actors::domain::{ChannelKind, Role};
+use crate::extract::{Acting, Auth, ClientInfo, Json, Query, SESSION_COOKIE, hash_secret, session_id};
+use actors::audit::Actor;
+use actors::domain::ChannelKind;
 use actors::ids::TokenId;
 use actors::ports::{ApiToken, NewAccount, NewChannel, Page, Principal};
 use actors::rules;
@@ -21,7 +22,6 @@ use std::net::SocketAddr;
 use time::{Duration, OffsetDateTime};
 
 const SESSION_DAYS: i64 = 30;
-const INVITE_DAYS: i64 = 7;
 
 #[derive(Deserialize)]
 pub struct SignUp {
@@ -94,6 +94,7 @@ async fn start_session(state: &AppState, p: &Principal, status: StatusCode) -> A
 pub async fn sign_up(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientInfo(client): ClientInfo,
     headers: HeaderMap,
     Json(req): Json<SignUp>,
 ) -> ApiResult<Response> {
@@ -114,7 +115,8 @@ pub async fn sign_up(
     };
     let simulated_channels = if team_name.is_some() { simulated_channels() } else { vec![] };
     let password_hash = hash_password(req.password).await?;
-    let p = state.core.accounts.sign_up(NewAccount { team_name, invite_hash, email, name, password_hash, simulated_channels }).await?;
+    let account = NewAccount { team_name, invite_hash, email, name, password_hash, simulated_channels };
+    let p = state.core.accounts.sign_up(account, &client).await?;
     start_session(&state, &p, StatusCode::CREATED).await
 }
 
@@ -138,6 +140,7 @@ pub fn simulated_channels() -> Vec<NewChannel> {
 pub async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientInfo(client): ClientInfo,
     headers: HeaderMap,
     Json(req): Json<SignIn>,
 ) -> ApiResult<Response> {
@@ -155,7 +158,9 @@ pub async fn sign_in(
         None => (None, None),
     };
     let ok = verify_password(req.password, hash).await;
-    let Some(p) = principal.filter(|_| ok) else {
+    let Some(p) = principal.clone().filter(|_| ok) else {
+        let (team, user) = principal.map(|p| (p.team.id, p.user.id)).unzip();
+        state.core.accounts.record_sign_in_failure(&email, team, user, &client).await;
         state.core.accounts.sign_in_failed(&email).await?;
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong email or password"));
     };
@@ -166,6 +171,8 @@ pub async fn sign_in(
     // This device is now known to the account (a new device gets its cookie).
     let device_id = jar.get(DEVICE_COOKIE).map(|c| c.value().to_owned()).unwrap_or_else(new_secret);
     state.core.accounts.signed_in(&p.user, &hash_secret(&device_id)).await?;
+    let actor = Actor::new(p.user.clone(), client);
+    state.core.accounts.record_by(&actor, "sign_in.succeeded", "user", Some(p.user.id.to_string()), json!({ "method": "password" })).await;
     let mut device_cookie = Cookie::build((DEVICE_COOKIE, device_id))
         .path("/api/auth")
         .http_only(true)
@@ -184,25 +191,18 @@ pub async fn sign_in(
 /// known to the account is never held back by failed attempts made elsewhere.
 const DEVICE_COOKIE: &str = "sb_device";
 
-/// The client's address: the peer, or, behind a reverse proxy that is configured as trusted
-/// (`TRUSTED_PROXY_HEADER`), the last address that proxy added to its header. Used only when
-/// configured: anyone can send such a header to a server that is not behind that proxy.
+/// The client's address (see `extract::client_ip`).
 fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
-    client_ip_behind(state.config.trusted_proxy_header.as_deref(), headers, peer)
+    crate::extract::client_ip(state.config.trusted_proxy_header.as_deref(), headers, Some(peer)).unwrap_or(peer.ip())
 }
 
-fn client_ip_behind(trusted_header: Option<&str>, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
-    trusted_header
-        .and_then(|name| headers.get(name))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|last| last.trim().parse().ok())
-        .unwrap_or(peer.ip())
-}
-
-pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn sign_out(State(state): State<AppState>, ClientInfo(client): ClientInfo, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(id) = session_id(&headers) {
         let hash = hash_secret(&id);
+        if let Some(p) = state.reads.session_principal(&hash).await? {
+            let actor = Actor::new(p.user.clone(), client);
+            state.core.accounts.record_by(&actor, "sign_out", "user", Some(p.user.id.to_string()), json!({})).await;
+        }
         state.core.accounts.end_session(&hash).await?;
         // Its open sockets close now, on every node (4009: pusher-js does not reconnect).
         state.core.cluster.revoke(&crate::extract::session_credential(&hash));
@@ -245,10 +245,14 @@ pub struct NewToken {
 }
 
 /// A new token: the token as listed, plus the secret itself, shown this once.
-pub async fn create_token(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewToken>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_token(
+    State(state): State<AppState>,
+    Acting(_, by): Acting,
+    Json(req): Json<NewToken>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let token = format!("sb_{}", new_secret());
     let expiry = rules::TokenExpiry { in_days: req.expires_in_days, at: req.expires_at };
-    let created = state.core.accounts.create_token(&p.user, &req.name, expiry, &hash_secret(&token)).await?;
+    let created = state.core.accounts.create_token(&by, &req.name, expiry, &hash_secret(&token)).await?;
     let mut body = serde_json::to_value(created).map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))?;
     body["token"] = Value::String(token);
     Ok((StatusCode::CREATED, Json(body)))
@@ -271,58 +275,10 @@ pub async fn list_tokens(State(state): State<AppState>, Auth(p): Auth, Query(q):
 }
 
 /// Revokes a token at once: 204, or 404 for one that is not the caller's to revoke.
-pub async fn revoke_token(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(State(state): State<AppState>, Acting(_, by): Acting, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: TokenId = path_id(&id, "token")?;
-    let hash = state.core.accounts.revoke_token(&p.user, id).await?;
+    let hash = state.core.accounts.revoke_token(&by, id).await?;
     // Sockets whose channels the token authorized close now, on every node.
     state.core.cluster.revoke(&crate::extract::token_credential(&hash));
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-pub struct NewInvite {
-    #[serde(default)]
-    email: Option<String>,
-    role: Role,
-}
-
-pub async fn create_invite(
-    State(state): State<AppState>,
-    Admin(p): Admin,
-    Json(req): Json<NewInvite>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let token = new_secret();
-    let expires = OffsetDateTime::now_utc() + Duration::days(INVITE_DAYS);
-    let invite = state.core.accounts.invite(&p.user, req.email.as_deref(), req.role, &hash_secret(&token), expires).await?;
-    let url = format!("{}/invite/{token}", state.config.public_base_url.trim_end_matches('/'));
-    Ok((StatusCode::CREATED, Json(json!({ "invite": invite, "token": token, "url": url }))))
-}
-
-pub async fn members(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
-    let members = state.reads.members(p.team.id).await?;
-    let online = state.core.cluster.online(p.team.id);
-    let list: Vec<Value> = members
-        .into_iter()
-        .map(|m| json!({ "id": m.id, "name": m.name, "email": m.email, "role": m.role, "online": online.contains(&m.id) }))
-        .collect();
-    Ok(Json(json!({ "members": list })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_proxy_header_counts_only_when_configured() {
-        let peer: SocketAddr = "10.0.0.9:5555".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "203.0.113.7, 198.51.100.2".parse().unwrap());
-        assert_eq!(client_ip_behind(None, &headers, peer), peer.ip(), "unset: the peer, whatever the client sent");
-        assert_eq!(
-            client_ip_behind(Some("x-forwarded-for"), &headers, peer).to_string(),
-            "198.51.100.2",
-            "the last entry, the proxy's own"
-        );
-        assert_eq!(client_ip_behind(Some("x-real-ip"), &headers, peer), peer.ip(), "configured but absent: the peer");
-    }
 }

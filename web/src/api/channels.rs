@@ -3,7 +3,7 @@
 use super::path_id;
 use crate::AppState;
 use crate::error::ApiResult;
-use crate::extract::{Admin, Json};
+use crate::extract::{Admin, AdminActing, Json};
 use actors::channels::ChannelInput;
 use actors::domain::{Channel, ChannelKind};
 use actors::ids::ChannelId;
@@ -29,7 +29,7 @@ pub struct NewChannelReq {
 
 pub async fn create(
     State(state): State<AppState>,
-    Admin(p): Admin,
+    AdminActing(_, by): AdminActing,
     Json(req): Json<NewChannelReq>,
 ) -> ApiResult<(StatusCode, Json<Channel>)> {
     let input = ChannelInput {
@@ -39,12 +39,12 @@ pub async fn create(
         auth_token: req.auth_token,
         messaging_service_sid: req.messaging_service_sid,
     };
-    Ok((StatusCode::CREATED, Json(state.core.channels.create(p.team.id, input).await?)))
+    Ok((StatusCode::CREATED, Json(state.core.channels.create(&by, input).await?)))
 }
 
-pub async fn delete(State(state): State<AppState>, Admin(p): Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(State(state): State<AppState>, AdminActing(_, by): AdminActing, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: ChannelId = path_id(&id, "channel")?;
-    state.core.channels.delete(p.team.id, id).await?;
+    state.core.channels.delete(&by, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

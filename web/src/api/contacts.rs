@@ -3,7 +3,7 @@
 use super::path_id;
 use crate::AppState;
 use crate::error::ApiResult;
-use crate::extract::{Auth, Json, Query};
+use crate::extract::{Acting, Auth, Json, Query};
 use actors::contacts::{ContactChange, ContactInput};
 use actors::domain::Contact;
 use actors::ids::ContactId;
@@ -75,8 +75,9 @@ pub async fn update(
     Ok(Json(state.core.contacts.update(p.team.id, id, change).await?))
 }
 
-pub async fn delete(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+/// Deletes a contact with its threads and history (admins only; audit-logged).
+pub async fn delete(State(state): State<AppState>, Acting(_, by): Acting, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let id: ContactId = path_id(&id, "contact")?;
-    state.core.contacts.delete(p.team.id, id).await?;
+    state.core.contacts.delete(&by, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

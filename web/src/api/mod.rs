@@ -8,6 +8,7 @@ mod messages;
 mod ops;
 mod realtime;
 mod simulator;
+mod team;
 mod threads;
 
 use crate::AppState;
@@ -23,8 +24,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/me", get(auth::me))
         .route("/api/tokens", get(auth::list_tokens).post(auth::create_token))
         .route("/api/tokens/{id}", axum::routing::delete(auth::revoke_token))
-        .route("/api/invites", post(auth::create_invite))
-        .route("/api/team/members", get(auth::members))
+        .route("/api/invites", get(team::invites).post(team::create_invite))
+        .route("/api/invites/{id}", axum::routing::delete(team::revoke_invite))
+        .route("/api/invites/{id}/resend", post(team::resend_invite))
+        .route("/api/team/members", get(team::members))
+        .route("/api/team/members/{id}", patch(team::update_member).delete(team::remove_member))
+        .route("/api/audit", get(team::audit))
         .route("/api/contacts", get(contacts::list).post(contacts::create))
         .route("/api/contacts/{id}", get(contacts::get).patch(contacts::update).delete(contacts::delete))
         .route("/api/threads", get(threads::list))

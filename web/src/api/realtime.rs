@@ -46,7 +46,7 @@ pub async fn auth(
     );
     // The socket now holds channels on this credential's authority: signing out closes it.
     if let Some(credential) = crate::extract::credential(&headers) {
-        state.core.cluster.bind_credential(&req.socket_id, &credential);
+        state.core.cluster.bind_credential(&req.socket_id, &credential, p.user.id);
     }
     let mut body = json!({ "auth": auth });
     if let Some(data) = channel_data {

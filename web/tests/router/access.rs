@@ -152,6 +152,14 @@ async fn a_revoked_or_expired_token_is_401_at_once() {
     // Expired: refused as well.
     let past = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
     let hash = web::extract::hash_secret("sb_expired");
-    actors::ports::AccountWrites::create_token(&*app.store, &app.acme.agent.user, "old", &hash, Some(past)).await.unwrap();
+    actors::ports::AccountWrites::create_token(
+        &*app.store,
+        &actors::audit::Actor::new(app.acme.agent.user.clone(), Default::default()),
+        "old",
+        &hash,
+        Some(past),
+    )
+    .await
+    .unwrap();
     app.get("/api/me", &Auth::Bearer("sb_expired".into())).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
 }

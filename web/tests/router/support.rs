@@ -77,7 +77,10 @@ async fn member(store: &MemoryStore, user: User) -> Member {
     let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
     store.create_session(user.id, &hash_secret(&session), expires).await.expect("session");
     let token = format!("sb_token-{}", user.id);
-    store.create_token(&user, "tests", &hash_secret(&token), None).await.expect("token");
+    store
+        .create_token(&actors::audit::Actor::new(user.clone(), Default::default()), "tests", &hash_secret(&token), None)
+        .await
+        .expect("token");
     Member { user, session: Auth::Session(session), token: Auth::Bearer(token) }
 }
 

@@ -2,10 +2,13 @@
 //! kept by the hash of their secret (so router tests can authenticate), invites, members.
 
 use super::{ChannelRow, InviteRow, MemoryStore, SessionRow, TokenRow, UserRow, decode_cursor, encode_cursor, now, page, storable};
+use crate::audit::{Actor, AuditEntry, Client, NewAuditEntry};
 use crate::domain::{Channel, Role, Team, User};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
-use crate::ports::{AccountReads, AccountWrites, ApiToken, Invite, NewAccount, Page, Principal};
+use crate::ports::{
+    AccountReads, AccountWrites, ApiToken, AuditWrites, Invite, Member, MemberChange, MemberChanged, NewAccount, Page, Principal,
+};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -26,7 +29,7 @@ impl AccountReads for MemoryStore {
     async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
         self.enter("credentials").await?;
         let s = self.state();
-        match s.users.values().find(|u| u.user.email == email) {
+        match s.users.values().find(|u| u.user.email == email && u.deactivated_at.is_none()) {
             Some(u) => Ok(Some((s.principal(u.user.id)?, u.password_hash.clone()))),
             None => Ok(None),
         }
@@ -36,7 +39,7 @@ impl AccountReads for MemoryStore {
         self.enter("session_principal").await?;
         let s = self.state();
         match s.sessions.get(id_hash).filter(|r| !r.revoked && r.expires_at > now()) {
-            Some(r) => s.principal(r.user).map(Some),
+            Some(r) => Ok(s.principal(r.user).ok()),
             None => Ok(None),
         }
     }
@@ -52,7 +55,7 @@ impl AccountReads for MemoryStore {
             t.last_used_at = Some(now);
         }
         let user = t.user;
-        s.principal(user).map(Some)
+        Ok(s.principal(user).ok())
     }
 
     async fn list_tokens(&self, team: TeamId, owner: Option<UserId>, cursor: Option<&str>, limit: i64) -> DomainResult<Page<ApiToken>> {
@@ -82,9 +85,60 @@ impl AccountReads for MemoryStore {
     async fn members(&self, team: TeamId) -> DomainResult<Vec<User>> {
         self.enter("members").await?;
         let s = self.state();
-        let mut members: Vec<User> = s.users.values().filter(|u| u.user.team_id == team).map(|u| u.user.clone()).collect();
+        let mut members: Vec<User> =
+            s.users.values().filter(|u| u.user.team_id == team && u.deactivated_at.is_none()).map(|u| u.user.clone()).collect();
         members.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
         Ok(members)
+    }
+
+    async fn team_members(&self, team: TeamId) -> DomainResult<Vec<Member>> {
+        self.enter("team_members").await?;
+        let s = self.state();
+        let mut members: Vec<Member> = s.users.values().filter(|u| u.user.team_id == team && !u.removed).map(|u| u.member()).collect();
+        members.sort_by(|a, b| (&a.user.name, a.user.id).cmp(&(&b.user.name, b.user.id)));
+        Ok(members)
+    }
+
+    async fn invites(&self, team: TeamId, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Invite>> {
+        self.enter("invites").await?;
+        let after = cursor.map(decode_cursor).transpose()?;
+        let s = self.state();
+        let mut rows: Vec<Invite> = s
+            .invites
+            .values()
+            .filter(|i| i.invite.team_id == team && !i.accepted && !i.revoked)
+            .filter(|i| after.is_none_or(|a| (i.invite.created_at, i.invite.id.0) < a))
+            .map(|i| i.invite.clone())
+            .collect();
+        rows.sort_by_key(|i| std::cmp::Reverse((i.created_at, i.id.0)));
+        Ok(page(rows, limit, |i| encode_cursor(i.created_at, i.id.0)))
+    }
+
+    async fn audit_log(&self, team: TeamId, cursor: Option<&str>, limit: i64) -> DomainResult<Page<AuditEntry>> {
+        self.enter("audit_log").await?;
+        let after: Option<i64> = match cursor {
+            Some(c) => Some(c.parse().map_err(|_| DomainError::invalid("cursor", "is not a cursor this server gave out"))?),
+            None => None,
+        };
+        let s = self.state();
+        let team_id = Some(team);
+        let mut rows: Vec<AuditEntry> = s
+            .audit
+            .iter()
+            .zip(s.audit_teams.iter())
+            .filter(|(e, t)| **t == team_id && after.is_none_or(|a| e.id < a))
+            .map(|(e, _)| e.clone())
+            .collect();
+        rows.sort_by_key(|e| std::cmp::Reverse(e.id));
+        Ok(page(rows, limit, |e| e.id.to_string()))
+    }
+
+    async fn assigned_threads(&self, team: TeamId, user: UserId) -> DomainResult<Vec<ThreadId>> {
+        self.enter("assigned_threads").await?;
+        let s = self.state();
+        let mut ids: Vec<ThreadId> = s.threads.values().filter(|t| t.team == team && t.assignee == Some(user)).map(|t| t.id).collect();
+        ids.sort_by_key(|t| t.0);
+        Ok(ids)
     }
 
     async fn team(&self, team: TeamId) -> DomainResult<Team> {
@@ -125,7 +179,87 @@ impl AccountWrites for MemoryStore {
         Ok(())
     }
 
-    async fn create_account(&self, a: NewAccount) -> DomainResult<Principal> {
+    async fn change_member(&self, by: &Actor, member: UserId, change: MemberChange) -> DomainResult<MemberChanged> {
+        self.enter("change_member").await?;
+        let mut s = self.state();
+        let team = by.team();
+        let members: Vec<Member> = s.users.values().filter(|u| u.user.team_id == team && !u.removed).map(|u| u.member()).collect();
+        crate::rules::member_change(&members, &by.user, member, change)?;
+        let row = s.users.get_mut(&member).ok_or(DomainError::NotFound("member"))?;
+        let before = row.member();
+        let deactivate = change.remove || change.active == Some(false);
+        if let Some(role) = change.role {
+            row.user.role = role;
+        }
+        if deactivate {
+            row.deactivated_at = row.deactivated_at.or(Some(now()));
+        } else if change.active == Some(true) {
+            row.deactivated_at = None;
+        }
+        row.removed |= change.remove;
+        let after = row.member();
+        if deactivate {
+            s.sessions.values_mut().filter(|r| r.user == member).for_each(|r| r.revoked = true);
+            s.tokens.values_mut().filter(|t| t.user == member && t.revoked_at.is_none()).for_each(|t| t.revoked_at = Some(now()));
+        }
+        let target = Some(member.to_string());
+        if before.user.role != after.user.role {
+            let details = serde_json::json!({ "from": before.user.role, "to": after.user.role });
+            s.audit_push(Some(team), Some(by.user.id), "member.role_changed", "user", target.clone(), &by.client, details);
+        }
+        let action = match (change.remove, before.active, after.active) {
+            (true, _, _) => Some("member.removed"),
+            (false, true, false) => Some("member.deactivated"),
+            (false, false, true) => Some("member.reactivated"),
+            _ => None,
+        };
+        if let Some(action) = action {
+            s.audit_push(Some(team), Some(by.user.id), action, "user", target, &by.client, serde_json::json!({}));
+        }
+        Ok(MemberChanged { was_role: before.user.role, was_active: before.active, member: after })
+    }
+
+    async fn revoke_invite(&self, by: &Actor, id: InviteId) -> DomainResult<()> {
+        self.enter("revoke_invite").await?;
+        let mut s = self.state();
+        let row = s
+            .invites
+            .values_mut()
+            .find(|i| i.invite.id == id && i.invite.team_id == by.team() && !i.accepted && !i.revoked)
+            .ok_or(DomainError::NotFound("invite"))?;
+        row.revoked = true;
+        s.audit_push(
+            Some(by.team()),
+            Some(by.user.id),
+            "invite.revoked",
+            "invite",
+            Some(id.to_string()),
+            &by.client,
+            serde_json::json!({}),
+        );
+        Ok(())
+    }
+
+    async fn renew_invite(&self, by: &Actor, id: InviteId, token_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<Invite> {
+        self.enter("renew_invite").await?;
+        let mut s = self.state();
+        let old = s
+            .invites
+            .iter()
+            .find(|(_, i)| i.invite.id == id && i.invite.team_id == by.team() && !i.accepted && !i.revoked)
+            .map(|(hash, _)| hash.clone())
+            .ok_or(DomainError::NotFound("invite"))?;
+        let mut row = s.invites.remove(&old).ok_or(DomainError::NotFound("invite"))?;
+        row.invite.expires_at = expires_at;
+        row.invite.created_at = now();
+        row.invite.created_by = Some(by.user.id);
+        let invite = row.invite.clone();
+        s.invites.insert(token_hash.to_vec(), row);
+        s.audit_push(Some(by.team()), Some(by.user.id), "invite.resent", "invite", Some(id.to_string()), &by.client, serde_json::json!({}));
+        Ok(invite)
+    }
+
+    async fn create_account(&self, a: NewAccount, client: &Client) -> DomainResult<Principal> {
         self.enter("create_account").await?;
         for (field, text) in [("email", &a.email), ("name", &a.name)] {
             storable(field, text)?;
@@ -134,7 +268,7 @@ impl AccountWrites for MemoryStore {
             return Err(DomainError::invalid("name", "is not acceptable (users_name_check)"));
         }
         let mut s = self.state();
-        if s.users.values().any(|u| u.user.email == a.email) {
+        if s.users.values().any(|u| u.user.email == a.email && !u.removed) {
             return Err(DomainError::Conflict("an account with this email already exists".into()));
         }
         let (team, role) = match &a.invite_hash {
@@ -142,7 +276,7 @@ impl AccountWrites for MemoryStore {
                 let row = s
                     .invites
                     .get_mut(hash)
-                    .filter(|i| !i.accepted && i.invite.expires_at > now())
+                    .filter(|i| !i.accepted && !i.revoked && i.invite.expires_at > now())
                     .ok_or(DomainError::NotFound("invite"))?;
                 if row.invite.email.as_ref().is_some_and(|e| *e != a.email) {
                     return Err(DomainError::invalid("email", "this invite is for another email address"));
@@ -181,7 +315,8 @@ impl AccountWrites for MemoryStore {
         };
         let user = User { id: UserId::new(), team_id: team, email: a.email, name: a.name, role };
         let id = user.id;
-        s.users.insert(id, UserRow { user, password_hash: a.password_hash });
+        s.users.insert(id, UserRow { user, password_hash: a.password_hash, created_at: now(), deactivated_at: None, removed: false });
+        s.audit_push(Some(team), Some(id), "user.created", "user", Some(id.to_string()), client, serde_json::json!({}));
         s.principal(id)
     }
 
@@ -206,8 +341,9 @@ impl AccountWrites for MemoryStore {
         Ok(())
     }
 
-    async fn create_token(&self, user: &User, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken> {
+    async fn create_token(&self, by: &Actor, name: &str, token_hash: &[u8], expires_at: Option<OffsetDateTime>) -> DomainResult<ApiToken> {
         self.enter("create_token").await?;
+        let user = &by.user;
         storable("name", name)?;
         let mut s = self.state();
         if !s.users.contains_key(&user.id) {
@@ -236,24 +372,28 @@ impl AccountWrites for MemoryStore {
             expires_at,
         };
         s.tokens.insert(token_hash.to_vec(), row);
+        let target = Some(token.id.to_string());
+        s.audit_push(Some(user.team_id), Some(user.id), "token.created", "token", target, &by.client, serde_json::json!({ "name": name }));
         Ok(token)
     }
 
-    async fn revoke_token(&self, by: &User, id: TokenId, owner: Option<UserId>) -> DomainResult<Vec<u8>> {
+    async fn revoke_token(&self, by: &Actor, id: TokenId, owner: Option<UserId>) -> DomainResult<Vec<u8>> {
         self.enter("revoke_token").await?;
         let mut s = self.state();
         let (hash, token) = s
             .tokens
             .iter_mut()
-            .find(|(_, t)| t.id == id && t.team == by.team_id && owner.is_none_or(|o| t.user == o) && t.revoked_at.is_none())
+            .find(|(_, t)| t.id == id && t.team == by.team() && owner.is_none_or(|o| t.user == o) && t.revoked_at.is_none())
             .ok_or(DomainError::NotFound("token"))?;
         token.revoked_at = Some(now());
-        Ok(hash.clone())
+        let hash = hash.clone();
+        s.audit_push(Some(by.team()), Some(by.user.id), "token.revoked", "token", Some(id.to_string()), &by.client, serde_json::json!({}));
+        Ok(hash)
     }
 
     async fn create_invite(
         &self,
-        by: &User,
+        by: &Actor,
         email: Option<&str>,
         role: Role,
         token_hash: &[u8],
@@ -267,8 +407,27 @@ impl AccountWrites for MemoryStore {
         if s.invites.contains_key(token_hash) {
             return Err(DomainError::Conflict("this already exists".into()));
         }
-        let invite = Invite { id: InviteId::new(), team_id: by.team_id, email: email.map(str::to_owned), role, expires_at };
-        s.invites.insert(token_hash.to_vec(), InviteRow { invite: invite.clone(), accepted: false });
+        let invite = Invite {
+            id: InviteId::new(),
+            team_id: by.team(),
+            email: email.map(str::to_owned),
+            role,
+            created_at: now(),
+            expires_at,
+            created_by: Some(by.user.id),
+        };
+        s.invites.insert(token_hash.to_vec(), InviteRow { invite: invite.clone(), accepted: false, revoked: false });
+        let target = Some(invite.id.to_string());
+        s.audit_push(Some(by.team()), Some(by.user.id), "invite.created", "invite", target, &by.client, serde_json::json!({}));
         Ok(invite)
+    }
+}
+
+#[async_trait]
+impl AuditWrites for MemoryStore {
+    async fn record_audit(&self, e: NewAuditEntry) -> DomainResult<()> {
+        self.enter("record_audit").await?;
+        self.state().audit_push(e.team, e.actor, e.action, e.target_type, e.target_id, &e.client, e.details);
+        Ok(())
     }
 }

@@ -82,6 +82,14 @@ pub const METHODS: &[&str] = &[
     "revoke_token",
     "create_invite",
     "members",
+    "team_members",
+    "invites",
+    "audit_log",
+    "assigned_threads",
+    "record_audit",
+    "change_member",
+    "revoke_invite",
+    "renew_invite",
     "team",
     // ChannelStore
     "channels",
@@ -135,11 +143,28 @@ struct State {
     notes: Vec<Note>,
     events: HashMap<ThreadId, Vec<ThreadEvent>>,
     receipts: Vec<Receipt>,
+    audit: Vec<crate::audit::AuditEntry>,
+    /// The team of each audit entry, by position.
+    audit_teams: Vec<Option<TeamId>>,
 }
 
 struct UserRow {
     user: User,
     password_hash: String,
+    created_at: OffsetDateTime,
+    deactivated_at: Option<OffsetDateTime>,
+    removed: bool,
+}
+
+impl UserRow {
+    fn member(&self) -> crate::ports::Member {
+        crate::ports::Member {
+            user: self.user.clone(),
+            active: self.deactivated_at.is_none(),
+            deactivated_at: self.deactivated_at,
+            created_at: self.created_at,
+        }
+    }
 }
 
 struct SessionRow {
@@ -170,6 +195,7 @@ impl TokenRow {
 struct InviteRow {
     invite: Invite,
     accepted: bool,
+    revoked: bool,
 }
 
 struct ChannelRow {
@@ -422,8 +448,37 @@ impl State {
         Ok(Committed { value: msg, events: vec![event], thread })
     }
 
+    /// Appends an audit entry, as the Postgres store's `audit_log` rows.
+    #[allow(clippy::too_many_arguments)]
+    fn audit_push(
+        &mut self,
+        team: Option<TeamId>,
+        actor: Option<UserId>,
+        action: &str,
+        target_type: &str,
+        target_id: Option<String>,
+        client: &crate::audit::Client,
+        details: serde_json::Value,
+    ) {
+        let entry = crate::audit::AuditEntry {
+            id: self.audit.len() as i64 + 1,
+            action: action.to_owned(),
+            actor_id: actor,
+            actor_name: actor.and_then(|a| self.users.get(&a)).map(|u| u.user.name.clone()),
+            target_type: Some(target_type.to_owned()),
+            target_id,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            created_at: now(),
+            details,
+        };
+        self.audit.push(entry);
+        self.audit_teams.push(team);
+    }
+
+    /// The principal of an active user (a deactivated one authenticates nothing).
     fn principal(&self, user: UserId) -> DomainResult<crate::ports::Principal> {
-        let user = self.users.get(&user).ok_or(DomainError::NotFound("user"))?.user.clone();
+        let user = self.users.get(&user).filter(|u| u.deactivated_at.is_none()).ok_or(DomainError::NotFound("user"))?.user.clone();
         let team = self.team_row(user.team_id)?;
         Ok(crate::ports::Principal { user, team })
     }

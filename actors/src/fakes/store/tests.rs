@@ -41,14 +41,14 @@ async fn account(store: &MemoryStore, email: &str, invite: Option<Vec<u8>>) -> U
         password_hash: "h".into(),
         simulated_channels,
     };
-    store.create_account(a).await.unwrap().user
+    store.create_account(a, &Default::default()).await.unwrap().user
 }
 
 async fn seeded() -> Seeded {
     let store = MemoryStore::new();
     let user = account(&store, "ann@acme.test", None).await;
     let expires = OffsetDateTime::now_utc() + time::Duration::days(1);
-    store.create_invite(&user, None, Role::Agent, b"invite", expires).await.unwrap();
+    store.create_invite(&act(&user), None, Role::Agent, b"invite", expires).await.unwrap();
     let other = account(&store, "bob@acme.test", Some(b"invite".to_vec())).await;
     let team = user.team_id;
     let contact = store.create_contact(team, "Carol", "+14155550100", None, &[]).await.unwrap();
@@ -201,7 +201,7 @@ async fn sessions_and_tokens_are_found_by_hash_until_revoked_or_expired() {
     s.store.revoke_session(b"live").await.unwrap();
     assert!(s.store.session_principal(b"live").await.unwrap().is_none());
 
-    s.store.create_token(&s.other, "ci", b"token", None).await.unwrap();
+    s.store.create_token(&act(&s.other), "ci", b"token", None).await.unwrap();
     let p = s.store.token_principal(b"token").await.unwrap().unwrap();
     assert_eq!((p.user.id, p.user.role, p.team.simulator_mode), (s.other.id, Role::Agent, true));
     assert!(s.store.token_principal(b"nope").await.unwrap().is_none());
@@ -213,17 +213,17 @@ async fn sessions_and_tokens_are_found_by_hash_until_revoked_or_expired() {
     let ci = &listed.items[0];
     assert_eq!((ci.name.as_str(), ci.user_name.as_str()), ("ci", "bob@acme.test"));
     assert!(ci.last_used_at.is_some(), "stamped by the lookup");
-    let expiring = s.store.create_token(&s.user, "soon", b"soon", Some(future)).await.unwrap();
+    let expiring = s.store.create_token(&act(&s.user), "soon", b"soon", Some(future)).await.unwrap();
     assert!(s.store.token_principal(b"soon").await.unwrap().is_some());
     let all = s.store.list_tokens(s.team, None, None, 1).await.unwrap();
     assert_eq!((all.items[0].id, all.items[0].expires_at), (expiring.id, Some(future)), "the newest first");
     let rest = s.store.list_tokens(s.team, None, all.next_cursor.as_deref(), 1).await.unwrap();
     assert_eq!((rest.items[0].id, rest.next_cursor), (ci.id, None));
-    assert!(matches!(s.store.revoke_token(&s.other, expiring.id, Some(s.other.id)).await, Err(DomainError::NotFound(_))));
-    s.store.revoke_token(&s.user, ci.id, None).await.unwrap();
+    assert!(matches!(s.store.revoke_token(&act(&s.other), expiring.id, Some(s.other.id)).await, Err(DomainError::NotFound(_))));
+    s.store.revoke_token(&act(&s.user), ci.id, None).await.unwrap();
     assert!(s.store.token_principal(b"token").await.unwrap().is_none());
-    assert!(matches!(s.store.revoke_token(&s.user, ci.id, None).await, Err(DomainError::NotFound(_))), "revoked already");
-    s.store.create_token(&s.user, "old", b"old", Some(OffsetDateTime::now_utc() - time::Duration::seconds(1))).await.unwrap();
+    assert!(matches!(s.store.revoke_token(&act(&s.user), ci.id, None).await, Err(DomainError::NotFound(_))), "revoked already");
+    s.store.create_token(&act(&s.user), "old", b"old", Some(OffsetDateTime::now_utc() - time::Duration::seconds(1))).await.unwrap();
     assert!(s.store.token_principal(b"old").await.unwrap().is_none());
     let live: Vec<TokenId> = s.store.list_tokens(s.team, None, None, 10).await.unwrap().items.iter().map(|t| t.id).collect();
     assert_eq!(live, vec![expiring.id]);
@@ -248,4 +248,9 @@ async fn knobs_fail_delay_and_count_calls() {
 #[should_panic(expected = "MemoryStore has no method")]
 fn knobs_refuse_unknown_method_names() {
     MemoryStore::new().fail_next("mark_reed", 1);
+}
+
+/// `user` acting from no particular client.
+fn act(user: &crate::domain::User) -> crate::audit::Actor {
+    crate::audit::Actor::new(user.clone(), Default::default())
 }
