@@ -390,7 +390,8 @@ impl AccountWrites for PgStore {
                  SELECT $1, $2, a.action, a.target_type, COALESCE(i.id::text, $2::text), $3, $4, jsonb_build_object('email', $5::text)
                  FROM (VALUES ('user.created', 'user'), ('invite.accepted', 'invite')) a (action, target_type)
                  LEFT JOIN invites i ON a.action = 'invite.accepted' AND i.token_hash = $6
-                 WHERE a.action = 'user.created' OR i.id IS NOT NULL",
+                 WHERE a.action = 'user.created' OR i.id IS NOT NULL
+                 ORDER BY a.action DESC",
             )
             .bind(team_id)
             .bind(user_id.0)

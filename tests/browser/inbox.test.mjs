@@ -734,11 +734,17 @@ describe('Switchboard inbox in the browser', () => {
     const after = await agentApi.expect(200, 'GET', '/api/analytics/summary');
     assert.equal(after.threads.open, openBefore + 1);
 
-    // The CSV link: last 30 days, answers 200 text/csv with the header row (fetched with B's session).
-    const csvLink = pageB.locator('[data-testid="csv-link"]');
+    // The CSV export is an admin's act: B (an agent) has no link and the server refuses B; A's
+    // dashboard has it (last 30 days), and it answers 200 text/csv with the header row.
+    assert.equal(await pageB.locator('[data-testid="csv-link"]').count(), 0, 'an agent sees no export link');
+    assert.equal((await agentApi.request('GET', '/api/analytics/export.csv?days=30')).status, 403);
+    const dashA = watchConsole(await ctxA.newPage(), 'A3');
+    await dashA.goto(`${base}/dashboard`);
+    const csvLink = dashA.locator('[data-testid="csv-link"]');
+    await csvLink.waitFor({ timeout: WAIT });
     assert.equal(await csvLink.textContent(), '⤓ Download CSV (last 30 days)');
     assert.equal(await csvLink.getAttribute('href'), '/api/analytics/export.csv?days=30');
-    const csv = await pageB.evaluate(async () => {
+    const csv = await dashA.evaluate(async () => {
       const res = await fetch(document.querySelector('[data-testid="csv-link"]').href);
       return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
     });
@@ -746,6 +752,7 @@ describe('Switchboard inbox in the browser', () => {
     assert.match(csv.type, /^text\/csv/);
     assert.match(csv.text, /^created_at,thread_id,contact_name,contact_phone,channel,direction,status,body/);
     assert.ok(csv.text.includes('do you do gift wrap?'), 'the new message is in the export');
+    await dashA.close();
     // (The changed numbers flash briefly; screenshot once that is over.)
     const settled = () => pageB.waitForFunction(() => document.getAnimations().length === 0, null, { timeout: WAIT });
     await settled();

@@ -19,4 +19,5 @@ mod shutdown;
 mod sign_in_throttle;
 mod slowloris;
 mod support;
+mod team_admin;
 mod twilio;

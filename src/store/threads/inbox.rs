@@ -219,8 +219,8 @@ pub(super) async fn update_thread(
 ) -> Result<Committed<ThreadSummary>, StoreError> {
     let mut tx = store.begin().await?;
     if let Some(Some(user)) = assignee {
-        // Only a member of the same team can be assigned.
-        let ok: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE team_id = $1 AND id = $2")
+        // Only an active member of the same team can be assigned.
+        let ok: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE team_id = $1 AND id = $2 AND deactivated_at IS NULL")
             .bind(team.0)
             .bind(user.0)
             .fetch_optional(tx.conn())

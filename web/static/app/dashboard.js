@@ -1,12 +1,13 @@
 // The team dashboard: conversation, message and quality numbers from /api/analytics/summary,
 // refreshed live (coalesced, at most one request per 2 s) when the team channel reports thread
-// changes, who is online from the team's presence channel, and the CSV export link.
+// changes, who is online from the team's presence channel, and (for admins: exporting every
+// message is an admin's act, audited) the CSV export link.
 
 import { api } from './api.js';
 import { avatar, h } from './dom.js';
 import { fmtCount, fmtDuration, fmtRate } from './format.js';
 import { connect, exposeDebugHandle, onReconnect, pusher, pusherAvailable } from './realtime.js';
-import { main, me, team } from './session.js';
+import { isAdmin, main, me, team } from './session.js';
 
 /** Most one summary request per this many ms, however busy the team channel is. */
 const DASHBOARD_MIN_INTERVAL = 2000;
@@ -29,8 +30,8 @@ export async function startDashboard() {
   main.replaceChildren(h('div', { class: 'dashboard', 'data-testid': 'dashboard' },
     h('div', { class: 'dash-head' },
       h('div', null, h('h1', null, 'Dashboard'), updated),
-      h('a', { class: 'button secondary', href: '/api/analytics/export.csv?days=30', download: 'switchboard-messages.csv', 'data-testid': 'csv-link' },
-        h('span', { 'aria-hidden': 'true' }, '⤓ '), 'Download CSV (last 30 days)')),
+      isAdmin ? h('a', { class: 'button secondary', href: '/api/analytics/export.csv?days=30', download: 'switchboard-messages.csv', 'data-testid': 'csv-link' },
+        h('span', { 'aria-hidden': 'true' }, '⤓ '), 'Download CSV (last 30 days)') : null),
     error,
     section('dash-threads', 'Conversations',
       h('dl', { class: 'stats' },

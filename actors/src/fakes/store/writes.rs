@@ -169,7 +169,7 @@ impl ThreadWrites for MemoryStore {
         self.enter("update_thread").await?;
         let mut s = self.state();
         if let Some(Some(user)) = assignee
-            && s.users.get(&user).is_none_or(|u| u.user.team_id != team)
+            && s.users.get(&user).is_none_or(|u| u.user.team_id != team || u.deactivated_at.is_some())
         {
             return Err(DomainError::invalid("assignee_id", "is not a member of this team"));
         }
