@@ -341,6 +341,10 @@ pub mod event {
     pub const THREAD_READ: &str = "thread.read";
     pub const THREAD_DELETED: &str = "thread.deleted";
     pub const CONTACT_UPDATED: &str = "contact.updated";
+    /// Team channel: a member's role or active state changed (`{member}`).
+    pub const MEMBER_UPDATED: &str = "member.updated";
+    /// Team channel: a member left the team (`{id}`).
+    pub const MEMBER_REMOVED: &str = "member.removed";
     pub const MENTION: &str = "mention";
     pub const TYPING: &str = "client-typing";
 }

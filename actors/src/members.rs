@@ -2,14 +2,18 @@
 //! removes them. The store checks the change under a lock and revokes sessions and tokens in the
 //! same transaction; this service then closes the member's open sockets on every node (their
 //! channel access was granted under the old rights) and, when asked, hands their threads back
-//! to the team through each thread's actor, so every tab sees the unassignment live.
+//! to the team through each thread's actor, so every tab sees the unassignment live. The team
+//! channel hears `member.updated` / `member.removed`, so every admin's members table and every
+//! agent's assignee list follow without a reload.
 
 use crate::audit::Actor;
 use crate::cluster::Cluster;
-use crate::domain::Role;
+use crate::domain::{Role, event};
 use crate::error::{DomainError, DomainResult};
+use crate::fanout::Fanout;
 use crate::ids::UserId;
 use crate::ports::{AccountStore, Member, MemberChange};
+use crate::protocol::ChannelName;
 use crate::threads::Threads;
 use std::sync::Arc;
 
@@ -37,11 +41,12 @@ pub struct Members {
     store: Arc<dyn AccountStore>,
     threads: Arc<Threads>,
     cluster: Arc<Cluster>,
+    fanout: Arc<Fanout>,
 }
 
 impl Members {
-    pub fn new(store: Arc<dyn AccountStore>, threads: Arc<Threads>, cluster: Arc<Cluster>) -> Self {
-        Members { store, threads, cluster }
+    pub fn new(store: Arc<dyn AccountStore>, threads: Arc<Threads>, cluster: Arc<Cluster>, fanout: Arc<Fanout>) -> Self {
+        Members { store, threads, cluster, fanout }
     }
 
     /// Applies `change` to `member` of `by`'s team (admins only; see `rules::member_change`).
@@ -56,6 +61,12 @@ impl Members {
         let lost_access = done.was_active && !done.member.active;
         if lost_access || done.was_role != done.member.user.role {
             self.cluster.revoke_user(member);
+        }
+        let team = ChannelName::Team(by.team());
+        if change.remove {
+            self.fanout.publish(team, event::MEMBER_REMOVED, &serde_json::json!({ "id": member }));
+        } else {
+            self.fanout.publish(team, event::MEMBER_UPDATED, &serde_json::json!({ "member": &done.member }));
         }
         let mut unassigned = 0;
         if lost_access && threads == AssignedThreads::Unassign {

@@ -1,6 +1,6 @@
-//! The agent's pages (askama): sign-in and sign-up, the inbox app and settings. The app page is
-//! a shell with boot data; the ES modules in `web/static/app/` (entry `main.js`) render it live
-//! from the API and the socket.
+//! The agent's pages (askama): sign-in and sign-up, the inbox app, the dashboard, and the admin's
+//! settings and audit log. The app page is a shell with boot data; the ES modules in
+//! `web/static/app/` (entry `main.js`) render it live from the API and the socket.
 
 use crate::AppState;
 use crate::api_me_json;
@@ -57,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/threads/{id}", get(thread))
         .route("/settings", get(settings))
         .route("/dashboard", get(dashboard))
+        .route("/audit", get(audit))
         .route("/sign-in", get(sign_in))
         .route("/sign-up", get(sign_up))
         .route("/invite/{token}", get(invite))
@@ -86,7 +87,7 @@ async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<S
         Ok(Some(p)) => p,
         Ok(None) | Err(_) => return Redirect::to("/sign-in").into_response(),
     };
-    if page == "settings" && p.user.role != Role::Admin {
+    if matches!(page, "settings" | "audit") && p.user.role != Role::Admin {
         let body = "<!doctype html><meta charset=utf-8><title>Forbidden</title>\
                     <p>Settings are for admins. <a href=\"/\">Back to the inbox</a></p>";
         return (StatusCode::FORBIDDEN, Html(body)).into_response();
@@ -98,6 +99,7 @@ async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<S
     let title = match page {
         "settings" => "Settings",
         "dashboard" => "Dashboard",
+        "audit" => "Audit log",
         _ => "Inbox",
     };
     with_policy(state, AppPage { title: format!("{title} · {}", p.team.name), page: page.into(), boot_json }.into_response())
@@ -114,6 +116,10 @@ async fn thread(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
 
 async fn settings(State(state): State<AppState>, headers: HeaderMap) -> Response {
     app(&state, &headers, "settings", None).await
+}
+
+async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    app(&state, &headers, "audit", None).await
 }
 
 async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {

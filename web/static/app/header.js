@@ -2,7 +2,7 @@
 // Settings link only for admins), who is signed in, and signing out.
 
 import { avatar, h } from './dom.js';
-import { pusher } from './realtime.js';
+import { leave } from './realtime.js';
 import { isAdmin, me, page, role, team } from './session.js';
 
 export function renderHeader() {
@@ -17,7 +17,7 @@ export function renderHeader() {
   if (settingsLink) {
     settingsLink.hidden = !isAdmin;
     if (!isAdmin) settingsLink.remove();
-    else if (page === 'settings') settingsLink.setAttribute('aria-current', 'page');
+    else if (page === 'settings' || page === 'audit') settingsLink.setAttribute('aria-current', 'page');
   }
   const inboxLink = document.getElementById('inbox-link');
   if (inboxLink && page === 'inbox') inboxLink.setAttribute('aria-current', 'page');
@@ -33,7 +33,7 @@ export function renderHeader() {
     out.addEventListener('click', async () => {
       out.disabled = true;
       try {
-        if (pusher) pusher.disconnect();
+        leave();
         await fetch('/api/auth/sign-out', { method: 'POST', credentials: 'same-origin' });
       } catch (_) { /* we leave anyway */ }
       window.location.assign('/sign-in');

@@ -1,6 +1,7 @@
 // Switchboard agent app, entry point: draws the shared top bar, then starts the page the server
 // rendered (data-page on <body>): the team inbox (thread list, open thread, contact + notes panel),
-// the team dashboard (live numbers, who is online, CSV export) or the admin settings page.
+// the team dashboard (live numbers, who is online, CSV export), the admin settings page (channels,
+// members, invites) or the admin's audit log.
 // Native ES modules, no build step; realtime through the vendored pusher-js (a classic script
 // loaded before this module, used as window.Pusher) against the server's Pusher-protocol gateway.
 // The HTTP + realtime contract is docs/api.md.
@@ -26,13 +27,15 @@
 //                ← composer, contact (the contact card)
 //                ← sync (the thread's and team/user channels, catch-up)
 //                ← thread (the open conversation)
-//   pages        inbox (start-up and wiring), dashboard, settings, header (the top bar)
+//   pages        inbox (start-up and wiring), dashboard, members (settings' team cards) ← settings,
+//                audit, header (the top bar)
 //                ← main (this file)
 // A call the other way goes through events.js, never an import: a thread row's click, the
 // composer's channel switch and a mention's "Open" emit 'open-thread', which inbox.js subscribes
 // to thread.js's openThread; sync's thread.deleted emits 'thread-deleted', which inbox.js
 // subscribes to thread.js's closeDeletedThread.
 
+import { startAudit } from './audit.js';
 import { startDashboard } from './dashboard.js';
 import { renderHeader } from './header.js';
 import { startInbox } from './inbox.js';
@@ -41,5 +44,6 @@ import { startSettings } from './settings.js';
 
 renderHeader();
 if (page === 'settings') startSettings();
+else if (page === 'audit') startAudit();
 else if (page === 'dashboard') startDashboard();
 else startInbox();

@@ -20,16 +20,20 @@ export const isAdmin = role === 'admin';
 export const page = document.body.dataset.page || 'inbox';
 export const main = document.getElementById('main');
 
-/** Team members by id: {id, name, email, role, online}. */
+/** Team members by id: {id, name, email, role, active, online} (admins also get deactivated ones). */
 export const members = new Map();
+/** The active members: who can be assigned and mentioned. */
 export let membersList = [];
+/** Every member the API listed, deactivated ones included (the admin's members table). */
+export let allMembersList = [];
 
 export async function loadMembers() {
   try {
     const data = await api('GET', '/api/team/members');
-    membersList = (data && data.members) || [];
+    allMembersList = (data && data.members) || [];
+    membersList = allMembersList.filter((m) => m.active !== false);
     members.clear();
-    for (const m of membersList) members.set(m.id, m);
+    for (const m of allMembersList) members.set(m.id, m);
   } catch (err) {
     if (err.status !== 401) toast(`Could not load team members: ${err.message}`, { kind: 'error' });
   }

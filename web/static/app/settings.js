@@ -1,11 +1,13 @@
 // The admin settings page: the team's Twilio channels (list, add, delete), simulator mode and the
-// webhook URLs to give Twilio, verified numbers of a trial account, team members with who is
-// online (live from the team's presence channel), and invite links.
+// webhook URLs to give Twilio, verified numbers of a trial account, team members (members.js:
+// roles, deactivation, removal, who is online, live from the team channel), invites (create,
+// the open ones, re-send, revoke) and the way to the audit log.
 
 import { api } from './api.js';
-import { avatar, channelTag, h, toast } from './dom.js';
+import { channelTag, h, toast } from './dom.js';
+import { invitesCard, membersCard } from './members.js';
 import { connect, pusher } from './realtime.js';
-import { isAdmin, loadMembers, main, me, members, membersList, team } from './session.js';
+import { isAdmin, main, me, team } from './session.js';
 
 export async function startSettings() {
   if (!isAdmin) {
@@ -17,7 +19,7 @@ export async function startSettings() {
   const verified = h('ul', { class: 'plain-list', 'data-testid': 'verified-numbers' });
   const simState = h('p', { 'data-testid': 'simulator-state' });
   const webhooks = h('div', { class: 'webhooks small' });
-  const membersBody = h('tbody', { 'data-testid': 'members' });
+  const membersTable = membersCard();
 
   // --- Add a channel
   const kind = h('select', { id: 'ch-kind', 'data-testid': 'channel-kind' }, h('option', { value: 'sms' }, 'SMS'), h('option', { value: 'whatsapp' }, 'WhatsApp'));
@@ -74,16 +76,23 @@ export async function startSettings() {
   } }, 'Copy');
   const invResult = h('div', { class: 'invite-result', hidden: true, 'data-testid': 'invite-result' },
     h('label', { for: 'inv-url' }, 'Invite link (share it with your teammate)'), h('div', { class: 'row' }, invUrl, copyBtn));
+  const showLink = (url) => {
+    invUrl.value = url || '';
+    invResult.hidden = false;
+  };
+  const invites = invitesCard(showLink);
+  const invDays = h('select', { id: 'inv-days', 'data-testid': 'invite-days' },
+    ...[1, 3, 7, 14, 30].map((d) => h('option', { value: String(d), selected: d === 7 }, d === 1 ? '1 day' : `${d} days`)));
   const invForm = h('form', { class: 'grid-form', 'data-testid': 'invite-form', novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
     invErr.hidden = true;
-    const payload = { role: invRole.value };
+    const payload = { role: invRole.value, expires_in_days: Number(invDays.value) };
     if (invEmail.value.trim()) payload.email = invEmail.value.trim();
     try {
       const res = await api('POST', '/api/invites', payload);
-      invUrl.value = res.url || '';
-      invResult.hidden = false;
+      showLink(res.url);
       invEmail.value = '';
+      await invites.load();
     } catch (err) {
       invErr.textContent = err.message;
       invErr.hidden = false;
@@ -91,6 +100,7 @@ export async function startSettings() {
   } },
   h('label', { for: 'inv-email' }, 'Email'), invEmail,
   h('label', { for: 'inv-role' }, 'Role'), invRole,
+  h('label', { for: 'inv-days' }, 'Expires after'), invDays,
   h('span'), h('button', { type: 'submit', class: 'primary', 'data-testid': 'invite-create' }, 'Create invite link'),
   invErr);
 
@@ -144,15 +154,6 @@ export async function startSettings() {
     }
   }
 
-  async function loadMembersTable() {
-    await loadMembers();
-    membersBody.replaceChildren(...membersList.map((m) => h('tr', { 'data-testid': 'member-row', 'data-user-id': m.id },
-      h('td', null, h('span', { class: 'member-name' }, avatar(m.id, m.name, { class: 'avatar avatar-xs' }), m.name, m.id === me.id ? h('span', { class: 'muted' }, ' (you)') : null)),
-      h('td', null, m.email),
-      h('td', null, h('span', { class: `role-tag role-${m.role}` }, m.role)),
-      h('td', null, m.online ? h('span', { class: 'online' }, '● online') : h('span', { class: 'muted' }, 'offline')))));
-  }
-
   const table = (caption, head, body) => h('div', { class: 'table-wrap' }, h('table', null,
     h('caption', { class: 'sr-only' }, caption),
     h('thead', null, h('tr', null, ...head.map((x) => h('th', { scope: 'col' }, x)))), body));
@@ -170,25 +171,18 @@ export async function startSettings() {
       h('h3', null, 'Verified numbers'),
       h('p', { class: 'muted small' }, 'A Twilio trial account can only message numbers verified in its console; sends to other numbers are refused with “not verified”.'),
       verified),
-    h('section', { class: 'card' },
-      h('h2', null, 'Team members'),
-      table('Team members', ['Name', 'Email', 'Role', 'Status'], membersBody),
-      h('h3', null, 'Invite a teammate'), invForm, invResult)));
+    h('section', { class: 'card', 'aria-labelledby': 'members-title' },
+      h('h2', { id: 'members-title' }, 'Team members'),
+      h('p', { class: 'muted small' }, 'Deactivating or removing someone signs them out on every device at once and revokes their API tokens; what they wrote stays.'),
+      membersTable.el,
+      h('h3', null, 'Invite a teammate'), invForm, invResult,
+      h('h3', null, 'Open invites'), invites.el),
+    h('section', { class: 'card', 'aria-labelledby': 'audit-title' },
+      h('h2', { id: 'audit-title' }, 'Audit log'),
+      h('p', null, 'Who signed in, changed a role, deactivated someone, exported messages or deleted a contact, from where and when. ',
+        h('a', { href: '/audit', 'data-testid': 'audit-link' }, 'Open the audit log')))));
 
   connect();
-  if (pusher) {
-    const teamCh = pusher.subscribe(`presence-team-${team.id || me.team_id}`);
-    const refresh = () => {
-      for (const m of membersList) m.online = !!(teamCh.members && teamCh.members.get(m.id));
-      for (const row of membersBody.querySelectorAll('tr')) {
-        const m = members.get(row.dataset.userId);
-        const cell = row.lastElementChild;
-        if (m && cell) cell.replaceChildren(m.online ? h('span', { class: 'online' }, '● online') : h('span', { class: 'muted' }, 'offline'));
-      }
-    };
-    teamCh.bind('pusher:subscription_succeeded', refresh);
-    teamCh.bind('pusher:member_added', refresh);
-    teamCh.bind('pusher:member_removed', refresh);
-  }
-  await Promise.all([loadChannels(), loadSettings(), loadMembersTable()]);
+  if (pusher) membersTable.bindLive(pusher.subscribe(`presence-team-${team.id || me.team_id}`));
+  await Promise.all([loadChannels(), loadSettings(), membersTable.load().then(() => invites.load())]);
 }

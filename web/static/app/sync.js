@@ -15,7 +15,7 @@ import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
 import { onTyping, renderTyping, renderViewers } from './presence.js';
 import { pusher } from './realtime.js';
-import { me, membersList, team } from './session.js';
+import { loadMembers, me, membersList, team } from './session.js';
 import { els, inbox, openId, seqs, setThreadChannel, view } from './state.js';
 
 // ---------------------------------------------------------------- thread channel
@@ -133,6 +133,9 @@ export function subscribeTeamAndUser() {
   teamCh.bind('thread.created', onSummary);
   teamCh.bind('thread.updated', onSummary);
   teamCh.bind('thread.deleted', (data) => onThreadDeleted(data));
+  // A member's role or active state changed: the assignee and mention lists follow.
+  teamCh.bind('member.updated', () => loadMembers());
+  teamCh.bind('member.removed', () => loadMembers());
   const markOnline = () => {
     for (const m of membersList) m.online = !!(teamCh.members && teamCh.members.get(m.id));
   };
