@@ -116,6 +116,26 @@ impl Accounts {
         self.store.remember_device(user.id, device_hash).await
     }
 
+    /// Starts the second step of a sign-in (two-factor): a challenge known by its hash.
+    pub async fn start_challenge(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()> {
+        self.store.create_challenge(user, id_hash, expires_at).await
+    }
+
+    /// Counts a try of a challenge; its user while it is live (see `TwoFactorStore::try_challenge`).
+    pub async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>> {
+        self.store.try_challenge(id_hash).await
+    }
+
+    /// Uses a challenge up; false when another request did first.
+    pub async fn finish_challenge(&self, id_hash: &[u8]) -> DomainResult<bool> {
+        self.store.finish_challenge(id_hash).await
+    }
+
+    /// Uses one of the user's recovery codes (audited); false when unknown or used.
+    pub async fn use_recovery_code(&self, user: UserId, client: &Client, hash: &[u8]) -> DomainResult<bool> {
+        self.store.use_recovery_code(user, client, hash).await
+    }
+
     /// Ends a session (signing out, or rotating at sign-in).
     pub async fn end_session(&self, id_hash: &[u8]) -> DomainResult<()> {
         self.store.revoke_session(id_hash).await

@@ -104,6 +104,7 @@ pub struct Core {
     pub accounts: Accounts,
     pub members: Members,
     pub channels: Channels,
+    pub two_factor: crate::two_factor::TwoFactor,
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
@@ -168,6 +169,7 @@ impl Core {
         let accounts = Accounts::new(ports.store.clone());
         let members = Members::new(ports.store.clone(), threads.clone(), cluster.clone(), fanout.clone());
         let channels = Channels::new(ports.store.clone(), ports.store.clone());
+        let two_factor = crate::two_factor::TwoFactor::new(ports.store.clone());
 
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -200,6 +202,7 @@ impl Core {
             accounts,
             members,
             channels,
+            two_factor,
             config,
             teams,
             schedule,

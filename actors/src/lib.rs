@@ -32,6 +32,7 @@ pub mod supervisor;
 pub mod team;
 pub mod thread;
 pub mod threads;
+pub mod two_factor;
 
 pub use crate::core::{Core, CoreConfig, CorePorts};
 pub use crate::error::{DomainError, DomainResult};

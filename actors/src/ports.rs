@@ -194,6 +194,56 @@ pub trait AuditWrites: Send + Sync {
     async fn record_audit(&self, entry: NewAuditEntry) -> DomainResult<()>;
 }
 
+/// A user's two-factor sign-in, as the store keeps it (the secret opened: it is sealed at rest).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TwoFactorState {
+    /// The TOTP secret (base32), pending or enabled; `None`: never set up, or turned off.
+    pub secret: Option<String>,
+    /// Whether a code confirmed the secret: sign-in asks for a code from then on.
+    pub enabled: bool,
+    /// The newest time step accepted: no code of it or an earlier one is good again.
+    pub last_step: Option<u64>,
+    /// Whether the user's team requires two-factor sign-in.
+    pub team_requires: bool,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: i64,
+}
+
+/// Two-factor sign-in: per user a sealed TOTP secret, the last accepted step and recovery codes
+/// (hashes, single use); per team whether it is required; sign-in challenges (by hash, a few
+/// tries, single use). Changes a person makes are audit-logged in their own transaction.
+#[async_trait]
+pub trait TwoFactorStore: Send + Sync {
+    /// The user's two-factor state (all off for a user who never set it up).
+    async fn two_factor(&self, user: UserId) -> DomainResult<TwoFactorState>;
+    /// Stores a new pending secret, sealed, replacing a pending one; Conflict when two-factor
+    /// is already enabled.
+    async fn begin_two_factor(&self, user: UserId, secret: &str) -> DomainResult<()>;
+    /// Enables the pending secret, `step` being the confirmed code's, with new recovery codes
+    /// (`two_factor.enabled`); Conflict when nothing is pending.
+    async fn enable_two_factor(&self, by: &Actor, step: u64, recovery_hashes: &[Vec<u8>]) -> DomainResult<()>;
+    /// Accepts `step` if it is newer than the last accepted one (atomically: of two requests
+    /// with one code, one wins); false otherwise.
+    async fn accept_step(&self, user: UserId, step: u64) -> DomainResult<bool>;
+    /// Replaces every recovery code (`two_factor.recovery_codes_regenerated`).
+    async fn replace_recovery_codes(&self, by: &Actor, recovery_hashes: &[Vec<u8>]) -> DomainResult<()>;
+    /// Uses a recovery code once (`two_factor.recovery_code_used`); false when it is unknown or
+    /// used.
+    async fn use_recovery_code(&self, user: UserId, client: &Client, hash: &[u8]) -> DomainResult<bool>;
+    /// Turns two-factor off, forgetting the secret and the codes (`two_factor.disabled`);
+    /// Conflict while the team requires it (checked in the same transaction).
+    async fn disable_two_factor(&self, by: &Actor) -> DomainResult<()>;
+    /// Whether `by`'s team requires two-factor (`team.two_factor_required_changed`).
+    async fn set_two_factor_required(&self, by: &Actor, required: bool) -> DomainResult<()>;
+    /// Stores a sign-in challenge for `user` by the hash of its id.
+    async fn create_challenge(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()>;
+    /// Counts a try of a challenge and answers its user, while it is live: not expired, not
+    /// used, and tried fewer than `rules::totp::CHALLENGE_TRIES` times before.
+    async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>>;
+    /// Uses a challenge up; false when it was used already (two requests, one sign-in).
+    async fn finish_challenge(&self, id_hash: &[u8]) -> DomainResult<bool>;
+}
+
 /// A page of a listing; `next_cursor` is opaque to clients.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Page<T> {
@@ -507,8 +557,8 @@ pub trait ContactStore: ContactReads + ContactWrites {}
 impl<T: ContactReads + ContactWrites> ContactStore for T {}
 
 /// What the accounts service uses.
-pub trait AccountStore: AccountReads + AccountWrites + AuditWrites {}
-impl<T: AccountReads + AccountWrites + AuditWrites> AccountStore for T {}
+pub trait AccountStore: AccountReads + AccountWrites + AuditWrites + TwoFactorStore {}
+impl<T: AccountReads + AccountWrites + AuditWrites + TwoFactorStore> AccountStore for T {}
 
 /// The whole store.
 pub trait Store: ThreadStore + Reads + ContactStore + AccountStore {}

@@ -60,7 +60,7 @@ macro_rules! principal_sql {
     };
 }
 
-async fn principal<'c>(db: impl Executor<'c, Database = Postgres>, user: Uuid) -> Result<Principal, StoreError> {
+pub(super) async fn principal<'c>(db: impl Executor<'c, Database = Postgres>, user: Uuid) -> Result<Principal, StoreError> {
     let row: PrincipalRow = sqlx::query_as(principal_sql!("WHERE u.id = $1")).bind(user).fetch_one(db).await.map_err(not_found("user"))?;
     Ok(row.into())
 }

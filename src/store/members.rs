@@ -53,7 +53,7 @@ pub(super) async fn team_members(store: &PgStore, team: TeamId) -> Result<Vec<Me
 }
 
 /// Inserts an audit entry inside `tx`.
-async fn audit(
+pub(super) async fn audit(
     tx: &mut Tx<'_>,
     team: TeamId,
     by: &Actor,
@@ -80,7 +80,7 @@ async fn audit(
 }
 
 /// A rule's refusal, in the store's terms.
-fn refused(e: DomainError) -> StoreError {
+pub(super) fn refused(e: DomainError) -> StoreError {
     match e {
         DomainError::NotFound(what) => StoreError::NotFound(what),
         DomainError::Conflict(m) => StoreError::Conflict(m),

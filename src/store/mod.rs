@@ -13,6 +13,7 @@ mod members;
 mod schedule;
 pub mod secrets;
 mod threads;
+mod two_factor;
 
 pub(crate) use counted::Tx;
 pub use error::StoreError;

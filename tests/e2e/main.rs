@@ -21,3 +21,4 @@ mod slowloris;
 mod support;
 mod team_admin;
 mod twilio;
+mod two_factor;

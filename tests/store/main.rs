@@ -5,6 +5,7 @@ mod messages;
 mod seqs;
 mod statements;
 mod tokens;
+mod two_factor;
 
 use actors::domain::*;
 use actors::ids::{MessageId, ThreadId};

@@ -62,7 +62,7 @@ async fn hash_password(password: String) -> ApiResult<String> {
 
 /// Verifies off the async threads; with no hash (unknown email) it verifies against a dummy,
 /// so both failures take the same time.
-async fn verify_password(password: String, hash: Option<String>) -> bool {
+pub(crate) async fn verify_password(password: String, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
         Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
@@ -164,15 +164,83 @@ pub async fn sign_in(
         state.core.accounts.sign_in_failed(&email).await?;
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong email or password"));
     };
+    // With two-factor on, the password alone signs nobody in: a challenge, and no session.
+    if state.core.two_factor.state(p.user.id).await?.enabled {
+        let challenge = new_secret();
+        let expires = OffsetDateTime::now_utc() + Duration::seconds(rules::totp::CHALLENGE_SECS);
+        state.core.accounts.start_challenge(p.user.id, &hash_secret(&challenge), expires).await?;
+        return Ok(axum::Json(json!({ "two_factor_required": true, "challenge": challenge })).into_response());
+    }
+    signed_in(&state, &headers, &p, client, json!({ "method": "password" })).await
+}
+
+#[derive(Deserialize)]
+pub struct SignInTwoFactor {
+    challenge: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    recovery_code: Option<String>,
+}
+
+/// `POST /api/auth/sign-in/two-factor {challenge, code | recovery_code}`: the second step of a
+/// sign-in. A wrong code counts as a failed sign-in of the account (and against the challenge's
+/// five tries); an unknown, used, expired or exhausted challenge is 401 like a wrong code.
+pub async fn sign_in_two_factor(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientInfo(client): ClientInfo,
+    headers: HeaderMap,
+    Json(req): Json<SignInTwoFactor>,
+) -> ApiResult<Response> {
+    check_rate(&state, client_ip(&state, &headers, addr))?;
+    let wrong = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong or expired code");
+    let challenge = hash_secret(req.challenge.trim());
+    let Some(p) = state.core.accounts.try_challenge(&challenge).await? else { return Err(wrong()) };
+    let device = CookieJar::from_headers(&headers).get(DEVICE_COOKIE).map(|c| hash_secret(c.value()));
+    state.core.accounts.may_try_sign_in(&p.user.email, device.as_deref()).await?;
+    let (ok, method) = match (req.code.as_deref(), req.recovery_code.as_deref()) {
+        (Some(code), None) => (state.core.two_factor.check_code(p.user.id, code).await?, "totp"),
+        (None, Some(code)) => {
+            let ok = rules::totp::normalize_recovery_code(code).is_some()
+                && state.core.accounts.use_recovery_code(p.user.id, &client, &super::two_factor::recovery_hash(code)).await?;
+            (ok, "recovery_code")
+        }
+        _ => return Err(ApiError::invalid("code", "send either code or recovery_code")),
+    };
+    if !ok {
+        let actor = Actor::new(p.user.clone(), client);
+        let details = json!({ "email": p.user.email, "reason": "two_factor" });
+        state.core.accounts.record_by(&actor, "sign_in.failed", "user", Some(p.user.id.to_string()), details).await;
+        state.core.accounts.sign_in_failed(&p.user.email).await?;
+        return Err(wrong());
+    }
+    // Single use: of two requests with one challenge, one signs in.
+    if !state.core.accounts.finish_challenge(&challenge).await? {
+        return Err(wrong());
+    }
+    signed_in(&state, &headers, &p, client, json!({ "method": "password", "two_factor": method })).await
+}
+
+/// A sign-in that succeeded: the old session ends, the device is remembered, the success is
+/// audited, and the answer carries the new session.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    p: &Principal,
+    client: actors::audit::Client,
+    details: Value,
+) -> ApiResult<Response> {
+    let jar = CookieJar::from_headers(headers);
     // Rotate: a session id known before sign-in never becomes a signed-in one.
-    if let Some(old) = session_id(&headers) {
+    if let Some(old) = session_id(headers) {
         state.core.accounts.end_session(&hash_secret(&old)).await?;
     }
     // This device is now known to the account (a new device gets its cookie).
     let device_id = jar.get(DEVICE_COOKIE).map(|c| c.value().to_owned()).unwrap_or_else(new_secret);
     state.core.accounts.signed_in(&p.user, &hash_secret(&device_id)).await?;
     let actor = Actor::new(p.user.clone(), client);
-    state.core.accounts.record_by(&actor, "sign_in.succeeded", "user", Some(p.user.id.to_string()), json!({ "method": "password" })).await;
+    state.core.accounts.record_by(&actor, "sign_in.succeeded", "user", Some(p.user.id.to_string()), details).await;
     let mut device_cookie = Cookie::build((DEVICE_COOKIE, device_id))
         .path("/api/auth")
         .http_only(true)
@@ -180,7 +248,7 @@ pub async fn sign_in(
         .secure(state.config.secure_cookies())
         .build();
     device_cookie.set_max_age(Duration::days(400));
-    let mut res = start_session(&state, &p, StatusCode::OK).await?;
+    let mut res = start_session(state, p, StatusCode::OK).await?;
     if let Ok(value) = device_cookie.encoded().to_string().parse() {
         res.headers_mut().append(axum::http::header::SET_COOKIE, value);
     }
@@ -231,8 +299,12 @@ fn ws_host_port(base: &str) -> (String, u16) {
     }
 }
 
-pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> Json<Value> {
-    Json(me_json(&state, &p))
+/// `GET /api/me`: `me_json` plus whether two-factor is on for the user and required by the team.
+pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
+    let tf = state.core.two_factor.state(p.user.id).await?;
+    let mut body = me_json(&state, &p);
+    body["two_factor"] = json!({ "enabled": tf.enabled, "required": tf.team_requires });
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,7 @@ mod realtime;
 mod simulator;
 mod team;
 mod threads;
+mod two_factor;
 
 use crate::AppState;
 use axum::Router;
@@ -20,8 +21,14 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/auth/sign-up", post(auth::sign_up))
         .route("/api/auth/sign-in", post(auth::sign_in))
+        .route("/api/auth/sign-in/two-factor", post(auth::sign_in_two_factor))
         .route("/api/auth/sign-out", post(auth::sign_out))
         .route("/api/me", get(auth::me))
+        .route("/api/auth/two-factor", axum::routing::delete(two_factor::disable))
+        .route("/api/auth/two-factor/setup", post(two_factor::setup))
+        .route("/api/auth/two-factor/confirm", post(two_factor::confirm))
+        .route("/api/auth/two-factor/recovery-codes", post(two_factor::regenerate))
+        .route("/api/team/two-factor", axum::routing::put(two_factor::require))
         .route("/api/tokens", get(auth::list_tokens).post(auth::create_token))
         .route("/api/tokens/{id}", axum::routing::delete(auth::revoke_token))
         .route("/api/invites", get(team::invites).post(team::create_invite))

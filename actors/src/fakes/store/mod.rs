@@ -21,6 +21,7 @@ mod contacts;
 mod reads;
 mod schedule;
 mod send;
+mod two_factor;
 mod writes;
 
 use crate::domain::*;
@@ -91,6 +92,18 @@ pub const METHODS: &[&str] = &[
     "revoke_invite",
     "renew_invite",
     "team",
+    // TwoFactorStore
+    "two_factor",
+    "begin_two_factor",
+    "enable_two_factor",
+    "accept_step",
+    "replace_recovery_codes",
+    "use_recovery_code",
+    "disable_two_factor",
+    "set_two_factor_required",
+    "create_challenge",
+    "try_challenge",
+    "finish_challenge",
     // ChannelStore
     "channels",
     "create_channel",
@@ -146,6 +159,12 @@ struct State {
     audit: Vec<crate::audit::AuditEntry>,
     /// The team of each audit entry, by position.
     audit_teams: Vec<Option<TeamId>>,
+    /// Two-factor per user (the secret kept as given: this store is never at rest).
+    two_factor: HashMap<UserId, two_factor::TwoFactorRow>,
+    /// Teams that require two-factor.
+    two_factor_teams: std::collections::HashSet<TeamId>,
+    /// Sign-in challenges by hash.
+    challenges: HashMap<Vec<u8>, two_factor::ChallengeRow>,
 }
 
 struct UserRow {
