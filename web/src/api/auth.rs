@@ -231,6 +231,12 @@ fn ws_host_port(base: &str) -> (String, u16) {
     }
 }
 
+/// The sign-in methods besides a password: `{oidc: {name} | null}`.
+pub async fn providers(State(state): State<AppState>) -> Json<Value> {
+    let oidc = state.oidc.as_ref().map(|p| json!({ "name": p.display_name() }));
+    Json(json!({ "oidc": oidc }))
+}
+
 pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> Json<Value> {
     Json(me_json(&state, &p))
 }

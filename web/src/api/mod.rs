@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/sign-up", post(auth::sign_up))
         .route("/api/auth/sign-in", post(auth::sign_in))
         .route("/api/auth/sign-out", post(auth::sign_out))
+        .route("/api/auth/providers", get(auth::providers))
         .route("/api/me", get(auth::me))
         .route("/api/tokens", get(auth::list_tokens).post(auth::create_token))
         .route("/api/tokens/{id}", axum::routing::delete(auth::revoke_token))
