@@ -74,6 +74,23 @@ pub struct Config {
     /// Outbound messages per second per sending number.
     #[arg(long, env = "SEND_RATE_PER_SECOND", default_value_t = 1)]
     pub send_rate_per_second: u32,
+    /// OpenID Connect issuer (e.g. `https://accounts.google.com`); set with the client id and
+    /// secret to offer "Sign in with OIDC_DISPLAY_NAME". Discovered at start; an unreachable
+    /// provider makes only the OIDC routes answer 503 until it answers.
+    #[arg(long, env = "OIDC_ISSUER_URL")]
+    pub oidc_issuer_url: Option<String>,
+    /// The OIDC client id registered with the provider.
+    #[arg(long, env = "OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// The OIDC client secret.
+    #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<SecretString>,
+    /// The provider's name on the sign-in button ("Google").
+    #[arg(long, env = "OIDC_DISPLAY_NAME", default_value = "single sign-on")]
+    pub oidc_display_name: String,
+    /// Scopes asked for besides `openid` (space- or comma-separated).
+    #[arg(long, env = "OIDC_SCOPES", default_value = "email profile")]
+    pub oidc_scopes: String,
     /// Whether anyone may sign up (otherwise invites only).
     #[arg(long, env = "OPEN_SIGNUP", default_value_t = true, action = clap::ArgAction::Set)]
     pub open_signup: bool,

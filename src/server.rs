@@ -147,6 +147,28 @@ pub async fn rotate_key(config: &Config) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// The configured OIDC provider: none without an issuer; an issuer without a client id and
+/// secret is a configuration error.
+fn oidc_provider(config: &Config, public: &str) -> Result<Option<Arc<web::oidc::OidcProvider>>, ServerError> {
+    let Some(issuer) = config.oidc_issuer_url.clone().filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let (Some(client_id), Some(secret)) = (config.oidc_client_id.clone(), config.oidc_client_secret.as_ref()) else {
+        return Err(ServerError::Config("OIDC_ISSUER_URL needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET".into()));
+    };
+    let scopes =
+        config.oidc_scopes.split([' ', ',']).map(str::trim).filter(|s| !s.is_empty() && *s != "openid").map(str::to_owned).collect();
+    let settings = web::oidc::OidcSettings {
+        issuer_url: issuer.trim().to_owned(),
+        client_id,
+        client_secret: secrecy::ExposeSecret::expose_secret(secret).to_owned(),
+        display_name: config.oidc_display_name.trim().to_owned(),
+        scopes,
+        redirect_url: format!("{public}/auth/oidc/callback"),
+    };
+    web::oidc::OidcProvider::new(settings).map(|p| Some(Arc::new(p))).map_err(ServerError::Config)
+}
+
 /// Runs the server on `listener` until `shutdown` is cancelled.
 pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServerError> {
     let bound = listener.local_addr()?;
@@ -242,6 +264,14 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
             v
         }),
     };
+    let oidc = oidc_provider(&config, &public)?;
+    if let Some(provider) = oidc.clone() {
+        // Discovery at start, without holding the start up: until it succeeds the OIDC routes
+        // answer 503 and try again themselves.
+        tasks.spawn(async move {
+            let _ = provider.client().await;
+        });
+    }
     let state = AppState {
         core: core.clone(),
         reads: store_arc,
@@ -250,6 +280,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         loopback,
         auth_limiter: auth_limiter.clone(),
         metrics: prometheus(),
+        oidc,
     };
     // Keyed limiters keep a key per client: forget the quiet ones now and then.
     let sweep = shutdown.clone();

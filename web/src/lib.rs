@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod oidc;
 pub mod pages;
 pub mod twilio_signature;
 pub mod webhooks;
@@ -91,6 +92,8 @@ pub struct AppState {
     pub loopback: Arc<dyn WebhookClient>,
     pub auth_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+    /// The deployment's OIDC provider, when one is configured.
+    pub oidc: Option<Arc<oidc::OidcProvider>>,
 }
 
 /// The whole HTTP surface.

@@ -299,6 +299,12 @@ fn ws_host_port(base: &str) -> (String, u16) {
     }
 }
 
+/// The sign-in methods besides a password: `{oidc: {name} | null}`.
+pub async fn providers(State(state): State<AppState>) -> Json<Value> {
+    let oidc = state.oidc.as_ref().map(|p| json!({ "name": p.display_name() }));
+    Json(json!({ "oidc": oidc }))
+}
+
 /// `GET /api/me`: `me_json` plus whether two-factor is on for the user and required by the team.
 pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
     let tf = state.core.two_factor.state(p.user.id).await?;

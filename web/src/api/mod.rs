@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/sign-in", post(auth::sign_in))
         .route("/api/auth/sign-in/two-factor", post(auth::sign_in_two_factor))
         .route("/api/auth/sign-out", post(auth::sign_out))
+        .route("/api/auth/providers", get(auth::providers))
         .route("/api/me", get(auth::me))
         .route("/api/auth/two-factor", axum::routing::delete(two_factor::disable))
         .route("/api/auth/two-factor/setup", post(two_factor::setup))

@@ -8,3 +8,4 @@ mod support;
 mod access;
 mod core_errors;
 mod input;
+mod providers;

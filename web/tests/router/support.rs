@@ -94,6 +94,11 @@ async fn team(store: &MemoryStore, name: &str, phone: &str) -> TeamFixture {
 impl App {
     /// Two teams on one core, with `tweak` applied to the core's config.
     pub async fn start(tweak: impl FnOnce(&mut CoreConfig)) -> App {
+        App::start_with_oidc(tweak, None).await
+    }
+
+    /// The same, offering sign-in with `oidc`.
+    pub async fn start_with_oidc(tweak: impl FnOnce(&mut CoreConfig), oidc: Option<Arc<web::oidc::OidcProvider>>) -> App {
         let store = Arc::new(MemoryStore::new());
         let mut config = CoreConfig { node_id: "router-tests".into(), send_rate_per_second: 1000, ..CoreConfig::default() };
         tweak(&mut config);
@@ -120,6 +125,7 @@ impl App {
             loopback: Arc::new(NoLoopback),
             auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(100).expect("non-zero")))),
             metrics: None,
+            oidc,
         };
         let router = web::router(state, std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")));
         let acme = team(&store, "Acme", "+14155550100").await;
