@@ -11,6 +11,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -18,6 +19,19 @@ import { startServer, signUp, joinByInvite, ARTIFACTS } from '../support/server.
 
 const SHOTS = path.join(ARTIFACTS, 'screenshots');
 const WAIT = 15_000;
+
+/** RFC 6238 (SHA-1, 6 digits, 30 s) from a base32 secret, at time `ms`: what an authenticator app shows. */
+function totp(secret, ms = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(Array.from({ length: Math.floor(bits.length / 8) }, (_, i) => parseInt(bits.slice(i * 8, i * 8 + 8), 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(ms / 30_000)));
+  const mac = createHmac('sha1', key).update(msg).digest();
+  const at = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
 
 describe('Team administration in the browser', () => {
   let server;
@@ -80,7 +94,11 @@ describe('Team administration in the browser', () => {
     const up = await signUp(base, { ...people.ana, team_name: 'Harbour Bakery' });
     anaApi = up.api;
     people.ana.id = up.user.id;
-    for (const key of ['ben', 'cleo']) people[key].id = (await joinByInvite(anaApi, people[key], 'agent')).user.id;
+    for (const key of ['ben', 'cleo']) {
+      const joined = await joinByInvite(anaApi, people[key], 'agent');
+      people[key].id = joined.user.id;
+      people[key].api = joined.api;
+    }
 
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -229,6 +247,43 @@ describe('Team administration in the browser', () => {
     assert.match(text, /127\.0\.0\.1/, 'from where');
     assert.match(text, /Chrome/, 'with which browser');
     await shot(ana, 'audit-log', true);
+    assert.deepEqual(consoleErrors, [], `browser console errors:\n${consoleErrors.join('\n')}`);
+  });
+
+  it('signs in with two-factor: the code from the app, or a recovery code', { timeout: 60_000 }, async () => {
+    const benApi = people.ben.api;
+    const setup = await benApi.expect(200, 'POST', '/api/auth/two-factor/setup');
+    assert.match(setup.otpauth_url, /^otpauth:\/\/totp\//);
+    const { recovery_codes: codes } = await benApi.expect(200, 'POST', '/api/auth/two-factor/confirm', { code: totp(setup.secret) });
+    assert.equal(codes.length, 10);
+
+    const page = watchConsole(await (await browser.newContext()).newPage(), 'ben-2fa', [/status of 401/]);
+    await page.goto(`${base}/sign-in`);
+    await page.getByLabel('Email').fill(people.ben.email);
+    await page.getByLabel('Password').fill(people.ben.password);
+    await page.locator('[data-testid="submit"]').click();
+    const code = page.locator('[data-testid="two-factor-code"]');
+    await code.waitFor({ timeout: WAIT });
+    assert.equal(await page.getByLabel('Password').isVisible(), false, 'the password step is over');
+    // A wrong code is refused with a message; the next step's code (the app's clock may run ahead) signs in.
+    await code.fill('000000');
+    await page.locator('[data-testid="submit"]').click();
+    await page.locator('[data-testid="auth-error"]').waitFor({ state: 'visible', timeout: WAIT });
+    await code.fill(totp(setup.secret, Date.now() + 30_000));
+    await page.locator('[data-testid="submit"]').click();
+    await page.waitForURL(`${base}/`, { timeout: WAIT });
+    await page.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
+
+    // Another browser, with a recovery code instead.
+    const other = watchConsole(await (await browser.newContext()).newPage(), 'ben-recovery', [/status of 401/]);
+    await other.goto(`${base}/sign-in`);
+    await other.getByLabel('Email').fill(people.ben.email);
+    await other.getByLabel('Password').fill(people.ben.password);
+    await other.locator('[data-testid="submit"]').click();
+    await other.locator('[data-testid="use-recovery-code"]').click();
+    await other.getByLabel('Recovery code').fill(codes[0]);
+    await other.locator('[data-testid="submit"]').click();
+    await other.waitForURL(`${base}/`, { timeout: WAIT });
     assert.deepEqual(consoleErrors, [], `browser console errors:\n${consoleErrors.join('\n')}`);
   });
 
