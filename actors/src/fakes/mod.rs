@@ -13,6 +13,7 @@
 
 mod bus;
 mod carrier;
+pub mod contracts;
 pub mod seed;
 mod store;
 

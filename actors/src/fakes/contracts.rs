@@ -1,0 +1,83 @@
+//! Contracts every store must keep, run on the in-memory fake (`fakes/store/tests.rs`) and on
+//! Postgres (`tests/store/`), so the two cannot drift apart.
+
+use crate::audit::Actor;
+use crate::error::DomainError;
+use crate::ports::AccountStore;
+use time::OffsetDateTime;
+
+/// Two-factor: a setup replaces a pending one, each TOTP step and recovery code is taken once,
+/// challenges allow five tries and one use, the team's requirement blocks turning it off, and
+/// every change is audited once. `by` is a fresh account without two-factor.
+pub async fn two_factor(store: &dyn AccountStore, by: &Actor) {
+    let user = by.user.id;
+    let none = store.two_factor(user).await.unwrap();
+    assert_eq!((none.secret, none.enabled, none.team_requires, none.recovery_codes_left), (None, false, false, 0));
+
+    // A new setup replaces a pending one; the secret reads back as given.
+    store.begin_two_factor(user, "AAAAAAAA").await.unwrap();
+    store.begin_two_factor(user, "BBBBBBBB").await.unwrap();
+    let pending = store.two_factor(user).await.unwrap();
+    assert_eq!((pending.secret.as_deref(), pending.enabled), (Some("BBBBBBBB"), false));
+
+    // Enabled with the confirming step and codes; never twice, and no new setup over it.
+    let (h1, h2, h3) = (b"h1".to_vec(), b"h2".to_vec(), b"h3".to_vec());
+    store.enable_two_factor(by, 100, &[h1.clone(), h2.clone()]).await.unwrap();
+    assert!(matches!(store.enable_two_factor(by, 101, &[]).await, Err(DomainError::Conflict(_))));
+    assert!(matches!(store.begin_two_factor(user, "CCCCCCCC").await, Err(DomainError::Conflict(_))));
+    let on = store.two_factor(user).await.unwrap();
+    assert_eq!((on.secret.as_deref(), on.enabled, on.last_step, on.recovery_codes_left), (Some("BBBBBBBB"), true, Some(100), 2));
+
+    // Each step once, and never an older one.
+    assert!(!store.accept_step(user, 100).await.unwrap());
+    assert!(store.accept_step(user, 101).await.unwrap());
+    assert!(!store.accept_step(user, 101).await.unwrap());
+    assert!(!store.accept_step(user, 99).await.unwrap());
+
+    // Recovery codes: each once; regenerating drops the old ones.
+    assert!(store.use_recovery_code(user, &by.client, &h1).await.unwrap());
+    assert!(!store.use_recovery_code(user, &by.client, &h1).await.unwrap());
+    assert!(!store.use_recovery_code(user, &by.client, b"unknown").await.unwrap());
+    assert_eq!(store.two_factor(user).await.unwrap().recovery_codes_left, 1);
+    store.replace_recovery_codes(by, std::slice::from_ref(&h3)).await.unwrap();
+    assert!(!store.use_recovery_code(user, &by.client, &h2).await.unwrap());
+    assert!(store.use_recovery_code(user, &by.client, &h3).await.unwrap());
+
+    // Not turned off while the team requires it.
+    store.set_two_factor_required(by, true).await.unwrap();
+    store.set_two_factor_required(by, true).await.unwrap();
+    assert!(store.two_factor(user).await.unwrap().team_requires);
+    assert!(matches!(store.disable_two_factor(by).await, Err(DomainError::Conflict(_))));
+    store.set_two_factor_required(by, false).await.unwrap();
+    store.disable_two_factor(by).await.unwrap();
+    let off = store.two_factor(user).await.unwrap();
+    assert_eq!((off.secret, off.enabled, off.recovery_codes_left), (None, false, 0));
+
+    // Challenges: five tries, single use, not after expiry.
+    let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    store.create_challenge(user, b"c1", later).await.unwrap();
+    for _ in 0..5 {
+        assert_eq!(store.try_challenge(b"c1").await.unwrap().map(|p| p.user.id), Some(user));
+    }
+    assert!(store.try_challenge(b"c1").await.unwrap().is_none(), "a sixth try");
+    store.create_challenge(user, b"c2", later).await.unwrap();
+    assert!(store.try_challenge(b"c2").await.unwrap().is_some());
+    assert!(store.finish_challenge(b"c2").await.unwrap());
+    assert!(!store.finish_challenge(b"c2").await.unwrap(), "single use");
+    assert!(store.try_challenge(b"c2").await.unwrap().is_none());
+    store.create_challenge(user, b"c3", OffsetDateTime::now_utc() - time::Duration::seconds(1)).await.unwrap();
+    assert!(store.try_challenge(b"c3").await.unwrap().is_none(), "expired");
+    assert!(store.try_challenge(b"nope").await.unwrap().is_none());
+
+    // Audited, once per change.
+    let actions: Vec<String> = store.audit_log(by.team(), None, 50).await.unwrap().items.into_iter().map(|e| e.action).collect();
+    for (action, n) in [
+        ("two_factor.enabled", 1),
+        ("two_factor.recovery_code_used", 2),
+        ("two_factor.recovery_codes_regenerated", 1),
+        ("team.two_factor_required_changed", 2),
+        ("two_factor.disabled", 1),
+    ] {
+        assert_eq!(actions.iter().filter(|a| *a == action).count(), n, "{action} in {actions:?}");
+    }
+}
