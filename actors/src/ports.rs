@@ -17,6 +17,9 @@ use time::OffsetDateTime;
 pub struct Principal {
     pub user: User,
     pub team: Team,
+    /// The team requires two-factor and this user has not turned it on: a session may reach
+    /// only `/api/me` and the enrolment routes until they do (API tokens are not held back).
+    pub two_factor_enrollment_due: bool,
 }
 
 /// A new team with its first admin, as sign-up creates it.

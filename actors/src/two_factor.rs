@@ -85,6 +85,10 @@ impl TwoFactor {
         if by.user.role != Role::Admin {
             return Err(DomainError::Forbidden("only admins may change this"));
         }
+        // Requiring it without having it would lock the admin out of the switch itself.
+        if required && !self.store.two_factor(by.user.id).await?.enabled {
+            return Err(DomainError::Conflict("turn on two-factor for yourself before requiring it of the team".into()));
+        }
         self.store.set_two_factor_required(by, required).await
     }
 }

@@ -25,6 +25,7 @@ struct PrincipalRow {
     role: Role,
     team_name: String,
     simulator_mode: bool,
+    two_factor_enrollment_due: bool,
 }
 
 impl From<PrincipalRow> for Principal {
@@ -38,6 +39,7 @@ impl From<PrincipalRow> for Principal {
                 role: this.role,
             },
             team: Team { id: TeamId(this.team_id), name: this.team_name, simulator_mode: this.simulator_mode },
+            two_factor_enrollment_due: this.two_factor_enrollment_due,
         }
     }
 }
@@ -53,7 +55,9 @@ macro_rules! principal_sql {
             $head,
             "SELECT u.id AS user_id, u.team_id, u.email, u.name AS user_name, u.role, t.name AS team_name,
                 NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_id = t.id AND NOT c.simulated AND c.deleted_at IS NULL)
-                    AS simulator_mode
+                    AS simulator_mode,
+                (t.two_factor_required AND NOT EXISTS
+                    (SELECT 1 FROM two_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL)) AS two_factor_enrollment_due
              FROM users u JOIN teams t ON t.id = u.team_id AND u.deactivated_at IS NULL ",
             $tail
         )

@@ -106,8 +106,10 @@ describe('Team administration in the browser', () => {
     });
     for (const key of ['ana', 'ben', 'cleo']) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      // Cleo's tab asks /api/me after her socket is closed and is told 401: that is the point.
-      const allowed = key === 'cleo' ? [/status of 401/] : [];
+      // Refusals the tests provoke on purpose: Cleo's tab asks /api/me after her socket is
+      // closed (401), Ben requires two-factor before having it (409), Ana's session is held
+      // back until she enrols (403).
+      const allowed = { cleo: [/status of 401/], ben: [/status of 409/], ana: [/status of 403/] }[key];
       pages[key] = watchConsole(await ctx.newPage(), key, allowed);
       await signInThroughPage(pages[key], people[key]);
     }
@@ -250,14 +252,47 @@ describe('Team administration in the browser', () => {
     assert.deepEqual(consoleErrors, [], `browser console errors:\n${consoleErrors.join('\n')}`);
   });
 
-  it('signs in with two-factor: the code from the app, or a recovery code', { timeout: 60_000 }, async () => {
-    const benApi = people.ben.api;
-    const setup = await benApi.expect(200, 'POST', '/api/auth/two-factor/setup');
-    assert.match(setup.otpauth_url, /^otpauth:\/\/totp\//);
-    const { recovery_codes: codes } = await benApi.expect(200, 'POST', '/api/auth/two-factor/confirm', { code: totp(setup.secret) });
-    assert.equal(codes.length, 10);
+  it('turns on two-factor from the security page, requires it of the team, and signs in with a code or a recovery code', { timeout: 90_000 }, async () => {
+    const { ana, ben } = pages;
+    /** Enrols `page`'s user through the security page: the key from the page, a code, the recovery codes. */
+    async function enrol(page) {
+      await page.locator('[data-testid="two-factor-setup"]').click();
+      await page.locator('[data-testid="two-factor-qr"] svg').waitFor({ timeout: WAIT });
+      const secret = (await page.locator('[data-testid="two-factor-secret"]').textContent()).trim();
+      await page.locator('[data-testid="two-factor-confirm-code"]').fill(totp(secret));
+      await page.locator('[data-testid="two-factor-confirm"]').click();
+      await page.locator('[data-testid="recovery-codes"]').waitFor({ timeout: WAIT });
+      return { secret, codes: await page.locator('[data-testid="recovery-code"]').allTextContents() };
+    }
 
-    const page = watchConsole(await (await browser.newContext()).newPage(), 'ben-2fa', [/status of 401/]);
+    // Ben (an admin since the first test) cannot require it before having it himself.
+    await ben.goto(`${base}/security`);
+    await ben.locator('[data-testid="two-factor-setup"]').waitFor({ timeout: WAIT });
+    await ben.locator('[data-testid="two-factor-require"]').check();
+    await ben.locator('[data-testid="security-error"]', { hasText: 'turn on two-factor for yourself' }).waitFor({ timeout: WAIT });
+    assert.equal(await ben.locator('[data-testid="two-factor-require"]').isChecked(), false);
+    const setup = await enrol(ben);
+    const codes = setup.codes;
+    assert.equal(codes.length, 10);
+    await shot(ben, 'security-recovery-codes');
+    await ben.goto(`${base}/security`);
+    await ben.locator('[data-testid="two-factor-on"]').waitFor({ timeout: WAIT });
+    await ben.locator('[data-testid="two-factor-require"]').check();
+    await ben.locator('[data-testid="toast"]', { hasText: 'Everyone on the team now needs two-factor sign-in.' }).waitFor({ timeout: WAIT });
+
+    // Ana has not turned it on: every page sends her to the security page, the API refuses her
+    // session until she enrols; then the inbox opens again.
+    await ana.goto(`${base}/`);
+    await ana.waitForURL(`${base}/security`, { timeout: WAIT });
+    await ana.locator('[data-testid="two-factor-required"]').waitFor({ timeout: WAIT });
+    const refused = await ana.evaluate(async () => (await fetch('/api/threads')).status);
+    assert.equal(refused, 403);
+    await enrol(ana);
+    await ana.locator('[data-testid="two-factor-done"]').click();
+    await ana.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
+    await connected(ana);
+
+    const page = watchConsole(await (await browser.newContext()).newPage(), 'ben-2fa', [/status of 4(01|03|22)/]);
     await page.goto(`${base}/sign-in`);
     await page.getByLabel('Email').fill(people.ben.email);
     await page.getByLabel('Password').fill(people.ben.password);

@@ -110,3 +110,48 @@ async fn wrong_codes_are_refused_and_throttled(_p: sqlx::postgres::PgPoolOptions
     assert_eq!(server.client().post("/api/auth/sign-in", json!({ "email": email, "password": "correct horse battery" })).await.0, 429);
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn a_team_that_requires_two_factor_holds_back_sessions_until_they_enrol(
+    _p: sqlx::postgres::PgPoolOptions,
+    opts: sqlx::postgres::PgConnectOptions,
+) {
+    let server = TestServer::start(&opts).await;
+    let agent_admin = server.admin("Ana").await;
+    let ben = server.agent(&agent_admin, "Ben").await;
+    let (status, token) = ben.client.post("/api/tokens", json!({ "name": "script" })).await;
+    assert_eq!(status, 201);
+    let token = token["token"].as_str().unwrap().to_owned();
+
+    // An admin without two-factor cannot require it (it would hold back their own session).
+    let require = |c: &Client, on: bool| c.http.put(format!("{}/api/team/two-factor", server.base)).json(&json!({ "required": on })).send();
+    assert_eq!(require(&agent_admin.client, true).await.unwrap().status().as_u16(), 409);
+    let (status, setup) = agent_admin.client.post("/api/auth/two-factor/setup", json!({})).await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        agent_admin.client.post("/api/auth/two-factor/confirm", json!({ "code": code(setup["secret"].as_str().unwrap(), 0) })).await;
+    assert_eq!(status, 200);
+    assert_eq!(require(&agent_admin.client, true).await.unwrap().status().as_u16(), 200);
+    assert_eq!(require(&ben.client, false).await.unwrap().status().as_u16(), 403, "agents do not decide");
+
+    // Ben's session reaches /api/me and enrolment only; the app's pages send him to /security;
+    // his API token is not held back.
+    let (status, me) = ben.client.get("/api/me").await;
+    assert_eq!((status, me["two_factor"].clone()), (200, json!({ "enabled": false, "required": true })));
+    let (status, body) = ben.client.get("/api/threads").await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "two_factor_enrollment_required");
+    let page = ben.client.http.get(format!("{}/", server.base)).send().await.unwrap();
+    assert_eq!((page.status().as_u16(), page.url().path()), (200, "/security"), "the inbox sends him to enrol");
+    let by_token = reqwest::Client::new().get(format!("{}/api/threads", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(by_token.status().as_u16(), 200, "API tokens are not held back");
+
+    // Enrolled, his session works again; and it cannot be turned off while required.
+    let (_, setup) = ben.client.post("/api/auth/two-factor/setup", json!({})).await;
+    let (status, _) = ben.client.post("/api/auth/two-factor/confirm", json!({ "code": code(setup["secret"].as_str().unwrap(), 0) })).await;
+    assert_eq!(status, 200);
+    assert_eq!(ben.client.get("/api/threads").await.0, 200);
+    let off =
+        ben.client.http.delete(format!("{}/api/auth/two-factor", server.base)).json(&json!({ "password": "correct horse battery" })).send();
+    assert_eq!(off.await.unwrap().status().as_u16(), 409, "not turned off while required");
+}

@@ -48,7 +48,10 @@ pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<P
         let Some(token) = auth.strip_prefix("Bearer ") else {
             return Err(ApiError::unauthorized());
         };
-        return Ok(state.reads.token_principal(&hash_secret(token.trim())).await?);
+        // API tokens are not held back by the team's two-factor requirement: they are made by a
+        // signed-in session (which had to enrol first) and are revoked on their own.
+        let p = state.reads.token_principal(&hash_secret(token.trim())).await?;
+        return Ok(p.map(|p| Principal { two_factor_enrollment_due: false, ..p }));
     }
     match session_id(headers) {
         Some(id) => Ok(state.reads.session_principal(&hash_secret(&id)).await?),
@@ -88,8 +91,21 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        principal(state, &parts.headers).await?.map(Auth).ok_or_else(ApiError::unauthorized)
+        let p = principal(state, &parts.headers).await?.ok_or_else(ApiError::unauthorized)?;
+        if p.two_factor_enrollment_due && !enrollment_route(parts.uri.path()) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "two_factor_enrollment_required",
+                "your team requires two-factor sign-in: turn it on first",
+            ));
+        }
+        Ok(Auth(p))
     }
+}
+
+/// What a session that still has to enrol in two-factor may reach (sign-out needs no principal).
+fn enrollment_route(path: &str) -> bool {
+    path == "/api/me" || path == "/api/auth/two-factor" || path.starts_with("/api/auth/two-factor/")
 }
 
 /// A request by a signed-in admin (401, or 403 for agents).

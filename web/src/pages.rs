@@ -1,6 +1,7 @@
-//! The agent's pages (askama): sign-in and sign-up, the inbox app, the dashboard, and the admin's
-//! settings and audit log. The app page is a shell with boot data; the ES modules in
-//! `web/static/app/` (entry `main.js`) render it live from the API and the socket.
+//! The agent's pages (askama): sign-in and sign-up, the inbox app, the dashboard, one's own
+//! security page (two-factor), and the admin's settings and audit log. The app page is a shell
+//! with boot data; the ES modules in `web/static/app/` (entry `main.js`) render it live from the
+//! API and the socket.
 
 use crate::AppState;
 use crate::api_me_json;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings", get(settings))
         .route("/dashboard", get(dashboard))
         .route("/audit", get(audit))
+        .route("/security", get(security))
         .route("/sign-in", get(sign_in))
         .route("/sign-up", get(sign_up))
         .route("/invite/{token}", get(invite))
@@ -87,6 +89,10 @@ async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<S
         Ok(Some(p)) => p,
         Ok(None) | Err(_) => return Redirect::to("/sign-in").into_response(),
     };
+    // A team that requires two-factor sends a member who has not turned it on to do that first.
+    if p.two_factor_enrollment_due && page != "security" {
+        return Redirect::to("/security").into_response();
+    }
     if matches!(page, "settings" | "audit") && p.user.role != Role::Admin {
         let body = "<!doctype html><meta charset=utf-8><title>Forbidden</title>\
                     <p>Settings are for admins. <a href=\"/\">Back to the inbox</a></p>";
@@ -100,6 +106,7 @@ async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<S
         "settings" => "Settings",
         "dashboard" => "Dashboard",
         "audit" => "Audit log",
+        "security" => "Security",
         _ => "Inbox",
     };
     with_policy(state, AppPage { title: format!("{title} · {}", p.team.name), page: page.into(), boot_json }.into_response())
@@ -116,6 +123,10 @@ async fn thread(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
 
 async fn settings(State(state): State<AppState>, headers: HeaderMap) -> Response {
     app(&state, &headers, "settings", None).await
+}
+
+async fn security(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    app(&state, &headers, "security", None).await
 }
 
 async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -21,6 +21,8 @@ export function renderHeader() {
   }
   const inboxLink = document.getElementById('inbox-link');
   if (inboxLink && page === 'inbox') inboxLink.setAttribute('aria-current', 'page');
+  const securityLink = document.getElementById('security-link');
+  if (securityLink && page === 'security') securityLink.setAttribute('aria-current', 'page');
   const dashboardLink = document.getElementById('dashboard-link');
   if (dashboardLink && page === 'dashboard') dashboardLink.setAttribute('aria-current', 'page');
   const meName = document.getElementById('me-name');

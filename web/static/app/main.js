@@ -28,7 +28,7 @@
 //                ← sync (the thread's and team/user channels, catch-up)
 //                ← thread (the open conversation)
 //   pages        inbox (start-up and wiring), dashboard, members (settings' team cards) ← settings,
-//                audit, header (the top bar)
+//                audit, security (two-factor), header (the top bar)
 //                ← main (this file)
 // A call the other way goes through events.js, never an import: a thread row's click, the
 // composer's channel switch and a mention's "Open" emit 'open-thread', which inbox.js subscribes
@@ -39,11 +39,13 @@ import { startAudit } from './audit.js';
 import { startDashboard } from './dashboard.js';
 import { renderHeader } from './header.js';
 import { startInbox } from './inbox.js';
+import { startSecurity } from './security.js';
 import { page } from './session.js';
 import { startSettings } from './settings.js';
 
 renderHeader();
 if (page === 'settings') startSettings();
 else if (page === 'audit') startAudit();
+else if (page === 'security') startSecurity();
 else if (page === 'dashboard') startDashboard();
 else startInbox();

@@ -499,7 +499,9 @@ impl State {
     fn principal(&self, user: UserId) -> DomainResult<crate::ports::Principal> {
         let user = self.users.get(&user).filter(|u| u.deactivated_at.is_none()).ok_or(DomainError::NotFound("user"))?.user.clone();
         let team = self.team_row(user.team_id)?;
-        Ok(crate::ports::Principal { user, team })
+        let two_factor_enrollment_due =
+            self.two_factor_teams.contains(&team.id) && !self.two_factor.get(&user.id).is_some_and(|r| r.enabled());
+        Ok(crate::ports::Principal { user, team, two_factor_enrollment_due })
     }
 
     fn team_row(&self, team: TeamId) -> DomainResult<Team> {

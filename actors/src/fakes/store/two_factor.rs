@@ -22,6 +22,12 @@ pub(super) struct TwoFactorRow {
     codes: HashMap<Vec<u8>, bool>,
 }
 
+impl TwoFactorRow {
+    pub(super) fn enabled(&self) -> bool {
+        self.enabled
+    }
+}
+
 pub(super) struct ChallengeRow {
     user: UserId,
     expires_at: OffsetDateTime,
