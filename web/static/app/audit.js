@@ -4,8 +4,9 @@
 // through GET /api/audit with its keyset cursor ("Show older").
 
 import { api } from './api.js';
-import { h, timeEl, toast } from './dom.js';
+import { h, timeEl } from './dom.js';
 import { fullTime } from './format.js';
+import { keysetPager } from './pager.js';
 import { isAdmin, loadMembers, main, members } from './session.js';
 
 /** Readable names of the actions the server records; unknown ones show as recorded. */
@@ -64,7 +65,6 @@ export async function startAudit() {
   const body = h('tbody', { 'data-testid': 'audit-rows' });
   const empty = h('p', { class: 'muted', hidden: true, 'data-testid': 'audit-empty' }, 'Nothing recorded yet.');
   const more = h('button', { type: 'button', class: 'secondary', hidden: true, 'data-testid': 'audit-more' }, 'Show older');
-  let cursor = null;
 
   const row = (e) => h('tr', { 'data-testid': 'audit-row', 'data-action': e.action, 'data-id': String(e.id) },
     h('td', null, timeEl(e.created_at, fullTime(e.created_at))),
@@ -74,23 +74,7 @@ export async function startAudit() {
     h('td', { class: 'mono small' }, e.ip || '—', e.user_agent ? h('span', { class: 'muted', title: e.user_agent }, ` · ${browserOf(e.user_agent)}`) : null),
     h('td', { class: 'small' }, detailsText(e.details)));
 
-  async function page(append) {
-    more.disabled = true;
-    try {
-      const data = await api('GET', `/api/audit?limit=50${append && cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      const rows = (data.items || []).map(row);
-      if (append) body.append(...rows);
-      else body.replaceChildren(...rows);
-      cursor = data.next_cursor || null;
-      more.hidden = !cursor;
-      empty.hidden = body.children.length > 0;
-    } catch (err) {
-      toast(`Could not load the audit log: ${err.message}`, { kind: 'error' });
-    } finally {
-      more.disabled = false;
-    }
-  }
-  more.addEventListener('click', () => page(true));
+  const load = keysetPager({ path: '/api/audit?limit=50', body, empty, more, row, what: 'the audit log' });
 
   main.replaceChildren(h('div', { class: 'settings', 'data-testid': 'audit' },
     h('h1', null, 'Audit log'),
@@ -102,5 +86,5 @@ export async function startAudit() {
         body)),
       empty, more)));
   await loadMembers();
-  await page(false);
+  await load();
 }

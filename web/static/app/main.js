@@ -21,7 +21,7 @@
 // Modules, and the one direction of their imports: each module imports only modules listed
 // before it, so there is no import cycle (tests/node/module-graph.test.mjs checks it).
 //   helpers      format, api, events (a local pub/sub), state (the inbox's shared state)
-//                ← dom ← session (boot data, members) ← realtime (the connection)
+//                ← dom ← pager (keyset lists) ← session (boot data, members) ← realtime (the connection)
 //   inbox parts  messages, notes, presence, simulator, thread-header
 //                ← list (the thread list, unread badges, read markers)
 //                ← composer, contact (the contact card)

@@ -8,6 +8,7 @@
 import { api } from './api.js';
 import { avatar, h, timeEl, toast } from './dom.js';
 import { fullTime } from './format.js';
+import { keysetPager } from './pager.js';
 import { allMembersList, loadMembers, me, members } from './session.js';
 
 const when = (iso) => timeEl(iso, iso ? new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) : '—');
@@ -125,7 +126,6 @@ export function invitesCard(showLink) {
   const body = h('tbody', { 'data-testid': 'invites' });
   const empty = h('p', { class: 'muted small', hidden: true, 'data-testid': 'invites-empty' }, 'No open invites.');
   const more = h('button', { type: 'button', class: 'secondary', hidden: true, 'data-testid': 'invites-more' }, 'Show more');
-  let cursor = null;
 
   function row(inv) {
     const by = inv.created_by ? (members.get(inv.created_by) || {}).name || 'a former member' : '—';
@@ -156,21 +156,7 @@ export function invitesCard(showLink) {
         } }, 'Revoke')));
   }
 
-  async function page(append) {
-    try {
-      const data = await api('GET', `/api/invites${append && cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
-      const rows = (data.items || []).map(row);
-      if (append) body.append(...rows);
-      else body.replaceChildren(...rows);
-      cursor = data.next_cursor || null;
-      more.hidden = !cursor;
-      empty.hidden = body.children.length > 0;
-    } catch (err) {
-      toast(`Could not load invites: ${err.message}`, { kind: 'error' });
-    }
-  }
-  more.addEventListener('click', () => page(true));
-  const load = () => page(false);
+  const load = keysetPager({ path: '/api/invites', body, empty, more, row, what: 'invites' });
 
   return { el: h('div', null, h('div', { class: 'table-wrap' }, h('table', null,
     h('caption', { class: 'sr-only' }, 'Open invites'),
