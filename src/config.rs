@@ -91,6 +91,15 @@ pub struct Config {
     /// Scopes asked for besides `openid` (space- or comma-separated).
     #[arg(long, env = "OIDC_SCOPES", default_value = "email profile")]
     pub oidc_scopes: String,
+    /// Where mail (password reset links, sign-up confirmations) is sent: `smtp://user:pass@host:587`
+    /// (STARTTLS when the server offers it; `?tls=required` to insist), `smtps://host:465`, or
+    /// `smtp://127.0.0.1:25` for a local relay. Unset, mail is written to the server log and
+    /// sign-up does not wait for an e-mail to be confirmed.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of that mail.
+    #[arg(long, env = "MAIL_FROM", default_value = "Switchboard <switchboard@localhost>")]
+    pub mail_from: String,
     /// Whether anyone may sign up (otherwise invites only).
     #[arg(long, env = "OPEN_SIGNUP", default_value_t = true, action = clap::ArgAction::Set)]
     pub open_signup: bool,

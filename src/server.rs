@@ -10,7 +10,7 @@ use actors::ports::{Bus, LocalBus, Store};
 use actors::{Core, CoreConfig, CorePorts};
 use async_trait::async_trait;
 use governor::{Quota, RateLimiter};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -117,7 +117,6 @@ pub async fn open_store(config: &Config) -> Result<PgStore, ServerError> {
 
 /// The key that seals auth tokens: SECRET_KEY, else the key file (created on first run).
 pub fn sealing_key(config: &Config) -> Result<[u8; 32], ServerError> {
-    use secrecy::ExposeSecret;
     secrets::load_key(config.secret_key.as_ref().map(|k| k.expose_secret()), &config.secret_key_file)
         .map_err(|e| ServerError::Config(e.to_string()))
 }
@@ -272,6 +271,15 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
             let _ = provider.client().await;
         });
     }
+    let outbox: Arc<dyn web::mail::Outbox> = match config.smtp_url.as_ref().map(|u| u.expose_secret().trim()).filter(|u| !u.is_empty()) {
+        Some(url) => {
+            Arc::new(crate::mail::SmtpOutbox::start(url, &config.mail_from, &tasks, shutdown.clone()).map_err(ServerError::Config)?)
+        }
+        None => {
+            tracing::warn!("SMTP_URL is not set: mail (password reset links) goes to this log, and sign-up does not confirm e-mail");
+            Arc::new(web::mail::LogOutbox)
+        }
+    };
     let state = AppState {
         core: core.clone(),
         reads: store_arc,
@@ -281,6 +289,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         auth_limiter: auth_limiter.clone(),
         metrics: prometheus(),
         oidc,
+        outbox,
     };
     // Keyed limiters keep a key per client: forget the quiet ones now and then.
     let sweep = shutdown.clone();

@@ -94,6 +94,9 @@ pub struct CorePorts {
     pub carrier: Arc<dyn Carrier>,
 }
 
+/// How often expired sessions, links and dead tokens are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
 /// The live core of one node.
 pub struct Core {
     pub hub: Arc<Hub>,
@@ -105,6 +108,7 @@ pub struct Core {
     pub members: Members,
     pub channels: Channels,
     pub two_factor: crate::two_factor::TwoFactor,
+    pub passwords: Arc<crate::passwords::Passwords>,
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
@@ -170,6 +174,7 @@ impl Core {
         let members = Members::new(ports.store.clone(), threads.clone(), cluster.clone(), fanout.clone());
         let channels = Channels::new(ports.store.clone(), ports.store.clone());
         let two_factor = crate::two_factor::TwoFactor::new(ports.store.clone());
+        let passwords = Arc::new(crate::passwords::Passwords::new(ports.store.clone()));
 
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -193,6 +198,22 @@ impl Core {
                 }
             }
         });
+        // Sessions, links and tokens that can never be used again are deleted now and then
+        // (every node does it; deleting twice is harmless).
+        let (purger, stop) = (passwords.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(PURGE_EVERY);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => match purger.purge_expired().await {
+                        Ok(0) => {}
+                        Ok(rows) => tracing::info!(rows, "purged expired sessions, links and tokens"),
+                        Err(e) => tracing::warn!(error = %e, "could not purge expired sessions, links and tokens"),
+                    },
+                }
+            }
+        });
         Ok(Arc::new(Core {
             hub,
             fanout,
@@ -203,6 +224,7 @@ impl Core {
             members,
             channels,
             two_factor,
+            passwords,
             config,
             teams,
             schedule,

@@ -21,6 +21,7 @@ pub mod fanout;
 pub mod hub;
 pub mod ids;
 pub mod members;
+pub mod passwords;
 pub mod phone;
 pub mod ports;
 pub mod protocol;

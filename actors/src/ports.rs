@@ -247,6 +247,60 @@ pub trait TwoFactorStore: Send + Sync {
     async fn finish_challenge(&self, id_hash: &[u8]) -> DomainResult<bool>;
 }
 
+/// A sign-up waiting for its e-mail address to be confirmed (see `PasswordStore`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingSignUp {
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    /// A new team's name; `None` with an invite.
+    pub team_name: Option<String>,
+    pub invite_hash: Option<Vec<u8>>,
+}
+
+/// Passwords: changing one, reset links (by hash, expiring, used once) and sign-ups waiting
+/// for their e-mail to be confirmed; and purging what has expired. Every change is audited in
+/// its own transaction, and ends the sessions it must.
+#[async_trait]
+pub trait PasswordStore: Send + Sync {
+    /// Sets `by`'s password hash and ends every other session of theirs (all of them when
+    /// `keep_session` is `None`), audited `password.changed`. Answers the ended sessions' hashes.
+    async fn change_password(&self, by: &Actor, password_hash: &str, keep_session: Option<&[u8]>) -> DomainResult<Vec<Vec<u8>>>;
+    /// Stores a reset link for `user` by its hash, unless `user` already has `max_per_hour`
+    /// links made in the last hour (then false). `by` is the admin who made it to hand over;
+    /// `None` when the user asked by e-mail. Audited `password.reset_requested` or
+    /// `password.reset_link_created`.
+    async fn create_password_reset(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        expires_at: OffsetDateTime,
+        by: Option<&Actor>,
+        client: &Client,
+        max_per_hour: i64,
+    ) -> DomainResult<bool>;
+    /// The active user of a live (unused, unexpired) reset link.
+    async fn password_reset_user(&self, token_hash: &[u8]) -> DomainResult<Option<Principal>>;
+    /// Uses a live reset link: the new hash, every open link of the user used up, every
+    /// session ended, failed sign-ins forgotten; audited `password.reset`. Answers the user and
+    /// the ended sessions' hashes; `None` for an unknown, used or expired link.
+    async fn reset_password(
+        &self,
+        token_hash: &[u8],
+        password_hash: &str,
+        client: &Client,
+    ) -> DomainResult<Option<(Principal, Vec<Vec<u8>>)>>;
+    /// Keeps a sign-up until its link is opened (or it expires).
+    async fn create_pending_sign_up(&self, token_hash: &[u8], sign_up: &PendingSignUp, expires_at: OffsetDateTime) -> DomainResult<()>;
+    /// Takes a live pending sign-up: it can be taken once.
+    async fn take_pending_sign_up(&self, token_hash: &[u8]) -> DomainResult<Option<PendingSignUp>>;
+    /// Deletes what can never be used again: expired or ended sessions, reset links, pending
+    /// sign-ups, sign-in challenges, failed sign-ins no longer holding anyone back, and API
+    /// tokens expired or revoked more than `rules::KEEP_DEAD_TOKENS_DAYS` ago. Answers the
+    /// rows deleted.
+    async fn purge_expired(&self) -> DomainResult<u64>;
+}
+
 /// A page of a listing; `next_cursor` is opaque to clients.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Page<T> {
@@ -560,8 +614,8 @@ pub trait ContactStore: ContactReads + ContactWrites {}
 impl<T: ContactReads + ContactWrites> ContactStore for T {}
 
 /// What the accounts service uses.
-pub trait AccountStore: AccountReads + AccountWrites + AuditWrites + TwoFactorStore {}
-impl<T: AccountReads + AccountWrites + AuditWrites + TwoFactorStore> AccountStore for T {}
+pub trait AccountStore: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore {}
+impl<T: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore> AccountStore for T {}
 
 /// The whole store.
 pub trait Store: ThreadStore + Reads + ContactStore + AccountStore {}

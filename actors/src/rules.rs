@@ -210,6 +210,17 @@ pub fn password(password: &str, name: &str, email: &str) -> DomainResult<()> {
     Ok(())
 }
 
+/// How long a reset link mailed to its user works.
+pub const RESET_LINK_MINUTES: i64 = 60;
+/// How long a reset link an admin makes (to hand over without e-mail) works.
+pub const ADMIN_RESET_LINK_HOURS: i64 = 24;
+/// Reset links per user per hour: more requests get the same answer and mail nothing.
+pub const RESET_LINKS_PER_HOUR: i64 = 3;
+/// How long a sign-up waits for the link mailed to its address to be opened.
+pub const SIGN_UP_CONFIRM_HOURS: i64 = 24;
+/// Expired or revoked API tokens are purged this many days later.
+pub const KEEP_DEAD_TOKENS_DAYS: i64 = 90;
+
 /// Failed sign-ins an account may have before it is held back.
 pub const FREE_SIGN_IN_FAILURES: i32 = 5;
 

@@ -10,6 +10,7 @@ mod contacts;
 mod counted;
 mod error;
 mod members;
+mod passwords;
 mod schedule;
 pub mod secrets;
 mod threads;

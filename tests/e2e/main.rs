@@ -11,6 +11,7 @@ mod bad_input;
 mod contacts_live;
 mod lost_answers;
 mod outage;
+mod passwords;
 mod realtime;
 mod redis_outage;
 mod scheduler;

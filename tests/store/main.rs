@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod messages;
+mod passwords;
 mod seqs;
 mod statements;
 mod tokens;

@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod mail;
 pub mod oidc;
 pub mod pages;
 pub mod twilio_signature;
@@ -94,6 +95,8 @@ pub struct AppState {
     pub metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
     /// The deployment's OIDC provider, when one is configured.
     pub oidc: Option<Arc<oidc::OidcProvider>>,
+    /// Where mail goes: SMTP, or the server log.
+    pub outbox: Arc<dyn mail::Outbox>,
 }
 
 /// The whole HTTP surface.

@@ -63,10 +63,19 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-in", get(sign_in))
         .route("/sign-up", get(sign_up))
         .route("/invite/{token}", get(invite))
+        .route("/forgot-password", get(forgot_password))
+        .route("/reset-password", get(reset_password))
+        .route("/sign-up/confirm", get(confirm_sign_up))
 }
 
 fn auth_page(state: &AppState, mode: &str, invite: String) -> Response {
-    let title = if mode == "sign-in" { "Sign in" } else { "Sign up" };
+    let title = match mode {
+        "sign-in" => "Sign in",
+        "forgot" => "Forgot your password",
+        "reset" => "Choose a new password",
+        "confirm" => "Confirm your e-mail",
+        _ => "Sign up",
+    };
     let page = AuthPage { title: format!("{title} · Switchboard"), mode: mode.into(), invite, open_signup: state.config.open_signup };
     with_policy(state, page.into_response())
 }
@@ -77,6 +86,20 @@ async fn sign_in(State(state): State<AppState>) -> Response {
 
 async fn sign_up(State(state): State<AppState>) -> Response {
     auth_page(&state, "sign-up", String::new())
+}
+
+async fn forgot_password(State(state): State<AppState>) -> Response {
+    auth_page(&state, "forgot", String::new())
+}
+
+/// The reset link's page: the token is in the URL fragment, read by the page's script.
+async fn reset_password(State(state): State<AppState>) -> Response {
+    auth_page(&state, "reset", String::new())
+}
+
+/// The sign-up confirmation link's page (token in the fragment, as for reset).
+async fn confirm_sign_up(State(state): State<AppState>) -> Response {
+    auth_page(&state, "confirm", String::new())
 }
 
 async fn invite(State(state): State<AppState>, Path(token): Path<String>) -> Response {

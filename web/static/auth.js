@@ -1,7 +1,10 @@
 // Switchboard sign-in / sign-up page: posts the form as JSON, shows the server's error message
 // next to the form, and goes to the inbox on success. A user with two-factor sign-in gets a
 // challenge after the password: the form then asks for the 6-digit code from their app (or a
-// recovery code) and posts it with the challenge. Plain JS, no build step.
+// recovery code) and posts it with the challenge. The same script drives the forgot-password,
+// reset-password and sign-up confirmation pages: a link's token comes in the URL fragment
+// (never sent to a server), is dropped from the address bar and posted with the form. Plain
+// JS, no build step.
 (function () {
   'use strict';
   const form = document.getElementById('auth-form');
@@ -54,6 +57,56 @@
     errorBox.hidden = false;
   }
 
+  // A mailed link's token, from `#token=…`; the address bar keeps no copy.
+  let linkToken = null;
+  if (form.dataset.tokenFromHash) {
+    linkToken = new URLSearchParams(window.location.hash.slice(1)).get('token');
+    if (window.location.hash) history.replaceState(null, '', window.location.pathname);
+    if (!linkToken) {
+      showError('This link is incomplete: open the link from the e-mail again.');
+      submit.disabled = true;
+    } else if (form.dataset.done === 'reset') {
+      checkResetLink();
+    }
+  }
+
+  async function checkResetLink() {
+    try {
+      const res = await fetch('/api/auth/password/reset/check', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        credentials: 'same-origin',
+        body: JSON.stringify({ token: linkToken }),
+      });
+      const data = await res.json().catch(() => null);
+      if (res.ok && data) {
+        document.getElementById('reset-for').textContent = `For ${data.email}.`;
+      } else {
+        showError((data && data.error && data.error.message) || 'This link does not work any more.');
+        submit.disabled = true;
+      }
+    } catch (_) {
+      showError('Could not reach the server. Check your connection and try again.');
+    }
+  }
+
+  // The request went through and there is nothing to sign in to yet (a mail is on its way, or
+  // the password was reset): say so, in place of the form.
+  function showDone(message) {
+    const done = document.getElementById('auth-done');
+    for (const el of form.querySelectorAll('input, label, button')) el.hidden = true;
+    done.textContent = message;
+    done.hidden = false;
+    if (form.dataset.done === 'reset') {
+      const go = document.createElement('a');
+      go.href = '/sign-in';
+      go.className = 'button primary';
+      go.textContent = 'Sign in';
+      go.dataset.testid = 'go-sign-in';
+      form.appendChild(go);
+    }
+  }
+
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     errorBox.hidden = true;
@@ -80,6 +133,7 @@
       missing.focus();
       return;
     }
+    if (linkToken) body.token = linkToken;
     await post(form.dataset.endpoint, body);
   });
 
@@ -95,6 +149,8 @@
       if (res.ok) {
         const data = await res.json().catch(() => null);
         if (data && data.two_factor_required && data.challenge) askForCode(data.challenge);
+        else if (res.status === 202) showDone((data && data.message) || 'Check your e-mail.');
+        else if (form.dataset.done === 'reset') showDone('Your password is set, and every session was signed out. Sign in with it now.');
         else window.location.assign('/');
         return;
       }

@@ -81,3 +81,65 @@ pub async fn two_factor(store: &dyn AccountStore, by: &Actor) {
         assert_eq!(actions.iter().filter(|a| *a == action).count(), n, "{action} in {actions:?}");
     }
 }
+
+/// Passwords: a change ends every other session; reset links are at most `max` an hour, used
+/// once (using one uses up the others), end every session and lift the sign-in hold; pending
+/// sign-ups are taken once and not after they expire; the purge deletes the dead and keeps the
+/// live. `by` is a fresh account with no sessions.
+pub async fn passwords(store: &dyn AccountStore, by: &Actor) {
+    use crate::ports::PendingSignUp;
+    let user = by.user.id;
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let earlier = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    store.create_session(user, b"s-here", later).await.unwrap();
+    store.create_session(user, b"s-there", later).await.unwrap();
+    let ended = store.change_password(by, "new-hash", Some(b"s-here")).await.unwrap();
+    assert_eq!(ended, vec![b"s-there".to_vec()]);
+    assert!(store.session_principal(b"s-here").await.unwrap().is_some());
+    assert!(store.session_principal(b"s-there").await.unwrap().is_none());
+    assert_eq!(store.credentials(&by.user.email).await.unwrap().map(|(_, h)| h).as_deref(), Some("new-hash"));
+
+    // Three links an hour; the fourth is refused.
+    let client = crate::audit::Client::default();
+    for link in [&b"r1"[..], b"r2", b"r3"] {
+        assert!(store.create_password_reset(user, link, later, None, &client, 3).await.unwrap());
+    }
+    assert!(!store.create_password_reset(user, b"r4", later, None, &client, 3).await.unwrap());
+    assert_eq!(store.password_reset_user(b"r2").await.unwrap().map(|p| p.user.id), Some(user));
+    assert!(store.password_reset_user(b"r4").await.unwrap().is_none());
+
+    // A reset ends every session, forgets failed sign-ins, and uses up every open link.
+    store.record_sign_in_failure(&by.user.email).await.unwrap();
+    store.block_sign_in(&by.user.email, later).await.unwrap();
+    let (p, ended) = store.reset_password(b"r2", "reset-hash", &client).await.unwrap().expect("a live link");
+    assert_eq!((p.user.id, ended), (user, vec![b"s-here".to_vec()]));
+    assert_eq!(store.sign_in_blocked_until(&by.user.email).await.unwrap(), None);
+    assert_eq!(store.credentials(&by.user.email).await.unwrap().map(|(_, h)| h).as_deref(), Some("reset-hash"));
+    assert!(store.reset_password(b"r2", "again", &client).await.unwrap().is_none(), "once");
+    assert!(store.reset_password(b"r1", "again", &client).await.unwrap().is_none(), "the others are used up");
+    assert!(store.password_reset_user(b"r3").await.unwrap().is_none());
+
+    // Pending sign-ups: taken once, never after they expire.
+    let held = PendingSignUp {
+        email: "held@x.test".into(),
+        name: "Held".into(),
+        password_hash: "h".into(),
+        team_name: Some("Held".into()),
+        invite_hash: None,
+    };
+    store.create_pending_sign_up(b"p1", &held, later).await.unwrap();
+    store.create_pending_sign_up(b"p2", &held, earlier).await.unwrap();
+    assert_eq!(store.take_pending_sign_up(b"p1").await.unwrap(), Some(held));
+    assert_eq!(store.take_pending_sign_up(b"p1").await.unwrap(), None);
+    assert_eq!(store.take_pending_sign_up(b"p2").await.unwrap(), None);
+
+    // The purge takes the ended sessions and keeps a live one.
+    store.create_session(user, b"s-live", later).await.unwrap();
+    assert!(store.purge_expired().await.unwrap() >= 2);
+    assert!(store.session_principal(b"s-live").await.unwrap().is_some());
+
+    let actions: Vec<String> = store.audit_log(by.team(), None, 50).await.unwrap().items.into_iter().map(|e| e.action).collect();
+    for (action, n) in [("password.changed", 1), ("password.reset_requested", 3), ("password.reset", 1)] {
+        assert_eq!(actions.iter().filter(|a| *a == action).count(), n, "{action} in {actions:?}");
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod private_pg;
 pub mod private_redis;
+pub mod smtp_sink;
 pub mod twilio;
 
 use futures_util::{SinkExt, StreamExt};

@@ -8,7 +8,7 @@ use crate::extract::{Acting, Auth, ClientInfo, Json, Query, SESSION_COOKIE, hash
 use actors::audit::Actor;
 use actors::domain::ChannelKind;
 use actors::ids::TokenId;
-use actors::ports::{ApiToken, NewAccount, NewChannel, Page, Principal};
+use actors::ports::{ApiToken, NewAccount, NewChannel, Page, PendingSignUp, Principal};
 use actors::rules;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use axum::extract::{ConnectInfo, Path, State};
@@ -45,7 +45,7 @@ pub(crate) fn new_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-fn check_rate(state: &AppState, ip: std::net::IpAddr) -> ApiResult<()> {
+pub(super) fn check_rate(state: &AppState, ip: std::net::IpAddr) -> ApiResult<()> {
     state.auth_limiter.check_key(&ip).map_err(|not_until| {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
         ApiError::rate_limited(wait.as_secs() + 1)
@@ -53,7 +53,7 @@ fn check_rate(state: &AppState, ip: std::net::IpAddr) -> ApiResult<()> {
 }
 
 /// Argon2id, off the async threads: a hash takes tens of milliseconds of CPU.
-async fn hash_password(password: String) -> ApiResult<String> {
+pub(super) async fn hash_password(password: String) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
         .await
         .map_err(|e| ApiError::from(actors::DomainError::Internal(e.to_string())))?
@@ -82,7 +82,7 @@ fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
 }
 
 /// Starts a session: stores its hash, answers the body with the cookie.
-async fn start_session(state: &AppState, p: &Principal, status: StatusCode) -> ApiResult<Response> {
+pub(super) async fn start_session(state: &AppState, p: &Principal, status: StatusCode) -> ApiResult<Response> {
     let id = new_secret();
     let expires = OffsetDateTime::now_utc() + Duration::days(SESSION_DAYS);
     state.core.accounts.start_session(p.user.id, &hash_secret(&id), expires).await?;
@@ -113,6 +113,10 @@ pub async fn sign_up(
             return Err(ApiError::invalid("team_name", "is required (1 to 200 characters) without an invite"));
         }
     };
+    if state.outbox.delivers() {
+        let held = PendingSignUp { email, name, password_hash: String::new(), team_name, invite_hash };
+        return super::passwords::hold_sign_up(&state, held, req.password).await;
+    }
     let simulated_channels = if team_name.is_some() { simulated_channels() } else { vec![] };
     let password_hash = hash_password(req.password).await?;
     let account = NewAccount { team_name, invite_hash, email, name, password_hash, simulated_channels };
@@ -257,10 +261,10 @@ async fn signed_in(
 
 /// The cookie that names a device an account has signed in from (its hash is kept): a device
 /// known to the account is never held back by failed attempts made elsewhere.
-const DEVICE_COOKIE: &str = "sb_device";
+pub(super) const DEVICE_COOKIE: &str = "sb_device";
 
 /// The client's address (see `extract::client_ip`).
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
+pub(super) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
     crate::extract::client_ip(state.config.trusted_proxy_header.as_deref(), headers, Some(peer)).unwrap_or(peer.ip())
 }
 

@@ -6,6 +6,7 @@ mod channels;
 mod contacts;
 mod messages;
 mod ops;
+mod passwords;
 mod realtime;
 mod simulator;
 mod team;
@@ -24,6 +25,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/sign-in/two-factor", post(auth::sign_in_two_factor))
         .route("/api/auth/sign-out", post(auth::sign_out))
         .route("/api/auth/providers", get(auth::providers))
+        .route("/api/auth/sign-up/confirm", post(passwords::confirm_sign_up))
+        .route("/api/auth/password", post(passwords::change))
+        .route("/api/auth/password/forgot", post(passwords::forgot))
+        .route("/api/auth/password/reset", post(passwords::reset))
+        .route("/api/auth/password/reset/check", post(passwords::check_reset))
+        .route("/api/team/members/{id}/password-reset", post(passwords::admin_link))
         .route("/api/me", get(auth::me))
         .route("/api/auth/two-factor", axum::routing::delete(two_factor::disable))
         .route("/api/auth/two-factor/setup", post(two_factor::setup))

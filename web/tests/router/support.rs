@@ -126,6 +126,7 @@ impl App {
             auth_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(100).expect("non-zero")))),
             metrics: None,
             oidc,
+            outbox: Arc::new(web::mail::LogOutbox),
         };
         let router = web::router(state, std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")));
         let acme = team(&store, "Acme", "+14155550100").await;

@@ -18,6 +18,7 @@ mod accounts;
 mod analytics;
 mod channels;
 mod contacts;
+mod passwords;
 mod reads;
 mod schedule;
 mod send;
@@ -104,6 +105,14 @@ pub const METHODS: &[&str] = &[
     "create_challenge",
     "try_challenge",
     "finish_challenge",
+    // PasswordStore
+    "change_password",
+    "create_password_reset",
+    "password_reset_user",
+    "reset_password",
+    "create_pending_sign_up",
+    "take_pending_sign_up",
+    "purge_expired",
     // ChannelStore
     "channels",
     "create_channel",
@@ -165,6 +174,10 @@ struct State {
     two_factor_teams: std::collections::HashSet<TeamId>,
     /// Sign-in challenges by hash.
     challenges: HashMap<Vec<u8>, two_factor::ChallengeRow>,
+    /// Password reset links by hash.
+    password_resets: HashMap<Vec<u8>, passwords::ResetRow>,
+    /// Sign-ups waiting for their e-mail, by hash: with their expiry.
+    pending_sign_ups: HashMap<Vec<u8>, (crate::ports::PendingSignUp, OffsetDateTime)>,
 }
 
 struct UserRow {

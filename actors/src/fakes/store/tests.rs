@@ -262,3 +262,11 @@ async fn two_factor_keeps_steps_codes_and_challenges_single_use() {
     let user = account(&store, "tf@acme.test", None).await;
     crate::fakes::contracts::two_factor(&store, &act(&user)).await;
 }
+
+/// The same contract as the Postgres store's (`tests/store/passwords.rs`).
+#[tokio::test]
+async fn passwords_end_sessions_and_links_work_once() {
+    let store = MemoryStore::new();
+    let user = account(&store, "pw@acme.test", None).await;
+    crate::fakes::contracts::passwords(&store, &act(&user)).await;
+}
