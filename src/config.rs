@@ -91,10 +91,10 @@ pub struct Config {
     /// Scopes asked for besides `openid` (space- or comma-separated).
     #[arg(long, env = "OIDC_SCOPES", default_value = "email profile")]
     pub oidc_scopes: String,
-    /// Where mail (password reset links, sign-up confirmations) is sent: `smtp://user:pass@host:587`
-    /// (STARTTLS when the server offers it; `?tls=required` to insist), `smtps://host:465`, or
-    /// `smtp://127.0.0.1:25` for a local relay. Unset, mail is written to the server log and
-    /// sign-up does not wait for an e-mail to be confirmed.
+    /// Where mail (password reset links, sign-up confirmations) is sent:
+    /// `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// or `smtp://127.0.0.1:25` (unencrypted: a local relay only). Unset, mail is written to the
+    /// server log and sign-up does not wait for an e-mail to be confirmed.
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<SecretString>,
     /// The sender of that mail.

@@ -14,11 +14,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { startServer, signUp, joinByInvite, sleep, ARTIFACTS } from '../support/server.mjs';
+import { WAIT, launch, signInThroughPage as signIn, watchConsole as watch } from './support/browser.mjs';
 
 const SHOTS = path.join(ARTIFACTS, 'screenshots');
-const WAIT = 15_000; // generous: the machine is small and may be compiling
 
 // ------------------------------------------------------------------ the suite
 
@@ -46,25 +45,9 @@ describe('Switchboard inbox in the browser', () => {
   const rowSel = (id) => `[data-testid="thread-row"][data-thread-id="${id}"]`;
 
   /** Collects console errors and uncaught page errors; only favicon 404s are ignored. */
-  function watchConsole(page, label) {
-    page.on('console', (msg) => {
-      if (msg.type() !== 'error') return;
-      const where = msg.location() && msg.location().url ? msg.location().url : '';
-      if (/favicon/i.test(msg.text()) || /favicon/i.test(where)) return;
-      consoleErrors.push(`[${label}] console.error: ${msg.text()} ${where}`);
-    });
-    page.on('pageerror', (err) => consoleErrors.push(`[${label}] pageerror: ${err.message}`));
-    return page;
-  }
-
-  async function signInThroughPage(page, who) {
-    await page.goto(`${base}/sign-in`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.locator('[data-testid="submit"]').click();
-    await page.waitForURL(`${base}/`, { timeout: WAIT });
-    await page.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
-  }
+  const watchConsole = (page, label) => watch(page, label, consoleErrors);
+  /** Signs in through the page and waits for the live inbox. */
+  const signInThroughPage = (page, who) => signIn(page, base, who);
 
   /** Waits until the first row of the page's inbox is the conversation whose preview has `text`. */
   async function waitTopRow(page, text) {
@@ -137,10 +120,7 @@ describe('Switchboard inbox in the browser', () => {
     assert.equal(agentUp.team.id, signedUp.team.id, 'the invited agent joins the admin\'s team');
 
     // 3. Browsers: A and B in separate contexts (separate cookies), A with a second tab.
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu'],
-    });
+    browser = await launch();
     ctxA = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     ctxB = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     pageA = watchConsole(await ctxA.newPage(), 'A1');

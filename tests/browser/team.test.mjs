@@ -14,11 +14,10 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { startServer, signUp, joinByInvite, ARTIFACTS } from '../support/server.mjs';
+import { WAIT, connected, launch, signInThroughPage as signIn, watchConsole as watch } from './support/browser.mjs';
 
 const SHOTS = path.join(ARTIFACTS, 'screenshots');
-const WAIT = 15_000;
 
 /** RFC 6238 (SHA-1, 6 digits, 30 s) from a base32 secret, at time `ms`: what an authenticator app shows. */
 function totp(secret, ms = Date.now()) {
@@ -46,32 +45,8 @@ describe('Team administration in the browser', () => {
   let anaApi;
   const consoleErrors = [];
 
-  function watchConsole(page, label, allowed = []) {
-    page.on('console', (msg) => {
-      if (msg.type() !== 'error') return;
-      const where = msg.location() && msg.location().url ? msg.location().url : '';
-      const line = `${msg.text()} ${where}`;
-      if (/favicon/i.test(line) || allowed.some((re) => re.test(line))) return;
-      consoleErrors.push(`[${label}] console.error: ${line}`);
-    });
-    page.on('pageerror', (err) => consoleErrors.push(`[${label}] pageerror: ${err.message}`));
-    return page;
-  }
-
-  async function signInThroughPage(page, who) {
-    await page.goto(`${base}/sign-in`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.locator('[data-testid="submit"]').click();
-    await page.waitForURL(`${base}/`, { timeout: WAIT });
-    await page.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
-    await connected(page);
-  }
-
-  const connected = (page) => page.waitForFunction(() => {
-    const el = document.querySelector('[data-testid="connection-state"]');
-    return el && el.dataset.state === 'connected';
-  }, null, { timeout: WAIT });
+  const watchConsole = (page, label, allowed = []) => watch(page, label, consoleErrors, allowed);
+  const signInThroughPage = (page, who) => signIn(page, base, who);
 
   /** Waits until `page` shows the sign-in form (two navigations may race there: tolerated). */
   async function landsOnSignIn(page, ms) {
@@ -100,10 +75,7 @@ describe('Team administration in the browser', () => {
       people[key].api = joined.api;
     }
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu'],
-    });
+    browser = await launch();
     for (const key of ['ana', 'ben', 'cleo']) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       // Refusals the tests provoke on purpose: Cleo's tab asks /api/me after her socket is

@@ -42,6 +42,30 @@ function confirmOffboarding(m, verb) {
   });
 }
 
+/** Shows a reset link an admin made, to hand over (it works once, for a day). */
+function showResetLink(m, res) {
+  const field = h('input', { type: 'text', readonly: true, value: res.url, class: 'mono', 'data-testid': 'reset-link-url', 'aria-label': 'Reset link' });
+  const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'reset-link-title', 'data-testid': 'reset-link-dialog' },
+    h('form', { method: 'dialog' },
+      h('h2', { id: 'reset-link-title' }, `Reset link for ${m.name}`),
+      h('p', null, `Give this link to ${m.name} in person or over a channel you trust. It works once, until ${fullTime(res.expires_at)}; using it signs ${m.name} out everywhere.`),
+      field,
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'secondary', onclick: async () => {
+          try {
+            await navigator.clipboard.writeText(res.url);
+            toast('Link copied.');
+          } catch (_) {
+            field.select();
+          }
+        } }, 'Copy'),
+        h('button', { type: 'submit', class: 'primary', 'data-testid': 'reset-link-close' }, 'Done'))));
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  field.select();
+}
+
 /** The members card: returns {el, load, refreshOnline(teamChannel), bindLive(teamChannel)}. */
 export function membersCard() {
   const body = h('tbody', { 'data-testid': 'members' });
@@ -78,6 +102,13 @@ export function membersCard() {
           if (threads) await act(m, 'PATCH', `/api/team/members/${encodeURIComponent(m.id)}`, { active: false, threads }, (res) => `${m.name} was deactivated.${moved(res)}`);
         } }, 'Deactivate')
         : h('button', { type: 'button', class: 'link', 'data-testid': 'member-reactivate', onclick: () => act(m, 'PATCH', `/api/team/members/${encodeURIComponent(m.id)}`, { active: true }, () => `${m.name} can sign in again.`) }, 'Reactivate'),
+      m.active ? h('button', { type: 'button', class: 'link', 'data-testid': 'member-reset-link', title: 'Make a link that lets them choose a new password', onclick: async () => {
+        try {
+          showResetLink(m, await api('POST', `/api/team/members/${encodeURIComponent(m.id)}/password-reset`));
+        } catch (err) {
+          toast(err.message, { kind: 'error' });
+        }
+      } }, 'Reset link') : null,
       h('button', { type: 'button', class: 'link danger', 'data-testid': 'member-remove', onclick: async () => {
         const threads = await confirmOffboarding(m, 'remove');
         if (threads) await act(m, 'DELETE', `/api/team/members/${encodeURIComponent(m.id)}?threads=${threads}`, undefined, () => `${m.name} was removed from the team.`);

@@ -1,4 +1,5 @@
-// One's own security page: two-factor sign-in. Turn it on (scan the QR code or type the secret
+// One's own security page: the password (change it: the current one is asked, other sessions
+// are signed out) and two-factor sign-in. Turn it on (scan the QR code or type the secret
 // into an authenticator app, confirm with a code, keep the recovery codes shown this once), get
 // new recovery codes, or turn it off with the password (not while the team requires it). Admins
 // also find the team's switch "Require two-factor". A member of a team that requires it lands
@@ -32,6 +33,37 @@ function codesBlock(codes) {
       h('a', { class: 'button secondary', href: `data:text/plain;charset=utf-8,${encodeURIComponent(`${text}\n`)}`, download: 'switchboard-recovery-codes.txt' }, 'Download')));
 }
 
+/** Changing one's password: the current one, the new one twice. */
+function passwordCard(fail, error) {
+  const field = (id, label, autocomplete) => {
+    const input = h('input', { id, type: 'password', autocomplete, required: true, 'data-testid': id });
+    return [h('label', { for: id }, label), input];
+  };
+  const [currentLabel, current] = field('pw-current', 'Current password', 'current-password');
+  const [nextLabel, next] = field('pw-new', 'New password', 'new-password');
+  const [againLabel, again] = field('pw-again', 'New password again', 'new-password');
+  const form = h('form', { class: 'grid-form', novalidate: true, 'data-testid': 'password-form', onsubmit: async (e) => {
+    e.preventDefault();
+    if (next.value !== again.value) {
+      fail(new Error('The new password and its repetition differ.'));
+      again.focus();
+      return;
+    }
+    try {
+      await api('POST', '/api/auth/password', { current_password: current.value, new_password: next.value });
+      form.reset();
+      error.hidden = true;
+      toast('Password changed. Your other sessions were signed out.');
+    } catch (err) {
+      fail(err);
+    }
+  } }, currentLabel, current, nextLabel, next, againLabel, again, h('span'),
+  h('button', { type: 'submit', class: 'primary', 'data-testid': 'password-change' }, 'Change password'));
+  return h('section', { class: 'card', 'data-testid': 'password' }, h('h2', null, 'Password'),
+    h('p', { class: 'muted small' }, 'At least 10 characters that are hard to guess; a few unrelated words work well. Changing it signs you out everywhere else.'),
+    form);
+}
+
 export async function startSecurity() {
   const card = h('section', { class: 'card', 'data-testid': 'two-factor' });
   const teamCard = h('section', { class: 'card', hidden: !isAdmin, 'data-testid': 'team-two-factor' });
@@ -40,7 +72,7 @@ export async function startSecurity() {
     error.textContent = err.message;
     error.hidden = false;
   };
-  main.replaceChildren(h('div', { class: 'settings', 'data-testid': 'security' }, h('h1', null, 'Security'), error, card, teamCard));
+  main.replaceChildren(h('div', { class: 'settings', 'data-testid': 'security' }, h('h1', null, 'Security'), error, passwordCard(fail, error), card, teamCard));
 
   async function render() {
     error.hidden = true;
