@@ -65,7 +65,16 @@ pub async fn demo(store: &PgStore) -> DomainResult<()> {
     ];
     for (i, (name, phone, kind, lines)) in people.into_iter().enumerate() {
         let channel = channels.iter().find(|c| c.kind == kind).expect("demo team has both simulated channels");
-        let contact = store.create_contact(team, name, phone, None, &["demo".to_owned()]).await?;
+        let contact = store
+            .create_contact(
+                team,
+                &actors::ports::NewContact {
+                    tags: vec!["demo".to_owned()],
+                    source: Some("demo".into()),
+                    ..actors::ports::NewContact::basic(name, phone)
+                },
+            )
+            .await?;
         let (thread, _) = store.thread_for_inbound(team, channel.id, &contact.phone, None).await?;
         for (j, line) in lines.iter().enumerate() {
             store

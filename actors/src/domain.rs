@@ -170,6 +170,8 @@ pub struct Team {
     pub name: String,
     /// True while the team has no channel with real Twilio credentials.
     pub simulator_mode: bool,
+    /// Where local phone numbers are read (ISO 3166 alpha-2), when set.
+    pub default_country: Option<String>,
 }
 
 /// A person who signs in.
@@ -182,19 +184,67 @@ pub struct User {
     pub role: Role,
 }
 
-/// Someone the team talks to.
+/// Someone the team talks to. `name` is what the app shows: as entered, or derived from the
+/// first and last name when only those were given.
 #[derive(Clone, Debug, Serialize)]
 pub struct Contact {
     pub id: ContactId,
     pub team_id: TeamId,
     pub name: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
     pub phone: String,
     pub email: Option<String>,
     pub tags: Vec<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    /// Where the contact came from ("import", "inbound", "manual", or the team's own words).
+    pub source: Option<String>,
+    /// Values of the team's custom fields, by key.
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub opted_out_at: Option<OffsetDateTime>,
+    pub opt_out_reason: Option<String>,
+    /// Set while the contact is deleted (hidden; its threads stay readable).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deleted_at: Option<OffsetDateTime>,
+    /// The latest message of any of its threads.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_activity_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+impl Contact {
+    /// A contact with only a name and a phone (the rest empty).
+    pub fn new(id: ContactId, team_id: TeamId, name: String, phone: String, created_at: OffsetDateTime) -> Contact {
+        Contact {
+            id,
+            team_id,
+            name,
+            first_name: None,
+            last_name: None,
+            phone,
+            email: None,
+            tags: vec![],
+            company: None,
+            notes: None,
+            source: None,
+            custom_fields: serde_json::Map::new(),
+            opted_out_at: None,
+            opt_out_reason: None,
+            deleted_at: None,
+            last_activity_at: None,
+            created_at,
+        }
+    }
+}
+
+/// A custom contact field the team defined: `{{contact.KEY}}` in templates.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ContactField {
+    pub key: String,
+    pub label: String,
 }
 
 /// One of a team's numbers. The auth token never leaves the server.

@@ -308,36 +308,105 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// Changes to a contact; `None` leaves a field as it is.
+/// A new contact, checked and normalized (by the contacts service).
+#[derive(Clone, Debug, Default)]
+pub struct NewContact {
+    pub name: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: String,
+    pub email: Option<String>,
+    pub tags: Vec<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    pub source: Option<String>,
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+    pub opted_out: bool,
+    pub opt_out_reason: Option<String>,
+}
+
+impl NewContact {
+    /// A contact with a name and a phone only.
+    pub fn basic(name: &str, phone: &str) -> NewContact {
+        NewContact { name: name.to_owned(), phone: phone.to_owned(), ..NewContact::default() }
+    }
+}
+
+/// Changes to a contact; `None` leaves a field as it is, `Some(None)` clears it.
 #[derive(Debug, Default)]
 pub struct ContactPatch {
     pub name: Option<String>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
     pub phone: Option<String>,
     pub email: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
+    pub company: Option<Option<String>>,
+    pub notes: Option<Option<String>>,
+    pub source: Option<Option<String>>,
+    /// Replaces every custom field value.
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Opting out keeps the first time (and sets the reason when given); opting back in
+    /// clears both.
     pub opted_out: Option<bool>,
+    pub opt_out_reason: Option<Option<String>>,
+    /// Soft delete (true) or restore (false).
+    pub deleted: Option<bool>,
+}
+
+/// How the contacts page orders contacts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactSort {
+    /// Newest first.
+    #[default]
+    Created,
+    /// By name, A to Z.
+    Name,
+    /// Most recent message first; never-messaged contacts last.
+    Activity,
+}
+
+/// Which contacts a listing shows.
+#[derive(Clone, Debug, Default)]
+pub struct ContactFilter {
+    /// In the name, phone, email or company.
+    pub search: Option<String>,
+    /// Carrying this tag.
+    pub tag: Option<String>,
+    pub sort: ContactSort,
+    /// The deleted contacts instead of the live ones.
+    pub deleted: bool,
 }
 
 /// Reads of a team's contacts.
 #[async_trait]
 pub trait ContactReads: Send + Sync {
-    /// Contacts matching `search` (name, phone or email), by name.
-    async fn list_contacts(&self, team: TeamId, search: Option<&str>, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Contact>>;
-    /// One contact of the team.
+    /// A page of the contacts `filter` selects, in its order (keyset cursor).
+    async fn list_contacts(&self, team: TeamId, filter: &ContactFilter, cursor: Option<&str>, limit: i64) -> DomainResult<Page<Contact>>;
+    /// One contact of the team (a deleted one too).
     async fn contact(&self, team: TeamId, id: ContactId) -> DomainResult<Contact>;
     /// The threads of a contact.
     async fn contact_threads(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>>;
+    /// The team's custom contact fields, by key.
+    async fn contact_fields(&self, team: TeamId) -> DomainResult<Vec<crate::domain::ContactField>>;
 }
 
 /// Writes to a team's contacts (the contacts service is their one caller).
 #[async_trait]
 pub trait ContactWrites: Send + Sync {
-    /// A new contact; Conflict when the phone is already a contact of this team.
-    async fn create_contact(&self, team: TeamId, name: &str, phone: &str, email: Option<&str>, tags: &[String]) -> DomainResult<Contact>;
+    /// A new contact; Conflict when the phone is already a contact of this team (a deleted one
+    /// too: restore it instead).
+    async fn create_contact(&self, team: TeamId, contact: &NewContact) -> DomainResult<Contact>;
     /// Applies a patch; Conflict on a duplicate phone.
     async fn update_contact(&self, team: TeamId, id: ContactId, patch: ContactPatch) -> DomainResult<Contact>;
-    /// Deletes a contact with its threads; answers the threads that were deleted.
-    async fn delete_contact(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>>;
+    /// Deletes a contact for good with its threads; answers the threads that were deleted.
+    async fn purge_contact(&self, team: TeamId, id: ContactId) -> DomainResult<Vec<ThreadId>>;
+    /// Replaces the team's custom contact fields; values of dropped keys are removed from
+    /// every contact.
+    async fn set_contact_fields(&self, team: TeamId, fields: &[crate::domain::ContactField]) -> DomainResult<()>;
+    /// Sets (or clears) the country local numbers are read in.
+    async fn set_default_country(&self, team: TeamId, country: Option<&str>) -> DomainResult<()>;
 }
 
 /// Inbox filters.

@@ -158,6 +158,111 @@ pub fn contact_name(name: &str) -> DomainResult<String> {
     Ok(name.to_owned())
 }
 
+/// An optional short text of a contact (company, source, a name part, the opt-out reason):
+/// plain text, trimmed, at most `max` characters; empty means none.
+pub fn contact_text(field: &'static str, text: Option<&str>, max: usize) -> DomainResult<Option<String>> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    plain_text(field, text)?;
+    if text.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// The name a contact shows: the one entered, or else the first and last names joined.
+pub fn display_name(name: &str, first: Option<&str>, last: Option<&str>) -> String {
+    let name = name.trim();
+    if !name.is_empty() {
+        return name.to_owned();
+    }
+    [first, last].into_iter().flatten().map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// A contact's first and last name parts: at most 100 characters each.
+pub const MAX_NAME_PART_CHARS: usize = 100;
+/// A contact's notes.
+pub const MAX_CONTACT_NOTES_CHARS: usize = 5000;
+/// One custom field value.
+pub const MAX_CUSTOM_VALUE_CHARS: usize = 1000;
+/// Custom fields a team may define.
+pub const MAX_CUSTOM_FIELDS: usize = 50;
+
+/// Custom field values checked against the team's fields: every key must be one of them, values
+/// are text (numbers and booleans are written as text), at most 1,000 characters; an empty or
+/// null value removes the key.
+pub fn custom_values(
+    values: serde_json::Map<String, serde_json::Value>,
+    fields: &[crate::domain::ContactField],
+) -> DomainResult<serde_json::Map<String, serde_json::Value>> {
+    use serde_json::Value;
+    let mut out = serde_json::Map::new();
+    for (key, value) in values {
+        if !fields.iter().any(|f| f.key == key) {
+            return Err(DomainError::invalid("custom_fields", format!("{key:?} is not one of the team's contact fields")));
+        }
+        let text = match value {
+            Value::Null => continue,
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return Err(DomainError::invalid("custom_fields", format!("{key:?} must be text"))),
+        };
+        if let Some(text) = contact_text("custom_fields", Some(&text), MAX_CUSTOM_VALUE_CHARS)? {
+            out.insert(key, Value::String(text));
+        }
+    }
+    Ok(out)
+}
+
+/// The team's custom contact fields: keys of a lower-case letter then letters, digits or `_`
+/// (at most 40; used as `{{contact.KEY}}`), labels of 1 to 100 characters, keys unique, at most
+/// 50 fields; keys that would shadow a built-in field are refused.
+pub fn contact_fields(fields: Vec<crate::domain::ContactField>) -> DomainResult<Vec<crate::domain::ContactField>> {
+    const BUILT_IN: &[&str] = &[
+        "id",
+        "name",
+        "first_name",
+        "last_name",
+        "phone",
+        "email",
+        "tags",
+        "company",
+        "notes",
+        "source",
+        "custom_fields",
+        "opted_out_at",
+        "opt_out_reason",
+        "created_at",
+    ];
+    if fields.len() > MAX_CUSTOM_FIELDS {
+        return Err(DomainError::invalid("fields", format!("at most {MAX_CUSTOM_FIELDS} fields")));
+    }
+    let mut out: Vec<crate::domain::ContactField> = Vec::with_capacity(fields.len());
+    for f in fields {
+        let key = f.key.trim().to_owned();
+        let valid = key.len() <= 40
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid || BUILT_IN.contains(&key.as_str()) {
+            return Err(DomainError::invalid("fields", format!("{key:?} is not a usable key (a-z, 0-9, _; not a built-in field)")));
+        }
+        if out.iter().any(|o| o.key == key) {
+            return Err(DomainError::invalid("fields", format!("{key:?} appears twice")));
+        }
+        let label = label("fields", &f.label, MAX_NAME_PART_CHARS)?;
+        out.push(crate::domain::ContactField { key, label });
+    }
+    Ok(out)
+}
+
+/// A country local numbers are read in: an ISO 3166 alpha-2 code the phone library knows.
+pub fn country(code: &str) -> DomainResult<String> {
+    let code = code.trim().to_uppercase();
+    code.parse::<phonenumber::country::Id>()
+        .map(|_| code.clone())
+        .map_err(|_| DomainError::invalid("default_country", format!("{code:?} is not a country code (ISO 3166, e.g. US, GB, DE)")))
+}
+
 /// An email address, lower-cased; empty means none.
 pub fn email(email: Option<&str>) -> DomainResult<Option<String>> {
     match email.map(str::trim).filter(|e| !e.is_empty()) {

@@ -25,6 +25,7 @@ struct PrincipalRow {
     role: Role,
     team_name: String,
     simulator_mode: bool,
+    default_country: Option<String>,
     two_factor_enrollment_due: bool,
 }
 
@@ -38,7 +39,12 @@ impl From<PrincipalRow> for Principal {
                 name: this.user_name,
                 role: this.role,
             },
-            team: Team { id: TeamId(this.team_id), name: this.team_name, simulator_mode: this.simulator_mode },
+            team: Team {
+                id: TeamId(this.team_id),
+                name: this.team_name,
+                simulator_mode: this.simulator_mode,
+                default_country: this.default_country,
+            },
             two_factor_enrollment_due: this.two_factor_enrollment_due,
         }
     }
@@ -55,7 +61,7 @@ macro_rules! principal_sql {
             $head,
             "SELECT u.id AS user_id, u.team_id, u.email, u.name AS user_name, u.role, t.name AS team_name,
                 NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_id = t.id AND NOT c.simulated AND c.deleted_at IS NULL)
-                    AS simulator_mode,
+                    AS simulator_mode, t.default_country,
                 (t.two_factor_required AND NOT EXISTS
                     (SELECT 1 FROM two_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL)) AS two_factor_enrollment_due
              FROM users u JOIN teams t ON t.id = u.team_id AND u.deactivated_at IS NULL ",
@@ -250,15 +256,16 @@ impl AccountReads for PgStore {
 
     async fn team(&self, team: TeamId) -> DomainResult<Team> {
         op(async move {
-            let (name, simulator_mode): (String, bool) = sqlx::query_as(
-                "SELECT t.name, NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_id = t.id AND NOT c.simulated AND c.deleted_at IS NULL)
+            let (name, simulator_mode, default_country): (String, bool, Option<String>) = sqlx::query_as(
+                "SELECT t.name, NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_id = t.id AND NOT c.simulated AND c.deleted_at IS NULL),
+                    t.default_country
                  FROM teams t WHERE t.id = $1",
             )
             .bind(team.0)
             .fetch_one(self.db())
             .await
             .map_err(not_found("team"))?;
-            Ok(Team { id: team, name, simulator_mode })
+            Ok(Team { id: team, name, simulator_mode, default_country })
         })
         .await
     }

@@ -192,4 +192,19 @@ pub(crate) mod cursor {
         let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| bad())?;
         Ok((at, id.parse().map_err(|_| bad())?))
     }
+
+    /// A cursor on a text key (an order by name).
+    pub fn encode_text(key: &str, id: Uuid) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{id}|{key}"))
+    }
+
+    pub fn decode_text(s: &str) -> Result<(String, Uuid), StoreError> {
+        let bad = || StoreError::Invalid { field: "cursor", message: "is not a cursor this server gave out".into() };
+        let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?).map_err(|_| bad())?;
+        let (id, key) = raw.split_once('|').ok_or_else(bad)?;
+        if key.contains('\0') {
+            return Err(bad());
+        }
+        Ok((key.to_owned(), id.parse().map_err(|_| bad())?))
+    }
 }

@@ -796,9 +796,9 @@ describe('Switchboard inbox in the browser', () => {
     assert.equal(await tabB.evaluate(() => window.__noReload), true, 'the page was not reloaded');
     await shot(tabB, 'contact-live');
 
-    // A deletes the contact (its threads go with it): the row leaves every inbox (A's first tab,
+    // A purges the contact (its threads go with it): the row leaves every inbox (A's first tab,
     // with another thread open, too), and both open views close with a notice.
-    await adminApi.expect(204, 'DELETE', contactPath);
+    await adminApi.expect(204, 'DELETE', `${contactPath}?purge=true`);
     for (const p of [tabB, tabA]) {
       await p.locator(rowSel(threadW)).waitFor({ state: 'detached', timeout: SOON });
       await p.locator('[data-testid="thread-view"]').waitFor({ state: 'hidden', timeout: SOON });

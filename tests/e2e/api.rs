@@ -196,7 +196,11 @@ async fn contacts_crud_with_e164_and_duplicates(_p: PgPoolOptions, opts: PgConne
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
     let (_, found) = a.client.get("/api/contacts?search=5552671").await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    // Deleting hides the contact (it still reads, marked deleted); purging removes it.
     assert_eq!(a.client.delete(&format!("/api/contacts/{id}")).await.0, 204);
+    let (status, hidden) = a.client.get(&format!("/api/contacts/{id}")).await;
+    assert_eq!((status, hidden["deleted_at"].is_string()), (200, true));
+    assert_eq!(a.client.delete(&format!("/api/contacts/{id}?purge=true")).await.0, 204);
     assert_eq!(a.client.get(&format!("/api/contacts/{id}")).await.0, 404);
     server.stop().await;
 }

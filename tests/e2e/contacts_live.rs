@@ -55,8 +55,8 @@ async fn contact_changes_reach_every_inbox_and_thread_view_live(_p: PgPoolOption
     let seqs: Vec<i64> = log["events"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, vec![1, 2]);
 
-    // Deleting her removes the thread from every inbox and closes the open view.
-    let (status, body) = a.client.delete(&contact_path).await;
+    // Purging her removes the thread from every inbox and closes the open view.
+    let (status, body) = a.client.delete(&format!("{contact_path}?purge=true")).await;
     assert_eq!(status, 204, "{body}");
     let gone: Value = view.expect_data("thread.deleted", SOON).await;
     assert_eq!(gone["thread_id"], thread_id.as_str());

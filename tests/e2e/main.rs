@@ -8,6 +8,7 @@
 mod api;
 mod api_tokens;
 mod bad_input;
+mod contacts;
 mod contacts_live;
 mod lost_answers;
 mod outage;

@@ -14,7 +14,7 @@ async fn a_nul_byte_is_invalid_input_not_an_internal_error(pool: PgPool) {
     let (p, thread) = fixture(&store).await;
     let invalid = |e: actors::DomainError| matches!(e, actors::DomainError::Invalid { .. });
 
-    let err = store.create_contact(p.team.id, "Nu\0l", "+14155550199", None, &[]).await.unwrap_err();
+    let err = store.create_contact(p.team.id, &NewContact::basic("Nu\0l", "+14155550199")).await.unwrap_err();
     assert!(invalid(err.clone()), "contact name: {err:?}");
 
     let new = NewOutbound {
@@ -87,11 +87,11 @@ async fn a_crafted_cursor_is_invalid(pool: PgPool) {
         assert!(matches!(err, actors::DomainError::Invalid { field: "cursor", .. }), "threads {c}: {err:?}");
         let err = store.messages(p.team.id, thread, Some(&c), 10).await.unwrap_err();
         assert!(matches!(err, actors::DomainError::Invalid { field: "cursor", .. }), "messages {c}: {err:?}");
-        let err = store.list_contacts(p.team.id, None, Some(&c), 10).await.unwrap_err();
+        let err = store.list_contacts(p.team.id, &Default::default(), Some(&c), 10).await.unwrap_err();
         assert!(matches!(err, actors::DomainError::Invalid { field: "cursor", .. }), "contacts {c}: {err:?}");
     }
     // The cursors the server gives out still work.
-    let other = store.create_contact(p.team.id, "D", "+14155550101", None, &[]).await.unwrap();
+    let other = store.create_contact(p.team.id, &NewContact::basic("D", "+14155550101")).await.unwrap();
     store.thread_for_contact(p.team.id, other.id, ChannelKind::Sms).await.unwrap();
     let page = store.list_threads(p.team.id, &ThreadFilter { limit: 1, ..Default::default() }).await.unwrap();
     let next = page.next_cursor.expect("one thread left");

@@ -4,7 +4,7 @@
 use crate::support::*;
 use actors::contacts::ContactChange;
 use actors::domain::{ChannelKind, event};
-use actors::ports::{ThreadReads, ThreadWrites};
+use actors::ports::{AccountReads, ThreadReads, ThreadWrites};
 use actors::protocol::ChannelName;
 
 #[tokio::test(start_paused = true)]
@@ -15,7 +15,7 @@ async fn a_contact_change_is_recorded_and_published_on_each_of_its_threads() {
     let mut wa_view = Socket::on(&w.core, "1.2", &ChannelName::Thread(whatsapp).to_string());
 
     let change = ContactChange { name: Some("Caroline".into()), ..ContactChange::default() };
-    let contact = w.core.contacts.update(w.team.id, w.contact.id, change).await.expect("update");
+    let contact = w.core.contacts.update(&w.store.team(w.team.id).await.expect("team"), w.contact.id, change).await.expect("update");
     assert_eq!(contact.name, "Caroline");
 
     for (thread, view) in [(w.thread, &mut sms_view), (whatsapp, &mut wa_view)] {

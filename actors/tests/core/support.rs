@@ -6,7 +6,7 @@ use actors::domain::{ChannelKind, Contact};
 use actors::fakes::{FakeCarrier, MemoryStore};
 use actors::hub::{Conn, ConnRef};
 use actors::ids::{TeamId, ThreadId};
-use actors::ports::{Bus, ContactWrites, LocalBus, ThreadWrites};
+use actors::ports::{Bus, ContactWrites, LocalBus, NewContact, ThreadWrites};
 use actors::{Core, CoreConfig, CorePorts};
 use bytes::Bytes;
 use serde_json::Value;
@@ -49,7 +49,7 @@ pub use actors::fakes::seed::{SeededTeam as Team, team};
 
 /// A contact of the team and their thread on the team's `kind` number.
 pub async fn contact_thread(store: &MemoryStore, team: TeamId, name: &str, phone: &str, kind: ChannelKind) -> (Contact, ThreadId) {
-    let contact = store.create_contact(team, name, phone, None, &[]).await.expect("contact");
+    let contact = store.create_contact(team, &NewContact::basic(name, phone)).await.expect("contact");
     let (thread, _) = store.thread_for_contact(team, contact.id, kind).await.expect("thread");
     (contact, thread)
 }

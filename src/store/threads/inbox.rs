@@ -120,8 +120,8 @@ pub(super) async fn thread_for_inbound(
     profile_name: Option<&str>,
 ) -> Result<(ThreadId, bool), StoreError> {
     let profile = profile_name.map(|n| n.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());
-    let known: Option<(Uuid, Option<Uuid>, bool)> = sqlx::query_as(
-        "SELECT c.id, t.id, c.name = '' FROM contacts c
+    let known: Option<(Uuid, Option<Uuid>, bool, bool)> = sqlx::query_as(
+        "SELECT c.id, t.id, c.name = '', c.deleted_at IS NOT NULL FROM contacts c
          LEFT JOIN threads t ON t.team_id = c.team_id AND t.contact_id = c.id AND t.channel_id = $3
          WHERE c.team_id = $1 AND c.phone = $2",
     )
@@ -131,18 +131,26 @@ pub(super) async fn thread_for_inbound(
     .fetch_optional(store.db())
     .await?;
     // An existing contact is not rewritten on every message (a write and a dead row each time):
-    // only an empty name takes the WhatsApp profile name.
-    if let Some((_, Some(thread), unnamed)) = known
+    // only an empty name takes the WhatsApp profile name, and a deleted contact comes back.
+    if let Some((_, Some(thread), unnamed, false)) = known
         && !(unnamed && profile.is_some())
     {
         return Ok((ThreadId(thread), false));
     }
     let mut tx = store.begin().await?;
     let contact = match known {
-        Some((contact, _, _)) => contact,
+        Some((contact, _, _, deleted)) => {
+            if deleted {
+                sqlx::query("UPDATE contacts SET deleted_at = NULL, updated_at = now() WHERE id = $1")
+                    .bind(contact)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            contact
+        }
         None => {
             let inserted: Option<Uuid> = sqlx::query_scalar(
-                "INSERT INTO contacts (id, team_id, phone, name) VALUES ($1, $2, $3, COALESCE($4, ''))
+                "INSERT INTO contacts (id, team_id, phone, name, source) VALUES ($1, $2, $3, COALESCE($4, ''), 'inbound')
                  ON CONFLICT (team_id, phone) DO NOTHING RETURNING id",
             )
             .bind(ContactId::new().0)

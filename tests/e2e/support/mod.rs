@@ -210,6 +210,10 @@ impl Client {
         Self::answer(self.http.patch(format!("{}{path}", self.base)).json(&body).send().await.unwrap()).await
     }
 
+    pub async fn put_json(&self, path: &str, body: Value) -> (u16, Value) {
+        Self::answer(self.http.put(format!("{}{path}", self.base)).json(&body).send().await.unwrap()).await
+    }
+
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         Self::answer(self.http.delete(format!("{}{path}", self.base)).send().await.unwrap()).await
     }

@@ -6,7 +6,7 @@ use actors::domain::{ChannelKind, User};
 use actors::fakes::seed::{self, SeededTeam};
 use actors::fakes::{FakeCarrier, MemoryStore};
 use actors::ids::{TeamId, ThreadId};
-use actors::ports::{AccountWrites, ContactWrites, LocalBus, Reads, ThreadWrites};
+use actors::ports::{AccountWrites, ContactWrites, LocalBus, NewContact, Reads, ThreadWrites};
 use actors::{Core, CoreConfig, CorePorts};
 use async_trait::async_trait;
 use axum::Router;
@@ -86,7 +86,7 @@ async fn member(store: &MemoryStore, user: User) -> Member {
 
 async fn team(store: &MemoryStore, name: &str, phone: &str) -> TeamFixture {
     let SeededTeam { admin, agent, .. } = seed::team(store, name).await;
-    let contact = store.create_contact(admin.team_id, "Carol", phone, None, &[]).await.expect("contact");
+    let contact = store.create_contact(admin.team_id, &NewContact::basic("Carol", phone)).await.expect("contact");
     let (thread, _) = store.thread_for_contact(admin.team_id, contact.id, ChannelKind::Sms).await.expect("thread");
     TeamFixture { id: admin.team_id, admin: member(store, admin).await, agent: member(store, agent).await, thread }
 }

@@ -125,8 +125,11 @@ pub const METHODS: &[&str] = &[
     "create_contact",
     "contact",
     "update_contact",
-    "delete_contact",
+    "purge_contact",
     "contact_threads",
+    "contact_fields",
+    "set_contact_fields",
+    "set_default_country",
     // AnalyticsStore
     "summary",
     "export",
@@ -174,6 +177,10 @@ struct State {
     two_factor_teams: std::collections::HashSet<TeamId>,
     /// Sign-in challenges by hash.
     challenges: HashMap<Vec<u8>, two_factor::ChallengeRow>,
+    /// Teams' default countries.
+    default_countries: HashMap<TeamId, String>,
+    /// Teams' custom contact fields, in order.
+    contact_fields: HashMap<TeamId, Vec<ContactField>>,
     /// Password reset links by hash.
     password_resets: HashMap<Vec<u8>, passwords::ResetRow>,
     /// Sign-ups waiting for their e-mail, by hash: with their expiry.
@@ -520,7 +527,7 @@ impl State {
     fn team_row(&self, team: TeamId) -> DomainResult<Team> {
         let name = self.teams.get(&team).ok_or(DomainError::NotFound("team"))?.clone();
         let simulator_mode = !self.channels.values().any(|c| c.channel.team_id == team && !c.channel.simulated && !c.deleted);
-        Ok(Team { id: team, name, simulator_mode })
+        Ok(Team { id: team, name, simulator_mode, default_country: self.default_countries.get(&team).cloned() })
     }
 
     /// The thread of (team, contact, channel), created if missing; says whether it was created.

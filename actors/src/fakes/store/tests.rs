@@ -51,7 +51,7 @@ async fn seeded() -> Seeded {
     store.create_invite(&act(&user), None, Role::Agent, b"invite", expires).await.unwrap();
     let other = account(&store, "bob@acme.test", Some(b"invite".to_vec())).await;
     let team = user.team_id;
-    let contact = store.create_contact(team, "Carol", "+14155550100", None, &[]).await.unwrap();
+    let contact = store.create_contact(team, &NewContact::basic("Carol", "+14155550100")).await.unwrap();
     let (thread, created) = store.thread_for_contact(team, contact.id, ChannelKind::Sms).await.unwrap();
     assert!(created);
     Seeded { store, team, user, other, contact, thread }
@@ -170,11 +170,11 @@ async fn a_due_message_is_claimed_once_and_claims_can_be_refreshed_given_back_or
 #[tokio::test]
 async fn one_contact_per_phone_per_team_and_deleting_one_deletes_its_threads() {
     let s = seeded().await;
-    let dup = s.store.create_contact(s.team, "Again", "+14155550100", None, &[]).await;
+    let dup = s.store.create_contact(s.team, &NewContact::basic("Again", "+14155550100")).await;
     assert!(matches!(dup, Err(DomainError::Conflict(_))), "{dup:?}");
-    let nul = s.store.create_contact(s.team, "A\0", "+14155550101", None, &[]).await;
+    let nul = s.store.create_contact(s.team, &NewContact::basic("A\0", "+14155550101")).await;
     assert!(matches!(nul, Err(DomainError::Invalid { field: "name", .. })), "{nul:?}");
-    let dan = s.store.create_contact(s.team, "Dan", "+14155550102", None, &[]).await.unwrap();
+    let dan = s.store.create_contact(s.team, &NewContact::basic("Dan", "+14155550102")).await.unwrap();
     let patch = ContactPatch { phone: Some("+14155550100".into()), ..ContactPatch::default() };
     assert!(matches!(s.store.update_contact(s.team, dan.id, patch).await, Err(DomainError::Conflict(_))));
 
@@ -184,9 +184,9 @@ async fn one_contact_per_phone_per_team_and_deleting_one_deletes_its_threads() {
     assert_eq!((thread, created), (s.thread, false));
     assert_eq!(s.store.contact(s.team, s.contact.id).await.unwrap().name, "Carol", "a named contact keeps its name");
 
-    assert_eq!(s.store.delete_contact(s.team, s.contact.id).await.unwrap(), vec![s.thread]);
+    assert_eq!(s.store.purge_contact(s.team, s.contact.id).await.unwrap(), vec![s.thread]);
     assert!(s.store.load_thread(s.thread).await.unwrap().is_none());
-    assert!(matches!(s.store.delete_contact(s.team, s.contact.id).await, Err(DomainError::NotFound("contact"))));
+    assert!(matches!(s.store.purge_contact(s.team, s.contact.id).await, Err(DomainError::NotFound("contact"))));
 }
 
 #[tokio::test]

@@ -51,6 +51,8 @@ impl ThreadWrites for MemoryStore {
             Some(id) => {
                 // Only an empty name takes the WhatsApp profile name.
                 let c = s.contacts.get_mut(&id).expect("found above");
+                // A deleted contact comes back with a new message.
+                c.deleted_at = None;
                 if let Some(name) = name.filter(|n| !n.trim().is_empty())
                     && c.name.is_empty()
                 {
@@ -60,16 +62,8 @@ impl ThreadWrites for MemoryStore {
             }
             None => {
                 let id = ContactId::new();
-                let contact = Contact {
-                    id,
-                    team_id: team,
-                    name: name.unwrap_or_default(),
-                    phone: phone.to_owned(),
-                    email: None,
-                    tags: vec![],
-                    opted_out_at: None,
-                    created_at: super::now(),
-                };
+                let mut contact = Contact::new(id, team, name.unwrap_or_default(), phone.to_owned(), super::now());
+                contact.source = Some("inbound".into());
                 s.contacts.insert(id, contact);
                 id
             }
