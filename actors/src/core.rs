@@ -109,6 +109,8 @@ pub struct Core {
     pub channels: Channels,
     pub two_factor: crate::two_factor::TwoFactor,
     pub passwords: Arc<crate::passwords::Passwords>,
+    /// Sign-in with the OIDC provider, and linked identities.
+    pub identities: crate::identities::Identities,
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
@@ -175,6 +177,7 @@ impl Core {
         let channels = Channels::new(ports.store.clone(), ports.store.clone());
         let two_factor = crate::two_factor::TwoFactor::new(ports.store.clone());
         let passwords = Arc::new(crate::passwords::Passwords::new(ports.store.clone()));
+        let identities = crate::identities::Identities::new(ports.store.clone());
 
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -225,6 +228,7 @@ impl Core {
             channels,
             two_factor,
             passwords,
+            identities,
             config,
             teams,
             schedule,

@@ -71,4 +71,6 @@ id_type!(
     InviteId,
     /// An API token for programs.
     TokenId,
+    /// A sign-in provider's identity (issuer and subject) linked to a user.
+    IdentityId,
 );

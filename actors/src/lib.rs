@@ -19,6 +19,7 @@ pub mod error;
 pub mod fakes;
 pub mod fanout;
 pub mod hub;
+pub mod identities;
 pub mod ids;
 pub mod members;
 pub mod passwords;

@@ -112,8 +112,9 @@ pub struct ApiToken {
 /// Reads of accounts, sessions, tokens and teams.
 #[async_trait]
 pub trait AccountReads: Send + Sync {
-    /// The user with this email and their password hash.
-    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>>;
+    /// The user with this email and their password hash (`None`: the account has no password,
+    /// it signs in with its provider only).
+    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, Option<String>)>>;
     /// Until when sign-in is held back for `email` after failed attempts, if it is.
     async fn sign_in_blocked_until(&self, email: &str) -> DomainResult<Option<OffsetDateTime>>;
     /// Whether `device_hash` is a device the account of `email` has signed in from.
@@ -299,6 +300,93 @@ pub trait PasswordStore: Send + Sync {
     /// tokens expired or revoked more than `rules::KEEP_DEAD_TOKENS_DAYS` ago. Answers the
     /// rows deleted.
     async fn purge_expired(&self) -> DomainResult<u64>;
+/// A sign-in started at the OIDC provider, kept until the browser comes back (ten minutes,
+/// single use). Secrets the server only compares are kept as hashes.
+#[derive(Clone, Debug)]
+pub struct OidcLogin {
+    /// SHA-256 of the `state` sent to the provider.
+    pub state_hash: Vec<u8>,
+    /// The PKCE verifier, sent with the code at the exchange.
+    pub pkce_verifier: String,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// SHA-256 of the invite token the sign-in started with, if any.
+    pub invite_hash: Option<Vec<u8>>,
+    /// SHA-256 of the browser-binding cookie: the callback must come from the same browser.
+    pub binding_hash: Vec<u8>,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Who the provider says signed in: the identity to match or link.
+#[derive(Clone, Debug)]
+pub struct NewIdentity {
+    pub issuer: String,
+    pub subject: String,
+    /// The verified email (lower case).
+    pub email: String,
+}
+
+/// A linked identity as its owner sees it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Identity {
+    pub id: IdentityId,
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// A user found for a sign-in (by identity or by email), active or not.
+#[derive(Clone, Debug)]
+pub struct FoundUser {
+    pub user: UserId,
+    pub team: TeamId,
+    /// Deactivated (or removed) users sign in no more.
+    pub active: bool,
+}
+
+/// An open invite (neither used, revoked nor expired) a sign-in may accept.
+#[derive(Clone, Debug)]
+pub struct OpenInvite {
+    pub id: InviteId,
+    pub team: TeamId,
+    /// The address it is bound to, if any.
+    pub email: Option<String>,
+}
+
+/// Sign-in with an OIDC provider: pending logins, and identities linked to users. Links and
+/// joins are audit-logged in their own transaction.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Stores a pending login, deleting expired ones first (so the table stays small).
+    async fn create_oidc_login(&self, login: &OidcLogin) -> DomainResult<()>;
+    /// Uses a pending login up (live, unused) and answers it; `None` when there is none: unknown,
+    /// expired or used (of two requests with one state, one gets it).
+    async fn take_oidc_login(&self, state_hash: &[u8]) -> DomainResult<Option<OidcLogin>>;
+    /// The user an identity is linked to (a removed user's link does not count).
+    async fn identity_user(&self, issuer: &str, subject: &str) -> DomainResult<Option<(IdentityId, FoundUser)>>;
+    /// The (not removed) user with this email.
+    async fn user_by_email(&self, email: &str) -> DomainResult<Option<FoundUser>>;
+    /// Stamps a linked identity's use (and the provider's current email); answers its user
+    /// (NotFound when deactivated meanwhile).
+    async fn identity_used(&self, id: IdentityId, email: &str) -> DomainResult<Principal>;
+    /// Links `identity` to an active user (`identity.linked`, by the user); answers the user.
+    async fn link_identity(&self, user: UserId, identity: &NewIdentity, client: &Client) -> DomainResult<Principal>;
+    /// An open invite: the one with this token when given, else the newest bound to `email`.
+    async fn open_invite(&self, token_hash: Option<&[u8]>, email: &str) -> DomainResult<Option<OpenInvite>>;
+    /// Accepts an invite (still open, checked under a lock) with a new account that has no
+    /// password, linked to `identity` (`user.created`, `invite.accepted`, `identity.linked`).
+    /// NotFound when the invite is no longer open; Conflict when the email is taken.
+    async fn join_with_identity(&self, invite: InviteId, name: &str, identity: &NewIdentity, client: &Client) -> DomainResult<Principal>;
+    /// A user's linked identities, oldest first.
+    async fn identities(&self, user: UserId) -> DomainResult<Vec<Identity>>;
+    /// Unlinks one of `by`'s identities (`identity.unlinked`), unless it is their last way to
+    /// sign in (`rules::oidc::may_unlink`, checked under a lock on the user): Conflict. NotFound
+    /// for anyone else's.
+    async fn unlink_identity(&self, by: &Actor, id: IdentityId) -> DomainResult<()>;
 }
 
 /// A page of a listing; `next_cursor` is opaque to clients.
@@ -683,8 +771,8 @@ pub trait ContactStore: ContactReads + ContactWrites {}
 impl<T: ContactReads + ContactWrites> ContactStore for T {}
 
 /// What the accounts service uses.
-pub trait AccountStore: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore {}
-impl<T: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore> AccountStore for T {}
+pub trait AccountStore: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore + IdentityStore {}
+impl<T: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore + IdentityStore> AccountStore for T {}
 
 /// The whole store.
 pub trait Store: ThreadStore + Reads + ContactStore + AccountStore {}

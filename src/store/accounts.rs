@@ -143,9 +143,9 @@ impl AccountReads for PgStore {
         .await
     }
 
-    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
+    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, Option<String>)>> {
         op(async move {
-            let row: Option<(Uuid, String)> =
+            let row: Option<(Uuid, Option<String>)> =
                 sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND deactivated_at IS NULL")
                     .bind(email)
                     .fetch_optional(self.db())

@@ -9,6 +9,7 @@ mod channels;
 mod contacts;
 mod counted;
 mod error;
+mod identities;
 mod members;
 mod passwords;
 mod schedule;

@@ -26,7 +26,7 @@ impl AccountReads for MemoryStore {
         Ok(user.is_some_and(|u| s.users.get(&u).is_some_and(|row| row.user.email == email)))
     }
 
-    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, String)>> {
+    async fn credentials(&self, email: &str) -> DomainResult<Option<(Principal, Option<String>)>> {
         self.enter("credentials").await?;
         let s = self.state();
         match s.users.values().find(|u| u.user.email == email && u.deactivated_at.is_none()) {
@@ -315,7 +315,7 @@ impl AccountWrites for MemoryStore {
         };
         let user = User { id: UserId::new(), team_id: team, email: a.email, name: a.name, role };
         let id = user.id;
-        s.users.insert(id, UserRow { user, password_hash: a.password_hash, created_at: now(), deactivated_at: None, removed: false });
+        s.users.insert(id, UserRow { user, password_hash: Some(a.password_hash), created_at: now(), deactivated_at: None, removed: false });
         s.audit_push(Some(team), Some(id), "user.created", "user", Some(id.to_string()), client, serde_json::json!({}));
         s.principal(id)
     }

@@ -19,6 +19,7 @@ mod analytics;
 mod channels;
 mod contacts;
 mod passwords;
+mod identities;
 mod reads;
 mod schedule;
 mod send;
@@ -113,6 +114,17 @@ pub const METHODS: &[&str] = &[
     "create_pending_sign_up",
     "take_pending_sign_up",
     "purge_expired",
+    // IdentityStore
+    "create_oidc_login",
+    "take_oidc_login",
+    "identity_user",
+    "user_by_email",
+    "identity_used",
+    "link_identity",
+    "open_invite",
+    "join_with_identity",
+    "identities",
+    "unlink_identity",
     // ChannelStore
     "channels",
     "create_channel",
@@ -185,11 +197,16 @@ struct State {
     password_resets: HashMap<Vec<u8>, passwords::ResetRow>,
     /// Sign-ups waiting for their e-mail, by hash: with their expiry.
     pending_sign_ups: HashMap<Vec<u8>, (crate::ports::PendingSignUp, OffsetDateTime)>,
+    /// Pending OIDC logins by state hash, with whether each was used.
+    oidc_logins: HashMap<Vec<u8>, (crate::ports::OidcLogin, bool)>,
+    /// Linked identities, with their user.
+    identities: Vec<(UserId, crate::ports::Identity)>,
 }
 
 struct UserRow {
     user: User,
-    password_hash: String,
+    /// `None`: the account signs in with its provider only.
+    password_hash: Option<String>,
     created_at: OffsetDateTime,
     deactivated_at: Option<OffsetDateTime>,
     removed: bool,
