@@ -107,6 +107,7 @@ pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
         .merge(webhooks::routes())
         .merge(gateway::routes())
         .merge(pages::routes())
+        .merge(oidc::flow::routes())
         .nest_service("/static", ServeDir::new(static_dir))
         // Every answer is JSON, unknown routes and methods too.
         .fallback(|| async { error::ApiError::not_found("route") })

@@ -45,7 +45,7 @@ pub(crate) fn new_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-pub(super) fn check_rate(state: &AppState, ip: std::net::IpAddr) -> ApiResult<()> {
+pub(crate) fn check_rate(state: &AppState, ip: std::net::IpAddr) -> ApiResult<()> {
     state.auth_limiter.check_key(&ip).map_err(|not_until| {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
         ApiError::rate_limited(wait.as_secs() + 1)
@@ -83,12 +83,18 @@ fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
 
 /// Starts a session: stores its hash, answers the body with the cookie.
 pub(super) async fn start_session(state: &AppState, p: &Principal, status: StatusCode) -> ApiResult<Response> {
+    let cookie = session_cookie_for(state, p).await?;
+    Ok((status, CookieJar::new().add(cookie), axum::Json(json!({ "user": p.user, "team": p.team }))).into_response())
+}
+
+/// Starts a session: stores its hash, answers its cookie.
+async fn session_cookie_for(state: &AppState, p: &Principal) -> ApiResult<Cookie<'static>> {
     let id = new_secret();
     let expires = OffsetDateTime::now_utc() + Duration::days(SESSION_DAYS);
     state.core.accounts.start_session(p.user.id, &hash_secret(&id), expires).await?;
     let mut cookie = session_cookie(id, state.config.secure_cookies());
     cookie.set_max_age(Duration::days(SESSION_DAYS));
-    Ok((status, CookieJar::new().add(cookie), axum::Json(json!({ "user": p.user, "team": p.team }))).into_response())
+    Ok(cookie)
 }
 
 pub async fn sign_up(
@@ -157,8 +163,10 @@ pub async fn sign_in(
     state.core.accounts.may_try_sign_in(&email, device.as_deref()).await?;
     let found = state.reads.credentials(&email).await?;
     // Unknown email and wrong password look the same, and take the same time.
+    // An account without a password (it joined by signing in with the provider) fails the same
+    // way: its hash is the dummy's.
     let (principal, hash) = match found {
-        Some((p, hash)) => (Some(p), Some(hash)),
+        Some((p, hash)) => (Some(p), hash),
         None => (None, None),
     };
     let ok = verify_password(req.password, hash).await;
@@ -169,13 +177,22 @@ pub async fn sign_in(
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong email or password"));
     };
     // With two-factor on, the password alone signs nobody in: a challenge, and no session.
-    if state.core.two_factor.state(p.user.id).await?.enabled {
-        let challenge = new_secret();
-        let expires = OffsetDateTime::now_utc() + Duration::seconds(rules::totp::CHALLENGE_SECS);
-        state.core.accounts.start_challenge(p.user.id, &hash_secret(&challenge), expires).await?;
+    if let Some(challenge) = two_factor_challenge(&state, &p).await? {
         return Ok(axum::Json(json!({ "two_factor_required": true, "challenge": challenge })).into_response());
     }
-    signed_in(&state, &headers, &p, client, json!({ "method": "password" })).await
+    Ok(signed_in(&state, &headers, &p, client, json!({ "method": "password" })).await?.json())
+}
+
+/// With two-factor on for `p`, a first factor signs nobody in: a new challenge (its id, to hand
+/// to the browser) for the second step; `None` when two-factor is off.
+pub(crate) async fn two_factor_challenge(state: &AppState, p: &Principal) -> ApiResult<Option<String>> {
+    if !state.core.two_factor.state(p.user.id).await?.enabled {
+        return Ok(None);
+    }
+    let challenge = new_secret();
+    let expires = OffsetDateTime::now_utc() + Duration::seconds(rules::totp::CHALLENGE_SECS);
+    state.core.accounts.start_challenge(p.user.id, &hash_secret(&challenge), expires).await?;
+    Ok(Some(challenge))
 }
 
 #[derive(Deserialize)]
@@ -223,18 +240,18 @@ pub async fn sign_in_two_factor(
     if !state.core.accounts.finish_challenge(&challenge).await? {
         return Err(wrong());
     }
-    signed_in(&state, &headers, &p, client, json!({ "method": "password", "two_factor": method })).await
+    Ok(signed_in(&state, &headers, &p, client, json!({ "method": "password", "two_factor": method })).await?.json())
 }
 
 /// A sign-in that succeeded: the old session ends, the device is remembered, the success is
-/// audited, and the answer carries the new session.
-async fn signed_in(
+/// audited (with `details`: the method), and the answer carries the new session's cookies.
+pub(crate) async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
     p: &Principal,
     client: actors::audit::Client,
     details: Value,
-) -> ApiResult<Response> {
+) -> ApiResult<SignedIn> {
     let jar = CookieJar::from_headers(headers);
     // Rotate: a session id known before sign-in never becomes a signed-in one.
     if let Some(old) = session_id(headers) {
@@ -252,11 +269,28 @@ async fn signed_in(
         .secure(state.config.secure_cookies())
         .build();
     device_cookie.set_max_age(Duration::days(400));
-    let mut res = start_session(state, p, StatusCode::OK).await?;
-    if let Ok(value) = device_cookie.encoded().to_string().parse() {
-        res.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    let session = session_cookie_for(state, p).await?;
+    let body = json!({ "user": p.user, "team": p.team });
+    Ok(SignedIn { cookies: CookieJar::new().add(session).add(device_cookie), body })
+}
+
+/// A started session: its cookies (the session, the device), answered as JSON to the API or as
+/// a redirect to a page (a sign-in with the provider comes back as a navigation).
+pub(crate) struct SignedIn {
+    cookies: CookieJar,
+    body: Value,
+}
+
+impl SignedIn {
+    /// `200 {user, team}` with the cookies.
+    fn json(self) -> Response {
+        (StatusCode::OK, self.cookies, axum::Json(self.body)).into_response()
     }
-    Ok(res)
+
+    /// `303` to `to` with the cookies.
+    pub(crate) fn redirect(self, to: &str) -> Response {
+        (self.cookies, axum::response::Redirect::to(to)).into_response()
+    }
 }
 
 /// The cookie that names a device an account has signed in from (its hash is kept): a device
@@ -264,7 +298,7 @@ async fn signed_in(
 pub(super) const DEVICE_COOKIE: &str = "sb_device";
 
 /// The client's address (see `extract::client_ip`).
-pub(super) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
+pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
     crate::extract::client_ip(state.config.trusted_proxy_header.as_deref(), headers, Some(peer)).unwrap_or(peer.ip())
 }
 

@@ -4,6 +4,7 @@ mod analytics;
 mod auth;
 mod channels;
 mod contacts;
+mod identities;
 mod messages;
 mod ops;
 mod passwords;
@@ -31,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/password/reset", post(passwords::reset))
         .route("/api/auth/password/reset/check", post(passwords::check_reset))
         .route("/api/team/members/{id}/password-reset", post(passwords::admin_link))
+        .route("/api/auth/identities", get(identities::list))
+        .route("/api/auth/identities/{id}", axum::routing::delete(identities::unlink))
         .route("/api/me", get(auth::me))
         .route("/api/auth/two-factor", axum::routing::delete(two_factor::disable))
         .route("/api/auth/two-factor/setup", post(two_factor::setup))
@@ -76,5 +79,5 @@ pub(crate) fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, 
     raw.parse().map_err(|_| crate::error::ApiError::not_found(what))
 }
 
-pub(crate) use auth::me_json;
 pub use auth::simulated_channels;
+pub(crate) use auth::{check_rate, client_ip, me_json, new_secret, signed_in, two_factor_challenge};

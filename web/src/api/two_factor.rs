@@ -69,7 +69,7 @@ pub async fn regenerate(State(state): State<AppState>, Acting(_, by): Acting, Js
 /// `DELETE /api/auth/two-factor {password}`: off, with the password; 409 while the team
 /// requires it.
 pub async fn disable(State(state): State<AppState>, Acting(_, by): Acting, Json(req): Json<Password>) -> ApiResult<StatusCode> {
-    let hash = state.reads.credentials(&by.user.email).await?.map(|(_, hash)| hash);
+    let hash = state.reads.credentials(&by.user.email).await?.and_then(|(_, hash)| hash);
     if !verify_password(req.password, hash).await {
         return Err(ApiError::invalid("password", "is not your password"));
     }

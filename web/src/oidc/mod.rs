@@ -3,6 +3,7 @@
 //! starts, and every OIDC route answers 503 until a later request's discovery succeeds (tried
 //! again lazily, at most every few seconds).
 
+pub mod flow;
 pub mod http;
 
 use self::http::ProviderHttp;
