@@ -142,3 +142,64 @@ impl Identities {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+    use crate::fakes::MemoryStore;
+    use crate::fakes::seed;
+    use crate::ports::{AccountWrites, IdentityStore, MemberChange};
+
+    fn claims(subject: &str, email: &str, verified: bool) -> ProviderClaims {
+        ProviderClaims {
+            issuer: "https://idp.test".into(),
+            subject: subject.into(),
+            email: Some(email.into()),
+            email_verified: Some(verified),
+            name: Some("Zoe Lima".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn matching_order_and_refusals() {
+        let store = Arc::new(MemoryStore::new());
+        let team = seed::team(&store, "Acme").await;
+        let ids = Identities::new(store.clone());
+        let client = Client::default();
+
+        // Unverified, even for a known email: refused.
+        let refused = ids.sign_in(&claims("s1", "agent@acme.test", false), None, &client).await.unwrap();
+        assert_eq!(refused.unwrap_err(), Refusal::EmailUnverified);
+        // A known, verified email: signed in and linked; then the subject finds them whatever the email.
+        let p = ids.sign_in(&claims("s1", "AGENT@acme.test", true), None, &client).await.unwrap().unwrap();
+        assert_eq!(p.user.id, team.agent.id);
+        let p = ids.sign_in(&claims("s1", "renamed@elsewhere.test", true), None, &client).await.unwrap().unwrap();
+        assert_eq!(p.user.id, team.agent.id);
+        let linked = ids.list(team.agent.id).await.unwrap();
+        assert_eq!((linked.len(), linked[0].email.as_deref()), (1, Some("renamed@elsewhere.test")));
+        // Unknown: nobody, and no invite.
+        let refused = ids.sign_in(&claims("s2", "zoe@acme.test", true), None, &client).await.unwrap();
+        assert_eq!(refused.unwrap_err(), Refusal::NoAccount);
+        // An invite bound to the email: a passwordless account in its team.
+        let by = Actor::new(team.admin.clone(), client.clone());
+        let expires = crate::clock::now() + time::Duration::days(1);
+        store.create_invite(&by, Some("zoe@acme.test"), Role::Agent, b"zoe-invite", expires).await.unwrap();
+        let zoe = ids.sign_in(&claims("s2", "zoe@acme.test", true), None, &client).await.unwrap().unwrap();
+        assert_eq!((zoe.team.id, zoe.user.name.as_str()), (team.id, "Zoe Lima"));
+        // Her only way in cannot be unlinked; the agent (with a password) may unlink his.
+        let zoe_actor = Actor::new(zoe.user.clone(), client.clone());
+        let only = ids.list(zoe.user.id).await.unwrap()[0].id;
+        assert!(matches!(ids.unlink(&zoe_actor, only).await, Err(DomainError::Conflict(_))));
+        assert!(matches!(ids.unlink(&zoe_actor, linked[0].id).await, Err(DomainError::NotFound("identity"))));
+        ids.unlink(&Actor::new(team.agent.clone(), client.clone()), linked[0].id).await.unwrap();
+        // Deactivated: refused.
+        store.change_member(&by, zoe.user.id, MemberChange { active: Some(false), ..Default::default() }).await.unwrap();
+        let refused = ids.sign_in(&claims("s2", "zoe@acme.test", true), None, &client).await.unwrap();
+        assert_eq!(refused.unwrap_err(), Refusal::Deactivated);
+        // A used or unknown invite token.
+        let refused = ids.sign_in(&claims("s3", "yan@acme.test", true), Some(b"zoe-invite"), &client).await.unwrap();
+        assert_eq!(refused.unwrap_err(), Refusal::Invite);
+        assert!(store.take_oidc_login(b"nothing").await.unwrap().is_none());
+    }
+}

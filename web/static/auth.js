@@ -3,8 +3,11 @@
 // challenge after the password: the form then asks for the 6-digit code from their app (or a
 // recovery code) and posts it with the challenge. The same script drives the forgot-password,
 // reset-password and sign-up confirmation pages: a link's token comes in the URL fragment
-// (never sent to a server), is dropped from the address bar and posted with the form. Plain
-// JS, no build step.
+// (never sent to a server), is dropped from the address bar and posted with the form. With a
+// sign-in provider configured (`/api/auth/providers`), a "Sign in with …" button starts
+// `/auth/oidc/start` (with the invite on the invite's sign-up page); the provider's sign-in
+// comes back here with `?error=CODE` (shown as a message of ours, never text from the URL) or,
+// for a two-factor account, with `#challenge=…` (the code step). Plain JS, no build step.
 (function () {
   'use strict';
   const form = document.getElementById('auth-form');
@@ -105,6 +108,47 @@
       go.dataset.testid = 'go-sign-in';
       form.appendChild(go);
     }
+  }
+
+  // What the provider's round trip can come back with; unknown codes get the generic message.
+  const OIDC_ERRORS = {
+    oidc_state: 'That sign-in link expired or was opened in another browser. Please try again.',
+    oidc_denied: 'The sign-in provider did not sign you in.',
+    oidc_provider: 'The sign-in provider could not be reached or refused the sign-in. Please try again.',
+    oidc_token: 'The sign-in provider\'s answer could not be verified. Please try again.',
+    oidc_email_unverified: 'Your email address is not verified with the sign-in provider.',
+    oidc_no_account: 'There is no Switchboard account for this email address. Ask an admin of your team for an invite.',
+    oidc_deactivated: 'This account is deactivated. Ask an admin of your team.',
+    oidc_invite: 'This invite is used, revoked, expired, or for another email address. Ask for a new one.',
+  };
+
+  const oidc = document.getElementById('oidc');
+  if (oidc) {
+    fetch('/api/auth/providers', { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+      .then((res) => (res.ok ? res.json() : null))
+      .then((providers) => {
+        if (!providers || !providers.oidc || !oidc.isConnected) return;
+        const button = document.getElementById('oidc-button');
+        button.textContent = `${oidc.dataset.verb} with ${providers.oidc.name}`;
+        if (oidc.dataset.invite) button.href = `/auth/oidc/start?invite=${encodeURIComponent(oidc.dataset.invite)}`;
+        oidc.hidden = false;
+      })
+      .catch(() => { /* the password form still works */ });
+  }
+  const params = new URLSearchParams(window.location.search);
+  const oidcError = params.get('error');
+  if (oidcError) {
+    const box = document.getElementById('oidc-error') || errorBox;
+    box.textContent = OIDC_ERRORS[oidcError] || 'Signing in with the provider did not work. Please try again.';
+    box.hidden = false;
+  }
+
+  // Back from the provider with two-factor on: the code step, with the challenge it started.
+  const fromProvider = new URLSearchParams(window.location.hash.slice(1)).get('challenge');
+  if (fromProvider) {
+    window.history.replaceState(null, '', window.location.pathname);
+    if (oidc) oidc.remove();
+    askForCode(fromProvider);
   }
 
   form.addEventListener('submit', async (event) => {

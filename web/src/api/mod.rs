@@ -80,4 +80,4 @@ pub(crate) fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, 
 }
 
 pub use auth::simulated_channels;
-pub(crate) use auth::{check_rate, client_ip, me_json, new_secret, signed_in, two_factor_challenge};
+pub(crate) use auth::{check_rate, me_json, new_secret, signed_in, two_factor_challenge};

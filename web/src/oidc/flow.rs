@@ -9,14 +9,14 @@
 
 use super::OidcProvider;
 use crate::AppState;
-use crate::api::{check_rate, client_ip, new_secret, signed_in, two_factor_challenge};
+use crate::api::{check_rate, new_secret, signed_in, two_factor_challenge};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ClientInfo, Query, hash_secret};
 use actors::identities::ProviderClaims;
 use actors::ports::OidcLogin;
 use actors::rules;
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -26,7 +26,6 @@ use openidconnect::core::CoreResponseType;
 use openidconnect::{AuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse};
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -60,6 +59,14 @@ fn provider(state: &AppState) -> ApiResult<Arc<OidcProvider>> {
     state.oidc.clone().ok_or_else(|| ApiError::not_found("route"))
 }
 
+/// The per-address limit of sign-in attempts (the client's address as the audit log has it).
+fn limit(state: &AppState, client: &actors::audit::Client) -> ApiResult<()> {
+    match client.ip.as_deref().and_then(|ip| ip.parse().ok()) {
+        Some(ip) => check_rate(state, ip),
+        None => Ok(()),
+    }
+}
+
 /// The page shown while the provider cannot be reached.
 fn unavailable(name: &str) -> Response {
     let name: String = name
@@ -88,12 +95,12 @@ fn refused(code: &str) -> Response {
 /// `GET /auth/oidc/start[?invite=TOKEN]`: a new pending sign-in, and a redirect to the provider.
 pub async fn start(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientInfo(client_info): ClientInfo,
     headers: HeaderMap,
     Query(q): Query<StartQuery>,
 ) -> ApiResult<Response> {
     let provider = provider(&state)?;
-    check_rate(&state, client_ip(&state, &headers, addr))?;
+    limit(&state, &client_info)?;
     let Ok(client) = provider.client().await else { return Ok(unavailable(provider.display_name())) };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request =
@@ -129,13 +136,12 @@ pub async fn start(
 /// `GET /auth/oidc/callback?code&state` (or `?error=&state`): finishes the sign-in.
 pub async fn callback(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ClientInfo(client_info): ClientInfo,
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> ApiResult<Response> {
     let provider = provider(&state)?;
-    check_rate(&state, client_ip(&state, &headers, addr))?;
+    limit(&state, &client_info)?;
     // Before the state is used up: once the provider is back, a reload finishes the sign-in.
     let Ok(client) = provider.client().await else { return Ok(unavailable(provider.display_name())) };
     let Some(state_param) = q.state.as_deref().filter(|s| !s.is_empty()) else { return Ok(refused("oidc_state")) };

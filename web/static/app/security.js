@@ -3,10 +3,13 @@
 // into an authenticator app, confirm with a code, keep the recovery codes shown this once), get
 // new recovery codes, or turn it off with the password (not while the team requires it). Admins
 // also find the team's switch "Require two-factor". A member of a team that requires it lands
-// here until they turn it on (the server sends every other page here).
+// here until they turn it on (the server sends every other page here). "Linked sign-in" lists
+// the identities at the deployment's sign-in provider linked to the account (signing in with the
+// provider links one), each with an unlink button (refused for the last way to sign in).
 
 import { api } from './api.js';
 import { h, toast } from './dom.js';
+import { fullTime, relTime } from './format.js';
 import { isAdmin, main } from './session.js';
 
 /** The server's SVG (our own QR rendering) as a node, parsed, never as HTML. */
@@ -67,12 +70,13 @@ function passwordCard(fail, error) {
 export async function startSecurity() {
   const card = h('section', { class: 'card', 'data-testid': 'two-factor' });
   const teamCard = h('section', { class: 'card', hidden: !isAdmin, 'data-testid': 'team-two-factor' });
+  const linkedCard = h('section', { class: 'card', hidden: true, 'data-testid': 'linked-sign-in' });
   const error = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'security-error' });
   const fail = (err) => {
     error.textContent = err.message;
     error.hidden = false;
   };
-  main.replaceChildren(h('div', { class: 'settings', 'data-testid': 'security' }, h('h1', null, 'Security'), error, passwordCard(fail, error), card, teamCard));
+  main.replaceChildren(h('div', { class: 'settings', 'data-testid': 'security' }, h('h1', null, 'Security'), error, passwordCard(fail, error), card, linkedCard, teamCard));
 
   async function render() {
     error.hidden = true;
@@ -81,6 +85,36 @@ export async function startSecurity() {
     if (!tf.enabled) renderOff(tf);
     else renderOn(tf);
     if (isAdmin) renderTeam(tf);
+    await renderLinked();
+  }
+
+  async function renderLinked() {
+    const [providers, identities] = await Promise.all([api('GET', '/api/auth/providers'), api('GET', '/api/auth/identities')]);
+    const items = identities.items || [];
+    // Nothing to show on a deployment without a provider, unless links remain from before.
+    linkedCard.hidden = !providers.oidc && items.length === 0;
+    if (linkedCard.hidden) return;
+    const name = providers.oidc ? providers.oidc.name : 'your sign-in provider';
+    const rows = items.map((identity) => h('li', { class: 'identity', 'data-testid': 'identity' },
+      h('div', null,
+        h('strong', null, identity.email || identity.subject),
+        h('div', { class: 'muted small' }, identity.issuer, ' · linked ', h('span', { title: fullTime(identity.created_at) }, relTime(identity.created_at)),
+          identity.last_used_at ? [' · last used ', h('span', { title: fullTime(identity.last_used_at) }, relTime(identity.last_used_at))] : null)),
+      h('button', { type: 'button', class: 'secondary', 'data-testid': 'identity-unlink', onclick: async () => {
+        if (!window.confirm(`Unlink ${identity.email || 'this identity'}? You will no longer sign in with it.`)) return;
+        try {
+          await api('DELETE', `/api/auth/identities/${encodeURIComponent(identity.id)}`);
+          toast('Unlinked.');
+          error.hidden = true;
+          await renderLinked();
+        } catch (err) {
+          fail(err);
+        }
+      } }, 'Unlink')));
+    linkedCard.replaceChildren(h('h2', null, 'Linked sign-in'),
+      items.length
+        ? h('ul', { class: 'plain-list identities' }, ...rows)
+        : h('p', { class: 'muted', 'data-testid': 'no-identities' }, `No sign-in with ${name} is linked. Sign out and choose "Sign in with ${name}" to link one.`));
   }
 
   function renderOff(tf) {

@@ -40,3 +40,35 @@ async fn a_configured_provider_is_named_even_while_unreachable() {
 fn an_issuer_that_is_not_a_url_is_refused_at_start() {
     assert!(OidcProvider::new(settings("not a url")).is_err());
 }
+
+#[tokio::test]
+async fn without_oidc_its_routes_do_not_exist() {
+    let app = App::start(|_| {}).await;
+    for uri in ["/auth/oidc/start", "/auth/oidc/start?invite=abc", "/auth/oidc/callback?code=c&state=s"] {
+        let reply = app.get(uri, &Auth::None).await;
+        assert_eq!(reply.status, axum::http::StatusCode::NOT_FOUND, "{uri}: {reply:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_answers_a_503_page() {
+    let provider = Arc::new(OidcProvider::new(settings("http://127.0.0.1:9")).expect("valid settings"));
+    let app = App::start_with_oidc(|_| {}, Some(provider)).await;
+    for uri in ["/auth/oidc/start", "/auth/oidc/callback?code=c&state=s"] {
+        let reply = app.get(uri, &Auth::None).await;
+        assert_eq!(reply.status, axum::http::StatusCode::SERVICE_UNAVAILABLE, "{uri}: {reply:?}");
+        assert!(reply.headers.contains_key("retry-after"));
+        assert!(reply.body.as_str().is_some_and(|b| b.contains("Google is unavailable")), "{reply:?}");
+    }
+}
+
+#[tokio::test]
+async fn identities_are_ones_own() {
+    let app = App::start(|_| {}).await;
+    assert_eq!(app.get("/api/auth/identities", &Auth::None).await.status, axum::http::StatusCode::UNAUTHORIZED);
+    let reply = app.get("/api/auth/identities", &app.acme.agent.session).await;
+    assert_eq!(reply.body, json!({ "items": [], "next_cursor": null }), "{reply:?}");
+    let missing = format!("/api/auth/identities/{}", uuid::Uuid::now_v7());
+    let reply = app.json(axum::http::Method::DELETE, &missing, &app.acme.agent.token, json!({})).await;
+    assert_eq!(reply.status, axum::http::StatusCode::NOT_FOUND, "{reply:?}");
+}
