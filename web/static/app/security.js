@@ -85,7 +85,9 @@ export async function startSecurity() {
     if (!tf.enabled) renderOff(tf);
     else renderOn(tf);
     if (isAdmin) renderTeam(tf);
-    await renderLinked();
+    // Held to enrolment, a session reaches only the two-factor routes: links wait until then.
+    if (tf.required && !tf.enabled) linkedCard.hidden = true;
+    else await renderLinked();
   }
 
   async function renderLinked() {
