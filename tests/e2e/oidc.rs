@@ -217,6 +217,17 @@ async fn who_is_refused(_p: PgPoolOptions, opts: PgConnectOptions) {
     assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM users").fetch_one(&pool).await.unwrap(), users);
     assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM teams").fetch_one(&pool).await.unwrap(), teams);
 
+    // The provider rotates its signing key: the server fetches the new keys once and goes on.
+    provider.set_user(ProviderUser::verified(&ana_email));
+    provider.rotate_key("e2e-key-2");
+    let b = browser(&server);
+    assert_eq!(sign_in(&b, &provider, None).await, "/", "new keys fetched");
+    // A second unknown key within the minute is refused (keys are not fetched for every token).
+    provider.rotate_key("e2e-key-3");
+    let b = browser(&server);
+    assert_eq!(sign_in(&b, &provider, None).await, "/sign-in?error=oidc_token");
+    provider.rotate_key("e2e-key-2");
+
     // An ID token whose nonce is not the one asked for.
     provider.set_user(ProviderUser::verified(&ana_email));
     provider.set_wrong_nonce(true);

@@ -61,7 +61,8 @@ struct Inner {
 #[derive(Clone)]
 struct Shared {
     issuer: String,
-    key: Arc<CoreRsaPrivateSigningKey>,
+    /// The signing key, and its id (changed by `rotate_key`).
+    key: Arc<Mutex<(Arc<CoreRsaPrivateSigningKey>, String)>>,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -80,8 +81,7 @@ impl OidcProvider {
     /// A provider on `listener` (a test that starts it late binds the address it promised).
     pub fn start_on(listener: tokio::net::TcpListener) -> OidcProvider {
         let issuer = format!("http://{}", listener.local_addr().unwrap());
-        let key = CoreRsaPrivateSigningKey::from_pem(KEY_PEM, Some(JsonWebKeyId::new("e2e-key".into()))).expect("the test key");
-        let shared = Shared { issuer: issuer.clone(), key: Arc::new(key), inner: Arc::default() };
+        let shared = Shared { issuer: issuer.clone(), key: Arc::new(Mutex::new(signing_key("e2e-key"))), inner: Arc::default() };
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
@@ -109,6 +109,12 @@ impl OidcProvider {
         self.shared.inner.lock().unwrap().last_authorize.clone()
     }
 
+    /// Rotates the signing key: a new key id, published in the JWKS (the old one no longer is).
+    /// (The same RSA key under a new id: what a client sees of a rotation is the id.)
+    pub fn rotate_key(&self, kid: &str) {
+        *self.shared.key.lock().unwrap() = signing_key(kid);
+    }
+
     /// How many tokens `/token` has answered.
     pub fn tokens_issued(&self) -> usize {
         self.shared.inner.lock().unwrap().tokens_issued
@@ -124,6 +130,11 @@ impl Drop for OidcProvider {
     fn drop(&mut self) {
         self.handle.abort();
     }
+}
+
+fn signing_key(kid: &str) -> (Arc<CoreRsaPrivateSigningKey>, String) {
+    let key = CoreRsaPrivateSigningKey::from_pem(KEY_PEM, Some(JsonWebKeyId::new(kid.into()))).expect("the test key");
+    (Arc::new(key), kid.to_owned())
 }
 
 async fn discovery(State(s): State<Shared>) -> Json<Value> {
@@ -143,7 +154,8 @@ async fn discovery(State(s): State<Shared>) -> Json<Value> {
 }
 
 async fn jwks(State(s): State<Shared>) -> Json<Value> {
-    Json(serde_json::to_value(CoreJsonWebKeySet::new(vec![s.key.as_verification_key()])).unwrap())
+    let key = s.key.lock().unwrap().0.clone();
+    Json(serde_json::to_value(CoreJsonWebKeySet::new(vec![key.as_verification_key()])).unwrap())
 }
 
 /// Approves at once: a code for the current user, back to the client's redirect URI.
@@ -200,9 +212,10 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, Form(form): Form<Has
     if let Some(name) = &grant.user.name {
         claims["name"] = json!(name);
     }
-    let header = json!({ "alg": "RS256", "typ": "JWT", "kid": "e2e-key" });
+    let (key, kid) = s.key.lock().unwrap().clone();
+    let header = json!({ "alg": "RS256", "typ": "JWT", "kid": kid });
     let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-    let signature = s.key.sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, signing_input.as_bytes()).unwrap();
+    let signature = key.sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, signing_input.as_bytes()).unwrap();
     let id_token = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature));
     Json(json!({ "access_token": format!("at-{}", super::uuid_short()), "token_type": "Bearer", "expires_in": 600, "id_token": id_token }))
         .into_response()

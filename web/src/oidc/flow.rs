@@ -23,7 +23,10 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use openidconnect::core::CoreResponseType;
-use openidconnect::{AuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse};
+use openidconnect::{
+    AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, Scope,
+    SignatureVerificationError, TokenResponse,
+};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -172,8 +175,16 @@ pub async fn callback(
         tracing::warn!("the OIDC provider answered no ID token");
         return Ok(refused("oidc_provider"));
     };
-    let verifier = client.id_token_verifier();
-    let claims = match id_token.claims(&verifier, &Nonce::new(login.nonce)) {
+    let nonce = Nonce::new(login.nonce);
+    let verified = match id_token.claims(&client.id_token_verifier(), &nonce) {
+        // Signed by a key we do not know: the provider may have rotated its keys; fetch them again.
+        Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => match provider.refresh().await {
+            Some(fresh) => id_token.claims(&fresh.id_token_verifier(), &nonce).cloned(),
+            None => Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)),
+        },
+        other => other.cloned(),
+    };
+    let claims = match verified {
         Ok(claims) => claims,
         Err(e) => {
             tracing::warn!(error = %e, "OIDC ID token refused");

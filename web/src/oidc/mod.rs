@@ -36,6 +36,9 @@ pub struct Unavailable;
 
 /// How long after a failed discovery the next request may try again.
 const RETRY_AFTER: Duration = Duration::from_secs(2);
+/// How often an ID token signed by a key we do not know may make us fetch the keys again (the
+/// provider rotated them).
+const REFRESH_AFTER: Duration = Duration::from_secs(60);
 
 /// The configured provider, discovered once (lazily retried).
 pub struct OidcProvider {
@@ -45,7 +48,8 @@ pub struct OidcProvider {
 }
 
 enum Discovery {
-    Ready(Box<DiscoveredClient>),
+    /// Discovered; and when it was last discovered again for an unknown signing key, if ever.
+    Ready(Box<DiscoveredClient>, Option<Instant>),
     Failed(Option<Instant>),
 }
 
@@ -68,19 +72,41 @@ impl OidcProvider {
     pub async fn client(&self) -> Result<DiscoveredClient, Unavailable> {
         let mut state = self.state.lock().await;
         match &*state {
-            Discovery::Ready(client) => return Ok((**client).clone()),
+            Discovery::Ready(client, _) => return Ok((**client).clone()),
             Discovery::Failed(Some(at)) if at.elapsed() < RETRY_AFTER => return Err(Unavailable),
             Discovery::Failed(_) => {}
         }
         match self.discover().await {
             Ok(client) => {
-                *state = Discovery::Ready(Box::new(client.clone()));
+                *state = Discovery::Ready(Box::new(client.clone()), None);
                 Ok(client)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "OIDC discovery failed; OIDC sign-in answers 503 until it succeeds");
                 *state = Discovery::Failed(Some(Instant::now()));
                 Err(Unavailable)
+            }
+        }
+    }
+
+    /// Discovers again, for new signing keys: an ID token was signed by a key the client does
+    /// not know (the provider rotated its keys). At most once every [`REFRESH_AFTER`]; `None`
+    /// when it is too soon or the provider cannot be reached (the client in hand stays).
+    pub async fn refresh(&self) -> Option<DiscoveredClient> {
+        let mut state = self.state.lock().await;
+        if let Discovery::Ready(_, Some(at)) = &*state
+            && at.elapsed() < REFRESH_AFTER
+        {
+            return None;
+        }
+        match self.discover().await {
+            Ok(client) => {
+                *state = Discovery::Ready(Box::new(client.clone()), Some(Instant::now()));
+                Some(client)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "OIDC rediscovery failed");
+                None
             }
         }
     }
