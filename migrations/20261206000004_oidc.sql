@@ -29,3 +29,7 @@ CREATE TABLE oidc_logins (
     used_at        timestamptz
 );
 CREATE INDEX oidc_logins_expires_idx ON oidc_logins (expires_at);
+
+-- What a two-factor challenge's first factor was (a password, or the provider), for the audit
+-- entry of the sign-in it finishes.
+ALTER TABLE two_factor_challenges ADD COLUMN first_factor jsonb NOT NULL DEFAULT '{"method": "password"}';

@@ -117,12 +117,19 @@ impl Accounts {
     }
 
     /// Starts the second step of a sign-in (two-factor): a challenge known by its hash.
-    pub async fn start_challenge(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()> {
-        self.store.create_challenge(user, id_hash, expires_at).await
+    /// `first_factor` (how the first step was passed) comes back with the challenge, for the audit.
+    pub async fn start_challenge(
+        &self,
+        user: UserId,
+        id_hash: &[u8],
+        expires_at: OffsetDateTime,
+        first_factor: &serde_json::Value,
+    ) -> DomainResult<()> {
+        self.store.create_challenge(user, id_hash, expires_at, first_factor).await
     }
 
     /// Counts a try of a challenge; its user while it is live (see `TwoFactorStore::try_challenge`).
-    pub async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>> {
+    pub async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<(Principal, serde_json::Value)>> {
         self.store.try_challenge(id_hash).await
     }
 

@@ -239,11 +239,19 @@ pub trait TwoFactorStore: Send + Sync {
     async fn disable_two_factor(&self, by: &Actor) -> DomainResult<()>;
     /// Whether `by`'s team requires two-factor (`team.two_factor_required_changed`).
     async fn set_two_factor_required(&self, by: &Actor, required: bool) -> DomainResult<()>;
-    /// Stores a sign-in challenge for `user` by the hash of its id.
-    async fn create_challenge(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()>;
+    /// Stores a sign-in challenge for `user` by the hash of its id; `first_factor` says how the
+    /// first step was passed (`{method: "password"}`, `{method: "oidc", issuer}`), for the audit.
+    async fn create_challenge(
+        &self,
+        user: UserId,
+        id_hash: &[u8],
+        expires_at: OffsetDateTime,
+        first_factor: &serde_json::Value,
+    ) -> DomainResult<()>;
     /// Counts a try of a challenge and answers its user, while it is live: not expired, not
     /// used, and tried fewer than `rules::totp::CHALLENGE_TRIES` times before.
-    async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>>;
+    /// With the challenge's user comes its `first_factor`.
+    async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<(Principal, serde_json::Value)>>;
     /// Uses a challenge up; false when it was used already (two requests, one sign-in).
     async fn finish_challenge(&self, id_hash: &[u8]) -> DomainResult<bool>;
 }

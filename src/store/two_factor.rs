@@ -191,16 +191,23 @@ impl TwoFactorStore for PgStore {
         .await
     }
 
-    async fn create_challenge(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()> {
+    async fn create_challenge(
+        &self,
+        user: UserId,
+        id_hash: &[u8],
+        expires_at: OffsetDateTime,
+        first_factor: &serde_json::Value,
+    ) -> DomainResult<()> {
         op(async move {
             sqlx::query("DELETE FROM two_factor_challenges WHERE user_id = $1 AND expires_at < now()")
                 .bind(user.0)
                 .execute(self.db())
                 .await?;
-            sqlx::query("INSERT INTO two_factor_challenges (id_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+            sqlx::query("INSERT INTO two_factor_challenges (id_hash, user_id, expires_at, first_factor) VALUES ($1, $2, $3, $4)")
                 .bind(id_hash)
                 .bind(user.0)
                 .bind(expires_at)
+                .bind(first_factor)
                 .execute(self.db())
                 .await?;
             Ok(())
@@ -208,21 +215,21 @@ impl TwoFactorStore for PgStore {
         .await
     }
 
-    async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>> {
+    async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<(Principal, serde_json::Value)>> {
         op(async move {
-            let user: Option<Uuid> = sqlx::query_scalar(
+            let row: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
                 "UPDATE two_factor_challenges SET attempts = attempts + 1
                  WHERE id_hash = $1 AND used_at IS NULL AND expires_at > now() AND attempts < $2
-                 RETURNING user_id",
+                 RETURNING user_id, first_factor",
             )
             .bind(id_hash)
             .bind(CHALLENGE_TRIES)
             .fetch_optional(self.db())
             .await?;
-            match user {
+            match row {
                 // A user deactivated meanwhile signs in no more.
-                Some(user) => match super::accounts::principal(self.db(), user).await {
-                    Ok(p) => Ok(Some(p)),
+                Some((user, first_factor)) => match super::accounts::principal(self.db(), user).await {
+                    Ok(p) => Ok(Some((p, first_factor))),
                     Err(StoreError::NotFound(_)) => Ok(None),
                     Err(e) => Err(e),
                 },

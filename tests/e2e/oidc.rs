@@ -336,6 +336,10 @@ async fn two_factor_users_get_the_challenge(_p: PgPoolOptions, opts: PgConnectOp
     let (status, body) = b.post("/api/auth/sign-in/two-factor", json!({ "challenge": challenge, "code": code(&secret, 0) })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(b.get("/api/me").await.1["user"]["id"], ana.id);
+    // The audit says both factors.
+    let (_, audit) = ana.client.get("/api/audit").await;
+    let signed = entries(&audit, "sign_in.succeeded");
+    assert_eq!(signed[0]["details"], json!({ "method": "oidc", "issuer": provider.issuer, "two_factor": "totp" }), "{audit}");
     server.stop().await;
 }
 

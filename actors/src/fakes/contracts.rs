@@ -55,17 +55,20 @@ pub async fn two_factor(store: &dyn AccountStore, by: &Actor) {
 
     // Challenges: five tries, single use, not after expiry.
     let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-    store.create_challenge(user, b"c1", later).await.unwrap();
+    let password = serde_json::json!({ "method": "password" });
+    store.create_challenge(user, b"c1", later, &password).await.unwrap();
     for _ in 0..5 {
-        assert_eq!(store.try_challenge(b"c1").await.unwrap().map(|p| p.user.id), Some(user));
+        assert_eq!(store.try_challenge(b"c1").await.unwrap().map(|(p, first)| (p.user.id, first)), Some((user, password.clone())));
     }
     assert!(store.try_challenge(b"c1").await.unwrap().is_none(), "a sixth try");
-    store.create_challenge(user, b"c2", later).await.unwrap();
+    let oidc = serde_json::json!({ "method": "oidc", "issuer": "https://idp.test" });
+    store.create_challenge(user, b"c2", later, &oidc).await.unwrap();
+    assert_eq!(store.try_challenge(b"c2").await.unwrap().map(|(_, first)| first), Some(oidc));
     assert!(store.try_challenge(b"c2").await.unwrap().is_some());
     assert!(store.finish_challenge(b"c2").await.unwrap());
     assert!(!store.finish_challenge(b"c2").await.unwrap(), "single use");
     assert!(store.try_challenge(b"c2").await.unwrap().is_none());
-    store.create_challenge(user, b"c3", OffsetDateTime::now_utc() - time::Duration::seconds(1)).await.unwrap();
+    store.create_challenge(user, b"c3", OffsetDateTime::now_utc() - time::Duration::seconds(1), &password).await.unwrap();
     assert!(store.try_challenge(b"c3").await.unwrap().is_none(), "expired");
     assert!(store.try_challenge(b"nope").await.unwrap().is_none());
 

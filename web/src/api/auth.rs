@@ -177,21 +177,22 @@ pub async fn sign_in(
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong email or password"));
     };
     // With two-factor on, the password alone signs nobody in: a challenge, and no session.
-    if let Some(challenge) = two_factor_challenge(&state, &p).await? {
+    if let Some(challenge) = two_factor_challenge(&state, &p, json!({ "method": "password" })).await? {
         return Ok(axum::Json(json!({ "two_factor_required": true, "challenge": challenge })).into_response());
     }
     Ok(signed_in(&state, &headers, &p, client, json!({ "method": "password" })).await?.json())
 }
 
 /// With two-factor on for `p`, a first factor signs nobody in: a new challenge (its id, to hand
-/// to the browser) for the second step; `None` when two-factor is off.
-pub(crate) async fn two_factor_challenge(state: &AppState, p: &Principal) -> ApiResult<Option<String>> {
+/// to the browser) for the second step; `None` when two-factor is off. `first_factor` (the
+/// method that passed the first step) is in the audit entry of the sign-in the challenge finishes.
+pub(crate) async fn two_factor_challenge(state: &AppState, p: &Principal, first_factor: Value) -> ApiResult<Option<String>> {
     if !state.core.two_factor.state(p.user.id).await?.enabled {
         return Ok(None);
     }
     let challenge = new_secret();
     let expires = OffsetDateTime::now_utc() + Duration::seconds(rules::totp::CHALLENGE_SECS);
-    state.core.accounts.start_challenge(p.user.id, &hash_secret(&challenge), expires).await?;
+    state.core.accounts.start_challenge(p.user.id, &hash_secret(&challenge), expires, &first_factor).await?;
     Ok(Some(challenge))
 }
 
@@ -217,7 +218,7 @@ pub async fn sign_in_two_factor(
     check_rate(&state, client_ip(&state, &headers, addr))?;
     let wrong = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong or expired code");
     let challenge = hash_secret(req.challenge.trim());
-    let Some(p) = state.core.accounts.try_challenge(&challenge).await? else { return Err(wrong()) };
+    let Some((p, first_factor)) = state.core.accounts.try_challenge(&challenge).await? else { return Err(wrong()) };
     let device = CookieJar::from_headers(&headers).get(DEVICE_COOKIE).map(|c| hash_secret(c.value()));
     state.core.accounts.may_try_sign_in(&p.user.email, device.as_deref()).await?;
     let (ok, method) = match (req.code.as_deref(), req.recovery_code.as_deref()) {
@@ -240,7 +241,9 @@ pub async fn sign_in_two_factor(
     if !state.core.accounts.finish_challenge(&challenge).await? {
         return Err(wrong());
     }
-    Ok(signed_in(&state, &headers, &p, client, json!({ "method": "password", "two_factor": method })).await?.json())
+    let mut details = if first_factor.is_object() { first_factor } else { json!({ "method": "password" }) };
+    details["two_factor"] = json!(method);
+    Ok(signed_in(&state, &headers, &p, client, details).await?.json())
 }
 
 /// A sign-in that succeeded: the old session ends, the device is remembered, the success is

@@ -204,9 +204,10 @@ pub async fn callback(
         Err(refusal) => return Ok(refused(refusal.code())),
     };
     // Two-factor on: the provider was the first factor; the sign-in page asks for the code.
-    if let Some(challenge) = two_factor_challenge(&state, &p).await? {
+    let method = json!({ "method": "oidc", "issuer": issuer });
+    if let Some(challenge) = two_factor_challenge(&state, &p, method.clone()).await? {
         return Ok(Redirect::to(&format!("/sign-in#challenge={challenge}")).into_response());
     }
-    let done = signed_in(&state, &headers, &p, client_info, json!({ "method": "oidc", "issuer": issuer })).await?;
+    let done = signed_in(&state, &headers, &p, client_info, method).await?;
     Ok(done.redirect("/"))
 }

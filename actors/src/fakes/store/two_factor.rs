@@ -31,6 +31,7 @@ impl TwoFactorRow {
 pub(super) struct ChallengeRow {
     user: UserId,
     expires_at: OffsetDateTime,
+    first_factor: serde_json::Value,
     attempts: i32,
     used: bool,
 }
@@ -156,13 +157,20 @@ impl TwoFactorStore for MemoryStore {
         Ok(())
     }
 
-    async fn create_challenge(&self, user: UserId, id_hash: &[u8], expires_at: OffsetDateTime) -> DomainResult<()> {
+    async fn create_challenge(
+        &self,
+        user: UserId,
+        id_hash: &[u8],
+        expires_at: OffsetDateTime,
+        first_factor: &serde_json::Value,
+    ) -> DomainResult<()> {
         self.enter("create_challenge").await?;
-        self.state().challenges.insert(id_hash.to_vec(), ChallengeRow { user, expires_at, attempts: 0, used: false });
+        let row = ChallengeRow { user, expires_at, first_factor: first_factor.clone(), attempts: 0, used: false };
+        self.state().challenges.insert(id_hash.to_vec(), row);
         Ok(())
     }
 
-    async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<Principal>> {
+    async fn try_challenge(&self, id_hash: &[u8]) -> DomainResult<Option<(Principal, serde_json::Value)>> {
         self.enter("try_challenge").await?;
         let mut s = self.state();
         let now = now();
@@ -170,8 +178,8 @@ impl TwoFactorStore for MemoryStore {
             return Ok(None);
         };
         c.attempts += 1;
-        let user = c.user;
-        Ok(s.principal(user).ok())
+        let (user, first_factor) = (c.user, c.first_factor.clone());
+        Ok(s.principal(user).ok().map(|p| (p, first_factor)))
     }
 
     async fn finish_challenge(&self, id_hash: &[u8]) -> DomainResult<bool> {
