@@ -1,6 +1,7 @@
 //! Store tests on a real database: the invariants the rest of the server leans on.
 
 mod bad_input;
+mod identities;
 mod messages;
 mod passwords;
 mod seqs;

@@ -145,4 +145,73 @@ pub async fn passwords(store: &dyn AccountStore, by: &Actor) {
     for (action, n) in [("password.changed", 1), ("password.reset_requested", 3), ("password.reset", 1)] {
         assert_eq!(actions.iter().filter(|a| *a == action).count(), n, "{action} in {actions:?}");
     }
+/// Sign-in with a provider: a pending login is taken once (and not after expiry); an identity is
+/// linked once per (issuer, subject) and found by it; an invite bound to an email is found by
+/// it, and joining uses it up with an account that has no password; the last way to sign in is
+/// never unlinked; links and unlinks are audited. `by` is a fresh admin with a password.
+pub async fn identities(store: &dyn AccountStore, by: &Actor) {
+    use crate::domain::Role;
+    use crate::ports::{NewIdentity, OidcLogin};
+    let client = crate::audit::Client::default();
+    let later = OffsetDateTime::now_utc() + time::Duration::minutes(10);
+
+    // Pending logins: taken once, never after expiry.
+    let login = |state: &[u8], expires_at| OidcLogin {
+        state_hash: state.to_vec(),
+        pkce_verifier: "verifier".into(),
+        nonce: "nonce".into(),
+        invite_hash: Some(b"inv".to_vec()),
+        binding_hash: b"binding".to_vec(),
+        expires_at,
+    };
+    store.create_oidc_login(&login(b"s0", OffsetDateTime::now_utc() - time::Duration::seconds(1))).await.unwrap();
+    store.create_oidc_login(&login(b"s1", later)).await.unwrap();
+    let taken = store.take_oidc_login(b"s1").await.unwrap().expect("a live login");
+    assert_eq!((taken.pkce_verifier.as_str(), taken.nonce.as_str()), ("verifier", "nonce"));
+    assert_eq!((taken.invite_hash.as_deref(), taken.binding_hash.as_slice()), (Some(&b"inv"[..]), &b"binding"[..]));
+    assert!(store.take_oidc_login(b"s1").await.unwrap().is_none(), "single use");
+    assert!(store.take_oidc_login(b"s0").await.unwrap().is_none(), "expired");
+    assert!(store.take_oidc_login(b"nope").await.unwrap().is_none());
+
+    // Linking an active user; found by (issuer, subject) from then on, whatever the email.
+    let identity =
+        |subject: &str, email: &str| NewIdentity { issuer: "https://idp.test".into(), subject: subject.into(), email: email.into() };
+    let ana = identity("ana", &by.user.email);
+    assert!(store.identity_user(&ana.issuer, &ana.subject).await.unwrap().is_none());
+    let found = store.user_by_email(&by.user.email).await.unwrap().expect("by email");
+    assert_eq!((found.user, found.team, found.active), (by.user.id, by.team(), true));
+    assert_eq!(store.link_identity(by.user.id, &ana, &client).await.unwrap().user.id, by.user.id);
+    assert!(matches!(store.link_identity(by.user.id, &ana, &client).await, Err(DomainError::Conflict(_))), "once");
+    let (linked, owner) = store.identity_user(&ana.issuer, &ana.subject).await.unwrap().expect("linked");
+    assert_eq!((owner.user, owner.active), (by.user.id, true));
+    assert_eq!(store.identity_used(linked, "ana.new@x.test").await.unwrap().user.id, by.user.id);
+    let listed = store.identities(by.user.id).await.unwrap();
+    assert_eq!((listed.len(), listed[0].id, listed[0].email.as_deref()), (1, linked, Some("ana.new@x.test")));
+    assert!(listed[0].last_used_at.is_some());
+
+    // An invite bound to Zoe's email: found by it (or by its token), used up by joining.
+    let zoe_email = format!("zoe.{}@x.test", by.user.id.0.simple());
+    let invite = store.create_invite(by, Some(&zoe_email), Role::Agent, b"zoe-token", later).await.unwrap();
+    assert_eq!(store.open_invite(None, &zoe_email).await.unwrap().map(|i| (i.id, i.email)), Some((invite.id, Some(zoe_email.clone()))));
+    assert_eq!(store.open_invite(Some(b"zoe-token"), "someone@x.test").await.unwrap().map(|i| i.id), Some(invite.id));
+    assert!(store.open_invite(None, "someone@x.test").await.unwrap().is_none());
+    assert!(store.open_invite(Some(b"unknown"), &zoe_email).await.unwrap().is_none(), "a token names its own invite only");
+    let zoe = store.join_with_identity(invite.id, "Zoe", &identity("zoe", &zoe_email), &client).await.unwrap();
+    assert_eq!((zoe.team.id, zoe.user.role, zoe.user.email.as_str()), (by.team(), Role::Agent, zoe_email.as_str()));
+    let again = store.join_with_identity(invite.id, "Zoe", &identity("zoe2", "zoe2@x.test"), &client).await;
+    assert!(matches!(again, Err(DomainError::NotFound(_))), "used up");
+    assert!(store.open_invite(None, &zoe_email).await.unwrap().is_none());
+    let (_, password) = store.credentials(&zoe_email).await.unwrap().expect("her account");
+    assert_eq!(password, None, "no password");
+
+    // Unlinking: never the last way in; only one's own; audited.
+    let zoe_actor = Actor::new(zoe.user.clone(), client.clone());
+    let zoes = store.identities(zoe.user.id).await.unwrap()[0].id;
+    assert!(matches!(store.unlink_identity(&zoe_actor, zoes).await, Err(DomainError::Conflict(_))));
+    assert!(matches!(store.unlink_identity(by, zoes).await, Err(DomainError::NotFound(_))));
+    store.unlink_identity(by, linked).await.unwrap();
+    assert!(matches!(store.unlink_identity(by, linked).await, Err(DomainError::NotFound(_))));
+    let audit = store.audit_log(by.team(), None, 50).await.unwrap().items;
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert_eq!((count("identity.linked"), count("identity.unlinked"), count("invite.accepted")), (2, 1, 1));
 }
