@@ -304,10 +304,12 @@ pub trait PasswordStore: Send + Sync {
     /// Takes a live pending sign-up: it can be taken once.
     async fn take_pending_sign_up(&self, token_hash: &[u8]) -> DomainResult<Option<PendingSignUp>>;
     /// Deletes what can never be used again: expired or ended sessions, reset links, pending
-    /// sign-ups, sign-in challenges, failed sign-ins no longer holding anyone back, and API
+    /// sign-ups, sign-in challenges, pending OIDC logins, failed sign-ins no longer holding anyone back, and API
     /// tokens expired or revoked more than `rules::KEEP_DEAD_TOKENS_DAYS` ago. Answers the
     /// rows deleted.
     async fn purge_expired(&self) -> DomainResult<u64>;
+}
+
 /// A sign-in started at the OIDC provider, kept until the browser comes back (ten minutes,
 /// single use). Secrets the server only compares are kept as hashes.
 #[derive(Clone, Debug)]

@@ -201,6 +201,7 @@ impl PasswordStore for PgStore {
                 "DELETE FROM password_resets WHERE expires_at < now() - interval '1 day'",
                 "DELETE FROM pending_sign_ups WHERE expires_at < now()",
                 "DELETE FROM two_factor_challenges WHERE expires_at < now()",
+                "DELETE FROM oidc_logins WHERE expires_at < now()",
                 "DELETE FROM sign_in_failures WHERE updated_at < now() - interval '1 day'
                     AND (blocked_until IS NULL OR blocked_until < now())",
             ];

@@ -100,7 +100,7 @@ pub async fn passwords(store: &dyn AccountStore, by: &Actor) {
     assert_eq!(ended, vec![b"s-there".to_vec()]);
     assert!(store.session_principal(b"s-here").await.unwrap().is_some());
     assert!(store.session_principal(b"s-there").await.unwrap().is_none());
-    assert_eq!(store.credentials(&by.user.email).await.unwrap().map(|(_, h)| h).as_deref(), Some("new-hash"));
+    assert_eq!(store.credentials(&by.user.email).await.unwrap().and_then(|(_, h)| h).as_deref(), Some("new-hash"));
 
     // Three links an hour; the fourth is refused.
     let client = crate::audit::Client::default();
@@ -117,7 +117,7 @@ pub async fn passwords(store: &dyn AccountStore, by: &Actor) {
     let (p, ended) = store.reset_password(b"r2", "reset-hash", &client).await.unwrap().expect("a live link");
     assert_eq!((p.user.id, ended), (user, vec![b"s-here".to_vec()]));
     assert_eq!(store.sign_in_blocked_until(&by.user.email).await.unwrap(), None);
-    assert_eq!(store.credentials(&by.user.email).await.unwrap().map(|(_, h)| h).as_deref(), Some("reset-hash"));
+    assert_eq!(store.credentials(&by.user.email).await.unwrap().and_then(|(_, h)| h).as_deref(), Some("reset-hash"));
     assert!(store.reset_password(b"r2", "again", &client).await.unwrap().is_none(), "once");
     assert!(store.reset_password(b"r1", "again", &client).await.unwrap().is_none(), "the others are used up");
     assert!(store.password_reset_user(b"r3").await.unwrap().is_none());
@@ -145,6 +145,8 @@ pub async fn passwords(store: &dyn AccountStore, by: &Actor) {
     for (action, n) in [("password.changed", 1), ("password.reset_requested", 3), ("password.reset", 1)] {
         assert_eq!(actions.iter().filter(|a| *a == action).count(), n, "{action} in {actions:?}");
     }
+}
+
 /// Sign-in with a provider: a pending login is taken once (and not after expiry); an identity is
 /// linked once per (issuer, subject) and found by it; an invite bound to an email is found by
 /// it, and joining uses it up with an account that has no password; the last way to sign in is

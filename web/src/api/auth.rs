@@ -301,7 +301,7 @@ impl SignedIn {
 pub(super) const DEVICE_COOKIE: &str = "sb_device";
 
 /// The client's address (see `extract::client_ip`).
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
+pub(super) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
     crate::extract::client_ip(state.config.trusted_proxy_header.as_deref(), headers, Some(peer)).unwrap_or(peer.ip())
 }
 

@@ -57,7 +57,7 @@ pub async fn change(
 ) -> ApiResult<StatusCode> {
     let device = CookieJar::from_headers(&headers).get(DEVICE_COOKIE).map(|c| hash_secret(c.value()));
     state.core.accounts.may_try_sign_in(&p.user.email, device.as_deref()).await?;
-    let stored = state.reads.credentials(&p.user.email).await?.map(|(_, hash)| hash);
+    let stored = state.reads.credentials(&p.user.email).await?.and_then(|(_, hash)| hash);
     if !verify_password(req.current_password, stored).await {
         state.core.accounts.sign_in_failed(&p.user.email).await?;
         return Err(ApiError::invalid("current_password", "is not your current password"));

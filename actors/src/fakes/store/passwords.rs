@@ -40,7 +40,7 @@ impl PasswordStore for MemoryStore {
         self.enter("change_password").await?;
         let mut s = self.state();
         let row = s.users.get_mut(&by.user.id).filter(|u| u.deactivated_at.is_none()).ok_or(DomainError::NotFound("user"))?;
-        row.password_hash = password_hash.to_owned();
+        row.password_hash = Some(password_hash.to_owned());
         let ended = s.end_sessions(by.user.id, keep_session);
         let details = json!({ "sessions_ended": ended.len() });
         s.audit_push(Some(by.team()), Some(by.user.id), "password.changed", "user", Some(by.user.id.to_string()), &by.client, details);
@@ -93,7 +93,7 @@ impl PasswordStore for MemoryStore {
         let Ok(p) = s.principal(user) else { return Ok(None) };
         s.password_resets.values_mut().filter(|r| r.user == user).for_each(|r| r.used = true);
         if let Some(row) = s.users.get_mut(&user) {
-            row.password_hash = password_hash.to_owned();
+            row.password_hash = Some(password_hash.to_owned());
         }
         let ended = s.end_sessions(user, None);
         s.sign_in_failures.remove(&p.user.email);
@@ -118,10 +118,11 @@ impl PasswordStore for MemoryStore {
         self.enter("purge_expired").await?;
         let mut s = self.state();
         let now = now();
-        let before = s.sessions.len() + s.password_resets.len() + s.pending_sign_ups.len();
+        let before = s.sessions.len() + s.password_resets.len() + s.pending_sign_ups.len() + s.oidc_logins.len();
         s.sessions.retain(|_, r| r.expires_at > now && !r.revoked);
         s.password_resets.retain(|_, r| r.expires_at > now - Duration::days(1));
         s.pending_sign_ups.retain(|_, (_, expires_at)| *expires_at > now);
-        Ok((before - s.sessions.len() - s.password_resets.len() - s.pending_sign_ups.len()) as u64)
+        s.oidc_logins.retain(|_, (l, _)| l.expires_at > now);
+        Ok((before - s.sessions.len() - s.password_resets.len() - s.pending_sign_ups.len() - s.oidc_logins.len()) as u64)
     }
 }

@@ -269,6 +269,8 @@ async fn passwords_end_sessions_and_links_work_once() {
     let store = MemoryStore::new();
     let user = account(&store, "pw@acme.test", None).await;
     crate::fakes::contracts::passwords(&store, &act(&user)).await;
+}
+
 /// The same contract as the Postgres store's (`tests/store/identities.rs`).
 #[tokio::test]
 async fn identities_link_once_and_invites_are_used_once() {
