@@ -7,12 +7,10 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import { startServer, signUp } from '../support/server.mjs';
 import { startOidcProvider } from '../support/oidc-provider.mjs';
+import { WAIT, launch, watchConsole } from './support/browser.mjs';
 
-const WAIT = 15_000;
 const CLIENT = { clientId: 'switchboard-browser', clientSecret: 'browser-client-secret' };
 
 describe('Sign-in with OIDC in the browser', () => {
@@ -24,7 +22,6 @@ describe('Sign-in with OIDC in the browser', () => {
   const errors = [];
 
   before(async () => {
-    assert.ok(existsSync('/usr/bin/chromium'), '/usr/bin/chromium is missing (apt-get install chromium)');
     provider = await startOidcProvider(CLIENT);
     server = await startServer({
       logName: 'server-oidc.log',
@@ -37,10 +34,7 @@ describe('Sign-in with OIDC in the browser', () => {
     });
     base = server.base;
     await signUp(base, { ...ana, team_name: 'Harbour Bakery' });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu'],
-    });
+    browser = await launch();
   });
 
   after(async () => {
@@ -49,15 +43,14 @@ describe('Sign-in with OIDC in the browser', () => {
     if (provider) await provider.close();
   });
 
-  async function newPage() {
+  async function newPage(label) {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-    return page;
+    return watchConsole(page, label, errors);
   }
 
   it('signs an existing user in with the provider, and lists the link on the Security page', { timeout: 90_000 }, async () => {
     provider.setUser({ sub: 'ana-at-idp', email: ana.email, email_verified: true, name: 'Ana at the IdP' });
-    const page = await newPage();
+    const page = await newPage('ana');
     await page.goto(`${base}/sign-in`);
     const button = page.locator('[data-testid="oidc-sign-in"]');
     await button.waitFor({ state: 'visible', timeout: WAIT });
@@ -75,7 +68,7 @@ describe('Sign-in with OIDC in the browser', () => {
 
   it('sends an unknown email back to the sign-in page with a message', { timeout: 90_000 }, async () => {
     provider.setUser({ sub: 'stranger', email: 'stranger@example.com', email_verified: true });
-    const page = await newPage();
+    const page = await newPage('stranger');
     await page.goto(`${base}/sign-in`);
     await page.locator('[data-testid="oidc-sign-in"]').click();
     await page.waitForURL(`${base}/sign-in?error=oidc_no_account`, { timeout: WAIT });
