@@ -277,13 +277,13 @@ async fn the_audit_log_pages_and_says_who_did_what_from_where(_p: PgPoolOptions,
     let res = browser.post(format!("{}/api/auth/sign-out", server.base)).send().await.unwrap();
     assert_eq!(res.status(), 204);
 
-    // Destructive actions: exporting all messages and deleting a contact are admins' only.
+    // Destructive actions: exporting all messages and purging a contact are admins' only.
     assert_eq!(ben.client.get("/api/analytics/export.csv").await.0, 403);
     assert_eq!(ana.client.get("/api/analytics/export.csv").await.0, 200);
     let (_, contact) = ben.client.post("/api/contacts", json!({ "name": "Eve", "phone": "+14155550125" })).await;
     let contact_path = format!("/api/contacts/{}", contact["id"].as_str().unwrap());
-    assert_eq!(ben.client.delete(&contact_path).await.0, 403);
-    assert_eq!(ana.client.delete(&contact_path).await.0, 204);
+    assert_eq!(ben.client.delete(&format!("{contact_path}?purge=true")).await.0, 403);
+    assert_eq!(ana.client.delete(&format!("{contact_path}?purge=true")).await.0, 204);
 
     // Admins only, one team's only.
     assert_eq!(ben.client.get("/api/audit").await.0, 403);
@@ -297,7 +297,7 @@ async fn the_audit_log_pages_and_says_who_did_what_from_where(_p: PgPoolOptions,
     let actions: Vec<&str> = items.iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         &actions[..6],
-        ["contact.deleted", "messages.exported", "sign_out", "sign_in.succeeded", "sign_in.failed", "invite.accepted"],
+        ["contact.purged", "messages.exported", "sign_out", "sign_in.succeeded", "sign_in.failed", "invite.accepted"],
         "{actions:?}"
     );
     for key in ["id", "action", "actor_id", "target_type", "target_id", "ip", "user_agent", "created_at", "details"] {
