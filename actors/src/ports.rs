@@ -660,12 +660,13 @@ pub trait ThreadWrites: Send + Sync {
     ) -> DomainResult<Committed<Note>>;
     /// Resets the unread count.
     async fn mark_read(&self, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary>;
-    /// Changes status and/or assignee (`Some(None)` unassigns).
+    /// Changes status and/or assignee (`Some(None)` unassigns); `actor` is `None` when the
+    /// system does it (an inbound message reopening a resolved thread).
     async fn update_thread(
         &self,
         team: TeamId,
         thread: ThreadId,
-        actor: UserId,
+        actor: Option<UserId>,
         status: Option<ThreadStatus>,
         assignee: Option<Option<UserId>>,
     ) -> DomainResult<Committed<ThreadSummary>>;

@@ -158,6 +158,12 @@ pub fn contact_name(name: &str) -> DomainResult<String> {
     Ok(name.to_owned())
 }
 
+/// Whether a new inbound message opens a conversation again: a resolved or snoozed one does
+/// (the customer wrote: someone must see it); open and pending ones stay as they are.
+pub fn reopens_on_inbound(status: crate::domain::ThreadStatus) -> bool {
+    matches!(status, crate::domain::ThreadStatus::Resolved | crate::domain::ThreadStatus::Snoozed)
+}
+
 /// An optional short text of a contact (company, source, a name part, the opt-out reason):
 /// plain text, trimmed, at most `max` characters; empty means none.
 pub fn contact_text(field: &'static str, text: Option<&str>, max: usize) -> DomainResult<Option<String>> {

@@ -25,3 +25,4 @@ mod support;
 mod team_admin;
 mod twilio;
 mod two_factor;
+mod workflow;

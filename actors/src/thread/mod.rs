@@ -247,7 +247,7 @@ impl Actor for ThreadActor {
             ThreadMsg::AddNote { author, body, visibility, reply, .. } => answer(reply, state.add_note(author, &body, visibility).await),
             ThreadMsg::MarkRead { reader, reply, .. } => answer(reply, state.mark_read(reader).await),
             ThreadMsg::Update { team, actor, status, assignee, reply } => {
-                let result = state.ctx.store.update_thread(team, state.id, actor.id, status, assignee).await;
+                let result = state.ctx.store.update_thread(team, state.id, Some(actor.id), status, assignee).await;
                 answer(reply, result.map(|c| state.apply(c)))
             }
             ThreadMsg::EditScheduled { actor, message, body, send_at, reply, .. } => {
@@ -460,12 +460,23 @@ impl ThreadState {
     }
 
     async fn inbound(&mut self, msg: NewInbound, created: bool) -> DomainResult<InboundOutcome> {
+        let team = msg.team;
         let outcome = self.ctx.store.record_inbound(msg).await?;
         Ok(match outcome {
             InboundOutcome::Stored(committed) => {
                 let events = committed.events.clone();
                 let thread = committed.thread.clone();
                 let value = self.apply_created(*committed, created);
+                // A customer writing to a resolved or snoozed conversation is never missed: it
+                // opens again (`thread.updated` with no actor: the system did it).
+                if rules::reopens_on_inbound(thread.status) {
+                    match self.ctx.store.update_thread(team, self.id, None, Some(ThreadStatus::Open), None).await {
+                        Ok(reopened) => {
+                            self.apply(reopened);
+                        }
+                        Err(e) => tracing::warn!(thread = %self.id, error = %e, "could not reopen the conversation"),
+                    }
+                }
                 InboundOutcome::Stored(Box::new(Committed { value, events, thread }))
             }
             InboundOutcome::Duplicate => InboundOutcome::Duplicate,

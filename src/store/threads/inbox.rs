@@ -221,7 +221,7 @@ pub(super) async fn update_thread(
     store: &PgStore,
     team: TeamId,
     thread: ThreadId,
-    actor: UserId,
+    actor: Option<UserId>,
     status: Option<ThreadStatus>,
     assignee: Option<Option<UserId>>,
 ) -> Result<Committed<ThreadSummary>, StoreError> {
@@ -251,7 +251,7 @@ pub(super) async fn update_thread(
     }
     let s = summary(tx.conn(), team, thread).await?;
     let data = serde_json::to_value(&s)?;
-    let event = append_event(&mut tx, team, thread, event::THREAD_UPDATED, Some(actor), None, data).await?;
+    let event = append_event(&mut tx, team, thread, event::THREAD_UPDATED, actor, None, data).await?;
     let s = summary(tx.conn(), team, thread).await?;
     tx.commit().await?;
     Ok(Committed { value: s.clone(), events: vec![event], thread: s })

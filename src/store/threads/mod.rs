@@ -119,7 +119,7 @@ impl ThreadWrites for PgStore {
         &self,
         team: TeamId,
         thread: ThreadId,
-        actor: UserId,
+        actor: Option<UserId>,
         status: Option<ThreadStatus>,
         assignee: Option<Option<UserId>>,
     ) -> DomainResult<Committed<ThreadSummary>> {

@@ -156,7 +156,7 @@ impl ThreadWrites for MemoryStore {
         &self,
         team: TeamId,
         thread: ThreadId,
-        actor: UserId,
+        actor: Option<UserId>,
         status: Option<ThreadStatus>,
         assignee: Option<Option<UserId>>,
     ) -> DomainResult<Committed<ThreadSummary>> {
@@ -176,7 +176,7 @@ impl ThreadWrites for MemoryStore {
         }
         let before = s.team_summary(team, thread)?;
         let data = serde_json::to_value(&before).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let event = s.append(team, thread, event::THREAD_UPDATED, Some(actor), None, data)?;
+        let event = s.append(team, thread, event::THREAD_UPDATED, actor, None, data)?;
         let summary = s.team_summary(team, thread)?;
         Ok(Committed { value: summary.clone(), events: vec![event], thread: summary })
     }
