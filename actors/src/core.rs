@@ -5,7 +5,8 @@
 //! - `teams` → `team` actors (coalesced inbox updates);
 //! - `schedule` → the `scheduler` actor; `send_guard` (limits, slots, trial guard, opt-out);
 //! - `fanout` (hub + bus) and `cluster` (membership and presence across nodes);
-//! - `contacts` (changes that every open view of a contact's threads must see).
+//! - `contacts` (changes that every open view of a contact's threads must see);
+//! - `replies` (canned replies, and rendering a body through `templates` before it is sent).
 
 use crate::accounts::Accounts;
 use crate::channels::Channels;
@@ -19,6 +20,7 @@ use crate::members::Members;
 use crate::ports::{Bus, Carrier, Store};
 use crate::protocol;
 use crate::registry::{Forget, Registry};
+use crate::replies::Replies;
 use crate::scheduler::{Schedule, SchedulerCtx};
 use crate::send_guard::SendGuard;
 use crate::supervisor::{Supervisor, SupervisorArgs, SupervisorMsg};
@@ -111,6 +113,7 @@ pub struct Core {
     pub passwords: Arc<crate::passwords::Passwords>,
     /// Sign-in with the OIDC provider, and linked identities.
     pub identities: crate::identities::Identities,
+    pub replies: Replies,
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
@@ -178,6 +181,7 @@ impl Core {
         let two_factor = crate::two_factor::TwoFactor::new(ports.store.clone());
         let passwords = Arc::new(crate::passwords::Passwords::new(ports.store.clone()));
         let identities = crate::identities::Identities::new(ports.store.clone());
+        let replies = Replies::new(ports.store.clone(), fanout.clone());
 
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -229,6 +233,7 @@ impl Core {
             two_factor,
             passwords,
             identities,
+            replies,
             config,
             teams,
             schedule,

@@ -75,6 +75,11 @@ text_enum!(
 );
 
 text_enum!(
+    /// Who a canned reply belongs to: the whole team (admins manage it) or one agent.
+    ReplyScope { Team = "team", Personal = "personal" }
+);
+
+text_enum!(
     /// Which way a message went.
     Direction { Inbound = "inbound", Outbound = "outbound" }
 );
@@ -247,6 +252,26 @@ pub struct ContactField {
     pub label: String,
 }
 
+/// A canned reply: a saved answer an agent inserts with `/shortcut`; its body is a template
+/// (`templates.rs`) filled in for the conversation before it is sent.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CannedReply {
+    pub id: ReplyId,
+    pub team_id: TeamId,
+    pub scope: ReplyScope,
+    /// The agent a personal reply belongs to; `None` for a team reply.
+    pub owner_id: Option<UserId>,
+    /// Lower-case `[a-z0-9_-]{1,32}`, unique per team (team replies) or per owner (personal).
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+    pub created_by: Option<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
 /// One of a team's numbers. The auth token never leaves the server.
 #[derive(Clone, Serialize)]
 pub struct Channel {
@@ -395,6 +420,11 @@ pub mod event {
     pub const MEMBER_UPDATED: &str = "member.updated";
     /// Team channel: a member left the team (`{id}`).
     pub const MEMBER_REMOVED: &str = "member.removed";
+    /// Team channel: a team reply was created or changed (`{reply}`). A personal reply's change
+    /// goes to its owner's user channel instead.
+    pub const REPLY_CHANGED: &str = "reply.changed";
+    /// Team channel (or the owner's user channel): a reply was deleted (`{id, scope}`).
+    pub const REPLY_DELETED: &str = "reply.deleted";
     pub const MENTION: &str = "mention";
     pub const TYPING: &str = "client-typing";
 }

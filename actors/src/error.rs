@@ -14,6 +14,10 @@ pub enum DomainError {
     /// A field's value is not acceptable.
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
+    /// A template (a canned reply) reads variables that have no value for this conversation:
+    /// nothing was sent, so no raw `{{placeholder}}` reaches the customer.
+    #[error("fill in {} before sending: this conversation has no value for {}", .0.iter().map(|v| format!("{{{{{v}}}}}")).collect::<Vec<_>>().join(", "), if .0.len() == 1 { "it" } else { "them" })]
+    MissingVariables(Vec<String>),
     /// The contact opted out (STOP); nothing may be sent to them until they opt back in.
     #[error("the contact has opted out of messages (they replied STOP); they must text START to opt back in")]
     OptedOut,

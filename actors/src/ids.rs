@@ -73,4 +73,6 @@ id_type!(
     TokenId,
     /// A sign-in provider's identity (issuer and subject) linked to a user.
     IdentityId,
+    /// A canned reply (a saved answer with variables).
+    ReplyId,
 );

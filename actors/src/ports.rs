@@ -507,6 +507,56 @@ pub trait ContactWrites: Send + Sync {
     async fn set_default_country(&self, team: TeamId, country: Option<&str>) -> DomainResult<()>;
 }
 
+/// A canned reply to store, as the rules checked it.
+#[derive(Clone, Debug)]
+pub struct NewReply {
+    pub team: TeamId,
+    /// `None`: a team reply.
+    pub owner: Option<UserId>,
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+    pub created_by: UserId,
+}
+
+/// Changes to a canned reply, as the rules checked them; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ReplyPatch {
+    pub shortcut: Option<String>,
+    pub title: Option<String>,
+    pub body: Option<String>,
+}
+
+/// Reads of a team's canned replies.
+#[async_trait]
+pub trait ReplyReads: Send + Sync {
+    /// The replies `viewer` sees (the team's and their own personal ones) whose shortcut or
+    /// title contains `search`, by shortcut, after an opaque cursor.
+    async fn list_replies(
+        &self,
+        team: TeamId,
+        viewer: UserId,
+        search: Option<&str>,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> DomainResult<Page<CannedReply>>;
+    /// One reply of the team, whoever owns it (the rules decide who sees it).
+    async fn reply(&self, team: TeamId, id: ReplyId) -> DomainResult<CannedReply>;
+}
+
+/// Writes to canned replies (the replies service is their one caller).
+#[async_trait]
+pub trait ReplyWrites: Send + Sync {
+    /// A new reply; Conflict when its shortcut is taken in its scope (the team's replies, or
+    /// the owner's).
+    async fn create_reply(&self, reply: NewReply) -> DomainResult<CannedReply>;
+    /// Applies a patch; Conflict on a taken shortcut.
+    async fn update_reply(&self, team: TeamId, id: ReplyId, patch: ReplyPatch) -> DomainResult<CannedReply>;
+    /// Deletes a reply of `by`'s team and records `reply.deleted` in the audit log, in one
+    /// transaction; answers the reply as it was.
+    async fn delete_reply(&self, by: &Actor, id: ReplyId) -> DomainResult<CannedReply>;
+}
+
 /// Inbox filters.
 #[derive(Debug, Default, Clone)]
 pub struct ThreadFilter {
@@ -785,9 +835,14 @@ impl<T: ContactReads + ContactWrites> ContactStore for T {}
 pub trait AccountStore: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore + IdentityStore {}
 impl<T: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore + IdentityStore> AccountStore for T {}
 
+/// What the replies service uses: the replies, and the thread and contact a template is
+/// rendered for.
+pub trait ReplyStore: ReplyReads + ReplyWrites + ThreadReads + ContactReads {}
+impl<T: ReplyReads + ReplyWrites + ThreadReads + ContactReads> ReplyStore for T {}
+
 /// The whole store.
-pub trait Store: ThreadStore + Reads + ContactStore + AccountStore {}
-impl<T: ThreadStore + Reads + ContactStore + AccountStore> Store for T {}
+pub trait Store: ThreadStore + Reads + ContactStore + AccountStore + ReplyStore {}
+impl<T: ThreadStore + Reads + ContactStore + AccountStore + ReplyStore> Store for T {}
 
 /// What travels between nodes. Every message names the node that sent it (which ignores it).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

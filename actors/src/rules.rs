@@ -495,6 +495,8 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
 
 /// TOTP as RFC 6238 has it and authenticator apps expect: HMAC-SHA1, 6 digits, 30 s steps,
 /// one step of skew either way.
+pub mod replies;
+
 pub mod totp {
     use crate::error::{DomainError, DomainResult};
     use totp_rs::{Algorithm, Builder, Secret, Totp};

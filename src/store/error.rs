@@ -94,6 +94,7 @@ fn classify(code: &str, constraint: &str, column: &str) -> Option<StoreError> {
                 "users_email_key" => "an account with this email already exists",
                 "contacts_team_phone_key" => "a contact with this phone number already exists",
                 "channels_account_number_key" => "this number is already configured",
+                "canned_replies_team_shortcut_key" | "canned_replies_owner_shortcut_key" => "a reply with this shortcut already exists",
                 _ => "this already exists",
             }
             .into(),
@@ -120,8 +121,21 @@ fn classify(code: &str, constraint: &str, column: &str) -> Option<StoreError> {
 
 /// The request field a constraint or column guards, for error messages.
 fn field_of(constraint: &str) -> &'static str {
-    for field in ["phone", "email", "name", "number", "account_sid", "messaging_service_sid", "body", "status", "role", "kind", "assignee"]
-    {
+    for field in [
+        "phone",
+        "email",
+        "name",
+        "number",
+        "account_sid",
+        "messaging_service_sid",
+        "body",
+        "status",
+        "role",
+        "kind",
+        "assignee",
+        "shortcut",
+        "title",
+    ] {
         if constraint.contains(field) {
             return field;
         }

@@ -12,6 +12,7 @@ mod error;
 mod identities;
 mod members;
 mod passwords;
+mod replies;
 mod schedule;
 pub mod secrets;
 mod threads;

@@ -4,6 +4,7 @@ mod bad_input;
 mod identities;
 mod messages;
 mod passwords;
+mod replies;
 mod seqs;
 mod statements;
 mod tokens;

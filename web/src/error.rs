@@ -15,11 +15,13 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<&'static str>,
     pub retry_after: Option<u64>,
+    /// More members of the error object (`missing` for `missing_variables`).
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None, retry_after: None }
+        ApiError { status, code, message: message.into(), field: None, retry_after: None, extra: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -57,6 +59,10 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => ApiError::not_found(what),
             DomainError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             DomainError::Invalid { field, message } => ApiError::invalid(field, message),
+            DomainError::MissingVariables(ref missing) => {
+                let extra = serde_json::Map::from_iter([("missing".to_owned(), json!(missing))]);
+                ApiError { extra: Some(extra), ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "missing_variables", e.to_string()) }
+            }
             e @ DomainError::OptedOut => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "opted_out", e.to_string()),
             e @ DomainError::NotVerified(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_verified", e.to_string()),
             DomainError::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
@@ -117,6 +123,9 @@ impl IntoResponse for ApiError {
         let mut body = json!({ "code": self.code, "message": self.message });
         if let Some(field) = self.field {
             body["field"] = field.into();
+        }
+        for (key, value) in self.extra.into_iter().flatten() {
+            body[key] = value;
         }
         let mut res = (self.status, Json(json!({ "error": body }))).into_response();
         if let Some(secs) = self.retry_after {

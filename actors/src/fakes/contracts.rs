@@ -217,3 +217,90 @@ pub async fn identities(store: &dyn AccountStore, by: &Actor) {
     let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
     assert_eq!((count("identity.linked"), count("identity.unlinked"), count("invite.accepted")), (2, 1, 1));
 }
+
+/// Canned replies: a shortcut is unique per scope (the team's, or one owner's) and nowhere
+/// else; a viewer lists the team's replies and their own by shortcut, page by page, filtered by
+/// shortcut or title; another team's reply is not found; a deletion is audited once. `by` is
+/// the admin of a fresh team (the contract invites a teammate and signs up another team).
+pub async fn replies<S>(store: &S, by: &Actor)
+where
+    S: crate::ports::ReplyReads + crate::ports::ReplyWrites + crate::ports::AccountReads + crate::ports::AccountWrites,
+{
+    use crate::ports::{NewAccount, NewReply, ReplyPatch};
+    let team = by.team();
+    let expires = OffsetDateTime::now_utc() + time::Duration::days(1);
+    store.create_invite(by, None, crate::domain::Role::Agent, b"replies-invite", expires).await.unwrap();
+    let account = |email: &str, invite: Option<Vec<u8>>| NewAccount {
+        team_name: invite.is_none().then(|| "Elsewhere".to_owned()),
+        invite_hash: invite,
+        email: email.into(),
+        name: "Someone".into(),
+        password_hash: "h".into(),
+        simulated_channels: vec![],
+    };
+    let mate =
+        store.create_account(account("mate@replies.test", Some(b"replies-invite".to_vec())), &Default::default()).await.unwrap().user;
+    let stranger = store.create_account(account("stranger@replies.test", None), &Default::default()).await.unwrap().user;
+    let new = |team, owner, shortcut: &str, title: &str| NewReply {
+        team,
+        owner,
+        shortcut: shortcut.into(),
+        title: title.into(),
+        body: format!("Body of {shortcut}"),
+        created_by: by.user.id,
+    };
+
+    let hours = store.create_reply(new(team, None, "hours", "Opening hours")).await.unwrap();
+    let refund = store.create_reply(new(team, None, "refund", "Refund policy")).await.unwrap();
+    let mine = store.create_reply(new(team, Some(mate.id), "hours", "My hours")).await.unwrap();
+    let admins = store.create_reply(new(team, Some(by.user.id), "hours", "Admin's hours")).await.unwrap();
+    store.create_reply(new(stranger.team_id, None, "aaa", "Theirs")).await.unwrap();
+    assert_eq!((mine.scope, mine.owner_id, hours.owner_id), (crate::domain::ReplyScope::Personal, Some(mate.id), None));
+    assert_eq!(hours.created_by, Some(by.user.id));
+    for dup in [new(team, None, "hours", "Again"), new(team, Some(mate.id), "hours", "Again")] {
+        assert!(matches!(store.create_reply(dup).await, Err(DomainError::Conflict(_))), "one shortcut per scope");
+    }
+
+    // The mate sees the team's and their own, by shortcut then id, one page at a time.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list_replies(team, mate.id, None, cursor.as_deref(), 1).await.unwrap();
+        seen.extend(page.items.iter().map(|r| r.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut hours_pair = [hours.id, mine.id];
+    hours_pair.sort();
+    assert_eq!(seen, vec![hours_pair[0], hours_pair[1], refund.id]);
+    let found = store.list_replies(team, mate.id, Some("POLICY"), None, 10).await.unwrap();
+    assert_eq!(found.items.iter().map(|r| r.id).collect::<Vec<_>>(), vec![refund.id], "search reads titles, any case");
+    let found = store.list_replies(team, by.user.id, Some("our"), None, 10).await.unwrap();
+    assert_eq!(found.items.len(), 2, "shortcuts too, and the admin's own personal reply: {:?}", found.items);
+    assert!(found.items.iter().all(|r| r.id != mine.id), "never someone else's personal reply");
+    assert!(matches!(store.list_replies(team, mate.id, None, Some("not-a-cursor"), 10).await, Err(DomainError::Invalid { .. })));
+
+    // Changes: the fields given, a taken shortcut refused, another team's reply not found.
+    let patch = ReplyPatch { shortcut: Some("refunds".into()), title: None, body: Some("New body".into()) };
+    let changed = store.update_reply(team, refund.id, patch).await.unwrap();
+    assert_eq!((changed.shortcut.as_str(), changed.title.as_str(), changed.body.as_str()), ("refunds", "Refund policy", "New body"));
+    assert!(changed.updated_at >= refund.updated_at);
+    let taken = ReplyPatch { shortcut: Some("hours".into()), ..ReplyPatch::default() };
+    assert!(matches!(store.update_reply(team, refund.id, taken).await, Err(DomainError::Conflict(_))));
+    let theirs = store.list_replies(stranger.team_id, stranger.id, None, None, 10).await.unwrap().items[0].id;
+    assert!(matches!(store.update_reply(team, theirs, ReplyPatch::default()).await, Err(DomainError::NotFound(_))));
+    assert!(matches!(store.reply(team, theirs).await, Err(DomainError::NotFound(_))));
+    assert_eq!(store.reply(team, admins.id).await.unwrap(), admins);
+
+    // Deleting: answered as it was, gone after, audited once; another team's is not found.
+    assert!(matches!(store.delete_reply(by, theirs).await, Err(DomainError::NotFound(_))));
+    assert_eq!(store.delete_reply(by, hours.id).await.unwrap().id, hours.id);
+    assert!(matches!(store.reply(team, hours.id).await, Err(DomainError::NotFound(_))));
+    assert!(matches!(store.delete_reply(by, hours.id).await, Err(DomainError::NotFound(_))));
+    let log = store.audit_log(team, None, 50).await.unwrap().items;
+    let deleted: Vec<_> = log.iter().filter(|e| e.action == "reply.deleted").collect();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!((deleted[0].target_id.clone(), deleted[0].details["shortcut"].clone()), (Some(hours.id.to_string()), "hours".into()));
+}

@@ -9,6 +9,7 @@ mod cluster;
 mod contacts;
 mod failures;
 mod lifecycle;
+mod replies;
 mod scheduling;
 mod sending;
 mod shutdown;

@@ -12,7 +12,7 @@
 //!
 //! The ports are split over files as the Postgres store's are: `reads`, `writes` (thread
 //! changes), `send` (the carrier's side of a message), `schedule`, `accounts`, `channels`,
-//! `contacts`, `analytics`.
+//! `contacts`, `replies`, `analytics`.
 
 mod accounts;
 mod analytics;
@@ -21,6 +21,7 @@ mod contacts;
 mod identities;
 mod passwords;
 mod reads;
+mod replies;
 mod schedule;
 mod send;
 mod two_factor;
@@ -142,6 +143,12 @@ pub const METHODS: &[&str] = &[
     "contact_fields",
     "set_contact_fields",
     "set_default_country",
+    // ReplyStore
+    "list_replies",
+    "reply",
+    "create_reply",
+    "update_reply",
+    "delete_reply",
     // AnalyticsStore
     "summary",
     "export",
@@ -201,6 +208,8 @@ struct State {
     oidc_logins: HashMap<Vec<u8>, (crate::ports::OidcLogin, bool)>,
     /// Linked identities, with their user.
     identities: Vec<(UserId, crate::ports::Identity)>,
+    /// Canned replies.
+    replies: HashMap<ReplyId, CannedReply>,
 }
 
 struct UserRow {

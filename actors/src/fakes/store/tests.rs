@@ -278,3 +278,11 @@ async fn identities_link_once_and_invites_are_used_once() {
     let user = account(&store, "ana@acme.test", None).await;
     crate::fakes::contracts::identities(&store, &act(&user)).await;
 }
+
+/// The same contract as the Postgres store's (`tests/store/replies.rs`).
+#[tokio::test]
+async fn replies_keep_one_shortcut_per_scope_and_list_what_a_viewer_sees() {
+    let store = MemoryStore::new();
+    let admin = account(&store, "replies@acme.test", None).await;
+    crate::fakes::contracts::replies(&store, &act(&admin)).await;
+}
