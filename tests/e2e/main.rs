@@ -16,6 +16,7 @@ mod outage;
 mod passwords;
 mod realtime;
 mod redis_outage;
+mod replies;
 mod scheduler;
 mod sealed_tokens;
 mod shutdown;

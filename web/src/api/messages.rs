@@ -1,4 +1,6 @@
-//! Sending now or later, and editing or canceling scheduled messages.
+//! Sending now or later, and editing or canceling scheduled messages. A send with `render` (or a
+//! `reply_id`) is a template: the replies service fills it in for the conversation first and
+//! refuses it (422 `missing_variables`, nothing stored) while any variable has no value.
 
 use super::path_id;
 use crate::AppState;
@@ -6,6 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Json};
 use actors::domain::{ChannelKind, Message};
 use actors::ids::*;
+use actors::replies::Recipient;
 use actors::rules::Draft;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -25,15 +28,33 @@ pub struct NewMessage {
     send_at: Option<OffsetDateTime>,
     #[serde(default)]
     cancel_on_reply: bool,
+    /// Send this canned reply (rendered for the conversation) instead of `body`.
+    reply_id: Option<ReplyId>,
+    /// `body` is a template: fill in its variables, refuse it while any has no value.
+    #[serde(default)]
+    render: bool,
 }
 
 pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewMessage>) -> ApiResult<(StatusCode, Json<Message>)> {
-    let draft = Draft { body: req.body, media_urls: req.media_urls, send_at: req.send_at, cancel_on_reply: req.cancel_on_reply };
+    let no_target = || ApiError::invalid("thread_id", "send thread_id, or contact_id and channel");
+    let to = match (req.thread_id, req.contact_id, req.channel) {
+        (Some(thread), _, _) => Recipient::Thread(thread),
+        (None, Some(contact), Some(_)) => Recipient::Contact(contact),
+        _ => return Err(no_target()),
+    };
+    let replies = &state.core.replies;
+    let body = match req.reply_id {
+        Some(_) if !req.body.is_empty() => return Err(ApiError::invalid("body", "send body or reply_id, not both")),
+        Some(reply) => replies.render_reply_for_send(&p.user, &p.team, to, reply).await?,
+        None if req.render => replies.render_for_send(&p.user, &p.team, to, &req.body).await?,
+        None => req.body,
+    };
+    let draft = Draft { body, media_urls: req.media_urls, send_at: req.send_at, cancel_on_reply: req.cancel_on_reply };
     let threads = &state.core.threads;
     let msg = match (req.thread_id, req.contact_id, req.channel) {
         (Some(thread), _, _) => threads.send(p.team.id, thread, p.user, draft).await?,
         (None, Some(contact), Some(kind)) => threads.send_to_contact(p.team.id, contact, kind, p.user, draft).await?,
-        _ => return Err(ApiError::invalid("thread_id", "send thread_id, or contact_id and channel")),
+        _ => return Err(no_target()),
     };
     Ok((StatusCode::CREATED, Json(msg)))
 }

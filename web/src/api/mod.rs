@@ -9,6 +9,7 @@ mod messages;
 mod ops;
 mod passwords;
 mod realtime;
+mod replies;
 mod simulator;
 mod team;
 mod threads;
@@ -59,6 +60,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/threads/{id}/read", post(threads::read))
         .route("/api/threads/{id}/events", get(threads::events))
         .route("/api/threads/{id}/notes", get(threads::notes).post(threads::add_note))
+        .route("/api/replies", get(replies::list).post(replies::create))
+        .route("/api/replies/preview", post(replies::preview))
+        .route("/api/replies/{id}", get(replies::get).patch(replies::update).delete(replies::delete))
         .route("/api/messages", post(messages::create))
         .route("/api/messages/{id}", patch(messages::edit).delete(messages::cancel))
         .route("/api/channels", get(channels::list).post(channels::create))

@@ -77,3 +77,18 @@ async fn unknown_routes_and_methods_answer_json() {
         .await
         .error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
 }
+
+#[tokio::test]
+async fn a_send_with_a_missing_variable_is_422_with_the_list_and_never_stored() {
+    let app = App::start(|_| {}).await;
+    let agent = &app.acme.agent.token;
+    let body = "Hi {{contact.first_name}}, your order for {{contact.company}} and {{ contact.email }}";
+    let reply = app.json(Method::POST, "/api/messages", agent, json!({ "thread_id": app.acme.thread, "body": body, "render": true })).await;
+    let error = reply.error(StatusCode::UNPROCESSABLE_ENTITY, "missing_variables");
+    assert_eq!(error["missing"], json!(["contact.company", "contact.email"]), "{error}");
+    let bad = app
+        .json(Method::POST, "/api/messages", agent, json!({ "thread_id": app.acme.thread, "body": "{{ 1 + 1 }}", "render": true }))
+        .await;
+    bad.invalid("body");
+    assert_eq!(app.store.calls("create_outbound"), 0, "nothing stored");
+}

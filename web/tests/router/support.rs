@@ -196,8 +196,8 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// Asserts the status and our JSON error shape, `{"error": {"code", "message", "field"?}}`;
-    /// answers the error object.
+    /// Asserts the status and our JSON error shape, `{"error": {"code", "message", "field"?}}`
+    /// (and `missing` for `missing_variables`); answers the error object.
     #[track_caller]
     pub fn error(&self, status: StatusCode, code: &str) -> &Value {
         assert_eq!(self.status, status, "{self:?}");
@@ -207,7 +207,8 @@ impl Reply {
         assert_eq!(error["code"], code, "{self:?}");
         assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "a readable message: {self:?}");
         let keys: Vec<&String> = error.as_object().expect("an object").keys().collect();
-        assert!(keys.iter().all(|k| ["code", "message", "field"].contains(&k.as_str())), "nothing else: {keys:?}");
+        let extra = if code == "missing_variables" { "missing" } else { "field" };
+        assert!(keys.iter().all(|k| ["code", "message", "field", extra].contains(&k.as_str())), "nothing else: {keys:?}");
         error
     }
 
