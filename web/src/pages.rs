@@ -1,5 +1,5 @@
-//! The agent's pages (askama): sign-in and sign-up, the inbox app, the dashboard, one's own
-//! security page (two-factor), and the admin's settings and audit log. The app page is a shell
+//! The agent's pages (askama): sign-in and sign-up, the inbox app, the dashboard, the canned
+//! replies, one's own security page (two-factor), and the admin's settings and audit log. The app page is a shell
 //! with boot data; the ES modules in `web/static/app/` (entry `main.js`) render it live from the
 //! API and the socket.
 
@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard", get(dashboard))
         .route("/audit", get(audit))
         .route("/security", get(security))
+        .route("/replies", get(replies))
         .route("/sign-in", get(sign_in))
         .route("/sign-up", get(sign_up))
         .route("/invite/{token}", get(invite))
@@ -130,6 +131,7 @@ async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<S
         "dashboard" => "Dashboard",
         "audit" => "Audit log",
         "security" => "Security",
+        "replies" => "Canned replies",
         _ => "Inbox",
     };
     with_policy(state, AppPage { title: format!("{title} · {}", p.team.name), page: page.into(), boot_json }.into_response())
@@ -150,6 +152,10 @@ async fn settings(State(state): State<AppState>, headers: HeaderMap) -> Response
 
 async fn security(State(state): State<AppState>, headers: HeaderMap) -> Response {
     app(&state, &headers, "security", None).await
+}
+
+async fn replies(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    app(&state, &headers, "replies", None).await
 }
 
 async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {

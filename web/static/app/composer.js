@@ -2,6 +2,11 @@
 // on that channel), body and media URLs, send now or at a time (optionally cancelled by a reply),
 // and its inline errors. Typing signals go out through presence.js; the switch opens the other
 // thread with an 'open-thread' event (events.js), as thread.js imports this module.
+// Canned replies: "/" opens the picker (replies-picker.js); the reply picked is rendered for this
+// conversation by the server (POST /api/replies/preview) and put in the composer. A variable with
+// no value keeps its {{placeholder}}, listed in a warning; Send stays off until every one is
+// replaced. A text that came from a reply is sent with `render: true`, so the server fills it in
+// again and refuses it (422 missing_variables) if a placeholder is still there.
 
 import { api } from './api.js';
 import { h } from './dom.js';
@@ -10,6 +15,7 @@ import { safeUrl, toLocalInput } from './format.js';
 import { upsertThread } from './list.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { sendTyping } from './presence.js';
+import { attachReplyPicker } from './replies-picker.js';
 import { els, view } from './state.js';
 
 /** Builds the composer form (its elements go to els). */
@@ -17,7 +23,9 @@ export function buildComposer() {
   els.chanSms = h('input', { type: 'radio', name: 'composer-channel', id: 'composer-sms', value: 'sms', 'data-testid': 'composer-channel-sms' });
   els.chanWa = h('input', { type: 'radio', name: 'composer-channel', id: 'composer-wa', value: 'whatsapp', 'data-testid': 'composer-channel-whatsapp' });
   for (const r of [els.chanSms, els.chanWa]) r.addEventListener('change', () => { if (r.checked) switchChannel(r.value); });
-  els.body = h('textarea', { id: 'composer-body', rows: '2', placeholder: 'Write a reply…  (Ctrl+Enter to send)', 'data-testid': 'composer-body' });
+  els.body = h('textarea', { id: 'composer-body', rows: '2', placeholder: 'Write a reply…  (Ctrl+Enter to send, / for canned replies)', 'data-testid': 'composer-body' });
+  // Before the composer's own keys: Enter in the open picker inserts, it does not send.
+  const picker = attachReplyPicker(els.body, insertReply);
   els.body.addEventListener('input', onComposerInput);
   els.body.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
@@ -31,6 +39,7 @@ export function buildComposer() {
   els.sendBtn = h('button', { type: 'submit', class: 'primary', 'data-testid': 'send' }, 'Send');
   els.sendLaterBtn = h('button', { type: 'button', class: 'secondary', 'data-testid': 'send-later', onclick: () => sendMessage(true) }, 'Send later');
   els.composerError = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'composer-error', hidden: true });
+  els.missingVars = h('div', { class: 'banner warn missing-vars', role: 'status', 'data-testid': 'missing-variables', hidden: true });
   els.optOutBanner = h('p', { class: 'banner warn', 'data-testid': 'opted-out-banner', hidden: true }, 'This contact has opted out (replied STOP). Messages to them are blocked until they opt back in.');
   return h('form', { class: 'composer', 'data-testid': 'composer', 'aria-label': 'Reply', novalidate: true, onsubmit: (e) => { e.preventDefault(); sendMessage(false); } },
     els.optOutBanner,
@@ -40,7 +49,8 @@ export function buildComposer() {
         els.chanSms, h('label', { for: 'composer-sms' }, 'SMS'),
         els.chanWa, h('label', { for: 'composer-wa' }, 'WhatsApp')),
       h('label', { for: 'composer-body', class: 'composer-label' }, 'Reply')),
-    els.body,
+    h('div', { class: 'composer-input' }, els.body, picker.el),
+    els.missingVars,
     h('div', { class: 'composer-row' },
       h('label', { for: 'composer-media', class: 'inline-label' }, 'Media URL'), els.media),
     h('div', { class: 'composer-row composer-actions' },
@@ -53,15 +63,86 @@ export function buildComposer() {
 
 function onComposerInput() {
   hideComposerError();
+  showMissing();
   sendTyping();
 }
 
+/**
+ * The canned reply last inserted in this thread's composer: the composer's text with the reply's
+ * template in place of its rendering (`source`), the text as shown then (`shown`), and the
+ * variables that had no value. Null when the text did not come from a reply.
+ */
+let templated = null;
+
+/** Inserts `reply` over the "/query" at `range`, rendered for the open conversation. */
+async function insertReply(reply, range) {
+  if (!view || !view.id) return;
+  const id = view.id;
+  hideComposerError();
+  let rendered;
+  try {
+    rendered = await api('POST', '/api/replies/preview', { body: reply.body, thread_id: id });
+  } catch (err) {
+    showComposerError(`Could not insert /${reply.shortcut}: ${err.message}`);
+    return;
+  }
+  if (!view || view.id !== id) return;
+  const text = els.body.value;
+  // The "/query" the agent typed, unless they changed the text meanwhile (then: at the caret).
+  const typed = text.slice(range.start, range.end).startsWith('/') ? range : { start: els.body.selectionStart, end: els.body.selectionEnd };
+  const before = text.slice(0, typed.start);
+  const after = text.slice(typed.end);
+  els.body.value = before + rendered.text + after;
+  const keep = templated && templated.threadId === id ? templated.missing : [];
+  templated = { threadId: id, source: before + reply.body + after, shown: els.body.value, missing: [...new Set([...keep, ...rendered.missing])] };
+  els.body.focus();
+  // The caret goes to the first placeholder to fill in (selected), or after the inserted text.
+  const first = rendered.missing.length ? els.body.value.indexOf(`{{${rendered.missing[0]}}}`, before.length) : -1;
+  if (first >= 0) els.body.setSelectionRange(first, first + rendered.missing[0].length + 4);
+  else els.body.setSelectionRange(before.length + rendered.text.length, before.length + rendered.text.length);
+  showMissing();
+  sendTyping();
+}
+
+/** The variables of the inserted reply whose placeholder is still in the text. */
+function missingLeft() {
+  if (!templated || !view || templated.threadId !== view.id) return [];
+  return templated.missing.filter((name) => els.body.value.includes(`{{${name}}}`));
+}
+
+/** Shows which placeholders are left to fill in, and holds Send back while any is. */
+function showMissing() {
+  const left = missingLeft();
+  const blocked = left.length > 0;
+  els.sendBtn.disabled = blocked || sending;
+  els.sendLaterBtn.disabled = blocked || sending;
+  els.body.classList.toggle('has-missing', blocked);
+  if (blocked) els.body.setAttribute('aria-invalid', 'true');
+  else els.body.removeAttribute('aria-invalid');
+  els.missingVars.hidden = !blocked;
+  if (!blocked) {
+    els.missingVars.replaceChildren();
+    return;
+  }
+  els.missingVars.replaceChildren(
+    h('span', null, 'No value for this conversation: replace '),
+    ...left.flatMap((name, i) => [i ? ', ' : '', h('button', { type: 'button', class: 'link mono placeholder', 'data-testid': 'missing-variable', 'data-variable': name,
+      title: 'Select it in the reply', onclick: () => {
+        const at = els.body.value.indexOf(`{{${name}}}`);
+        els.body.focus();
+        if (at >= 0) els.body.setSelectionRange(at, at + name.length + 4);
+      } }, `{{${name}}}`)]),
+    h('span', null, ' before sending.'));
+}
+
 export function clearComposer(all) {
+  templated = null;
   els.body.value = '';
   els.media.value = '';
   els.sendAt.value = '';
   els.cancelOnReply.checked = false;
   if (all) hideComposerError();
+  showMissing();
 }
 
 function showComposerError(message) {
@@ -117,7 +198,18 @@ async function sendMessage(later) {
       return;
     }
   }
+  const left = missingLeft();
+  if (left.length) {
+    showComposerError(`Replace ${left.map((n) => `{{${n}}}`).join(', ')} before sending: this conversation has no value for ${left.length === 1 ? 'it' : 'them'}.`);
+    return;
+  }
   const payload = { thread_id: view.id, body, media_urls: mediaUrls };
+  if (templated && templated.threadId === view.id) {
+    // Unchanged since the insert: the server renders the reply itself (a value that happens to
+    // contain braces is never read as a variable). Edited: it renders what is there, if anything.
+    if (els.body.value === templated.shown) payload.body = templated.source.trim();
+    payload.render = payload.body.includes('{{');
+  }
   if (later) {
     if (!els.sendAt.value) {
       showComposerError('Pick a date and time in “Send at” to send later.');
@@ -152,7 +244,6 @@ async function sendMessage(later) {
     if (view && view.id === id) showComposerError(err.message);
   } finally {
     sending = false;
-    els.sendBtn.disabled = false;
-    els.sendLaterBtn.disabled = false;
+    showMissing();
   }
 }

@@ -23,6 +23,8 @@ export function renderHeader() {
   if (inboxLink && page === 'inbox') inboxLink.setAttribute('aria-current', 'page');
   const securityLink = document.getElementById('security-link');
   if (securityLink && page === 'security') securityLink.setAttribute('aria-current', 'page');
+  const repliesLink = document.getElementById('replies-link');
+  if (repliesLink && page === 'replies') repliesLink.setAttribute('aria-current', 'page');
   const dashboardLink = document.getElementById('dashboard-link');
   if (dashboardLink && page === 'dashboard') dashboardLink.setAttribute('aria-current', 'page');
   const meName = document.getElementById('me-name');

@@ -1,7 +1,7 @@
 // Switchboard agent app, entry point: draws the shared top bar, then starts the page the server
 // rendered (data-page on <body>): the team inbox (thread list, open thread, contact + notes panel),
-// the team dashboard (live numbers, who is online, CSV export), the admin settings page (channels,
-// members, invites) or the admin's audit log.
+// the team dashboard (live numbers, who is online, CSV export), the canned replies (the team's and
+// one's own), the admin settings page (channels, members, invites) or the admin's audit log.
 // Native ES modules, no build step; realtime through the vendored pusher-js (a classic script
 // loaded before this module, used as window.Pusher) against the server's Pusher-protocol gateway.
 // The HTTP + realtime contract is docs/api.md.
@@ -16,19 +16,22 @@
 //   message / note id, so the tab that made a change and the socket event never show it twice.
 //   thread.deleted here too: the open view closes with a notice.
 // - private-user-{me}: my private notes, read markers from my other tabs, mentions.
+// - reply.changed / reply.deleted: a team canned reply on the team channel, a personal one on its
+//   owner's user channel; the composer's picker and the Replies page follow them.
 // After a reconnect the open thread asks /events?after={highest seq} and the inbox is reloaded.
 //
 // Modules, and the one direction of their imports: each module imports only modules listed
 // before it, so there is no import cycle (tests/node/module-graph.test.mjs checks it).
-//   helpers      format, api, events (a local pub/sub), state (the inbox's shared state)
+//   helpers      format, fuzzy, api, events (a local pub/sub), state (the inbox's shared state)
 //                ← dom ← pager (keyset lists) ← session (boot data, members) ← realtime (the connection)
-//   inbox parts  messages, notes, presence, simulator, thread-header
+//   inbox parts  messages, notes, presence, simulator, thread-header, replies-picker (the
+//                composer's "/" list of canned replies)
 //                ← list (the thread list, unread badges, read markers)
 //                ← composer, contact (the contact card)
 //                ← sync (the thread's and team/user channels, catch-up)
 //                ← thread (the open conversation)
 //   pages        inbox (start-up and wiring), dashboard, members (settings' team cards) ← settings,
-//                audit, security (two-factor), header (the top bar)
+//                audit, security (two-factor), replies (the canned replies page), header (the top bar)
 //                ← main (this file)
 // A call the other way goes through events.js, never an import: a thread row's click, the
 // composer's channel switch and a mention's "Open" emit 'open-thread', which inbox.js subscribes
@@ -39,6 +42,7 @@ import { startAudit } from './audit.js';
 import { startDashboard } from './dashboard.js';
 import { renderHeader } from './header.js';
 import { startInbox } from './inbox.js';
+import { startReplies } from './replies.js';
 import { startSecurity } from './security.js';
 import { page } from './session.js';
 import { startSettings } from './settings.js';
@@ -48,4 +52,5 @@ if (page === 'settings') startSettings();
 else if (page === 'audit') startAudit();
 else if (page === 'security') startSecurity();
 else if (page === 'dashboard') startDashboard();
+else if (page === 'replies') startReplies();
 else startInbox();

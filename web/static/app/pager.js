@@ -1,21 +1,24 @@
 // A list read page by page from one of our `{items, next_cursor}` endpoints (keyset cursors):
 // the first page replaces the rows, "Show more" appends the next one, and the empty note and
-// the button follow what is left. Used by the invites card and the audit log.
+// the button follow what is left. Used by the invites card, the audit log and the replies page.
 
 import { api } from './api.js';
 import { toast } from './dom.js';
 
 /**
- * `path` is the endpoint with its own query (`?` or not); `row(item)` draws one row into
+ * `path` is the endpoint with its own query (`?` or not), or a function answering it (read at
+ * each first page: a search box's query); `row(item)` draws one row into
  * `body`; `what` names the list in an error toast. Returns `load()`, which reads the first page.
  */
 export function keysetPager({ path, body, empty, more, row, what }) {
   let cursor = null;
+  let base = '';
   async function page(append) {
     more.disabled = true;
     try {
-      const sep = path.includes('?') ? '&' : '?';
-      const data = await api('GET', append && cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path);
+      if (!append) base = typeof path === 'function' ? path() : path;
+      const sep = base.includes('?') ? '&' : '?';
+      const data = await api('GET', append && cursor ? `${base}${sep}cursor=${encodeURIComponent(cursor)}` : base);
       const rows = (data.items || []).map(row);
       if (append) body.append(...rows);
       else body.replaceChildren(...rows);

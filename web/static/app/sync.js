@@ -3,7 +3,7 @@
 // while the thread loads; a contact.updated goes to the contact card), the team channel's thread
 // summaries and who is online, thread.deleted on either channel (the row goes; an open view of it
 // is closed by thread.js, asked with a 'thread-deleted' event), my private user channel (private
-// notes, reads from my other tabs, mentions), and the catch-up by seq after a reconnect (or a
+// notes, reads from my other tabs, mentions), canned reply changes (to the picker), and the catch-up by seq after a reconnect (or a
 // fresh snapshot when the server says the gap is too large; a thread gone meanwhile is closed).
 
 import { api, qs } from './api.js';
@@ -15,6 +15,7 @@ import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
 import { onTyping, renderTyping, renderViewers } from './presence.js';
 import { pusher } from './realtime.js';
+import { bindReplyEvents } from './replies-picker.js';
 import { loadMembers, me, membersList, team } from './session.js';
 import { els, inbox, openId, seqs, setThreadChannel, view } from './state.js';
 
@@ -142,8 +143,11 @@ export function subscribeTeamAndUser() {
   teamCh.bind('pusher:subscription_succeeded', markOnline);
   teamCh.bind('pusher:member_added', markOnline);
   teamCh.bind('pusher:member_removed', markOnline);
+  // The composer's canned replies: the team's on the team channel, my own on my user channel.
+  bindReplyEvents(teamCh);
 
   const userCh = pusher.subscribe(`private-user-${me.id}`);
+  bindReplyEvents(userCh);
   userCh.bind('thread.read', (data) => {
     if (!data) return;
     const id = data.thread_id || (data.thread && data.thread.id);
