@@ -16,7 +16,8 @@ fn hash(password: &str) -> String {
     Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).unwrap_or_default()
 }
 
-/// Seeds the demo team: an admin, an agent, a few contacts with threads, messages and notes.
+/// Seeds the demo team: an admin, an agent, a few contacts with threads, messages and notes,
+/// and a few canned replies.
 pub async fn demo(store: &PgStore) -> DomainResult<()> {
     let admin = store
         .create_account(
@@ -118,6 +119,17 @@ pub async fn demo(store: &PgStore) -> DomainResult<()> {
                 )
                 .await?;
         }
+    }
+    // Canned replies to try with "/" in the reply box: two of the team's, one of the agent's own.
+    let replies = [
+        (None, "thanks", "Thank you", "Thanks, {{contact.first_name}}! Anything else? — {{agent.first_name}}, {{team.name}}"),
+        (None, "hours", "Opening hours", "Hi {{contact.first_name}}, we are open Monday to Saturday, 9:00 to 18:00."),
+        (Some(agent.user.id), "followup", "Follow up by email", "I'll send the details to {{contact.email}} today."),
+    ];
+    for (owner, shortcut, title, body) in replies {
+        let by = owner.unwrap_or(admin.user.id);
+        let reply = NewReply { team, owner, shortcut: shortcut.into(), title: title.into(), body: body.into(), created_by: by };
+        store.create_reply(reply).await?;
     }
     Ok(())
 }
