@@ -66,7 +66,9 @@ pub struct TemplateError {
 
 impl TemplateError {
     fn at(source: &str, offset: usize, message: impl Into<String>) -> TemplateError {
-        let before = &source[..offset.min(source.len())];
+        // A byte offset inside a character counts from that character's start.
+        let offset = (0..=offset.min(source.len())).rev().find(|&i| source.is_char_boundary(i)).unwrap_or(0);
+        let before = &source[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
         TemplateError { line, column, message: message.into() }
@@ -343,6 +345,9 @@ mod tests {
 
     #[test]
     fn text_around_variables_is_kept_as_written() {
+        let e = Template::parse("Olá ✓\n{{ contact.name | x }}").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 1), "positions count characters");
+        assert_eq!(TemplateError::at("✓✓", 4, "x").column, 2, "an offset inside a character");
         let r = render("Line one,\n  {{contact.first_name}} & <you>\n", "Ada");
         assert_eq!(r.text, "Line one,\n  Ada & <you>\n");
         let plain = render("No variables at all: 100% }} %} #}", "Ada");

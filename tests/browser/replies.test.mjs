@@ -35,7 +35,7 @@ describe('Canned replies in the browser', () => {
       if (msg.type() !== 'error') return;
       const where = msg.location() && msg.location().url ? msg.location().url : '';
       const line = `${msg.text()} ${where}`;
-      // The template error the Replies page provokes on purpose is a 422.
+      // The template error and the hand-typed placeholder the tests provoke on purpose are 422s.
       if (/favicon/i.test(line) || /status of 422/.test(line)) return;
       consoleErrors.push(`[${label}] console.error: ${line}`);
     });
@@ -152,6 +152,13 @@ describe('Canned replies in the browser', () => {
     await page.locator('[data-testid="send"]').click();
     await page.locator('[data-testid="message-body"]', { hasText: 'Hi! We will write to carla@example.com today.' }).waitFor({ timeout: WAIT });
     assert.equal((await sentBodies())[1], 'Hi! We will write to carla@example.com today.');
+
+    // A placeholder typed (or pasted) by hand is the server's to fill in: refused, never sent raw.
+    await composer(page).fill('Typed by hand: {{ contact.email }}');
+    await composer(page).press('Control+Enter');
+    await page.locator('[data-testid="composer-error"]', { hasText: 'fill in {{contact.email}} before sending' }).waitFor({ timeout: WAIT });
+    assert.equal((await sentBodies()).length, 2, 'nothing sent');
+    await composer(page).fill('');
   });
 
   it('a personal reply added on the Replies page is in the open inbox\'s picker at once', { timeout: 60_000 }, async () => {

@@ -5,8 +5,8 @@
 // Canned replies: "/" opens the picker (replies-picker.js); the reply picked is rendered for this
 // conversation by the server (POST /api/replies/preview) and put in the composer. A variable with
 // no value keeps its {{placeholder}}, listed in a warning; Send stays off until every one is
-// replaced. A text that came from a reply is sent with `render: true`, so the server fills it in
-// again and refuses it (422 missing_variables) if a placeholder is still there.
+// replaced. A text with anything that looks like a variable is sent with `render: true`, so the
+// server fills it in and refuses it (422 missing_variables) if a value is still missing.
 
 import { api } from './api.js';
 import { h } from './dom.js';
@@ -169,16 +169,22 @@ async function switchChannel(kind) {
   if (view.thread.channel && view.thread.channel.kind === kind) return;
   const contactId = view.thread.contact && view.thread.contact.id;
   const draft = els.body.value;
+  const inserted = templated; // the same contact: what the reply filled in stays right
   try {
     const t = await api('POST', '/api/threads/for-contact', { contact_id: contactId, channel: kind });
     upsertThread(t, { keepUnread: true });
     await emit('open-thread', { id: t.id, push: true });
     els.body.value = draft;
+    if (inserted && view && view.id === t.id) templated = Object.assign({}, inserted, { threadId: t.id });
+    showMissing();
   } catch (err) {
     setComposerChannel();
     showComposerError(err.message);
   }
 }
+
+/** A `{{root.field}}` variable of the template syntax (docs/api.md, Templates). */
+const PLACEHOLDER = /\{\{\s*(contact|agent|team)\.[A-Za-z0-9_]+\s*\}\}/;
 
 let sending = false;
 async function sendMessage(later) {
@@ -204,12 +210,14 @@ async function sendMessage(later) {
     return;
   }
   const payload = { thread_id: view.id, body, media_urls: mediaUrls };
-  if (templated && templated.threadId === view.id) {
+  if (templated && templated.threadId === view.id && els.body.value === templated.shown) {
     // Unchanged since the insert: the server renders the reply itself (a value that happens to
-    // contain braces is never read as a variable). Edited: it renders what is there, if anything.
-    if (els.body.value === templated.shown) payload.body = templated.source.trim();
-    payload.render = payload.body.includes('{{');
+    // contain braces is never read as a variable).
+    payload.body = templated.source.trim();
   }
+  // Anything that looks like a variable is the server's to fill in, or to refuse while it has
+  // no value: a placeholder never goes out raw, whatever happened to the text on the way.
+  if (PLACEHOLDER.test(payload.body)) payload.render = true;
   if (later) {
     if (!els.sendAt.value) {
       showComposerError('Pick a date and time in “Send at” to send later.');
