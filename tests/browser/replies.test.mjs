@@ -9,13 +9,14 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { startServer, signUp, joinByInvite, ARTIFACTS } from '../support/server.mjs';
+import { WAIT, connected, launch, signInThroughPage, watchConsole } from './support/browser.mjs';
 
 const SHOTS = path.join(ARTIFACTS, 'screenshots');
-const WAIT = 15_000;
+// The template error and the hand-typed placeholder the tests provoke on purpose are 422s.
+const ALLOWED = [/status of 422/];
 
 describe('Canned replies in the browser', () => {
   let server;
@@ -30,19 +31,6 @@ describe('Canned replies in the browser', () => {
   const ben = { name: 'Ben Agent', email: 'ben@example.com', password: 'amber-meadow-compass-8' };
   const consoleErrors = [];
 
-  function watchConsole(page, label) {
-    page.on('console', (msg) => {
-      if (msg.type() !== 'error') return;
-      const where = msg.location() && msg.location().url ? msg.location().url : '';
-      const line = `${msg.text()} ${where}`;
-      // The template error and the hand-typed placeholder the tests provoke on purpose are 422s.
-      if (/favicon/i.test(line) || /status of 422/.test(line)) return;
-      consoleErrors.push(`[${label}] console.error: ${line}`);
-    });
-    page.on('pageerror', (err) => consoleErrors.push(`[${label}] pageerror: ${err.message}`));
-    return page;
-  }
-
   const composer = (page) => page.locator('[data-testid="composer-body"]');
   const picker = (page) => page.locator('[data-testid="reply-picker"]');
   const options = (page) => page.locator('[data-testid="reply-option"]');
@@ -54,7 +42,6 @@ describe('Canned replies in the browser', () => {
   }
 
   before(async () => {
-    assert.ok(existsSync('/usr/bin/chromium'), '/usr/bin/chromium is missing (apt-get install chromium)');
     mkdirSync(SHOTS, { recursive: true });
     server = await startServer({ logName: 'server-replies.log' });
     base = server.base;
@@ -68,20 +55,13 @@ describe('Canned replies in the browser', () => {
       { shortcut: 'hours', title: 'Opening hours', body: 'We are open 7 to 15.' },
     ]) await anaApi.expect(201, 'POST', '/api/replies', { scope: 'team', ...r });
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu'],
-    });
+    browser = await launch();
     ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    inboxTab = watchConsole(await ctx.newPage(), 'ben');
-    await inboxTab.goto(`${base}/sign-in`);
-    await inboxTab.getByLabel('Email').fill(ben.email);
-    await inboxTab.getByLabel('Password').fill(ben.password);
-    await inboxTab.locator('[data-testid="submit"]').click();
-    await inboxTab.waitForURL(`${base}/`, { timeout: WAIT });
+    inboxTab = watchConsole(await ctx.newPage(), 'ben', consoleErrors, ALLOWED);
+    await signInThroughPage(inboxTab, base, ben);
     await inboxTab.goto(`${base}/threads/${thread}`);
     await composer(inboxTab).waitFor({ timeout: WAIT });
-    await inboxTab.waitForFunction(() => document.querySelector('[data-testid="connection-state"]')?.dataset.state === 'connected', null, { timeout: WAIT });
+    await connected(inboxTab);
   });
 
   after(async () => {
@@ -162,7 +142,7 @@ describe('Canned replies in the browser', () => {
   });
 
   it('a personal reply added on the Replies page is in the open inbox\'s picker at once', { timeout: 60_000 }, async () => {
-    const page = watchConsole(await ctx.newPage(), 'ben-replies');
+    const page = watchConsole(await ctx.newPage(), 'ben-replies', consoleErrors, ALLOWED);
     await page.goto(`${base}/replies`);
     await page.locator('[data-testid="reply-row"]').first().waitFor({ timeout: WAIT });
     assert.equal(await page.locator('[data-testid="reply-row"]').count(), 3);
