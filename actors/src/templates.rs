@@ -234,18 +234,25 @@ pub struct TemplateContext {
 
 impl TemplateContext {
     /// The context of a message to `contact`, written by `agent` of `team`: the one place that
-    /// says what each variable means. New contact fields (company, custom fields) are one
-    /// `set` each here.
+    /// says what each variable means (a new contact field is one `set` here). The team's custom
+    /// contact fields are `contact.<key>`; their keys never shadow a built-in field.
     pub fn for_message(contact: &Contact, agent: &User, team: &Team) -> TemplateContext {
         let mut ctx = TemplateContext::default();
+        for (key, value) in &contact.custom_fields {
+            match value {
+                serde_json::Value::String(text) => ctx.set("contact", key, Some(text)),
+                serde_json::Value::Null => {}
+                other => ctx.set("contact", key, Some(other.to_string())),
+            }
+        }
+        // The name parts as entered, else as the shown name splits ("Ada King Lovelace").
         let (first, last) = split_name(&contact.name);
         ctx.set("contact", "name", Some(&contact.name));
-        ctx.set("contact", "first_name", first);
-        ctx.set("contact", "last_name", last);
+        ctx.set("contact", "first_name", entered(&contact.first_name).or(first));
+        ctx.set("contact", "last_name", entered(&contact.last_name).or(last));
         ctx.set("contact", "phone", Some(&contact.phone));
         ctx.set("contact", "email", contact.email.as_deref());
-        // Contacts have no company yet: `{{contact.company}}` is always missing until they do.
-        ctx.set("contact", "company", None::<&str>);
+        ctx.set("contact", "company", contact.company.as_deref());
         ctx.set("agent", "name", Some(&agent.name));
         ctx.set("agent", "first_name", split_name(&agent.name).0);
         ctx.set("agent", "email", Some(&agent.email));
@@ -269,6 +276,11 @@ impl TemplateContext {
     }
 }
 
+/// A name part as entered, unless it is blank.
+fn entered(part: &Option<String>) -> Option<&str> {
+    part.as_deref().map(str::trim).filter(|p| !p.is_empty())
+}
+
 /// A person's first name and the rest: "Ada King Lovelace" → ("Ada", "King Lovelace"); a
 /// single word is a first name only.
 fn split_name(name: &str) -> (Option<&str>, Option<&str>) {
@@ -287,17 +299,8 @@ mod tests {
     use crate::ids::*;
 
     fn people(contact_name: &str) -> (Contact, User, Team) {
-        let team = Team { id: TeamId::new(), name: "Acme Support".into(), simulator_mode: true };
-        let contact = Contact {
-            id: ContactId::new(),
-            team_id: team.id,
-            name: contact_name.into(),
-            phone: "+14155550100".into(),
-            email: None,
-            tags: vec![],
-            opted_out_at: None,
-            created_at: crate::clock::now(),
-        };
+        let team = Team { id: TeamId::new(), name: "Acme Support".into(), simulator_mode: true, default_country: None };
+        let contact = Contact::new(ContactId::new(), team.id, contact_name.into(), "+14155550100".into(), crate::clock::now());
         let agent =
             User { id: UserId::new(), team_id: team.id, email: "grace@acme.test".into(), name: "Grace Hopper".into(), role: Role::Agent };
         (contact, agent, team)
@@ -400,5 +403,20 @@ mod tests {
             assert_eq!(r.missing.is_empty(), *path != "contact.company", "{path}");
         }
         assert_eq!(ctx.get("contact.email"), Some("ada@example.com"));
+
+        // Name parts as entered win over the split name; company and custom fields are read.
+        c.first_name = Some("Augusta".into());
+        c.last_name = Some("  ".into());
+        c.company = Some("Analytical Engines".into());
+        c.custom_fields.insert("plan".into(), serde_json::json!("Gold"));
+        c.custom_fields.insert("seats".into(), serde_json::json!(12));
+        let r = Template::parse(
+            "{{contact.first_name}} {{contact.last_name}} of {{contact.company}}: {{contact.plan}} x{{contact.seats}} {{contact.vip}}",
+        )
+        .unwrap()
+        .render(&TemplateContext::for_message(&c, &a, &t))
+        .unwrap();
+        assert_eq!(r.text, "Augusta Lovelace of Analytical Engines: Gold x12 {{contact.vip}}");
+        assert_eq!(r.missing, vec!["contact.vip"], "a custom field the contact has no value for is missing");
     }
 }

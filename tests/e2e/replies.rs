@@ -124,6 +124,17 @@ async fn a_reply_renders_for_the_conversation_and_a_missing_value_blocks_the_sen
     assert_eq!(status, 422);
     let (_, view) = ana.client.get(&format!("/api/threads/{thread}")).await;
     assert_eq!(view["messages"].as_array().unwrap().len(), 3);
+
+    // The contact's name parts, company and the team's custom fields are variables too.
+    let (status, _) = ana.client.put_json("/api/team/contact-fields", json!({ "fields": [{ "key": "plan", "label": "Plan" }] })).await;
+    assert_eq!(status, 200);
+    let change = json!({ "first_name": "Carlita", "company": "Diaz & Co", "custom_fields": { "plan": "Gold" } });
+    let (status, body) = ana.client.patch(&format!("/api/contacts/{contact}"), change).await;
+    assert_eq!(status, 200, "{body}");
+    let body = "{{contact.first_name}} at {{contact.company}} ({{contact.plan}} plan)";
+    let (_, preview) = ana.client.post("/api/replies/preview", json!({ "body": body, "thread_id": thread })).await;
+    assert_eq!(preview["text"], "Carlita at Diaz & Co (Gold plan)", "{preview}");
+    assert_eq!(preview["missing"], json!([]));
 }
 
 #[sqlx::test]

@@ -11,7 +11,7 @@ import { keysetPager } from './pager.js';
 import { connect, pusher } from './realtime.js';
 import { isAdmin, main, me, team } from './session.js';
 
-/** The variables every conversation knows (custom contact fields come on top). */
+/** The variables every conversation knows (the team's custom contact fields come on top). */
 const VARIABLES = [
   ['contact.first_name', 'Contact’s first name'],
   ['contact.last_name', 'Contact’s last name'],
@@ -49,8 +49,12 @@ export async function startReplies() {
     body.focus();
     body.setSelectionRange(at + text.length, at + text.length);
   };
-  const variables = h('div', { class: 'variables', 'data-testid': 'reply-variables' },
-    ...VARIABLES.map(([name, label]) => h('button', { type: 'button', class: 'link mono', title: label, onclick: () => insertVariable(name) }, `{{${name}}}`)));
+  const chip = ([name, label]) => h('button', { type: 'button', class: 'link mono', title: label, onclick: () => insertVariable(name) }, `{{${name}}}`);
+  const variables = h('div', { class: 'variables', 'data-testid': 'reply-variables' }, ...VARIABLES.map(chip));
+  // The team's custom contact fields are variables too.
+  api('GET', '/api/team/contact-fields').then((data) => {
+    variables.append(...((data && data.fields) || []).map((f) => chip([`contact.${f.key}`, f.label])));
+  }).catch(() => { /* the built-in variables are enough to go on */ });
 
   function edit(r) {
     editing = r;
