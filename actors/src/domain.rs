@@ -357,6 +357,9 @@ pub struct ThreadSummary {
     pub contact: ContactBrief,
     pub channel: ChannelBrief,
     pub status: ThreadStatus,
+    /// When a snoozed conversation opens again by itself (`None`: until someone opens it).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub snoozed_until: Option<OffsetDateTime>,
     pub assignee_id: Option<UserId>,
     pub assignee_name: Option<String>,
     pub unread_count: i32,
@@ -426,6 +429,8 @@ pub mod event {
     /// Team channel (or the owner's user channel): a reply was deleted (`{id, scope}`).
     pub const REPLY_DELETED: &str = "reply.deleted";
     pub const MENTION: &str = "mention";
+    /// User channel: a snoozed conversation assigned to the user opened again (`{thread_id, thread}`).
+    pub const SNOOZE_ENDED: &str = "snooze.ended";
     pub const TYPING: &str = "client-typing";
 }
 

@@ -12,7 +12,7 @@ use crate::domain::{Role, event};
 use crate::error::{DomainError, DomainResult};
 use crate::fanout::Fanout;
 use crate::ids::UserId;
-use crate::ports::{AccountStore, Member, MemberChange};
+use crate::ports::{AccountStore, Member, MemberChange, ThreadChange};
 use crate::protocol::ChannelName;
 use crate::threads::Threads;
 use std::sync::Arc;
@@ -71,7 +71,11 @@ impl Members {
         let mut unassigned = 0;
         if lost_access && threads == AssignedThreads::Unassign {
             for thread in self.store.assigned_threads(by.team(), member).await? {
-                match self.threads.update(by.team(), thread, by.user.clone(), None, Some(None)).await {
+                match self
+                    .threads
+                    .update(by.team(), thread, by.user.clone(), ThreadChange { assignee: Some(None), ..ThreadChange::default() })
+                    .await
+                {
                     Ok(_) => unassigned += 1,
                     Err(e) => tracing::warn!(%thread, error = %e, "could not unassign a deactivated member's thread"),
                 }

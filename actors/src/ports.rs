@@ -557,6 +557,16 @@ pub trait ReplyWrites: Send + Sync {
     async fn delete_reply(&self, by: &Actor, id: ReplyId) -> DomainResult<CannedReply>;
 }
 
+/// A change to a thread's state. A status other than `snoozed` clears the snooze's end;
+/// `snoozed_until` goes with `status: snoozed` (checked by `rules::thread_change`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadChange {
+    pub status: Option<ThreadStatus>,
+    pub snoozed_until: Option<OffsetDateTime>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<UserId>>,
+}
+
 /// Inbox filters.
 #[derive(Debug, Default, Clone)]
 pub struct ThreadFilter {
@@ -710,16 +720,18 @@ pub trait ThreadWrites: Send + Sync {
     ) -> DomainResult<Committed<Note>>;
     /// Resets the unread count.
     async fn mark_read(&self, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary>;
-    /// Changes status and/or assignee (`Some(None)` unassigns); `actor` is `None` when the
-    /// system does it (an inbound message reopening a resolved thread).
+    /// Changes status, snooze end and/or assignee (see [`ThreadChange`]); `actor` is `None`
+    /// when the system does it (an inbound message reopening a resolved thread).
     async fn update_thread(
         &self,
         team: TeamId,
         thread: ThreadId,
         actor: Option<UserId>,
-        status: Option<ThreadStatus>,
-        assignee: Option<Option<UserId>>,
+        change: ThreadChange,
     ) -> DomainResult<Committed<ThreadSummary>>;
+    /// Opens a snoozed thread whose snooze has ended (`thread.updated`, no actor): `None` when
+    /// it is no longer snoozed or not due (another node woke it, or someone changed it).
+    async fn wake_thread(&self, thread: ThreadId) -> DomainResult<Option<Committed<ThreadSummary>>>;
     /// Edits a scheduled message; Conflict when it is no longer scheduled.
     async fn edit_scheduled(
         &self,
@@ -756,6 +768,8 @@ pub trait ScheduleStore: Send + Sync {
     /// Refreshes a send's claim; false when the message is no longer waiting for the carrier
     /// (the stale sweep failed it), so it must not be sent.
     async fn touch_claim(&self, message: MessageId) -> DomainResult<bool>;
+    /// Snoozed threads whose snooze has ended, oldest end first.
+    async fn due_snoozes(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<ThreadId>>;
     /// Puts a message that never reached the carrier back to `scheduled`, due now at the latest,
     /// for any node to send: its hand-off failed, or its node stopped before sending it.
     async fn unclaim(&self, message: MessageId) -> DomainResult<()>;

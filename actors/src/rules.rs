@@ -158,6 +158,34 @@ pub fn contact_name(name: &str) -> DomainResult<String> {
     Ok(name.to_owned())
 }
 
+/// A thread change as asked: something must change; a snooze's end goes with `snoozed` (or
+/// implies it), lies ahead and within `horizon`.
+pub fn thread_change(
+    change: crate::ports::ThreadChange,
+    now: time::OffsetDateTime,
+    horizon: std::time::Duration,
+) -> DomainResult<crate::ports::ThreadChange> {
+    use crate::domain::ThreadStatus;
+    let mut change = change;
+    if change.status.is_none() && change.assignee.is_none() && change.snoozed_until.is_none() {
+        return Err(DomainError::invalid("status", "send status, snoozed_until and/or assignee_id"));
+    }
+    if let Some(until) = change.snoozed_until {
+        match change.status {
+            None => change.status = Some(ThreadStatus::Snoozed),
+            Some(ThreadStatus::Snoozed) => {}
+            Some(_) => return Err(DomainError::invalid("snoozed_until", "goes with status snoozed")),
+        }
+        if until <= now {
+            return Err(DomainError::invalid("snoozed_until", "must be in the future"));
+        }
+        if until > now + horizon {
+            return Err(DomainError::invalid("snoozed_until", "is too far ahead"));
+        }
+    }
+    Ok(change)
+}
+
 /// Whether a new inbound message opens a conversation again: a resolved or snoozed one does
 /// (the customer wrote: someone must see it); open and pending ones stay as they are.
 pub fn reopens_on_inbound(status: crate::domain::ThreadStatus) -> bool {

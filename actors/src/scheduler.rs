@@ -39,6 +39,9 @@ pub trait Dispatcher: Send + Sync {
     /// Tells a thread that one of its sends has waited for the carrier since before `cutoff`: its
     /// process died, so the outcome is unknown and the actor fails it (never sends it twice).
     async fn fail_unknown(&self, thread: ThreadId, message: MessageId, cutoff: OffsetDateTime) -> DomainResult<()>;
+    /// Tells a thread its snooze is over: its actor opens it (once, whichever node gets there
+    /// first) and tells the assignee.
+    async fn wake(&self, thread: ThreadId) -> DomainResult<()>;
 }
 
 /// What the scheduler needs.
@@ -100,6 +103,7 @@ impl Actor for SchedulerActor {
             }
             SchedulerMsg::Poll => {
                 state.sweep_stale().await;
+                state.wake_snoozed().await;
                 state.arm_next(&myself).await;
             }
         }
@@ -178,6 +182,24 @@ impl SchedulerState {
             }
             if n < free {
                 return;
+            }
+        }
+    }
+
+    /// Hands the threads whose snooze is over to their actors (every poll, so within one poll
+    /// interval of the end; each node may find the same thread: the actor's conditional write
+    /// opens it once).
+    async fn wake_snoozed(&mut self) {
+        let due = match self.ctx.store.due_snoozes(crate::clock::now(), SWEEP_BATCH).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduler could not look for snoozes that ended");
+                return;
+            }
+        };
+        for thread in due {
+            if let Err(e) = self.ctx.dispatcher.wake(thread).await {
+                tracing::warn!(%thread, error = %e, "could not wake a snoozed thread; the next poll tries again");
             }
         }
     }

@@ -7,7 +7,7 @@ use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::hub::ConnRef;
 use crate::ids::*;
-use crate::ports::{Claimed, InboundOutcome, NewInbound};
+use crate::ports::{Claimed, InboundOutcome, NewInbound, ThreadChange};
 use crate::registry::Registry;
 use crate::rules::{self, Draft};
 use crate::scheduler::Dispatcher;
@@ -140,18 +140,9 @@ impl Threads {
     }
 
     /// Changes status and/or assignee (`Some(None)` unassigns).
-    pub async fn update(
-        &self,
-        team: TeamId,
-        thread: ThreadId,
-        actor: User,
-        status: Option<ThreadStatus>,
-        assignee: Option<Option<UserId>>,
-    ) -> DomainResult<ThreadSummary> {
-        if status.is_none() && assignee.is_none() {
-            return Err(DomainError::invalid("status", "send status and/or assignee_id"));
-        }
-        self.registry.ask(thread, |reply| ThreadMsg::Update { team, actor, status, assignee, reply }).await
+    pub async fn update(&self, team: TeamId, thread: ThreadId, actor: User, change: ThreadChange) -> DomainResult<ThreadSummary> {
+        let change = rules::thread_change(change, crate::clock::now(), self.ctx.config.horizon)?;
+        self.registry.ask(thread, |reply| ThreadMsg::Update { team, actor, change, reply }).await
     }
 
     /// Edits a scheduled message (Conflict once it has moved on).
@@ -300,5 +291,9 @@ impl Dispatcher for Threads {
 
     async fn fail_unknown(&self, thread: ThreadId, message: MessageId, cutoff: OffsetDateTime) -> DomainResult<()> {
         self.registry.cast(thread, ThreadMsg::FailUnknown { message, cutoff }).await
+    }
+
+    async fn wake(&self, thread: ThreadId) -> DomainResult<()> {
+        self.registry.cast(thread, ThreadMsg::Wake).await
     }
 }

@@ -80,6 +80,20 @@ impl ScheduleStore for PgStore {
         .await
     }
 
+    async fn due_snoozes(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<ThreadId>> {
+        op(async move {
+            let ids: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM threads WHERE status = 'snoozed' AND snoozed_until <= $1 ORDER BY snoozed_until LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(self.db())
+            .await?;
+            Ok(ids.into_iter().map(ThreadId).collect())
+        })
+        .await
+    }
+
     async fn unclaim(&self, message: MessageId) -> DomainResult<()> {
         op(async move {
             sqlx::query(

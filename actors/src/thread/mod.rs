@@ -47,7 +47,7 @@ pub enum ThreadMsg {
     /// An agent read the thread.
     MarkRead { team: TeamId, reader: User, reply: Reply<ThreadSummary> },
     /// An agent changes status and/or assignee (`Some(None)` unassigns).
-    Update { team: TeamId, actor: User, status: Option<ThreadStatus>, assignee: Option<Option<UserId>>, reply: Reply<ThreadSummary> },
+    Update { team: TeamId, actor: User, change: ThreadChange, reply: Reply<ThreadSummary> },
     /// An agent edits a scheduled message.
     EditScheduled {
         team: TeamId,
@@ -74,6 +74,9 @@ pub enum ThreadMsg {
     SendFinished(SendReport),
     /// The scheduler's sweep found a send of ours waiting for the carrier since before `cutoff`.
     FailUnknown { message: MessageId, cutoff: OffsetDateTime },
+    /// The scheduler found this thread's snooze over: open it (once, across nodes) and tell
+    /// its assignee.
+    Wake,
     /// The thread's contact changed (name, phone, opt-out): record it and refresh every view.
     ContactChanged { contact: Box<Contact> },
     /// The thread was deleted with its contact: tell every view, then stop.
@@ -246,8 +249,8 @@ impl Actor for ThreadActor {
             ThreadMsg::Send { author, draft, reply, .. } => answer(reply, state.send(author, draft).await),
             ThreadMsg::AddNote { author, body, visibility, reply, .. } => answer(reply, state.add_note(author, &body, visibility).await),
             ThreadMsg::MarkRead { reader, reply, .. } => answer(reply, state.mark_read(reader).await),
-            ThreadMsg::Update { team, actor, status, assignee, reply } => {
-                let result = state.ctx.store.update_thread(team, state.id, Some(actor.id), status, assignee).await;
+            ThreadMsg::Update { team, actor, change, reply } => {
+                let result = state.ctx.store.update_thread(team, state.id, Some(actor.id), change).await;
                 answer(reply, result.map(|c| state.apply(c)))
             }
             ThreadMsg::EditScheduled { actor, message, body, send_at, reply, .. } => {
@@ -286,6 +289,22 @@ impl Actor for ThreadActor {
                     }
                     None
                 }
+                Err(e) => crash_reason(&e),
+            },
+            ThreadMsg::Wake => match state.ctx.store.wake_thread(state.id).await {
+                Ok(Some(c)) => {
+                    let summary = state.apply(c);
+                    // The assignee hears of it on every tab and node.
+                    if let Some(assignee) = summary.assignee_id {
+                        state.ctx.fanout.publish(
+                            ChannelName::User(assignee),
+                            event::SNOOZE_ENDED,
+                            &serde_json::json!({ "thread_id": state.id, "thread": summary }),
+                        );
+                    }
+                    None
+                }
+                Ok(None) => None,
                 Err(e) => crash_reason(&e),
             },
             ThreadMsg::ContactChanged { contact } => {
@@ -470,7 +489,8 @@ impl ThreadState {
                 // A customer writing to a resolved or snoozed conversation is never missed: it
                 // opens again (`thread.updated` with no actor: the system did it).
                 if rules::reopens_on_inbound(thread.status) {
-                    match self.ctx.store.update_thread(team, self.id, None, Some(ThreadStatus::Open), None).await {
+                    let open = ThreadChange { status: Some(ThreadStatus::Open), ..ThreadChange::default() };
+                    match self.ctx.store.update_thread(team, self.id, None, open).await {
                         Ok(reopened) => {
                             self.apply(reopened);
                         }

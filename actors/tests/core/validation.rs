@@ -58,7 +58,14 @@ async fn another_teams_thread_is_not_found_like_a_missing_one() {
     assert!(matches!(send, Err(DomainError::NotFound("thread"))), "{send:?}");
     let read = threads.mark_read(other.id, w.thread, other.admin.clone()).await;
     assert!(matches!(read, Err(DomainError::NotFound("thread"))), "{read:?}");
-    let update = threads.update(other.id, w.thread, other.admin.clone(), Some(actors::domain::ThreadStatus::Resolved), None).await;
+    let update = threads
+        .update(
+            other.id,
+            w.thread,
+            other.admin.clone(),
+            actors::ports::ThreadChange { status: Some(actors::domain::ThreadStatus::Resolved), ..Default::default() },
+        )
+        .await;
     assert!(matches!(update, Err(DomainError::NotFound("thread"))), "{update:?}");
 
     // Nothing reached the store's writers, and the thread's log is untouched.

@@ -222,9 +222,9 @@ pub(super) async fn update_thread(
     team: TeamId,
     thread: ThreadId,
     actor: Option<UserId>,
-    status: Option<ThreadStatus>,
-    assignee: Option<Option<UserId>>,
+    change: ThreadChange,
 ) -> Result<Committed<ThreadSummary>, StoreError> {
+    let ThreadChange { status, snoozed_until, assignee } = change;
     let mut tx = store.begin().await?;
     if let Some(Some(user)) = assignee {
         // Only an active member of the same team can be assigned.
@@ -236,7 +236,8 @@ pub(super) async fn update_thread(
         ok.ok_or_else(|| StoreError::invalid("assignee_id", "is not a member of this team"))?;
     }
     let done = sqlx::query(
-        "UPDATE threads SET status = COALESCE($3, status), assignee_id = CASE WHEN $4 THEN $5 ELSE assignee_id END
+        "UPDATE threads SET status = COALESCE($3, status), assignee_id = CASE WHEN $4 THEN $5 ELSE assignee_id END,
+            snoozed_until = CASE WHEN $3::text IS NULL THEN snoozed_until WHEN $3 = 'snoozed' THEN $6 END
          WHERE team_id = $1 AND id = $2",
     )
     .bind(team.0)
@@ -244,6 +245,7 @@ pub(super) async fn update_thread(
     .bind(status.map(ThreadStatus::as_str))
     .bind(assignee.is_some())
     .bind(assignee.flatten().map(|a| a.0))
+    .bind(snoozed_until)
     .execute(tx.conn())
     .await?;
     if done.rows_affected() == 0 {
@@ -255,6 +257,26 @@ pub(super) async fn update_thread(
     let s = summary(tx.conn(), team, thread).await?;
     tx.commit().await?;
     Ok(Committed { value: s.clone(), events: vec![event], thread: s })
+}
+
+/// Opens a snoozed thread whose end has come, in the statement that checks it (so of several
+/// nodes waking it, one does), and appends `thread.updated` with no actor.
+pub(super) async fn wake_thread(store: &PgStore, thread: ThreadId) -> Result<Option<Committed<ThreadSummary>>, StoreError> {
+    let mut tx = store.begin().await?;
+    let team: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE threads SET status = 'open', snoozed_until = NULL
+         WHERE id = $1 AND status = 'snoozed' AND snoozed_until <= now() RETURNING team_id",
+    )
+    .bind(thread.0)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(team) = team.map(TeamId) else { return Ok(None) };
+    let s = summary(tx.conn(), team, thread).await?;
+    let data = serde_json::to_value(&s)?;
+    let event = append_event(&mut tx, team, thread, event::THREAD_UPDATED, None, None, data).await?;
+    let s = summary(tx.conn(), team, thread).await?;
+    tx.commit().await?;
+    Ok(Some(Committed { value: s.clone(), events: vec![event], thread: s }))
 }
 
 /// The thread of (team, contact, channel), created if missing; says whether it was created.

@@ -120,10 +120,13 @@ impl ThreadWrites for PgStore {
         team: TeamId,
         thread: ThreadId,
         actor: Option<UserId>,
-        status: Option<ThreadStatus>,
-        assignee: Option<Option<UserId>>,
+        change: ThreadChange,
     ) -> DomainResult<Committed<ThreadSummary>> {
-        op(inbox::update_thread(self, team, thread, actor, status, assignee)).await
+        op(inbox::update_thread(self, team, thread, actor, change)).await
+    }
+
+    async fn wake_thread(&self, thread: ThreadId) -> DomainResult<Option<Committed<ThreadSummary>>> {
+        op(inbox::wake_thread(self, thread)).await
     }
 
     async fn edit_scheduled(

@@ -35,6 +35,8 @@ pub(crate) struct SummaryRow {
     team_id: Uuid,
     #[sqlx(rename = "t_status", try_from = "String")]
     status: ThreadStatus,
+    #[sqlx(rename = "t_snoozed_until")]
+    snoozed_until: Option<OffsetDateTime>,
     #[sqlx(rename = "t_assignee_id")]
     assignee_id: Option<Uuid>,
     #[sqlx(rename = "t_assignee_name")]
@@ -87,6 +89,7 @@ impl From<SummaryRow> for ThreadSummary {
             },
             channel: ChannelBrief { id: ChannelId(r.channel_id), kind: r.channel_kind, number: r.channel_number },
             status: r.status,
+            snoozed_until: r.snoozed_until,
             assignee_id: r.assignee_id.map(UserId),
             assignee_name: r.assignee_name,
             unread_count: r.unread_count,

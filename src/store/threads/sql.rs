@@ -66,7 +66,7 @@ pub(crate) use event_columns;
 /// The columns of a `SummaryRow` but its scheduled count, from `t`, `c`, `ch` and `u`.
 macro_rules! summary_columns {
     () => {
-        "t.id AS t_id, t.team_id AS t_team_id, t.status AS t_status, t.assignee_id AS t_assignee_id,
+        "t.id AS t_id, t.team_id AS t_team_id, t.status AS t_status, t.snoozed_until AS t_snoozed_until, t.assignee_id AS t_assignee_id,
          u.name AS t_assignee_name, t.unread_count AS t_unread_count, t.last_message_at AS t_last_message_at,
          t.last_preview AS t_last_preview, t.last_seq AS t_last_seq, t.created_at AS t_created_at,
          c.id AS t_contact_id, c.name AS t_contact_name, c.phone AS t_contact_phone, c.opted_out_at AS t_contact_opted_out_at,

@@ -74,6 +74,9 @@ pub async fn get(
 #[derive(Deserialize)]
 pub struct ThreadUpdate {
     status: Option<ThreadStatus>,
+    /// The snooze's end (with `status: snoozed`, or alone).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    snoozed_until: Option<time::OffsetDateTime>,
     #[serde(default, with = "super::contacts::double_option")]
     assignee_id: Option<Option<UserId>>,
 }
@@ -85,7 +88,8 @@ pub async fn update(
     Json(req): Json<ThreadUpdate>,
 ) -> ApiResult<Json<ThreadSummary>> {
     let thread: ThreadId = path_id(&id, "thread")?;
-    Ok(Json(state.core.threads.update(p.team.id, thread, p.user, req.status, req.assignee_id).await?))
+    let change = actors::ports::ThreadChange { status: req.status, snoozed_until: req.snoozed_until, assignee: req.assignee_id };
+    Ok(Json(state.core.threads.update(p.team.id, thread, p.user, change).await?))
 }
 
 pub async fn read(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<ThreadSummary>> {

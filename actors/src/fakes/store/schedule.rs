@@ -75,6 +75,18 @@ impl ScheduleStore for MemoryStore {
         }
     }
 
+    async fn due_snoozes(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<ThreadId>> {
+        self.enter("due_snoozes").await?;
+        let s = self.state();
+        let mut due: Vec<(OffsetDateTime, ThreadId)> = s
+            .threads
+            .values()
+            .filter_map(|t| t.snoozed_until.filter(|u| t.status == crate::domain::ThreadStatus::Snoozed && *u <= now).map(|u| (u, t.id)))
+            .collect();
+        due.sort();
+        Ok(due.into_iter().take(limit.max(0) as usize).map(|(_, id)| id).collect())
+    }
+
     async fn unclaim(&self, message: MessageId) -> DomainResult<()> {
         self.enter("unclaim").await?;
         let mut s = self.state();

@@ -157,10 +157,10 @@ impl ThreadWrites for MemoryStore {
         team: TeamId,
         thread: ThreadId,
         actor: Option<UserId>,
-        status: Option<ThreadStatus>,
-        assignee: Option<Option<UserId>>,
+        change: ThreadChange,
     ) -> DomainResult<Committed<ThreadSummary>> {
         self.enter("update_thread").await?;
+        let ThreadChange { status, snoozed_until, assignee } = change;
         let mut s = self.state();
         if let Some(Some(user)) = assignee
             && s.users.get(&user).is_none_or(|u| u.user.team_id != team || u.deactivated_at.is_some())
@@ -170,6 +170,7 @@ impl ThreadWrites for MemoryStore {
         let t = s.threads.get_mut(&thread).filter(|t| t.team == team).ok_or(DomainError::NotFound("thread"))?;
         if let Some(status) = status {
             t.status = status;
+            t.snoozed_until = snoozed_until.filter(|_| status == ThreadStatus::Snoozed);
         }
         if let Some(assignee) = assignee {
             t.assignee = assignee;
@@ -179,6 +180,23 @@ impl ThreadWrites for MemoryStore {
         let event = s.append(team, thread, event::THREAD_UPDATED, actor, None, data)?;
         let summary = s.team_summary(team, thread)?;
         Ok(Committed { value: summary.clone(), events: vec![event], thread: summary })
+    }
+
+    async fn wake_thread(&self, thread: ThreadId) -> DomainResult<Option<Committed<ThreadSummary>>> {
+        self.enter("wake_thread").await?;
+        let mut s = self.state();
+        let Some(t) = s.threads.get_mut(&thread) else { return Ok(None) };
+        if t.status != ThreadStatus::Snoozed || t.snoozed_until.is_none_or(|u| u > now()) {
+            return Ok(None);
+        }
+        t.status = ThreadStatus::Open;
+        t.snoozed_until = None;
+        let team = t.team;
+        let before = s.team_summary(team, thread)?;
+        let data = serde_json::to_value(&before).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let event = s.append(team, thread, event::THREAD_UPDATED, None, None, data)?;
+        let summary = s.team_summary(team, thread)?;
+        Ok(Some(Committed { value: summary.clone(), events: vec![event], thread: summary }))
     }
 
     async fn edit_scheduled(
