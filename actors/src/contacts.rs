@@ -1,14 +1,19 @@
 //! The contacts service: creating, changing and deleting a team's contacts, with the domain's
 //! rules applied once. A change that shows in threads (name, phone, opt-out) is handed to each
 //! of the contact's thread actors, which record it in the thread's log and refresh every inbox
-//! and open thread view, on every node.
+//! and open thread view, on every node. Every create, change, delete, restore and purge is
+//! also told to the team channel as `contact.changed` (`{action, id, contact}`), so every open
+//! contacts page follows it live.
 
 use crate::audit::{Actor, NewAuditEntry};
+use crate::domain::event;
 use crate::domain::{Contact, ContactField, Role, Team};
 use crate::error::{DomainError, DomainResult};
+use crate::fanout::Fanout;
 use crate::ids::*;
 use crate::phone;
 use crate::ports::{AuditWrites, ContactPatch, ContactStore, NewContact};
+use crate::protocol::ChannelName;
 use crate::rules;
 use crate::threads::Threads;
 use std::sync::Arc;
@@ -53,6 +58,7 @@ pub struct Contacts {
     store: Arc<dyn ContactStore>,
     threads: Arc<Threads>,
     audit: Arc<dyn AuditWrites>,
+    fanout: Arc<Fanout>,
 }
 
 /// The phone library's region for a team's default country.
@@ -65,10 +71,18 @@ fn optional(field: &'static str, value: Option<Option<String>>, max: usize) -> D
 }
 
 impl Contacts {
-    /// The service over `store`, telling `threads` about changes and recording deletions in
-    /// `audit`.
-    pub fn new(store: Arc<dyn ContactStore>, threads: Arc<Threads>, audit: Arc<dyn AuditWrites>) -> Self {
-        Contacts { store, threads, audit }
+    /// The service over `store`, telling `threads` about changes, recording deletions in
+    /// `audit` and announcing every change on the team channel through `fanout`.
+    pub fn new(store: Arc<dyn ContactStore>, threads: Arc<Threads>, audit: Arc<dyn AuditWrites>, fanout: Arc<Fanout>) -> Self {
+        Contacts { store, threads, audit, fanout }
+    }
+
+    /// Tells the team's open pages (every node) that a contact changed: `action` is `created`,
+    /// `updated`, `deleted`, `restored` or `purged`; `contact` is the contact as it is now
+    /// (`null` once purged).
+    fn announce(&self, team: TeamId, action: &'static str, id: ContactId, contact: Option<&Contact>) {
+        let data = serde_json::json!({ "action": action, "id": id, "contact": contact });
+        self.fanout.publish(ChannelName::Team(team), event::CONTACT_CHANGED, &data);
     }
 
     /// Checks and normalizes a contact as entered: local numbers are read in the team's
@@ -101,7 +115,9 @@ impl Contacts {
     /// A new contact (Conflict when the phone is already one of the team's).
     pub async fn create(&self, team: &Team, input: ContactInput) -> DomainResult<Contact> {
         let contact = self.checked(team, input).await?;
-        self.store.create_contact(team.id, &contact).await
+        let contact = self.store.create_contact(team.id, &contact).await?;
+        self.announce(team.id, "created", contact.id, Some(&contact));
+        Ok(contact)
     }
 
     /// Changes a contact; its threads show the change live.
@@ -144,6 +160,7 @@ impl Contacts {
 
     async fn apply(&self, team: TeamId, id: ContactId, patch: ContactPatch) -> DomainResult<Contact> {
         let contact = self.store.update_contact(team, id, patch).await?;
+        self.announce(team, "updated", id, Some(&contact));
         let threads = self.store.contact_threads(team, id).await?;
         self.threads.contact_changed(&contact, threads).await;
         Ok(contact)
@@ -154,7 +171,8 @@ impl Contacts {
     /// restore, brings it back.
     pub async fn delete(&self, by: &Actor, id: ContactId) -> DomainResult<()> {
         let patch = ContactPatch { deleted: Some(true), ..ContactPatch::default() };
-        self.store.update_contact(by.team(), id, patch).await?;
+        let contact = self.store.update_contact(by.team(), id, patch).await?;
+        self.announce(by.team(), "deleted", id, Some(&contact));
         self.audited(by, "contact.deleted", id, serde_json::json!({})).await;
         Ok(())
     }
@@ -163,6 +181,7 @@ impl Contacts {
     pub async fn restore(&self, by: &Actor, id: ContactId) -> DomainResult<Contact> {
         let patch = ContactPatch { deleted: Some(false), ..ContactPatch::default() };
         let contact = self.store.update_contact(by.team(), id, patch).await?;
+        self.announce(by.team(), "restored", id, Some(&contact));
         self.audited(by, "contact.restored", id, serde_json::json!({})).await;
         Ok(contact)
     }
@@ -175,6 +194,7 @@ impl Contacts {
         }
         let team = by.team();
         let threads = self.store.purge_contact(team, id).await?;
+        self.announce(team, "purged", id, None);
         self.threads.deleted(team, threads.clone());
         self.audited(by, "contact.purged", id, serde_json::json!({ "threads": threads.len() })).await;
         Ok(())

@@ -174,7 +174,7 @@ impl Core {
             },
         });
         let threads = Threads::new(ctx, supervisor.get_cell());
-        let contacts = Contacts::new(ports.store.clone(), threads.clone(), ports.store.clone());
+        let contacts = Contacts::new(ports.store.clone(), threads.clone(), ports.store.clone(), fanout.clone());
         let accounts = Accounts::new(ports.store.clone());
         let members = Members::new(ports.store.clone(), threads.clone(), cluster.clone(), fanout.clone());
         let channels = Channels::new(ports.store.clone(), ports.store.clone());

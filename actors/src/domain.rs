@@ -419,6 +419,9 @@ pub mod event {
     pub const THREAD_READ: &str = "thread.read";
     pub const THREAD_DELETED: &str = "thread.deleted";
     pub const CONTACT_UPDATED: &str = "contact.updated";
+    /// Team channel: a contact was created, changed, deleted, restored or purged
+    /// (`{action, id, contact}`), for the contacts pages.
+    pub const CONTACT_CHANGED: &str = "contact.changed";
     /// Team channel: a member's role or active state changed (`{member}`).
     pub const MEMBER_UPDATED: &str = "member.updated";
     /// Team channel: a member left the team (`{id}`).
