@@ -577,6 +577,8 @@ pub struct ThreadFilter {
     pub assignee: Option<UserId>,
     pub unassigned: bool,
     pub search: Option<String>,
+    /// One contact's threads (its conversations across channels).
+    pub contact: Option<ContactId>,
     pub cursor: Option<String>,
     pub limit: i64,
 }
@@ -676,8 +678,16 @@ pub struct Outgoing {
 #[async_trait]
 pub trait ThreadWrites: Send + Sync {
     /// The thread that `contact` has on the team's `kind` channel, created if missing, and
-    /// whether it was created (a get-or-create, correct under concurrency).
-    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)>;
+    /// whether it was created (a get-or-create, correct under concurrency). The channel is
+    /// `number` when given (it must be a live `kind` channel of the team: else invalid
+    /// `channel_id`), else the team's first live channel of `kind`.
+    async fn thread_for_contact(
+        &self,
+        team: TeamId,
+        contact: ContactId,
+        kind: ChannelKind,
+        number: Option<ChannelId>,
+    ) -> DomainResult<(ThreadId, bool)>;
     /// The thread an inbound message from `phone` on `channel` belongs to: upserts the contact
     /// (named from `profile_name` when it has no name) and the thread; says whether the thread
     /// was created.

@@ -103,25 +103,32 @@ impl Threads {
         self.registry.ask(thread, |reply| ThreadMsg::Send { team, author, draft, reply }).await
     }
 
-    /// Sends (or schedules) a message to a contact on the team's channel of `kind`, opening the
-    /// thread first if the contact has none there.
+    /// Sends (or schedules) a message to a contact on the team's channel of `kind` (the chosen
+    /// `number`, else the first), opening the thread first if the contact has none there.
     pub async fn send_to_contact(
         &self,
         team: TeamId,
         contact: ContactId,
         kind: ChannelKind,
+        number: Option<ChannelId>,
         author: User,
         draft: Draft,
     ) -> DomainResult<Message> {
         draft.validate(crate::clock::now(), self.ctx.config.horizon)?;
-        let thread = self.open_for_contact(team, contact, kind).await?;
+        let thread = self.open_for_contact(team, contact, kind, number).await?;
         self.send(team, thread.id, author, draft).await
     }
 
-    /// The contact's thread on the team's channel of `kind`, created (and announced to every
-    /// inbox) if missing.
-    pub async fn open_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<ThreadSummary> {
-        let (id, created) = self.ctx.store.thread_for_contact(team, contact, kind).await?;
+    /// The contact's thread on the team's channel of `kind` (the chosen `number`, else the
+    /// first), created (and announced to every inbox) if missing.
+    pub async fn open_for_contact(
+        &self,
+        team: TeamId,
+        contact: ContactId,
+        kind: ChannelKind,
+        number: Option<ChannelId>,
+    ) -> DomainResult<ThreadSummary> {
+        let (id, created) = self.ctx.store.thread_for_contact(team, contact, kind, number).await?;
         let summary = self.ctx.store.thread(team, id).await?;
         if created {
             self.ctx.teams.changed(summary.clone(), true);

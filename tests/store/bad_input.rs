@@ -92,7 +92,7 @@ async fn a_crafted_cursor_is_invalid(pool: PgPool) {
     }
     // The cursors the server gives out still work.
     let other = store.create_contact(p.team.id, &NewContact::basic("D", "+14155550101")).await.unwrap();
-    store.thread_for_contact(p.team.id, other.id, ChannelKind::Sms).await.unwrap();
+    store.thread_for_contact(p.team.id, other.id, ChannelKind::Sms, None).await.unwrap();
     let page = store.list_threads(p.team.id, &ThreadFilter { limit: 1, ..Default::default() }).await.unwrap();
     let next = page.next_cursor.expect("one thread left");
     let filter = ThreadFilter { cursor: Some(next), limit: 10, ..Default::default() };

@@ -34,7 +34,7 @@ pub(crate) async fn fixture(store: &PgStore) -> (Principal, actors::ids::ThreadI
         .await
         .unwrap();
     let contact = store.create_contact(p.team.id, &NewContact::basic("C", "+14155550100")).await.unwrap();
-    let (thread, created) = store.thread_for_contact(p.team.id, contact.id, ChannelKind::Sms).await.unwrap();
+    let (thread, created) = store.thread_for_contact(p.team.id, contact.id, ChannelKind::Sms, None).await.unwrap();
     assert!(created);
     (p, thread)
 }

@@ -10,7 +10,7 @@ use actors::protocol::ChannelName;
 #[tokio::test(start_paused = true)]
 async fn a_contact_change_is_recorded_and_published_on_each_of_its_threads() {
     let w = world(|_| {}).await;
-    let (whatsapp, _) = w.store.thread_for_contact(w.team.id, w.contact.id, ChannelKind::Whatsapp).await.expect("second thread");
+    let (whatsapp, _) = w.store.thread_for_contact(w.team.id, w.contact.id, ChannelKind::Whatsapp, None).await.expect("second thread");
     let mut sms_view = Socket::on(&w.core, "1.1", &ChannelName::Thread(w.thread).to_string());
     let mut wa_view = Socket::on(&w.core, "1.2", &ChannelName::Thread(whatsapp).to_string());
 

@@ -50,7 +50,7 @@ pub use actors::fakes::seed::{SeededTeam as Team, team};
 /// A contact of the team and their thread on the team's `kind` number.
 pub async fn contact_thread(store: &MemoryStore, team: TeamId, name: &str, phone: &str, kind: ChannelKind) -> (Contact, ThreadId) {
     let contact = store.create_contact(team, &NewContact::basic(name, phone)).await.expect("contact");
-    let (thread, _) = store.thread_for_contact(team, contact.id, kind).await.expect("thread");
+    let (thread, _) = store.thread_for_contact(team, contact.id, kind, None).await.expect("thread");
     (contact, thread)
 }
 

@@ -26,6 +26,7 @@ pub(super) async fn list_threads(store: &PgStore, team: TeamId, f: &ThreadFilter
            AND (NOT $7 OR t.assignee_id IS NULL)
            AND ($8::text IS NULL OR c.name ILIKE $8 OR c.phone LIKE $8)
            AND ($9::timestamptz IS NULL OR (COALESCE(t.last_message_at, t.created_at), t.id) < ($9, $10))
+           AND ($12::uuid IS NULL OR t.contact_id = $12)
          ORDER BY COALESCE(t.last_message_at, t.created_at) DESC, t.id DESC
          LIMIT $11"
     ))
@@ -40,6 +41,7 @@ pub(super) async fn list_threads(store: &PgStore, team: TeamId, f: &ThreadFilter
     .bind(after.map(|a| a.0))
     .bind(after.map(|a| a.1))
     .bind(f.limit + 1)
+    .bind(f.contact.map(|c| c.0))
     .fetch_all(store.db())
     .await?;
     Ok(page(rows, f.limit, |r| cursor::encode(r.activity(), r.id)))
@@ -75,13 +77,14 @@ pub(super) async fn messages(
     Ok(page(rows, limit, |r| cursor::encode(r.created_at, r.id)))
 }
 
-/// The contact's thread on the team's first live channel of `kind`, created if missing (one
-/// transaction).
+/// The contact's thread on the chosen `number`, else on the team's first live channel of
+/// `kind`, created if missing (one transaction).
 pub(super) async fn thread_for_contact(
     store: &PgStore,
     team: TeamId,
     contact: ContactId,
     kind: ChannelKind,
+    number: Option<ChannelId>,
 ) -> Result<(ThreadId, bool), StoreError> {
     let mut tx = store.begin().await?;
     let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM contacts WHERE team_id = $1 AND id = $2")
@@ -90,15 +93,21 @@ pub(super) async fn thread_for_contact(
         .fetch_optional(tx.conn())
         .await?;
     exists.ok_or(StoreError::NotFound("contact"))?;
-    // The team's first live channel of that kind (real numbers before simulated ones).
+    // The chosen number, else the team's first live channel of that kind (real numbers before
+    // simulated ones).
     let channel: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM channels WHERE team_id = $1 AND kind = $2 AND deleted_at IS NULL ORDER BY simulated, created_at LIMIT 1",
+        "SELECT id FROM channels WHERE team_id = $1 AND kind = $2 AND deleted_at IS NULL AND ($3::uuid IS NULL OR id = $3)
+         ORDER BY simulated, created_at LIMIT 1",
     )
     .bind(team.0)
     .bind(kind.as_str())
+    .bind(number.map(|n| n.0))
     .fetch_optional(tx.conn())
     .await?;
-    let channel = channel.ok_or_else(|| StoreError::invalid("channel", format!("the team has no {kind} number")))?;
+    let channel = channel.ok_or_else(|| match number {
+        Some(_) => StoreError::invalid("channel_id", format!("not a {kind} number of the team")),
+        None => StoreError::invalid("channel", format!("the team has no {kind} number")),
+    })?;
     let result = upsert_thread(&mut tx, team, ContactId(contact.0), ChannelId(channel)).await?;
     tx.commit().await?;
     Ok(result)

@@ -58,8 +58,14 @@ impl ThreadReads for PgStore {
 
 #[async_trait]
 impl ThreadWrites for PgStore {
-    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)> {
-        op(inbox::thread_for_contact(self, team, contact, kind)).await
+    async fn thread_for_contact(
+        &self,
+        team: TeamId,
+        contact: ContactId,
+        kind: ChannelKind,
+        number: Option<ChannelId>,
+    ) -> DomainResult<(ThreadId, bool)> {
+        op(inbox::thread_for_contact(self, team, contact, kind, number)).await
     }
 
     async fn thread_for_inbound(

@@ -1,9 +1,10 @@
-//! A team's Twilio numbers (admin only). The auth token is write-only.
+//! A team's Twilio numbers (admin only; the auth token is write-only), and the numbers alone
+//! for every member (`/api/numbers`: whom a new conversation is sent from).
 
 use super::path_id;
 use crate::AppState;
 use crate::error::ApiResult;
-use crate::extract::{Admin, AdminActing, Json};
+use crate::extract::{Admin, AdminActing, Auth, Json};
 use actors::channels::ChannelInput;
 use actors::domain::{Channel, ChannelKind};
 use actors::ids::ChannelId;
@@ -15,6 +16,15 @@ use serde_json::{Value, json};
 pub async fn list(State(state): State<AppState>, Admin(p): Admin) -> ApiResult<Json<Value>> {
     let channels: Vec<Channel> = state.reads.channels(p.team.id).await?;
     Ok(Json(json!({ "channels": channels })))
+}
+
+/// `GET /api/numbers`: the team's sending numbers for any member: `{id, kind, number,
+/// simulated}` each, without the Twilio account (that is the admin's business).
+pub async fn numbers(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
+    let channels: Vec<Channel> = state.reads.channels(p.team.id).await?;
+    let numbers: Vec<Value> =
+        channels.iter().map(|c| json!({ "id": c.id, "kind": c.kind, "number": c.number, "simulated": c.simulated })).collect();
+    Ok(Json(json!({ "numbers": numbers })))
 }
 
 #[derive(Deserialize)]

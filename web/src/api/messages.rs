@@ -20,6 +20,8 @@ pub struct NewMessage {
     thread_id: Option<ThreadId>,
     contact_id: Option<ContactId>,
     channel: Option<ChannelKind>,
+    /// With `contact_id`: which of the team's numbers of that kind sends (default: the first).
+    channel_id: Option<ChannelId>,
     #[serde(default)]
     body: String,
     #[serde(default)]
@@ -53,7 +55,7 @@ pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Jso
     let threads = &state.core.threads;
     let msg = match (req.thread_id, req.contact_id, req.channel) {
         (Some(thread), _, _) => threads.send(p.team.id, thread, p.user, draft).await?,
-        (None, Some(contact), Some(kind)) => threads.send_to_contact(p.team.id, contact, kind, p.user, draft).await?,
+        (None, Some(contact), Some(kind)) => threads.send_to_contact(p.team.id, contact, kind, req.channel_id, p.user, draft).await?,
         _ => return Err(no_target()),
     };
     Ok((StatusCode::CREATED, Json(msg)))

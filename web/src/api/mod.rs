@@ -67,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/messages/{id}", patch(messages::edit).delete(messages::cancel))
         .route("/api/channels", get(channels::list).post(channels::create))
         .route("/api/channels/{id}", axum::routing::delete(channels::delete))
+        .route("/api/numbers", get(channels::numbers))
         .route("/api/settings", get(channels::settings))
         .route("/api/simulator/inbound", post(simulator::inbound))
         .route("/api/analytics/summary", get(analytics::summary))

@@ -23,6 +23,8 @@ pub struct ListQuery {
     /// `me`, `none`, or a user id.
     assignee: Option<String>,
     search: Option<String>,
+    /// One contact's threads, across channels.
+    contact_id: Option<ContactId>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
@@ -34,6 +36,7 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<
         channel: q.channel,
         status: q.status,
         search: q.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        contact: q.contact_id,
         cursor: q.cursor,
         limit: q.limit.unwrap_or(50).clamp(1, 200),
         ..ThreadFilter::default()
@@ -155,8 +158,10 @@ pub async fn add_note(
 pub struct ForContact {
     contact_id: ContactId,
     channel: ChannelKind,
+    /// Which of the team's numbers of that kind (default: the first).
+    channel_id: Option<ChannelId>,
 }
 
 pub async fn for_contact(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<ForContact>) -> ApiResult<Json<ThreadSummary>> {
-    Ok(Json(state.core.threads.open_for_contact(p.team.id, req.contact_id, req.channel).await?))
+    Ok(Json(state.core.threads.open_for_contact(p.team.id, req.contact_id, req.channel, req.channel_id).await?))
 }

@@ -87,7 +87,7 @@ async fn member(store: &MemoryStore, user: User) -> Member {
 async fn team(store: &MemoryStore, name: &str, phone: &str) -> TeamFixture {
     let SeededTeam { admin, agent, .. } = seed::team(store, name).await;
     let contact = store.create_contact(admin.team_id, &NewContact::basic("Carol", phone)).await.expect("contact");
-    let (thread, _) = store.thread_for_contact(admin.team_id, contact.id, ChannelKind::Sms).await.expect("thread");
+    let (thread, _) = store.thread_for_contact(admin.team_id, contact.id, ChannelKind::Sms, None).await.expect("thread");
     TeamFixture { id: admin.team_id, admin: member(store, admin).await, agent: member(store, agent).await, thread }
 }
 

@@ -26,6 +26,7 @@ impl ThreadReads for MemoryStore {
             .filter(|(_, t)| f.status.is_none_or(|st| t.status == st))
             .filter(|(_, t)| f.assignee.is_none_or(|a| t.assignee_id == Some(a)))
             .filter(|(_, t)| !f.unassigned || t.assignee_id.is_none())
+            .filter(|(_, t)| f.contact.is_none_or(|c| t.contact.id == c))
             .filter(|(_, t)| f.search.as_deref().is_none_or(|q| contains_ci(&t.contact.name, q) || t.contact.phone.contains(q)))
             .filter(|(at, t)| after.is_none_or(|(a, id)| (*at, t.id.0) < (a, id)))
             .collect();

@@ -52,7 +52,7 @@ async fn seeded() -> Seeded {
     let other = account(&store, "bob@acme.test", Some(b"invite".to_vec())).await;
     let team = user.team_id;
     let contact = store.create_contact(team, &NewContact::basic("Carol", "+14155550100")).await.unwrap();
-    let (thread, created) = store.thread_for_contact(team, contact.id, ChannelKind::Sms).await.unwrap();
+    let (thread, created) = store.thread_for_contact(team, contact.id, ChannelKind::Sms, None).await.unwrap();
     assert!(created);
     Seeded { store, team, user, other, contact, thread }
 }

@@ -12,20 +12,31 @@ use time::OffsetDateTime;
 
 #[async_trait]
 impl ThreadWrites for MemoryStore {
-    async fn thread_for_contact(&self, team: TeamId, contact: ContactId, kind: ChannelKind) -> DomainResult<(ThreadId, bool)> {
+    async fn thread_for_contact(
+        &self,
+        team: TeamId,
+        contact: ContactId,
+        kind: ChannelKind,
+        number: Option<ChannelId>,
+    ) -> DomainResult<(ThreadId, bool)> {
         self.enter("thread_for_contact").await?;
         let mut s = self.state();
         if s.contacts.get(&contact).is_none_or(|c| c.team_id != team) {
             return Err(DomainError::NotFound("contact"));
         }
-        // The team's first live channel of that kind (real numbers before simulated ones).
+        // The chosen number, else the team's first live channel of that kind (real numbers
+        // before simulated ones).
         let channel = s
             .channels
             .values()
             .filter(|c| c.channel.team_id == team && c.channel.kind == kind && !c.deleted)
+            .filter(|c| number.is_none_or(|n| c.channel.id == n))
             .min_by_key(|c| (c.channel.simulated, c.created_at, c.channel.id))
             .map(|c| c.channel.id)
-            .ok_or_else(|| DomainError::invalid("channel", format!("the team has no {kind} number")))?;
+            .ok_or_else(|| match number {
+                Some(_) => DomainError::invalid("channel_id", format!("not a {kind} number of the team")),
+                None => DomainError::invalid("channel", format!("the team has no {kind} number")),
+            })?;
         Ok(s.upsert_thread(team, contact, channel))
     }
 
