@@ -1,5 +1,6 @@
-//! The agent's pages (askama): sign-in and sign-up, the inbox app, the dashboard, the canned
-//! replies, one's own security page (two-factor), and the admin's settings and audit log. The app page is a shell
+//! The agent's pages (askama): sign-in and sign-up, the inbox app, the contacts page, the
+//! dashboard, the canned replies, one's own security page (two-factor), and the admin's settings
+//! and audit log. The app page is a shell
 //! with boot data; the ES modules in `web/static/app/` (entry `main.js`) render it live from the
 //! API and the socket.
 
@@ -56,6 +57,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(inbox))
         .route("/threads/{id}", get(thread))
+        .route("/contacts", get(contacts))
+        .route("/contacts/{id}", get(contact))
         .route("/settings", get(settings))
         .route("/dashboard", get(dashboard))
         .route("/audit", get(audit))
@@ -107,8 +110,9 @@ async fn invite(State(state): State<AppState>, Path(token): Path<String>) -> Res
     auth_page(&state, "sign-up", token.chars().filter(|c| c.is_ascii_alphanumeric()).take(128).collect())
 }
 
-/// Renders the app for a signed-in user, or sends them to sign in.
-async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<String>) -> Response {
+/// Renders the app for a signed-in user, or sends them to sign in. `thread` and `contact` are
+/// the conversation or contact the URL opens (boot data `thread_id`, `contact_id`).
+async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<String>, contact: Option<String>) -> Response {
     let p = match principal(state, headers).await {
         Ok(Some(p)) => p,
         Ok(None) | Err(_) => return Redirect::to("/sign-in").into_response(),
@@ -124,6 +128,7 @@ async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<S
     }
     let mut boot = api_me_json(state, &p);
     boot["thread_id"] = thread.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null);
+    boot["contact_id"] = contact.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null);
     // Safe inside <script>: no "</script>" or "<!--" can survive.
     let boot_json = boot.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
     let title = match page {
@@ -132,36 +137,47 @@ async fn app(state: &AppState, headers: &HeaderMap, page: &str, thread: Option<S
         "audit" => "Audit log",
         "security" => "Security",
         "replies" => "Canned replies",
+        "contacts" => "Contacts",
         _ => "Inbox",
     };
     with_policy(state, AppPage { title: format!("{title} · {}", p.team.name), page: page.into(), boot_json }.into_response())
 }
 
 async fn inbox(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    app(&state, &headers, "inbox", None).await
+    app(&state, &headers, "inbox", None, None).await
 }
 
 async fn thread(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let id = id.parse::<actors::ids::ThreadId>().ok().map(|t| t.to_string());
-    app(&state, &headers, "inbox", id).await
+    app(&state, &headers, "inbox", id, None).await
+}
+
+async fn contacts(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    app(&state, &headers, "contacts", None, None).await
+}
+
+/// The contacts page with one contact's detail open (a malformed id opens the list alone).
+async fn contact(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let id = id.parse::<actors::ids::ContactId>().ok().map(|c| c.to_string());
+    app(&state, &headers, "contacts", None, id).await
 }
 
 async fn settings(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    app(&state, &headers, "settings", None).await
+    app(&state, &headers, "settings", None, None).await
 }
 
 async fn security(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    app(&state, &headers, "security", None).await
+    app(&state, &headers, "security", None, None).await
 }
 
 async fn replies(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    app(&state, &headers, "replies", None).await
+    app(&state, &headers, "replies", None, None).await
 }
 
 async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    app(&state, &headers, "audit", None).await
+    app(&state, &headers, "audit", None, None).await
 }
 
 async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    app(&state, &headers, "dashboard", None).await
+    app(&state, &headers, "dashboard", None, None).await
 }

@@ -21,6 +21,8 @@ export function renderHeader() {
   }
   const inboxLink = document.getElementById('inbox-link');
   if (inboxLink && page === 'inbox') inboxLink.setAttribute('aria-current', 'page');
+  const contactsLink = document.getElementById('contacts-link');
+  if (contactsLink && page === 'contacts') contactsLink.setAttribute('aria-current', 'page');
   const securityLink = document.getElementById('security-link');
   if (securityLink && page === 'security') securityLink.setAttribute('aria-current', 'page');
   const repliesLink = document.getElementById('replies-link');

@@ -1,5 +1,6 @@
 // Switchboard agent app, entry point: draws the shared top bar, then starts the page the server
 // rendered (data-page on <body>): the team inbox (thread list, open thread, contact + notes panel),
+// the contacts page (table, detail panel, bulk actions, "New conversation" from a contact),
 // the team dashboard (live numbers, who is online, CSV export), the canned replies (the team's and
 // one's own), the admin settings page (channels, members, invites) or the admin's audit log.
 // Native ES modules, no build step; realtime through the vendored pusher-js (a classic script
@@ -24,13 +25,16 @@
 // before it, so there is no import cycle (tests/node/module-graph.test.mjs checks it).
 //   helpers      format, fuzzy, api, events (a local pub/sub), state (the inbox's shared state)
 //                ← dom ← pager (keyset lists) ← session (boot data, members) ← realtime (the connection)
+//                ← phone (vendored libphonenumber-js: as-you-type, E.164, display)
+//                ← new-conversation (the dialog), contact-form (create / edit dialog)
 //   inbox parts  messages, notes, presence, simulator, thread-header, replies-picker (the
 //                composer's "/" list of canned replies)
 //                ← list (the thread list, unread badges, read markers)
 //                ← composer, contact (the contact card)
 //                ← sync (the thread's and team/user channels, catch-up)
 //                ← thread (the open conversation)
-//   pages        inbox (start-up and wiring), dashboard, members (settings' team cards) ← settings,
+//   pages        inbox (start-up and wiring), contact-detail ← contacts (the contacts page),
+//                dashboard, members (settings' team cards) ← settings,
 //                audit, security (two-factor), replies (the canned replies page), header (the top bar)
 //                ← main (this file)
 // A call the other way goes through events.js, never an import: a thread row's click, the
@@ -39,6 +43,7 @@
 // subscribes to thread.js's closeDeletedThread.
 
 import { startAudit } from './audit.js';
+import { startContacts } from './contacts.js';
 import { startDashboard } from './dashboard.js';
 import { renderHeader } from './header.js';
 import { startInbox } from './inbox.js';
@@ -53,4 +58,5 @@ else if (page === 'audit') startAudit();
 else if (page === 'security') startSecurity();
 else if (page === 'dashboard') startDashboard();
 else if (page === 'replies') startReplies();
+else if (page === 'contacts') startContacts();
 else startInbox();
