@@ -11,6 +11,7 @@ mod bad_input;
 mod contacts;
 mod contacts_live;
 mod lost_answers;
+mod new_conversation;
 mod oidc;
 mod outage;
 mod passwords;
