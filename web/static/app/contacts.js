@@ -17,11 +17,12 @@
 //
 // The toolbar has slots the list features plug into (import in the head's actions, a list filter
 // in the filters, "Add to list" in the bulk bar): `data-slot` elements. Bulk actions go through
-// bulkApply(), one place to switch to a bulk endpoint.
+// bulkApply() (contacts-bulk.js), one place to switch to a bulk endpoint.
 
 import { api, qs } from './api.js';
 import { contactDetail } from './contact-detail.js';
 import { openContactForm } from './contact-form.js';
+import { bulkApply, confirmDialog } from './contacts-bulk.js';
 import { debounce, h, timeEl, toast } from './dom.js';
 import { relTime } from './format.js';
 import { keysetPager } from './pager.js';
@@ -30,55 +31,6 @@ import { connect, onReconnect, pusher } from './realtime.js';
 import { boot, isAdmin, main, me, team } from './session.js';
 
 const PAGE = 50;
-
-/** Applies one bulk action to contacts, one request each through the contact routes for now
- * (PATCH tags, DELETE). `action`: {action: 'add_tag'|'remove_tag'|'delete', tag?}. `known` maps
- * id to the contact as loaded (its tags). Resolves to {changed: [Contact], deleted: [id],
- * failed: [{id, message}]}. The one place to switch to POST /api/contacts/bulk. */
-export async function bulkApply(ids, action, known) {
-  const out = { changed: [], deleted: [], failed: [] };
-  const one = async (id) => {
-    try {
-      if (action.action === 'delete') {
-        await api('DELETE', `/api/contacts/${encodeURIComponent(id)}`);
-        out.deleted.push(id);
-        return;
-      }
-      const now = known.get(id) || await api('GET', `/api/contacts/${encodeURIComponent(id)}`);
-      const tags = now.tags || [];
-      const next = action.action === 'add_tag' ? (tags.includes(action.tag) ? tags : [...tags, action.tag]) : tags.filter((t) => t !== action.tag);
-      if (next.length === tags.length && next.every((t, i) => t === tags[i])) return;
-      out.changed.push(await api('PATCH', `/api/contacts/${encodeURIComponent(id)}`, { tags: next }));
-    } catch (err) {
-      out.failed.push({ id, message: err.message });
-    }
-  };
-  // A few at a time: quick for a page of 50, gentle on the server.
-  const queue = [...ids];
-  await Promise.all(Array.from({ length: Math.min(4, queue.length) }, async () => {
-    while (queue.length) await one(queue.shift());
-  }));
-  return out;
-}
-
-/** A confirmation dialog; resolves true when confirmed. */
-function confirmDialog({ title, text, ok, danger, testid }) {
-  return new Promise((resolve) => {
-    const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'confirm-title', 'data-testid': testid || 'confirm-dialog' },
-      h('form', { method: 'dialog' },
-        h('h2', { id: 'confirm-title' }, title),
-        h('p', null, text),
-        h('div', { class: 'dialog-actions' },
-          h('button', { value: 'cancel', class: 'ghost', 'data-testid': 'confirm-cancel' }, 'Cancel'),
-          h('button', { value: 'ok', class: danger ? 'danger' : 'primary', 'data-testid': 'confirm-ok' }, ok))));
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      resolve(dialog.returnValue === 'ok');
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-  });
-}
 
 export async function startContacts() {
   const f = { search: '', tag: '', sort: 'created', deleted: false };

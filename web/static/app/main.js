@@ -33,7 +33,7 @@
 //                ← composer, contact (the contact card)
 //                ← sync (the thread's and team/user channels, catch-up)
 //                ← thread (the open conversation)
-//   pages        inbox (start-up and wiring), contact-detail ← contacts (the contacts page),
+//   pages        inbox (start-up and wiring), contact-detail, contacts-bulk ← contacts (the page),
 //                dashboard, members (settings' team cards) ← settings,
 //                audit, security (two-factor), replies (the canned replies page), header (the top bar)
 //                ← main (this file)

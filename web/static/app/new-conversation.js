@@ -166,7 +166,6 @@ export async function openNewConversation(opts) {
   function useNewNumber() {
     const read = readPhone(to.value);
     if (!read.e164) return;
-    state.newNumber = read.e164;
     results.hidden = true;
     to.setAttribute('aria-expanded', 'false');
     nameRow.hidden = false;
@@ -176,7 +175,6 @@ export async function openNewConversation(opts) {
   async function search() {
     const q = to.value.trim();
     const mine = ++state.query;
-    state.newNumber = null;
     const phoneLike = looksLikePhone(q);
     const read = phoneLike ? readPhone(q) : { e164: null };
     nameRow.hidden = !read.e164;
