@@ -12,7 +12,9 @@
 //   (d) the contacts page: 60 more contacts (through the API) come 50 at a time, search, sort by
 //       name, edit a contact's fields (an invalid email is refused under its field; a custom
 //       field is saved), add a tag to 3 selected contacts in bulk (Ben's open page follows
-//       live), delete one and restore it from the Deleted view.
+//       live), delete one and restore it from the Deleted view;
+//   (e) Ben's open contacts page follows the inbound side too: a first text from a new number puts
+//       its contact on top, a STOP reply marks the row opted out.
 //
 // Run: cd tests/browser && npm install && node --test contacts.test.mjs (same needs as
 // inbox.test.mjs: target/debug/switchboard or SWITCHBOARD_BIN, Postgres, /usr/bin/chromium).
@@ -253,5 +255,24 @@ describe('Contacts and new conversations in the browser', () => {
     await ana.locator('label[for="contacts-view-active"]').click();
     await contactRow(ana, gone).waitFor({ timeout: WAIT });
     await ana.screenshot({ path: path.join(SHOTS, 'contacts-page.png') });
+  });
+
+  it('(e) live: a first text from a new number puts its contact on top; a STOP reply marks a row opted out', async () => {
+    await ben.goto(`${base}/contacts`);
+    await ben.waitForFunction(() => document.querySelectorAll('[data-testid="contact-row"]').length === 50, null, { timeout: WAIT });
+    await ben.waitForFunction(() => document.querySelector('[data-testid="connection-state"]').dataset.state === 'connected', null, { timeout: WAIT });
+    await anaApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550199', channel: 'sms', body: 'Hi, saw your ad' });
+    await ben.waitForFunction(() => {
+      const first = document.querySelector('[data-testid="contact-row-phone"]');
+      return first && first.textContent === '(415) 555-0199';
+    }, null, { timeout: WAIT });
+    const newcomer = await ben.locator('[data-testid="contact-row"]').first().getAttribute('data-contact-id');
+    assert.equal(await ben.locator('[data-testid="contact-row"]').count(), 51);
+    // An older contact's first SMS thread (Tina wrote on WhatsApp before) is no new contact.
+    await anaApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550123', channel: 'sms', body: 'Thanks!' });
+    await anaApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550199', channel: 'sms', body: 'STOP' });
+    await contactRow(ben, newcomer).locator('[data-testid="contact-row-opted-out"]').waitFor({ timeout: WAIT });
+    assert.equal(await contactRow(ben, contacts.tina.id).count(), 0, 'not put on top');
+    assert.equal(await ben.locator('[data-testid="contact-row"]').count(), 51);
   });
 });

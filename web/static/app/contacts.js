@@ -13,7 +13,8 @@
 // notice offers to reload: a row appearing mid-list under a sort or search would jump around).
 // `thread.created` / `thread.updated` carry the contact's brief and the last message time: the
 // row's opt-out badge (a STOP reply) and last activity follow, and the open panel's
-// conversations. After the socket comes back the list and the panel are read again.
+// conversations; a contact made by a first inbound message goes on top like a created one.
+// After the socket comes back the list and the panel are read again.
 //
 // The toolbar has slots the list features plug into (import in the head's actions, a list filter
 // in the filters, "Add to list" in the bulk bar): `data-slot` elements. Bulk actions go through
@@ -416,12 +417,33 @@ export async function startContacts() {
     if (detail.contactId() === brief.id) refreshPanel();
   }
 
+  /**
+   * A new thread: perhaps a new contact too (someone texted in for the first time: inbound
+   * messages make contacts without the contacts API). Newest first and unfiltered, it goes on top.
+   */
+  async function onThreadCreated(t) {
+    onSummary(t);
+    const brief = t && t.contact;
+    if (!brief || !brief.id || contacts.has(brief.id) || f.deleted || f.search || f.tag || f.sort !== 'created') return;
+    let c;
+    try {
+      c = await api('GET', `/api/contacts/${encodeURIComponent(brief.id)}`);
+    } catch (_) {
+      return;
+    }
+    // It belongs on top only if it is newer than every row (an older contact's new thread is not
+    // a new contact).
+    let newest = 0;
+    for (const row of contacts.values()) newest = Math.max(newest, new Date(row.created_at).getTime());
+    if (!c.deleted_at && new Date(c.created_at).getTime() > newest) prepend(c);
+  }
+
   await loadPhoneLib();
   connect();
   if (pusher) {
     const ch = pusher.subscribe(`presence-team-${team.id || me.team_id}`);
     ch.bind('contact.changed', onContactChanged);
-    ch.bind('thread.created', onSummary);
+    ch.bind('thread.created', onThreadCreated);
     ch.bind('thread.updated', onSummary);
     ch.bind('thread.deleted', () => { if (detail.contactId()) refreshPanel(); });
   }
