@@ -14,7 +14,9 @@
 //       field is saved), add a tag to 3 selected contacts in bulk (Ben's open page follows
 //       live), delete one and restore it from the Deleted view;
 //   (e) Ben's open contacts page follows the inbound side too: a first text from a new number puts
-//       its contact on top, a STOP reply marks the row opted out.
+//       its contact on top, a STOP reply marks the row opted out;
+//   (f) a known number typed the local way finds its contact (no "new contact" offer), and a
+//       message is scheduled for later in the same conversation.
 //
 // Run: cd tests/browser && npm install && node --test contacts.test.mjs (same needs as
 // inbox.test.mjs: target/debug/switchboard or SWITCHBOARD_BIN, Postgres, /usr/bin/chromium).
@@ -274,5 +276,31 @@ describe('Contacts and new conversations in the browser', () => {
     await contactRow(ben, newcomer).locator('[data-testid="contact-row-opted-out"]').waitFor({ timeout: WAIT });
     assert.equal(await contactRow(ben, contacts.tina.id).count(), 0, 'not put on top');
     assert.equal(await ben.locator('[data-testid="contact-row"]').count(), 51);
+  });
+
+  it('(f) finds a contact by a phone number typed the local way and schedules a message for later', async () => {
+    await ana.goto(`${base}/`);
+    await ana.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });
+    await ana.locator('[data-testid="new-conversation-button"]').click();
+    const dialog = ana.locator('[data-testid="new-conversation"]');
+    await dialog.locator('[data-testid="nc-to"]').fill('415 555 0177');
+    const hit = dialog.locator(`[data-testid="nc-result"][data-contact-id="${contacts.nina.id}"]`);
+    await hit.waitFor({ timeout: WAIT });
+    assert.equal(await dialog.locator('[data-testid="nc-result"]').count(), 1, 'no "new contact" offer for a known number');
+    await ana.keyboard.press('Enter');
+    await dialog.locator('[data-testid="nc-picked-name"]', { hasText: 'Nina New' }).waitFor({ timeout: WAIT });
+    await dialog.locator('[data-testid="nc-body"]').fill('Your appointment is tomorrow');
+    const later = await ana.evaluate(() => {
+      const d = new Date(Date.now() + 3 * 3600_000);
+      const p = (n) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    });
+    await dialog.locator('[data-testid="nc-send-at"]').fill(later);
+    await dialog.locator('[data-testid="nc-send-later"]').click();
+    await ana.locator('[data-testid="thread-title"]', { hasText: 'Nina New' }).waitFor({ timeout: WAIT });
+    await ana.locator('[data-testid="message-status"]', { hasText: 'Scheduled for' }).waitFor({ timeout: WAIT });
+    const threads = await anaApi.expect(200, 'GET', `/api/threads?contact_id=${contacts.nina.id}`);
+    assert.equal(threads.items.length, 1, 'the same conversation as before');
+    assert.equal(threads.items[0].scheduled_count, 1);
   });
 });
