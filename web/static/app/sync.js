@@ -159,6 +159,12 @@ export function subscribeTeamAndUser() {
     }
   });
   userCh.bind('note.created', (ev) => onThreadEvent(ev, 'note.created', ev && ev.thread_id));
+  userCh.bind('snooze.ended', (data) => {
+    if (!data || !data.thread) return;
+    upsertThread(data.thread);
+    const c = data.thread.contact || {};
+    toast(`The conversation with ${c.name || c.phone || 'a contact'} is open again (snooze ended)`, { action: { label: 'Open', run: () => emit('open-thread', { id: data.thread_id, push: true }) } });
+  });
   userCh.bind('mention', (data) => {
     if (!data) return;
     const by = data.by || (data.note && data.note.author_name) || 'Someone';

@@ -5,6 +5,7 @@
 import { channelTag, h } from './dom.js';
 import { channelLabel } from './format.js';
 import { me, membersList } from './session.js';
+import { snoozeLabel } from './snooze.js';
 import { els, view } from './state.js';
 
 export function renderThreadHeader() {
@@ -13,7 +14,8 @@ export function renderThreadHeader() {
   const c = t.contact || {};
   const kind = (t.channel && t.channel.kind) || 'sms';
   els.threadTitle.replaceChildren(h('span', null, c.name || c.phone || 'Unknown'), channelTag(kind));
-  els.threadSub.textContent = [c.name ? c.phone : '', t.channel ? `via ${channelLabel(kind)} ${t.channel.number}` : ''].filter(Boolean).join(' · ');
+  const snoozed = t.status === 'snoozed' && t.snoozed_until ? snoozeLabel(t.snoozed_until) : '';
+  els.threadSub.textContent = [c.name ? c.phone : '', t.channel ? `via ${channelLabel(kind)} ${t.channel.number}` : '', snoozed].filter(Boolean).join(' · ');
   els.statusSelect.value = t.status;
   renderAssigneeOptions();
   els.assigneeSelect.value = t.assignee_id || '';

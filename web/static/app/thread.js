@@ -16,6 +16,7 @@ import { team } from './session.js';
 import { els, inbox, newView, openId, seqs, setOpenThread, setThreadChannel, threadChannel, view } from './state.js';
 import { applyEvent, catchUp, subscribeThread } from './sync.js';
 import { renderThreadHeader } from './thread-header.js';
+import { snoozeControl } from './snooze.js';
 
 /** Middle pane: the placeholder, the "not found" message and the thread view with its composer. */
 export function buildThreadPane() {
@@ -31,6 +32,7 @@ export function buildThreadPane() {
   els.statusSelect = h('select', { id: 'thread-status', 'aria-label': 'Thread status', 'data-testid': 'thread-status' },
     ...['open', 'pending', 'resolved', 'snoozed'].map((s) => h('option', { value: s }, s[0].toUpperCase() + s.slice(1))));
   els.statusSelect.addEventListener('change', () => patchThread({ status: els.statusSelect.value }));
+  els.snooze = snoozeControl((at) => patchThread({ snoozed_until: at.toISOString() }));
   els.assigneeSelect = h('select', { id: 'thread-assignee', 'aria-label': 'Assignee', 'data-testid': 'thread-assignee' });
   els.assigneeSelect.addEventListener('change', () => patchThread({ assignee_id: els.assigneeSelect.value || null }));
 
@@ -45,7 +47,7 @@ export function buildThreadPane() {
     h('header', { class: 'thread-header' },
       h('div', { class: 'thread-head-left' }, els.back, h('div', { class: 'thread-names' }, els.threadTitle, els.threadSub)),
       h('div', { class: 'thread-head-right' }, els.viewers,
-        h('label', { class: 'sr-only', for: 'thread-status' }, 'Status'), els.statusSelect,
+        h('label', { class: 'sr-only', for: 'thread-status' }, 'Status'), els.statusSelect, els.snooze,
         h('label', { class: 'sr-only', for: 'thread-assignee' }, 'Assignee'), els.assigneeSelect)),
     els.messagesWrap, els.typing, els.composer);
   els.threadNotFound = h('div', { class: 'placeholder', hidden: true, 'data-testid': 'thread-error' });
