@@ -66,6 +66,30 @@ fn region(team: &Team) -> Option<phonenumber::country::Id> {
     team.default_country.as_deref().and_then(|c| c.parse().ok())
 }
 
+/// [`Contacts::checked`] with the team's custom fields at hand (an import checks every row
+/// against the fields it read once).
+pub fn checked(team: &Team, fields: &[ContactField], input: ContactInput) -> DomainResult<NewContact> {
+    let first_name = rules::contact_text("first_name", input.first_name.as_deref(), rules::MAX_NAME_PART_CHARS)?;
+    let last_name = rules::contact_text("last_name", input.last_name.as_deref(), rules::MAX_NAME_PART_CHARS)?;
+    let name = rules::contact_name(&rules::display_name(&input.name, first_name.as_deref(), last_name.as_deref()))?;
+    let custom_fields =
+        if input.custom_fields.is_empty() { input.custom_fields } else { rules::custom_values(input.custom_fields, fields)? };
+    Ok(NewContact {
+        name,
+        first_name,
+        last_name,
+        phone: phone::normalize(&input.phone, region(team))?,
+        email: rules::email(input.email.as_deref())?,
+        tags: rules::tags(input.tags)?,
+        company: rules::contact_text("company", input.company.as_deref(), rules::MAX_NAME_CHARS)?,
+        notes: rules::contact_text("notes", input.notes.as_deref(), rules::MAX_CONTACT_NOTES_CHARS)?,
+        source: rules::contact_text("source", input.source.as_deref(), rules::MAX_NAME_PART_CHARS)?,
+        custom_fields,
+        opted_out: input.opted_out,
+        opt_out_reason: rules::contact_text("opt_out_reason", input.opt_out_reason.as_deref(), rules::MAX_NAME_CHARS)?,
+    })
+}
+
 fn optional(field: &'static str, value: Option<Option<String>>, max: usize) -> DomainResult<Option<Option<String>>> {
     value.map(|v| rules::contact_text(field, v.as_deref(), max)).transpose()
 }
@@ -88,28 +112,8 @@ impl Contacts {
     /// Checks and normalizes a contact as entered: local numbers are read in the team's
     /// default country; custom fields must be the team's.
     pub async fn checked(&self, team: &Team, input: ContactInput) -> DomainResult<NewContact> {
-        let first_name = rules::contact_text("first_name", input.first_name.as_deref(), rules::MAX_NAME_PART_CHARS)?;
-        let last_name = rules::contact_text("last_name", input.last_name.as_deref(), rules::MAX_NAME_PART_CHARS)?;
-        let name = rules::contact_name(&rules::display_name(&input.name, first_name.as_deref(), last_name.as_deref()))?;
-        let custom_fields = if input.custom_fields.is_empty() {
-            input.custom_fields
-        } else {
-            rules::custom_values(input.custom_fields, &self.store.contact_fields(team.id).await?)?
-        };
-        Ok(NewContact {
-            name,
-            first_name,
-            last_name,
-            phone: phone::normalize(&input.phone, region(team))?,
-            email: rules::email(input.email.as_deref())?,
-            tags: rules::tags(input.tags)?,
-            company: rules::contact_text("company", input.company.as_deref(), rules::MAX_NAME_CHARS)?,
-            notes: rules::contact_text("notes", input.notes.as_deref(), rules::MAX_CONTACT_NOTES_CHARS)?,
-            source: rules::contact_text("source", input.source.as_deref(), rules::MAX_NAME_PART_CHARS)?,
-            custom_fields,
-            opted_out: input.opted_out,
-            opt_out_reason: rules::contact_text("opt_out_reason", input.opt_out_reason.as_deref(), rules::MAX_NAME_CHARS)?,
-        })
+        let fields = if input.custom_fields.is_empty() { vec![] } else { self.store.contact_fields(team.id).await? };
+        checked(team, &fields, input)
     }
 
     /// A new contact (Conflict when the phone is already one of the team's).

@@ -5,7 +5,8 @@
 //! - `teams` → `team` actors (coalesced inbox updates);
 //! - `schedule` → the `scheduler` actor; `send_guard` (limits, slots, trial guard, opt-out);
 //! - `fanout` (hub + bus) and `cluster` (membership and presence across nodes);
-//! - `contacts` (changes that every open view of a contact's threads must see);
+//! - `contacts` (changes that every open view of a contact's threads must see), `lists`
+//!   (lists, segments, bulk changes) and `imports` (CSV imports, big ones as owned tasks);
 //! - `replies` (canned replies, and rendering a body through `templates` before it is sent).
 
 use crate::accounts::Accounts;
@@ -106,6 +107,10 @@ pub struct Core {
     pub cluster: Arc<Cluster>,
     pub threads: Arc<Threads>,
     pub contacts: Contacts,
+    /// Contact lists, segments and bulk changes.
+    pub lists: crate::lists::Lists,
+    /// CSV imports of contacts (big ones are owned tasks of this core).
+    pub imports: crate::imports::Imports,
     pub accounts: Accounts,
     pub members: Members,
     pub channels: Channels,
@@ -175,6 +180,9 @@ impl Core {
         });
         let threads = Threads::new(ctx, supervisor.get_cell());
         let contacts = Contacts::new(ports.store.clone(), threads.clone(), ports.store.clone(), fanout.clone());
+        let lists = crate::lists::Lists::new(ports.store.clone(), ports.store.clone(), fanout.clone());
+        let imports =
+            crate::imports::Imports::new(ports.store.clone(), ports.store.clone(), fanout.clone(), tasks.clone(), shutdown.clone());
         let accounts = Accounts::new(ports.store.clone());
         let members = Members::new(ports.store.clone(), threads.clone(), cluster.clone(), fanout.clone());
         let channels = Channels::new(ports.store.clone(), ports.store.clone());
@@ -227,6 +235,8 @@ impl Core {
             cluster,
             threads,
             contacts,
+            lists,
+            imports,
             accounts,
             members,
             channels,

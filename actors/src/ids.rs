@@ -75,4 +75,8 @@ id_type!(
     IdentityId,
     /// A canned reply (a saved answer with variables).
     ReplyId,
+    /// A contact list: a static list or a saved segment.
+    ListId,
+    /// A CSV import of contacts.
+    ImportId,
 );

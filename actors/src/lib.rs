@@ -21,6 +21,8 @@ pub mod fanout;
 pub mod hub;
 pub mod identities;
 pub mod ids;
+pub mod imports;
+pub mod lists;
 pub mod members;
 pub mod passwords;
 pub mod phone;

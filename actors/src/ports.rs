@@ -475,6 +475,8 @@ pub struct ContactFilter {
     pub sort: ContactSort,
     /// The deleted contacts instead of the live ones.
     pub deleted: bool,
+    /// In this list (static members, or a segment's filter as it reads now).
+    pub list_id: Option<ListId>,
 }
 
 /// Reads of a team's contacts.
@@ -565,6 +567,93 @@ pub struct ThreadChange {
     pub snoozed_until: Option<OffsetDateTime>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<UserId>>,
+/// Reads of a team's contact lists (static lists and segments).
+#[async_trait]
+pub trait ListReads: Send + Sync {
+    /// A page of the team's lists by name (keyset), with their member counts.
+    async fn lists(&self, team: TeamId, cursor: Option<&str>, limit: i64) -> DomainResult<Page<ContactList>>;
+    /// One list of the team.
+    async fn list(&self, team: TeamId, id: ListId) -> DomainResult<ContactList>;
+    /// The lists a contact is in now (static membership or a segment's filter).
+    async fn contact_lists(&self, team: TeamId, contact: ContactId) -> DomainResult<Vec<ContactList>>;
+    /// Up to `limit` live contacts `filter` selects (a list of either kind with `list_id`), in
+    /// phone order after the phone `after`: exports and campaign audiences walk a team's
+    /// contacts with it in constant memory.
+    async fn contacts_after(&self, team: TeamId, filter: &ContactFilter, after: Option<&str>, limit: i64) -> DomainResult<Vec<Contact>>;
+}
+
+/// A bulk change to contacts picked by id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BulkChange {
+    AddTag(String),
+    RemoveTag(String),
+    AddToList(ListId),
+    /// Soft delete.
+    Delete,
+}
+
+/// Writes to a team's lists and bulk changes to its contacts (the lists service is their one
+/// caller). Every method is one set-based statement; counts are of rows changed.
+#[async_trait]
+pub trait ListWrites: Send + Sync {
+    /// A new list; Conflict when the team has one of that name (any case).
+    async fn create_list(
+        &self,
+        team: TeamId,
+        by: Option<UserId>,
+        name: &str,
+        kind: ListKind,
+        filter: Option<&SegmentFilter>,
+    ) -> DomainResult<ContactList>;
+    /// Renames a list and/or replaces a segment's filter.
+    async fn update_list(&self, team: TeamId, id: ListId, name: Option<&str>, filter: Option<&SegmentFilter>) -> DomainResult<ContactList>;
+    async fn delete_list(&self, team: TeamId, id: ListId) -> DomainResult<()>;
+    /// Adds the team's live contacts among `ids` to a static list (already members count not).
+    async fn add_list_members(&self, team: TeamId, list: ListId, ids: &[ContactId]) -> DomainResult<u64>;
+    /// Adds every live contact `filter` (search, tag) selects to a static list, in one statement.
+    async fn add_list_members_matching(&self, team: TeamId, list: ListId, filter: &ContactFilter) -> DomainResult<u64>;
+    async fn remove_list_members(&self, team: TeamId, list: ListId, ids: &[ContactId]) -> DomainResult<u64>;
+    /// Applies one change to the team's live contacts among `ids`.
+    async fn bulk_change(&self, team: TeamId, ids: &[ContactId], change: &BulkChange) -> DomainResult<u64>;
+}
+
+/// What one batch of an import did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Upserted {
+    pub created: u64,
+    /// Existing contacts that changed (a restored or newly opted-out one too).
+    pub updated: u64,
+}
+
+/// Reads of contact imports (any node answers an import's progress).
+#[async_trait]
+pub trait ImportReads: Send + Sync {
+    async fn import_job(&self, team: TeamId, id: ImportId) -> DomainResult<ImportJob>;
+    /// The stored error rows of an import, in row order.
+    async fn import_errors(&self, team: TeamId, id: ImportId) -> DomainResult<Vec<ImportRowError>>;
+}
+
+/// Contact imports: the batches' upserts and the jobs' rows.
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// Inserts or updates a batch by (team, phone) in one statement (phones unique within the
+    /// batch). An existing opt-out is never cleared; a deleted contact is restored.
+    async fn upsert_contacts(&self, team: TeamId, rows: &[NewContact], on_conflict: OnConflict) -> DomainResult<Upserted>;
+    /// A new running import.
+    async fn create_import(
+        &self,
+        team: TeamId,
+        user: UserId,
+        headers: &[String],
+        total: i64,
+        on_conflict: OnConflict,
+    ) -> DomainResult<ImportJob>;
+    /// Stores an import's counts (and new error rows, the first 10,000 kept) while it runs, or
+    /// with `finish` its final state; answers the job as stored: `canceled` when someone
+    /// canceled it meanwhile (on any node), and then nothing but the errors is changed.
+    async fn save_import(&self, job: &ImportJob, errors: &[ImportRowError], finish: Option<ImportState>) -> DomainResult<ImportJob>;
+    /// Cancels a running import (a finished one is left as it is); answers it.
+    async fn cancel_import(&self, team: TeamId, id: ImportId) -> DomainResult<ImportJob>;
 }
 
 /// Inbox filters.
@@ -848,12 +937,20 @@ pub trait ThreadStore: ThreadReads + ThreadWrites + ScheduleStore + AccountReads
 impl<T: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites> ThreadStore for T {}
 
 /// Every read the edge may make: the web crate holds only this, so it cannot write.
-pub trait Reads: ThreadReads + ContactReads + AccountReads + ChannelReads + AnalyticsStore {}
-impl<T: ThreadReads + ContactReads + AccountReads + ChannelReads + AnalyticsStore> Reads for T {}
+pub trait Reads: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore {}
+impl<T: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore> Reads for T {}
 
 /// What the contacts service uses.
 pub trait ContactStore: ContactReads + ContactWrites {}
 impl<T: ContactReads + ContactWrites> ContactStore for T {}
+
+/// What the lists service uses.
+pub trait ListStore: ContactReads + ListReads + ListWrites {}
+impl<T: ContactReads + ListReads + ListWrites> ListStore for T {}
+
+/// What the imports service uses.
+pub trait ImportsStore: ContactReads + ImportReads + ImportStore {}
+impl<T: ContactReads + ImportReads + ImportStore> ImportsStore for T {}
 
 /// What the accounts service uses.
 pub trait AccountStore: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore + IdentityStore {}
@@ -865,8 +962,8 @@ pub trait ReplyStore: ReplyReads + ReplyWrites + ThreadReads + ContactReads {}
 impl<T: ReplyReads + ReplyWrites + ThreadReads + ContactReads> ReplyStore for T {}
 
 /// The whole store.
-pub trait Store: ThreadStore + Reads + ContactStore + AccountStore + ReplyStore {}
-impl<T: ThreadStore + Reads + ContactStore + AccountStore + ReplyStore> Store for T {}
+pub trait Store: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore {}
+impl<T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore> Store for T {}
 
 /// What travels between nodes. Every message names the node that sent it (which ignores it).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

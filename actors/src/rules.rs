@@ -521,10 +521,14 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
     found
 }
 
-/// TOTP as RFC 6238 has it and authenticator apps expect: HMAC-SHA1, 6 digits, 30 s steps,
-/// one step of skew either way.
+/// CSV imports of contacts.
+pub mod import;
+/// Contact lists and bulk changes.
+pub mod lists;
 pub mod replies;
 
+/// TOTP as RFC 6238 has it and authenticator apps expect: HMAC-SHA1, 6 digits, 30 s steps,
+/// one step of skew either way.
 pub mod totp {
     use crate::error::{DomainError, DomainResult};
     use totp_rs::{Algorithm, Builder, Secret, Totp};

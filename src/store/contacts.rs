@@ -1,6 +1,7 @@
 //! Contacts: the people a team talks to, one per E.164 phone per team (deleted ones included:
 //! deleting is soft, purging is for good), the team's custom fields and default country.
 
+use super::lists::LIST_MATCH;
 use super::{PgStore, StoreError, cursor, like_pattern, not_found, op};
 use actors::DomainResult;
 use actors::domain::{Contact, ContactField};
@@ -102,6 +103,7 @@ impl ContactReads for PgStore {
                  WHERE c.team_id = $1 AND (c.deleted_at IS NOT NULL) = $2
                    AND ($3::text IS NULL OR c.name ILIKE $3 OR c.phone LIKE $3 OR c.email ILIKE $3 OR c.company ILIKE $3)
                    AND ($4::text IS NULL OR $4 = ANY (c.tags))
+                   AND ($9::uuid IS NULL OR EXISTS (SELECT 1 FROM contact_lists l WHERE l.id = $9 AND l.team_id = $1 AND {LIST_MATCH}))
                    AND {after_sql}
                  ORDER BY {order_sql} LIMIT $8"
             );
@@ -114,6 +116,7 @@ impl ContactReads for PgStore {
                 .bind(text)
                 .bind(id)
                 .bind(limit + 1)
+                .bind(filter.list_id.map(|l| l.0))
                 .fetch_all(self.db())
                 .await?;
             let sort = filter.sort;

@@ -10,6 +10,8 @@ mod contacts;
 mod counted;
 mod error;
 mod identities;
+mod imports;
+mod lists;
 mod members;
 mod passwords;
 mod replies;

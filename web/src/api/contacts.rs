@@ -8,7 +8,7 @@ use crate::error::ApiResult;
 use crate::extract::{Acting, Auth, Json, Query};
 use actors::contacts::{ContactChange, ContactInput};
 use actors::domain::{Contact, ContactField};
-use actors::ids::ContactId;
+use actors::ids::{ContactId, ListId};
 use actors::ports::{ContactFilter, ContactSort, Page};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -24,6 +24,8 @@ pub struct ListQuery {
     /// `true`: the deleted contacts (to restore or purge them).
     #[serde(default)]
     deleted: bool,
+    /// In this list (static or segment).
+    list_id: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
@@ -34,7 +36,15 @@ fn present(s: Option<String>) -> Option<String> {
 
 pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<Contact>>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let filter = ContactFilter { search: present(q.search), tag: present(q.tag), sort: q.sort, deleted: q.deleted };
+    let list_id = match present(q.list_id) {
+        Some(raw) => {
+            let id: ListId = path_id(&raw, "list")?;
+            state.reads.list(p.team.id, id).await?;
+            Some(id)
+        }
+        None => None,
+    };
+    let filter = ContactFilter { search: present(q.search), tag: present(q.tag), sort: q.sort, deleted: q.deleted, list_id };
     Ok(Json(state.reads.list_contacts(p.team.id, &filter, q.cursor.as_deref(), limit).await?))
 }
 

@@ -5,6 +5,8 @@ mod auth;
 mod channels;
 mod contacts;
 mod identities;
+mod imports;
+mod lists;
 mod messages;
 mod ops;
 mod passwords;
@@ -17,7 +19,12 @@ mod two_factor;
 
 use crate::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, patch, post};
+
+/// The body limit of the import routes (the router's default is 64 KiB): the file plus the
+/// form's other fields.
+const IMPORT_BODY_LIMIT: usize = actors::rules::import::MAX_IMPORT_BYTES + 64 * 1024;
 
 /// Every API route.
 pub fn routes() -> Router<AppState> {
@@ -52,6 +59,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/contacts", get(contacts::list).post(contacts::create))
         .route("/api/contacts/{id}", get(contacts::get).patch(contacts::update).delete(contacts::delete))
         .route("/api/contacts/{id}/restore", post(contacts::restore))
+        .route("/api/contacts/{id}/lists", get(lists::contact_lists))
+        .route("/api/contacts/bulk", post(lists::bulk))
+        .route("/api/contacts/export.csv", get(imports::export_csv))
+        .route("/api/contacts/import", post(imports::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+        .route("/api/contacts/import/preview", post(imports::preview).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+        .route("/api/contacts/import/{id}", get(imports::job).delete(imports::cancel))
+        .route("/api/contacts/import/{id}/errors.csv", get(imports::errors_csv))
+        .route("/api/lists", get(lists::list).post(lists::create))
+        .route("/api/lists/{id}", get(lists::get).patch(lists::update).delete(lists::delete))
+        .route("/api/lists/{id}/members", post(lists::add_members).delete(lists::remove_members))
         .route("/api/team/contact-fields", get(contacts::fields).put(contacts::set_fields))
         .route("/api/team/default-country", axum::routing::put(contacts::set_default_country))
         .route("/api/threads", get(threads::list))

@@ -62,6 +62,7 @@ impl ContactReads for MemoryStore {
                 })
             })
             .filter(|c| filter.tag.as_ref().is_none_or(|t| c.tags.contains(t)))
+            .filter(|c| filter.list_id.is_none() || s.selects(filter, c))
             .cloned()
             .collect();
         rows.sort_by_key(|c| sort_key(filter.sort, c));

@@ -19,6 +19,7 @@ mod analytics;
 mod channels;
 mod contacts;
 mod identities;
+mod lists;
 mod passwords;
 mod reads;
 mod replies;
@@ -151,6 +152,25 @@ pub const METHODS: &[&str] = &[
     "create_reply",
     "update_reply",
     "delete_reply",
+    // ListReads / ListWrites
+    "lists",
+    "list",
+    "contact_lists",
+    "contacts_after",
+    "create_list",
+    "update_list",
+    "delete_list",
+    "add_list_members",
+    "add_list_members_matching",
+    "remove_list_members",
+    "bulk_change",
+    // ImportReads / ImportStore
+    "upsert_contacts",
+    "create_import",
+    "save_import",
+    "cancel_import",
+    "import_job",
+    "import_errors",
     // AnalyticsStore
     "summary",
     "export",
@@ -212,6 +232,11 @@ struct State {
     identities: Vec<(UserId, crate::ports::Identity)>,
     /// Canned replies.
     replies: HashMap<ReplyId, CannedReply>,
+    /// Contact lists and static members.
+    lists: HashMap<ListId, lists::ListRow>,
+    list_members: std::collections::HashSet<(ListId, ContactId)>,
+    /// Imports with their kept error rows.
+    imports: HashMap<ImportId, (ImportJob, Vec<ImportRowError>)>,
 }
 
 struct UserRow {
