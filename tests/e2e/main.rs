@@ -9,6 +9,7 @@ mod api;
 mod api_tokens;
 mod bad_input;
 mod contacts;
+mod contacts_import;
 mod contacts_live;
 mod lost_answers;
 mod new_conversation;

@@ -219,6 +219,10 @@ impl Client {
         Self::answer(self.http.delete(format!("{}{path}", self.base)).send().await.unwrap()).await
     }
 
+    pub async fn delete_json(&self, path: &str, body: Value) -> (u16, Value) {
+        Self::answer(self.http.delete(format!("{}{path}", self.base)).json(&body).send().await.unwrap()).await
+    }
+
     pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
         Self::answer(self.http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body).send().await.unwrap())
             .await
