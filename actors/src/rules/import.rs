@@ -139,10 +139,8 @@ pub fn guess(header: &str, fields: &[ContactField]) -> Target {
 /// given header the file does not have, an unknown target, two columns for one field (tags
 /// aside), no phone column.
 pub fn mapping(headers: &[String], given: Option<&HashMap<String, String>>, fields: &[ContactField]) -> DomainResult<Vec<Target>> {
-    if let Some(given) = given {
-        if let Some(missing) = given.keys().find(|k| !headers.contains(k)) {
-            return Err(DomainError::invalid("mapping", format!("the file has no column {missing:?}")));
-        }
+    if let Some(missing) = given.and_then(|g| g.keys().find(|k| !headers.contains(k))) {
+        return Err(DomainError::invalid("mapping", format!("the file has no column {missing:?}")));
     }
     let mut targets = Vec::with_capacity(headers.len());
     for h in headers {

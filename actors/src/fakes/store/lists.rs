@@ -130,10 +130,10 @@ impl ListWrites for MemoryStore {
     async fn update_list(&self, team: TeamId, id: ListId, name: Option<&str>, filter: Option<&SegmentFilter>) -> DomainResult<ContactList> {
         self.enter("update_list").await?;
         let mut s = self.state();
-        if let Some(name) = name {
-            if s.lists.values().any(|r| r.list.team_id == team && r.list.id != id && r.list.name.to_lowercase() == name.to_lowercase()) {
-                return Err(DomainError::Conflict("a list with this name already exists".into()));
-            }
+        if let Some(name) = name
+            && s.lists.values().any(|r| r.list.team_id == team && r.list.id != id && r.list.name.to_lowercase() == name.to_lowercase())
+        {
+            return Err(DomainError::Conflict("a list with this name already exists".into()));
         }
         let row = s.lists.get_mut(&id).filter(|r| r.list.team_id == team).ok_or(DomainError::NotFound("list"))?;
         if let Some(name) = name {
@@ -313,10 +313,8 @@ impl ImportStore for MemoryStore {
         let (stored, kept) = s.imports.get_mut(&job.job_id).ok_or(DomainError::NotFound("import"))?;
         let state = stored.state;
         *stored = ImportJob { state, headers: stored.headers.clone(), ..job.clone() };
-        if state == ImportState::Running {
-            if let Some(f) = finish {
-                stored.state = f;
-            }
+        if let (ImportState::Running, Some(f)) = (state, finish) {
+            stored.state = f;
         }
         if stored.state != ImportState::Running && stored.finished_at.is_none() {
             stored.finished_at = Some(now());
