@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod identities;
+mod lists;
 mod messages;
 mod passwords;
 mod replies;

@@ -303,4 +303,88 @@ where
     let deleted: Vec<_> = log.iter().filter(|e| e.action == "reply.deleted").collect();
     assert_eq!(deleted.len(), 1);
     assert_eq!((deleted[0].target_id.clone(), deleted[0].details["shortcut"].clone()), (Some(hours.id.to_string()), "hours".into()));
+
+/// Lists, segments, bulk changes and import upserts: static members by id and by filter (the
+/// team's live contacts only), segments matched on read, keyset audiences by phone, counts,
+/// set-based bulk changes, the upsert's conflict rules (an opt-out never cleared, unchanged rows
+/// not counted), and an import's state (a cancel sticks). `team` is a fresh team.
+pub async fn lists_and_imports(store: &dyn crate::ports::Store, team: crate::ids::TeamId, user: crate::ids::UserId) {
+    use crate::domain::{ContactField, ImportState, ListKind, OnConflict, SegmentFilter};
+    use crate::ports::{BulkChange, ContactFilter, NewContact, Upserted};
+    store.set_contact_fields(team, &[ContactField { key: "plan".into(), label: "Plan".into() }]).await.unwrap();
+    let mut ids = Vec::new();
+    for (i, (tags, plan, out)) in
+        [(vec!["vip"], "gold", false), (vec!["vip", "lead"], "gold", true), (vec!["lead"], "free", false)].into_iter().enumerate()
+    {
+        let mut c = NewContact::basic(&format!("P{i}"), &format!("+1415555090{i}"));
+        c.tags = tags.into_iter().map(String::from).collect();
+        c.custom_fields.insert("plan".into(), plan.into());
+        c.opted_out = out;
+        ids.push(store.create_contact(team, &c).await.unwrap().id);
+    }
+    let phones = |cs: Vec<crate::domain::Contact>| cs.into_iter().map(|c| c.phone).collect::<Vec<_>>();
+
+    let list = store.create_list(team, Some(user), "Fair", ListKind::Static, None).await.unwrap();
+    assert!(matches!(store.create_list(team, None, "FAIR", ListKind::Static, None).await, Err(DomainError::Conflict(_))));
+    assert_eq!(store.add_list_members(team, list.id, &[ids[0], ids[2], crate::ids::ContactId::new()]).await.unwrap(), 2);
+    assert_eq!(store.add_list_members(team, list.id, &[ids[0]]).await.unwrap(), 0, "already a member");
+    let vip = ContactFilter { tag: Some("vip".into()), ..ContactFilter::default() };
+    assert_eq!(store.add_list_members_matching(team, list.id, &vip).await.unwrap(), 1);
+    let in_list = ContactFilter { list_id: Some(list.id), ..ContactFilter::default() };
+    assert_eq!(phones(store.contacts_after(team, &in_list, None, 10).await.unwrap()), ["+14155550900", "+14155550901", "+14155550902"]);
+    assert_eq!(phones(store.contacts_after(team, &in_list, Some("+14155550900"), 1).await.unwrap()), ["+14155550901"]);
+    assert_eq!(store.list(team, list.id).await.unwrap().member_count, 3);
+    assert!(matches!(store.list(crate::ids::TeamId::new(), list.id).await, Err(DomainError::NotFound(_))));
+
+    let mut filter = SegmentFilter { tags_any: vec!["vip".into()], opted_out: Some(false), ..SegmentFilter::default() };
+    filter.fields.insert("plan".into(), "gold".into());
+    let seg = store.create_list(team, Some(user), "Gold", ListKind::Segment, Some(&filter)).await.unwrap();
+    let in_seg = ContactFilter { list_id: Some(seg.id), ..ContactFilter::default() };
+    assert_eq!(phones(store.contacts_after(team, &in_seg, None, 10).await.unwrap()), ["+14155550900"]);
+    let page = store.list_contacts(team, &in_seg, None, 10).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let names: Vec<String> = store.lists(team, None, 10).await.unwrap().items.into_iter().map(|l| l.name).collect();
+    assert_eq!(names, ["Fair", "Gold"]);
+    assert_eq!(store.contact_lists(team, ids[0]).await.unwrap().len(), 2);
+    let broader = SegmentFilter { tags_any: vec!["lead".into()], ..SegmentFilter::default() };
+    assert_eq!(store.update_list(team, seg.id, Some("Leads"), Some(&broader)).await.unwrap().member_count, 2);
+
+    // Bulk changes count what changed.
+    assert_eq!(store.bulk_change(team, &ids[..2], &BulkChange::AddTag("x".into())).await.unwrap(), 2);
+    assert_eq!(store.bulk_change(team, &ids[..2], &BulkChange::AddTag("x".into())).await.unwrap(), 0);
+    assert_eq!(store.bulk_change(team, &ids, &BulkChange::RemoveTag("x".into())).await.unwrap(), 2);
+    assert_eq!(store.bulk_change(team, &ids[2..], &BulkChange::Delete).await.unwrap(), 1);
+    assert_eq!(store.list(team, list.id).await.unwrap().member_count, 2, "a deleted contact is not counted");
+    assert_eq!(store.remove_list_members(team, list.id, &ids[..1]).await.unwrap(), 1);
+
+    // Upserts: created, changed, unchanged; an opt-out is never cleared; a deleted one comes back.
+    let mut fill = NewContact::basic("", "+14155550900");
+    fill.company = Some("Acme".into());
+    let fresh = NewContact::basic("New", "+14155550909");
+    assert_eq!(
+        store.upsert_contacts(team, &[fill.clone(), fresh.clone()], OnConflict::Fill).await.unwrap(),
+        Upserted { created: 1, updated: 1 }
+    );
+    assert_eq!(store.upsert_contacts(team, &[fill, fresh], OnConflict::Overwrite).await.unwrap(), Upserted::default());
+    let p1 = NewContact::basic("Renamed", "+14155550901");
+    assert_eq!(store.upsert_contacts(team, &[p1], OnConflict::Overwrite).await.unwrap().updated, 1);
+    let p1 = store.contact(team, ids[1]).await.unwrap();
+    assert_eq!(p1.name, "Renamed");
+    assert!(p1.opted_out_at.is_some(), "the opt-out stays");
+    let back = NewContact::basic("", "+14155550902");
+    assert_eq!(store.upsert_contacts(team, &[back], OnConflict::Skip).await.unwrap().updated, 1);
+    assert!(store.contact(team, ids[2]).await.unwrap().deleted_at.is_none());
+
+    // An import's row: a cancel sticks, errors are kept.
+    let mut job = store.create_import(team, user, &["phone".into()], 10, OnConflict::Skip).await.unwrap();
+    job.processed = 5;
+    let err = crate::domain::ImportRowError { row: 2, field: "phone".into(), message: "bad".into(), cells: vec!["x".into()] };
+    assert_eq!(store.save_import(&job, std::slice::from_ref(&err), None).await.unwrap().state, ImportState::Running);
+    assert_eq!(store.cancel_import(team, job.job_id).await.unwrap().state, ImportState::Canceled);
+    let end = store.save_import(&job, &[], Some(ImportState::Done)).await.unwrap();
+    assert_eq!((end.state, end.processed), (ImportState::Canceled, 5));
+    assert!(end.finished_at.is_some());
+    let kept = store.import_errors(team, job.job_id).await.unwrap();
+    assert_eq!((kept.len(), kept[0].cells.clone()), (1, vec!["x".to_owned()]));
+    assert!(matches!(store.import_job(crate::ids::TeamId::new(), job.job_id).await, Err(DomainError::NotFound(_))));
 }

@@ -285,4 +285,11 @@ async fn replies_keep_one_shortcut_per_scope_and_list_what_a_viewer_sees() {
     let store = MemoryStore::new();
     let admin = account(&store, "replies@acme.test", None).await;
     crate::fakes::contracts::replies(&store, &act(&admin)).await;
+
+/// The same contract as the Postgres store's (`tests/store/lists.rs`).
+#[tokio::test]
+async fn lists_segments_bulk_and_import_upserts() {
+    let store = MemoryStore::new();
+    let user = account(&store, "lists@acme.test", None).await;
+    crate::fakes::contracts::lists_and_imports(&store, user.team_id, user.id).await;
 }
