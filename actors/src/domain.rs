@@ -624,6 +624,9 @@ pub mod event {
     pub const SNOOZE_ENDED: &str = "snooze.ended";
     /// A user's private channel: an import of theirs moved on (`ImportJob`).
     pub const IMPORT_PROGRESS: &str = "import.progress";
+    /// Team channel: an import ended having created or changed contacts (`{job_id, created,
+    /// updated}`): open contacts pages reload rather than hear one event per row.
+    pub const CONTACTS_IMPORTED: &str = "contacts.imported";
     /// Team channel: a list was created, changed or deleted (`{list}` / `{id}`).
     pub const LIST_UPDATED: &str = "list.updated";
     pub const LIST_DELETED: &str = "list.deleted";

@@ -366,6 +366,10 @@ impl Run {
         }
         self.progress();
         let j = &self.job;
+        if j.created + j.updated > 0 {
+            let data = serde_json::json!({ "job_id": j.job_id, "created": j.created, "updated": j.updated });
+            self.fanout.publish(ChannelName::Team(self.team.id), event::CONTACTS_IMPORTED, &data);
+        }
         let details = serde_json::json!({
             "state": j.state, "total": j.total, "processed": j.processed, "created": j.created, "updated": j.updated,
             "skipped": j.skipped, "errors": j.errors_count, "on_conflict": j.on_conflict,

@@ -2,7 +2,8 @@
 //! a filter, and segments: a saved filter evaluated when read) and bulk changes to contacts
 //! picked by id. These are the audiences campaigns send to. Rules live in `rules::lists`;
 //! every change is one set-based statement in the store; deletions are audited, and every
-//! change to a list is announced on the team channel so every open contacts page follows.
+//! change to a list (and each contact a bulk change changed, as `contact.changed`) is announced
+//! on the team channel so every open contacts page follows.
 
 use crate::audit::{Actor, NewAuditEntry};
 use crate::domain::{ContactList, ListKind, SegmentFilter, event};
@@ -116,7 +117,19 @@ impl Lists {
             }
             BulkChange::Delete => BulkChange::Delete,
         };
-        let affected = self.store.bulk_change(by.team(), &ids, &change).await?;
+        let affected = match &change {
+            BulkChange::AddToList(list) => self.store.add_list_members(by.team(), *list, &ids).await?,
+            _ => {
+                // Every open contacts page follows, as for a change made one by one.
+                let changed = self.store.bulk_change(by.team(), &ids, &change).await?;
+                let action = if change == BulkChange::Delete { "deleted" } else { "updated" };
+                for c in &changed {
+                    let data = serde_json::json!({ "action": action, "id": c.id, "contact": c });
+                    self.fanout.publish(ChannelName::Team(by.team()), event::CONTACT_CHANGED, &data);
+                }
+                changed.len() as u64
+            }
+        };
         let (action, details) = match &change {
             BulkChange::AddTag(t) => ("contacts.tagged", serde_json::json!({ "tag": t })),
             BulkChange::RemoveTag(t) => ("contacts.untagged", serde_json::json!({ "tag": t })),

@@ -567,6 +567,8 @@ pub struct ThreadChange {
     pub snoozed_until: Option<OffsetDateTime>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<UserId>>,
+}
+
 /// Reads of a team's contact lists (static lists and segments).
 #[async_trait]
 pub trait ListReads: Send + Sync {
@@ -613,8 +615,10 @@ pub trait ListWrites: Send + Sync {
     /// Adds every live contact `filter` (search, tag) selects to a static list, in one statement.
     async fn add_list_members_matching(&self, team: TeamId, list: ListId, filter: &ContactFilter) -> DomainResult<u64>;
     async fn remove_list_members(&self, team: TeamId, list: ListId, ids: &[ContactId]) -> DomainResult<u64>;
-    /// Applies one change to the team's live contacts among `ids`.
-    async fn bulk_change(&self, team: TeamId, ids: &[ContactId], change: &BulkChange) -> DomainResult<u64>;
+    /// Applies a tag change or the soft delete to the team's live contacts among `ids`;
+    /// answers the contacts it changed, as they are now (adding to a list is
+    /// `add_list_members`).
+    async fn bulk_change(&self, team: TeamId, ids: &[ContactId], change: &BulkChange) -> DomainResult<Vec<Contact>>;
 }
 
 /// What one batch of an import did.

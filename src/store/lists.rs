@@ -279,20 +279,23 @@ impl ListWrites for PgStore {
         .await
     }
 
-    async fn bulk_change(&self, team: TeamId, ids: &[ContactId], change: &BulkChange) -> DomainResult<u64> {
-        if let BulkChange::AddToList(list) = change {
-            return self.add_list_members(team, *list, ids).await;
-        }
+    async fn bulk_change(&self, team: TeamId, ids: &[ContactId], change: &BulkChange) -> DomainResult<Vec<Contact>> {
         op(async move {
             let ids: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-            let (sql, tag) = match change {
-                BulkChange::AddTag(t) => ("UPDATE contacts SET tags = array_append(tags, $3), updated_at = now() WHERE team_id = $1 AND id = ANY ($2) AND deleted_at IS NULL AND NOT ($3 = ANY (tags))", Some(t.as_str())),
-                BulkChange::RemoveTag(t) => ("UPDATE contacts SET tags = array_remove(tags, $3), updated_at = now() WHERE team_id = $1 AND id = ANY ($2) AND deleted_at IS NULL AND $3 = ANY (tags)", Some(t.as_str())),
-                BulkChange::Delete => ("UPDATE contacts SET deleted_at = now(), updated_at = now() WHERE team_id = $1 AND id = ANY ($2) AND deleted_at IS NULL AND $3::text IS NULL", None),
-                BulkChange::AddToList(_) => unreachable!("handled above"),
+            let (set, only, tag) = match change {
+                BulkChange::AddTag(t) => ("tags = array_append(tags, $3)", "NOT ($3 = ANY (tags))", Some(t.as_str())),
+                BulkChange::RemoveTag(t) => ("tags = array_remove(tags, $3)", "$3 = ANY (tags)", Some(t.as_str())),
+                BulkChange::Delete => ("deleted_at = now()", "$3::text IS NULL", None),
+                BulkChange::AddToList(_) => return Err(StoreError::internal("adding to a list is add_list_members")),
             };
-            let done = sqlx::query(sql).bind(team.0).bind(&ids).bind(tag).execute(self.db()).await?;
-            Ok(done.rows_affected())
+            let sql = format!(
+                "UPDATE contacts c SET {set}, updated_at = now()
+                 WHERE c.team_id = $1 AND c.id = ANY ($2) AND c.deleted_at IS NULL AND {only}
+                 RETURNING {CONTACT_COLUMNS}"
+            );
+            let rows: Vec<ContactRow> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(team.0).bind(&ids).bind(tag).fetch_all(self.db()).await?;
+            Ok(rows.into_iter().map(Contact::from).collect())
         })
         .await
     }

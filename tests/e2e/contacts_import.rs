@@ -171,6 +171,8 @@ async fn a_big_file_runs_as_a_job_with_live_progress(_p: sqlx::postgres::PgPoolO
     let ana = server.admin("Ana").await;
     let mut ws = ana.socket(&server).await;
     ws.subscribe(&format!("private-user-{}", ana.id)).await;
+    let mut team_ws = ana.socket(&server).await;
+    team_ws.subscribe(&format!("presence-team-{}", ana.team_id)).await;
 
     let (status, job) = import(&ana, &big_file(10_050), &[]).await;
     assert_eq!(status, 202, "{job}");
@@ -190,6 +192,8 @@ async fn a_big_file_runs_as_a_job_with_live_progress(_p: sqlx::postgres::PgPoolO
     let (status, done) = ana.client.get(&path).await;
     assert_eq!((status, done["state"].as_str(), done["created"].as_i64()), (200, Some("done"), Some(10_050)), "{done}");
     assert_eq!(ana.client.get("/api/contacts?limit=1").await.0, 200, "other requests are served meanwhile");
+    let imported = team_ws.expect_data("contacts.imported", Duration::from_secs(5)).await;
+    assert_eq!((imported["job_id"].clone(), imported["created"].as_i64()), (job["job_id"].clone(), Some(10_050)));
 
     // Canceled at once: it stops, what was committed stays, the state says so.
     let (status, job) = import(&ana, &big_file(40_000).replace("+1415", "+1628"), &[]).await;
@@ -325,10 +329,15 @@ async fn lists_segments_and_bulk_changes(_p: sqlx::postgres::PgPoolOptions, opts
     let (_, of_p1) = ana.client.get(&format!("/api/contacts/{}/lists", ids[1])).await;
     assert_eq!(of_p1["items"].as_array().unwrap().len(), 2, "{of_p1}");
 
-    // Bulk changes: set-based, counted.
+    // Bulk changes: set-based, counted, live on every contacts page.
+    let mut ws = ana.socket(&server).await;
+    ws.subscribe(&format!("presence-team-{}", ana.team_id)).await;
     let all = json!(ids);
     let (_, r) = ana.client.post("/api/contacts/bulk", json!({ "ids": all, "action": "add_tag", "tag": "fair" })).await;
     assert_eq!(r["affected"], 4);
+    let changed = ws.expect_data("contact.changed", Duration::from_secs(5)).await;
+    assert_eq!(changed["action"], "updated");
+    assert!(changed["contact"]["tags"].as_array().unwrap().contains(&json!("fair")), "{changed}");
     let (_, r) = ana.client.post("/api/contacts/bulk", json!({ "ids": all, "action": "remove_tag", "tag": "vip" })).await;
     assert_eq!(r["affected"], 2);
     let (_, r) = ana.client.post("/api/contacts/bulk", json!({ "ids": all, "action": "add_to_list", "list_id": lid })).await;

@@ -303,6 +303,7 @@ where
     let deleted: Vec<_> = log.iter().filter(|e| e.action == "reply.deleted").collect();
     assert_eq!(deleted.len(), 1);
     assert_eq!((deleted[0].target_id.clone(), deleted[0].details["shortcut"].clone()), (Some(hours.id.to_string()), "hours".into()));
+}
 
 /// Lists, segments, bulk changes and import upserts: static members by id and by filter (the
 /// team's live contacts only), segments matched on read, keyset audiences by phone, counts,
@@ -350,10 +351,13 @@ pub async fn lists_and_imports(store: &dyn crate::ports::Store, team: crate::ids
     assert_eq!(store.update_list(team, seg.id, Some("Leads"), Some(&broader)).await.unwrap().member_count, 2);
 
     // Bulk changes count what changed.
-    assert_eq!(store.bulk_change(team, &ids[..2], &BulkChange::AddTag("x".into())).await.unwrap(), 2);
-    assert_eq!(store.bulk_change(team, &ids[..2], &BulkChange::AddTag("x".into())).await.unwrap(), 0);
-    assert_eq!(store.bulk_change(team, &ids, &BulkChange::RemoveTag("x".into())).await.unwrap(), 2);
-    assert_eq!(store.bulk_change(team, &ids[2..], &BulkChange::Delete).await.unwrap(), 1);
+    let tagged = store.bulk_change(team, &ids[..2], &BulkChange::AddTag("x".into())).await.unwrap();
+    assert_eq!(tagged.len(), 2);
+    assert!(tagged.iter().all(|c| c.tags.contains(&"x".to_owned())), "answered as they are now");
+    assert!(store.bulk_change(team, &ids[..2], &BulkChange::AddTag("x".into())).await.unwrap().is_empty());
+    assert_eq!(store.bulk_change(team, &ids, &BulkChange::RemoveTag("x".into())).await.unwrap().len(), 2);
+    let deleted = store.bulk_change(team, &ids[2..], &BulkChange::Delete).await.unwrap();
+    assert!(deleted.len() == 1 && deleted[0].deleted_at.is_some());
     assert_eq!(store.list(team, list.id).await.unwrap().member_count, 2, "a deleted contact is not counted");
     assert_eq!(store.remove_list_members(team, list.id, &ids[..1]).await.unwrap(), 1);
 

@@ -188,21 +188,14 @@ impl ListWrites for MemoryStore {
         Ok(ids.iter().filter(|id| s.list_members.remove(&(list, **id))).count() as u64)
     }
 
-    async fn bulk_change(&self, team: TeamId, ids: &[ContactId], change: &BulkChange) -> DomainResult<u64> {
+    async fn bulk_change(&self, team: TeamId, ids: &[ContactId], change: &BulkChange) -> DomainResult<Vec<Contact>> {
         self.enter("bulk_change").await?;
         let mut s = self.state();
         let ids = live_ids(&s, team, ids);
-        let mut n = 0;
+        let mut changed = Vec::new();
         for id in ids {
-            if let BulkChange::AddToList(list) = change {
-                if s.lists.get(list).is_none_or(|r| r.list.team_id != team) {
-                    return Err(DomainError::NotFound("list"));
-                }
-                n += u64::from(s.list_members.insert((*list, id)));
-                continue;
-            }
             let Some(c) = s.contacts.get_mut(&id) else { continue };
-            let changed = match change {
+            let did = match change {
                 BulkChange::AddTag(t) if !c.tags.contains(t) => {
                     c.tags.push(t.clone());
                     true
@@ -217,9 +210,11 @@ impl ListWrites for MemoryStore {
                 }
                 _ => false,
             };
-            n += u64::from(changed);
+            if did {
+                changed.push(c.clone());
+            }
         }
-        Ok(n)
+        Ok(changed)
     }
 }
 

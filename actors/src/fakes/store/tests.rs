@@ -285,6 +285,7 @@ async fn replies_keep_one_shortcut_per_scope_and_list_what_a_viewer_sees() {
     let store = MemoryStore::new();
     let admin = account(&store, "replies@acme.test", None).await;
     crate::fakes::contracts::replies(&store, &act(&admin)).await;
+}
 
 /// The same contract as the Postgres store's (`tests/store/lists.rs`).
 #[tokio::test]
