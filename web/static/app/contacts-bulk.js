@@ -1,37 +1,34 @@
 // The contacts page's bulk actions and its confirmation dialog. bulkApply() is the one place a
-// bulk action meets the API: today one request per contact through the contact routes (PATCH its
-// tags, DELETE it), a few at a time; switching it to a bulk endpoint changes nothing else.
+// bulk action meets the API: one POST /api/contacts/bulk (set-based on the server, audited once;
+// each changed contact is also announced as contact.changed to every open contacts page).
 
 import { api } from './api.js';
 import { h } from './dom.js';
 
-/** Applies one bulk action to contacts, one request each through the contact routes for now
- * (PATCH tags, DELETE). `action`: {action: 'add_tag'|'remove_tag'|'delete', tag?}. `known` maps
- * id to the contact as loaded (its tags). Resolves to {changed: [Contact], deleted: [id],
- * failed: [{id, message}]}. The one place to switch to POST /api/contacts/bulk. */
+/** Applies one bulk action to contacts. `action`: {action: 'add_tag'|'remove_tag'|'add_to_list'|
+ * 'delete', tag?, list_id?}. `known` maps id to the contact as loaded (its tags), so the page can
+ * show the change at once. Resolves to {changed: [Contact], deleted: [id], failed: [{id,
+ * message}], affected}. */
 export async function bulkApply(ids, action, known) {
-  const out = { changed: [], deleted: [], failed: [] };
-  const one = async (id) => {
-    try {
-      if (action.action === 'delete') {
-        await api('DELETE', `/api/contacts/${encodeURIComponent(id)}`);
-        out.deleted.push(id);
-        return;
-      }
-      const now = known.get(id) || await api('GET', `/api/contacts/${encodeURIComponent(id)}`);
+  const out = { changed: [], deleted: [], failed: [], affected: 0 };
+  try {
+    const res = await api('POST', '/api/contacts/bulk', { ids, ...action });
+    out.affected = res.affected;
+  } catch (err) {
+    out.failed = ids.map((id) => ({ id, message: err.message }));
+    return out;
+  }
+  if (action.action === 'delete') {
+    out.deleted = [...ids];
+  } else if (action.action === 'add_tag' || action.action === 'remove_tag') {
+    for (const id of ids) {
+      const now = known.get(id);
+      if (!now) continue;
       const tags = now.tags || [];
       const next = action.action === 'add_tag' ? (tags.includes(action.tag) ? tags : [...tags, action.tag]) : tags.filter((t) => t !== action.tag);
-      if (next.length === tags.length && next.every((t, i) => t === tags[i])) return;
-      out.changed.push(await api('PATCH', `/api/contacts/${encodeURIComponent(id)}`, { tags: next }));
-    } catch (err) {
-      out.failed.push({ id, message: err.message });
+      if (next.length !== tags.length) out.changed.push({ ...now, tags: next });
     }
-  };
-  // A few at a time: quick for a page of 50, gentle on the server.
-  const queue = [...ids];
-  await Promise.all(Array.from({ length: Math.min(4, queue.length) }, async () => {
-    while (queue.length) await one(queue.shift());
-  }));
+  }
   return out;
 }
 

@@ -27,6 +27,7 @@ import { bulkApply, confirmDialog } from './contacts-bulk.js';
 import { debounce, h, timeEl, toast } from './dom.js';
 import { relTime } from './format.js';
 import { keysetPager } from './pager.js';
+import { exportUrl, openImport } from './import.js';
 import { displayPhone, loadPhoneLib } from './phone.js';
 import { connect, onReconnect, pusher } from './realtime.js';
 import { boot, isAdmin, main, me, team } from './session.js';
@@ -90,7 +91,10 @@ export async function startContacts() {
     h('div', { class: 'contacts-main' },
       h('div', { class: 'contacts-head' },
         h('h1', null, 'Contacts'),
-        h('div', { class: 'contacts-head-actions', 'data-slot': 'head-actions' }, newBtn)),
+        h('div', { class: 'contacts-head-actions', 'data-slot': 'head-actions' },
+          h('button', { type: 'button', class: 'secondary', 'data-testid': 'contacts-import', onclick: () => openImport({ onDone: () => reload() }) }, 'Import CSV'),
+          isAdmin ? h('a', { class: 'button secondary', 'data-testid': 'contacts-export', href: exportUrl(f), onclick: (e) => { e.currentTarget.href = exportUrl(f); } }, 'Export CSV') : null,
+          newBtn)),
       h('div', { class: 'contacts-toolbar', role: 'search' },
         search, tagInput, tagsInView, sort,
         h('span', { 'data-slot': 'filters' }),
@@ -267,7 +271,7 @@ export async function startContacts() {
       const res = await bulkApply(ids, action, contacts);
       for (const c of res.changed) upsert(c);
       for (const id of res.deleted) drop(id);
-      const n = res.changed.length + res.deleted.length;
+      const n = res.affected;
       bulkStatus.textContent = res.failed.length ? `${res.failed.length} failed: ${res.failed[0].message}` : '';
       toast(`${done}: ${n} contact${n === 1 ? '' : 's'}.`, res.failed.length ? { kind: 'error' } : undefined);
       if (!res.failed.length) {
@@ -443,6 +447,8 @@ export async function startContacts() {
   if (pusher) {
     const ch = pusher.subscribe(`presence-team-${team.id || me.team_id}`);
     ch.bind('contact.changed', onContactChanged);
+    // A teammate's import changed many contacts at once: read the list again.
+    ch.bind('contacts.imported', () => reload());
     ch.bind('thread.created', onThreadCreated);
     ch.bind('thread.updated', onSummary);
     ch.bind('thread.deleted', () => { if (detail.contactId()) refreshPanel(); });
