@@ -38,10 +38,7 @@ impl Accounts {
     /// Records an event that changes nothing else (sign-in, sign-out, an export). The event has
     /// happened either way: a store that cannot take the entry is logged, never answered.
     pub async fn record(&self, entry: NewAuditEntry) {
-        let action = entry.action;
-        if let Err(e) = self.store.record_audit(entry).await {
-            tracing::error!(action, error = %e, "could not write an audit entry");
-        }
+        crate::audit::record(&*self.store, entry).await
     }
 
     /// Records what `actor` did to a target of their team.
@@ -53,16 +50,7 @@ impl Accounts {
         target_id: Option<String>,
         details: serde_json::Value,
     ) {
-        self.record(NewAuditEntry {
-            team: Some(actor.team()),
-            actor: Some(actor.user.id),
-            action,
-            target_type,
-            target_id,
-            client: actor.client.clone(),
-            details,
-        })
-        .await
+        self.record(NewAuditEntry::by(actor, action, target_type, target_id, details)).await
     }
 
     /// Records a failed sign-in for `email`: in the account's team when there is one.

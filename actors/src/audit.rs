@@ -61,6 +61,22 @@ pub struct NewAuditEntry {
     pub details: serde_json::Value,
 }
 
+impl NewAuditEntry {
+    /// What `by` did to a target of their team.
+    pub fn by(by: &Actor, action: &'static str, target_type: &'static str, target_id: Option<String>, details: serde_json::Value) -> Self {
+        NewAuditEntry { team: Some(by.team()), actor: Some(by.user.id), action, target_type, target_id, client: by.client.clone(), details }
+    }
+}
+
+/// Writes the entry of a change already committed: the change happened either way, so a store
+/// that cannot take the entry is logged, never answered.
+pub async fn record(audit: &dyn crate::ports::AuditWrites, entry: NewAuditEntry) {
+    let action = entry.action;
+    if let Err(e) = audit.record_audit(entry).await {
+        tracing::error!(action, error = %e, "could not write an audit entry");
+    }
+}
+
 /// An audit entry as admins read it.
 #[derive(Clone, Debug, Serialize)]
 pub struct AuditEntry {

@@ -69,18 +69,7 @@ impl Channels {
 
     /// The change is committed: a store that cannot take its entry is logged, not answered.
     async fn record(&self, by: &Actor, action: &'static str, id: &ChannelId, details: serde_json::Value) {
-        let entry = NewAuditEntry {
-            team: Some(by.team()),
-            actor: Some(by.user.id),
-            action,
-            target_type: "channel",
-            target_id: Some(id.to_string()),
-            client: by.client.clone(),
-            details,
-        };
-        if let Err(e) = self.audit.record_audit(entry).await {
-            tracing::error!(action, error = %e, "could not write an audit entry");
-        }
+        crate::audit::record(&*self.audit, NewAuditEntry::by(by, action, "channel", Some(id.to_string()), details)).await
     }
 }
 

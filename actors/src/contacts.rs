@@ -241,18 +241,7 @@ impl Contacts {
         target_id: Option<String>,
         details: serde_json::Value,
     ) {
-        let entry = NewAuditEntry {
-            team: Some(by.team()),
-            actor: Some(by.user.id),
-            action,
-            target_type,
-            target_id,
-            client: by.client.clone(),
-            details,
-        };
-        if let Err(e) = self.audit.record_audit(entry).await {
-            tracing::error!(error = %e, action, "could not write an audit entry");
-        }
+        crate::audit::record(&*self.audit, NewAuditEntry::by(by, action, target_type, target_id, details)).await
     }
 }
 

@@ -122,9 +122,7 @@ impl Identities {
             client: client.clone(),
             details: serde_json::json!({ "method": "oidc", "issuer": claims.issuer, "reason": refusal.code() }),
         };
-        if let Err(e) = self.store.record_audit(entry).await {
-            tracing::error!(error = %e, "could not write an audit entry");
-        }
+        crate::audit::record(&*self.store, entry).await;
         refusal
     }
 

@@ -374,18 +374,8 @@ impl Run {
             "state": j.state, "total": j.total, "processed": j.processed, "created": j.created, "updated": j.updated,
             "skipped": j.skipped, "errors": j.errors_count, "on_conflict": j.on_conflict,
         });
-        let entry = NewAuditEntry {
-            team: Some(self.team.id),
-            actor: Some(self.by.user.id),
-            action: "contacts.imported",
-            target_type: "import",
-            target_id: Some(j.job_id.to_string()),
-            client: self.by.client.clone(),
-            details,
-        };
-        if let Err(e) = self.audit.record_audit(entry).await {
-            tracing::error!(error = %e, "could not write an audit entry");
-        }
+        let entry = NewAuditEntry::by(&self.by, "contacts.imported", "import", Some(j.job_id.to_string()), details);
+        crate::audit::record(&*self.audit, entry).await;
     }
 
     fn progress(&self) {
