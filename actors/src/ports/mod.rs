@@ -1,0 +1,68 @@
+//! The traits the core needs from outside: the store (Postgres), the bus (Redis or in-process)
+//! and the carrier (Twilio or the simulator). `src/` implements them; tests may too.
+//!
+//! The store is split by aggregate so each implementation file stays small. Every method is one
+//! transaction, and every method that changes a thread returns the events it appended, so the
+//! caller can fan out exactly what was committed.
+//!
+//! One file per concern: `accounts`, `contacts` (with lists and imports), `replies`, `threads`
+//! (with the scheduler's claims), `channels` (with analytics), `bus`, `carrier`; here, the page
+//! type and the store's composite traits each service is given.
+
+pub use crate::audit::{Actor, Client, NewAuditEntry};
+
+mod accounts;
+mod bus;
+mod carrier;
+mod channels;
+mod contacts;
+mod replies;
+mod threads;
+
+pub use accounts::*;
+pub use bus::*;
+pub use carrier::*;
+pub use channels::*;
+pub use contacts::*;
+pub use replies::*;
+pub use threads::*;
+
+/// A page of a listing; `next_cursor` is opaque to clients.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// What the thread actors and the threads service use of the store.
+pub trait ThreadStore: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites {}
+impl<T: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites> ThreadStore for T {}
+
+/// Every read the edge may make: the web crate holds only this, so it cannot write.
+pub trait Reads: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore {}
+impl<T: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore> Reads for T {}
+
+/// What the contacts service uses.
+pub trait ContactStore: ContactReads + ContactWrites {}
+impl<T: ContactReads + ContactWrites> ContactStore for T {}
+
+/// What the lists service uses.
+pub trait ListStore: ContactReads + ListReads + ListWrites {}
+impl<T: ContactReads + ListReads + ListWrites> ListStore for T {}
+
+/// What the imports service uses.
+pub trait ImportsStore: ContactReads + ImportReads + ImportStore {}
+impl<T: ContactReads + ImportReads + ImportStore> ImportsStore for T {}
+
+/// What the accounts service uses.
+pub trait AccountStore: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore + IdentityStore {}
+impl<T: AccountReads + AccountWrites + AuditWrites + TwoFactorStore + PasswordStore + IdentityStore> AccountStore for T {}
+
+/// What the replies service uses: the replies, and the thread and contact a template is
+/// rendered for.
+pub trait ReplyStore: ReplyReads + ReplyWrites + ThreadReads + ContactReads {}
+impl<T: ReplyReads + ReplyWrites + ThreadReads + ContactReads> ReplyStore for T {}
+
+/// The whole store.
+pub trait Store: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore {}
+impl<T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore> Store for T {}
