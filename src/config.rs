@@ -146,6 +146,12 @@ pub struct Config {
     /// keep-alive connection stays open); slower connections are closed. 0 turns it off.
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub header_read_timeout_secs: u64,
+    /// Seconds one HTTP request may take, its body included, before the answer is 408.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// The same for a contacts CSV upload (up to 50 MB on a slow link).
+    #[arg(long, env = "UPLOAD_TIMEOUT_SECS", default_value_t = 600)]
+    pub upload_timeout_secs: u64,
     /// Open connections (WebSockets included) one client IP may hold; more are closed at once
     /// with a 503. 0 means no cap.
     #[arg(long, env = "MAX_CONNECTIONS_PER_IP", default_value_t = 256)]

@@ -256,6 +256,8 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         ws_queue: config.ws_queue.max(8),
         activity_timeout: config.activity_timeout.max(1),
         client_events_per_second: 10,
+        request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
+        upload_timeout: Duration::from_secs(config.upload_timeout_secs.max(1)),
         trusted_proxy_header: config.trusted_proxy_header.clone().filter(|h| !h.trim().is_empty()),
         verified_numbers: verified.map(|v| {
             let mut v: Vec<String> = v.into_iter().collect();

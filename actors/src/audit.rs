@@ -45,6 +45,14 @@ impl Actor {
     pub fn team(&self) -> TeamId {
         self.user.team_id
     }
+
+    /// Refuses (403 with `why`) unless the actor is an admin.
+    pub fn require_admin(&self, why: &'static str) -> crate::error::DomainResult<()> {
+        match self.user.role {
+            crate::domain::Role::Admin => Ok(()),
+            _ => Err(crate::error::DomainError::Forbidden(why)),
+        }
+    }
 }
 
 /// An entry to record that does not come with a change of its own.

@@ -135,7 +135,15 @@ impl Cluster {
     pub fn online(&self, team: TeamId) -> Vec<UserId> {
         self.fanout.hub.members(&ChannelName::Team(team).to_string()).iter().filter_map(|u| u.parse().ok()).collect()
     }
+}
 
+impl crate::ports::Presence for Cluster {
+    fn online(&self, team: TeamId) -> Vec<UserId> {
+        Cluster::online(self, team)
+    }
+}
+
+impl Cluster {
     fn tell(&self, change: Option<PresenceChange>) {
         if let Some(c) = change {
             self.fanout.bus().publish(BusMessage::Presence {

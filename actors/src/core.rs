@@ -7,9 +7,11 @@
 //! - `fanout` (hub + bus) and `cluster` (membership and presence across nodes);
 //! - `contacts` (changes that every open view of a contact's threads must see), `lists`
 //!   (lists, segments, bulk changes) and `imports` (CSV imports, big ones as owned tasks);
-//! - `replies` (canned replies, and rendering a body through `templates` before it is sent).
+//! - `replies` (canned replies, and rendering a body through `templates` before it is sent);
+//! - `assign` (automatic assignment: the team's setting; the thread actors ask it for an agent).
 
 use crate::accounts::Accounts;
+use crate::assignment::AutoAssign;
 use crate::channels::Channels;
 use crate::cluster::Cluster;
 use crate::contacts::Contacts;
@@ -100,6 +102,24 @@ pub struct CorePorts {
 /// How often expired sessions, links and dead tokens are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
+/// Runs `job` every `period` (the first time at once) in a task owned by `tasks`, until `stop`.
+fn every<F, Fut>(tasks: &TaskTracker, stop: &CancellationToken, period: Duration, mut job: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let stop = stop.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => job().await,
+            }
+        }
+    });
+}
+
 /// The live core of one node.
 pub struct Core {
     pub hub: Arc<Hub>,
@@ -109,6 +129,8 @@ pub struct Core {
     pub contacts: Contacts,
     /// Contact lists, segments and bulk changes.
     pub lists: crate::lists::Lists,
+    /// The team's automatic assignment setting (the thread actors use it to pick).
+    pub assign: Arc<AutoAssign>,
     /// CSV imports of contacts (big ones are owned tasks of this core).
     pub imports: crate::imports::Imports,
     pub accounts: Accounts,
@@ -159,6 +181,7 @@ impl Core {
             })
         }));
         let teams = Arc::new(Teams::new(team_registry, tasks.clone()));
+        let assign = Arc::new(AutoAssign::new(ports.store.clone(), ports.store.clone(), cluster.clone(), fanout.clone()));
 
         let ctx = Arc::new(ThreadCtx {
             store: ports.store.clone(),
@@ -167,6 +190,7 @@ impl Core {
             teams: teams.clone(),
             guard: guard.clone(),
             schedule: schedule.clone(),
+            assign: assign.clone(),
             registry: thread_registry,
             tasks: tasks.clone(),
             shutdown: shutdown.clone(),
@@ -203,29 +227,32 @@ impl Core {
         }
         cluster.start(&tasks, shutdown.clone());
         // Governor keeps a budget per sending number: forget the quiet ones now and then.
-        let (sweep_guard, stop) = (guard.clone(), shutdown.clone());
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tick.tick() => sweep_guard.forget_idle(),
+        let sweep_guard = guard.clone();
+        every(&tasks, &shutdown, Duration::from_secs(60), move || {
+            sweep_guard.forget_idle();
+            async {}
+        });
+        // Imports whose node stopped mid-job are failed (every node looks; failing twice is
+        // harmless: the second finds nothing).
+        let sweep_imports = imports.clone();
+        every(&tasks, &shutdown, Duration::from_secs(60), move || {
+            let imports = sweep_imports.clone();
+            async move {
+                if let Err(e) = imports.fail_stale().await {
+                    tracing::warn!(error = %e, "could not look for imports left by a stopped node");
                 }
             }
         });
         // Sessions, links and tokens that can never be used again are deleted now and then
         // (every node does it; deleting twice is harmless).
-        let (purger, stop) = (passwords.clone(), shutdown.clone());
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(PURGE_EVERY);
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tick.tick() => match purger.purge_expired().await {
-                        Ok(0) => {}
-                        Ok(rows) => tracing::info!(rows, "purged expired sessions, links and tokens"),
-                        Err(e) => tracing::warn!(error = %e, "could not purge expired sessions, links and tokens"),
-                    },
+        let purger = passwords.clone();
+        every(&tasks, &shutdown, PURGE_EVERY, move || {
+            let purger = purger.clone();
+            async move {
+                match purger.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(rows) => tracing::info!(rows, "purged expired sessions, links and tokens"),
+                    Err(e) => tracing::warn!(error = %e, "could not purge expired sessions, links and tokens"),
                 }
             }
         });
@@ -237,6 +264,7 @@ impl Core {
             contacts,
             lists,
             imports,
+            assign,
             accounts,
             members,
             channels,

@@ -179,6 +179,15 @@ pub struct Team {
     pub default_country: Option<String>,
 }
 
+/// A team's automatic assignment: new conversations go round robin to online agents, each under
+/// a cap of open conversations (`None`: no cap). Checked by `rules::auto_assignment`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoAssignment {
+    pub enabled: bool,
+    pub max_open_per_agent: Option<i32>,
+}
+
 /// A person who signs in.
 #[derive(Clone, Debug, Serialize)]
 pub struct User {
@@ -630,6 +639,8 @@ pub mod event {
     /// Team channel: a list was created, changed or deleted (`{list}` / `{id}`).
     pub const LIST_UPDATED: &str = "list.updated";
     pub const LIST_DELETED: &str = "list.deleted";
+    /// Team channel: the team's automatic assignment setting changed (`AutoAssignment`).
+    pub const AUTO_ASSIGNMENT_CHANGED: &str = "auto_assignment.changed";
     pub const TYPING: &str = "client-typing";
 }
 

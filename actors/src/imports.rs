@@ -10,6 +10,11 @@
 //! Canceling marks the row (from any node); the job sees it when it stores its next batch, and
 //! a local job is also told at once. Rows already committed stay.
 //!
+//! A job whose node stops (killed, not shut down) would stay `running` for ever: a live job
+//! stores its row every batch and, while it waits for a turn, every `HEARTBEAT`; `fail_stale`
+//! (run every minute by the core, on every node) marks `failed` the rows not stored for
+//! `STALE_AFTER` and tells their users, so the dialog ends and the import can be run again.
+//!
 //! Duplicate phones within one file: the first row with a phone wins; a later row with the
 //! same (normalized) phone is not stored and is reported as an error row naming the first.
 
@@ -35,6 +40,10 @@ use tokio_util::task::TaskTracker;
 pub const MAX_JOBS_PER_NODE: usize = 2;
 /// The least time between two progress events of one job.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// How often a job waiting for a turn stores its row, to show it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+/// A running import not stored for this long was left by a node that stopped.
+pub const STALE_AFTER: Duration = Duration::from_secs(120);
 
 /// An uploaded file on local disk, removed when dropped (after the import that reads it).
 #[derive(Debug)]
@@ -89,6 +98,7 @@ pub struct Preview {
 }
 
 /// A team's contact imports on this node.
+#[derive(Clone)]
 pub struct Imports {
     store: Arc<dyn ImportsStore>,
     audit: Arc<dyn AuditWrites>,
@@ -223,10 +233,7 @@ impl Imports {
         let (slots, running, id) = (self.slots.clone(), self.running.clone(), job.job_id);
         self.tasks.spawn(async move {
             // Wait for a turn (or for the end: a job that never started is canceled).
-            let permit = tokio::select! {
-                p = slots.acquire_owned() => p.ok(),
-                _ = run.cancel.cancelled() => None,
-            };
+            let permit = run.turn(slots).await;
             match permit {
                 Some(_permit) => {
                     let _ = run.run().await;
@@ -236,6 +243,19 @@ impl Imports {
             running.remove(&id);
         });
         Ok(Started::Running(job))
+    }
+
+    /// Fails the imports whose node stopped (see the module's header); answers how many.
+    pub async fn fail_stale(&self) -> DomainResult<usize> {
+        let cutoff = crate::clock::now() - STALE_AFTER;
+        let failed = self.store.fail_stale_imports(cutoff).await?;
+        for job in &failed {
+            tracing::warn!(job = %job.job_id, "an import's node stopped while it ran: marked failed");
+            if let Some(user) = job.user_id {
+                self.fanout.publish(ChannelName::User(user), event::IMPORT_PROGRESS, job);
+            }
+        }
+        Ok(failed.len())
     }
 
     /// Cancels an import of the team (on whichever node it runs); a finished one is answered
@@ -250,6 +270,25 @@ impl Imports {
 }
 
 impl Run {
+    /// Waits for one of the node's import slots, storing the row every `HEARTBEAT` meanwhile;
+    /// `None` when the import was canceled (here, on another node, or by shutdown) first.
+    async fn turn(&mut self, slots: Arc<Semaphore>) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let acquire = slots.acquire_owned();
+        tokio::pin!(acquire);
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        loop {
+            tokio::select! {
+                p = &mut acquire => return p.ok(),
+                _ = self.cancel.cancelled() => return None,
+                _ = beat.tick() => match self.store.save_import(&self.job, &[], None).await {
+                    Ok(stored) if stored.state == ImportState::Canceled => return None,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(job = %self.job.job_id, error = %e, "a waiting import could not store its heartbeat"),
+                },
+            }
+        }
+    }
+
     /// Imports every row, batch by batch; answers the final job and (for a small import) its
     /// error rows. The job's row is left `failed` when the store fails.
     async fn run(mut self) -> DomainResult<(ImportJob, Vec<ImportRowError>)> {

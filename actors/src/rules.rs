@@ -476,11 +476,19 @@ pub fn invite_days(asked: Option<i64>) -> DomainResult<i64> {
     }
 }
 
-/// Tags: trimmed, empty ones dropped, at most 50 of at most 50 characters.
+/// What separates tags in one CSV cell (`import::split_tags`, the export's join): a tag cannot
+/// hold one, or it would not come back the same from an export.
+pub const TAG_SEPARATORS: [char; 3] = [',', ';', '|'];
+
+/// Tags: trimmed, empty ones dropped, at most 50 of at most 50 characters, none holding a
+/// separator (`TAG_SEPARATORS`).
 pub fn tags(tags: Vec<String>) -> DomainResult<Vec<String>> {
     let tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
     if tags.len() > 50 || tags.iter().any(|t| t.chars().count() > 50 || t.contains('\0')) {
         return Err(DomainError::invalid("tags", "at most 50 tags of at most 50 characters"));
+    }
+    if let Some(t) = tags.iter().find(|t| t.contains(TAG_SEPARATORS)) {
+        return Err(DomainError::invalid("tags", format!("“{t}”: a tag cannot contain , ; or | (they separate tags in a CSV file)")));
     }
     Ok(tags)
 }
@@ -522,6 +530,7 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
 }
 
 /// CSV imports of contacts.
+pub mod assignment;
 pub mod import;
 /// Contact lists and bulk changes.
 pub mod lists;
@@ -821,6 +830,9 @@ mod tests {
         assert_eq!(email(Some(" Ann@X.io ")).unwrap().as_deref(), Some("ann@x.io"));
         assert!(email(Some("nope")).is_err());
         assert_eq!(tags(vec![" vip ".into(), "".into()]).unwrap(), vec!["vip"]);
+        for odd in ["a,b", "a;b", "a|b"] {
+            assert!(matches!(tags(vec![odd.into()]), Err(DomainError::Invalid { field: "tags", .. })), "{odd}");
+        }
         assert_eq!(without_nul("a\0b"), "ab");
         let scrubbed = scrub_json(serde_json::json!({ "Body": "hel\0lo", "Na\0me": ["x\0"], "n": 1 }));
         assert_eq!(scrubbed, serde_json::json!({ "Body": "hello", "Name": ["x"], "n": 1 }));

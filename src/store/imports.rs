@@ -214,6 +214,20 @@ impl ImportStore for PgStore {
         })
         .await
     }
+
+    async fn fail_stale_imports(&self, cutoff: OffsetDateTime) -> DomainResult<Vec<ImportJob>> {
+        op(async move {
+            let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE contact_imports SET state = 'failed', finished_at = now(), updated_at = now()
+                 WHERE state = 'running' AND updated_at < $1 RETURNING {JOB_COLUMNS}"
+            )))
+            .bind(cutoff)
+            .fetch_all(self.db())
+            .await?;
+            rows.into_iter().map(TryInto::try_into).collect()
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -171,18 +171,21 @@ impl ListWrites for PgStore {
         filter: Option<&SegmentFilter>,
     ) -> DomainResult<ContactList> {
         op(async move {
-            let row: ListRow = sqlx::query_as(
-                "INSERT INTO contact_lists (id, team_id, name, kind, filter, created_by) VALUES ($1, $2, $3, $4, $5, $6)
-                 RETURNING id, team_id, name, kind, filter, created_by, created_at, updated_at, 0::bigint AS member_count",
-            )
-            .bind(ListId::new().0)
-            .bind(team.0)
-            .bind(name)
-            .bind(kind.as_str())
-            .bind(filter.map(Json))
-            .bind(by.map(|u| u.0))
-            .fetch_one(self.db())
-            .await?;
+            // A new segment already has members: they are counted like any list's.
+            let sql = format!(
+                "INSERT INTO contact_lists AS l (id, team_id, name, kind, filter, created_by) VALUES ($1, $2, $3, $4, $5, $6)
+                 RETURNING {}",
+                list_columns()
+            );
+            let row: ListRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(ListId::new().0)
+                .bind(team.0)
+                .bind(name)
+                .bind(kind.as_str())
+                .bind(filter.map(Json))
+                .bind(by.map(|u| u.0))
+                .fetch_one(self.db())
+                .await?;
             row.try_into()
         })
         .await

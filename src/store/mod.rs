@@ -5,6 +5,7 @@
 
 mod accounts;
 mod analytics;
+mod assignment;
 mod channels;
 mod contacts;
 mod counted;

@@ -86,6 +86,18 @@ async fn search_tags_orders_and_pages(_p: sqlx::postgres::PgPoolOptions, opts: s
     assert!(second["next_cursor"].is_null());
     assert_eq!(ana.client.get("/api/contacts?sort=name&cursor=bm9wZQ").await.0, 422);
     assert_eq!(ana.client.get("/api/contacts?sort=sideways").await.0, 422);
+
+    // A tag holding a CSV tag separator would not come back the same from an export: refused,
+    // by the contacts API, bulk tagging and a segment's filter alike.
+    let (status, body) = ana.client.post("/api/contacts", json!({ "name": "Eve", "phone": "+14155550299", "tags": ["vip, east"] })).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("tags")), "{body}");
+    let (_, vips) = ana.client.get("/api/contacts?tag=vip").await;
+    let id = vips["items"][0]["id"].as_str().unwrap();
+    let (status, body) = ana.client.post("/api/contacts/bulk", json!({ "ids": [id], "action": "add_tag", "tag": "a|b" })).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) =
+        ana.client.post("/api/lists", json!({ "name": "Odd", "kind": "segment", "filter": { "tags_any": ["a;b"] } })).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("filter.tags_any")), "{body}");
 }
 
 #[sqlx::test]

@@ -372,3 +372,64 @@ async fn lists_segments_and_bulk_changes(_p: sqlx::postgres::PgPoolOptions, opts
     assert!(actions.contains(&"list.deleted") && actions.contains(&"contacts.deleted"), "{actions:?}");
     server.stop().await;
 }
+
+/// Sends `head` and then `body` in `pieces` parts `gap` apart over a raw connection; answers
+/// the status code and the body of the response.
+async fn dribble(server: &TestServer, head: String, body: &[u8], pieces: usize, gap: Duration) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for part in body.chunks(body.len().div_ceil(pieces)) {
+        tokio::time::sleep(gap).await;
+        // The server may have answered (408) and closed already: what it said is read below.
+        if stream.write_all(part).await.is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+/// A CSV upload on a slow link is not cut off by the request timeout: the upload routes have
+/// their own (`UPLOAD_TIMEOUT_SECS`), and any other request that slow still answers 408.
+#[sqlx::test]
+async fn a_slow_upload_outlives_the_request_timeout(_p: sqlx::postgres::PgPoolOptions, opts: sqlx::postgres::PgConnectOptions) {
+    let server = TestServer::start_with(&opts, |c| {
+        c.request_timeout_secs = 2;
+        c.upload_timeout_secs = 60;
+    })
+    .await;
+    let admin = server.admin("Ana").await;
+    let (status, token) = admin.client.post("/api/tokens", json!({ "name": "uploader" })).await;
+    assert_eq!(status, 201, "{token}");
+    let token = token["token"].as_str().unwrap().to_owned();
+    let request = |path: &str, content_type: &str, len: usize| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: switchboard\r\nAuthorization: Bearer {token}\r\nContent-Type: {content_type}\r\n\
+             Content-Length: {len}\r\nConnection: close\r\n\r\n"
+        )
+    };
+
+    // About 3.5 s to send a small file: past the 2 s request timeout.
+    let b = "sb-boundary-7";
+    let form = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\nContent-Type: text/csv\r\n\r\n\
+         name,phone\r\nAnn Slow,+14155550181\r\nBo Slow,+14155550182\r\n\r\n--{b}--\r\n"
+    );
+    let head = request("/api/contacts/import", &format!("multipart/form-data; boundary={b}"), form.len());
+    let (status, text) = dribble(&server, head, form.as_bytes(), 5, Duration::from_millis(700)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"created\":2"), "{text}");
+
+    // The same pace on another route is cut off with 408, and nothing is stored.
+    let contact = json!({ "name": "Cy Slow", "phone": "+14155550183" }).to_string();
+    let head = request("/api/contacts", "application/json", contact.len());
+    let (status, text) = dribble(&server, head, contact.as_bytes(), 5, Duration::from_millis(700)).await;
+    assert_eq!(status, 408, "{text}");
+    let (_, found) = admin.client.get("/api/contacts?search=Cy%20Slow").await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 0);
+    server.stop().await;
+}

@@ -7,6 +7,7 @@
 
 mod api;
 mod api_tokens;
+mod assignment;
 mod bad_input;
 mod contacts;
 mod contacts_import;

@@ -1,5 +1,6 @@
 //! Store tests on a real database: the invariants the rest of the server leans on.
 
+mod assignment;
 mod bad_input;
 mod identities;
 mod lists;

@@ -57,6 +57,10 @@ pub struct WebConfig {
     pub trusted_proxy_header: Option<String>,
     /// The trial guard's numbers, shown in settings.
     pub verified_numbers: Option<Vec<String>>,
+    /// How long one request may take before the answer is 408 (actor calls and the pool time
+    /// out sooner; this is the backstop), and how long a CSV upload may take.
+    pub request_timeout: Duration,
+    pub upload_timeout: Duration,
 }
 
 impl WebConfig {
@@ -102,6 +106,7 @@ pub struct AppState {
 /// The whole HTTP surface.
 pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let timeout = |t| TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, t);
     Router::new()
         .merge(api::routes())
         .merge(webhooks::routes())
@@ -109,6 +114,9 @@ pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
         .merge(pages::routes())
         .merge(oidc::flow::routes())
         .nest_service("/static", ServeDir::new(static_dir))
+        // A layer covers the routes added before it: uploads get their own, longer timeout.
+        .layer(timeout(state.config.request_timeout))
+        .merge(api::upload_routes().layer(timeout(state.config.upload_timeout)))
         // Every answer is JSON, unknown routes and methods too.
         .fallback(|| async { error::ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
@@ -116,7 +124,6 @@ pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::same_origin_only))
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             IntoResponse::into_response(error::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error"))
         }))
@@ -129,10 +136,6 @@ pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION, axum::http::header::COOKIE]))
         .with_state(state)
 }
-
-/// How long one HTTP request may take before the server answers 408 (actor calls and the pool
-/// time out sooner; this is the backstop).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What `/api/me` answers, shared with the pages' boot data.
 pub(crate) fn api_me_json(state: &AppState, p: &actors::ports::Principal) -> serde_json::Value {

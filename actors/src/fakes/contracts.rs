@@ -340,6 +340,7 @@ pub async fn lists_and_imports(store: &dyn crate::ports::Store, team: crate::ids
     let mut filter = SegmentFilter { tags_any: vec!["vip".into()], opted_out: Some(false), ..SegmentFilter::default() };
     filter.fields.insert("plan".into(), "gold".into());
     let seg = store.create_list(team, Some(user), "Gold", ListKind::Segment, Some(&filter)).await.unwrap();
+    assert_eq!(seg.member_count, 1, "a new segment answers its members' count");
     let in_seg = ContactFilter { list_id: Some(seg.id), ..ContactFilter::default() };
     assert_eq!(phones(store.contacts_after(team, &in_seg, None, 10).await.unwrap()), ["+14155550900"]);
     let page = store.list_contacts(team, &in_seg, None, 10).await.unwrap();
@@ -391,4 +392,44 @@ pub async fn lists_and_imports(store: &dyn crate::ports::Store, team: crate::ids
     let kept = store.import_errors(team, job.job_id).await.unwrap();
     assert_eq!((kept.len(), kept[0].cells.clone()), (1, vec!["x".to_owned()]));
     assert!(matches!(store.import_job(crate::ids::TeamId::new(), job.job_id).await, Err(DomainError::NotFound(_))));
+
+    // A running import not stored since the cutoff was left by a stopped node: failed, once;
+    // a finished one is left alone, and a late save does not bring it back.
+    let live = store.create_import(team, user, &["phone".into()], 10, OnConflict::Skip).await.unwrap();
+    let an_hour = time::Duration::hours(1);
+    assert!(store.fail_stale_imports(crate::clock::now() - an_hour).await.unwrap().is_empty(), "stored just now: alive");
+    let failed = store.fail_stale_imports(crate::clock::now() + an_hour).await.unwrap();
+    assert_eq!(failed.iter().map(|j| (j.job_id, j.state)).collect::<Vec<_>>(), vec![(live.job_id, ImportState::Failed)]);
+    assert!(failed[0].finished_at.is_some());
+    assert!(store.fail_stale_imports(crate::clock::now() + an_hour).await.unwrap().is_empty(), "failed once");
+    assert_eq!(store.save_import(&live, &[], None).await.unwrap().state, ImportState::Failed);
+    assert_eq!(store.import_job(team, job.job_id).await.unwrap().state, ImportState::Canceled);
+}
+
+/// Automatic assignment's setting and its round robin: off until switched on; the online
+/// active members take turns, the one picked longest ago first; an offline one is never
+/// picked. `users` are three members of `team`.
+pub async fn auto_assignment(store: &dyn crate::ports::Store, team: crate::ids::TeamId, users: [crate::ids::UserId; 3]) {
+    use crate::domain::AutoAssignment;
+    assert_eq!(store.auto_assignment(team).await.unwrap(), AutoAssignment::default());
+    assert_eq!(store.next_assignee(team, &users).await.unwrap(), None, "off: nobody is picked");
+    let on = AutoAssignment { enabled: true, max_open_per_agent: Some(5) };
+    store.set_auto_assignment(team, on).await.unwrap();
+    assert_eq!(store.auto_assignment(team).await.unwrap(), on);
+
+    let online = &users[..2];
+    let mut picks = Vec::new();
+    for _ in 0..6 {
+        picks.push(store.next_assignee(team, online).await.unwrap().expect("an online member"));
+    }
+    assert!(picks.windows(2).all(|w| w[0] != w[1]), "turns are taken: {picks:?}");
+    for u in online {
+        assert_eq!(picks.iter().filter(|p| *p == u).count(), 3);
+    }
+    // The third joins: having never been picked, they go first.
+    assert_eq!(store.next_assignee(team, &users).await.unwrap(), Some(users[2]));
+    assert_eq!(store.next_assignee(team, &[]).await.unwrap(), None, "nobody online");
+    assert_eq!(store.next_assignee(crate::ids::TeamId::new(), online).await.unwrap(), None, "not that team's members");
+    store.set_auto_assignment(team, AutoAssignment { enabled: false, ..on }).await.unwrap();
+    assert_eq!(store.next_assignee(team, online).await.unwrap(), None);
 }

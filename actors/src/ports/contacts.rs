@@ -198,4 +198,8 @@ pub trait ImportStore: Send + Sync {
     async fn save_import(&self, job: &ImportJob, errors: &[ImportRowError], finish: Option<ImportState>) -> DomainResult<ImportJob>;
     /// Cancels a running import (a finished one is left as it is); answers it.
     async fn cancel_import(&self, team: TeamId, id: ImportId) -> DomainResult<ImportJob>;
+    /// Marks `failed` every import still `running` but not stored since `cutoff`: its node
+    /// stopped (a live job stores every batch, and while it waits for a turn, every heartbeat).
+    /// Answers them.
+    async fn fail_stale_imports(&self, cutoff: time::OffsetDateTime) -> DomainResult<Vec<ImportJob>>;
 }

@@ -5,13 +5,14 @@
 //! transaction, and every method that changes a thread returns the events it appended, so the
 //! caller can fan out exactly what was committed.
 //!
-//! One file per concern: `accounts`, `contacts` (with lists and imports), `replies`, `threads`
+//! One file per concern: `accounts`, `assignment`, `contacts` (with lists and imports), `replies`, `threads`
 //! (with the scheduler's claims), `channels` (with analytics), `bus`, `carrier`; here, the page
 //! type and the store's composite traits each service is given.
 
 pub use crate::audit::{Actor, Client, NewAuditEntry};
 
 mod accounts;
+mod assignment;
 mod bus;
 mod carrier;
 mod channels;
@@ -20,6 +21,7 @@ mod replies;
 mod threads;
 
 pub use accounts::*;
+pub use assignment::*;
 pub use bus::*;
 pub use carrier::*;
 pub use channels::*;
@@ -64,5 +66,5 @@ pub trait ReplyStore: ReplyReads + ReplyWrites + ThreadReads + ContactReads {}
 impl<T: ReplyReads + ReplyWrites + ThreadReads + ContactReads> ReplyStore for T {}
 
 /// The whole store.
-pub trait Store: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore {}
-impl<T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore> Store for T {}
+pub trait Store: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore {}
+impl<T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore> Store for T {}

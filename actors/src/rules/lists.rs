@@ -26,10 +26,14 @@ pub fn list_name(name: &str) -> DomainResult<String> {
 /// A segment's filter, normalized: tags as the contact rules have them, custom field keys of
 /// the team's fields with text values, a trimmed search (empty means none).
 pub fn segment_filter(filter: SegmentFilter, fields: &[ContactField]) -> DomainResult<SegmentFilter> {
-    let tags_any =
-        tags(filter.tags_any).map_err(|_| DomainError::invalid("filter.tags_any", "at most 50 tags of at most 50 characters"))?;
-    let tags_all =
-        tags(filter.tags_all).map_err(|_| DomainError::invalid("filter.tags_all", "at most 50 tags of at most 50 characters"))?;
+    let named = |field: &'static str| {
+        move |e| match e {
+            DomainError::Invalid { message, .. } => DomainError::Invalid { field, message },
+            other => other,
+        }
+    };
+    let tags_any = tags(filter.tags_any).map_err(named("filter.tags_any"))?;
+    let tags_all = tags(filter.tags_all).map_err(named("filter.tags_all"))?;
     let mut values = std::collections::BTreeMap::new();
     for (key, value) in filter.fields {
         if !fields.iter().any(|f| f.key == key) {

@@ -11,6 +11,7 @@ mod send;
 pub use send::{Claim, SendReport};
 use send::{deliver, report, retell};
 
+use crate::assignment::AutoAssign;
 use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::fanout::Fanout;
@@ -174,6 +175,8 @@ pub struct ThreadCtx {
     pub teams: Arc<Teams>,
     pub guard: Arc<SendGuard>,
     pub schedule: Arc<Schedule>,
+    /// Finds an agent for a conversation a customer's message left without one.
+    pub assign: Arc<AutoAssign>,
     pub registry: Arc<Registry<ThreadId, ThreadMsg>>,
     /// Owns the send tasks: shutdown waits for them.
     pub tasks: TaskTracker,
@@ -495,6 +498,18 @@ impl ThreadState {
                             self.apply(reopened);
                         }
                         Err(e) => tracing::warn!(thread = %self.id, error = %e, "could not reopen the conversation"),
+                    }
+                }
+                // Nobody has it: the team's automatic assignment may give it an agent.
+                if rules::assignment::wants_agent(&self.summary)
+                    && let Some(agent) = self.ctx.assign.pick(team).await
+                {
+                    let to = ThreadChange { assignee: Some(Some(agent)), ..ThreadChange::default() };
+                    match self.ctx.store.update_thread(team, self.id, None, to).await {
+                        Ok(assigned) => {
+                            self.apply(assigned);
+                        }
+                        Err(e) => tracing::warn!(thread = %self.id, error = %e, "could not assign the conversation"),
                     }
                 }
                 InboundOutcome::Stored(Box::new(Committed { value, events, thread }))

@@ -1,6 +1,7 @@
 //! The JSON API under `/api`, plus `/pusher/auth` and the ops endpoints.
 
 mod analytics;
+mod assignment;
 mod auth;
 mod channels;
 mod contacts;
@@ -26,7 +27,15 @@ use axum::routing::{get, patch, post};
 /// form's other fields.
 const IMPORT_BODY_LIMIT: usize = actors::rules::import::MAX_IMPORT_BYTES + 64 * 1024;
 
-/// Every API route.
+/// The CSV upload routes: a big body (`IMPORT_BODY_LIMIT`) that may come slowly, so the router
+/// gives them their own timeout (`WebConfig::upload_timeout`) instead of the request timeout.
+pub fn upload_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/contacts/import", post(imports::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+        .route("/api/contacts/import/preview", post(imports::preview).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
+}
+
+/// Every other API route.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/auth/sign-up", post(auth::sign_up))
@@ -62,8 +71,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/contacts/{id}/lists", get(lists::contact_lists))
         .route("/api/contacts/bulk", post(lists::bulk))
         .route("/api/contacts/export.csv", get(imports::export_csv))
-        .route("/api/contacts/import", post(imports::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
-        .route("/api/contacts/import/preview", post(imports::preview).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
         .route("/api/contacts/import/{id}", get(imports::job).delete(imports::cancel))
         .route("/api/contacts/import/{id}/errors.csv", get(imports::errors_csv))
         .route("/api/lists", get(lists::list).post(lists::create))
@@ -71,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/lists/{id}/members", post(lists::add_members).delete(lists::remove_members))
         .route("/api/team/contact-fields", get(contacts::fields).put(contacts::set_fields))
         .route("/api/team/default-country", axum::routing::put(contacts::set_default_country))
+        .route("/api/team/auto-assignment", get(assignment::get).put(assignment::set))
         .route("/api/threads", get(threads::list))
         .route("/api/threads/for-contact", post(threads::for_contact))
         .route("/api/threads/{id}", get(threads::get).patch(threads::update))

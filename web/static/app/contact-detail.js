@@ -3,8 +3,8 @@
 // last active, its opt-out state with when and why (switched here, with a reason), its
 // conversations on every channel (GET /api/threads?contact_id=) and a "Message" button per
 // channel that opens the New conversation dialog for it (disabled, with the reason, for an
-// opted-out or deleted contact). Edit opens the contact form; delete, restore and purge are the
-// page's (it keeps the table and the selection).
+// opted-out or deleted contact), and the lists it is in (the page's `lists(contact)`). Edit opens
+// the contact form; delete, restore and purge are the page's (it keeps the table and the selection).
 
 import { api, qs } from './api.js';
 import { channelTag, h, timeEl } from './dom.js';
@@ -15,7 +15,8 @@ import { displayPhone } from './phone.js';
 
 /**
  * Builds the panel into `host`. `actions` are the page's: `changed(contact)` after a save here,
- * `remove(contact)`, `restore(contact)`, `purge(contact)` (admins), `close()`.
+ * `remove(contact)`, `restore(contact)`, `purge(contact)` (admins), `close()`, `lists(contact)`
+ * (an element listing the contact's lists).
  * Returns `{show(contact), refreshThreads(), contactId()}`.
  */
 export function contactDetail(host, actions) {
@@ -81,6 +82,7 @@ export function contactDetail(host, actions) {
         field('Last activity', c.last_activity_at ? timeEl(c.last_activity_at, fullTime(c.last_activity_at)) : 'Never messaged', 'contact-detail-activity')),
       c.notes ? h('div', { class: 'cd-notes' }, h('h3', null, 'Notes'), h('p', { 'data-testid': 'contact-detail-notes' }, c.notes)) : null,
       h('h3', null, 'Opt-out'), optOut,
+      actions.lists ? [h('h3', null, 'Lists'), actions.lists(c)] : null,
       h('h3', null, 'Conversations'), threadsList,
       h('div', { class: 'cd-foot' },
         deleted
@@ -88,7 +90,7 @@ export function contactDetail(host, actions) {
             actions.purge ? h('button', { type: 'button', class: 'danger', 'data-testid': 'contact-purge', onclick: () => actions.purge(c) }, 'Purge…') : null]
           : [h('button', { type: 'button', class: 'secondary', 'data-testid': 'contact-edit', onclick: edit }, 'Edit'),
             h('button', { type: 'button', class: 'link danger', 'data-testid': 'contact-delete', onclick: () => actions.remove(c) }, 'Delete')]),
-    ].filter(Boolean)); // replaceChildren would write a null as the text "null"
+    ].flat().filter(Boolean)); // replaceChildren would write a null as the text "null"
     refreshThreads();
   }
 

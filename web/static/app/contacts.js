@@ -16,14 +16,15 @@
 // conversations; a contact made by a first inbound message goes on top like a created one.
 // After the socket comes back the list and the panel are read again.
 //
-// The toolbar has slots the list features plug into (import in the head's actions, a list filter
-// in the filters, "Add to list" in the bulk bar): `data-slot` elements. Bulk actions go through
-// bulkApply() (contacts-bulk.js), one place to switch to a bulk endpoint.
+// Lists (contact-lists.js) plug into the toolbar's slots: a list filter, "Add to list" and
+// "Remove from this list" in the bulk bar, the Lists dialog in the head's actions, and the
+// contact's lists in the panel. Bulk actions go through bulkApply() (contacts-bulk.js).
 
 import { api, qs } from './api.js';
 import { contactDetail } from './contact-detail.js';
 import { openContactForm } from './contact-form.js';
 import { bulkApply, confirmDialog } from './contacts-bulk.js';
+import { contactLists } from './contact-lists.js';
 import { debounce, h, timeEl, toast } from './dom.js';
 import { relTime } from './format.js';
 import { keysetPager } from './pager.js';
@@ -35,7 +36,7 @@ import { boot, isAdmin, main, me, team } from './session.js';
 const PAGE = 50;
 
 export async function startContacts() {
-  const f = { search: '', tag: '', sort: 'created', deleted: false };
+  const f = { search: '', tag: '', list_id: '', sort: 'created', deleted: false };
   const contacts = new Map(); // id -> Contact, the rows loaded
   const rows = new Map(); // id -> <tr>
   const selected = new Set();
@@ -55,6 +56,11 @@ export async function startContacts() {
   for (const r of [viewActive, viewDeleted]) r.addEventListener('change', () => { f.deleted = viewDeleted.checked; clearSelection(); reload(); });
   const activeFilters = h('div', { class: 'chips', 'data-testid': 'contacts-active-filters' });
   const notice = h('p', { class: 'banner contacts-notice', hidden: true, 'data-testid': 'contacts-notice' });
+  const lists = contactLists({
+    filter: () => f,
+    setList: (id) => { if (f.list_id === id) return; f.list_id = id; clearSelection(); reload(); },
+    membersChanged: () => { if (f.list_id) { clearSelection(); reload(); } },
+  });
 
   // ------------------------------------------------------------ bulk bar
   const bulkCount = h('strong', { 'data-testid': 'bulk-count' });
@@ -65,7 +71,7 @@ export async function startContacts() {
     h('span', { class: 'bulk-group' }, bulkTag,
       h('button', { type: 'button', class: 'secondary small', 'data-testid': 'bulk-add-tag', onclick: () => bulkTags('add_tag') }, 'Add tag'),
       h('button', { type: 'button', class: 'secondary small', 'data-testid': 'bulk-remove-tag', onclick: () => bulkTags('remove_tag') }, 'Remove tag')),
-    h('span', { class: 'bulk-group', 'data-slot': 'bulk-actions' }),
+    h('span', { class: 'bulk-group', 'data-slot': 'bulk-actions' }, lists.bulkEl),
     h('button', { type: 'button', class: 'link danger', 'data-testid': 'bulk-delete', onclick: bulkDelete }, 'Delete'),
     h('button', { type: 'button', class: 'link', 'data-testid': 'bulk-clear', onclick: () => { clearSelection(); } }, 'Clear selection'),
     bulkStatus);
@@ -93,11 +99,12 @@ export async function startContacts() {
         h('h1', null, 'Contacts'),
         h('div', { class: 'contacts-head-actions', 'data-slot': 'head-actions' },
           h('button', { type: 'button', class: 'secondary', 'data-testid': 'contacts-import', onclick: () => openImport({ onDone: () => reload() }) }, 'Import CSV'),
+          lists.manageButton,
           isAdmin ? h('a', { class: 'button secondary', 'data-testid': 'contacts-export', href: exportUrl(f), onclick: (e) => { e.currentTarget.href = exportUrl(f); } }, 'Export CSV') : null,
           newBtn)),
       h('div', { class: 'contacts-toolbar', role: 'search' },
         search, tagInput, tagsInView, sort,
-        h('span', { 'data-slot': 'filters' }),
+        h('span', { 'data-slot': 'filters' }, lists.filterEl),
         h('fieldset', { class: 'segmented', 'data-testid': 'contacts-view' },
           h('legend', { class: 'sr-only' }, 'Show'),
           viewActive, h('label', { for: 'contacts-view-active' }, 'Contacts'),
@@ -119,7 +126,9 @@ export async function startContacts() {
     restore: (c) => restoreOne(c),
     purge: isAdmin ? (c) => purgeOne(c) : null,
     close: () => closeDetail(true),
+    lists: (c) => lists.panel(c),
   });
+  lists.bulkTo((action, done) => runBulk(action, done), () => [...selected]);
 
   // ------------------------------------------------------------ rows
   function row(c) {
@@ -183,7 +192,7 @@ export async function startContacts() {
 
   // ------------------------------------------------------------ loading
   const load = keysetPager({
-    path: () => `/api/contacts${qs({ search: f.search, tag: f.tag, sort: f.sort, deleted: f.deleted ? 'true' : '', limit: PAGE })}`,
+    path: () => `/api/contacts${qs({ search: f.search, tag: f.tag, list_id: f.list_id, sort: f.sort, deleted: f.deleted ? 'true' : '', limit: PAGE })}`,
     body, empty, more, row, what: 'contacts',
     after: () => { renderShown(); renderSelection(); renderTagsInView(); },
   });
@@ -378,7 +387,7 @@ export async function startContacts() {
       case 'created':
       case 'restored':
         if (c && !f.deleted) {
-          if (f.sort === 'created' && !f.search && !f.tag && data.action === 'created') prepend(c);
+          if (f.sort === 'created' && !f.search && !f.tag && !f.list_id && data.action === 'created') prepend(c);
           else if (rows.has(c.id)) upsert(c);
           else showNotice();
         } else if (f.deleted) drop(data.id);
@@ -428,7 +437,7 @@ export async function startContacts() {
   async function onThreadCreated(t) {
     onSummary(t);
     const brief = t && t.contact;
-    if (!brief || !brief.id || contacts.has(brief.id) || f.deleted || f.search || f.tag || f.sort !== 'created') return;
+    if (!brief || !brief.id || contacts.has(brief.id) || f.deleted || f.search || f.tag || f.list_id || f.sort !== 'created') return;
     let c;
     try {
       c = await api('GET', `/api/contacts/${encodeURIComponent(brief.id)}`);
@@ -447,6 +456,7 @@ export async function startContacts() {
   if (pusher) {
     const ch = pusher.subscribe(`presence-team-${team.id || me.team_id}`);
     ch.bind('contact.changed', onContactChanged);
+    lists.bind(ch);
     // A teammate's import changed many contacts at once: read the list again.
     ch.bind('contacts.imported', () => reload());
     ch.bind('thread.created', onThreadCreated);
@@ -454,6 +464,7 @@ export async function startContacts() {
     ch.bind('thread.deleted', () => { if (detail.contactId()) refreshPanel(); });
   }
   onReconnect(() => {
+    lists.load().catch(() => {});
     reload();
     refreshPanel();
   });
@@ -470,7 +481,7 @@ export async function startContacts() {
   }, 60000);
 
   renderFilters();
-  await load();
+  await Promise.all([load(), lists.load().catch((err) => toast(`Could not load lists: ${err.message}`, { kind: 'error' }))]);
   const initial = boot.contact_id || (window.location.pathname.match(/^\/contacts\/([^/]+)/) || [])[1];
   if (initial) openDetail(decodeURIComponent(initial), false);
 }

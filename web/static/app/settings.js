@@ -1,9 +1,11 @@
 // The admin settings page: the team's Twilio channels (list, add, delete), simulator mode and the
 // webhook URLs to give Twilio, verified numbers of a trial account, team members (members.js:
 // roles, deactivation, removal, who is online, live from the team channel), invites (create,
-// the open ones, re-send, revoke) and the way to the audit log.
+// the open ones, re-send, revoke), automatic assignment (assignment-settings.js) and the way to
+// the audit log.
 
 import { api } from './api.js';
+import { assignmentCard } from './assignment-settings.js';
 import { channelTag, h, toast } from './dom.js';
 import { invitesCard, membersCard } from './members.js';
 import { connect, pusher } from './realtime.js';
@@ -20,6 +22,7 @@ export async function startSettings() {
   const simState = h('p', { 'data-testid': 'simulator-state' });
   const webhooks = h('div', { class: 'webhooks small' });
   const membersTable = membersCard();
+  const assignment = assignmentCard();
 
   // --- Add a channel
   const kind = h('select', { id: 'ch-kind', 'data-testid': 'channel-kind' }, h('option', { value: 'sms' }, 'SMS'), h('option', { value: 'whatsapp' }, 'WhatsApp'));
@@ -177,12 +180,17 @@ export async function startSettings() {
       membersTable.el,
       h('h3', null, 'Invite a teammate'), invForm, invResult,
       h('h3', null, 'Open invites'), invites.el),
+    assignment.el,
     h('section', { class: 'card', 'aria-labelledby': 'audit-title' },
       h('h2', { id: 'audit-title' }, 'Audit log'),
       h('p', null, 'Who signed in, changed a role, deactivated someone, exported messages or deleted a contact, from where and when. ',
         h('a', { href: '/audit', 'data-testid': 'audit-link' }, 'Open the audit log')))));
 
   connect();
-  if (pusher) membersTable.bindLive(pusher.subscribe(`presence-team-${team.id || me.team_id}`));
-  await Promise.all([loadChannels(), loadSettings(), membersTable.load().then(() => invites.load())]);
+  if (pusher) {
+    const channel = pusher.subscribe(`presence-team-${team.id || me.team_id}`);
+    membersTable.bindLive(channel);
+    assignment.bind(channel);
+  }
+  await Promise.all([loadChannels(), loadSettings(), assignment.load(), membersTable.load().then(() => invites.load())]);
 }

@@ -116,6 +116,8 @@ impl App {
             client_events_per_second: 10,
             trusted_proxy_header: None,
             verified_numbers: None,
+            request_timeout: std::time::Duration::from_secs(30),
+            upload_timeout: std::time::Duration::from_secs(600),
         };
         let state = AppState {
             core: core.clone(),

@@ -9,6 +9,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
 use crate::ports::{BulkChange, ContactFilter, ImportReads, ImportStore, ListReads, ListWrites, NewContact, Page, Upserted};
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 /// A list as stored (its count is worked out on read).
 #[derive(Clone)]
@@ -123,6 +124,7 @@ impl ListWrites for MemoryStore {
             created_at: at,
             updated_at: at,
         };
+        let list = s.counted(&list);
         s.lists.insert(list.id, ListRow { list: list.clone() });
         Ok(list)
     }
@@ -298,13 +300,16 @@ impl ImportStore for MemoryStore {
             created_at: now(),
             finished_at: None,
         };
-        self.state().imports.insert(job.job_id, (job.clone(), vec![]));
+        let mut s = self.state();
+        s.imports.insert(job.job_id, (job.clone(), vec![]));
+        s.imports_stored.insert(job.job_id, now());
         Ok(job)
     }
 
     async fn save_import(&self, job: &ImportJob, errors: &[ImportRowError], finish: Option<ImportState>) -> DomainResult<ImportJob> {
         self.enter("save_import").await?;
         let mut s = self.state();
+        s.imports_stored.insert(job.job_id, now());
         let (stored, kept) = s.imports.get_mut(&job.job_id).ok_or(DomainError::NotFound("import"))?;
         let state = stored.state;
         *stored = ImportJob { state, headers: stored.headers.clone(), ..job.clone() };
@@ -327,6 +332,21 @@ impl ImportStore for MemoryStore {
             job.finished_at = Some(now());
         }
         Ok(job.clone())
+    }
+
+    async fn fail_stale_imports(&self, cutoff: OffsetDateTime) -> DomainResult<Vec<ImportJob>> {
+        self.enter("fail_stale_imports").await?;
+        let mut s = self.state();
+        let stale: Vec<ImportId> = s.imports_stored.iter().filter(|(_, at)| **at < cutoff).map(|(id, _)| *id).collect();
+        let mut failed = Vec::new();
+        for id in stale {
+            if let Some((job, _)) = s.imports.get_mut(&id).filter(|(j, _)| j.state == ImportState::Running) {
+                job.state = ImportState::Failed;
+                job.finished_at = Some(now());
+                failed.push(job.clone());
+            }
+        }
+        Ok(failed)
     }
 }
 

@@ -16,6 +16,7 @@
 
 mod accounts;
 mod analytics;
+mod assignment;
 mod channels;
 mod contacts;
 mod identities;
@@ -237,6 +238,12 @@ struct State {
     list_members: std::collections::HashSet<(ListId, ContactId)>,
     /// Imports with their kept error rows.
     imports: HashMap<ImportId, (ImportJob, Vec<ImportRowError>)>,
+    /// When each import was last stored (the fake's `updated_at`).
+    imports_stored: HashMap<ImportId, OffsetDateTime>,
+    /// Teams' automatic assignment, and when each agent was last picked (a counter: the order).
+    auto_assignment: HashMap<TeamId, AutoAssignment>,
+    last_picked: HashMap<UserId, u64>,
+    picks: u64,
 }
 
 struct UserRow {

@@ -294,3 +294,18 @@ async fn lists_segments_bulk_and_import_upserts() {
     let user = account(&store, "lists@acme.test", None).await;
     crate::fakes::contracts::lists_and_imports(&store, user.team_id, user.id).await;
 }
+
+/// The same contract as the Postgres store's (`tests/store/assignment.rs`).
+#[tokio::test]
+async fn auto_assignment_takes_turns_among_the_online() {
+    let store = MemoryStore::new();
+    let ann = account(&store, "ann@acme.test", None).await;
+    let expires = OffsetDateTime::now_utc() + time::Duration::days(1);
+    let mut users = [ann.id; 3];
+    for (i, email) in ["bob@acme.test", "cy@acme.test"].into_iter().enumerate() {
+        let invite = format!("invite-{i}").into_bytes();
+        store.create_invite(&act(&ann), None, Role::Agent, &invite, expires).await.unwrap();
+        users[i + 1] = account(&store, email, Some(invite)).await.id;
+    }
+    crate::fakes::contracts::auto_assignment(&store, ann.team_id, users).await;
+}

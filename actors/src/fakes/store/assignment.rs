@@ -1,0 +1,47 @@
+//! Automatic assignment in memory: the setting per team and the round robin's order.
+
+use super::MemoryStore;
+use crate::domain::*;
+use crate::error::DomainResult;
+use crate::ids::*;
+use crate::ports::AssignmentStore;
+use async_trait::async_trait;
+
+#[async_trait]
+impl AssignmentStore for MemoryStore {
+    async fn auto_assignment(&self, team: TeamId) -> DomainResult<AutoAssignment> {
+        self.enter("auto_assignment").await?;
+        Ok(self.state().auto_assignment.get(&team).copied().unwrap_or_default())
+    }
+
+    async fn set_auto_assignment(&self, team: TeamId, setting: AutoAssignment) -> DomainResult<()> {
+        self.enter("set_auto_assignment").await?;
+        self.state().auto_assignment.insert(team, setting);
+        Ok(())
+    }
+
+    async fn next_assignee(&self, team: TeamId, online: &[UserId]) -> DomainResult<Option<UserId>> {
+        self.enter("next_assignee").await?;
+        let mut s = self.state();
+        let Some(setting) = s.auto_assignment.get(&team).copied().filter(|a| a.enabled) else { return Ok(None) };
+        let open = |u: UserId| {
+            s.threads
+                .values()
+                .filter(|t| t.team == team && t.assignee == Some(u) && matches!(t.status, ThreadStatus::Open | ThreadStatus::Pending))
+                .count() as i64
+        };
+        let picked = s
+            .users
+            .values()
+            .filter(|r| r.user.team_id == team && online.contains(&r.user.id) && r.deactivated_at.is_none() && !r.removed)
+            .filter(|r| setting.max_open_per_agent.is_none_or(|cap| open(r.user.id) < i64::from(cap)))
+            .map(|r| r.user.id)
+            .min_by_key(|u| (s.last_picked.get(u).copied(), u.0));
+        if let Some(u) = picked {
+            s.picks += 1;
+            let n = s.picks;
+            s.last_picked.insert(u, n);
+        }
+        Ok(picked)
+    }
+}

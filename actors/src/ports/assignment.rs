@@ -1,0 +1,24 @@
+//! Ports of automatic assignment: the team's setting, the store's fair pick, and who is online.
+
+use crate::domain::AutoAssignment;
+use crate::error::DomainResult;
+use crate::ids::*;
+use async_trait::async_trait;
+
+/// Automatic assignment's setting and picks.
+#[async_trait]
+pub trait AssignmentStore: Send + Sync {
+    /// The team's setting (off when never set).
+    async fn auto_assignment(&self, team: TeamId) -> DomainResult<AutoAssignment>;
+    async fn set_auto_assignment(&self, team: TeamId, setting: AutoAssignment) -> DomainResult<()>;
+    /// Takes the agent the team's next unassigned conversation goes to: among `online` (active
+    /// members of the team), those holding fewer open or pending conversations than the cap,
+    /// the one picked longest ago (never picked first), who is marked as picked now. Picks of
+    /// one team take turns across nodes. `None` when the setting is off or nobody qualifies.
+    async fn next_assignee(&self, team: TeamId, online: &[UserId]) -> DomainResult<Option<UserId>>;
+}
+
+/// Who is online now, on any node.
+pub trait Presence: Send + Sync {
+    fn online(&self, team: TeamId) -> Vec<UserId>;
+}

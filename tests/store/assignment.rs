@@ -1,0 +1,13 @@
+//! Automatic assignment's setting and round robin: the same contract as the in-memory fake's
+//! (`actors/src/fakes/store/tests.rs`).
+
+use crate::*;
+use sqlx::PgPool;
+
+#[sqlx::test]
+async fn auto_assignment_takes_turns_among_the_online(pool: PgPool) {
+    let store = &PgStore::from_pool(pool.clone());
+    let (p, _) = fixture(store).await;
+    let (bob, cy) = (teammate(store, &p, "Bob").await, teammate(store, &p, "Cy").await);
+    actors::fakes::contracts::auto_assignment(store, p.team.id, [p.user.id, bob.id, cy.id]).await;
+}
