@@ -126,7 +126,8 @@ async fn a_reply_renders_for_the_conversation_and_a_missing_value_blocks_the_sen
     assert_eq!(view["messages"].as_array().unwrap().len(), 3);
 
     // The contact's name parts, company and the team's custom fields are variables too.
-    let (status, _) = ana.client.put_json("/api/team/contact-fields", json!({ "fields": [{ "key": "plan", "label": "Plan" }] })).await;
+    let fields = json!({ "fields": [{ "key": "plan", "label": "Plan" }, { "key": "tier", "label": "Tier" }] });
+    let (status, _) = ana.client.put_json("/api/team/contact-fields", fields).await;
     assert_eq!(status, 200);
     let change = json!({ "first_name": "Carlita", "company": "Diaz & Co", "custom_fields": { "plan": "Gold" } });
     let (status, body) = ana.client.patch(&format!("/api/contacts/{contact}"), change).await;
@@ -135,6 +136,21 @@ async fn a_reply_renders_for_the_conversation_and_a_missing_value_blocks_the_sen
     let (_, preview) = ana.client.post("/api/replies/preview", json!({ "body": body, "thread_id": thread })).await;
     assert_eq!(preview["text"], "Carlita at Diaz & Co (Gold plan)", "{preview}");
     assert_eq!(preview["missing"], json!([]));
+
+    // A scheduled message's body edited with render is filled in the same way; a missing value
+    // refuses the edit and leaves the message as it was.
+    let later =
+        (time::OffsetDateTime::now_utc() + time::Duration::hours(2)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (status, scheduled) = ana.client.post("/api/messages", json!({ "thread_id": thread, "body": "Later", "send_at": later })).await;
+    assert_eq!(status, 201, "{scheduled}");
+    let path = format!("/api/messages/{}", scheduled["id"].as_str().unwrap());
+    let (status, edited) = ana.client.patch(&path, json!({ "body": "See you, {{contact.first_name}}", "render": true })).await;
+    assert_eq!((status, edited["body"].as_str()), (200, Some("See you, Carlita")), "{edited}");
+    let (status, refused) = ana.client.patch(&path, json!({ "body": "{{contact.tier}}?", "render": true })).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("missing_variables")), "{refused}");
+    let (_, view) = ana.client.get(&format!("/api/threads/{thread}")).await;
+    let kept = view["messages"].as_array().unwrap().iter().find(|m| m["id"] == scheduled["id"]).cloned().unwrap();
+    assert_eq!(kept["body"], "See you, Carlita");
 }
 
 #[sqlx::test]

@@ -1,6 +1,7 @@
 //! Sending now or later, and editing or canceling scheduled messages. A send with `render` (or a
 //! `reply_id`) is a template: the replies service fills it in for the conversation first and
-//! refuses it (422 `missing_variables`, nothing stored) while any variable has no value.
+//! refuses it (422 `missing_variables`, nothing stored) while any variable has no value; so is
+//! a scheduled message's new body edited with `render`.
 
 use super::path_id;
 use crate::AppState;
@@ -66,6 +67,9 @@ pub struct MessageEdit {
     body: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     send_at: Option<OffsetDateTime>,
+    /// The new `body` is a template, as on a send.
+    #[serde(default)]
+    render: bool,
 }
 
 pub async fn edit(
@@ -75,7 +79,14 @@ pub async fn edit(
     Json(req): Json<MessageEdit>,
 ) -> ApiResult<Json<Message>> {
     let id: MessageId = path_id(&id, "message")?;
-    Ok(Json(state.core.threads.edit_scheduled(p.team.id, id, p.user, req.body, req.send_at).await?))
+    let body = match req.body {
+        Some(body) if req.render => {
+            let thread = state.reads.message_thread(p.team.id, id).await?;
+            Some(state.core.replies.render_for_send(&p.user, &p.team, Recipient::Thread(thread), &body).await?)
+        }
+        body => body,
+    };
+    Ok(Json(state.core.threads.edit_scheduled(p.team.id, id, p.user, body, req.send_at).await?))
 }
 
 pub async fn cancel(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<Message>> {

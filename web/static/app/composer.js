@@ -11,7 +11,7 @@
 import { api } from './api.js';
 import { h } from './dom.js';
 import { emit } from './events.js';
-import { safeUrl, toLocalInput } from './format.js';
+import { PLACEHOLDER, safeUrl, toLocalInput } from './format.js';
 import { upsertThread } from './list.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { sendTyping } from './presence.js';
@@ -184,7 +184,6 @@ async function switchChannel(kind) {
 }
 
 /** A `{{root.field}}` variable of the template syntax (docs/api.md, Templates). */
-const PLACEHOLDER = /\{\{\s*(contact|agent|team)\.[A-Za-z0-9_]+\s*\}\}/;
 
 let sending = false;
 async function sendMessage(later) {

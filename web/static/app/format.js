@@ -91,3 +91,6 @@ export function fmtDuration(seconds) {
   const hours = Math.round(s / 3600);
   return pair(Math.floor(hours / 24), 'd', hours % 24, 'h');
 }
+
+/** A template variable in a text (`{{contact.first_name}}`): such a text is sent with `render`. */
+export const PLACEHOLDER = /\{\{\s*(contact|agent|team)\.[A-Za-z0-9_]+\s*\}\}/;

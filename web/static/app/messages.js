@@ -4,7 +4,7 @@
 
 import { api } from './api.js';
 import { h, timeEl, toast } from './dom.js';
-import { fullTime, safeUrl, shortTime, toDate, toLocalInput } from './format.js';
+import { PLACEHOLDER, fullTime, safeUrl, shortTime, toDate, toLocalInput } from './format.js';
 import { memberName } from './session.js';
 import { els, view } from './state.js';
 
@@ -132,6 +132,8 @@ function editForm(m) {
   return h('form', { class: 'edit-form', novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
     const patch = { body: body.value.trim() };
+    // A variable typed into the edit is filled in by the server, as on a send.
+    if (PLACEHOLDER.test(patch.body)) patch.render = true;
     if (at.value) {
       const d = new Date(at.value);
       if (Number.isNaN(d.getTime())) {
