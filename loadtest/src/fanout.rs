@@ -1,6 +1,12 @@
 //! `loadtest fanout`: many subscribers on one thread channel while a sender posts messages (or
 //! public notes) at a steady rate. Each body carries its send time; latency is from just before
 //! the POST to each subscriber's receipt of `message.created` / `note.created`.
+//!
+//! Against any Pusher-protocol server (a plan with the app secret), the sender publishes instead
+//! by client events (`client-load`, from a few publisher sockets on the channel: every server
+//! relays those to the channel's other members) or by the Pusher HTTP API (`POST
+//! /apps/{id}/events`, signed as the server libraries sign it), and latency is to each
+//! subscriber's receipt of that event.
 
 use crate::guard;
 use crate::plan::Plan;
@@ -9,7 +15,7 @@ use crate::pusher::{self, Failure, Target};
 use crate::ramp::{self, RampOpts};
 use crate::report::{self, Report, mib};
 use clap::{Args, ValueEnum};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -31,7 +37,16 @@ pub enum Kind {
     Message,
     /// `POST /api/threads/{id}/notes` with visibility public: one `note.created` per note.
     Note,
+    /// A `client-load` client event from one of `--publishers` sockets subscribed to the channel
+    /// (any Pusher server; the plan needs the app secret).
+    ClientEvent,
+    /// `POST /apps/{app_id}/events` (event `load`), signed with the app secret: servers with the
+    /// Pusher HTTP API (Sockudo, Soketi, Reverb, Pusher).
+    HttpApi,
 }
+
+/// The event names a subscriber times.
+const TIMED_EVENTS: [&str; 4] = ["message.created", "note.created", "client-load", "load"];
 
 #[derive(Args, Debug)]
 pub struct FanoutArgs {
@@ -72,6 +87,10 @@ pub struct FanoutArgs {
     /// nodes, subscribers on the plan's base and the sender on another.
     #[arg(long)]
     pub sender_base: Option<String>,
+    /// Publisher sockets for `--kind client-event` (servers limit client events per socket:
+    /// Switchboard to 10/s, so the rate needs rate/10 of them).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub publishers: u32,
 }
 
 fn now_micros() -> u64 {
@@ -150,6 +169,7 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<Report> {
     eprintln!("fanout: {} subscribers on {channel}, {messages} x {:?} at {}/s", args.subscribers, args.kind, args.rate);
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_rx_pub = stop_rx.clone();
     let opts = RampOpts {
         clients: args.subscribers as usize,
         concurrency: args.concurrency as usize,
@@ -168,6 +188,32 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<Report> {
     let subscribed = probe::sample(&probe_http, &plan.base, args.server_pid).await;
     let own_cpu = probe::cpu_ms(std::process::id());
 
+    let mut publisher_tasks = JoinSet::new();
+    let publishers = match args.kind {
+        Kind::ClientEvent => {
+            anyhow::ensure!(plan.secret.is_some(), "client events need a plan with the app secret (peer-setup, or setup --secret)");
+            let sources = args.source_ips.clone();
+            let mut out = Vec::new();
+            for i in 0..args.publishers as usize {
+                let source = sources[i % sources.len()];
+                let (ws, _) = pusher::connect(&target, source, std::slice::from_ref(&channel), args.timeout)
+                    .await
+                    .map_err(|f| anyhow::anyhow!("publisher {i}: {}", f.kind()))?;
+                out.push(publisher(ws, stop_rx_pub.clone(), &mut publisher_tasks));
+            }
+            out
+        }
+        Kind::HttpApi => {
+            anyhow::ensure!(
+                plan.secret.is_some() && plan.app_id.is_some(),
+                "the HTTP API needs a plan with the app id and secret (peer-setup)"
+            );
+            vec![]
+        }
+        Kind::Message | Kind::Note => vec![],
+    };
+    let publishers = Arc::new(publishers);
+
     // The sender: open loop at the asked rate, each POST on its own task.
     let post_latency = Arc::new(Mutex::new(report::histogram()));
     let post_failures: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
@@ -179,6 +225,7 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<Report> {
         let (target, shared, lat, fails, ok) =
             (target.clone(), shared.clone(), post_latency.clone(), post_failures.clone(), posted_ok.clone());
         let (kind, thread_id, sender_base) = (args.kind, thread_id.clone(), sender_base.clone());
+        let (channel, publishers) = (channel.clone(), publishers.clone());
         posts.spawn(async move {
             let t0 = Instant::now();
             let micros = now_micros();
@@ -192,23 +239,24 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<Report> {
                     .http
                     .post(format!("{sender_base}/api/threads/{thread_id}/notes"))
                     .json(&json!({ "body": body, "visibility": "public" })),
+                Kind::HttpApi => api_publish(&target, &sender_base, &channel, &body),
+                Kind::ClientEvent => {
+                    let frame = json!({ "event": "client-load", "channel": channel, "data": { "body": body } }).to_string();
+                    let outcome = match publishers[n % publishers.len()].try_send(frame) {
+                        Ok(()) => Ok(()),
+                        Err(_) => Err("publisher socket backed up or closed".to_owned()),
+                    };
+                    return finish(outcome, n, t0, &shared, &lat, &fails, &ok);
+                }
             };
-            let outcome = match req.bearer_auth(&target.token).send().await {
+            let req = if target.token.is_empty() { req } else { req.bearer_auth(&target.token) };
+            let outcome = match req.send().await {
                 Ok(res) if res.status().is_success() => Ok(()),
                 Ok(res) => Err(format!("POST HTTP {}", res.status().as_u16())),
                 Err(e) if e.is_timeout() => Err("POST timeout".to_owned()),
                 Err(_) => Err("POST failed".to_owned()),
             };
-            match outcome {
-                Ok(()) => {
-                    ok.fetch_add(1, Ordering::Relaxed);
-                    report::record(&mut lat.lock().expect("not poisoned"), t0.elapsed());
-                }
-                Err(kind) => {
-                    shared.sent_at[n].store(0, Ordering::Release);
-                    *fails.lock().expect("not poisoned").entry(kind).or_default() += 1;
-                }
-            }
+            finish(outcome, n, t0, &shared, &lat, &fails, &ok)
         });
     }
     let send_time = start.elapsed();
@@ -226,6 +274,8 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<Report> {
     let held = probe::sample(&probe_http, &plan.base, args.server_pid).await;
     let own_cpu = own_cpu.zip(probe::cpu_ms(std::process::id())).map(|(a, b)| b.saturating_sub(a));
     let _ = stop_tx.send(true);
+    drop(publishers);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async { while publisher_tasks.join_next().await.is_some() {} }).await;
     ramp::join(ramp.sessions, Duration::from_secs(30)).await;
 
     let agg = shared.agg.lock().expect("not poisoned");
@@ -274,6 +324,62 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<Report> {
         .failures(&post_failures.lock().expect("not poisoned"))
         .failures(&agg.closes);
     Ok(r)
+}
+
+/// Counts one send's outcome (its POST, or its hand-over to a publisher socket).
+fn finish(
+    outcome: Result<(), String>,
+    n: usize,
+    t0: Instant,
+    shared: &Shared,
+    lat: &Mutex<Histogram<u64>>,
+    fails: &Mutex<BTreeMap<String, u64>>,
+    ok: &AtomicU64,
+) {
+    match outcome {
+        Ok(()) => {
+            ok.fetch_add(1, Ordering::Relaxed);
+            report::record(&mut lat.lock().expect("not poisoned"), t0.elapsed());
+        }
+        Err(kind) => {
+            shared.sent_at[n].store(0, Ordering::Release);
+            *fails.lock().expect("not poisoned").entry(kind).or_default() += 1;
+        }
+    }
+}
+
+/// A signed `POST /apps/{id}/events` of event `load` carrying `body` on `channel`.
+fn api_publish(target: &Target, base: &str, channel: &str, body: &str) -> reqwest::RequestBuilder {
+    let app_id = target.app_id.as_deref().unwrap_or_default();
+    let secret = target.secret.as_deref().unwrap_or_default();
+    let payload = json!({ "name": "load", "channels": [channel], "data": json!({ "body": body }).to_string() }).to_string();
+    let path = format!("/apps/{app_id}/events");
+    let query = crate::sign::api_query(&target.key, secret, "POST", &path, now_micros() / 1_000_000, Some(payload.as_bytes()), &[]);
+    target.http.post(format!("{base}{path}?{query}")).header("content-type", "application/json").body(payload)
+}
+
+/// A publisher socket: sends the frames it is handed (a bounded queue) and reads what the
+/// channel sends it (other publishers' events), answering pings, until stopped.
+fn publisher(mut ws: pusher::Ws, mut stop: watch::Receiver<bool>, tasks: &mut JoinSet<()>) -> tokio::sync::mpsc::Sender<String> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(1024);
+    tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                frame = rx.recv() => match frame {
+                    Some(f) => if ws.send(Message::text(f)).await.is_err() { break },
+                    None => break,
+                },
+                msg = ws.next() => match msg {
+                    Some(Ok(Message::Text(t))) if t.contains("\"pusher:ping\"") => { let _ = pusher::pong(&mut ws).await; }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => break,
+                },
+            }
+        }
+        pusher::close(ws).await;
+    });
+    tx
 }
 
 /// Reads the thread channel until stopped, timing this run's `*.created` events.
@@ -327,7 +433,7 @@ async fn on_text(t: &str, shared: &Shared, tally: &mut Tally, ws: &mut pusher::W
     }
     // Only the outer event name matters; `data` is a JSON string and is skipped, not parsed.
     let Ok(frame) = serde_json::from_str::<pusher::Frame>(t) else { return };
-    if frame.event != "message.created" && frame.event != "note.created" {
+    if !TIMED_EVENTS.contains(&frame.event.as_str()) {
         return;
     }
     let Some((n, micros)) = shared.parse(t) else { return };

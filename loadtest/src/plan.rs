@@ -22,6 +22,13 @@ pub struct Plan {
     pub user_id: String,
     pub email: String,
     pub threads: Vec<String>,
+    /// The app secret, when known (`loadtest peer-setup`, or `setup --secret`): channel auth is
+    /// then signed here instead of by the server's `/pusher/auth`.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// The app id, for the Pusher HTTP API (`POST /apps/{id}/events`), where the server has one.
+    #[serde(default)]
+    pub app_id: Option<String>,
 }
 
 impl Plan {
@@ -72,6 +79,10 @@ pub struct SetupArgs {
     /// Requests in flight while creating contacts and threads.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
+    /// The server's `PUSHER_SECRET`: sign channel auth here, as for any Pusher server (so the
+    /// same scenario runs the same way against Switchboard and a peer).
+    #[arg(long)]
+    pub secret: Option<String>,
 }
 
 async fn expect(res: reqwest::Response, want: u16, what: &str) -> anyhow::Result<Value> {
@@ -130,7 +141,7 @@ pub async fn setup(args: SetupArgs) -> anyhow::Result<Plan> {
         .collect::<Vec<_>>()
         .await;
     let threads = created.into_iter().collect::<anyhow::Result<Vec<String>>>()?;
-    let plan = Plan { base, key, token, team_id, user_id, email, threads };
+    let plan = Plan { base, key, token, team_id, user_id, email, threads, secret: args.secret, app_id: None };
     std::fs::write(&args.out, serde_json::to_string_pretty(&plan)?).with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!("wrote {} ({} threads)", args.out.display(), plan.threads.len());
     Ok(plan)

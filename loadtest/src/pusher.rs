@@ -1,6 +1,7 @@
 //! A minimal Pusher Channels protocol v7 client on tokio-tungstenite: a TCP socket bound to a
 //! chosen loopback source address, the WebSocket handshake, `pusher:connection_established`,
-//! channel auth through `POST /pusher/auth` with the plan's API token, subscribe, and pong.
+//! channel auth (through Switchboard's `POST /pusher/auth` with the plan's API token, or signed
+//! here when the plan has the app secret: any Pusher server), subscribe, and pong.
 
 use crate::plan::Plan;
 use futures_util::{SinkExt, StreamExt};
@@ -24,6 +25,10 @@ pub struct Target {
     pub base: String,
     pub ws_url: String,
     pub token: String,
+    pub key: String,
+    /// The app secret: channel auth is signed here (see `sign.rs`).
+    pub secret: Option<String>,
+    pub app_id: Option<String>,
     pub http: reqwest::Client,
 }
 
@@ -37,6 +42,9 @@ impl Target {
             ws_url: format!("ws://{addr}/app/{}?protocol=7&client=switchboard-loadtest&version={}", plan.key, env!("CARGO_PKG_VERSION")),
             base,
             token: plan.token.clone(),
+            key: plan.key.clone(),
+            secret: plan.secret.clone(),
+            app_id: plan.app_id.clone(),
             http,
         })
     }
@@ -156,8 +164,29 @@ pub async fn pong(ws: &mut Ws) -> Result<(), Failure> {
     ws.send(Message::text(r#"{"event":"pusher:pong","data":{}}"#)).await.map_err(|_| Failure::Closed("while answering a ping", None))
 }
 
-/// Asks `/pusher/auth` to sign `channel` for this socket; returns the subscribe data.
+/// The subscribe data of `channel` signed with the app secret: a presence member is a made-up
+/// user (UUID-shaped, as Switchboard's are) per socket.
+fn sign_locally(target: &Target, secret: &str, socket_id: &str, channel: &str) -> Value {
+    let member = channel.starts_with("presence-").then(|| {
+        let digits: String = socket_id.chars().filter(char::is_ascii_digit).collect();
+        let n: u64 = digits.chars().rev().take(15).collect::<String>().parse().unwrap_or(0);
+        json!({ "user_id": format!("00000000-0000-4000-8000-{:012x}", n % 0x1_0000_0000_0000), "user_info": { "name": "loadtest" } })
+            .to_string()
+    });
+    let auth = crate::sign::channel_auth(&target.key, secret, socket_id, channel, member.as_deref());
+    let mut data = json!({ "channel": channel, "auth": auth });
+    if let Some(m) = member {
+        data["channel_data"] = Value::String(m);
+    }
+    data
+}
+
+/// Signs `channel` for this socket (here with the app secret, else through `/pusher/auth`);
+/// returns the subscribe data.
 async fn authorize(target: &Target, socket_id: &str, channel: &str) -> Result<Value, Failure> {
+    if let Some(secret) = &target.secret {
+        return Ok(sign_locally(target, secret, socket_id, channel));
+    }
     let res = target
         .http
         .post(format!("{}/pusher/auth", target.base))
