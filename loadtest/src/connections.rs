@@ -128,6 +128,13 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<Report> {
     let dropped = dropped.lock().expect("not poisoned").clone();
     r.fact("dropped during hold", dropped.values().sum::<u64>());
     memory_facts(&mut r, &before, &settled, &held, &after);
+    // Measured the same way on any server (a peer has no /metrics of ours): RSS growth over the
+    // clients this run connected.
+    if let (Some(b), Some(h)) = (before.rss_kib, held.rss_kib)
+        && ramp.connected > 0
+    {
+        r.fact("server KiB per connected client (RSS growth / clients)", round(h.saturating_sub(b) as f64 / ramp.connected as f64));
+    }
     if let (Some(c0), Some(c1)) = (own_cpu_before, own_cpu_ramp) {
         r.fact("loadtest CPU during ramp", format!("{:.2} s", c1.saturating_sub(c0) as f64 / 1000.0));
     }
