@@ -398,7 +398,8 @@ async fn dribble(server: &TestServer, head: String, body: &[u8], pieces: usize, 
 #[sqlx::test]
 async fn a_slow_upload_outlives_the_request_timeout(_p: sqlx::postgres::PgPoolOptions, opts: sqlx::postgres::PgConnectOptions) {
     let server = TestServer::start_with(&opts, |c| {
-        c.request_timeout_secs = 2;
+        // Long enough for the setup's own requests on a loaded machine; the dribbles take longer.
+        c.request_timeout_secs = 5;
         c.upload_timeout_secs = 60;
     })
     .await;
@@ -413,21 +414,21 @@ async fn a_slow_upload_outlives_the_request_timeout(_p: sqlx::postgres::PgPoolOp
         )
     };
 
-    // About 3.5 s to send a small file: past the 2 s request timeout.
+    // About 6.5 s to send a small file: past the 5 s request timeout.
     let b = "sb-boundary-7";
     let form = format!(
         "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\nContent-Type: text/csv\r\n\r\n\
          name,phone\r\nAnn Slow,+14155550181\r\nBo Slow,+14155550182\r\n\r\n--{b}--\r\n"
     );
     let head = request("/api/contacts/import", &format!("multipart/form-data; boundary={b}"), form.len());
-    let (status, text) = dribble(&server, head, form.as_bytes(), 5, Duration::from_millis(700)).await;
+    let (status, text) = dribble(&server, head, form.as_bytes(), 5, Duration::from_millis(1300)).await;
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("\"created\":2"), "{text}");
 
     // The same pace on another route is cut off with 408, and nothing is stored.
     let contact = json!({ "name": "Cy Slow", "phone": "+14155550183" }).to_string();
     let head = request("/api/contacts", "application/json", contact.len());
-    let (status, text) = dribble(&server, head, contact.as_bytes(), 5, Duration::from_millis(700)).await;
+    let (status, text) = dribble(&server, head, contact.as_bytes(), 5, Duration::from_millis(1300)).await;
     assert_eq!(status, 408, "{text}");
     let (_, found) = admin.client.get("/api/contacts?search=Cy%20Slow").await;
     assert_eq!(found["items"].as_array().unwrap().len(), 0);
