@@ -8,7 +8,8 @@
 //! - `contacts` (changes that every open view of a contact's threads must see), `lists`
 //!   (lists, segments, bulk changes) and `imports` (CSV imports, big ones as owned tasks);
 //! - `replies` (canned replies, and rendering a body through `templates` before it is sent);
-//! - `assign` (automatic assignment: the team's setting; the thread actors ask it for an agent).
+//! - `assign` (automatic assignment: the team's setting; the thread actors ask it for an agent);
+//! - `labels` (the team's labels for conversations; putting them on one goes through `threads`).
 
 use crate::accounts::Accounts;
 use crate::assignment::AutoAssign;
@@ -141,6 +142,7 @@ pub struct Core {
     /// Sign-in with the OIDC provider, and linked identities.
     pub identities: crate::identities::Identities,
     pub replies: Replies,
+    pub labels: crate::labels::Labels,
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
@@ -214,6 +216,7 @@ impl Core {
         let passwords = Arc::new(crate::passwords::Passwords::new(ports.store.clone()));
         let identities = crate::identities::Identities::new(ports.store.clone());
         let replies = Replies::new(ports.store.clone(), fanout.clone());
+        let labels = crate::labels::Labels::new(ports.store.clone(), fanout.clone());
 
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -272,6 +275,7 @@ impl Core {
             passwords,
             identities,
             replies,
+            labels,
             config,
             teams,
             schedule,

@@ -75,6 +75,23 @@ text_enum!(
 );
 
 text_enum!(
+    /// How urgent a conversation is; the inbox can sort by it (urgent first).
+    Priority { None = "none", Low = "low", Medium = "medium", High = "high", Urgent = "urgent" }
+);
+
+impl Priority {
+    /// Its rank, as stored (0 none … 4 urgent): a higher rank sorts first.
+    pub fn rank(self) -> i16 {
+        Priority::ALL.iter().position(|p| *p == self).unwrap_or(0) as i16
+    }
+
+    /// The priority of a stored rank; `None` for a rank no priority has.
+    pub fn from_rank(rank: i16) -> Option<Priority> {
+        usize::try_from(rank).ok().and_then(|r| Priority::ALL.get(r)).copied()
+    }
+}
+
+text_enum!(
     /// Who a canned reply belongs to: the whole team (admins manage it) or one agent.
     ReplyScope { Team = "team", Personal = "personal" }
 );
@@ -379,6 +396,38 @@ pub struct ThreadSummary {
     pub scheduled_count: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    pub priority: Priority,
+    /// The team's labels on this conversation (their names and colours: `GET /api/labels`).
+    pub label_ids: Vec<LabelId>,
+    /// Whether the reader marked it unread: only in answers for one reader (the inbox list, a
+    /// mark unread or read), never in team events, which every member shares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marked_unread: Option<bool>,
+}
+
+/// A team's label for conversations.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Label {
+    pub id: LabelId,
+    pub team_id: TeamId,
+    /// 1 to 40 characters, unique in the team regardless of case.
+    pub name: String,
+    /// `#rrggbb`, lower case.
+    pub color: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// How many conversations each inbox tab holds, for one reader (`mine`, `unassigned`: of the
+/// Open tab).
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ThreadCounts {
+    pub open: i64,
+    pub snoozed: i64,
+    pub resolved: i64,
+    pub all: i64,
+    pub mine: i64,
+    pub unassigned: i64,
 }
 
 /// The part of a contact a thread row shows.
@@ -641,6 +690,12 @@ pub mod event {
     pub const LIST_DELETED: &str = "list.deleted";
     /// Team channel: the team's automatic assignment setting changed (`AutoAssignment`).
     pub const AUTO_ASSIGNMENT_CHANGED: &str = "auto_assignment.changed";
+    /// Team channel: a label was created or changed (`{label}`).
+    pub const LABEL_CHANGED: &str = "label.changed";
+    /// Team channel: a label was deleted, and taken off every conversation (`{id}`).
+    pub const LABEL_DELETED: &str = "label.deleted";
+    /// A user's private channel: they marked a conversation unread (`{thread_id, thread}`).
+    pub const THREAD_UNREAD: &str = "thread.unread";
     pub const TYPING: &str = "client-typing";
 }
 

@@ -79,4 +79,6 @@ id_type!(
     ListId,
     /// A CSV import of contacts.
     ImportId,
+    /// A team's label for conversations (a name and a colour).
+    LabelId,
 );

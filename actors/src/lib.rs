@@ -23,6 +23,7 @@ pub mod hub;
 pub mod identities;
 pub mod ids;
 pub mod imports;
+pub mod labels;
 pub mod lists;
 pub mod members;
 pub mod passwords;

@@ -97,6 +97,22 @@ impl Draft {
     }
 }
 
+/// The draft that retries a failed send: a new message with the failed one's body and media
+/// (the failed one is kept). Only an outbound message that failed or was undelivered can be
+/// retried (Conflict otherwise: it was sent, or is still on its way).
+pub fn retry_draft(failed: &crate::domain::Message) -> DomainResult<Draft> {
+    use crate::domain::{Direction, MessageStatus};
+    if failed.direction != Direction::Outbound || !matches!(failed.status, MessageStatus::Failed | MessageStatus::Undelivered) {
+        return Err(DomainError::Conflict("only a failed or undelivered message of ours can be retried".into()));
+    }
+    Ok(Draft {
+        body: failed.body.clone(),
+        media_urls: failed.media.iter().map(|m| m.url.clone()).collect(),
+        send_at: None,
+        cancel_on_reply: false,
+    })
+}
+
 /// A message body: plain text within Twilio's limit.
 pub fn body(text: &str) -> DomainResult<()> {
     plain_text("body", text)?;
@@ -167,9 +183,19 @@ pub fn thread_change(
 ) -> DomainResult<crate::ports::ThreadChange> {
     use crate::domain::ThreadStatus;
     let mut change = change;
-    if change.status.is_none() && change.assignee.is_none() && change.snoozed_until.is_none() {
-        return Err(DomainError::invalid("status", "send status, snoozed_until and/or assignee_id"));
+    if change.status.is_none()
+        && change.assignee.is_none()
+        && change.snoozed_until.is_none()
+        && change.priority.is_none()
+        && change.labels.is_none()
+        && change.add_labels.is_empty()
+    {
+        return Err(DomainError::invalid("status", "send status, snoozed_until, assignee_id, priority and/or labels"));
     }
+    if let Some(labels) = change.labels.take() {
+        change.labels = Some(labels::thread_labels(labels)?);
+    }
+    change.add_labels = labels::thread_labels(std::mem::take(&mut change.add_labels))?;
     if let Some(until) = change.snoozed_until {
         match change.status {
             None => change.status = Some(ThreadStatus::Snoozed),
@@ -184,6 +210,19 @@ pub fn thread_change(
         }
     }
     Ok(change)
+}
+
+/// The most conversations one bulk action names.
+pub const MAX_BULK_THREADS: usize = 200;
+
+/// The threads of a bulk action: at least one, at most 200, each once (first kept).
+pub fn bulk_threads(ids: Vec<crate::ids::ThreadId>) -> DomainResult<Vec<crate::ids::ThreadId>> {
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<_> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
+    if ids.is_empty() || ids.len() > MAX_BULK_THREADS {
+        return Err(DomainError::invalid("thread_ids", format!("name 1 to {MAX_BULK_THREADS} conversations")));
+    }
+    Ok(ids)
 }
 
 /// Whether a new inbound message opens a conversation again: a resolved or snoozed one does
@@ -532,9 +571,13 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
 /// CSV imports of contacts.
 pub mod assignment;
 pub mod import;
+/// Labels (names, colours, who manages them) and priority.
+pub mod labels;
 /// Contact lists and bulk changes.
 pub mod lists;
 pub mod replies;
+/// The inbox's tabs and orders.
+pub mod views;
 
 /// TOTP as RFC 6238 has it and authenticator apps expect: HMAC-SHA1, 6 digits, 30 s steps,
 /// one step of skew either way.

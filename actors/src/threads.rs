@@ -57,6 +57,10 @@ pub struct StatusCallback {
     pub named: Option<(MessageId, ThreadId)>,
 }
 
+/// How many threads of a bulk change are in flight at once: enough to hide the round trips,
+/// few enough not to fill every actor's queue at once.
+const BULK_CONCURRENCY: usize = 16;
+
 /// The thread actors of this node, behind typed commands.
 pub struct Threads {
     registry: Arc<Registry<ThreadId, ThreadMsg>>,
@@ -144,6 +148,42 @@ impl Threads {
     /// Marks the thread read for everyone.
     pub async fn mark_read(&self, team: TeamId, thread: ThreadId, reader: User) -> DomainResult<ThreadSummary> {
         self.registry.ask(thread, |reply| ThreadMsg::MarkRead { team, reader, reply }).await
+    }
+
+    /// Marks the thread unread for `reader` alone (until they read it).
+    pub async fn mark_unread(&self, team: TeamId, thread: ThreadId, reader: User) -> DomainResult<ThreadSummary> {
+        self.registry.ask(thread, |reply| ThreadMsg::MarkUnread { team, reader, reply }).await
+    }
+
+    /// Retries a failed send of the team: a new message with its body and media, sent by
+    /// `author` through the thread's actor like any other (the failed one is kept).
+    pub async fn retry(&self, team: TeamId, message: MessageId, author: User) -> DomainResult<Message> {
+        let thread = self.ctx.store.message_thread(team, message).await?;
+        self.registry.ask(thread, |reply| ThreadMsg::Retry { team, author, message, reply }).await
+    }
+
+    /// The same change to many threads, each through its own actor (never around it), a few at
+    /// a time; answers each thread's own result, in the order asked. The change is checked once
+    /// first: a change no thread could take is one error, not one per thread.
+    pub async fn bulk_update(
+        &self,
+        team: TeamId,
+        threads: Vec<ThreadId>,
+        actor: User,
+        change: ThreadChange,
+    ) -> DomainResult<Vec<(ThreadId, DomainResult<ThreadSummary>)>> {
+        use futures_util::StreamExt;
+        let threads = rules::bulk_threads(threads)?;
+        let change = rules::thread_change(change, crate::clock::now(), self.ctx.config.horizon)?;
+        let results = futures_util::stream::iter(threads)
+            .map(|thread| {
+                let (actor, change) = (actor.clone(), change.clone());
+                async move { (thread, self.registry.ask(thread, |reply| ThreadMsg::Update { team, actor, change, reply }).await) }
+            })
+            .buffered(BULK_CONCURRENCY)
+            .collect()
+            .await;
+        Ok(results)
     }
 
     /// Changes status and/or assignee (`Some(None)` unassigns).

@@ -96,6 +96,7 @@ fn classify(code: &str, constraint: &str, column: &str) -> Option<StoreError> {
                 "channels_account_number_key" => "this number is already configured",
                 "canned_replies_team_shortcut_key" | "canned_replies_owner_shortcut_key" => "a reply with this shortcut already exists",
                 "contact_lists_team_name_key" => "a list with this name already exists",
+                "labels_team_name_key" => "a label with this name already exists",
                 _ => "this already exists",
             }
             .into(),

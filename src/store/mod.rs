@@ -15,6 +15,7 @@ mod imports;
 mod lists;
 mod members;
 mod passwords;
+mod labels;
 mod replies;
 mod schedule;
 pub mod secrets;
@@ -196,6 +197,20 @@ pub(crate) mod cursor {
         }
         let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| bad())?;
         Ok((at, id.parse().map_err(|_| bad())?))
+    }
+
+    /// A cursor on (rank, instant, id): the inbox by priority.
+    pub fn encode_ranked(rank: i16, at: OffsetDateTime, id: Uuid) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{rank}|{}|{id}", at.unix_timestamp_nanos()))
+    }
+
+    pub fn decode_ranked(s: &str) -> Result<(i16, OffsetDateTime, Uuid), StoreError> {
+        let bad = || StoreError::Invalid { field: "cursor", message: "is not a cursor this server gave out".into() };
+        let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?).map_err(|_| bad())?;
+        let (rank, rest) = raw.split_once('|').ok_or_else(bad)?;
+        let rank: i16 = rank.parse().map_err(|_| bad())?;
+        let (at, id) = decode(&URL_SAFE_NO_PAD.encode(rest))?;
+        Ok((rank, at, id))
     }
 
     /// A cursor on a text key (an order by name).

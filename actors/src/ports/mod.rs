@@ -5,7 +5,7 @@
 //! transaction, and every method that changes a thread returns the events it appended, so the
 //! caller can fan out exactly what was committed.
 //!
-//! One file per concern: `accounts`, `assignment`, `contacts` (with lists and imports), `replies`, `threads`
+//! One file per concern: `accounts`, `assignment`, `contacts` (with lists and imports), `labels`, `replies`, `threads`
 //! (with the scheduler's claims), `channels` (with analytics), `bus`, `carrier`; here, the page
 //! type and the store's composite traits each service is given.
 
@@ -17,6 +17,7 @@ mod bus;
 mod carrier;
 mod channels;
 mod contacts;
+mod labels;
 mod replies;
 mod threads;
 
@@ -26,6 +27,7 @@ pub use bus::*;
 pub use carrier::*;
 pub use channels::*;
 pub use contacts::*;
+pub use labels::*;
 pub use replies::*;
 pub use threads::*;
 
@@ -41,8 +43,12 @@ pub trait ThreadStore: ThreadReads + ThreadWrites + ScheduleStore + AccountReads
 impl<T: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites> ThreadStore for T {}
 
 /// Every read the edge may make: the web crate holds only this, so it cannot write.
-pub trait Reads: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore {}
-impl<T: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore> Reads for T {}
+pub trait Reads: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads {}
+impl<T: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads> Reads for T {}
+
+/// What the labels service uses.
+pub trait LabelStore: LabelReads + LabelWrites {}
+impl<T: LabelReads + LabelWrites> LabelStore for T {}
 
 /// What the contacts service uses.
 pub trait ContactStore: ContactReads + ContactWrites {}
@@ -66,5 +72,5 @@ pub trait ReplyStore: ReplyReads + ReplyWrites + ThreadReads + ContactReads {}
 impl<T: ReplyReads + ReplyWrites + ThreadReads + ContactReads> ReplyStore for T {}
 
 /// The whole store.
-pub trait Store: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore {}
-impl<T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore> Store for T {}
+pub trait Store: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore {}
+impl<T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore> Store for T {}

@@ -10,12 +10,17 @@ use time::OffsetDateTime;
 
 /// A change to a thread's state. A status other than `snoozed` clears the snooze's end;
 /// `snoozed_until` goes with `status: snoozed` (checked by `rules::thread_change`).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ThreadChange {
     pub status: Option<ThreadStatus>,
     pub snoozed_until: Option<OffsetDateTime>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<UserId>>,
+    pub priority: Option<Priority>,
+    /// Replaces the thread's labels (each must be one of the team's: else invalid `labels`).
+    pub labels: Option<Vec<LabelId>>,
+    /// Adds these to the thread's labels (a bulk "add label"), after `labels`.
+    pub add_labels: Vec<LabelId>,
 }
 
 /// Inbox filters.
@@ -30,6 +35,13 @@ pub struct ThreadFilter {
     pub search: Option<String>,
     /// One contact's threads (its conversations across channels).
     pub contact: Option<ContactId>,
+    /// An inbox tab (`None`: every status).
+    pub view: Option<crate::rules::views::View>,
+    pub label: Option<LabelId>,
+    pub priority: Option<Priority>,
+    pub sort: crate::rules::views::Sort,
+    /// Who reads the list: their "marked unread" shows (`marked_unread`) and counts as unread.
+    pub viewer: Option<UserId>,
     pub cursor: Option<String>,
     pub limit: i64,
 }
@@ -52,6 +64,10 @@ pub trait ThreadReads: Send + Sync {
     async fn message_thread(&self, team: TeamId, message: MessageId) -> DomainResult<ThreadId>;
     /// A thread's inbox row (any team), if the thread exists: what a thread actor starts from.
     async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>>;
+    /// One message of the team.
+    async fn message(&self, team: TeamId, message: MessageId) -> DomainResult<Message>;
+    /// How many threads each inbox tab holds (`rules::views`), "mine" being `viewer`'s.
+    async fn thread_counts(&self, team: TeamId, viewer: UserId) -> DomainResult<ThreadCounts>;
 }
 
 /// What a committed change to one thread produced.
@@ -179,9 +195,13 @@ pub trait ThreadWrites: Send + Sync {
         visibility: Visibility,
         mentions: &[UserId],
     ) -> DomainResult<Committed<Note>>;
-    /// Resets the unread count.
-    async fn mark_read(&self, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary>;
-    /// Changes status, snooze end and/or assignee (see [`ThreadChange`]); `actor` is `None`
+    /// Resets the unread count, and takes off `reader`'s own "marked unread" (the answer's
+    /// `marked_unread` is `Some(false)`).
+    async fn mark_read(&self, team: TeamId, thread: ThreadId, reader: UserId) -> DomainResult<ThreadSummary>;
+    /// Marks the thread unread for `reader` alone, until they read it (`marked_unread:
+    /// Some(true)` in the answer).
+    async fn mark_unread(&self, team: TeamId, thread: ThreadId, reader: UserId) -> DomainResult<ThreadSummary>;
+    /// Changes status, snooze end, assignee, priority and/or labels (see [`ThreadChange`]); `actor` is `None`
     /// when the system does it (an inbound message reopening a resolved thread).
     async fn update_thread(
         &self,

@@ -47,6 +47,10 @@ pub enum ThreadMsg {
     AddNote { team: TeamId, author: User, body: String, visibility: Visibility, reply: Reply<Note> },
     /// An agent read the thread.
     MarkRead { team: TeamId, reader: User, reply: Reply<ThreadSummary> },
+    /// An agent marked the thread unread, for themselves.
+    MarkUnread { team: TeamId, reader: User, reply: Reply<ThreadSummary> },
+    /// An agent retries a failed send: a new message with its body and media, sent like any.
+    Retry { team: TeamId, author: User, message: MessageId, reply: Reply<Message> },
     /// An agent changes status and/or assignee (`Some(None)` unassigns).
     Update { team: TeamId, actor: User, change: ThreadChange, reply: Reply<ThreadSummary> },
     /// An agent edits a scheduled message.
@@ -98,6 +102,8 @@ impl ThreadMsg {
             ThreadMsg::Send { reply, .. } => reply.is_closed(),
             ThreadMsg::AddNote { reply, .. } => reply.is_closed(),
             ThreadMsg::MarkRead { reply, .. } => reply.is_closed(),
+            ThreadMsg::MarkUnread { reply, .. } => reply.is_closed(),
+            ThreadMsg::Retry { reply, .. } => reply.is_closed(),
             ThreadMsg::Update { reply, .. } => reply.is_closed(),
             ThreadMsg::EditScheduled { reply, .. } => reply.is_closed(),
             ThreadMsg::CancelScheduled { reply, .. } => reply.is_closed(),
@@ -114,6 +120,8 @@ impl ThreadMsg {
             ThreadMsg::Send { team, .. }
             | ThreadMsg::AddNote { team, .. }
             | ThreadMsg::MarkRead { team, .. }
+            | ThreadMsg::MarkUnread { team, .. }
+            | ThreadMsg::Retry { team, .. }
             | ThreadMsg::Update { team, .. }
             | ThreadMsg::EditScheduled { team, .. }
             | ThreadMsg::CancelScheduled { team, .. } => *team,
@@ -129,6 +137,8 @@ impl ThreadMsg {
             ThreadMsg::Send { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::AddNote { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::MarkRead { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::MarkUnread { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::Retry { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Update { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::EditScheduled { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::CancelScheduled { reply, .. } => drop(reply.send(Err(error))),
@@ -252,6 +262,8 @@ impl Actor for ThreadActor {
             ThreadMsg::Send { author, draft, reply, .. } => answer(reply, state.send(author, draft).await),
             ThreadMsg::AddNote { author, body, visibility, reply, .. } => answer(reply, state.add_note(author, &body, visibility).await),
             ThreadMsg::MarkRead { reader, reply, .. } => answer(reply, state.mark_read(reader).await),
+            ThreadMsg::MarkUnread { reader, reply, .. } => answer(reply, state.mark_unread(reader).await),
+            ThreadMsg::Retry { author, message, reply, .. } => answer(reply, state.retry(author, message).await),
             ThreadMsg::Update { team, actor, change, reply } => {
                 let result = state.ctx.store.update_thread(team, state.id, Some(actor.id), change).await;
                 answer(reply, result.map(|c| state.apply(c)))
@@ -445,16 +457,47 @@ impl ThreadState {
     }
 
     async fn mark_read(&mut self, reader: User) -> DomainResult<ThreadSummary> {
-        let summary = self.ctx.store.mark_read(self.summary.team_id, self.id).await?;
-        // The reader's other tabs clear their badge; every inbox sees the new count.
+        let summary = self.ctx.store.mark_read(self.summary.team_id, self.id, reader.id).await?;
+        // The reader's other tabs clear their badge (and their own "marked unread"); every
+        // inbox sees the new count, without the reader's own mark.
         self.ctx.fanout.publish(
             ChannelName::User(reader.id),
             event::THREAD_READ,
             &serde_json::json!({ "thread_id": self.id, "thread": summary }),
         );
-        self.summary = summary.clone();
-        self.ctx.teams.changed(summary.clone(), false);
+        self.keep_shared(summary.clone());
         Ok(summary)
+    }
+
+    /// "Mark unread" is the reader's alone: their other tabs hear it on their user channel;
+    /// nobody else's inbox changes, so the team hears nothing.
+    async fn mark_unread(&mut self, reader: User) -> DomainResult<ThreadSummary> {
+        let summary = self.ctx.store.mark_unread(self.summary.team_id, self.id, reader.id).await?;
+        self.ctx.fanout.publish(
+            ChannelName::User(reader.id),
+            event::THREAD_UNREAD,
+            &serde_json::json!({ "thread_id": self.id, "thread": summary }),
+        );
+        self.summary = ThreadSummary { marked_unread: None, ..summary.clone() };
+        Ok(summary)
+    }
+
+    /// Keeps a row that every member may see (no reader's own state) and hands it to the team.
+    fn keep_shared(&mut self, summary: ThreadSummary) {
+        let shared = ThreadSummary { marked_unread: None, ..summary };
+        self.summary = shared.clone();
+        self.ctx.teams.changed(shared, false);
+    }
+
+    /// A new message with a failed one's body and media, through the normal send path (checks,
+    /// one statement, the send task); the failed one stays as it was.
+    async fn retry(&mut self, author: User, message: MessageId) -> DomainResult<Message> {
+        let failed = self.ctx.store.message(self.summary.team_id, message).await?;
+        if failed.thread_id != self.id {
+            return Err(DomainError::NotFound("message"));
+        }
+        let draft = rules::retry_draft(&failed)?;
+        self.send(author, draft).await
     }
 
     async fn edit_scheduled(

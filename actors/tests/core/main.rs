@@ -12,6 +12,7 @@ mod lifecycle;
 mod replies;
 mod scheduling;
 mod sending;
+mod triage;
 mod shutdown;
 mod typing;
 mod validation;

@@ -4,47 +4,84 @@
 
 use super::events::{append_event, summary};
 use super::rows::{MESSAGE_COLUMNS, MessageRow, SummaryRow, summary_sql};
+use super::sql::{scheduled_count, summary_columns, summary_joins};
 use crate::store::Tx;
 use crate::store::contacts::page;
 use crate::store::{PgStore, StoreError, cursor, like_pattern, not_found};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::*;
+use actors::rules::views::{Sort, View};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The inbox: newest activity first, keyset-paged (one statement).
-pub(super) async fn list_threads(store: &PgStore, team: TeamId, f: &ThreadFilter) -> Result<Page<ThreadSummary>, StoreError> {
-    let after = f.cursor.as_deref().map(cursor::decode).transpose()?;
-    let pattern = f.search.as_deref().map(like_pattern);
-    let rows: Vec<SummaryRow> = sqlx::query_as(summary_sql!(
-        "WHERE t.team_id = $1
-           AND (NOT $2 OR t.unread_count > 0)
+/// The inbox's filters, the `WHERE` of `list_threads` (its parameters are bound there).
+const LIST_WHERE: &str = "WHERE t.team_id = $1
+           AND (NOT $2 OR t.unread_count > 0 OR EXISTS (SELECT 1 FROM thread_unread_marks um WHERE um.thread_id = t.id AND um.user_id = $16))
            AND (NOT $3 OR EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.status = 'scheduled'))
            AND ($4::text IS NULL OR ch.kind = $4)
            AND ($5::text IS NULL OR t.status = $5)
            AND ($6::uuid IS NULL OR t.assignee_id = $6)
            AND (NOT $7 OR t.assignee_id IS NULL)
            AND ($8::text IS NULL OR c.name ILIKE $8 OR c.phone LIKE $8)
-           AND ($9::timestamptz IS NULL OR (COALESCE(t.last_message_at, t.created_at), t.id) < ($9, $10))
            AND ($12::uuid IS NULL OR t.contact_id = $12)
-         ORDER BY COALESCE(t.last_message_at, t.created_at) DESC, t.id DESC
-         LIMIT $11"
-    ))
-    .bind(team.0)
-    .bind(f.unread)
-    .bind(f.scheduled)
-    .bind(f.channel.map(ChannelKind::as_str))
-    .bind(f.status.map(ThreadStatus::as_str))
-    .bind(f.assignee.map(|a| a.0))
-    .bind(f.unassigned)
-    .bind(pattern)
-    .bind(after.map(|a| a.0))
-    .bind(after.map(|a| a.1))
-    .bind(f.limit + 1)
-    .bind(f.contact.map(|c| c.0))
-    .fetch_all(store.db())
-    .await?;
-    Ok(page(rows, f.limit, |r| cursor::encode(r.activity(), r.id)))
+           AND ($13::text[] IS NULL OR t.status = ANY($13))
+           AND ($14::uuid IS NULL OR EXISTS (SELECT 1 FROM thread_labels tl WHERE tl.thread_id = t.id AND tl.label_id = $14))
+           AND ($15::smallint IS NULL OR t.priority = $15)";
+
+/// The inbox, keyset-paged (one statement): newest activity first, or by priority (highest
+/// first, then newest). Each row says whether `viewer` marked it unread.
+pub(super) async fn list_threads(store: &PgStore, team: TeamId, f: &ThreadFilter) -> Result<Page<ThreadSummary>, StoreError> {
+    let ranked = f.sort == Sort::Priority;
+    let after: Option<(i16, OffsetDateTime, Uuid)> = match f.cursor.as_deref() {
+        None => None,
+        Some(c) if ranked => Some(cursor::decode_ranked(c)?),
+        Some(c) => cursor::decode(c).map(|(at, id)| Some((0, at, id)))?,
+    };
+    let (keyset, order) = if ranked {
+        (
+            "AND ($9::timestamptz IS NULL OR (t.priority, COALESCE(t.last_message_at, t.created_at), t.id) < ($17, $9, $10))",
+            "ORDER BY t.priority DESC, COALESCE(t.last_message_at, t.created_at) DESC, t.id DESC",
+        )
+    } else {
+        (
+            "AND ($9::timestamptz IS NULL OR (COALESCE(t.last_message_at, t.created_at), t.id) < ($9, $10))",
+            "ORDER BY COALESCE(t.last_message_at, t.created_at) DESC, t.id DESC",
+        )
+    };
+    let sql = format!(
+        "SELECT {}, {} AS t_scheduled_count,
+            EXISTS (SELECT 1 FROM thread_unread_marks um WHERE um.thread_id = t.id AND um.user_id = $16) AS t_marked_unread
+         FROM threads t {} {LIST_WHERE} {keyset} {order} LIMIT $11",
+        summary_columns!(),
+        scheduled_count!(),
+        summary_joins!(),
+    );
+    let statuses: Option<Vec<&str>> = f.view.filter(|v| *v != View::All).map(|v| v.statuses().iter().map(|s| s.as_str()).collect());
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(team.0)
+        .bind(f.unread)
+        .bind(f.scheduled)
+        .bind(f.channel.map(ChannelKind::as_str))
+        .bind(f.status.map(ThreadStatus::as_str))
+        .bind(f.assignee.map(|a| a.0))
+        .bind(f.unassigned)
+        .bind(f.search.as_deref().map(like_pattern))
+        .bind(after.map(|a| a.1))
+        .bind(after.map(|a| a.2))
+        .bind(f.limit + 1)
+        .bind(f.contact.map(|c| c.0))
+        .bind(statuses)
+        .bind(f.label.map(|l| l.0))
+        .bind(f.priority.map(Priority::rank))
+        .bind(f.viewer.map(|v| v.0));
+    // The rank ($17) is a parameter of the order by priority only.
+    let query = if ranked { query.bind(after.map(|a| a.0)) } else { query };
+    let rows: Vec<SummaryRow> = query.fetch_all(store.db()).await?;
+    Ok(page(rows, f.limit, |r| {
+        let at = r.activity();
+        if ranked { cursor::encode_ranked(r.rank(), at, r.id) } else { cursor::encode(at, r.id) }
+    }))
 }
 
 /// One thread's inbox row (one statement).
@@ -209,8 +246,8 @@ pub(super) async fn message_thread(store: &PgStore, team: TeamId, message: Messa
     Ok(ThreadId(id))
 }
 
-/// Resets the unread count (one transaction).
-pub(super) async fn mark_read(store: &PgStore, team: TeamId, thread: ThreadId) -> Result<ThreadSummary, StoreError> {
+/// Resets the unread count and takes off the reader's own unread mark (one transaction).
+pub(super) async fn mark_read(store: &PgStore, team: TeamId, thread: ThreadId, reader: UserId) -> Result<ThreadSummary, StoreError> {
     let mut tx = store.begin().await?;
     let done = sqlx::query("UPDATE threads SET unread_count = 0 WHERE team_id = $1 AND id = $2")
         .bind(team.0)
@@ -220,9 +257,14 @@ pub(super) async fn mark_read(store: &PgStore, team: TeamId, thread: ThreadId) -
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("thread"));
     }
+    sqlx::query("DELETE FROM thread_unread_marks WHERE user_id = $1 AND thread_id = $2")
+        .bind(reader.0)
+        .bind(thread.0)
+        .execute(tx.conn())
+        .await?;
     let s = summary(tx.conn(), team, thread).await?;
     tx.commit().await?;
-    Ok(s)
+    Ok(ThreadSummary { marked_unread: Some(false), ..s })
 }
 
 /// Changes status and/or assignee and appends `thread.updated` (one transaction).
@@ -233,7 +275,7 @@ pub(super) async fn update_thread(
     actor: Option<UserId>,
     change: ThreadChange,
 ) -> Result<Committed<ThreadSummary>, StoreError> {
-    let ThreadChange { status, snoozed_until, assignee } = change;
+    let ThreadChange { status, snoozed_until, assignee, priority, labels, add_labels } = change;
     let mut tx = store.begin().await?;
     if let Some(Some(user)) = assignee {
         // Only an active member of the same team can be assigned.
@@ -246,7 +288,8 @@ pub(super) async fn update_thread(
     }
     let done = sqlx::query(
         "UPDATE threads SET status = COALESCE($3, status), assignee_id = CASE WHEN $4 THEN $5 ELSE assignee_id END,
-            snoozed_until = CASE WHEN $3::text IS NULL THEN snoozed_until WHEN $3 = 'snoozed' THEN $6 END
+            snoozed_until = CASE WHEN $3::text IS NULL THEN snoozed_until WHEN $3 = 'snoozed' THEN $6 END,
+            priority = COALESCE($7, priority)
          WHERE team_id = $1 AND id = $2",
     )
     .bind(team.0)
@@ -255,11 +298,13 @@ pub(super) async fn update_thread(
     .bind(assignee.is_some())
     .bind(assignee.flatten().map(|a| a.0))
     .bind(snoozed_until)
+    .bind(priority.map(Priority::rank))
     .execute(tx.conn())
     .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("thread"));
     }
+    super::labels::set_thread_labels(&mut tx, team, thread, labels.as_deref(), &add_labels).await?;
     let s = summary(tx.conn(), team, thread).await?;
     let data = serde_json::to_value(&s)?;
     let event = append_event(&mut tx, team, thread, event::THREAD_UPDATED, actor, None, data).await?;

@@ -1,7 +1,7 @@
 //! Threads, messages, notes and the per-thread event log, split by concern: `rows` (row shapes
 //! and their domain types), `sql` (fragments the single-statement writers share), `events` (the
 //! log and the helpers transactional writers share), `inbox` (listing, lookups, a thread's
-//! workflow state), `send`, `status`, `inbound`, `scheduled`, `notes`. Every write appends its
+//! workflow state), `labels` (labels, unread marks, tab counts), `send`, `status`, `inbound`, `scheduled`, `notes`. Every write appends its
 //! thread events atomically with the change, each seq taken from `threads.last_seq` under the
 //! thread's row lock. This file only binds the port traits to those functions, converting the
 //! store's errors once with `op`.
@@ -9,6 +9,7 @@
 mod events;
 mod inbound;
 mod inbox;
+mod labels;
 mod notes;
 mod rows;
 mod scheduled;
@@ -53,6 +54,14 @@ impl ThreadReads for PgStore {
 
     async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>> {
         op(inbox::load_thread(self, thread)).await
+    }
+
+    async fn message(&self, team: TeamId, message: MessageId) -> DomainResult<Message> {
+        op(labels::message(self, team, message)).await
+    }
+
+    async fn thread_counts(&self, team: TeamId, viewer: UserId) -> DomainResult<ThreadCounts> {
+        op(labels::thread_counts(self, team, viewer)).await
     }
 }
 
@@ -117,8 +126,12 @@ impl ThreadWrites for PgStore {
         op(notes::add_note(self, team, thread, author, body, visibility, mentions)).await
     }
 
-    async fn mark_read(&self, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary> {
-        op(inbox::mark_read(self, team, thread)).await
+    async fn mark_read(&self, team: TeamId, thread: ThreadId, reader: UserId) -> DomainResult<ThreadSummary> {
+        op(inbox::mark_read(self, team, thread, reader)).await
+    }
+
+    async fn mark_unread(&self, team: TeamId, thread: ThreadId, reader: UserId) -> DomainResult<ThreadSummary> {
+        op(labels::mark_unread(self, team, thread, reader)).await
     }
 
     async fn update_thread(

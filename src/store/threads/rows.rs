@@ -67,12 +67,34 @@ pub(crate) struct SummaryRow {
     channel_number: String,
     #[sqlx(rename = "t_scheduled_count")]
     scheduled_count: i64,
+    #[sqlx(rename = "t_priority", try_from = "i16")]
+    priority: PriorityRank,
+    #[sqlx(rename = "t_label_ids")]
+    label_ids: Vec<Uuid>,
+    /// Only in reads for one reader (the inbox list, a read or unread mark).
+    #[sqlx(rename = "t_marked_unread", default)]
+    marked_unread: Option<bool>,
+}
+
+/// A stored priority rank; a rank no priority has is an error, never a default.
+pub(crate) struct PriorityRank(Priority);
+
+impl TryFrom<i16> for PriorityRank {
+    type Error = UnknownValue;
+    fn try_from(rank: i16) -> Result<Self, UnknownValue> {
+        Priority::from_rank(rank).map(PriorityRank).ok_or(UnknownValue { kind: "Priority", value: rank.to_string() })
+    }
 }
 
 impl SummaryRow {
     /// The inbox sort key: the last message, or the thread's creation for an empty thread.
     pub fn activity(&self) -> OffsetDateTime {
         self.last_message_at.unwrap_or(self.created_at)
+    }
+
+    /// The priority's stored rank (the inbox's order by priority).
+    pub fn rank(&self) -> i16 {
+        self.priority.0.rank()
     }
 }
 
@@ -98,6 +120,9 @@ impl From<SummaryRow> for ThreadSummary {
             last_seq: r.last_seq,
             scheduled_count: r.scheduled_count,
             created_at: r.created_at,
+            priority: r.priority.0,
+            label_ids: r.label_ids.into_iter().map(LabelId).collect(),
+            marked_unread: r.marked_unread,
         }
     }
 }

@@ -93,3 +93,10 @@ pub async fn cancel(State(state): State<AppState>, Auth(p): Auth, Path(id): Path
     let id: MessageId = path_id(&id, "message")?;
     Ok(Json(state.core.threads.cancel_scheduled(p.team.id, id, p.user).await?))
 }
+
+/// `POST /api/messages/{id}/retry`: a failed send again, as a new message (201); the failed one
+/// is kept.
+pub async fn retry(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Message>)> {
+    let id: MessageId = path_id(&id, "message")?;
+    Ok((StatusCode::CREATED, Json(state.core.threads.retry(p.team.id, id, p.user).await?)))
+}

@@ -3,6 +3,7 @@
 mod analytics;
 mod assignment;
 mod auth;
+mod bulk;
 mod channels;
 mod contacts;
 mod identities;
@@ -12,6 +13,7 @@ mod messages;
 mod ops;
 mod passwords;
 mod realtime;
+mod labels;
 mod replies;
 mod simulator;
 mod team;
@@ -80,9 +82,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/team/default-country", axum::routing::put(contacts::set_default_country))
         .route("/api/team/auto-assignment", get(assignment::get).put(assignment::set))
         .route("/api/threads", get(threads::list))
+        .route("/api/threads/counts", get(threads::counts))
+        .route("/api/threads/bulk", post(bulk::bulk))
         .route("/api/threads/for-contact", post(threads::for_contact))
         .route("/api/threads/{id}", get(threads::get).patch(threads::update))
         .route("/api/threads/{id}/read", post(threads::read))
+        .route("/api/threads/{id}/unread", post(threads::unread))
+        .route("/api/labels", get(labels::list).post(labels::create))
+        .route("/api/labels/{id}", patch(labels::update).delete(labels::delete))
         .route("/api/threads/{id}/events", get(threads::events))
         .route("/api/threads/{id}/notes", get(threads::notes).post(threads::add_note))
         .route("/api/replies", get(replies::list).post(replies::create))
@@ -90,6 +97,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/replies/{id}", get(replies::get).patch(replies::update).delete(replies::delete))
         .route("/api/messages", post(messages::create))
         .route("/api/messages/{id}", patch(messages::edit).delete(messages::cancel))
+        .route("/api/messages/{id}/retry", post(messages::retry))
         .route("/api/channels", get(channels::list).post(channels::create))
         .route("/api/channels/{id}", axum::routing::delete(channels::delete))
         .route("/api/numbers", get(channels::numbers))

@@ -1,4 +1,5 @@
-//! The inbox: thread list and detail, status and assignment, reads, notes and the event log.
+//! The inbox: thread list (tabs, filters, orders) and its counts, detail, status, assignment,
+//! priority and labels, reads and unread marks, notes and the event log.
 
 use super::path_id;
 use crate::AppState;
@@ -7,6 +8,7 @@ use crate::extract::{Auth, Json, Query};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::{Page, ThreadFilter};
+use actors::rules;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -25,8 +27,19 @@ pub struct ListQuery {
     search: Option<String>,
     /// One contact's threads, across channels.
     contact_id: Option<ContactId>,
+    /// An inbox tab: open (open + pending), snoozed, resolved, all (the default here).
+    view: Option<String>,
+    label: Option<String>,
+    priority: Option<String>,
+    /// recent (the default) or priority.
+    sort: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
+}
+
+/// An optional query value, blank meaning absent.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<ThreadSummary>>> {
@@ -37,6 +50,11 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<
         status: q.status,
         search: q.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         contact: q.contact_id,
+        view: given(&q.view).map(rules::views::view).transpose()?,
+        label: given(&q.label).map(|l| l.parse().map_err(|_| ApiError::invalid("label", "must be a label id"))).transpose()?,
+        priority: given(&q.priority).map(rules::labels::priority).transpose()?,
+        sort: given(&q.sort).map(rules::views::sort).transpose()?.unwrap_or_default(),
+        viewer: Some(p.user.id),
         cursor: q.cursor,
         limit: q.limit.unwrap_or(50).clamp(1, 200),
         ..ThreadFilter::default()
@@ -48,6 +66,12 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<
         Some(id) => filter.assignee = Some(id.parse().map_err(|_| ApiError::invalid("assignee", "must be me, none or a user id"))?),
     }
     Ok(Json(state.reads.list_threads(p.team.id, &filter).await?))
+}
+
+/// `GET /api/threads/counts`: how many conversations each tab holds (`mine` and `unassigned`
+/// of the Open tab). Clients read it again when a thread event arrives.
+pub async fn counts(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<ThreadCounts>> {
+    Ok(Json(state.reads.thread_counts(p.team.id, p.user.id).await?))
 }
 
 /// A thread of the caller's team, or 404.
@@ -82,6 +106,10 @@ pub struct ThreadUpdate {
     snoozed_until: Option<time::OffsetDateTime>,
     #[serde(default, with = "super::contacts::double_option")]
     assignee_id: Option<Option<UserId>>,
+    /// none, low, medium, high or urgent.
+    priority: Option<String>,
+    /// The thread's labels (replacing its current ones).
+    labels: Option<Vec<LabelId>>,
 }
 
 pub async fn update(
@@ -91,13 +119,26 @@ pub async fn update(
     Json(req): Json<ThreadUpdate>,
 ) -> ApiResult<Json<ThreadSummary>> {
     let thread: ThreadId = path_id(&id, "thread")?;
-    let change = actors::ports::ThreadChange { status: req.status, snoozed_until: req.snoozed_until, assignee: req.assignee_id };
+    let change = actors::ports::ThreadChange {
+        status: req.status,
+        snoozed_until: req.snoozed_until,
+        assignee: req.assignee_id,
+        priority: req.priority.as_deref().map(rules::labels::priority).transpose()?,
+        labels: req.labels,
+        add_labels: Vec::new(),
+    };
     Ok(Json(state.core.threads.update(p.team.id, thread, p.user, change).await?))
 }
 
 pub async fn read(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<ThreadSummary>> {
     let thread: ThreadId = path_id(&id, "thread")?;
     Ok(Json(state.core.threads.mark_read(p.team.id, thread, p.user).await?))
+}
+
+/// `POST /api/threads/{id}/unread`: unread again for the caller alone (until they read it).
+pub async fn unread(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<Json<ThreadSummary>> {
+    let thread: ThreadId = path_id(&id, "thread")?;
+    Ok(Json(state.core.threads.mark_unread(p.team.id, thread, p.user).await?))
 }
 
 #[derive(Deserialize)]

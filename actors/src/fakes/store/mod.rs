@@ -20,6 +20,7 @@ mod assignment;
 mod channels;
 mod contacts;
 mod identities;
+mod labels;
 mod lists;
 mod passwords;
 mod reads;
@@ -57,6 +58,8 @@ pub const METHODS: &[&str] = &[
     "thread_for_inbound",
     "message_thread",
     "load_thread",
+    "message",
+    "thread_counts",
     // ThreadWrites
     "create_outbound",
     "begin_send",
@@ -65,6 +68,7 @@ pub const METHODS: &[&str] = &[
     "record_inbound",
     "add_note",
     "mark_read",
+    "mark_unread",
     "update_thread",
     "wake_thread",
     "edit_scheduled",
@@ -147,6 +151,11 @@ pub const METHODS: &[&str] = &[
     "contact_fields",
     "set_contact_fields",
     "set_default_country",
+    // LabelReads / LabelWrites
+    "labels",
+    "create_label",
+    "update_label",
+    "delete_label",
     // ReplyStore
     "list_replies",
     "reply",
@@ -244,6 +253,10 @@ struct State {
     auto_assignment: HashMap<TeamId, AutoAssignment>,
     last_picked: HashMap<UserId, u64>,
     picks: u64,
+    /// The teams' labels.
+    labels: HashMap<LabelId, Label>,
+    /// Each agent's "marked unread" conversations.
+    unread_marks: std::collections::HashSet<(UserId, ThreadId)>,
 }
 
 struct UserRow {
@@ -316,6 +329,8 @@ struct ThreadRow {
     last_preview: String,
     last_seq: i64,
     created_at: OffsetDateTime,
+    priority: Priority,
+    labels: Vec<LabelId>,
 }
 
 impl ThreadRow {
@@ -500,6 +515,13 @@ impl State {
             last_seq: t.last_seq,
             scheduled_count,
             created_at: t.created_at,
+            priority: t.priority,
+            label_ids: {
+                let mut ids = t.labels.clone();
+                ids.sort();
+                ids
+            },
+            marked_unread: None,
         })
     }
 
@@ -613,6 +635,8 @@ impl State {
                 last_preview: String::new(),
                 last_seq: 0,
                 created_at: now(),
+                priority: Priority::None,
+                labels: Vec::new(),
             },
         );
         (id, true)
@@ -626,6 +650,14 @@ impl State {
         }
         self.messages.retain(|_, m| !ids.contains(&m.msg.thread_id));
         self.notes.retain(|n| !ids.contains(&n.thread_id));
+        self.unread_marks.retain(|(_, t)| !ids.contains(t));
+    }
+
+    /// A thread's row for one reader: with whether they marked it unread.
+    fn reader_summary(&self, team: TeamId, id: ThreadId, reader: UserId) -> DomainResult<ThreadSummary> {
+        let mut summary = self.team_summary(team, id)?;
+        summary.marked_unread = Some(self.unread_marks.contains(&(reader, id)));
+        Ok(summary)
     }
 }
 

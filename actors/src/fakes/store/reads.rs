@@ -7,20 +7,30 @@ use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
 use crate::ports::{Page, ThreadFilter, ThreadReads};
+use crate::rules::views::View;
 use async_trait::async_trait;
 
 #[async_trait]
 impl ThreadReads for MemoryStore {
     async fn list_threads(&self, team: TeamId, f: &ThreadFilter) -> DomainResult<Page<ThreadSummary>> {
         self.enter("list_threads").await?;
-        let after = f.cursor.as_deref().map(decode_cursor).transpose()?;
         let s = self.state();
+        let marked = |t: &ThreadSummary| f.viewer.is_some_and(|v| s.unread_marks.contains(&(v, t.id)));
         let mut rows: Vec<(time::OffsetDateTime, ThreadSummary)> = s
             .threads
             .values()
             .filter(|t| t.team == team)
             .filter_map(|t| s.summary(t.id).map(|sum| (t.activity(), sum)))
-            .filter(|(_, t)| !f.unread || t.unread_count > 0)
+            .map(|(at, mut t)| {
+                if f.viewer.is_some() {
+                    t.marked_unread = Some(marked(&t));
+                }
+                (at, t)
+            })
+            .filter(|(_, t)| !f.unread || t.unread_count > 0 || t.marked_unread == Some(true))
+            .filter(|(_, t)| f.view.is_none_or(|v| v.shows(t.status)))
+            .filter(|(_, t)| f.label.is_none_or(|l| t.label_ids.contains(&l)))
+            .filter(|(_, t)| f.priority.is_none_or(|p| t.priority == p))
             .filter(|(_, t)| !f.scheduled || t.scheduled_count > 0)
             .filter(|(_, t)| f.channel.is_none_or(|k| t.channel.kind == k))
             .filter(|(_, t)| f.status.is_none_or(|st| t.status == st))
@@ -28,10 +38,18 @@ impl ThreadReads for MemoryStore {
             .filter(|(_, t)| !f.unassigned || t.assignee_id.is_none())
             .filter(|(_, t)| f.contact.is_none_or(|c| t.contact.id == c))
             .filter(|(_, t)| f.search.as_deref().is_none_or(|q| contains_ci(&t.contact.name, q) || t.contact.phone.contains(q)))
-            .filter(|(at, t)| after.is_none_or(|(a, id)| (*at, t.id.0) < (a, id)))
             .collect();
-        rows.sort_by_key(|(at, t)| std::cmp::Reverse((*at, t.id)));
-        let page = page(rows, f.limit, |(at, t)| encode_cursor(*at, t.id.0));
+        // By priority the key is (rank, activity, id), and so is the cursor.
+        let ranked = f.sort == crate::rules::views::Sort::Priority;
+        let key = |at: time::OffsetDateTime, t: &ThreadSummary| (if ranked { t.priority.rank() } else { 0 }, at, t.id.0);
+        if let Some(after) = f.cursor.as_deref().map(|c| decode_ranked(c, ranked)).transpose()? {
+            rows.retain(|(at, t)| key(*at, t) < after);
+        }
+        rows.sort_by_key(|(at, t)| std::cmp::Reverse(key(*at, t)));
+        let page = page(rows, f.limit, |(at, t)| {
+            let (rank, at, id) = key(*at, t);
+            if ranked { hex::encode(format!("{rank}|{}", encode_cursor(at, id))) } else { encode_cursor(at, id) }
+        });
         Ok(Page { items: page.items.into_iter().map(|(_, t)| t).collect(), next_cursor: page.next_cursor })
     }
 
@@ -92,4 +110,39 @@ impl ThreadReads for MemoryStore {
         self.enter("load_thread").await?;
         Ok(self.state().summary(thread))
     }
+
+    async fn message(&self, team: TeamId, message: MessageId) -> DomainResult<Message> {
+        self.enter("message").await?;
+        let s = self.state();
+        s.messages.get(&message).map(|m| m.msg.clone()).filter(|m| m.team_id == team).ok_or(DomainError::NotFound("message"))
+    }
+
+    async fn thread_counts(&self, team: TeamId, viewer: UserId) -> DomainResult<ThreadCounts> {
+        self.enter("thread_counts").await?;
+        let s = self.state();
+        let mut c = ThreadCounts::default();
+        for t in s.threads.values().filter(|t| t.team == team) {
+            let open = View::Open.shows(t.status);
+            c.all += 1;
+            c.open += i64::from(open);
+            c.snoozed += i64::from(View::Snoozed.shows(t.status));
+            c.resolved += i64::from(View::Resolved.shows(t.status));
+            c.mine += i64::from(open && t.assignee == Some(viewer));
+            c.unassigned += i64::from(open && t.assignee.is_none());
+        }
+        Ok(c)
+    }
+}
+
+/// A cursor as (rank, activity, id): by priority it carries the rank before the plain cursor.
+fn decode_ranked(cursor: &str, ranked: bool) -> DomainResult<(i16, time::OffsetDateTime, uuid::Uuid)> {
+    if !ranked {
+        let (at, id) = decode_cursor(cursor)?;
+        return Ok((0, at, id));
+    }
+    let bad = || DomainError::invalid("cursor", "is not a cursor this server gave out");
+    let raw = String::from_utf8(hex::decode(cursor).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (rank, rest) = raw.split_once('|').ok_or_else(bad)?;
+    let (at, id) = decode_cursor(rest)?;
+    Ok((rank.parse().map_err(|_| bad())?, at, id))
 }

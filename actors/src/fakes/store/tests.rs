@@ -236,9 +236,9 @@ async fn knobs_fail_delay_and_count_calls() {
     s.store.set_latency("mark_read", Duration::from_secs(3));
     let started = tokio::time::Instant::now();
     for _ in 0..2 {
-        assert!(matches!(s.store.mark_read(s.team, s.thread).await, Err(DomainError::Internal(_))));
+        assert!(matches!(s.store.mark_read(s.team, s.thread, s.user.id).await, Err(DomainError::Internal(_))));
     }
-    s.store.mark_read(s.team, s.thread).await.expect("the third call works");
+    s.store.mark_read(s.team, s.thread, s.user.id).await.expect("the third call works");
     assert_eq!(started.elapsed(), Duration::from_secs(9), "each call waited its latency");
     assert_eq!(s.store.calls("mark_read"), 3);
     assert_eq!(s.store.calls("load_thread"), 0);

@@ -155,12 +155,21 @@ impl ThreadWrites for MemoryStore {
         Ok(Committed { value: note, events: vec![event], thread: summary })
     }
 
-    async fn mark_read(&self, team: TeamId, thread: ThreadId) -> DomainResult<ThreadSummary> {
+    async fn mark_read(&self, team: TeamId, thread: ThreadId, reader: UserId) -> DomainResult<ThreadSummary> {
         self.enter("mark_read").await?;
         let mut s = self.state();
         let t = s.threads.get_mut(&thread).filter(|t| t.team == team).ok_or(DomainError::NotFound("thread"))?;
         t.unread = 0;
-        s.team_summary(team, thread)
+        s.unread_marks.remove(&(reader, thread));
+        s.reader_summary(team, thread, reader)
+    }
+
+    async fn mark_unread(&self, team: TeamId, thread: ThreadId, reader: UserId) -> DomainResult<ThreadSummary> {
+        self.enter("mark_unread").await?;
+        let mut s = self.state();
+        s.team_summary(team, thread)?;
+        s.unread_marks.insert((reader, thread));
+        s.reader_summary(team, thread, reader)
     }
 
     async fn update_thread(
@@ -171,20 +180,36 @@ impl ThreadWrites for MemoryStore {
         change: ThreadChange,
     ) -> DomainResult<Committed<ThreadSummary>> {
         self.enter("update_thread").await?;
-        let ThreadChange { status, snoozed_until, assignee } = change;
+        let ThreadChange { status, snoozed_until, assignee, priority, labels, add_labels } = change;
         let mut s = self.state();
         if let Some(Some(user)) = assignee
             && s.users.get(&user).is_none_or(|u| u.user.team_id != team || u.deactivated_at.is_some())
         {
             return Err(DomainError::invalid("assignee_id", "is not a member of this team"));
         }
+        if labels.iter().flatten().chain(&add_labels).any(|l| s.labels.get(l).is_none_or(|l| l.team_id != team)) {
+            return Err(DomainError::invalid("labels", "are not all labels of this team"));
+        }
         let t = s.threads.get_mut(&thread).filter(|t| t.team == team).ok_or(DomainError::NotFound("thread"))?;
+        let mut new_labels = labels.unwrap_or_else(|| t.labels.clone());
+        for label in add_labels {
+            if !new_labels.contains(&label) {
+                new_labels.push(label);
+            }
+        }
+        if new_labels.len() > crate::rules::labels::MAX_PER_THREAD {
+            return Err(DomainError::invalid("labels", "too many labels on a conversation"));
+        }
+        t.labels = new_labels;
         if let Some(status) = status {
             t.status = status;
             t.snoozed_until = snoozed_until.filter(|_| status == ThreadStatus::Snoozed);
         }
         if let Some(assignee) = assignee {
             t.assignee = assignee;
+        }
+        if let Some(priority) = priority {
+            t.priority = priority;
         }
         let before = s.team_summary(team, thread)?;
         let data = serde_json::to_value(&before).map_err(|e| DomainError::Internal(e.to_string()))?;

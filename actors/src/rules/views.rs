@@ -1,0 +1,89 @@
+//! The inbox's tabs, defined once: which statuses each shows (Open is open and pending: both
+//! still need the team; Snoozed; Resolved; All), which tab is the default, and what the counts
+//! of "Mine" and "Unassigned" are taken over (the Open tab). The store's filter and counts, the
+//! fake's and the web's query parsing all read them from here.
+
+use crate::domain::ThreadStatus;
+use crate::error::{DomainError, DomainResult};
+
+/// An inbox tab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum View {
+    /// Open and pending: what the team still has to do. The default tab.
+    #[default]
+    Open,
+    Snoozed,
+    Resolved,
+    All,
+}
+
+impl View {
+    /// The statuses this tab shows; empty for All (no status filter).
+    pub fn statuses(self) -> &'static [ThreadStatus] {
+        match self {
+            View::Open => &[ThreadStatus::Open, ThreadStatus::Pending],
+            View::Snoozed => &[ThreadStatus::Snoozed],
+            View::Resolved => &[ThreadStatus::Resolved],
+            View::All => &[],
+        }
+    }
+
+    /// Whether a thread of `status` is in this tab.
+    pub fn shows(self, status: ThreadStatus) -> bool {
+        let statuses = self.statuses();
+        statuses.is_empty() || statuses.contains(&status)
+    }
+}
+
+/// A tab as the query names it (`open`, `snoozed`, `resolved`, `all`).
+pub fn view(text: &str) -> DomainResult<View> {
+    Ok(match text.trim() {
+        "open" => View::Open,
+        "snoozed" => View::Snoozed,
+        "resolved" => View::Resolved,
+        "all" => View::All,
+        _ => return Err(DomainError::invalid("view", "must be open, snoozed, resolved or all")),
+    })
+}
+
+/// How the inbox is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Newest activity first.
+    #[default]
+    Recent,
+    /// Highest priority first, then newest activity.
+    Priority,
+}
+
+/// An order as the query names it (`recent`, `priority`).
+pub fn sort(text: &str) -> DomainResult<Sort> {
+    match text.trim() {
+        "recent" => Ok(Sort::Recent),
+        "priority" => Ok(Sort::Priority),
+        _ => Err(DomainError::invalid("sort", "must be recent or priority")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ThreadStatus::*;
+
+    #[test]
+    fn open_is_open_and_pending_and_the_default() {
+        assert_eq!(View::default(), View::Open);
+        assert!(View::Open.shows(Open) && View::Open.shows(Pending));
+        assert!(!View::Open.shows(Snoozed) && !View::Open.shows(Resolved));
+        assert!(View::All.shows(Resolved) && View::All.shows(Snoozed));
+        assert!(View::Snoozed.shows(Snoozed) && !View::Snoozed.shows(Open));
+    }
+
+    #[test]
+    fn names_parse() {
+        assert_eq!(view("resolved").unwrap(), View::Resolved);
+        assert!(view("closed").is_err());
+        assert_eq!(sort("priority").unwrap(), Sort::Priority);
+        assert!(sort("oldest").is_err());
+    }
+}
