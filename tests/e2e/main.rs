@@ -27,6 +27,7 @@ mod sign_in_throttle;
 mod slowloris;
 mod support;
 mod team_admin;
+mod triage;
 mod twilio;
 mod two_factor;
 mod workflow;

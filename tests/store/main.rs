@@ -10,6 +10,7 @@ mod replies;
 mod seqs;
 mod statements;
 mod tokens;
+mod triage;
 mod two_factor;
 
 use actors::domain::*;

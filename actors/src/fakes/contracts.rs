@@ -433,3 +433,69 @@ pub async fn auto_assignment(store: &dyn crate::ports::Store, team: crate::ids::
     store.set_auto_assignment(team, AutoAssignment { enabled: false, ..on }).await.unwrap();
     assert_eq!(store.next_assignee(team, online).await.unwrap(), None);
 }
+
+/// Triage: labels (unique names regardless of case, the team's only, deleted off every thread
+/// with an audit entry), a thread's labels and priority (replaced, added, bounded, filtered and
+/// sorted by), each reader's unread mark, the tabs' counts. `by` is an admin of a team with
+/// `thread`, open and unassigned, its only thread.
+pub async fn triage(store: &dyn crate::ports::Store, by: &Actor, thread: crate::ids::ThreadId) {
+    use crate::domain::{Priority, ThreadStatus};
+    use crate::ports::{ThreadChange, ThreadFilter};
+    use crate::rules::views::{Sort, View};
+    let team = by.team();
+    let vip = store.create_label(team, "VIP", "#f59e0b", 200).await.unwrap();
+    let bug = store.create_label(team, "Bug", "#dc2626", 200).await.unwrap();
+    assert!(matches!(store.create_label(team, "vip", "#000000", 200).await, Err(DomainError::Conflict(_))));
+    assert!(matches!(store.create_label(team, "Third", "#000000", 2).await, Err(DomainError::Invalid { field: "labels", .. })));
+    let names: Vec<String> = store.labels(team).await.unwrap().into_iter().map(|l| l.name).collect();
+    assert_eq!(names, ["Bug", "VIP"]);
+    let renamed = store.update_label(team, bug.id, Some("Bugs"), None).await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.color.as_str()), ("Bugs", "#dc2626"));
+    assert!(matches!(store.update_label(team, bug.id, Some("VIP"), None).await, Err(DomainError::Conflict(_))));
+
+    // Replaced, then added to; another team's label or a missing one refused.
+    let set = ThreadChange { labels: Some(vec![vip.id]), priority: Some(Priority::High), ..ThreadChange::default() };
+    let row = store.update_thread(team, thread, Some(by.user.id), set).await.unwrap();
+    assert_eq!((row.value.label_ids.clone(), row.value.priority), (vec![vip.id], Priority::High));
+    assert_eq!(row.events[0].data["label_ids"], serde_json::json!([vip.id]));
+    let add = ThreadChange { add_labels: vec![bug.id, vip.id], ..ThreadChange::default() };
+    let mut both = vec![vip.id, bug.id];
+    both.sort();
+    assert_eq!(store.update_thread(team, thread, None, add).await.unwrap().value.label_ids, both);
+    let missing = ThreadChange { add_labels: vec![crate::ids::LabelId::new()], ..ThreadChange::default() };
+    assert!(matches!(store.update_thread(team, thread, None, missing).await, Err(DomainError::Invalid { field: "labels", .. })));
+    assert_eq!(store.thread(team, thread).await.unwrap().label_ids, both, "a refused change changes nothing");
+
+    // Filters, the order by priority, the tabs.
+    let list = |f: ThreadFilter| async move { store.list_threads(team, &ThreadFilter { limit: 10, ..f }).await.unwrap().items };
+    assert_eq!(list(ThreadFilter { label: Some(bug.id), ..Default::default() }).await.len(), 1);
+    assert_eq!(list(ThreadFilter { priority: Some(Priority::Low), ..Default::default() }).await.len(), 0);
+    assert_eq!(list(ThreadFilter { view: Some(View::Open), sort: Sort::Priority, ..Default::default() }).await.len(), 1);
+    assert_eq!(list(ThreadFilter { view: Some(View::Resolved), ..Default::default() }).await.len(), 0);
+    let counts = store.thread_counts(team, by.user.id).await.unwrap();
+    assert_eq!((counts.open, counts.resolved, counts.all, counts.mine, counts.unassigned), (1, 0, 1, 0, 1));
+    let resolve = ThreadChange { status: Some(ThreadStatus::Resolved), ..ThreadChange::default() };
+    store.update_thread(team, thread, None, resolve).await.unwrap();
+    let counts = store.thread_counts(team, by.user.id).await.unwrap();
+    assert_eq!((counts.open, counts.resolved, counts.unassigned), (0, 1, 0));
+
+    // Each reader's unread mark.
+    let unread = |viewer| ThreadFilter { unread: true, viewer: Some(viewer), ..Default::default() };
+    let marked = store.mark_unread(team, thread, by.user.id).await.unwrap();
+    assert_eq!(marked.marked_unread, Some(true));
+    let mine = list(unread(by.user.id)).await;
+    assert_eq!((mine.len(), mine[0].marked_unread), (1, Some(true)));
+    assert!(list(unread(crate::ids::UserId::new())).await.is_empty(), "not someone else's");
+    assert_eq!(store.thread(team, thread).await.unwrap().marked_unread, None, "a shared row never carries it");
+    assert_eq!(store.mark_read(team, thread, by.user.id).await.unwrap().marked_unread, Some(false));
+    assert!(list(unread(by.user.id)).await.is_empty());
+
+    // A deleted label leaves every thread, with its audit entry.
+    let (gone, threads) = store.delete_label(by, vip.id).await.unwrap();
+    assert_eq!((gone.id, threads), (vip.id, 1));
+    assert_eq!(store.thread(team, thread).await.unwrap().label_ids, vec![bug.id]);
+    assert!(matches!(store.delete_label(by, vip.id).await, Err(DomainError::NotFound("label"))));
+    let audit = store.audit_log(team, None, 50).await.unwrap().items;
+    assert!(audit.iter().any(|e| e.action == "label.deleted" && e.details["name"] == "VIP"), "audited");
+    assert!(matches!(store.message(team, crate::ids::MessageId::new()).await, Err(DomainError::NotFound("message"))));
+}

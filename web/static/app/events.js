@@ -3,6 +3,8 @@
 // so imports point one way. inbox.js subscribes at start-up. Events:
 // - 'open-thread' { id, push }: open conversation `id` (push: add a history entry).
 // - 'thread-deleted' { id }: conversation `id` was deleted; close it if it is the open one.
+// - 'threads-changed' [ThreadSummary]: a bulk action's rows (bulk.js), upserted by inbox.js.
+// - 'selection-changed': the list was drawn again; the bulk bar follows (bulk.js).
 
 const handlers = new Map(); // name -> [fn]
 

@@ -1,5 +1,6 @@
 // The inbox page's start-up and wiring: the three panes (list.js, thread.js, contact.js), the
-// "New conversation" button and its `c` shortcut (new-conversation.js), the socket, members, the
+// "New conversation" button and its `c` shortcut (new-conversation.js), the other keys
+// (keyboard.js), the team's labels, bulk answers ('threads-changed'), the socket, members, the
 // team and user channels (sync.js), the first page of threads, the thread in the URL and
 // back/forward. It is the top of the inbox's modules: the ones below ask it to open a
 // thread with an 'open-thread' event, or to close a deleted one with 'thread-deleted' (events.js),
@@ -8,11 +9,13 @@
 import { h } from './dom.js';
 import { emit, on } from './events.js';
 import { buildContactPane } from './contact.js';
-import { buildListPane, loadThreads, scheduleRenderList } from './list.js';
+import { onInboxKey, showShortcuts, typing } from './keyboard.js';
+import { loadLabels } from './labels.js';
+import { buildListPane, loadThreads, scheduleRenderList, upsertThread } from './list.js';
 import { newConversationOpen, openNewConversation } from './new-conversation.js';
 import { connect, exposeDebugHandle, onReconnect } from './realtime.js';
 import { boot, loadMembers, main } from './session.js';
-import { els } from './state.js';
+import { els, inbox } from './state.js';
 import { resync, subscribeTeamAndUser } from './sync.js';
 import { buildThreadPane, closeDeletedThread, closeThread, openThread } from './thread.js';
 import { renderAssigneeOptions } from './thread-header.js';
@@ -20,13 +23,16 @@ import { renderAssigneeOptions } from './thread-header.js';
 // ---------------------------------------------------------------- start
 
 export async function startInbox() {
-  on('open-thread', ({ id, push }) => openThread(id, push));
+  on('open-thread', ({ id, push }) => { inbox.cursorId = id; return openThread(id, push); });
+  // A bulk action's answer: the rows change at once (the team channel brings them to the others).
+  on('threads-changed', (rows) => { for (const t of rows || []) upsertThread(t); });
   on('thread-deleted', ({ id }) => closeDeletedThread(id));
   buildInbox();
   connect();
   exposeDebugHandle();
   onReconnect(resync);
   await loadMembers();
+  loadLabels().catch(() => {});
   renderAssigneeOptions();
   subscribeTeamAndUser();
   await loadThreads();
@@ -43,17 +49,12 @@ export async function startInbox() {
   // Relative times age; refresh them without touching anything else.
   setInterval(() => scheduleRenderList(), 30000);
   document.addEventListener('keydown', onShortcut);
+  document.addEventListener('keydown', onInboxKey);
 }
 
 /** The dialog, opening the new thread here once sent (it is in every inbox by then, live). */
 function newConversation() {
   openNewConversation({ onSent: (id) => emit('open-thread', { id, push: true }) });
-}
-
-/** Whether a key press is someone typing (a field, an editable element): no shortcut then. */
-function typing(e) {
-  const t = e.target;
-  return !!(t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)));
 }
 
 /** `c`: new conversation (not while typing, not with a modifier, not over a dialog). */
@@ -69,7 +70,8 @@ function buildInbox() {
   const listPane = buildListPane();
   listPane.prepend(h('div', { class: 'list-head' },
     h('button', { type: 'button', class: 'primary', 'data-testid': 'new-conversation-button', 'aria-keyshortcuts': 'c', title: 'New conversation (C)', onclick: newConversation },
-      'New conversation', h('kbd', { class: 'kbd', 'aria-hidden': 'true' }, 'C'))));
+      'New conversation', h('kbd', { class: 'kbd', 'aria-hidden': 'true' }, 'C')),
+    h('button', { type: 'button', class: 'ghost', 'data-testid': 'shortcuts-button', 'aria-keyshortcuts': '?', title: 'Keyboard shortcuts (?)', onclick: showShortcuts }, '?')));
   const threadPane = buildThreadPane();
   els.contactPane = buildContactPane();
   els.inbox = h('div', { class: 'inbox', 'data-testid': 'inbox' }, listPane, threadPane, els.contactPane);

@@ -1,16 +1,20 @@
-// The inbox's left pane, the thread list: filters, search, paging, live upserts of thread
+// The inbox's left pane, the thread list: the tabs and triage filters (triage.js), filters, search, paging,
+// ticking rows for bulk actions (bulk.js), priority and labels on each row, live upserts of thread
 // summaries from any source, rows of deleted threads dropped for good, unread badges and the top bar's counts, and marking the open thread
 // read (which clears its badge for the other tabs and agents too). A row's click asks for the
 // thread with an 'open-thread' event (events.js): thread.js imports this module.
 
 import { api, qs } from './api.js';
+import { buildBulkBar, toggleSelected } from './bulk.js';
 import { avatar, channelTag, debounce, h, timeEl, toast } from './dom.js';
 import { emit } from './events.js';
 import { relTime, toDate } from './format.js';
+import { PRIORITIES, labelChip, priorityBadge } from './labels.js';
 import { me, team } from './session.js';
 import { buildSimulator } from './simulator.js';
 import { els, inbox, openId, seqs, view } from './state.js';
 import { renderThreadHeader } from './thread-header.js';
+import { buildTriageBar, inTriage, loadCounts, scheduleCounts } from './triage.js';
 
 /** Left pane: filters + list + simulator. */
 export function buildListPane() {
@@ -25,19 +29,18 @@ export function buildListPane() {
   els.channelFilter = h('select', { id: 'filter-channel', 'aria-label': 'Channel', 'data-testid': 'filter-channel' },
     h('option', { value: '' }, 'All channels'), h('option', { value: 'sms' }, 'SMS'), h('option', { value: 'whatsapp' }, 'WhatsApp'));
   els.channelFilter.addEventListener('change', () => { f.channel = els.channelFilter.value; loadThreads(); });
-  els.statusFilter = h('select', { id: 'filter-status', 'aria-label': 'Status', 'data-testid': 'filter-status' },
-    h('option', { value: '' }, 'Any status'), ...['open', 'pending', 'resolved', 'snoozed'].map((s) => h('option', { value: s }, s[0].toUpperCase() + s.slice(1))));
-  els.statusFilter.addEventListener('change', () => { f.status = els.statusFilter.value; loadThreads(); });
 
   els.list = h('ul', { class: 'thread-list', 'data-testid': 'thread-list', 'aria-label': 'Conversations' });
   els.listEmpty = h('p', { class: 'empty muted', 'data-testid': 'thread-list-empty', hidden: true }, 'No conversations match.');
   els.loadMore = h('button', { type: 'button', class: 'ghost load-more', hidden: true, 'data-testid': 'load-more', onclick: () => loadThreads(true) }, 'Load more');
 
   return h('section', { class: 'pane list-pane', 'aria-label': 'Conversations', 'data-testid': 'list-pane' },
+    buildTriageBar(() => loadThreads()),
+    buildBulkBar(),
     h('div', { class: 'filters', role: 'search' },
       els.search,
-      h('div', { class: 'chips' }, check('unread', 'Unread', 'filter-unread'), check('scheduled', 'Scheduled', 'filter-scheduled'), check('mine', 'Assigned to me', 'filter-mine')),
-      h('div', { class: 'selects' }, els.channelFilter, els.statusFilter)),
+      h('div', { class: 'chips' }, check('unread', 'Unread', 'filter-unread'), check('scheduled', 'Scheduled', 'filter-scheduled')),
+      h('div', { class: 'selects' }, els.channelFilter)),
     els.list, els.listEmpty, els.loadMore,
     team.simulator_mode ? buildSimulator() : null);
 }
@@ -49,17 +52,21 @@ function sortKey(t) {
   return d ? d.getTime() : 0;
 }
 
-function sortedThreads() {
-  return [...inbox.threads.values()].sort((a, b) => (sortKey(b) - sortKey(a)) || (a.id < b.id ? 1 : -1));
+const rank = (t) => PRIORITIES.indexOf(t.priority || 'none');
+
+/** The rows in the list's order (what j/k walk). */
+export function sortedThreads() {
+  const byPriority = inbox.filters.sort === 'priority';
+  return [...inbox.threads.values()].sort((a, b) => (byPriority ? rank(b) - rank(a) : 0) || (sortKey(b) - sortKey(a)) || (a.id < b.id ? 1 : -1));
 }
 
 function matchesFilters(t) {
   const f = inbox.filters;
   if (t.id === openId) return true; // never yank the open conversation out of the list
-  if (f.unread && !(t.unread_count > 0)) return false;
+  if (!inTriage(t)) return false;
+  if (f.unread && !(t.unread_count > 0 || t.marked_unread)) return false;
   if (f.scheduled && !(t.scheduled_count > 0)) return false;
   if (f.channel && t.channel && t.channel.kind !== f.channel) return false;
-  if (f.status && t.status !== f.status) return false;
   if (f.mine && t.assignee_id !== me.id) return false;
   if (f.search) {
     const c = t.contact || {};
@@ -76,8 +83,11 @@ export async function loadThreads(more) {
     unread: f.unread ? 'true' : '',
     scheduled: f.scheduled ? 'true' : '',
     channel: f.channel,
-    status: f.status,
-    assignee: f.mine ? 'me' : '',
+    view: f.view,
+    assignee: f.mine ? 'me' : (f.unassigned ? 'none' : ''),
+    label: f.label,
+    priority: f.priority,
+    sort: f.sort === 'priority' ? 'priority' : '',
     search: f.search,
     limit: 50,
     cursor: more ? inbox.nextCursor : '',
@@ -97,6 +107,7 @@ export async function loadThreads(more) {
     }
     inbox.nextCursor = (data && data.next_cursor) || null;
     renderList();
+    if (!more) loadCounts();
   } catch (err) {
     if (err.status !== 401) toast(`Could not load conversations: ${err.message}`, { kind: 'error' });
   }
@@ -105,6 +116,12 @@ export async function loadThreads(more) {
 /** Inserts or replaces a thread summary from any source and re-sorts the list. */
 export function upsertThread(t, opts) {
   if (!t || !t.id || inbox.deleted.has(t.id)) return;
+  // "Marked unread" is the reader's own: team events do not carry it, so a row keeps its mark.
+  if (t.marked_unread === undefined) {
+    const known = inbox.threads.get(t.id);
+    if (known && known.marked_unread) t = Object.assign({}, t, { marked_unread: true });
+  }
+  scheduleCounts();
   if (t.id === openId) {
     // The open conversation never shows a badge (threadRow hides it); it is read for real as
     // soon as this tab is visible, which clears it for the other tabs and agents too.
@@ -128,6 +145,8 @@ export function removeThread(id) {
   if (!id) return;
   inbox.deleted.add(id);
   seqs.delete(id);
+  inbox.selected.delete(id);
+  scheduleCounts();
   if (inbox.threads.delete(id)) scheduleRenderList();
 }
 
@@ -139,29 +158,36 @@ export function scheduleRenderList() {
 
 export function renderList() {
   if (!els.list) return;
-  const focusedId = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.threadId : null;
+  const focused = document.activeElement && document.activeElement.dataset ? document.activeElement : null;
+  const focusedId = focused ? focused.dataset.threadId : null;
+  const focusedTestid = focused ? focused.dataset.testid : null;
+  for (const id of [...inbox.selected]) if (!inbox.threads.has(id)) inbox.selected.delete(id);
   const rows = sortedThreads().map(threadRow);
   els.list.replaceChildren(...rows);
   els.listEmpty.hidden = rows.length > 0;
   els.loadMore.hidden = !inbox.nextCursor;
   if (focusedId) {
-    const again = els.list.querySelector(`[data-thread-id="${CSS.escape(focusedId)}"]`);
+    const again = els.list.querySelector(`[data-testid="${focusedTestid}"][data-thread-id="${CSS.escape(focusedId)}"]`);
     if (again) again.focus();
   }
   renderCounts();
+  emit('selection-changed');
 }
 
 function threadRow(t) {
   const c = t.contact || {};
   const kind = (t.channel && t.channel.kind) || 'sms';
   const unread = t.id === openId ? 0 : (t.unread_count || 0);
+  const marked = t.id !== openId && !!t.marked_unread;
   const name = c.name || c.phone || 'Unknown';
   const btn = h('button', {
     type: 'button',
-    class: `thread-row${unread ? ' is-unread' : ''}${t.id === openId ? ' is-open' : ''}`,
+    class: `thread-row${unread || marked ? ' is-unread' : ''}${t.id === openId ? ' is-open' : ''}${t.id === inbox.cursorId ? ' is-cursor' : ''}`,
     'data-testid': 'thread-row',
     'data-thread-id': t.id,
     'data-unread': String(unread),
+    'data-marked-unread': String(marked),
+    'data-priority': t.priority || 'none',
     'aria-current': t.id === openId ? 'true' : null,
     onclick: () => emit('open-thread', { id: t.id, push: true }),
   },
@@ -172,11 +198,17 @@ function threadRow(t) {
   h('span', { class: 'row-preview', 'data-testid': 'thread-preview' }, t.last_preview || (c.name ? c.phone : '') || 'No messages yet'),
   h('span', { class: 'row-meta' },
     h('span', { class: `status status-${t.status}`, 'data-testid': 'thread-status-label' }, t.status),
+    priorityBadge(t.priority),
+    ...(t.label_ids || []).map(labelChip),
     t.assignee_name ? h('span', { class: 'assignee', 'data-testid': 'thread-assignee-name', title: `Assigned to ${t.assignee_name}` }, avatar(t.assignee_id, t.assignee_name, { class: 'avatar avatar-xs' }), t.assignee_name) : null,
     t.scheduled_count > 0 ? h('span', { class: 'scheduled-count', title: `${t.scheduled_count} scheduled`, 'data-testid': 'scheduled-count' }, `◷ ${t.scheduled_count}`) : null,
     c.opted_out_at ? h('span', { class: 'opted-out-tag', 'data-testid': 'thread-opted-out' }, 'opted out') : null,
-    unread ? h('span', { class: 'unread-badge', 'data-testid': 'unread-badge', 'aria-label': `${unread} unread` }, String(unread)) : null));
-  return h('li', null, btn);
+    unread ? h('span', { class: 'unread-badge', 'data-testid': 'unread-badge', 'aria-label': `${unread} unread` }, String(unread)) : null,
+    !unread && marked ? h('span', { class: 'unread-dot', 'data-testid': 'marked-unread', 'aria-label': 'Marked unread' }) : null));
+  // Ticking (shift: a range from the last ticked) selects rows for a bulk action.
+  const box = h('input', { type: 'checkbox', class: 'row-select', checked: inbox.selected.has(t.id), 'aria-label': `Select ${name}`, 'data-testid': 'thread-select', 'data-thread-id': t.id,
+    onclick: (e) => toggleSelected(t.id, e.target.checked, e.shiftKey, sortedThreads().map((r) => r.id)) });
+  return h('li', { class: `thread-item${inbox.selected.has(t.id) ? ' is-selected' : ''}` }, box, btn);
 }
 
 function renderCounts() {
@@ -185,7 +217,7 @@ function renderCounts() {
   let unread = 0;
   let open = 0;
   for (const t of inbox.threads.values()) {
-    if (t.id !== openId && t.unread_count > 0) unread += 1;
+    if (t.id !== openId && (t.unread_count > 0 || t.marked_unread)) unread += 1;
     if (t.status === 'open') open += 1;
   }
   el.textContent = `${open} open · ${unread} unread`;

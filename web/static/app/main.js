@@ -16,7 +16,9 @@
 //   the header and the opt-out banner). Everything is applied as an idempotent upsert keyed by
 //   message / note id, so the tab that made a change and the socket event never show it twice.
 //   thread.deleted here too: the open view closes with a notice.
-// - private-user-{me}: my private notes, read markers from my other tabs, mentions.
+// - private-user-{me}: my private notes, read markers and unread marks (thread.unread) from my
+//   other tabs, mentions.
+// - label.changed / label.deleted on the team channel: chips, filters and pickers follow.
 // - reply.changed / reply.deleted: a team canned reply on the team channel, a personal one on its
 //   owner's user channel; the composer's picker and the Replies page follow them.
 // After a reconnect the open thread asks /events?after={highest seq} and the inbox is reloaded.
@@ -27,9 +29,11 @@
 //                ← dom ← pager (keyset lists) ← session (boot data, members) ← realtime (the connection)
 //                ← phone (vendored libphonenumber-js: as-you-type, E.164, display)
 //                ← new-conversation (the dialog), contact-form (create / edit dialog)
-//   inbox parts  messages, notes, presence, simulator, thread-header, replies-picker (the
-//                composer's "/" list of canned replies)
-//                ← list (the thread list, unread badges, read markers)
+//   inbox parts  labels (the team's labels, chips, the picker; priorities), messages, notes,
+//                presence, simulator, thread-header, replies-picker (the composer's "/" list of
+//                canned replies), triage (tabs with counts, label/priority filters, order),
+//                bulk (ticked rows and their actions)
+//                ← list (the thread list, unread badges, read markers) ← keyboard (j/k/e/a/l/?)
 //                ← composer, contact (the contact card)
 //                ← sync (the thread's and team/user channels, catch-up)
 //                ← thread (the open conversation)

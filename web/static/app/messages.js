@@ -1,6 +1,6 @@
 // The open thread's messages: upserting one from an HTTP answer or a socket event (a newer seq or
 // further delivery progress wins), rendering the list with statuses, media and errors, and the
-// edit / cancel actions of a scheduled message.
+// edit / cancel actions of a scheduled message, and Retry on a failed send.
 
 import { api } from './api.js';
 import { h, timeEl, toast } from './dom.js';
@@ -104,12 +104,28 @@ function messageItem(m) {
     li.append(h('div', { class: 'msg-error', 'data-testid': 'message-error' },
       `⚠ ${m.error_reason || 'Delivery failed'}${m.error_code ? ` (error ${m.error_code})` : ''}`));
   }
+  if (out && (m.status === 'failed' || m.status === 'undelivered')) {
+    li.append(h('div', { class: 'msg-actions' },
+      h('button', { type: 'button', class: 'link', 'data-testid': 'message-retry', title: 'Send it again as a new message', onclick: (e) => retry(m, e.target) }, 'Retry')));
+  }
   if (m.status === 'scheduled' && view.editing !== m.id) {
     li.append(h('div', { class: 'msg-actions' },
       h('button', { type: 'button', class: 'link', 'data-testid': 'message-edit', onclick: () => startEdit(m) }, 'Edit'),
       h('button', { type: 'button', class: 'link danger', 'data-testid': 'message-cancel', onclick: () => cancelScheduled(m) }, 'Cancel')));
   }
   return li;
+}
+
+/** A failed send again: a new message (the failed one stays, with its error). */
+async function retry(m, button) {
+  button.disabled = true;
+  try {
+    const sent = await api('POST', `/api/messages/${encodeURIComponent(m.id)}/retry`);
+    upsertMessage(sent, null);
+  } catch (err) {
+    toast(`Could not retry: ${err.message}`, { kind: 'error' });
+    button.disabled = false;
+  }
 }
 
 function startEdit(m) {

@@ -1,12 +1,13 @@
 // The admin settings page: the team's Twilio channels (list, add, delete), simulator mode and the
 // webhook URLs to give Twilio, verified numbers of a trial account, team members (members.js:
-// roles, deactivation, removal, who is online, live from the team channel), invites (create,
-// the open ones, re-send, revoke), automatic assignment (assignment-settings.js) and the way to
-// the audit log.
+// roles, deactivation, removal, who is online, live from the team channel), labels
+// (labels-admin.js), invites (create, the open ones, re-send, revoke), automatic assignment
+// (assignment-settings.js) and the way to the audit log.
 
 import { api } from './api.js';
 import { assignmentCard } from './assignment-settings.js';
 import { channelTag, h, toast } from './dom.js';
+import { labelsCard } from './labels-admin.js';
 import { invitesCard, membersCard } from './members.js';
 import { connect, pusher } from './realtime.js';
 import { isAdmin, main, me, team } from './session.js';
@@ -23,6 +24,7 @@ export async function startSettings() {
   const webhooks = h('div', { class: 'webhooks small' });
   const membersTable = membersCard();
   const assignment = assignmentCard();
+  const labelsAdmin = labelsCard();
 
   // --- Add a channel
   const kind = h('select', { id: 'ch-kind', 'data-testid': 'channel-kind' }, h('option', { value: 'sms' }, 'SMS'), h('option', { value: 'whatsapp' }, 'WhatsApp'));
@@ -181,6 +183,10 @@ export async function startSettings() {
       h('h3', null, 'Invite a teammate'), invForm, invResult,
       h('h3', null, 'Open invites'), invites.el),
     assignment.el,
+    h('section', { class: 'card', 'aria-labelledby': 'labels-title', 'data-testid': 'labels-card' },
+      h('h2', { id: 'labels-title' }, 'Labels'),
+      h('p', { class: 'muted small' }, 'Labels sort conversations (Billing, VIP, Bug…): anyone puts them on a conversation; admins add, rename, recolour and delete them.'),
+      labelsAdmin.el),
     h('section', { class: 'card', 'aria-labelledby': 'audit-title' },
       h('h2', { id: 'audit-title' }, 'Audit log'),
       h('p', null, 'Who signed in, changed a role, deactivated someone, exported messages or deleted a contact, from where and when. ',
@@ -191,6 +197,7 @@ export async function startSettings() {
     const channel = pusher.subscribe(`presence-team-${team.id || me.team_id}`);
     membersTable.bindLive(channel);
     assignment.bind(channel);
+    labelsAdmin.bindLive(channel);
   }
-  await Promise.all([loadChannels(), loadSettings(), assignment.load(), membersTable.load().then(() => invites.load())]);
+  await Promise.all([loadChannels(), loadSettings(), assignment.load(), membersTable.load().then(() => invites.load()), labelsAdmin.load()]);
 }

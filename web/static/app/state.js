@@ -1,5 +1,5 @@
 // The inbox page's shared state, in one place so every part of the inbox reads the same thing:
-// the loaded thread summaries and filters, the threads deleted since the page loaded, the highest
+// the loaded thread summaries, filters, selection and tab counts, the threads deleted since the page loaded, the highest
 // applied seq per thread, the open thread's live view, its presence channel and the page's
 // elements. ES module bindings are read-only to importers, so the open thread and its channel
 // change only through the setters below.
@@ -7,9 +7,13 @@
 export const inbox = {
   threads: new Map(), // id -> ThreadSummary
   nextCursor: null,
-  filters: { unread: false, scheduled: false, channel: '', status: '', mine: false, search: '' },
+  // view: the tab (open = open + pending, snoozed, resolved, all); mine / unassigned narrow it.
+  filters: { view: 'open', unread: false, scheduled: false, channel: '', mine: false, unassigned: false, label: '', priority: '', sort: 'recent', search: '' },
   loadSeq: 0,
   deleted: new Set(), // ids of threads deleted (with their contact) since the page loaded
+  selected: new Set(), // ids ticked for a bulk action
+  cursorId: null, // the row j/k moved to (keyboard)
+  counts: null, // GET /api/threads/counts
 };
 
 /** Highest applied seq per thread. */

@@ -3,13 +3,14 @@
 // while the thread loads; a contact.updated goes to the contact card), the team channel's thread
 // summaries and who is online, thread.deleted on either channel (the row goes; an open view of it
 // is closed by thread.js, asked with a 'thread-deleted' event), my private user channel (private
-// notes, reads from my other tabs, mentions), canned reply changes (to the picker), and the catch-up by seq after a reconnect (or a
+// notes, reads and unread marks from my other tabs, mentions), label changes, canned reply changes (to the picker), and the catch-up by seq after a reconnect (or a
 // fresh snapshot when the server says the gap is too large; a thread gone meanwhile is closed).
 
 import { api, qs } from './api.js';
 import { applyContactChange, loadContact } from './contact.js';
 import { toast } from './dom.js';
 import { emit } from './events.js';
+import { applyLabelChanged, applyLabelDeleted } from './labels.js';
 import { loadThreads, removeThread, scheduleMarkRead, scheduleRenderList, upsertThread } from './list.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
@@ -134,6 +135,16 @@ export function subscribeTeamAndUser() {
   teamCh.bind('thread.created', onSummary);
   teamCh.bind('thread.updated', onSummary);
   teamCh.bind('thread.deleted', (data) => onThreadDeleted(data));
+  // The team's labels: chips, filters and pickers follow.
+  teamCh.bind('label.changed', (data) => { applyLabelChanged(data); scheduleRenderList(); });
+  teamCh.bind('label.deleted', (data) => {
+    applyLabelDeleted(data);
+    // The label left every conversation in the server's one statement: drop it from the rows.
+    for (const [id, t] of inbox.threads) {
+      if ((t.label_ids || []).includes(data && data.id)) inbox.threads.set(id, Object.assign({}, t, { label_ids: t.label_ids.filter((l) => l !== data.id) }));
+    }
+    scheduleRenderList();
+  });
   // A member's role or active state changed: the assignee and mention lists follow.
   teamCh.bind('member.updated', () => loadMembers());
   teamCh.bind('member.removed', () => loadMembers());
@@ -153,11 +164,13 @@ export function subscribeTeamAndUser() {
     const id = data.thread_id || (data.thread && data.thread.id);
     if (data.thread && data.thread.id) upsertThread(data.thread);
     const t = inbox.threads.get(id);
-    if (t && t.unread_count) {
-      inbox.threads.set(id, Object.assign({}, t, { unread_count: 0 }));
+    if (t && (t.unread_count || t.marked_unread)) {
+      inbox.threads.set(id, Object.assign({}, t, { unread_count: 0, marked_unread: false }));
       scheduleRenderList();
     }
   });
+  // I marked a conversation unread on another tab: it shows unread here too.
+  userCh.bind('thread.unread', (data) => { if (data && data.thread) upsertThread(data.thread); });
   userCh.bind('note.created', (ev) => onThreadEvent(ev, 'note.created', ev && ev.thread_id));
   userCh.bind('snooze.ended', (data) => {
     if (!data || !data.thread) return;

@@ -4,6 +4,7 @@
 
 import { channelTag, h } from './dom.js';
 import { channelLabel } from './format.js';
+import { labelChip } from './labels.js';
 import { me, membersList } from './session.js';
 import { snoozeLabel } from './snooze.js';
 import { els, view } from './state.js';
@@ -19,6 +20,8 @@ export function renderThreadHeader() {
   els.statusSelect.value = t.status;
   renderAssigneeOptions();
   els.assigneeSelect.value = t.assignee_id || '';
+  if (els.prioritySelect) els.prioritySelect.value = t.priority || 'none';
+  if (els.threadLabels) els.threadLabels.replaceChildren(...(t.label_ids || []).map(labelChip));
   els.optOutBanner.hidden = !c.opted_out_at;
   document.title = `${c.name || c.phone || 'Conversation'} · Switchboard`;
 }

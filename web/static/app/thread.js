@@ -1,6 +1,7 @@
 // The open conversation (middle pane): building the pane, opening and closing a thread (URL,
 // snapshot load, subscribing to its channel, events buffered while it loads, marking it read;
-// closing it with a notice when it is deleted under us), paging to earlier messages, and saving its status and assignee. Its header is drawn by
+// closing it with a notice when it is deleted under us), paging to earlier messages, and saving its status, assignee,
+// priority and labels (and "mark unread" for oneself). Its header is drawn by
 // thread-header.js; the read markers live with the list (list.js).
 
 import { api, qs } from './api.js';
@@ -17,6 +18,7 @@ import { els, inbox, newView, openId, seqs, setOpenThread, setThreadChannel, thr
 import { applyEvent, catchUp, subscribeThread } from './sync.js';
 import { renderThreadHeader } from './thread-header.js';
 import { snoozeControl } from './snooze.js';
+import { PRIORITIES, labelPicker } from './labels.js';
 
 /** Middle pane: the placeholder, the "not found" message and the thread view with its composer. */
 export function buildThreadPane() {
@@ -35,6 +37,12 @@ export function buildThreadPane() {
   els.snooze = snoozeControl((at) => patchThread({ snoozed_until: at.toISOString() }));
   els.assigneeSelect = h('select', { id: 'thread-assignee', 'aria-label': 'Assignee', 'data-testid': 'thread-assignee' });
   els.assigneeSelect.addEventListener('change', () => patchThread({ assignee_id: els.assigneeSelect.value || null }));
+  els.prioritySelect = h('select', { id: 'thread-priority', 'aria-label': 'Priority', 'data-testid': 'thread-priority' },
+    ...PRIORITIES.map((p) => h('option', { value: p }, p === 'none' ? 'No priority' : p[0].toUpperCase() + p.slice(1))));
+  els.prioritySelect.addEventListener('change', () => patchThread({ priority: els.prioritySelect.value }));
+  els.threadLabels = h('span', { class: 'thread-labels', 'data-testid': 'thread-labels' });
+  els.labelsButton = h('button', { type: 'button', class: 'ghost', 'data-testid': 'thread-labels-button', 'aria-keyshortcuts': 'l', title: 'Labels (L)', onclick: () => editLabels() }, 'Labels');
+  els.markUnread = h('button', { type: 'button', class: 'ghost', 'data-testid': 'mark-unread', title: 'Mark unread (for you)', onclick: () => markUnread() }, 'Mark unread');
 
   els.loadEarlier = h('button', { type: 'button', class: 'ghost load-earlier', hidden: true, 'data-testid': 'load-earlier', onclick: loadEarlier }, 'Load earlier messages');
   els.messages = h('ol', { class: 'messages', 'data-testid': 'messages', 'aria-label': 'Messages', 'aria-live': 'polite' });
@@ -48,7 +56,9 @@ export function buildThreadPane() {
       h('div', { class: 'thread-head-left' }, els.back, h('div', { class: 'thread-names' }, els.threadTitle, els.threadSub)),
       h('div', { class: 'thread-head-right' }, els.viewers,
         h('label', { class: 'sr-only', for: 'thread-status' }, 'Status'), els.statusSelect, els.snooze,
-        h('label', { class: 'sr-only', for: 'thread-assignee' }, 'Assignee'), els.assigneeSelect)),
+        h('label', { class: 'sr-only', for: 'thread-assignee' }, 'Assignee'), els.assigneeSelect,
+        h('label', { class: 'sr-only', for: 'thread-priority' }, 'Priority'), els.prioritySelect,
+        els.threadLabels, els.labelsButton, els.markUnread)),
     els.messagesWrap, els.typing, els.composer);
   els.threadNotFound = h('div', { class: 'placeholder', hidden: true, 'data-testid': 'thread-error' });
 
@@ -182,9 +192,28 @@ async function loadEarlier() {
   }
 }
 
-// ---------------------------------------------------------------- status and assignee
+// ---------------------------------------------------------------- status, assignee, priority, labels
 
-async function patchThread(patch) {
+/** The open thread's labels, ticked in the picker (replacing its current ones). */
+export function editLabels() {
+  if (!view || !view.thread) return;
+  labelPicker({ title: 'Labels', selected: view.thread.label_ids || [], onSave: (ids) => patchThread({ labels: ids }) });
+}
+
+/** Unread again for me alone: the conversation closes and its row shows unread. */
+async function markUnread() {
+  if (!view) return;
+  const id = view.id;
+  try {
+    const t = await api('POST', `/api/threads/${encodeURIComponent(id)}/unread`);
+    closeThread(true);
+    if (t && t.id) upsertThread(t);
+  } catch (err) {
+    toast(err.message, { kind: 'error' });
+  }
+}
+
+export async function patchThread(patch) {
   if (!view || !view.thread) return;
   const id = view.id;
   try {

@@ -10,3 +10,4 @@ mod contacts_page;
 mod core_errors;
 mod input;
 mod providers;
+mod triage;

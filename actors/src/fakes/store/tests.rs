@@ -309,3 +309,10 @@ async fn auto_assignment_takes_turns_among_the_online() {
     }
     crate::fakes::contracts::auto_assignment(&store, ann.team_id, users).await;
 }
+
+/// The same contract as the Postgres store's (`tests/store/triage.rs`).
+#[tokio::test]
+async fn triage_labels_priority_unread_marks_and_counts() {
+    let s = seeded().await;
+    crate::fakes::contracts::triage(&s.store, &act(&s.user), s.thread).await;
+}
