@@ -355,7 +355,8 @@ describe('Switchboard inbox in the browser', () => {
     tabV.on('response', (res) => {
       const url = new URL(res.url());
       if (/^\/api\/threads\/[^/]+\/events$/.test(url.pathname)) catchUpsV.push(res);
-      else if (/^\/api\/threads\/[^/]+$/.test(url.pathname) && !url.search && res.request().method() === 'GET') snapshotsV.push(res);
+      // A thread's snapshot (not /api/threads/counts, which the tabs read after thread events).
+      else if (/^\/api\/threads\/(?!counts$)[^/]+$/.test(url.pathname) && !url.search && res.request().method() === 'GET') snapshotsV.push(res);
     });
     await tabV.goto(`${base}/`);
     await tabV.locator('[data-testid="inbox"]').waitFor({ timeout: WAIT });

@@ -54,6 +54,7 @@ export function buildBulkBar() {
   } });
   assign.addEventListener('focus', () => fillAssignees(assign));
   fillAssignees(assign);
+  els.bulkAssign = assign;
   els.bulkCount = h('span', { class: 'bulk-count', 'data-testid': 'bulk-count' });
   els.bulkBar = h('div', { class: 'bulk-bar', hidden: true, role: 'toolbar', 'aria-label': 'Bulk actions', 'data-testid': 'bulk-bar' },
     els.bulkCount,
@@ -74,6 +75,8 @@ function fillAssignees(select) {
 function renderBulkBar() {
   if (!els.bulkBar) return;
   const n = inbox.selected.size;
+  // The members may have loaded (or changed) since the bar was built.
+  if (n && els.bulkBar.hidden) fillAssignees(els.bulkAssign);
   els.bulkBar.hidden = n === 0;
   els.bulkCount.textContent = `${n} selected`;
 }

@@ -45,7 +45,8 @@ async fn bad_tabs_orders_priorities_and_labels_are_422_and_change_nothing() {
     let ok = app.get("/api/threads?view=open&sort=priority&priority=none", agent).await;
     assert_eq!((ok.status, ok.body["items"].as_array().unwrap().len()), (StatusCode::OK, 1), "{ok:?}");
 
-    let patch = |body| app.json(Method::PATCH, &format!("/api/threads/{thread}"), agent, body);
+    let path = format!("/api/threads/{thread}");
+    let patch = |body| app.json(Method::PATCH, &path, agent, body);
     patch(json!({ "priority": "critical" })).await.invalid("priority");
     let theirs = app.json(Method::POST, "/api/labels", &app.globex.admin.token, json!({ "name": "Theirs", "color": "#000" })).await;
     patch(json!({ "labels": [theirs.body["id"]] })).await.invalid("labels");
