@@ -100,7 +100,8 @@ impl LabelWrites for PgStore {
         op(async move {
             let team = by.team();
             let mut tx = self.begin().await?;
-            let threads: i64 = sqlx::query_scalar("SELECT count(*) FROM thread_labels WHERE label_id = $1").bind(id.0).fetch_one(tx.conn()).await?;
+            let threads: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM thread_labels WHERE label_id = $1").bind(id.0).fetch_one(tx.conn()).await?;
             let row: LabelRow = sqlx::query_as(concat!("DELETE FROM labels WHERE team_id = $1 AND id = $2 RETURNING ", columns!()))
                 .bind(team.0)
                 .bind(id.0)

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(5);
 
-fn ids(page: &Value) -> Vec<String> {
-    page["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect()
+fn ids(page: &Value) -> Vec<&str> {
+    page["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect()
 }
 
 #[sqlx::test]
@@ -75,9 +75,9 @@ async fn labels_and_priority_are_logged_live_on_another_node_filtered_and_sorted
     // Filters and the order by priority.
     let vip_id = vip["id"].as_str().unwrap();
     let (_, by_label) = ben.client.get(&format!("/api/threads?label={vip_id}")).await;
-    assert_eq!(ids(&by_label), [second.clone()]);
+    assert_eq!(ids(&by_label), [second.as_str()]);
     let (_, by_priority) = ben.client.get("/api/threads?priority=urgent").await;
-    assert_eq!(ids(&by_priority), [second.clone()]);
+    assert_eq!(ids(&by_priority), [second.as_str()]);
     ben.client.post("/api/simulator/inbound", json!({ "from": "+14155550301", "channel": "sms", "body": "newest" })).await;
     for _ in 0..50 {
         let (_, recent) = ben.client.get("/api/threads?view=open").await;
@@ -89,9 +89,10 @@ async fn labels_and_priority_are_logged_live_on_another_node_filtered_and_sorted
     let (_, recent) = ben.client.get("/api/threads?view=open").await;
     assert_eq!(ids(&recent)[0], first, "newest first by default: {recent}");
     let (_, ranked) = ben.client.get("/api/threads?view=open&sort=priority&limit=1").await;
-    assert_eq!(ids(&ranked), [second.clone()], "urgent first by priority");
-    let (_, rest) = ben.client.get(&format!("/api/threads?view=open&sort=priority&limit=1&cursor={}", ranked["next_cursor"].as_str().unwrap())).await;
-    assert_eq!(ids(&rest), [first.clone()], "the cursor walks on");
+    assert_eq!(ids(&ranked), [second.as_str()], "urgent first by priority");
+    let (_, rest) =
+        ben.client.get(&format!("/api/threads?view=open&sort=priority&limit=1&cursor={}", ranked["next_cursor"].as_str().unwrap())).await;
+    assert_eq!(ids(&rest), [first.as_str()], "the cursor walks on");
     let (code, body) = ben.client.get("/api/threads?view=closed").await;
     assert_eq!((code, body["error"]["field"].as_str()), (422, Some("view")), "{body}");
 
@@ -134,7 +135,7 @@ async fn tabs_count_their_threads_and_mark_unread_is_one_agents_live_on_their_ta
     expected.sort();
     assert_eq!(tab, expected, "Open is open and pending");
     let (_, mine) = ben.client.get("/api/threads?view=open&assignee=me").await;
-    assert_eq!(ids(&mine), [pending.clone()]);
+    assert_eq!(ids(&mine), [pending.as_str()]);
 
     // Ben marks a thread unread: his other tab hears it, his list shows it, Ana's does not.
     let mut other_tab = ben.socket(&server).await;
@@ -149,7 +150,7 @@ async fn tabs_count_their_threads_and_mark_unread_is_one_agents_live_on_their_ta
     assert_eq!((told["thread_id"].as_str(), told["thread"]["marked_unread"].as_bool()), (Some(open.as_str()), Some(true)));
     ana_inbox.expect_none("thread.updated", Duration::from_millis(500)).await;
     let (_, bens) = ben.client.get("/api/threads?unread=true").await;
-    assert_eq!(ids(&bens), [open.clone()]);
+    assert_eq!(ids(&bens), [open.as_str()]);
     assert_eq!(bens["items"][0]["marked_unread"], true);
     let (_, anas) = ana.client.get("/api/threads?unread=true").await;
     assert!(ids(&anas).is_empty(), "{anas}");

@@ -12,7 +12,7 @@ mod lifecycle;
 mod replies;
 mod scheduling;
 mod sending;
-mod triage;
 mod shutdown;
+mod triage;
 mod typing;
 mod validation;

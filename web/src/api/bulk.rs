@@ -35,7 +35,9 @@ pub async fn bulk(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<
         None => None,
         Some(None) => Some(None),
         Some(Some(who)) if who == "me" => Some(Some(p.user.id)),
-        Some(Some(who)) => Some(Some(who.parse::<UserId>().map_err(|_| ApiError::invalid("assignee_id", "must be me, null or a member's id"))?)),
+        Some(Some(who)) => {
+            Some(Some(who.parse::<UserId>().map_err(|_| ApiError::invalid("assignee_id", "must be me, null or a member's id"))?))
+        }
     };
     let change = ThreadChange {
         status: req.status,

@@ -11,7 +11,9 @@ use serde_json::json;
 async fn labels_are_managed_by_admins_of_their_own_team() {
     let app = App::start(|_| {}).await;
     let (admin, agent) = (&app.acme.admin.token, &app.acme.agent.token);
-    app.json(Method::POST, "/api/labels", agent, json!({ "name": "VIP", "color": "#f59e0b" })).await.error(StatusCode::FORBIDDEN, "forbidden");
+    app.json(Method::POST, "/api/labels", agent, json!({ "name": "VIP", "color": "#f59e0b" }))
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
     app.json(Method::POST, "/api/labels", admin, json!({ "name": "VIP", "color": "orange" })).await.invalid("color");
     app.json(Method::POST, "/api/labels", admin, json!({ "name": "  ", "color": "#fff" })).await.invalid("name");
     let created = app.json(Method::POST, "/api/labels", admin, json!({ "name": "VIP", "color": "#F59E0B" })).await;
@@ -24,7 +26,9 @@ async fn labels_are_managed_by_admins_of_their_own_team() {
     assert_eq!((listed.status, listed.body["items"].as_array().unwrap().len()), (StatusCode::OK, 1), "{listed:?}");
     assert_eq!(app.get("/api/labels", &app.globex.agent.token).await.body["items"], json!([]), "another team's are not listed");
     let theirs = &app.globex.admin.token;
-    app.json(Method::PATCH, &format!("/api/labels/{id}"), theirs, json!({ "name": "Mine now" })).await.error(StatusCode::NOT_FOUND, "not_found");
+    app.json(Method::PATCH, &format!("/api/labels/{id}"), theirs, json!({ "name": "Mine now" }))
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
     app.json(Method::DELETE, &format!("/api/labels/{id}"), theirs, json!({})).await.error(StatusCode::NOT_FOUND, "not_found");
     app.json(Method::DELETE, &format!("/api/labels/{id}"), agent, json!({})).await.error(StatusCode::FORBIDDEN, "forbidden");
     app.json(Method::PATCH, "/api/labels/not-an-id", admin, json!({ "name": "x" })).await.error(StatusCode::NOT_FOUND, "not_found");
@@ -92,7 +96,9 @@ async fn unread_marks_retries_and_counts_answer_in_the_one_shape() {
     assert_eq!(sent.status, StatusCode::CREATED);
     let id = sent.body["id"].as_str().unwrap();
     app.json(Method::POST, &format!("/api/messages/{id}/retry"), agent, json!({})).await.error(StatusCode::CONFLICT, "conflict");
-    app.json(Method::POST, &format!("/api/messages/{id}/retry"), &app.globex.agent.token, json!({})).await.error(StatusCode::NOT_FOUND, "not_found");
+    app.json(Method::POST, &format!("/api/messages/{id}/retry"), &app.globex.agent.token, json!({}))
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
     app.json(Method::POST, "/api/messages/nope/retry", agent, json!({})).await.error(StatusCode::NOT_FOUND, "not_found");
 
     let counts = app.get("/api/threads/counts", agent).await;

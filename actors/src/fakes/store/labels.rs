@@ -23,7 +23,7 @@ impl LabelReads for MemoryStore {
     async fn labels(&self, team: TeamId) -> DomainResult<Vec<Label>> {
         self.enter("labels").await?;
         let mut labels: Vec<Label> = self.state().labels.values().filter(|l| l.team_id == team).cloned().collect();
-        labels.sort_by(|a, b| (a.name.to_lowercase(), a.id).cmp(&(b.name.to_lowercase(), b.id)));
+        labels.sort_by_key(|a| (a.name.to_lowercase(), a.id));
         Ok(labels)
     }
 }
