@@ -2,7 +2,7 @@
 // an agent labels a conversation and sets its priority from the thread header (live on the
 // admin's inbox, filterable); rows ticked in the list (shift-click for a range) are assigned,
 // labelled and resolved in bulk, and the tabs' counts follow; the keyboard (j/k/e/a/?) works
-// and never fires while typing; "Mark unread" is the agent's own, on both of their tabs; a
+// (and / for a canned reply) and never fires while typing; "Mark unread" is the agent's own, on both of their tabs; a
 // failed send has a Retry button that sends it again as a new message.
 //
 // Run: cd tests/browser && npm install && npm test (same needs as inbox.test.mjs).
@@ -127,6 +127,12 @@ describe('Labels, priority, bulk actions and the keyboard in the browser', () =>
     }
 
     for (const id of picked.slice(0, 2)) await box(anaPage, id).check();
+    await anaPage.locator('[data-testid="bulk-priority"]').selectOption('high');
+    for (const id of picked.slice(0, 2)) {
+      await row(benPage, id).locator('[data-testid="priority-badge"]', { hasText: 'high' }).waitFor({ timeout: WAIT });
+    }
+
+    for (const id of picked.slice(0, 2)) await box(anaPage, id).check();
     await anaPage.locator('[data-testid="bulk-resolve"]').click();
     // They leave the Open tab on both inboxes; the counts follow.
     for (const page of [anaPage, benPage]) {
@@ -173,6 +179,13 @@ describe('Labels, priority, bulk actions and the keyboard in the browser', () =>
     await page.keyboard.press('e');
     await page.waitForFunction(() => document.querySelector('[data-testid="thread-status"]').value === 'resolved', null, { timeout: WAIT });
     assert.equal((await benApi.expect(200, 'GET', `/api/threads/${order[0]}`)).thread.status, 'resolved');
+
+    // "/" starts a canned reply in the composer.
+    await page.keyboard.press('/');
+    await page.locator('[data-testid="reply-picker"]').waitFor({ state: 'visible', timeout: WAIT });
+    assert.equal(await page.locator('[data-testid="composer-body"]').inputValue(), '/');
+    await page.locator('[data-testid="composer-body"]').fill('');
+    await page.locator('[data-testid="thread-title"]').click();
 
     await page.keyboard.press('?');
     await page.locator('[data-testid="shortcuts-dialog"]', { hasText: 'Assign to me' }).waitFor({ timeout: WAIT });

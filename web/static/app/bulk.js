@@ -1,13 +1,13 @@
 // Bulk actions from the inbox list: rows ticked with their checkbox (shift-click ticks the range
 // from the last ticked row), then one bar of actions for all of them: assign to me or to a
-// member, resolve, add a label. One request (POST /api/threads/bulk) that the server carries out
+// member, resolve, add a label, set a priority. One request (POST /api/threads/bulk) that the server carries out
 // through each thread's actor; its per-thread answer updates the rows at once (the team
 // channel brings the same rows to every other inbox) and failures are told.
 
 import { api } from './api.js';
 import { h, toast } from './dom.js';
 import { emit, on } from './events.js';
-import { labelPicker } from './labels.js';
+import { PRIORITIES, labelPicker } from './labels.js';
 import { me, membersList } from './session.js';
 import { els, inbox } from './state.js';
 
@@ -55,6 +55,11 @@ export function buildBulkBar() {
   assign.addEventListener('focus', () => fillAssignees(assign));
   fillAssignees(assign);
   els.bulkAssign = assign;
+  const priority = h('select', { 'aria-label': 'Set the priority of the selected', 'data-testid': 'bulk-priority', onchange: () => {
+    const p = priority.value;
+    priority.value = '';
+    if (p) runBulk({ priority: p }, `set to ${p} priority`);
+  } }, h('option', { value: '' }, 'Priority…'), ...PRIORITIES.map((p) => h('option', { value: p }, p === 'none' ? 'No priority' : p[0].toUpperCase() + p.slice(1))));
   els.bulkCount = h('span', { class: 'bulk-count', 'data-testid': 'bulk-count' });
   els.bulkBar = h('div', { class: 'bulk-bar', hidden: true, role: 'toolbar', 'aria-label': 'Bulk actions', 'data-testid': 'bulk-bar' },
     els.bulkCount,
@@ -62,6 +67,7 @@ export function buildBulkBar() {
     assign,
     h('button', { type: 'button', class: 'secondary', 'data-testid': 'bulk-resolve', onclick: () => runBulk({ status: 'resolved' }, 'resolved') }, 'Resolve'),
     h('button', { type: 'button', class: 'secondary', 'data-testid': 'bulk-label', onclick: () => bulkLabel() }, 'Add label'),
+    priority,
     h('button', { type: 'button', class: 'ghost', 'data-testid': 'bulk-clear', onclick: clearSelection }, 'Clear'));
   on('selection-changed', renderBulkBar);
   return els.bulkBar;

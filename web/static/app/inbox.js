@@ -10,7 +10,7 @@ import { h } from './dom.js';
 import { emit, on } from './events.js';
 import { buildContactPane } from './contact.js';
 import { onInboxKey, showShortcuts, typing } from './keyboard.js';
-import { loadLabels } from './labels.js';
+import { loadLabels, onLabelsChanged } from './labels.js';
 import { buildListPane, loadThreads, scheduleRenderList, upsertThread } from './list.js';
 import { newConversationOpen, openNewConversation } from './new-conversation.js';
 import { connect, exposeDebugHandle, onReconnect } from './realtime.js';
@@ -18,7 +18,7 @@ import { boot, loadMembers, main } from './session.js';
 import { els, inbox } from './state.js';
 import { resync, subscribeTeamAndUser } from './sync.js';
 import { buildThreadPane, closeDeletedThread, closeThread, openThread } from './thread.js';
-import { renderAssigneeOptions } from './thread-header.js';
+import { renderAssigneeOptions, renderThreadHeader } from './thread-header.js';
 
 // ---------------------------------------------------------------- start
 
@@ -32,6 +32,8 @@ export async function startInbox() {
   exposeDebugHandle();
   onReconnect(resync);
   await loadMembers();
+  // A label renamed, recoloured or deleted: its chips on the rows and in the header follow.
+  onLabelsChanged(() => { scheduleRenderList(); renderThreadHeader(); });
   loadLabels().catch(() => {});
   renderAssigneeOptions();
   subscribeTeamAndUser();

@@ -5,7 +5,7 @@
 // reloads the list when it changes.
 
 import { api } from './api.js';
-import { debounce, h } from './dom.js';
+import { h } from './dom.js';
 import { PRIORITIES, labels, onLabelsChanged } from './labels.js';
 import { inbox } from './state.js';
 
@@ -79,8 +79,15 @@ export async function loadCounts() {
   } catch (_) { /* the counts stay as they were; the next event tries again */ }
 }
 
-/** Reads the counts again soon: thread events come in bursts. */
-export const scheduleCounts = debounce(loadCounts, 300);
+let countsTimer = null;
+/**
+ * Reads the counts again within 300 ms: thread events come in bursts, and one read answers the
+ * whole burst. Not a debounce: a steady stream of events must not put the read off for ever.
+ */
+export function scheduleCounts() {
+  if (countsTimer) return;
+  countsTimer = setTimeout(() => { countsTimer = null; loadCounts(); }, 300);
+}
 
 /** Whether a thread belongs in the current tab and triage filters. */
 export function inTriage(t) {
