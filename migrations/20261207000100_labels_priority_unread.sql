@@ -25,6 +25,9 @@ CREATE INDEX thread_labels_label_idx ON thread_labels (label_id, thread_id);
 ALTER TABLE threads ADD COLUMN priority smallint NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 4);
 CREATE INDEX threads_team_priority_idx ON threads (team_id, priority DESC, (COALESCE(last_message_at, created_at)) DESC, id DESC);
 
+-- The tabs' counts (GET /api/threads/counts) read only these columns: an index-only scan.
+CREATE INDEX threads_team_status_assignee_idx ON threads (team_id, status, assignee_id);
+
 -- "Mark unread" is one agent's: a row per (user, thread) until that user reads the thread.
 CREATE TABLE thread_unread_marks (
     user_id     uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,

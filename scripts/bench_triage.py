@@ -5,7 +5,8 @@ Starts `switchboard serve` on a fresh database, signs up a team, then seeds it i
 statement each, fast): N contacts and their SMS threads with a mix of statuses (55% open, 10%
 pending, 10% snoozed, 25% resolved), priorities (60% none … 3% urgent), a third assigned to the
 admin, 20 labels and 0 to 3 labels per thread; ANALYZE. Then asks each endpoint `--repeat` times
-one after another and prints p50 / p95 / max in ms: the counts, the Open tab (newest first and by
+one after another and prints p50 / p95 / max in ms: the counts (fresh, after the server's
+one-second per-team cache expired, and from that cache), the Open tab (newest first and by
 priority), a label filter, a priority filter, the next page by priority (keyset cursor), and
 the Open tab's unread ones. Prints the load average before and after and the commit. Not part
 of the test suite.
@@ -20,6 +21,7 @@ import http.cookiejar
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import time
@@ -32,10 +34,15 @@ def main():
     ap.add_argument("--bin", default="target/debug/switchboard")
     ap.add_argument("--threads", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=50)
-    ap.add_argument("--port", type=int, default=18091)
+    ap.add_argument("--port", type=int, default=0, help="default: a free port")
     ap.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
+    ap.add_argument("--keep", action="store_true", help="keep the database (to EXPLAIN by hand); drop it yourself")
     args = ap.parse_args()
 
+    if not args.port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            args.port = s.getsockname()[1]
     db = f"sb_bench_triage_{os.getpid()}"
     subprocess.run(["psql", f"{args.pg}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
     base = f"http://127.0.0.1:{args.port}"
@@ -44,11 +51,14 @@ def main():
     log = open(f"/tmp/{db}.log", "w")
     server = subprocess.Popen([args.bin, "serve"], env=env, stdout=log, stderr=log, start_new_session=True)
     try:
-        run(args, base, f"{args.pg}/{db}")
+        run(args, base, f"{args.pg}/{db}", server)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-        subprocess.run(["psql", f"{args.pg}/postgres", "-qc", f"DROP DATABASE {db} WITH (FORCE)"])
+        if args.keep:
+            print(f"kept database {db}")
+        else:
+            subprocess.run(["psql", f"{args.pg}/postgres", "-qc", f"DROP DATABASE {db} WITH (FORCE)"])
 
 
 def loadavg():
@@ -75,11 +85,11 @@ INSERT INTO thread_labels (thread_id, label_id)
 SELECT t.id, l.id FROM threads t CROSS JOIN LATERAL (
   SELECT id FROM labels WHERE team_id = :'team' AND random() < 0.075 + 0 * length(t.id::text) LIMIT 3) l
 WHERE t.team_id = :'team';
-ANALYZE;
+VACUUM ANALYZE;
 """
 
 
-def run(args, base, dsn):
+def run(args, base, dsn, server):
     jar = http.cookiejar.CookieJar()
     http_ = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 
@@ -92,6 +102,8 @@ def run(args, base, dsn):
             return res.status, json.loads(res.read() or b"null")
 
     for _ in range(300):
+        if server.poll() is not None:
+            raise SystemExit(f"the server stopped: see /tmp/{dsn.rsplit('/', 1)[1]}.log")
         try:
             if call("GET", "/readyz")[0] == 200:
                 break
@@ -101,7 +113,9 @@ def run(args, base, dsn):
     _, me = call("POST", "/api/auth/sign-up", {"email": email, "password": "correct horse battery staple", "name": "Bench Admin", "team_name": "Bench"})
     team, admin = me["team"]["id"], me["user"]["id"]
     channel = subprocess.run(["psql", dsn, "-tAc", f"SELECT id FROM channels WHERE team_id = '{team}' AND kind = 'sms' LIMIT 1"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+                             capture_output=True, text=True)
+    assert channel.returncode == 0, channel.stderr
+    channel = channel.stdout.strip()
     t0 = time.perf_counter()
     subprocess.run(["psql", dsn, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"team={team}", "-v", f"admin={admin}", "-v", f"channel={channel}",
                     "-v", f"n={args.threads}"], input=SEED, text=True, check=True)
@@ -112,7 +126,8 @@ def run(args, base, dsn):
     cursor = first["next_cursor"]
 
     cases = [
-        ("counts", "/api/threads/counts"),
+        ("counts, fresh (cache expired)", "/api/threads/counts", 1.05),
+        ("counts, from the team's cache", "/api/threads/counts"),
         ("Open tab, newest first", "/api/threads?view=open&limit=50"),
         ("Open tab, by priority", "/api/threads?view=open&sort=priority&limit=50"),
         ("Open tab, by priority, page 2", f"/api/threads?view=open&sort=priority&limit=50&cursor={cursor}"),
@@ -122,10 +137,12 @@ def run(args, base, dsn):
         ("Mine (Open tab)", "/api/threads?view=open&assignee=me&limit=50"),
     ]
     print(f"load average before: {loadavg()}")
-    for name, path in cases:
+    for name, path, *pause in cases:
         call("GET", path)  # warm
         times = []
-        for _ in range(args.repeat):
+        for _ in range(args.repeat if not pause else max(5, args.repeat // 3)):
+            if pause:
+                time.sleep(pause[0])  # past the server's one-second cache of the team's counts
             t = time.perf_counter()
             status, _ = call("GET", path)
             times.append((time.perf_counter() - t) * 1000)

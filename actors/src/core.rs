@@ -9,7 +9,8 @@
 //!   (lists, segments, bulk changes) and `imports` (CSV imports, big ones as owned tasks);
 //! - `replies` (canned replies, and rendering a body through `templates` before it is sent);
 //! - `assign` (automatic assignment: the team's setting; the thread actors ask it for an agent);
-//! - `labels` (the team's labels for conversations; putting them on one goes through `threads`).
+//! - `labels` (the team's labels for conversations; putting them on one goes through `threads`),
+//!   `tab_counts` (the inbox tabs' counts, a short per-team cache).
 
 use crate::accounts::Accounts;
 use crate::assignment::AutoAssign;
@@ -143,6 +144,7 @@ pub struct Core {
     pub identities: crate::identities::Identities,
     pub replies: Replies,
     pub labels: crate::labels::Labels,
+    pub tab_counts: crate::tab_counts::TabCounts,
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
@@ -217,6 +219,7 @@ impl Core {
         let identities = crate::identities::Identities::new(ports.store.clone());
         let replies = Replies::new(ports.store.clone(), fanout.clone());
         let labels = crate::labels::Labels::new(ports.store.clone(), fanout.clone());
+        let tab_counts = crate::tab_counts::TabCounts::new(ports.store.clone());
 
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -276,6 +279,7 @@ impl Core {
             identities,
             replies,
             labels,
+            tab_counts,
             config,
             teams,
             schedule,

@@ -36,6 +36,7 @@ pub mod rules;
 pub mod scheduler;
 pub mod send_guard;
 pub mod supervisor;
+pub mod tab_counts;
 pub mod team;
 pub mod templates;
 pub mod thread;

@@ -472,12 +472,12 @@ pub async fn triage(store: &dyn crate::ports::Store, by: &Actor, thread: crate::
     assert_eq!(list(ThreadFilter { priority: Some(Priority::Low), ..Default::default() }).await.len(), 0);
     assert_eq!(list(ThreadFilter { view: Some(View::Open), sort: Sort::Priority, ..Default::default() }).await.len(), 1);
     assert_eq!(list(ThreadFilter { view: Some(View::Resolved), ..Default::default() }).await.len(), 0);
-    let counts = store.thread_counts(team, by.user.id).await.unwrap();
-    assert_eq!((counts.open, counts.resolved, counts.all, counts.mine, counts.unassigned), (1, 0, 1, 0, 1));
-    let resolve = ThreadChange { status: Some(ThreadStatus::Resolved), ..ThreadChange::default() };
+    let rows = store.status_counts(team).await.unwrap();
+    assert_eq!(rows, [crate::ports::StatusCount { status: ThreadStatus::Open, assignee: None, threads: 1 }]);
+    let resolve = ThreadChange { status: Some(ThreadStatus::Resolved), assignee: Some(Some(by.user.id)), ..ThreadChange::default() };
     store.update_thread(team, thread, None, resolve).await.unwrap();
-    let counts = store.thread_counts(team, by.user.id).await.unwrap();
-    assert_eq!((counts.open, counts.resolved, counts.unassigned), (0, 1, 0));
+    let rows = store.status_counts(team).await.unwrap();
+    assert_eq!(rows, [crate::ports::StatusCount { status: ThreadStatus::Resolved, assignee: Some(by.user.id), threads: 1 }]);
 
     // Each reader's unread mark.
     let unread = |viewer| ThreadFilter { unread: true, viewer: Some(viewer), ..Default::default() };

@@ -23,6 +23,14 @@ pub struct ThreadChange {
     pub add_labels: Vec<LabelId>,
 }
 
+/// How many of a team's threads have one status and one assignee (`None`: unassigned).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusCount {
+    pub status: ThreadStatus,
+    pub assignee: Option<UserId>,
+    pub threads: i64,
+}
+
 /// Inbox filters.
 #[derive(Debug, Default, Clone)]
 pub struct ThreadFilter {
@@ -66,8 +74,9 @@ pub trait ThreadReads: Send + Sync {
     async fn load_thread(&self, thread: ThreadId) -> DomainResult<Option<ThreadSummary>>;
     /// One message of the team.
     async fn message(&self, team: TeamId, message: MessageId) -> DomainResult<Message>;
-    /// How many threads each inbox tab holds (`rules::views`), "mine" being `viewer`'s.
-    async fn thread_counts(&self, team: TeamId, viewer: UserId) -> DomainResult<ThreadCounts>;
+    /// The team's threads counted by status and assignee (a few rows: statuses × members);
+    /// `rules::views::counts` makes the tabs' counts of them.
+    async fn status_counts(&self, team: TeamId) -> DomainResult<Vec<StatusCount>>;
 }
 
 /// What a committed change to one thread produced.

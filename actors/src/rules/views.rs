@@ -35,6 +35,22 @@ impl View {
     }
 }
 
+/// The tabs' counts for `viewer` from the team's threads counted by status and assignee:
+/// Open, Snoozed, Resolved, All, and of the Open tab, `viewer`'s and the unassigned.
+pub fn counts(rows: &[crate::ports::StatusCount], viewer: crate::ids::UserId) -> crate::domain::ThreadCounts {
+    let mut c = crate::domain::ThreadCounts::default();
+    for row in rows {
+        let (n, open) = (row.threads, View::Open.shows(row.status));
+        c.all += n;
+        c.open += if open { n } else { 0 };
+        c.snoozed += if View::Snoozed.shows(row.status) { n } else { 0 };
+        c.resolved += if View::Resolved.shows(row.status) { n } else { 0 };
+        c.mine += if open && row.assignee == Some(viewer) { n } else { 0 };
+        c.unassigned += if open && row.assignee.is_none() { n } else { 0 };
+    }
+    c
+}
+
 /// A tab as the query names it (`open`, `snoozed`, `resolved`, `all`).
 pub fn view(text: &str) -> DomainResult<View> {
     Ok(match text.trim() {
@@ -77,6 +93,18 @@ mod tests {
         assert!(!View::Open.shows(Snoozed) && !View::Open.shows(Resolved));
         assert!(View::All.shows(Resolved) && View::All.shows(Snoozed));
         assert!(View::Snoozed.shows(Snoozed) && !View::Snoozed.shows(Open));
+    }
+
+    #[test]
+    fn counts_follow_the_tabs() {
+        use crate::ids::UserId;
+        use crate::ports::StatusCount;
+        let (me, other) = (UserId::new(), UserId::new());
+        let row = |status, assignee, threads| StatusCount { status, assignee, threads };
+        let rows =
+            [row(Open, None, 3), row(Pending, Some(me), 2), row(Open, Some(other), 1), row(Snoozed, Some(me), 4), row(Resolved, None, 5)];
+        let c = counts(&rows, me);
+        assert_eq!((c.open, c.snoozed, c.resolved, c.all, c.mine, c.unassigned), (6, 4, 5, 15, 2, 3));
     }
 
     #[test]

@@ -208,7 +208,7 @@ async fn tabs_filter_by_status_label_and_priority_and_count_each() {
     assert_eq!(seen.len(), 3);
     assert_eq!(seen[0], pending, "urgent things first");
 
-    let counts = w.store.thread_counts(team, admin.id).await.unwrap();
+    let counts = w.core.tab_counts.get(team, admin.id).await.unwrap();
     assert_eq!((counts.open, counts.snoozed, counts.resolved, counts.all), (2, 0, 1, 3));
     assert_eq!((counts.mine, counts.unassigned), (1, 1));
 }

@@ -1,5 +1,5 @@
 //! A thread's triage state beyond its status: its labels (part of a thread change, inside the
-//! change's transaction), each agent's own "marked unread", the counts of the inbox's tabs, and
+//! change's transaction), each agent's own "marked unread", the threads counted for the tabs, and
 //! one message (what a retry copies).
 
 use super::events::summary;
@@ -7,8 +7,8 @@ use super::rows::{MESSAGE_COLUMNS, MessageRow};
 use crate::store::{PgStore, StoreError, Tx, not_found};
 use actors::domain::*;
 use actors::ids::*;
+use actors::ports::StatusCount;
 use actors::rules::labels::MAX_PER_THREAD;
-use actors::rules::views::View;
 use uuid::Uuid;
 
 /// Replaces a thread's labels with `set` (when given), then adds `add`; every label must be the
@@ -76,24 +76,19 @@ pub(super) async fn mark_unread(store: &PgStore, team: TeamId, thread: ThreadId,
     Ok(ThreadSummary { marked_unread: Some(true), ..s })
 }
 
-/// How many threads each tab holds (one statement; the tabs' statuses from `rules::views`).
-pub(super) async fn thread_counts(store: &PgStore, team: TeamId, viewer: UserId) -> Result<ThreadCounts, StoreError> {
-    let names = |v: View| v.statuses().iter().map(|s| s.as_str()).collect::<Vec<_>>();
-    let (open, snoozed, resolved, all, mine, unassigned): (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status = ANY($2)), count(*) FILTER (WHERE status = ANY($3)),
-                count(*) FILTER (WHERE status = ANY($4)), count(*),
-                count(*) FILTER (WHERE status = ANY($2) AND assignee_id = $5),
-                count(*) FILTER (WHERE status = ANY($2) AND assignee_id IS NULL)
-         FROM threads WHERE team_id = $1",
-    )
-    .bind(team.0)
-    .bind(names(View::Open))
-    .bind(names(View::Snoozed))
-    .bind(names(View::Resolved))
-    .bind(viewer.0)
-    .fetch_one(store.db())
-    .await?;
-    Ok(ThreadCounts { open, snoozed, resolved, all, mine, unassigned })
+/// The team's threads counted by status and assignee (one statement: an index-only scan of
+/// `threads_team_status_assignee_idx`, grouped into a few rows).
+pub(super) async fn status_counts(store: &PgStore, team: TeamId) -> Result<Vec<StatusCount>, StoreError> {
+    let rows: Vec<(String, Option<Uuid>, i64)> =
+        sqlx::query_as("SELECT status, assignee_id, count(*) FROM threads WHERE team_id = $1 GROUP BY 1, 2")
+            .bind(team.0)
+            .fetch_all(store.db())
+            .await?;
+    rows.into_iter()
+        .map(|(status, assignee, threads)| {
+            Ok(StatusCount { status: ThreadStatus::try_from(status)?, assignee: assignee.map(UserId), threads })
+        })
+        .collect()
 }
 
 /// One message of the team (one statement).

@@ -60,8 +60,8 @@ impl ThreadReads for PgStore {
         op(labels::message(self, team, message)).await
     }
 
-    async fn thread_counts(&self, team: TeamId, viewer: UserId) -> DomainResult<ThreadCounts> {
-        op(labels::thread_counts(self, team, viewer)).await
+    async fn status_counts(&self, team: TeamId) -> DomainResult<Vec<StatusCount>> {
+        op(labels::status_counts(self, team)).await
     }
 }
 

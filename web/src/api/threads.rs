@@ -69,9 +69,9 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth, Query(q): Query<
 }
 
 /// `GET /api/threads/counts`: how many conversations each tab holds (`mine` and `unassigned`
-/// of the Open tab). Clients read it again when a thread event arrives.
+/// of the Open tab), at most a second old. Clients read it again after thread events.
 pub async fn counts(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<ThreadCounts>> {
-    Ok(Json(state.reads.thread_counts(p.team.id, p.user.id).await?))
+    Ok(Json(state.core.tab_counts.get(p.team.id, p.user.id).await?))
 }
 
 /// A thread of the caller's team, or 404.

@@ -81,12 +81,13 @@ export async function loadCounts() {
 
 let countsTimer = null;
 /**
- * Reads the counts again within 300 ms: thread events come in bursts, and one read answers the
- * whole burst. Not a debounce: a steady stream of events must not put the read off for ever.
+ * Reads the counts again within a second: thread events come in bursts, and one read answers
+ * the whole burst (on a team of 100,000 threads a read costs tens of ms: docs/benchmarks.md §9).
+ * Not a debounce: a steady stream of events must not put the read off for ever.
  */
 export function scheduleCounts() {
   if (countsTimer) return;
-  countsTimer = setTimeout(() => { countsTimer = null; loadCounts(); }, 300);
+  countsTimer = setTimeout(() => { countsTimer = null; loadCounts(); }, 1000);
 }
 
 /** Whether a thread belongs in the current tab and triage filters. */

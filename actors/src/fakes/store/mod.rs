@@ -59,7 +59,7 @@ pub const METHODS: &[&str] = &[
     "message_thread",
     "load_thread",
     "message",
-    "thread_counts",
+    "status_counts",
     // ThreadWrites
     "create_outbound",
     "begin_send",

@@ -7,7 +7,6 @@ use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
 use crate::ports::{Page, ThreadFilter, ThreadReads};
-use crate::rules::views::View;
 use async_trait::async_trait;
 
 #[async_trait]
@@ -117,20 +116,14 @@ impl ThreadReads for MemoryStore {
         s.messages.get(&message).map(|m| m.msg.clone()).filter(|m| m.team_id == team).ok_or(DomainError::NotFound("message"))
     }
 
-    async fn thread_counts(&self, team: TeamId, viewer: UserId) -> DomainResult<ThreadCounts> {
-        self.enter("thread_counts").await?;
+    async fn status_counts(&self, team: TeamId) -> DomainResult<Vec<crate::ports::StatusCount>> {
+        self.enter("status_counts").await?;
         let s = self.state();
-        let mut c = ThreadCounts::default();
+        let mut counts: std::collections::HashMap<(ThreadStatus, Option<UserId>), i64> = std::collections::HashMap::new();
         for t in s.threads.values().filter(|t| t.team == team) {
-            let open = View::Open.shows(t.status);
-            c.all += 1;
-            c.open += i64::from(open);
-            c.snoozed += i64::from(View::Snoozed.shows(t.status));
-            c.resolved += i64::from(View::Resolved.shows(t.status));
-            c.mine += i64::from(open && t.assignee == Some(viewer));
-            c.unassigned += i64::from(open && t.assignee.is_none());
+            *counts.entry((t.status, t.assignee)).or_default() += 1;
         }
-        Ok(c)
+        Ok(counts.into_iter().map(|((status, assignee), threads)| crate::ports::StatusCount { status, assignee, threads }).collect())
     }
 }
 
