@@ -72,5 +72,11 @@ pub trait ReplyStore: ReplyReads + ReplyWrites + ThreadReads + ContactReads {}
 impl<T: ReplyReads + ReplyWrites + ThreadReads + ContactReads> ReplyStore for T {}
 
 /// The whole store.
-pub trait Store: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore {}
-impl<T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore> Store for T {}
+pub trait Store:
+    ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore
+{
+}
+impl<T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore> Store
+    for T
+{
+}
