@@ -120,6 +120,44 @@ pub async fn demo(store: &PgStore) -> DomainResult<()> {
                 .await?;
         }
     }
+    // Calls: the SMS number takes voicemails and texts back after a missed call; Priya called
+    // and left a voicemail (played from the simulator's recording), and got the text back.
+    let sms = channels.iter().find(|c| c.kind == ChannelKind::Sms).expect("demo team has a simulated SMS number");
+    let reply_text = "Sorry we missed your call, {{contact.first_name}}! How can we help?";
+    let voice = actors::domain::ChannelSettings {
+        voicemail: true,
+        greeting: Some("Thanks for calling Demo Team.".into()),
+        missed_call_reply: Some(reply_text.into()),
+        ..Default::default()
+    };
+    store.set_channel_settings(team, sms.id, &voice).await?;
+    let (thread, _) = store.thread_for_inbound(team, sms.id, "+14155550199", None).await?;
+    store
+        .record_call(NewCall {
+            team,
+            thread,
+            call_sid: format!("CA{}", hex::encode(rand::random::<[u8; 16]>())),
+            direction: actors::domain::Direction::Inbound,
+            outcome: actors::domain::CallOutcome::Voicemail,
+            duration: 2,
+            recording_url: Some("/static/sim/voicemail.wav".into()),
+            raw: json!({ "seeded": true }),
+            reply: None,
+        })
+        .await?;
+    let auto_reply = store
+        .create_outbound(NewOutbound {
+            team,
+            thread,
+            author: None,
+            body: "Sorry we missed your call, Priya! How can we help?".into(),
+            media_urls: vec![],
+            send_at: None,
+            cancel_on_reply: false,
+        })
+        .await?;
+    let sid = format!("SMdemo{}", hex::encode(rand::random::<[u8; 12]>()));
+    store.record_send(auto_reply.value.id, SendOutcome::Sent { sid }).await?;
     // Canned replies to try with "/" in the reply box: two of the team's, one of the agent's own.
     let replies = [
         (None, "thanks", "Thank you", "Thanks, {{contact.first_name}}! Anything else? — {{agent.first_name}}, {{team.name}}"),

@@ -22,6 +22,10 @@ pub struct Loopback {
 #[async_trait]
 impl WebhookClient for Loopback {
     async fn post(&self, path: &str, signature: &str, params: &[(String, String)]) -> Result<u16, String> {
+        self.post_read(path, signature, params).await.map(|(code, _)| code)
+    }
+
+    async fn post_read(&self, path: &str, signature: &str, params: &[(String, String)]) -> Result<(u16, String), String> {
         let res = self
             .http
             .post(format!("{}{path}", self.local_base))
@@ -30,7 +34,8 @@ impl WebhookClient for Loopback {
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        Ok(res.status().as_u16())
+        let code = res.status().as_u16();
+        Ok((code, res.text().await.map_err(|e| e.to_string())?))
     }
 }
 

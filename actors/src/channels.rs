@@ -2,11 +2,12 @@
 //! once here; the auth token is kept and never shown again.
 
 use crate::audit::{Actor, NewAuditEntry};
-use crate::domain::{Channel, ChannelKind, Role};
+use crate::domain::{Channel, ChannelKind, ChannelSettings, Role};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::ChannelId;
 use crate::phone;
-use crate::ports::{AuditWrites, ChannelWrites, NewChannel};
+use crate::ports::{AuditWrites, ChannelStore, NewChannel};
+use crate::rules::calls::{SettingsChange, apply_settings};
 use std::sync::Arc;
 
 /// A channel as an admin enters it (raw: checked here).
@@ -21,13 +22,13 @@ pub struct ChannelInput {
 
 /// A team's channels.
 pub struct Channels {
-    store: Arc<dyn ChannelWrites>,
+    store: Arc<dyn ChannelStore>,
     audit: Arc<dyn AuditWrites>,
 }
 
 impl Channels {
     /// The service over `store`, recording changes in `audit`.
-    pub fn new(store: Arc<dyn ChannelWrites>, audit: Arc<dyn AuditWrites>) -> Self {
+    pub fn new(store: Arc<dyn ChannelStore>, audit: Arc<dyn AuditWrites>) -> Self {
         Channels { store, audit }
     }
 
@@ -65,6 +66,18 @@ impl Channels {
         self.store.delete_channel(by.team(), id).await?;
         self.record(by, "channel.deleted", &id, serde_json::json!({})).await;
         Ok(())
+    }
+
+    /// Changes what a call to the channel does (forwarding, greeting, voicemail) and its
+    /// missed-call reply; every value checked by `rules::calls::apply_settings`.
+    pub async fn update_settings(&self, by: &Actor, id: ChannelId, change: SettingsChange) -> DomainResult<ChannelSettings> {
+        admin_only(by)?;
+        let current = self.store.channel_settings(by.team(), id).await?;
+        let next = apply_settings(current.clone(), change)?;
+        let saved = self.store.set_channel_settings(by.team(), id, &next).await?;
+        let details = serde_json::json!({ "before": current, "after": saved });
+        self.record(by, "channel.settings_changed", &id, details).await;
+        Ok(saved)
     }
 
     /// The change is committed: a store that cannot take its entry is logged, not answered.

@@ -325,6 +325,91 @@ impl fmt::Debug for Channel {
     }
 }
 
+/// What a call to one of a team's numbers does, and what follows a missed one (issue 14).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ChannelSettings {
+    /// The number a call is forwarded to (E.164); `None`: nobody picks up, the caller hears
+    /// the greeting and, with `voicemail`, may leave a message.
+    pub forward_to: Option<String>,
+    /// How long a forwarded call rings before it counts as missed (Twilio's `<Dial timeout>`).
+    pub ring_seconds: i32,
+    /// Said to the caller first (`<Say>`).
+    pub greeting: Option<String>,
+    /// Whether an unanswered caller may leave a voicemail (`<Record>`).
+    pub voicemail: bool,
+    /// The text (a template) sent back after a missed call; `None`: no reply.
+    pub missed_call_reply: Option<String>,
+    /// At most one missed-call reply per caller per this many hours.
+    pub missed_call_reply_hours: i32,
+}
+
+impl Default for ChannelSettings {
+    fn default() -> Self {
+        ChannelSettings {
+            forward_to: None,
+            ring_seconds: 20,
+            greeting: None,
+            voicemail: false,
+            missed_call_reply: None,
+            missed_call_reply_hours: 12,
+        }
+    }
+}
+
+text_enum!(
+    /// How a call ended for the team: someone picked up, nobody did, or the caller left a
+    /// voicemail.
+    CallOutcome { Answered = "answered", Missed = "missed", Voicemail = "voicemail" }
+);
+
+/// A call on a thread: the payload of its `call` event.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Call {
+    pub call_sid: String,
+    pub thread_id: ThreadId,
+    pub direction: Direction,
+    pub status: CallOutcome,
+    /// Seconds: the conversation (answered) or the recording (voicemail).
+    pub duration: i32,
+    pub recording_url: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+text_enum!(
+    /// What a follow-up asks for: call the customer back, check an automatic SMS, or anything
+    /// an agent wrote down.
+    FollowUpKind { Callback = "callback", AutoSms = "auto_sms", Manual = "manual" }
+);
+
+text_enum!(
+    /// Where a follow-up is.
+    FollowUpStatus { Pending = "pending", Done = "done", Failed = "failed" }
+);
+
+/// A task on a thread, due at a time, for an agent (or nobody yet).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FollowUp {
+    pub id: FollowUpId,
+    pub team_id: TeamId,
+    pub thread_id: ThreadId,
+    #[serde(rename = "type")]
+    pub kind: FollowUpKind,
+    pub status: FollowUpStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_at: OffsetDateTime,
+    pub assignee_id: Option<UserId>,
+    pub note: String,
+    /// The missed call that created it.
+    pub call_sid: Option<String>,
+    pub created_by: Option<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub completed_at: Option<OffsetDateTime>,
+    pub completed_by: Option<UserId>,
+}
+
 /// A media attachment of a message.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Media {
@@ -697,6 +782,12 @@ pub mod event {
     /// A user's private channel: they marked a conversation unread (`{thread_id, thread}`).
     pub const THREAD_UNREAD: &str = "thread.unread";
     pub const TYPING: &str = "client-typing";
+    /// Thread channel: a call to the thread's number ended (`Call`).
+    pub const CALL: &str = "call";
+    /// Thread channel (ThreadEvent) and team channel (`{follow_up}`): a follow-up was created or
+    /// changed.
+    pub const FOLLOW_UP_CREATED: &str = "follow_up.created";
+    pub const FOLLOW_UP_UPDATED: &str = "follow_up.updated";
 }
 
 #[cfg(test)]

@@ -81,4 +81,6 @@ id_type!(
     ImportId,
     /// A team's label for conversations (a name and a colour).
     LabelId,
+    /// A follow-up task on a thread.
+    FollowUpId,
 );

@@ -568,6 +568,8 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
     found
 }
 
+/// Calls: their outcome from Twilio's words, channel voice settings, the missed-call reply.
+pub mod calls;
 /// CSV imports of contacts.
 pub mod assignment;
 pub mod import;

@@ -237,6 +237,16 @@ impl TemplateContext {
     /// says what each variable means (a new contact field is one `set` here). The team's custom
     /// contact fields are `contact.<key>`; their keys never shadow a built-in field.
     pub fn for_message(contact: &Contact, agent: &User, team: &Team) -> TemplateContext {
+        let mut ctx = TemplateContext::for_contact(contact, team);
+        ctx.set("agent", "name", Some(&agent.name));
+        ctx.set("agent", "first_name", split_name(&agent.name).0);
+        ctx.set("agent", "email", Some(&agent.email));
+        ctx
+    }
+
+    /// The context of a message nobody wrote (an automatic reply): the contact and the team;
+    /// `agent.*` is missing.
+    pub fn for_contact(contact: &Contact, team: &Team) -> TemplateContext {
         let mut ctx = TemplateContext::default();
         for (key, value) in &contact.custom_fields {
             match value {
@@ -253,9 +263,6 @@ impl TemplateContext {
         ctx.set("contact", "phone", Some(&contact.phone));
         ctx.set("contact", "email", contact.email.as_deref());
         ctx.set("contact", "company", contact.company.as_deref());
-        ctx.set("agent", "name", Some(&agent.name));
-        ctx.set("agent", "first_name", split_name(&agent.name).0);
-        ctx.set("agent", "email", Some(&agent.email));
         ctx.set("team", "name", Some(&team.name));
         ctx
     }

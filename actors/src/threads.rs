@@ -7,7 +7,7 @@ use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::hub::ConnRef;
 use crate::ids::*;
-use crate::ports::{Claimed, InboundOutcome, NewInbound, ThreadChange};
+use crate::ports::{Claimed, InboundOutcome, NewCall, NewInbound, ThreadChange};
 use crate::registry::Registry;
 use crate::rules::{self, Draft};
 use crate::scheduler::Dispatcher;
@@ -55,6 +55,23 @@ pub struct StatusCallback {
     /// Our message and its thread, when the callback URL named it (`?message=`) and the sid is
     /// not recorded: a send whose answer may be lost.
     pub named: Option<(MessageId, ThreadId)>,
+}
+
+/// A call's outcome from a verified voice webhook, before its thread is known.
+#[derive(Clone, Debug)]
+pub struct CallReport {
+    /// The team of the channel whose token verified the webhook.
+    pub team: TeamId,
+    pub channel: ChannelId,
+    /// The caller, E.164.
+    pub from: String,
+    pub call_sid: String,
+    pub direction: Direction,
+    pub outcome: CallOutcome,
+    pub duration: i32,
+    pub recording_url: Option<String>,
+    /// Every parameter as received.
+    pub raw: serde_json::Value,
 }
 
 /// How many threads of a bulk change are in flight at once: enough to hide the round trips,
@@ -231,6 +248,28 @@ impl Threads {
             opt_out,
         };
         self.registry.ask(thread, |reply| ThreadMsg::Inbound { msg, created, reply }).await
+    }
+
+    /// Records a call's outcome on the caller's thread (contact and thread created on first
+    /// contact), once per CallSid; a missed call gets the channel's reply (at most one per
+    /// caller per period). Answers `None` when the CallSid was recorded before.
+    pub async fn call(&self, r: CallReport) -> DomainResult<Option<Call>> {
+        let call_sid = rules::calls::call_sid(&r.call_sid)?.to_owned();
+        let (thread, created) = self.ctx.store.thread_for_inbound(r.team, r.channel, &r.from, None).await?;
+        let settings = self.ctx.store.channel_settings(r.team, r.channel).await?;
+        let call = NewCall {
+            team: r.team,
+            thread,
+            call_sid,
+            direction: r.direction,
+            outcome: r.outcome,
+            duration: r.duration,
+            recording_url: r.recording_url.filter(|u| rules::is_http_url(u)),
+            raw: rules::scrub_json(r.raw),
+            reply: None,
+        };
+        let settings = Box::new(settings);
+        self.registry.ask(thread, |reply| ThreadMsg::Call { call, settings, created, reply }).await
     }
 
     /// Keeps a status callback as a receipt and moves the message's status forward. A status

@@ -9,6 +9,7 @@ mod api;
 mod api_tokens;
 mod assignment;
 mod bad_input;
+mod calls;
 mod contacts;
 mod contacts_import;
 mod contacts_live;

@@ -2,6 +2,7 @@
 
 mod assignment;
 mod bad_input;
+mod calls;
 mod identities;
 mod lists;
 mod messages;

@@ -10,6 +10,8 @@ pub mod mail;
 pub mod oidc;
 pub mod pages;
 pub mod twilio_signature;
+pub mod twiml;
+pub mod voice;
 pub mod webhooks;
 
 use actors::Core;
@@ -83,6 +85,11 @@ pub trait Probe: Send + Sync {
 pub trait WebhookClient: Send + Sync {
     /// POSTs `params` to `path` with `X-Twilio-Signature: signature`; answers the status code.
     async fn post(&self, path: &str, signature: &str, params: &[(String, String)]) -> Result<u16, String>;
+
+    /// Like `post`, also answering the body (a simulated call follows our TwiML answers).
+    async fn post_read(&self, path: &str, signature: &str, params: &[(String, String)]) -> Result<(u16, String), String> {
+        self.post(path, signature, params).await.map(|code| (code, String::new()))
+    }
 }
 
 /// Everything handlers share.

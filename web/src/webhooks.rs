@@ -21,7 +21,10 @@ use serde_json::{Map, Value};
 
 /// The webhook routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/webhooks/twilio/messages", post(inbound)).route("/webhooks/twilio/status", post(status))
+    Router::new()
+        .route("/webhooks/twilio/messages", post(inbound))
+        .route("/webhooks/twilio/status", post(status))
+        .merge(crate::voice::routes())
 }
 
 /// The empty TwiML answer: "received, nothing to say".
@@ -32,10 +35,10 @@ fn twiml() -> Response {
 }
 
 /// The parsed form, in order, with lookups by name.
-struct Params(Vec<(String, String)>);
+pub(crate) struct Params(pub(crate) Vec<(String, String)>);
 
 impl Params {
-    fn parse(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
+    pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
         let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !ct.starts_with("application/x-www-form-urlencoded") {
             return Err(ApiError::new(
@@ -55,16 +58,16 @@ impl Params {
         Ok(Params(pairs))
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
-    fn require(&self, name: &'static str) -> ApiResult<&str> {
+    pub(crate) fn require(&self, name: &'static str) -> ApiResult<&str> {
         self.get(name).ok_or_else(|| ApiError::bad_request(format!("missing parameter {name}")))
     }
 
     /// Everything as received, for the raw receipt (repeated names become arrays).
-    fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut map = Map::new();
         for (k, v) in &self.0 {
             match map.get_mut(k) {
@@ -133,7 +136,7 @@ fn refused() -> ApiError {
 /// The channel whose auth token verifies the request. Several teams may have configured the same
 /// account and number (nobody proves an AccountSid when adding a channel): a correctly signed
 /// webhook goes to the team that holds the real token, whatever the others configured.
-fn verified_channel(
+pub(crate) fn verified_channel(
     state: &AppState,
     headers: &HeaderMap,
     uri: &axum::http::Uri,

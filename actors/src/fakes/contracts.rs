@@ -499,3 +499,76 @@ pub async fn triage(store: &dyn crate::ports::Store, by: &Actor, thread: crate::
     assert!(audit.iter().any(|e| e.action == "label.deleted" && e.details["name"] == "VIP"), "audited");
     assert!(matches!(store.message(team, crate::ids::MessageId::new()).await, Err(DomainError::NotFound("message"))));
 }
+
+/// Calls: voice settings read back as saved; a call is recorded once per CallSid with its
+/// `call` event and the thread bumped; the missed-call reply is claimed once per period (a
+/// zero period frees it at once). `team` is a fresh team.
+pub async fn calls(store: &dyn crate::ports::Store, team: crate::ids::TeamId) {
+    use crate::domain::*;
+    use crate::ids::ChannelId;
+    use crate::ports::*;
+    let sid = |n: u8| format!("CA{}", format!("{n:x}").repeat(32).chars().take(32).collect::<String>());
+    let channel = store
+        .create_channel(
+            team,
+            NewChannel {
+                kind: ChannelKind::Sms,
+                number: "+15005550006".into(),
+                account_sid: format!("AC{}", "a".repeat(32)),
+                auth_token: "b".repeat(32),
+                messaging_service_sid: None,
+                simulated: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.channel_settings(team, channel.id).await.unwrap(), ChannelSettings::default());
+    assert!(matches!(store.channel_settings(team, ChannelId::new()).await, Err(DomainError::NotFound(_))));
+    let settings = ChannelSettings {
+        forward_to: Some("+14155550100".into()),
+        ring_seconds: 30,
+        greeting: Some("Hello".into()),
+        voicemail: true,
+        missed_call_reply: Some("Sorry {{contact.first_name}}".into()),
+        missed_call_reply_hours: 6,
+    };
+    assert_eq!(store.set_channel_settings(team, channel.id, &settings).await.unwrap(), settings);
+    assert_eq!(store.channel_settings(team, channel.id).await.unwrap(), settings);
+
+    let (thread, _) = store.thread_for_inbound(team, channel.id, "+14155550123", None).await.unwrap();
+    let contact = store.thread(team, thread).await.unwrap().contact.id;
+    let claim = ReplyClaim { channel: channel.id, contact, period: time::Duration::hours(6) };
+    let call = |sid: String, outcome: CallOutcome, reply: Option<ReplyClaim>| NewCall {
+        team,
+        thread,
+        call_sid: sid,
+        direction: Direction::Inbound,
+        outcome,
+        duration: 0,
+        recording_url: None,
+        raw: serde_json::json!({}),
+        reply,
+    };
+    let first = store.record_call(call(sid(1), CallOutcome::Missed, Some(claim))).await.unwrap().expect("recorded");
+    assert!(first.value.reply_claimed);
+    assert_eq!(first.value.call.status, CallOutcome::Missed);
+    assert_eq!(first.events.len(), 1);
+    assert_eq!(first.events[0].kind, event::CALL);
+    assert_eq!(first.events[0].data, serde_json::to_value(&first.value.call).unwrap());
+    assert_eq!(first.events[0].seq, first.thread.last_seq);
+    assert_eq!(first.thread.last_preview, "📞 Missed call");
+    assert_eq!(first.thread.unread_count, 1);
+    // The same CallSid again: nothing, whatever it says.
+    assert!(store.record_call(call(sid(1), CallOutcome::Answered, Some(claim))).await.unwrap().is_none());
+    // Another call within the period: recorded, not claimed; with a zero period, claimed again.
+    let second = store.record_call(call(sid(2), CallOutcome::Voicemail, Some(claim))).await.unwrap().unwrap();
+    assert!(!second.value.reply_claimed);
+    assert_eq!(second.thread.unread_count, 2);
+    let free = ReplyClaim { period: time::Duration::ZERO, ..claim };
+    assert!(store.record_call(call(sid(3), CallOutcome::Missed, Some(free))).await.unwrap().unwrap().value.reply_claimed);
+    let answered = store.record_call(call(sid(4), CallOutcome::Answered, None)).await.unwrap().unwrap();
+    assert!(!answered.value.reply_claimed);
+    assert_eq!(answered.thread.unread_count, 3, "an answered call is not unread");
+    let calls = store.calls(team, thread).await.unwrap();
+    assert_eq!(calls.iter().map(|c| c.call_sid.clone()).collect::<Vec<_>>(), [sid(1), sid(2), sid(3), sid(4)]);
+}

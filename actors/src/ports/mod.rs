@@ -14,6 +14,7 @@ pub use crate::audit::{Actor, Client, NewAuditEntry};
 mod accounts;
 mod assignment;
 mod bus;
+mod calls;
 mod carrier;
 mod channels;
 mod contacts;
@@ -24,6 +25,7 @@ mod threads;
 pub use accounts::*;
 pub use assignment::*;
 pub use bus::*;
+pub use calls::*;
 pub use carrier::*;
 pub use channels::*;
 pub use contacts::*;
@@ -39,16 +41,32 @@ pub struct Page<T> {
 }
 
 /// What the thread actors and the threads service use of the store.
-pub trait ThreadStore: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites {}
-impl<T: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites> ThreadStore for T {}
+pub trait ThreadStore:
+    ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites + CallReads + CallWrites + ContactReads
+{
+}
+impl<T: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites + CallReads + CallWrites + ContactReads>
+    ThreadStore for T
+{
+}
 
 /// Every read the edge may make: the web crate holds only this, so it cannot write.
-pub trait Reads: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads {}
-impl<T: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads> Reads for T {}
+pub trait Reads:
+    ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads + CallReads
+{
+}
+impl<T: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads + CallReads> Reads
+    for T
+{
+}
 
 /// What the labels service uses.
 pub trait LabelStore: LabelReads + LabelWrites {}
 impl<T: LabelReads + LabelWrites> LabelStore for T {}
+
+/// What the channels service uses: the channels and their voice settings.
+pub trait ChannelStore: ChannelWrites + CallReads + CallWrites {}
+impl<T: ChannelWrites + CallReads + CallWrites> ChannelStore for T {}
 
 /// What the contacts service uses.
 pub trait ContactStore: ContactReads + ContactWrites {}
@@ -73,10 +91,11 @@ impl<T: ReplyReads + ReplyWrites + ThreadReads + ContactReads> ReplyStore for T 
 
 /// The whole store.
 pub trait Store:
-    ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore
+    ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore + ChannelStore
 {
 }
-impl<T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore> Store
-    for T
+impl<
+    T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore + ChannelStore,
+> Store for T
 {
 }

@@ -6,6 +6,7 @@
 //! The actor never waits on the carrier: a send runs as an owned task that reports back with
 //! `SendFinished`, and the actor does not stop for idleness while one is out.
 
+mod calls;
 mod send;
 
 pub use send::{Claim, SendReport};
@@ -66,6 +67,9 @@ pub enum ThreadMsg {
     CancelScheduled { team: TeamId, actor: User, message: MessageId, reply: Reply<Message> },
     /// A verified inbound webhook for this thread; `created` when the webhook created the thread.
     Inbound { msg: NewInbound, created: bool, reply: Reply<InboundOutcome> },
+    /// A call to the thread's number ended (a verified voice webhook); `created` when the call
+    /// created the thread. Answers `None` when the CallSid was recorded before.
+    Call { call: NewCall, settings: Box<ChannelSettings>, created: bool, reply: Reply<Option<Call>> },
     /// A verified status callback for a message of this thread.
     Status { update: StatusUpdate, reply: Reply<Option<Message>> },
     /// A verified status callback whose sid we never recorded, for our message `message` (named
@@ -108,6 +112,7 @@ impl ThreadMsg {
             ThreadMsg::EditScheduled { reply, .. } => reply.is_closed(),
             ThreadMsg::CancelScheduled { reply, .. } => reply.is_closed(),
             ThreadMsg::Inbound { reply, .. } => reply.is_closed(),
+            ThreadMsg::Call { reply, .. } => reply.is_closed(),
             ThreadMsg::Status { reply, .. } => reply.is_closed(),
             ThreadMsg::Adopt { reply, .. } => reply.is_closed(),
             _ => return None,
@@ -126,6 +131,7 @@ impl ThreadMsg {
             | ThreadMsg::EditScheduled { team, .. }
             | ThreadMsg::CancelScheduled { team, .. } => *team,
             ThreadMsg::Inbound { msg, .. } => msg.team,
+            ThreadMsg::Call { call, .. } => call.team,
             ThreadMsg::Status { update, .. } | ThreadMsg::Adopt { update, .. } => update.team,
             _ => return None,
         })
@@ -143,6 +149,7 @@ impl ThreadMsg {
             ThreadMsg::EditScheduled { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::CancelScheduled { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Inbound { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::Call { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Status { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Adopt { reply, .. } => drop(reply.send(Err(error))),
             _ => {}
@@ -276,6 +283,7 @@ impl Actor for ThreadActor {
                 answer(reply, result.map(|c| state.apply(c)))
             }
             ThreadMsg::Inbound { msg, created, reply } => answer(reply, state.inbound(msg, created).await),
+            ThreadMsg::Call { call, settings, created, reply } => answer(reply, state.call(call, *settings, created).await),
             ThreadMsg::Status { update, reply } => {
                 let reason = update.error_code.map(twilio_error_reason);
                 let result = state.ctx.store.apply_status(&update.sid, update.status, update.error_code, reason, update.raw).await;

@@ -6,6 +6,7 @@
 //! thread's row lock. This file only binds the port traits to those functions, converting the
 //! store's errors once with `op`.
 
+mod calls;
 mod events;
 mod inbound;
 mod inbox;

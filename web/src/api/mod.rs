@@ -16,6 +16,7 @@ mod passwords;
 mod realtime;
 mod replies;
 mod simulator;
+mod simulator_calls;
 mod team;
 mod threads;
 mod two_factor;
@@ -99,10 +100,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/messages/{id}", patch(messages::edit).delete(messages::cancel))
         .route("/api/messages/{id}/retry", post(messages::retry))
         .route("/api/channels", get(channels::list).post(channels::create))
-        .route("/api/channels/{id}", axum::routing::delete(channels::delete))
+        .route("/api/channels/{id}", get(channels::get).patch(channels::update).delete(channels::delete))
         .route("/api/numbers", get(channels::numbers))
         .route("/api/settings", get(channels::settings))
         .route("/api/simulator/inbound", post(simulator::inbound))
+        .route("/api/simulator/call", post(simulator_calls::call))
         .route("/api/analytics/summary", get(analytics::summary))
         .route("/api/analytics/export.csv", get(analytics::export_csv))
         .route("/pusher/auth", post(realtime::auth))

@@ -95,7 +95,8 @@ pub async fn get(
     let mut page = state.reads.messages(p.team.id, thread.id, q.cursor.as_deref(), 50).await?;
     page.items.reverse();
     let notes = state.reads.notes(p.team.id, thread.id, p.user.id).await?;
-    Ok(Json(json!({ "thread": thread, "messages": page.items, "next_cursor": page.next_cursor, "notes": notes })))
+    let calls = state.reads.calls(p.team.id, thread.id).await?;
+    Ok(Json(json!({ "thread": thread, "messages": page.items, "next_cursor": page.next_cursor, "notes": notes, "calls": calls })))
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 // edit / cancel actions of a scheduled message, and Retry on a failed send.
 
 import { api } from './api.js';
+import { callItem } from './calls.js';
 import { h, timeEl, toast } from './dom.js';
 import { PLACEHOLDER, fullTime, safeUrl, shortTime, toDate, toLocalInput } from './format.js';
 import { memberName } from './session.js';
@@ -46,8 +47,11 @@ const STATUS_TEXT = {
 
 export function renderMessages(scrollToEnd) {
   if (!view) return;
-  const list = sortedMessages();
-  const items = list.map(messageItem);
+  // Calls sit in the timeline among the messages, by time.
+  const entries = sortedMessages().map((m) => ({ at: toDate(m.created_at), item: () => messageItem(m) }));
+  for (const c of view.calls.values()) entries.push({ at: toDate(c.created_at), item: () => callItem(c) });
+  entries.sort((a, b) => (a.at ? a.at.getTime() : 0) - (b.at ? b.at.getTime() : 0));
+  const items = entries.map((e) => e.item());
   if (!items.length) items.push(h('li', { class: 'empty muted' }, 'No messages yet. Say hello below.'));
   // Keep a half-typed edit of a scheduled message across re-renders.
   const editFocus = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.testid : null;

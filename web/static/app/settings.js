@@ -6,6 +6,7 @@
 
 import { api } from './api.js';
 import { assignmentCard } from './assignment-settings.js';
+import { callSettingsButton } from './channel-calls.js';
 import { channelTag, h, toast } from './dom.js';
 import { labelsCard } from './labels-admin.js';
 import { invitesCard, membersCard } from './members.js';
@@ -119,7 +120,7 @@ export async function startSettings() {
         h('td', { class: 'mono' }, c.account_sid || ''),
         h('td', { class: 'mono' }, c.messaging_service_sid || '—'),
         h('td', null, c.simulated ? h('span', { class: 'badge badge-sim' }, 'Simulated') : 'Twilio'),
-        h('td', null, h('button', { type: 'button', class: 'link danger', 'data-testid': 'channel-delete', 'aria-label': `Delete channel ${c.number}`, onclick: async () => {
+        h('td', null, c.kind === 'sms' ? callSettingsButton(c) : null, ' ', h('button', { type: 'button', class: 'link danger', 'data-testid': 'channel-delete', 'aria-label': `Delete channel ${c.number}`, onclick: async () => {
           try {
             await api('DELETE', `/api/channels/${encodeURIComponent(c.id)}`);
             toast('Channel removed.');
@@ -146,7 +147,9 @@ export async function startSettings() {
       webhooks.replaceChildren(h('p', null, 'Point your Twilio numbers (or messaging service) at these webhooks:'),
         h('ul', { class: 'plain-list mono', 'data-testid': 'webhooks' },
           h('li', null, `Incoming messages: ${hooks.messages || `${base}/webhooks/twilio/messages`}`),
-          h('li', null, `Status callbacks: ${hooks.status || `${base}/webhooks/twilio/status`}`)));
+          h('li', null, `Status callbacks: ${hooks.status || `${base}/webhooks/twilio/status`}`),
+          h('li', null, `Incoming calls: ${hooks.voice || `${base}/webhooks/twilio/voice`}`),
+          h('li', null, `Call status callbacks: ${hooks.voice_status || `${base}/webhooks/twilio/voice/status`}`)));
       if (Array.isArray(s.verified_numbers)) {
         verified.replaceChildren(...(s.verified_numbers.length
           ? s.verified_numbers.map((n) => h('li', { class: 'mono', 'data-testid': 'verified-number' }, typeof n === 'string' ? n : (n.phone_number || n.number || JSON.stringify(n))))

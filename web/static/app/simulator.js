@@ -1,5 +1,6 @@
 // The simulator card in the inbox's left pane, shown while a team has no Twilio credentials:
-// plays a contact sending an inbound SMS or WhatsApp message, through the real signed webhook path.
+// plays a contact sending an inbound SMS or WhatsApp message, or calling the team's number
+// (answered, missed or a voicemail), through the real signed webhook paths.
 
 import { api } from './api.js';
 import { h } from './dom.js';
@@ -41,6 +42,23 @@ export function buildSimulator() {
   h('label', { for: 'sim-channel' }, 'Channel'), channel,
   h('label', { for: 'sim-body' }, 'Message'), body,
   button, status);
+  const outcome = h('select', { id: 'sim-call-outcome', 'data-testid': 'sim-call-outcome' },
+    h('option', { value: 'missed' }, 'Nobody answers'), h('option', { value: 'voicemail' }, 'Leaves a voicemail'), h('option', { value: 'answered' }, 'Someone answers'));
+  const callButton = h('button', { type: 'button', class: 'secondary', 'data-testid': 'sim-call', onclick: async () => {
+    status.textContent = '';
+    status.classList.remove('error');
+    callButton.disabled = true;
+    try {
+      await api('POST', '/api/simulator/call', { from: from.value.trim(), outcome: outcome.value });
+      status.textContent = 'Called: the call shows up in the conversation.';
+    } catch (err) {
+      status.textContent = err.message;
+      status.classList.add('error');
+    } finally {
+      callButton.disabled = false;
+    }
+  } }, 'Simulate a call');
+  form.append(h('label', { for: 'sim-call-outcome' }, 'Or call the team’s number'), outcome, callButton);
   return h('details', { class: 'simulator', 'data-testid': 'simulator' },
     h('summary', null, 'Simulate an inbound message'),
     h('p', { class: 'muted small' }, 'Simulator mode: this team has no Twilio credentials yet. Messages go through the real webhook path, and outbound messages are “delivered” by the simulator.'),

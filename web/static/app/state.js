@@ -44,6 +44,7 @@ export function newView(id) {
     messages: new Map(),
     msgSeq: new Map(),
     notes: new Map(),
+    calls: new Map(), // call_sid -> call
     applied: new Set(),
     baseline: 0,
     loading: true, // the first snapshot is on its way

@@ -12,6 +12,7 @@ import { toast } from './dom.js';
 import { emit } from './events.js';
 import { applyLabelChanged, applyLabelDeleted } from './labels.js';
 import { loadThreads, removeThread, scheduleMarkRead, scheduleRenderList, upsertThread } from './list.js';
+import { upsertCall } from './calls.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
 import { onTyping, renderTyping, renderViewers } from './presence.js';
@@ -49,7 +50,7 @@ export function subscribeThread(id) {
     }
     renderViewers();
   });
-  for (const name of ['message.created', 'message.updated', 'note.created', 'thread.updated', 'contact.updated']) {
+  for (const name of ['message.created', 'message.updated', 'note.created', 'thread.updated', 'contact.updated', 'call']) {
     ch.bind(name, (data) => onThreadEvent(data, name, id));
   }
   // Not a ThreadEvent (no seq): the thread and its log are gone, so it is applied even mid-load.
@@ -111,6 +112,8 @@ export function applyEvent(ev, name) {
     upsertThread(data);
   } else if (type === 'contact.updated') {
     applyContactChange(data);
+  } else if (type === 'call') {
+    if (upsertCall(data)) renderMessages(true);
   }
 }
 
@@ -261,6 +264,8 @@ async function reloadThread(v) {
     }
     v.notes.clear();
     for (const n of data.notes || []) v.notes.set(n.id, n);
+    v.calls.clear();
+    for (const c of data.calls || []) upsertCall(c);
     v.nextCursor = data.next_cursor || null;
     // The row and the header; missed messages from the contact are read for real once this tab
     // is visible (list.js), as when they come live.

@@ -6,6 +6,7 @@
 
 import { api, qs } from './api.js';
 import { h, toast } from './dom.js';
+import { upsertCall } from './calls.js';
 import { buildComposer, clearComposer, setComposerChannel } from './composer.js';
 import { loadContact } from './contact.js';
 import { markRead, renderList, upsertThread } from './list.js';
@@ -116,6 +117,7 @@ export async function openThread(id, push) {
     view.msgSeq.set(m.id, view.baseline);
   }
   for (const n of data.notes || []) view.notes.set(n.id, n);
+  for (const c of data.calls || []) upsertCall(c);
   view.nextCursor = data.next_cursor || null;
   view.loading = false;
   inbox.threads.set(id, thread);

@@ -17,6 +17,7 @@
 mod accounts;
 mod analytics;
 mod assignment;
+mod calls;
 mod channels;
 mod contacts;
 mod identities;
@@ -141,6 +142,11 @@ pub const METHODS: &[&str] = &[
     "channels_for_webhook",
     "message_for_sid",
     "record_receipt",
+    // CallReads / CallWrites
+    "channel_settings",
+    "calls",
+    "set_channel_settings",
+    "record_call",
     // ContactStore
     "list_contacts",
     "create_contact",
@@ -257,6 +263,12 @@ struct State {
     labels: HashMap<LabelId, Label>,
     /// Each agent's "marked unread" conversations.
     unread_marks: std::collections::HashSet<(UserId, ThreadId)>,
+    /// Channels' voice settings (absent: the defaults).
+    channel_settings: HashMap<ChannelId, ChannelSettings>,
+    /// Calls by CallSid, with their team.
+    calls: HashMap<String, (TeamId, Call)>,
+    /// When each (channel, contact, kind) automatic reply was last claimed.
+    auto_replies: HashMap<(ChannelId, ContactId, &'static str), OffsetDateTime>,
 }
 
 struct UserRow {

@@ -316,3 +316,11 @@ async fn triage_labels_priority_unread_marks_and_counts() {
     let s = seeded().await;
     crate::fakes::contracts::triage(&s.store, &act(&s.user), s.thread).await;
 }
+
+/// The same contract as the Postgres store's (`tests/store/calls.rs`).
+#[tokio::test]
+async fn calls_are_recorded_once_and_replies_claimed_once_per_period() {
+    let store = MemoryStore::new();
+    let user = account(&store, "calls@acme.test", None).await;
+    crate::fakes::contracts::calls(&store, user.team_id).await;
+}

@@ -1,0 +1,76 @@
+//! A call on the thread, written by its actor (the one writer): the outcome and its `call`
+//! event once per CallSid, the thread bumped in the inbox (and opened again when a missed call
+//! finds it resolved), and, for a missed call, the channel's automatic reply through the normal
+//! send path (guard, rate budget, status callbacks). The once-per-period claim commits with
+//! the call, so a retried callback or a second node never sends a second reply.
+
+use super::ThreadState;
+use crate::domain::*;
+use crate::error::DomainResult;
+use crate::ports::*;
+use crate::rules;
+use crate::templates::{Template, TemplateContext};
+
+impl ThreadState {
+    pub(super) async fn call(&mut self, mut call: NewCall, settings: ChannelSettings, created: bool) -> DomainResult<Option<Call>> {
+        let contact = self.summary.contact.clone();
+        let missed = rules::calls::missed(call.outcome);
+        // An opted-out caller gets nothing, and claims nothing.
+        if missed && settings.missed_call_reply.is_some() && contact.opted_out_at.is_none() {
+            call.reply = Some(ReplyClaim {
+                channel: self.summary.channel.id,
+                contact: contact.id,
+                period: rules::calls::reply_period(&settings),
+            });
+        }
+        let team = call.team;
+        let Some(committed) = self.ctx.store.record_call(call).await? else { return Ok(None) };
+        let recorded = self.apply_created(committed, created);
+        if missed && rules::reopens_on_inbound(self.summary.status) {
+            let open = ThreadChange { status: Some(ThreadStatus::Open), ..ThreadChange::default() };
+            match self.ctx.store.update_thread(team, self.id, None, open).await {
+                Ok(reopened) => {
+                    self.apply(reopened);
+                }
+                Err(e) => tracing::warn!(thread = %self.id, error = %e, "could not reopen the conversation"),
+            }
+        }
+        if recorded.reply_claimed {
+            if let Some(source) = &settings.missed_call_reply {
+                if let Err(e) = self.auto_reply(source).await {
+                    tracing::warn!(thread = %self.id, error = %e, "the missed-call reply was not sent");
+                }
+            }
+        }
+        Ok(Some(recorded.call))
+    }
+
+    /// Sends an automatic reply (no author) rendered for the thread's contact.
+    async fn auto_reply(&mut self, source: &str) -> DomainResult<()> {
+        let team_id = self.summary.team_id;
+        let contact = self.ctx.store.contact(team_id, self.summary.contact.id).await?;
+        self.ctx.guard.allows(&contact.phone, contact.opted_out_at.is_some())?;
+        let team = self.ctx.store.team(team_id).await?;
+        let template = Template::parse(source).map_err(|e| e.invalid("missed_call_reply"))?;
+        let Some(body) = rules::calls::auto_reply_text(template.render(&TemplateContext::for_contact(&contact, &team))?) else {
+            return Ok(());
+        };
+        let committed = self
+            .ctx
+            .store
+            .create_outbound(NewOutbound {
+                team: team_id,
+                thread: self.id,
+                author: None,
+                body,
+                media_urls: vec![],
+                send_at: None,
+                cancel_on_reply: false,
+            })
+            .await?;
+        let message = self.apply(committed);
+        metrics::counter!("switchboard_auto_replies_total", "kind" => "missed_call").increment(1);
+        self.spawn_send(message.id, None);
+        Ok(())
+    }
+}
