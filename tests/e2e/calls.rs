@@ -98,7 +98,8 @@ async fn a_missed_call_gets_one_call_event_and_one_auto_sms(_p: PgPoolOptions, o
     assert_eq!(view["calls"].as_array().unwrap().len(), 1, "{view}");
     assert_eq!(view["calls"][0]["status"], "missed");
     assert_eq!(view["calls"][0]["call_sid"], sid.as_str());
-    assert_eq!(view["thread"]["last_preview"], "📞 Missed call");
+    // The reply went out after the call: it is the inbox's preview; the call left one unread.
+    assert_eq!(view["thread"]["last_preview"], "Sorry we missed you, how can we help?");
     assert_eq!(view["thread"]["unread_count"], 1);
     let messages = view["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "one automatic reply: {view}");
@@ -122,7 +123,15 @@ async fn a_missed_call_gets_one_call_event_and_one_auto_sms(_p: PgPoolOptions, o
 
     // An opted-out caller: the call is logged, no SMS.
     let stopper = "+14155550124";
-    assert_twiml(&post_signed(&server, "/webhooks/twilio/messages", &account.token, &inbound_params(&account, stopper, &format!("SM{}", hex32()), "STOP")).await);
+    assert_twiml(
+        &post_signed(
+            &server,
+            "/webhooks/twilio/messages",
+            &account.token,
+            &inbound_params(&account, stopper, &format!("SM{}", hex32()), "STOP"),
+        )
+        .await,
+    );
     voice(&server, "/webhooks/twilio/voice", &account, &call_params(&account, &call_sid(), stopper, &[])).await;
     let (stopper_thread, view) = caller_thread(&a, stopper).await;
     assert_eq!(call_events(&a, &stopper_thread).await.len(), 1);
@@ -140,7 +149,9 @@ async fn forged_and_foreign_voice_webhooks_are_refused(_p: PgPoolOptions, opts: 
     let account = Account::new();
     add_channel(&a, "sms", &account, None).await;
     let params = call_params(&account, &call_sid(), CALLER, &[]);
-    for path in ["/webhooks/twilio/voice", "/webhooks/twilio/voice/dial", "/webhooks/twilio/voice/recording", "/webhooks/twilio/voice/status"] {
+    for path in
+        ["/webhooks/twilio/voice", "/webhooks/twilio/voice/dial", "/webhooks/twilio/voice/recording", "/webhooks/twilio/voice/status"]
+    {
         let forged = post_signed(&server, path, &hex32(), &params).await;
         assert_eq!(forged.status, 403, "{path}: {}", forged.body);
         let unsigned = post_form(&server, path, None, &params).await;
@@ -164,7 +175,8 @@ async fn forwarded_calls_ring_then_are_answered_missed_or_left_as_voicemail(_p: 
     let a = server.admin("Alice").await;
     let account = Account::new();
     let channel = add_channel(&a, "sms", &account, None).await;
-    settings(&a, &channel, json!({ "forward_to": "+1 (415) 555-0100", "ring_seconds": 15, "missed_call_reply": "Call you back soon!" })).await;
+    settings(&a, &channel, json!({ "forward_to": "+1 (415) 555-0100", "ring_seconds": 15, "missed_call_reply": "Call you back soon!" }))
+        .await;
     let fake = accepts_sends(&account).expect(1).named("sends").mount_as_scoped(&twilio).await;
 
     // Forwarded: <Dial timeout action> to the E.164 number.
@@ -175,9 +187,15 @@ async fn forwarded_calls_ring_then_are_answered_missed_or_left_as_voicemail(_p: 
     assert_eq!(verbs[0].attr("timeout"), Some("15"));
     assert_eq!(verbs[0].attr("action"), Some("/webhooks/twilio/voice/dial"));
     // Someone picked up and talked 65 s: answered, no SMS; the status callback changes nothing.
-    let dial = call_params(&account, &answered, CALLER, &[("CallStatus", "in-progress"), ("DialCallStatus", "completed"), ("DialCallDuration", "65")]);
+    let dial = call_params(
+        &account,
+        &answered,
+        CALLER,
+        &[("CallStatus", "in-progress"), ("DialCallStatus", "completed"), ("DialCallDuration", "65")],
+    );
     assert_eq!(names(&voice(&server, "/webhooks/twilio/voice/dial", &account, &dial).await), ["Hangup"]);
-    voice(&server, "/webhooks/twilio/voice/status", &account, &call_params(&account, &answered, CALLER, &[("CallStatus", "completed")])).await;
+    voice(&server, "/webhooks/twilio/voice/status", &account, &call_params(&account, &answered, CALLER, &[("CallStatus", "completed")]))
+        .await;
     let (thread, view) = caller_thread(&a, CALLER).await;
     assert_eq!(view["calls"].as_array().unwrap().len(), 1, "{view}");
     assert_eq!(view["calls"][0]["status"], "answered");
@@ -201,7 +219,9 @@ async fn forwarded_calls_ring_then_are_answered_missed_or_left_as_voicemail(_p: 
     settings(&a, &channel, json!({ "voicemail": true })).await;
     let vm = call_sid();
     voice(&server, "/webhooks/twilio/voice", &account, &call_params(&account, &vm, CALLER, &[])).await;
-    let verbs = voice(&server, "/webhooks/twilio/voice/dial", &account, &call_params(&account, &vm, CALLER, &[("DialCallStatus", "no-answer")])).await;
+    let verbs =
+        voice(&server, "/webhooks/twilio/voice/dial", &account, &call_params(&account, &vm, CALLER, &[("DialCallStatus", "no-answer")]))
+            .await;
     assert_eq!(names(&verbs), ["Say", "Record"]);
     assert_eq!(verbs[1].attr("action"), Some("/webhooks/twilio/voice/recording"));
     assert_eq!(verbs[1].attr("playBeep"), Some("true"));
@@ -220,7 +240,10 @@ async fn forwarded_calls_ring_then_are_answered_missed_or_left_as_voicemail(_p: 
     // Settings are checked.
     let (status, err) = a.client.patch(&format!("/api/channels/{}", channel["id"].as_str().unwrap()), json!({ "ring_seconds": 1 })).await;
     assert_eq!(status, 422, "{err}");
-    let (status, err) = a.client.patch(&format!("/api/channels/{}", channel["id"].as_str().unwrap()), json!({ "missed_call_reply": "Hi {{ nope }}" })).await;
+    let (status, err) = a
+        .client
+        .patch(&format!("/api/channels/{}", channel["id"].as_str().unwrap()), json!({ "missed_call_reply": "Hi {{ nope }}" }))
+        .await;
     assert_eq!(status, 422, "{err}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(fake);

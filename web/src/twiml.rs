@@ -3,8 +3,8 @@
 //! `<Say>`, `<Dial timeout action>` with the number as its text, `<Record action maxLength
 //! playBeep finishOnKey>` and `<Hangup/>`.
 
-use quick_xml::{Reader, Writer};
 use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::{Reader, Writer};
 
 /// One verb of a voice answer.
 #[derive(Clone, Debug, PartialEq, Eq)]

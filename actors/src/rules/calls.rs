@@ -165,14 +165,22 @@ mod tests {
         .unwrap();
         assert_eq!(s.forward_to.as_deref(), Some("+14155550100"));
         let bad = |c: SettingsChange| apply_settings(ChannelSettings::default(), c).unwrap_err();
-        assert!(matches!(bad(SettingsChange { forward_to: Some(Some("call me".into())), ..Default::default() }), DomainError::Invalid { field: "forward_to", .. }));
-        assert!(matches!(bad(SettingsChange { ring_seconds: Some(4), ..Default::default() }), DomainError::Invalid { field: "ring_seconds", .. }));
+        assert!(matches!(
+            bad(SettingsChange { forward_to: Some(Some("call me".into())), ..Default::default() }),
+            DomainError::Invalid { field: "forward_to", .. }
+        ));
+        assert!(matches!(
+            bad(SettingsChange { ring_seconds: Some(4), ..Default::default() }),
+            DomainError::Invalid { field: "ring_seconds", .. }
+        ));
         assert!(matches!(
             bad(SettingsChange { missed_call_reply: Some(Some("{{ nope }}".into())), ..Default::default() }),
             DomainError::Invalid { field: "missed_call_reply", .. }
         ));
         assert!(matches!(bad(SettingsChange { missed_call_reply_hours: Some(0), ..Default::default() }), DomainError::Invalid { .. }));
-        let cleared = apply_settings(s, SettingsChange { forward_to: Some(None), missed_call_reply: Some(Some("  ".into())), ..Default::default() }).unwrap();
+        let cleared =
+            apply_settings(s, SettingsChange { forward_to: Some(None), missed_call_reply: Some(Some("  ".into())), ..Default::default() })
+                .unwrap();
         assert_eq!((cleared.forward_to, cleared.missed_call_reply), (None, None));
     }
 

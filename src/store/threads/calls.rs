@@ -86,7 +86,8 @@ impl CallReads for PgStore {
 
     async fn calls(&self, team: TeamId, thread: ThreadId) -> DomainResult<Vec<Call>> {
         op(async move {
-            let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE team_id = $1 AND thread_id = $2 ORDER BY created_at, call_sid LIMIT 500");
+            let sql =
+                format!("SELECT {CALL_COLUMNS} FROM calls WHERE team_id = $1 AND thread_id = $2 ORDER BY created_at, call_sid LIMIT 500");
             let rows: Vec<CallRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(team.0).bind(thread.0).fetch_all(self.db()).await?;
             Ok(rows.into_iter().map(Call::from).collect())
         })
@@ -168,15 +169,13 @@ async fn record_call(store: &PgStore, c: NewCall) -> Result<Option<Committed<Cal
         None => false,
     };
     let missed = actors::rules::calls::missed(call.status);
-    sqlx::query(
-        "UPDATE threads SET last_message_at = $2, last_preview = $3, unread_count = unread_count + $4 WHERE id = $1",
-    )
-    .bind(c.thread.0)
-    .bind(call.created_at)
-    .bind(actors::rules::calls::preview(call.status, call.duration))
-    .bind(i32::from(missed))
-    .execute(tx.conn())
-    .await?;
+    sqlx::query("UPDATE threads SET last_message_at = $2, last_preview = $3, unread_count = unread_count + $4 WHERE id = $1")
+        .bind(c.thread.0)
+        .bind(call.created_at)
+        .bind(actors::rules::calls::preview(call.status, call.duration))
+        .bind(i32::from(missed))
+        .execute(tx.conn())
+        .await?;
     let event = append_event(&mut tx, c.team, c.thread, event::CALL, None, None, serde_json::to_value(&call)?).await?;
     let thread = summary(tx.conn(), c.team, c.thread).await?;
     tx.commit().await?;

@@ -1,15 +1,15 @@
 //! A team's Twilio numbers (admin only; the auth token is write-only), and the numbers alone
 //! for every member (`/api/numbers`: whom a new conversation is sent from).
 
+use super::contacts::double_option;
 use super::path_id;
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{Admin, AdminActing, Auth, Json};
-use super::contacts::double_option;
 use actors::channels::ChannelInput;
-use actors::rules::calls::SettingsChange;
 use actors::domain::{Channel, ChannelKind};
 use actors::ids::ChannelId;
+use actors::rules::calls::SettingsChange;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -63,7 +63,13 @@ pub async fn delete(State(state): State<AppState>, AdminActing(_, by): AdminActi
 /// `GET /api/channels/{id}`: the channel and its voice settings (admin).
 pub async fn get(State(state): State<AppState>, Admin(p): Admin, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id: ChannelId = path_id(&id, "channel")?;
-    let channel = state.reads.channels(p.team.id).await?.into_iter().find(|c| c.id == id).ok_or_else(|| crate::error::ApiError::not_found("channel"))?;
+    let channel = state
+        .reads
+        .channels(p.team.id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| crate::error::ApiError::not_found("channel"))?;
     let settings = state.reads.channel_settings(p.team.id, id).await?;
     Ok(Json(json!({ "channel": channel, "settings": settings })))
 }

@@ -6,8 +6,8 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Json};
-use crate::twiml::{self, Element};
 use crate::twilio_signature;
+use crate::twiml::{self, Element};
 use actors::domain::{CallOutcome, Channel, ChannelKind};
 use actors::phone;
 use axum::extract::State;
