@@ -7,11 +7,11 @@ use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::hub::ConnRef;
 use crate::ids::*;
-use crate::ports::{Claimed, InboundOutcome, NewCall, NewInbound, ThreadChange};
+use crate::ports::{Claimed, FollowUpChange, InboundOutcome, NewCall, NewInbound, ThreadChange};
 use crate::registry::Registry;
 use crate::rules::{self, Draft};
 use crate::scheduler::Dispatcher;
-use crate::thread::{Claim, StatusUpdate, ThreadActor, ThreadCtx, ThreadMsg, ThreadStart};
+use crate::thread::{Claim, FollowUpInput, FollowUpOp, StatusUpdate, ThreadActor, ThreadCtx, ThreadMsg, ThreadStart};
 use async_trait::async_trait;
 use ractor::{Actor, ActorCell};
 use std::sync::Arc;
@@ -270,6 +270,25 @@ impl Threads {
         };
         let settings = Box::new(settings);
         self.registry.ask(thread, |reply| ThreadMsg::Call { call, settings, created, reply }).await
+    }
+
+    /// Adds a follow-up to a thread (`due_at` within a year, note at most 1,000 characters, the
+    /// assignee a member of the team).
+    pub async fn add_follow_up(&self, team: TeamId, thread: ThreadId, actor: User, mut input: FollowUpInput) -> DomainResult<FollowUp> {
+        input.due_at = rules::follow_ups::due_at(input.due_at, crate::clock::now())?;
+        input.note = rules::follow_ups::note(&input.note)?;
+        let op = FollowUpOp::Create(input);
+        self.registry.ask(thread, |reply| ThreadMsg::FollowUp { team, actor, op, reply }).await
+    }
+
+    /// Changes a follow-up (done, failed, pending again, due time, assignee) through its thread.
+    pub async fn update_follow_up(&self, team: TeamId, id: FollowUpId, actor: User, change: FollowUpChange) -> DomainResult<FollowUp> {
+        if let Some(at) = change.due_at {
+            rules::follow_ups::due_at(at, crate::clock::now())?;
+        }
+        let thread = self.ctx.store.follow_up(team, id).await?.thread_id;
+        let op = FollowUpOp::Update { id, change };
+        self.registry.ask(thread, |reply| ThreadMsg::FollowUp { team, actor, op, reply }).await
     }
 
     /// Keeps a status callback as a receipt and moves the message's status forward. A status

@@ -311,3 +311,80 @@ async fn the_simulator_places_calls_through_the_signed_webhooks(_p: PgPoolOption
     assert_eq!(status, 422);
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn a_missed_call_leaves_one_callback_follow_up_done_from_the_thread(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let server = TestServer::start(&opts).await;
+    let a = server.admin("Alice").await;
+    let me = a.id.clone();
+    // Two missed calls: one callback while it is pending.
+    for _ in 0..2 {
+        let (status, body) = a.client.post("/api/simulator/call", json!({ "from": CALLER, "outcome": "missed" })).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let (thread, view) = caller_thread(&a, CALLER).await;
+    let follow_ups = view["follow_ups"].as_array().unwrap();
+    assert_eq!(follow_ups.len(), 1, "{view}");
+    let callback = &follow_ups[0];
+    assert_eq!(callback["type"], "callback");
+    assert_eq!(callback["status"], "pending");
+    assert_eq!(callback["thread_id"], thread.as_str());
+    assert_eq!(callback["note"], format!("Call back {CALLER}: missed call"));
+    assert_eq!(callback["call_sid"], view["calls"][0]["call_sid"]);
+
+    // Unassigned: in "mine or nobody's", not in "mine".
+    let (_, mine) = a.client.get("/api/follow-ups?assignee=me&status=pending").await;
+    assert_eq!(mine["items"], json!([]));
+    let (_, open) = a.client.get("/api/follow-ups?assignee=me_or_none&status=pending").await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 1, "{open}");
+
+    // Written down by hand for me, due in two hours; a page of one has a cursor to the next.
+    let due = (time::OffsetDateTime::now_utc() + time::Duration::hours(2)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (status, manual) = a
+        .client
+        .post(
+            "/api/follow-ups",
+            json!({ "thread_id": thread, "type": "manual", "due_at": due, "assignee_id": me, "note": "Send the quote" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{manual}");
+    let (_, mine) = a.client.get("/api/follow-ups?assignee=me&status=pending").await;
+    assert_eq!(mine["items"][0]["id"], manual["id"]);
+    let (_, first) = a.client.get("/api/follow-ups?assignee=me_or_none&limit=1").await;
+    assert_eq!(first["items"][0]["id"], callback["id"], "soonest due first");
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let (_, second) = a.client.get(&format!("/api/follow-ups?assignee=me_or_none&limit=1&cursor={cursor}")).await;
+    assert_eq!(second["items"][0]["id"], manual["id"]);
+
+    // Done from the thread: stamped, in the thread's log, out of the pending list.
+    let (status, done) =
+        a.client.patch(&format!("/api/follow-ups/{}", callback["id"].as_str().unwrap()), json!({ "status": "done" })).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "done");
+    assert_eq!(done["completed_by"], me.as_str());
+    let (_, events) = a.client.get(&format!("/api/threads/{thread}/events?after=0")).await;
+    let kinds: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"follow_up.created") && kinds.contains(&"follow_up.updated"), "{kinds:?}");
+    let (_, open) = a.client.get("/api/follow-ups?assignee=me_or_none&status=pending").await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 1);
+
+    // A third missed call, with the callback done: a new one.
+    a.client.post("/api/simulator/call", json!({ "from": CALLER, "outcome": "missed" })).await;
+    let (_, view) = caller_thread(&a, CALLER).await;
+    assert_eq!(view["follow_ups"].as_array().unwrap().iter().filter(|f| f["status"] == "pending").count(), 2);
+
+    // Refusals.
+    let far = (time::OffsetDateTime::now_utc() + time::Duration::days(800)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (status, _) = a.client.post("/api/follow-ups", json!({ "thread_id": thread, "type": "manual", "due_at": far })).await;
+    assert_eq!(status, 422);
+    let (status, _) = a.client.post("/api/follow-ups", json!({ "thread_id": uuid::Uuid::new_v4(), "type": "manual", "due_at": due })).await;
+    assert_eq!(status, 404);
+    let (status, _) = a
+        .client
+        .post("/api/follow-ups", json!({ "thread_id": thread, "type": "manual", "due_at": due, "assignee_id": uuid::Uuid::new_v4() }))
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = a.client.patch(&format!("/api/follow-ups/{}", uuid::Uuid::new_v4()), json!({ "status": "done" })).await;
+    assert_eq!(status, 404);
+    server.stop().await;
+}

@@ -18,6 +18,7 @@ mod calls;
 mod carrier;
 mod channels;
 mod contacts;
+mod follow_ups;
 mod labels;
 mod replies;
 mod threads;
@@ -29,6 +30,7 @@ pub use calls::*;
 pub use carrier::*;
 pub use channels::*;
 pub use contacts::*;
+pub use follow_ups::*;
 pub use labels::*;
 pub use replies::*;
 pub use threads::*;
@@ -42,21 +44,61 @@ pub struct Page<T> {
 
 /// What the thread actors and the threads service use of the store.
 pub trait ThreadStore:
-    ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites + CallReads + CallWrites + ContactReads
+    ThreadReads
+    + ThreadWrites
+    + ScheduleStore
+    + AccountReads
+    + ChannelReads
+    + ChannelWrites
+    + CallReads
+    + CallWrites
+    + ContactReads
+    + FollowUpReads
+    + FollowUpWrites
 {
 }
-impl<T: ThreadReads + ThreadWrites + ScheduleStore + AccountReads + ChannelReads + ChannelWrites + CallReads + CallWrites + ContactReads>
-    ThreadStore for T
+impl<
+    T: ThreadReads
+        + ThreadWrites
+        + ScheduleStore
+        + AccountReads
+        + ChannelReads
+        + ChannelWrites
+        + CallReads
+        + CallWrites
+        + ContactReads
+        + FollowUpReads
+        + FollowUpWrites,
+> ThreadStore for T
 {
 }
 
 /// Every read the edge may make: the web crate holds only this, so it cannot write.
 pub trait Reads:
-    ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads + CallReads
+    ThreadReads
+        + ContactReads
+        + ListReads
+        + ImportReads
+        + AccountReads
+        + ChannelReads
+        + AnalyticsStore
+        + LabelReads
+        + CallReads
+        + FollowUpReads
 {
 }
-impl<T: ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads + CallReads> Reads
-    for T
+impl<
+    T: ThreadReads
+        + ContactReads
+        + ListReads
+        + ImportReads
+        + AccountReads
+        + ChannelReads
+        + AnalyticsStore
+        + LabelReads
+        + CallReads
+        + FollowUpReads,
+> Reads for T
 {
 }
 

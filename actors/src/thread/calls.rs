@@ -1,8 +1,9 @@
 //! A call on the thread, written by its actor (the one writer): the outcome and its `call`
 //! event once per CallSid, the thread bumped in the inbox (and opened again when a missed call
 //! finds it resolved), and, for a missed call, the channel's automatic reply through the normal
-//! send path (guard, rate budget, status callbacks). The once-per-period claim commits with
-//! the call, so a retried callback or a second node never sends a second reply.
+//! send path (guard, rate budget, status callbacks), and a callback follow-up. The
+//! once-per-period claim commits with the call, so a retried callback or a second node never
+//! sends a second reply.
 
 use super::ThreadState;
 use crate::domain::*;
@@ -32,12 +33,14 @@ impl ThreadState {
                 Err(e) => tracing::warn!(thread = %self.id, error = %e, "could not reopen the conversation"),
             }
         }
-        if recorded.reply_claimed {
-            if let Some(source) = &settings.missed_call_reply {
-                if let Err(e) = self.auto_reply(source).await {
-                    tracing::warn!(thread = %self.id, error = %e, "the missed-call reply was not sent");
-                }
-            }
+        if missed {
+            self.missed_call_follow_up(&recorded.call).await;
+        }
+        if recorded.reply_claimed
+            && let Some(source) = &settings.missed_call_reply
+            && let Err(e) = self.auto_reply(source).await
+        {
+            tracing::warn!(thread = %self.id, error = %e, "the missed-call reply was not sent");
         }
         Ok(Some(recorded.call))
     }

@@ -7,8 +7,10 @@
 //! `SendFinished`, and the actor does not stop for idleness while one is out.
 
 mod calls;
+mod follow_ups;
 mod send;
 
+pub use follow_ups::{FollowUpInput, FollowUpOp};
 pub use send::{Claim, SendReport};
 use send::{deliver, report, retell};
 
@@ -70,6 +72,8 @@ pub enum ThreadMsg {
     /// A call to the thread's number ended (a verified voice webhook); `created` when the call
     /// created the thread. Answers `None` when the CallSid was recorded before.
     Call { call: NewCall, settings: Box<ChannelSettings>, created: bool, reply: Reply<Option<Call>> },
+    /// An agent creates a follow-up on this thread, or changes one of its follow-ups.
+    FollowUp { team: TeamId, actor: User, op: FollowUpOp, reply: Reply<FollowUp> },
     /// A verified status callback for a message of this thread.
     Status { update: StatusUpdate, reply: Reply<Option<Message>> },
     /// A verified status callback whose sid we never recorded, for our message `message` (named
@@ -113,6 +117,7 @@ impl ThreadMsg {
             ThreadMsg::CancelScheduled { reply, .. } => reply.is_closed(),
             ThreadMsg::Inbound { reply, .. } => reply.is_closed(),
             ThreadMsg::Call { reply, .. } => reply.is_closed(),
+            ThreadMsg::FollowUp { reply, .. } => reply.is_closed(),
             ThreadMsg::Status { reply, .. } => reply.is_closed(),
             ThreadMsg::Adopt { reply, .. } => reply.is_closed(),
             _ => return None,
@@ -129,7 +134,8 @@ impl ThreadMsg {
             | ThreadMsg::Retry { team, .. }
             | ThreadMsg::Update { team, .. }
             | ThreadMsg::EditScheduled { team, .. }
-            | ThreadMsg::CancelScheduled { team, .. } => *team,
+            | ThreadMsg::CancelScheduled { team, .. }
+            | ThreadMsg::FollowUp { team, .. } => *team,
             ThreadMsg::Inbound { msg, .. } => msg.team,
             ThreadMsg::Call { call, .. } => call.team,
             ThreadMsg::Status { update, .. } | ThreadMsg::Adopt { update, .. } => update.team,
@@ -150,6 +156,7 @@ impl ThreadMsg {
             ThreadMsg::CancelScheduled { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Inbound { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Call { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::FollowUp { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Status { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Adopt { reply, .. } => drop(reply.send(Err(error))),
             _ => {}
@@ -284,6 +291,7 @@ impl Actor for ThreadActor {
             }
             ThreadMsg::Inbound { msg, created, reply } => answer(reply, state.inbound(msg, created).await),
             ThreadMsg::Call { call, settings, created, reply } => answer(reply, state.call(call, *settings, created).await),
+            ThreadMsg::FollowUp { actor, op, reply, .. } => answer(reply, state.follow_up(actor, op).await),
             ThreadMsg::Status { update, reply } => {
                 let reason = update.error_code.map(twilio_error_reason);
                 let result = state.ctx.store.apply_status(&update.sid, update.status, update.error_code, reason, update.raw).await;

@@ -8,6 +8,7 @@
 
 mod calls;
 mod events;
+mod follow_ups;
 mod inbound;
 mod inbox;
 mod labels;

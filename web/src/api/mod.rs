@@ -6,6 +6,7 @@ mod auth;
 mod bulk;
 mod channels;
 mod contacts;
+mod follow_ups;
 mod identities;
 mod imports;
 mod labels;
@@ -96,6 +97,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/replies", get(replies::list).post(replies::create))
         .route("/api/replies/preview", post(replies::preview))
         .route("/api/replies/{id}", get(replies::get).patch(replies::update).delete(replies::delete))
+        .route("/api/follow-ups", get(follow_ups::list).post(follow_ups::create))
+        .route("/api/follow-ups/{id}", patch(follow_ups::update))
         .route("/api/messages", post(messages::create))
         .route("/api/messages/{id}", patch(messages::edit).delete(messages::cancel))
         .route("/api/messages/{id}/retry", post(messages::retry))

@@ -96,7 +96,12 @@ pub async fn get(
     page.items.reverse();
     let notes = state.reads.notes(p.team.id, thread.id, p.user.id).await?;
     let calls = state.reads.calls(p.team.id, thread.id).await?;
-    Ok(Json(json!({ "thread": thread, "messages": page.items, "next_cursor": page.next_cursor, "notes": notes, "calls": calls })))
+    let filter = actors::ports::FollowUpFilter { thread: Some(thread.id), limit: 100, ..Default::default() };
+    let follow_ups = state.reads.follow_ups(p.team.id, &filter).await?.items;
+    Ok(Json(json!({
+        "thread": thread, "messages": page.items, "next_cursor": page.next_cursor, "notes": notes, "calls": calls,
+        "follow_ups": follow_ups,
+    })))
 }
 
 #[derive(Deserialize)]

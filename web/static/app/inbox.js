@@ -7,6 +7,7 @@
 // instead of importing thread.js.
 
 import { h } from './dom.js';
+import { buildFollowUpsCard, buildMyFollowUps } from './follow-ups.js';
 import { emit, on } from './events.js';
 import { buildContactPane } from './contact.js';
 import { onInboxKey, showShortcuts, typing } from './keyboard.js';
@@ -74,8 +75,10 @@ function buildInbox() {
     h('button', { type: 'button', class: 'primary', 'data-testid': 'new-conversation-button', 'aria-keyshortcuts': 'c', title: 'New conversation (C)', onclick: newConversation },
       'New conversation', h('kbd', { class: 'kbd', 'aria-hidden': 'true' }, 'C')),
     h('button', { type: 'button', class: 'ghost', 'data-testid': 'shortcuts-button', 'aria-keyshortcuts': '?', title: 'Keyboard shortcuts (?)', onclick: showShortcuts }, '?')));
+  listPane.children[0].after(buildMyFollowUps());
   const threadPane = buildThreadPane();
   els.contactPane = buildContactPane();
+  els.contactPane.append(buildFollowUpsCard());
   els.inbox = h('div', { class: 'inbox', 'data-testid': 'inbox' }, listPane, threadPane, els.contactPane);
   main.replaceChildren(els.inbox);
   renderAssigneeOptions();

@@ -45,6 +45,7 @@ export function newView(id) {
     msgSeq: new Map(),
     notes: new Map(),
     calls: new Map(), // call_sid -> call
+    followUps: new Map(), // id -> follow-up
     applied: new Set(),
     baseline: 0,
     loading: true, // the first snapshot is on its way

@@ -13,6 +13,7 @@ import { emit } from './events.js';
 import { applyLabelChanged, applyLabelDeleted } from './labels.js';
 import { loadThreads, removeThread, scheduleMarkRead, scheduleRenderList, upsertThread } from './list.js';
 import { upsertCall } from './calls.js';
+import { refreshMyFollowUps, upsertFollowUp } from './follow-ups.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
 import { onTyping, renderTyping, renderViewers } from './presence.js';
@@ -50,7 +51,7 @@ export function subscribeThread(id) {
     }
     renderViewers();
   });
-  for (const name of ['message.created', 'message.updated', 'note.created', 'thread.updated', 'contact.updated', 'call']) {
+  for (const name of ['message.created', 'message.updated', 'note.created', 'thread.updated', 'contact.updated', 'call', 'follow_up.created', 'follow_up.updated']) {
     ch.bind(name, (data) => onThreadEvent(data, name, id));
   }
   // Not a ThreadEvent (no seq): the thread and its log are gone, so it is applied even mid-load.
@@ -114,6 +115,8 @@ export function applyEvent(ev, name) {
     applyContactChange(data);
   } else if (type === 'call') {
     if (upsertCall(data)) renderMessages(true);
+  } else if (type === 'follow_up.created' || type === 'follow_up.updated') {
+    upsertFollowUp(data);
   }
 }
 
@@ -148,6 +151,8 @@ export function subscribeTeamAndUser() {
     }
     scheduleRenderList();
   });
+  teamCh.bind('follow_up.created', () => refreshMyFollowUps());
+  teamCh.bind('follow_up.updated', () => refreshMyFollowUps());
   // A member's role or active state changed: the assignee and mention lists follow.
   teamCh.bind('member.updated', () => loadMembers());
   teamCh.bind('member.removed', () => loadMembers());
@@ -266,6 +271,8 @@ async function reloadThread(v) {
     for (const n of data.notes || []) v.notes.set(n.id, n);
     v.calls.clear();
     for (const c of data.calls || []) upsertCall(c);
+    v.followUps.clear();
+    for (const f of data.follow_ups || []) upsertFollowUp(f);
     v.nextCursor = data.next_cursor || null;
     // The row and the header; missed messages from the contact are read for real once this tab
     // is visible (list.js), as when they come live.

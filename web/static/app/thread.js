@@ -7,6 +7,7 @@
 import { api, qs } from './api.js';
 import { h, toast } from './dom.js';
 import { upsertCall } from './calls.js';
+import { renderFollowUps } from './follow-ups.js';
 import { buildComposer, clearComposer, setComposerChannel } from './composer.js';
 import { loadContact } from './contact.js';
 import { markRead, renderList, upsertThread } from './list.js';
@@ -118,6 +119,8 @@ export async function openThread(id, push) {
   }
   for (const n of data.notes || []) view.notes.set(n.id, n);
   for (const c of data.calls || []) upsertCall(c);
+  for (const f of data.follow_ups || []) view.followUps.set(f.id, f);
+  renderFollowUps();
   view.nextCursor = data.next_cursor || null;
   view.loading = false;
   inbox.threads.set(id, thread);

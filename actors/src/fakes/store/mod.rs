@@ -20,6 +20,7 @@ mod assignment;
 mod calls;
 mod channels;
 mod contacts;
+mod follow_ups;
 mod identities;
 mod labels;
 mod lists;
@@ -147,6 +148,11 @@ pub const METHODS: &[&str] = &[
     "calls",
     "set_channel_settings",
     "record_call",
+    // FollowUpReads / FollowUpWrites
+    "follow_ups",
+    "follow_up",
+    "create_follow_up",
+    "update_follow_up",
     // ContactStore
     "list_contacts",
     "create_contact",
@@ -269,6 +275,8 @@ struct State {
     calls: HashMap<String, (TeamId, Call)>,
     /// When each (channel, contact, kind) automatic reply was last claimed.
     auto_replies: HashMap<(ChannelId, ContactId, &'static str), OffsetDateTime>,
+    /// Follow-ups.
+    follow_ups: HashMap<FollowUpId, FollowUp>,
 }
 
 struct UserRow {
