@@ -568,12 +568,12 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
     found
 }
 
+/// CSV imports of contacts.
+pub mod assignment;
 /// Calls: their outcome from Twilio's words, channel voice settings, the missed-call reply.
 pub mod calls;
 /// Follow-ups: notes, due times, the callback a missed call leaves.
 pub mod follow_ups;
-/// CSV imports of contacts.
-pub mod assignment;
 pub mod import;
 /// Labels (names, colours, who manages them) and priority.
 pub mod labels;

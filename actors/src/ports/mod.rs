@@ -75,16 +75,7 @@ impl<
 
 /// Every read the edge may make: the web crate holds only this, so it cannot write.
 pub trait Reads:
-    ThreadReads
-        + ContactReads
-        + ListReads
-        + ImportReads
-        + AccountReads
-        + ChannelReads
-        + AnalyticsStore
-        + LabelReads
-        + CallReads
-        + FollowUpReads
+    ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads + CallReads + FollowUpReads
 {
 }
 impl<
