@@ -568,17 +568,19 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
     found
 }
 
-/// CSV imports of contacts.
+/// Automatic assignment: its setting, and which conversations want an agent.
 pub mod assignment;
 /// Calls: their outcome from Twilio's words, channel voice settings, the missed-call reply.
 pub mod calls;
 /// Follow-ups: notes, due times, the callback a missed call leaves.
 pub mod follow_ups;
+/// CSV imports of contacts.
 pub mod import;
 /// Labels (names, colours, who manages them) and priority.
 pub mod labels;
 /// Contact lists and bulk changes.
 pub mod lists;
+/// Who may see and change which canned reply.
 pub mod replies;
 /// The inbox's tabs and orders.
 pub mod views;
