@@ -11,6 +11,7 @@
 //! - `assign` (automatic assignment: the team's setting; the thread actors ask it for an agent);
 //! - `labels` (the team's labels for conversations; putting them on one goes through `threads`),
 //!   `tab_counts` (the inbox tabs' counts, a short per-team cache).
+//! - `notifications` (stored per user; thread actors hand it the facts of their commits).
 
 use crate::accounts::Accounts;
 use crate::assignment::AutoAssign;
@@ -145,6 +146,8 @@ pub struct Core {
     pub replies: Replies,
     pub labels: crate::labels::Labels,
     pub tab_counts: crate::tab_counts::TabCounts,
+    /// Stored notifications per user, their preferences.
+    pub notifications: Arc<crate::notifications::Notifications>,
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
@@ -187,8 +190,10 @@ impl Core {
         let teams = Arc::new(Teams::new(team_registry, tasks.clone()));
         let assign = Arc::new(AutoAssign::new(ports.store.clone(), ports.store.clone(), cluster.clone(), fanout.clone()));
 
+        let notifications = crate::notifications::Notifications::new(ports.store.clone(), fanout.clone(), tasks.clone());
         let ctx = Arc::new(ThreadCtx {
             store: ports.store.clone(),
+            notifications: notifications.clone(),
             carrier: ports.carrier,
             fanout: fanout.clone(),
             teams: teams.clone(),
@@ -280,6 +285,7 @@ impl Core {
             replies,
             labels,
             tab_counts,
+            notifications,
             config,
             teams,
             schedule,

@@ -73,6 +73,8 @@ id_type!(
     TokenId,
     /// A sign-in provider's identity (issuer and subject) linked to a user.
     IdentityId,
+    /// A notification stored for one user.
+    NotificationId,
     /// A canned reply (a saved answer with variables).
     ReplyId,
     /// A contact list: a static list or a saved segment.

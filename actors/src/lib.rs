@@ -26,6 +26,7 @@ pub mod imports;
 pub mod labels;
 pub mod lists;
 pub mod members;
+pub mod notifications;
 pub mod passwords;
 pub mod phone;
 pub mod ports;

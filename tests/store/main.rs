@@ -8,6 +8,7 @@ mod lists;
 mod messages;
 mod passwords;
 mod replies;
+mod search;
 mod seqs;
 mod statements;
 mod tokens;
@@ -23,6 +24,11 @@ use time::{Duration, OffsetDateTime};
 
 /// A team (with its simulated channels), a contact and its SMS thread.
 pub(crate) async fn fixture(store: &PgStore) -> (Principal, actors::ids::ThreadId) {
+    fixture_named(store, "C").await
+}
+
+/// A fixture whose contact (+14155550100) is called `name`.
+pub(crate) async fn fixture_named(store: &PgStore, name: &str) -> (Principal, actors::ids::ThreadId) {
     let p = store
         .create_account(
             NewAccount {
@@ -37,7 +43,7 @@ pub(crate) async fn fixture(store: &PgStore) -> (Principal, actors::ids::ThreadI
         )
         .await
         .unwrap();
-    let contact = store.create_contact(p.team.id, &NewContact::basic("C", "+14155550100")).await.unwrap();
+    let contact = store.create_contact(p.team.id, &NewContact::basic(name, "+14155550100")).await.unwrap();
     let (thread, created) = store.thread_for_contact(p.team.id, contact.id, ChannelKind::Sms, None).await.unwrap();
     assert!(created);
     (p, thread)

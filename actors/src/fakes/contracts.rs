@@ -6,6 +6,11 @@ use crate::error::DomainError;
 use crate::ports::AccountStore;
 use time::OffsetDateTime;
 
+mod notifications;
+mod search;
+pub use notifications::notifications;
+pub use search::search;
+
 /// Two-factor: a setup replaces a pending one, each TOTP step and recovery code is taken once,
 /// challenges allow five tries and one use, the team's requirement blocks turning it off, and
 /// every change is audited once. `by` is a fresh account without two-factor.

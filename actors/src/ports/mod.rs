@@ -6,7 +6,7 @@
 //! caller can fan out exactly what was committed.
 //!
 //! One file per concern: `accounts`, `assignment`, `contacts` (with lists and imports), `labels`, `replies`, `threads`
-//! (with the scheduler's claims), `channels` (with analytics), `bus`, `carrier`; here, the page
+//! (with the scheduler's claims), `search`, `notifications`, `channels` (with analytics), `bus`, `carrier`; here, the page
 //! type and the store's composite traits each service is given.
 
 pub use crate::audit::{Actor, Client, NewAuditEntry};
@@ -20,7 +20,9 @@ mod channels;
 mod contacts;
 mod follow_ups;
 mod labels;
+mod notifications;
 mod replies;
+mod search;
 mod threads;
 
 pub use accounts::*;
@@ -32,7 +34,9 @@ pub use channels::*;
 pub use contacts::*;
 pub use follow_ups::*;
 pub use labels::*;
+pub use notifications::*;
 pub use replies::*;
+pub use search::*;
 pub use threads::*;
 
 /// A page of a listing; `next_cursor` is opaque to clients.
@@ -76,6 +80,7 @@ impl<
 /// Every read the edge may make: the web crate holds only this, so it cannot write.
 pub trait Reads:
     ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads + CallReads + FollowUpReads
+    + SearchReads
 {
 }
 impl<
@@ -88,7 +93,8 @@ impl<
         + AnalyticsStore
         + LabelReads
         + CallReads
-        + FollowUpReads,
+        + FollowUpReads
+        + SearchReads,
 > Reads for T
 {
 }
@@ -125,10 +131,11 @@ impl<T: ReplyReads + ReplyWrites + ThreadReads + ContactReads> ReplyStore for T 
 /// The whole store.
 pub trait Store:
     ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore + ChannelStore
+    + NotificationStore
 {
 }
 impl<
-    T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore + ChannelStore,
+    T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore + ChannelStore + NotificationStore,
 > Store for T
 {
 }

@@ -194,6 +194,8 @@ pub struct ThreadConfig {
 /// The ports a thread actor uses, and nothing else.
 pub struct ThreadCtx {
     pub store: Arc<dyn ThreadStore>,
+    /// Told the notifiable facts of each commit (`rules::notifications`).
+    pub notifications: Arc<crate::notifications::Notifications>,
     pub carrier: Arc<dyn Carrier>,
     pub fanout: Arc<Fanout>,
     pub teams: Arc<Teams>,
@@ -280,7 +282,7 @@ impl Actor for ThreadActor {
             ThreadMsg::Retry { author, message, reply, .. } => answer(reply, state.retry(author, message).await),
             ThreadMsg::Update { team, actor, change, reply } => {
                 let result = state.ctx.store.update_thread(team, state.id, Some(actor.id), change).await;
-                answer(reply, result.map(|c| state.apply(c)))
+                answer(reply, result.map(|c| state.commit(c, false, change.assignee.flatten())))
             }
             ThreadMsg::EditScheduled { actor, message, body, send_at, reply, .. } => {
                 answer(reply, state.edit_scheduled(actor, message, body, send_at).await)
@@ -324,7 +326,10 @@ impl Actor for ThreadActor {
             },
             ThreadMsg::Wake => match state.ctx.store.wake_thread(state.id).await {
                 Ok(Some(c)) => {
+                    let woke = c.events.first().cloned();
                     let summary = state.apply(c);
+                    let fact = woke.and_then(|e| rules::notifications::snooze_ended(&summary, &e));
+                    state.ctx.notifications.tell(fact.into_iter().collect());
                     // The assignee hears of it on every tab and node.
                     if let Some(assignee) = summary.assignee_id {
                         state.ctx.fanout.publish(
@@ -414,6 +419,14 @@ impl ThreadState {
     }
 
     fn apply_created<T>(&mut self, committed: Committed<T>, created: bool) -> T {
+        self.commit(committed, created, None)
+    }
+
+    /// `apply_created`, knowing whom the command assigned the thread to.
+    fn commit<T>(&mut self, committed: Committed<T>, created: bool, assigned: Option<UserId>) -> T {
+        // Who should hear of this commit (a mention, an assignment, an inbound message, a failed
+        // send): stored once per person and fact, told on their private channel.
+        self.ctx.notifications.tell(rules::notifications::facts(&self.summary, &committed.thread, assigned, &committed.events));
         for event in &committed.events {
             self.ctx.fanout.publish_event(event);
         }

@@ -12,10 +12,12 @@ mod imports;
 mod labels;
 mod lists;
 mod messages;
+mod notifications;
 mod ops;
 mod passwords;
 mod realtime;
 mod replies;
+mod search;
 mod simulator;
 mod simulator_calls;
 mod team;
@@ -99,6 +101,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/replies/{id}", get(replies::get).patch(replies::update).delete(replies::delete))
         .route("/api/follow-ups", get(follow_ups::list).post(follow_ups::create))
         .route("/api/follow-ups/{id}", patch(follow_ups::update))
+        .route("/api/search", get(search::search))
+        .route("/api/notifications", get(notifications::list))
+        .route("/api/notifications/read", post(notifications::read))
+        .route("/api/notifications/preferences", get(notifications::preferences).put(notifications::set_preferences))
         .route("/api/messages", post(messages::create))
         .route("/api/messages/{id}", patch(messages::edit).delete(messages::cancel))
         .route("/api/messages/{id}/retry", post(messages::retry))

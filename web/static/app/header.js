@@ -1,7 +1,8 @@
 // The top bar every app page shares: team name, simulator badge, which nav link is current (the
-// Settings link only for admins), who is signed in, and signing out.
+// Settings link only for admins), who is signed in, the notifications bell, and signing out.
 
 import { avatar, h } from './dom.js';
+import { startBell } from './notifications.js';
 import { leave } from './realtime.js';
 import { isAdmin, me, page, role, team } from './session.js';
 
@@ -34,6 +35,7 @@ export function renderHeader() {
     meName.replaceChildren(avatar(me.id, me.name || me.email || 'Me', { 'data-testid': 'me-avatar' }),
       h('span', { class: 'me-text' }, me.name || me.email || ''), h('span', { class: 'role-tag' }, role));
   }
+  startBell();
   const out = document.getElementById('sign-out');
   if (out) {
     out.addEventListener('click', async () => {

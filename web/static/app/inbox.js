@@ -24,7 +24,7 @@ import { renderAssigneeOptions, renderThreadHeader } from './thread-header.js';
 // ---------------------------------------------------------------- start
 
 export async function startInbox() {
-  on('open-thread', ({ id, push }) => { inbox.cursorId = id; return openThread(id, push); });
+  on('open-thread', ({ id, push, focus }) => { inbox.cursorId = id; return openThread(id, push, focus); });
   // A bulk action's answer: the rows change at once (the team channel brings them to the others).
   on('threads-changed', (rows) => { for (const t of rows || []) upsertThread(t); });
   on('thread-deleted', ({ id }) => closeDeletedThread(id));

@@ -1,4 +1,5 @@
-// The inbox's left pane, the thread list: the tabs and triage filters (triage.js), filters, search, paging,
+// The inbox's left pane, the thread list: the tabs and triage filters (triage.js), filters, search (with the hits in message text,
+// search-results.js), paging,
 // ticking rows for bulk actions (bulk.js), priority and labels on each row, live upserts of thread
 // summaries from any source, rows of deleted threads dropped for good, unread badges and the top bar's counts, and marking the open thread
 // read (which clears its badge for the other tabs and agents too). A row's click asks for the
@@ -13,6 +14,7 @@ import { PRIORITIES, labelChip, priorityBadge } from './labels.js';
 import { me, team } from './session.js';
 import { buildSimulator } from './simulator.js';
 import { els, inbox, openId, seqs, view } from './state.js';
+import { buildSearchResults, search as searchText } from './search-results.js';
 import { renderThreadHeader } from './thread-header.js';
 import { buildTriageBar, inTriage, loadCounts, scheduleCounts } from './triage.js';
 
@@ -20,7 +22,7 @@ import { buildTriageBar, inTriage, loadCounts, scheduleCounts } from './triage.j
 export function buildListPane() {
   const f = inbox.filters;
   els.search = h('input', { type: 'search', id: 'thread-search', 'aria-label': 'Search threads', placeholder: 'Search name, phone, text…', 'data-testid': 'thread-search', autocomplete: 'off' });
-  els.search.addEventListener('input', debounce(() => { f.search = els.search.value.trim(); loadThreads(); }, 250));
+  els.search.addEventListener('input', debounce(() => { f.search = els.search.value.trim(); loadThreads(); searchText(f.search); }, 250));
   const check = (key, label, testid) => {
     const input = h('input', { type: 'checkbox', id: `filter-${key}`, 'data-testid': testid });
     input.addEventListener('change', () => { f[key] = input.checked; loadThreads(); });
@@ -41,6 +43,7 @@ export function buildListPane() {
       els.search,
       h('div', { class: 'chips' }, check('unread', 'Unread', 'filter-unread'), check('scheduled', 'Scheduled', 'filter-scheduled')),
       h('div', { class: 'selects' }, els.channelFilter)),
+    buildSearchResults(),
     els.list, els.listEmpty, els.loadMore,
     team.simulator_mode ? buildSimulator() : null);
 }
@@ -69,9 +72,10 @@ function matchesFilters(t) {
   if (f.channel && t.channel && t.channel.kind !== f.channel) return false;
   if (f.mine && t.assignee_id !== me.id) return false;
   if (f.search) {
+    // The server also matched message text this row may not show: a row it listed stays.
     const c = t.contact || {};
     const hay = [c.name, c.phone, t.last_preview].join(' ').toLowerCase();
-    if (!hay.includes(f.search.toLowerCase())) return false;
+    if (!hay.includes(f.search.toLowerCase()) && !inbox.threads.has(t.id)) return false;
   }
   return true;
 }

@@ -17,7 +17,8 @@
 //   message / note id, so the tab that made a change and the socket event never show it twice.
 //   thread.deleted here too: the open view closes with a notice.
 // - private-user-{me}: my private notes, read markers and unread marks (thread.unread) from my
-//   other tabs, mentions.
+//   other tabs, mentions, and my stored notifications (notification.created / .read /
+//   .preferences: the bell, every page).
 // - label.changed / label.deleted on the team channel: chips, filters and pickers follow.
 // - reply.changed / reply.deleted: a team canned reply on the team channel, a personal one on its
 //   owner's user channel; the composer's picker and the Replies page follow them.
@@ -32,14 +33,15 @@
 //   inbox parts  labels (the team's labels, chips, the picker; priorities), messages, notes,
 //                presence, simulator, thread-header, replies-picker (the composer's "/" list of
 //                canned replies), triage (tabs with counts, label/priority filters, order),
-//                bulk (ticked rows and their actions)
+//                bulk (ticked rows and their actions), search-results (hits in message text)
 //                ← list (the thread list, unread badges, read markers) ← keyboard (j/k/e/a/l/?)
 //                ← composer, contact (the contact card)
 //                ← sync (the thread's and team/user channels, catch-up)
 //                ← thread (the open conversation)
 //   pages        inbox (start-up and wiring), contact-detail, contacts-bulk ← contacts (the page),
 //                dashboard, members (settings' team cards) ← settings,
-//                audit, security (two-factor), replies (the canned replies page), header (the top bar)
+//                audit, security (two-factor), replies (the canned replies page),
+//                notifications (the bell) ← header (the top bar)
 //                ← main (this file)
 // A call the other way goes through events.js, never an import: a thread row's click, the
 // composer's channel switch and a mention's "Open" emit 'open-thread', which inbox.js subscribes

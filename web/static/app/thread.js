@@ -70,10 +70,12 @@ export function buildThreadPane() {
 
 // ---------------------------------------------------------------- open / close a thread
 
-export async function openThread(id, push) {
+export async function openThread(id, push, focus) {
   if (!id) return;
   if (openId === id && view && !view.failed) {
     document.body.classList.add('thread-open');
+    if (focus && !view.loading) focusItem(id, focus);
+    else if (focus) view.focus = focus;
     return;
   }
   leaveThread();
@@ -137,6 +139,26 @@ export async function openThread(id, push) {
   loadContact(thread.contact && thread.contact.id);
   if (view.subscribedOnce) catchUp(id);
   if (window.matchMedia('(min-width: 761px)').matches) els.body.focus({ preventScroll: true });
+  if (focus || view.focus) focusItem(id, focus || view.focus);
+}
+
+/**
+ * Scrolls to a message or note of the open thread and highlights it (a search hit): older
+ * messages are loaded page by page until it is there (at most 20 pages).
+ */
+async function focusItem(id, focus) {
+  if (view) view.focus = null;
+  if (focus.message_id) {
+    for (let i = 0; i < 20 && view && view.id === id && !view.messages.has(focus.message_id) && view.nextCursor; i += 1) await loadEarlier();
+  }
+  if (!view || view.id !== id) return;
+  const sel = focus.message_id ? `[data-message-id="${CSS.escape(focus.message_id)}"]` : `[data-note-id="${CSS.escape(focus.note_id || '')}"]`;
+  const el = document.querySelector(sel);
+  if (!el) return;
+  el.scrollIntoView({ block: 'center' });
+  el.classList.add('is-found');
+  el.dataset.found = 'true';
+  setTimeout(() => { el.classList.remove('is-found'); delete el.dataset.found; }, 4000);
 }
 
 export function closeThread(push) {

@@ -12,7 +12,7 @@
 //!
 //! The ports are split over files as the Postgres store's are: `reads`, `writes` (thread
 //! changes), `send` (the carrier's side of a message), `schedule`, `accounts`, `channels`,
-//! `contacts`, `replies`, `analytics`.
+//! `contacts`, `replies`, `analytics`, `search`, `notifications`.
 
 mod accounts;
 mod analytics;
@@ -24,10 +24,12 @@ mod follow_ups;
 mod identities;
 mod labels;
 mod lists;
+mod notifications;
 mod passwords;
 mod reads;
 mod replies;
 mod schedule;
+mod search;
 mod send;
 mod two_factor;
 mod writes;
@@ -196,6 +198,15 @@ pub const METHODS: &[&str] = &[
     // AnalyticsStore
     "summary",
     "export",
+    // SearchReads
+    "search",
+    // NotificationStore
+    "create_notifications",
+    "notifications",
+    "unread_notifications",
+    "mark_notifications_read",
+    "notification_prefs",
+    "set_notification_prefs",
 ];
 
 /// All the store's ports, in memory.
@@ -277,6 +288,9 @@ struct State {
     auto_replies: HashMap<(ChannelId, ContactId, &'static str), OffsetDateTime>,
     /// Follow-ups.
     follow_ups: HashMap<FollowUpId, FollowUp>,
+    /// Notifications with their fact keys, and preferences by user.
+    notifications: Vec<notifications::Row>,
+    notification_prefs: HashMap<UserId, crate::ports::NotificationPrefs>,
 }
 
 struct UserRow {

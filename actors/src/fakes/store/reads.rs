@@ -36,7 +36,11 @@ impl ThreadReads for MemoryStore {
             .filter(|(_, t)| f.assignee.is_none_or(|a| t.assignee_id == Some(a)))
             .filter(|(_, t)| !f.unassigned || t.assignee_id.is_none())
             .filter(|(_, t)| f.contact.is_none_or(|c| t.contact.id == c))
-            .filter(|(_, t)| f.search.as_deref().is_none_or(|q| contains_ci(&t.contact.name, q) || t.contact.phone.contains(q)))
+            .filter(|(_, t)| {
+                f.search
+                    .as_deref()
+                    .is_none_or(|q| contains_ci(&t.contact.name, q) || t.contact.phone.contains(q) || s.text_matches(t.id, q))
+            })
             .collect();
         // By priority the key is (rank, activity, id), and so is the cursor.
         let ranked = f.sort == crate::rules::views::Sort::Priority;

@@ -324,3 +324,23 @@ async fn calls_are_recorded_once_and_replies_claimed_once_per_period() {
     let user = account(&store, "calls@acme.test", None).await;
     crate::fakes::contracts::calls(&store, user.team_id).await;
 }
+
+/// The same contract as the Postgres store's (`tests/store/search.rs`).
+#[tokio::test]
+async fn search_finds_what_the_reader_may_see() {
+    let store = MemoryStore::new();
+    let admin = account(&store, "search@acme.test", None).await;
+    let contact = store.create_contact(admin.team_id, &NewContact::basic("Carol", "+14155550100")).await.unwrap();
+    let (thread, _) = store.thread_for_contact(admin.team_id, contact.id, ChannelKind::Sms, None).await.unwrap();
+    crate::fakes::contracts::search(&store, &act(&admin), thread).await;
+}
+
+/// The same contract as the Postgres store's (`tests/store/search.rs`).
+#[tokio::test]
+async fn notifications_are_stored_once_per_person_and_fact() {
+    let store = MemoryStore::new();
+    let admin = account(&store, "notify@acme.test", None).await;
+    let contact = store.create_contact(admin.team_id, &NewContact::basic("Carol", "+14155550100")).await.unwrap();
+    let (thread, _) = store.thread_for_contact(admin.team_id, contact.id, ChannelKind::Sms, None).await.unwrap();
+    crate::fakes::contracts::notifications(&store, &act(&admin), thread).await;
+}

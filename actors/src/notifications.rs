@@ -1,0 +1,102 @@
+//! The notifications service: stores the facts a thread actor found after its commit
+//! (`rules::notifications::facts`) as one notification per recipient, and tells each recipient
+//! on their private channel (`notification.created` with the unread count: every tab on every
+//! node shows the same number, never a count it kept itself). It also lists a person's
+//! notifications, marks them read (every tab hears `notification.read`) and keeps their
+//! preferences. Storing runs as an owned task off the actor: a slow insert never holds up the
+//! thread, and shutdown waits for it.
+
+use crate::error::DomainResult;
+use crate::fanout::Fanout;
+use crate::ids::*;
+use crate::ports::{NotificationPrefs, NotificationStore, Page, ReadWhich};
+use crate::protocol::ChannelName;
+use crate::rules::notifications::{self as rules, Fact};
+use serde_json::json;
+use std::sync::Arc;
+use tokio_util::task::TaskTracker;
+
+/// User channel: a notification was stored (`{notification, unread}`).
+pub const CREATED: &str = "notification.created";
+/// User channel: notifications were marked read (`{ids, all, unread}`).
+pub const READ: &str = "notification.read";
+/// User channel: the preferences changed (`{preferences}`), so every tab follows.
+pub const PREFERENCES: &str = "notification.preferences";
+
+pub use crate::ports::Notification;
+
+/// The service.
+pub struct Notifications {
+    store: Arc<dyn NotificationStore>,
+    fanout: Arc<Fanout>,
+    tasks: TaskTracker,
+}
+
+impl Notifications {
+    pub fn new(store: Arc<dyn NotificationStore>, fanout: Arc<Fanout>, tasks: TaskTracker) -> Arc<Notifications> {
+        Arc::new(Notifications { store, fanout, tasks })
+    }
+
+    /// Stores and tells `facts` in an owned task (the thread actor's hand-off).
+    pub fn tell(self: &Arc<Self>, facts: Vec<Fact>) {
+        if facts.is_empty() {
+            return;
+        }
+        let me = self.clone();
+        self.tasks.spawn(async move {
+            for fact in &facts {
+                if let Err(e) = me.record(fact).await {
+                    tracing::warn!(thread = %fact.thread, kind = fact.kind.as_str(), error = %e, "could not store a notification");
+                }
+            }
+        });
+    }
+
+    /// Stores one fact for its recipients and tells each of them; answers how many were stored
+    /// (0 when every recipient had it already).
+    pub async fn record(&self, fact: &Fact) -> DomainResult<usize> {
+        let created = self.store.create_notifications(fact).await?;
+        for c in &created {
+            let data = json!({ "notification": c.notification, "unread": c.unread });
+            self.fanout.publish(ChannelName::User(c.notification.user_id), CREATED, &data);
+        }
+        Ok(created.len())
+    }
+
+    /// A page of `user`'s notifications and their unread count.
+    pub async fn list(&self, user: UserId, cursor: Option<&str>, limit: i64) -> DomainResult<(Page<Notification>, i64)> {
+        let page = self.store.notifications(user, cursor, limit.clamp(1, rules::MAX_PAGE)).await?;
+        let unread = self.store.unread_notifications(user).await?;
+        Ok((page, unread))
+    }
+
+    /// Marks some or all of `user`'s notifications read; every tab hears it. Answers the unread
+    /// count after.
+    pub async fn mark_read(&self, user: UserId, which: ReadWhich) -> DomainResult<i64> {
+        let (ids, unread) = self.store.mark_notifications_read(user, &which).await?;
+        let all = matches!(which, ReadWhich::All);
+        if all || !ids.is_empty() {
+            self.fanout.publish(ChannelName::User(user), READ, &json!({ "ids": ids, "all": all, "unread": unread }));
+        }
+        Ok(unread)
+    }
+
+    pub async fn preferences(&self, user: UserId) -> DomainResult<NotificationPrefs> {
+        self.store.notification_prefs(user).await
+    }
+
+    /// Stores `user`'s preferences (`kinds` as typed: each must be known); every tab hears it.
+    pub async fn set_preferences(
+        &self,
+        team: TeamId,
+        user: UserId,
+        kinds: &[String],
+        inbound_unassigned: bool,
+        browser: bool,
+    ) -> DomainResult<NotificationPrefs> {
+        let prefs = NotificationPrefs { kinds: rules::kinds(kinds)?, inbound_unassigned, browser };
+        let saved = self.store.set_notification_prefs(team, user, &prefs).await?;
+        self.fanout.publish(ChannelName::User(user), PREFERENCES, &json!({ "preferences": saved }));
+        Ok(saved)
+    }
+}
