@@ -13,7 +13,7 @@ fragments, a word that matches nothing), each REPS times round robin, and prints
 per term and overall, the load average and the commit. `--threads-search` also times the inbox's
 GET /api/threads?search=. Not part of the test suite.
 
-Usage (see docs/benchmarks.md §9):
+Usage (see docs/benchmarks.md §10):
     cargo build --release --bin switchboard
     python3 scripts/bench_search.py --bin target/release/switchboard [--messages 1000000] [--reps 20]
 """

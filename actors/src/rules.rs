@@ -584,10 +584,10 @@ pub mod lists;
 pub mod notifications;
 /// Who may see and change which canned reply.
 pub mod replies;
-/// The inbox's tabs and orders.
-pub mod views;
 /// Full-text search queries and snippets.
 pub mod search;
+/// The inbox's tabs and orders.
+pub mod views;
 
 /// TOTP as RFC 6238 has it and authenticator apps expect: HMAC-SHA1, 6 digits, 30 s steps,
 /// one step of skew either way.

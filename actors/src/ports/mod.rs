@@ -79,7 +79,16 @@ impl<
 
 /// Every read the edge may make: the web crate holds only this, so it cannot write.
 pub trait Reads:
-    ThreadReads + ContactReads + ListReads + ImportReads + AccountReads + ChannelReads + AnalyticsStore + LabelReads + CallReads + FollowUpReads
+    ThreadReads
+    + ContactReads
+    + ListReads
+    + ImportReads
+    + AccountReads
+    + ChannelReads
+    + AnalyticsStore
+    + LabelReads
+    + CallReads
+    + FollowUpReads
     + SearchReads
 {
 }
@@ -130,12 +139,31 @@ impl<T: ReplyReads + ReplyWrites + ThreadReads + ContactReads> ReplyStore for T 
 
 /// The whole store.
 pub trait Store:
-    ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore + ChannelStore
+    ThreadStore
+    + Reads
+    + ContactStore
+    + ListStore
+    + ImportsStore
+    + AccountStore
+    + ReplyStore
+    + AssignmentStore
+    + LabelStore
+    + ChannelStore
     + NotificationStore
 {
 }
 impl<
-    T: ThreadStore + Reads + ContactStore + ListStore + ImportsStore + AccountStore + ReplyStore + AssignmentStore + LabelStore + ChannelStore + NotificationStore,
+    T: ThreadStore
+        + Reads
+        + ContactStore
+        + ListStore
+        + ImportsStore
+        + AccountStore
+        + ReplyStore
+        + AssignmentStore
+        + LabelStore
+        + ChannelStore
+        + NotificationStore,
 > Store for T
 {
 }

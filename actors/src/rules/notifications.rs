@@ -112,12 +112,13 @@ pub fn facts(before: &ThreadSummary, after: &ThreadSummary, assigned: Option<Use
                     out.push(fact(NotificationKind::Mention, after, key, Recipients::Users(users), e.actor_id, text));
                 }
             }
-            // Assigned by someone else, to someone it was not assigned to.
+            // Assigned by someone else (or by the team's automatic assignment: no actor), to
+            // someone it was not assigned to.
             "thread.updated" => {
                 if let Some(to) = assigned
                     && user(&d["assignee_id"]) == Some(to)
                     && before.assignee_id != Some(to)
-                    && e.actor_id.is_some_and(|by| by != to)
+                    && e.actor_id != Some(to)
                 {
                     out.push(fact(NotificationKind::Assigned, after, key, Recipients::Users(vec![to]), e.actor_id, &after.last_preview));
                 }
@@ -190,6 +191,9 @@ mod tests {
             last_seq: 0,
             scheduled_count: 0,
             created_at: time::OffsetDateTime::now_utc(),
+            priority: Priority::None,
+            label_ids: vec![],
+            marked_unread: None,
         }
     }
 
@@ -239,7 +243,9 @@ mod tests {
             facts(&after, &after, Some(bob), &[event(&after, 8, "thread.updated", Some(ann), set.clone())]).is_empty(),
             "already theirs"
         );
-        assert!(facts(&before, &after, None, &[event(&after, 9, "thread.updated", Some(ann), set)]).is_empty(), "a status change");
+        assert!(facts(&before, &after, None, &[event(&after, 9, "thread.updated", Some(ann), set.clone())]).is_empty(), "a status change");
+        let auto = facts(&before, &after, Some(bob), &[event(&after, 10, "thread.updated", None, set)]);
+        assert_eq!(auto[0].recipients, Recipients::Users(vec![bob]), "automatic assignment");
     }
 
     #[test]

@@ -281,8 +281,9 @@ impl Actor for ThreadActor {
             ThreadMsg::MarkUnread { reader, reply, .. } => answer(reply, state.mark_unread(reader).await),
             ThreadMsg::Retry { author, message, reply, .. } => answer(reply, state.retry(author, message).await),
             ThreadMsg::Update { team, actor, change, reply } => {
+                let assigned = change.assignee.flatten();
                 let result = state.ctx.store.update_thread(team, state.id, Some(actor.id), change).await;
-                answer(reply, result.map(|c| state.commit(c, false, change.assignee.flatten())))
+                answer(reply, result.map(|c| state.commit(c, false, assigned)))
             }
             ThreadMsg::EditScheduled { actor, message, body, send_at, reply, .. } => {
                 answer(reply, state.edit_scheduled(actor, message, body, send_at).await)
@@ -579,7 +580,7 @@ impl ThreadState {
                     let to = ThreadChange { assignee: Some(Some(agent)), ..ThreadChange::default() };
                     match self.ctx.store.update_thread(team, self.id, None, to).await {
                         Ok(assigned) => {
-                            self.apply(assigned);
+                            self.commit(assigned, false, Some(agent));
                         }
                         Err(e) => tracing::warn!(thread = %self.id, error = %e, "could not assign the conversation"),
                     }
