@@ -74,6 +74,25 @@ pub struct Config {
     /// Outbound messages per second per sending number.
     #[arg(long, env = "SEND_RATE_PER_SECOND", default_value_t = 1)]
     pub send_rate_per_second: u32,
+    /// Campaign messages per second on a long code (a share of SEND_RATE_PER_SECOND at most).
+    #[arg(long, env = "CAMPAIGN_RATE_LONG_CODE", default_value_t = 1.0)]
+    pub campaign_rate_long_code: f64,
+    /// Campaign messages per second on a toll-free number.
+    #[arg(long, env = "CAMPAIGN_RATE_TOLL_FREE", default_value_t = 3.0)]
+    pub campaign_rate_toll_free: f64,
+    /// Campaign messages per second on a short code.
+    #[arg(long, env = "CAMPAIGN_RATE_SHORT_CODE", default_value_t = 100.0)]
+    pub campaign_rate_short_code: f64,
+    /// Campaign messages per second through a messaging service.
+    #[arg(long, env = "CAMPAIGN_RATE_MESSAGING_SERVICE", default_value_t = 100.0)]
+    pub campaign_rate_messaging_service: f64,
+    /// Campaign messages per second on a WhatsApp sender.
+    #[arg(long, env = "CAMPAIGN_RATE_WHATSAPP", default_value_t = 80.0)]
+    pub campaign_rate_whatsapp: f64,
+    /// The share of a sender's budget (SEND_RATE_PER_SECOND) campaigns may use; the rest is
+    /// kept for the agents' own messages on the number.
+    #[arg(long, env = "CAMPAIGN_SHARE", default_value_t = 0.8)]
+    pub campaign_share: f64,
     /// OpenID Connect issuer (e.g. `https://accounts.google.com`); set with the client id and
     /// secret to offer "Sign in with OIDC_DISPLAY_NAME". Discovered at start; an unreachable
     /// provider makes only the OIDC routes answer 503 until it answers.

@@ -235,10 +235,18 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         dispatch_concurrency: config.dispatch_concurrency,
         max_queued_per_thread: config.max_queued_per_thread.max(1),
         shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+        campaign_pace: actors::rules::campaigns::CampaignPace {
+            long_code: config.campaign_rate_long_code,
+            toll_free: config.campaign_rate_toll_free,
+            short_code: config.campaign_rate_short_code,
+            messaging_service: config.campaign_rate_messaging_service,
+            whatsapp: config.campaign_rate_whatsapp,
+            share: config.campaign_share,
+        },
         ..CoreConfig::default()
     };
     let store_arc: Arc<dyn Store> = Arc::new(store.clone());
-    let ports = CorePorts { store: store_arc.clone(), bus, carrier: Arc::new(carrier) };
+    let ports = CorePorts { store: store_arc.clone(), bus, carrier: Arc::new(carrier), campaigns: Arc::new(store.clone()) };
     let core = Core::start(ports, core_config).await.map_err(ServerError::Core)?;
 
     let (app_id, app_key, app_secret) = pusher_credentials(&config, &store).await?;

@@ -72,6 +72,10 @@ pub struct CoreConfig {
     pub dispatch_concurrency: usize,
     /// At shutdown, how long sends already with the carrier may take to answer.
     pub shutdown_grace: Duration,
+    /// Campaign messages per second by kind of sender, and their share of a sender's budget.
+    pub campaign_pace: crate::rules::campaigns::CampaignPace,
+    /// How often the campaign runner claims recipients (a pause takes effect within it).
+    pub campaign_tick: Duration,
 }
 
 impl Default for CoreConfig {
@@ -91,6 +95,8 @@ impl Default for CoreConfig {
             run_scheduler: true,
             dispatch_concurrency: 64,
             shutdown_grace: Duration::from_secs(10),
+            campaign_pace: Default::default(),
+            campaign_tick: Duration::from_millis(100),
         }
     }
 }
@@ -100,6 +106,8 @@ pub struct CorePorts {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub carrier: Arc<dyn Carrier>,
+    /// Campaigns (Postgres; the in-memory fakes use `fakes::NoCampaigns`).
+    pub campaigns: Arc<dyn crate::ports::CampaignStore>,
 }
 
 /// How often expired sessions, links and dead tokens are purged.
@@ -148,6 +156,8 @@ pub struct Core {
     pub tab_counts: crate::tab_counts::TabCounts,
     /// Stored notifications per user, their preferences.
     pub notifications: Arc<crate::notifications::Notifications>,
+    /// Campaigns (the runner sends them on nodes with a scheduler).
+    pub campaigns: Arc<crate::campaigns::Campaigns>,
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
@@ -225,6 +235,14 @@ impl Core {
         let replies = Replies::new(ports.store.clone(), fanout.clone());
         let labels = crate::labels::Labels::new(ports.store.clone(), fanout.clone());
         let tab_counts = crate::tab_counts::TabCounts::new(ports.store.clone());
+        let sender_rate = f64::from(config.send_rate_per_second.max(1));
+        let campaigns = Arc::new(crate::campaigns::Campaigns::new(
+            ports.campaigns.clone(),
+            ports.store.clone(),
+            fanout.clone(),
+            config.campaign_pace.clone(),
+            sender_rate,
+        ));
 
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -235,6 +253,18 @@ impl Core {
                 stale_after: config.stale_sending_after,
             };
             schedule.start(Arc::new(sched), supervisor.get_cell()).await;
+            let runner = crate::campaigns::runner::RunnerCtx {
+                campaigns: campaigns.clone(),
+                store: ports.campaigns.clone(),
+                reads: ports.store.clone(),
+                threads: threads.clone(),
+                slots: guard.slots.clone(),
+                pace: config.campaign_pace.clone(),
+                sender_rate,
+                stale_after: config.stale_sending_after,
+                tick: config.campaign_tick,
+            };
+            crate::campaigns::runner::spawn(runner, &tasks, shutdown.clone());
         }
         cluster.start(&tasks, shutdown.clone());
         // Governor keeps a budget per sending number: forget the quiet ones now and then.
@@ -286,6 +316,7 @@ impl Core {
             labels,
             tab_counts,
             notifications,
+            campaigns,
             config,
             teams,
             schedule,

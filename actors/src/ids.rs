@@ -85,4 +85,6 @@ id_type!(
     LabelId,
     /// A follow-up task on a thread.
     FollowUpId,
+    /// A campaign: one message to an audience.
+    CampaignId,
 );

@@ -588,6 +588,8 @@ pub mod replies;
 pub mod search;
 /// The inbox's tabs and orders.
 pub mod views;
+/// Campaigns: their types, status moves, edits, skips and pace.
+pub mod campaigns;
 
 /// TOTP as RFC 6238 has it and authenticator apps expect: HMAC-SHA1, 6 digits, 30 s steps,
 /// one step of skew either way.

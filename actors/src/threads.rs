@@ -376,6 +376,12 @@ impl Threads {
         }
     }
 
+    /// Hands a claimed campaign recipient to its thread's actor (started if needed), which
+    /// stores the message quietly and sends it.
+    pub async fn campaign_send(&self, thread: ThreadId, send: crate::thread::CampaignSend) -> DomainResult<()> {
+        self.registry.cast(thread, ThreadMsg::CampaignSend(send)).await
+    }
+
     /// Stops every thread actor after it has done what is queued (shutdown: send results the
     /// owned tasks reported are recorded first).
     pub async fn drain(&self, deadline: Duration) {

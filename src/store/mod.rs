@@ -6,6 +6,7 @@
 mod accounts;
 mod analytics;
 mod assignment;
+mod campaigns;
 mod channels;
 mod contacts;
 mod counted;

@@ -10,6 +10,7 @@ mod api_tokens;
 mod assignment;
 mod bad_input;
 mod calls;
+mod campaigns;
 mod contacts;
 mod contacts_import;
 mod contacts_live;

@@ -64,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(audit))
         .route("/security", get(security))
         .route("/replies", get(replies))
+        .route("/campaigns", get(campaigns))
         .route("/sign-in", get(sign_in))
         .route("/sign-up", get(sign_up))
         .route("/invite/{token}", get(invite))
@@ -172,6 +173,10 @@ async fn security(State(state): State<AppState>, headers: HeaderMap) -> Response
 
 async fn replies(State(state): State<AppState>, headers: HeaderMap) -> Response {
     app(&state, &headers, "replies", None, None).await
+}
+
+async fn campaigns(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    app(&state, &headers, "campaigns", None, None).await
 }
 
 async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -14,9 +14,11 @@
 mod bus;
 mod carrier;
 pub mod contracts;
+mod no_campaigns;
 pub mod seed;
 mod store;
 
 pub use bus::{MemoryBus, MemoryNetwork};
 pub use carrier::FakeCarrier;
+pub use no_campaigns::NoCampaigns;
 pub use store::{METHODS, MemoryStore};

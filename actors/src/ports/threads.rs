@@ -242,6 +242,24 @@ pub trait ThreadWrites: Send + Sync {
     async fn adopt_sid(&self, message: MessageId, sid: &str) -> DomainResult<Option<Committed<Message>>>;
     /// Appends a `contact.updated` event (the contact's new brief) to a thread of the contact.
     async fn record_contact_change(&self, team: TeamId, thread: ThreadId, contact: &Contact) -> DomainResult<Committed<()>>;
+    /// Stores a campaign's message to one recipient quietly (the thread is not bumped and not
+    /// unread), already claimed for the carrier, and links it to the recipient, only while
+    /// `claim` is the recipient's current claim: `None` when it is not (nothing stored). The
+    /// in-memory fake keeps no campaigns and answers Unavailable.
+    async fn create_campaign_message(&self, _m: &CampaignMessage) -> DomainResult<Option<Committed<Message>>> {
+        Err(crate::error::DomainError::Unavailable)
+    }
+}
+
+/// A campaign's message to one claimed recipient.
+#[derive(Clone, Debug)]
+pub struct CampaignMessage {
+    pub team: TeamId,
+    pub thread: ThreadId,
+    pub campaign: CampaignId,
+    pub recipient: i64,
+    pub claim: uuid::Uuid,
+    pub body: String,
 }
 
 /// The scheduler's queries.

@@ -7,10 +7,13 @@
 //! `SendFinished`, and the actor does not stop for idleness while one is out.
 
 mod calls;
+mod campaign;
 mod follow_ups;
 mod send;
 
 pub use follow_ups::{FollowUpInput, FollowUpOp};
+pub use campaign::CampaignSend;
+
 pub use send::{Claim, SendReport};
 use send::{deliver, report, retell};
 
@@ -29,7 +32,7 @@ use crate::send_guard::SendGuard;
 use crate::team::Teams;
 use bytes::Bytes;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
@@ -83,6 +86,9 @@ pub enum ThreadMsg {
     /// of the node's send slots until the carrier answers. Dropped unhandled (the actor crashed
     /// with it queued), it gives the claim back.
     Dispatch(Claim),
+    /// A campaign's runner claimed a recipient whose thread this is: store its message quietly
+    /// and hand it to the carrier.
+    CampaignSend(CampaignSend),
     /// A send task is over. Dropped unhandled, it is told again to a fresh actor.
     SendFinished(SendReport),
     /// The scheduler's sweep found a send of ours waiting for the carrier since before `cutoff`.
@@ -229,6 +235,9 @@ pub struct ThreadState {
     typing: HashMap<UserId, Instant>,
     /// Send tasks out with the carrier: the actor stays up until they report.
     sending: usize,
+    /// Campaign messages of this thread that may still change: their changes stay out of the
+    /// inboxes (see `campaign.rs`).
+    quiet: HashSet<MessageId>,
     last_activity: Instant,
 }
 
@@ -252,6 +261,7 @@ impl Actor for ThreadActor {
             queued: start.queued,
             typing: HashMap::new(),
             sending: 0,
+            quiet: HashSet::new(),
             last_activity: Instant::now(),
         })
     }
@@ -298,7 +308,7 @@ impl Actor for ThreadActor {
             ThreadMsg::Status { update, reply } => {
                 let reason = update.error_code.map(twilio_error_reason);
                 let result = state.ctx.store.apply_status(&update.sid, update.status, update.error_code, reason, update.raw).await;
-                let result = result.map(|c| c.map(|c| state.apply(c)));
+                let result = result.map(|c| c.map(|c| state.apply_message(c)));
                 answer(reply, result)
             }
             ThreadMsg::Adopt { message, update, reply } => answer(reply, state.adopt(message, update).await),
@@ -307,6 +317,7 @@ impl Actor for ThreadActor {
                 state.spawn_send(message, slot);
                 None
             }
+            ThreadMsg::CampaignSend(send) => state.campaign_send(send).await,
             ThreadMsg::SendFinished(report) => {
                 let (message, outcome, attempt) = report.take();
                 state.sending = state.sending.saturating_sub(1);
@@ -319,7 +330,7 @@ impl Actor for ThreadActor {
                 Ok(committed) => {
                     if let Some(c) = committed {
                         tracing::warn!(%message, "a send's outcome is unknown (its node stopped): failed, not retried");
-                        state.apply(c);
+                        state.apply_message(c);
                     }
                     None
                 }
@@ -623,7 +634,7 @@ impl ThreadState {
     async fn finish_send(&mut self, message: MessageId, outcome: SendOutcome, attempt: u32) -> Option<String> {
         match self.ctx.store.record_send(message, outcome.clone()).await {
             Ok(Some(committed)) => {
-                self.apply(committed);
+                self.apply_message(committed);
                 None
             }
             Ok(None) => None,

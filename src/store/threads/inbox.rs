@@ -30,7 +30,9 @@ const LIST_WHERE: &str = "WHERE t.team_id = $1
            AND ($12::uuid IS NULL OR t.contact_id = $12)
            AND ($13::text[] IS NULL OR t.status = ANY($13))
            AND ($14::uuid IS NULL OR EXISTS (SELECT 1 FROM thread_labels tl WHERE tl.thread_id = t.id AND tl.label_id = $14))
-           AND ($15::smallint IS NULL OR t.priority = $15)";
+           AND ($15::smallint IS NULL OR t.priority = $15)
+           -- A thread a campaign created stays out until it has activity (see `threads.listed`).
+           AND t.listed";
 
 /// The search's message text, bounded as `GET /api/search`'s own query is (src/store/search.rs):
 /// the threads of the newest `RECENT_WINDOW` messages that match, or of every match when fewer

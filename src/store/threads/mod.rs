@@ -7,6 +7,7 @@
 //! store's errors once with `op`.
 
 mod calls;
+mod campaign;
 mod events;
 mod follow_ups;
 mod inbound;
@@ -175,5 +176,9 @@ impl ThreadWrites for PgStore {
 
     async fn record_contact_change(&self, team: TeamId, thread: ThreadId, contact: &Contact) -> DomainResult<Committed<()>> {
         op(events::record_contact_change(self, team, thread, contact)).await
+    }
+
+    async fn create_campaign_message(&self, m: &CampaignMessage) -> DomainResult<Option<Committed<Message>>> {
+        op(campaign::create_campaign_message(self, m)).await
     }
 }

@@ -4,6 +4,7 @@ mod analytics;
 mod assignment;
 mod auth;
 mod bulk;
+mod campaigns;
 mod channels;
 mod contacts;
 mod follow_ups;
@@ -79,6 +80,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/contacts/export.csv", get(imports::export_csv))
         .route("/api/contacts/import/{id}", get(imports::job).delete(imports::cancel))
         .route("/api/contacts/import/{id}/errors.csv", get(imports::errors_csv))
+        .route("/api/campaigns", get(campaigns::list).post(campaigns::create))
+        .route("/api/campaigns/{id}", get(campaigns::get).patch(campaigns::update).delete(campaigns::delete))
+        .route("/api/campaigns/{id}/preview", get(campaigns::preview))
+        .route("/api/campaigns/{id}/recipients.csv", get(campaigns::recipients_csv))
+        .route("/api/campaigns/{id}/{action}", post(campaigns::act))
         .route("/api/lists", get(lists::list).post(lists::create))
         .route("/api/lists/{id}", get(lists::get).patch(lists::update).delete(lists::delete))
         .route("/api/lists/{id}/members", post(lists::add_members).delete(lists::remove_members))

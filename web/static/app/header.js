@@ -28,6 +28,8 @@ export function renderHeader() {
   if (securityLink && page === 'security') securityLink.setAttribute('aria-current', 'page');
   const repliesLink = document.getElementById('replies-link');
   if (repliesLink && page === 'replies') repliesLink.setAttribute('aria-current', 'page');
+  const campaignsLink = document.getElementById('campaigns-link');
+  if (campaignsLink && page === 'campaigns') campaignsLink.setAttribute('aria-current', 'page');
   const dashboardLink = document.getElementById('dashboard-link');
   if (dashboardLink && page === 'dashboard') dashboardLink.setAttribute('aria-current', 'page');
   const meName = document.getElementById('me-name');

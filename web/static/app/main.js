@@ -49,6 +49,7 @@
 // subscribes to thread.js's closeDeletedThread.
 
 import { startAudit } from './audit.js';
+import { startCampaigns } from './campaigns.js';
 import { startContacts } from './contacts.js';
 import { startDashboard } from './dashboard.js';
 import { renderHeader } from './header.js';
@@ -65,4 +66,5 @@ else if (page === 'security') startSecurity();
 else if (page === 'dashboard') startDashboard();
 else if (page === 'replies') startReplies();
 else if (page === 'contacts') startContacts();
+else if (page === 'campaigns') startCampaigns();
 else startInbox();

@@ -102,7 +102,12 @@ impl App {
         let store = Arc::new(MemoryStore::new());
         let mut config = CoreConfig { node_id: "router-tests".into(), send_rate_per_second: 1000, ..CoreConfig::default() };
         tweak(&mut config);
-        let ports = CorePorts { store: store.clone(), bus: Arc::new(LocalBus), carrier: Arc::new(FakeCarrier::new()) };
+        let ports = CorePorts {
+            store: store.clone(),
+            bus: Arc::new(LocalBus),
+            carrier: Arc::new(FakeCarrier::new()),
+            campaigns: Arc::new(actors::fakes::NoCampaigns),
+        };
         let core = Core::start(ports, config).await.expect("core");
         let web_config = WebConfig {
             app_id: "switchboard".into(),

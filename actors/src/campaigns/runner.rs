@@ -1,0 +1,253 @@
+//! The campaign runner: on every node with a scheduler, one owned task that sends running
+//! campaigns at their pace.
+//!
+//! Every tick it asks each running campaign's sender limiter (governor, one per sender at the
+//! campaign pace of its kind: a share of the sender's budget, so agents' own sends on the number
+//! keep the rest) how many messages may go now, claims that many queued recipients in Postgres
+//! (`FOR UPDATE SKIP LOCKED`: any node, each recipient once), renders the body for each, and
+//! hands each to its thread's actor with one of the node's send slots. The actor stores the
+//! message quietly and sends it through the normal send path. Claiming only what may go now
+//! keeps memory constant whatever the audience, and makes a pause take effect within a tick.
+//!
+//! Each second it also starts scheduled campaigns whose time has come, puts claims that never
+//! became a message back in the queue (their node died before storing it: nothing was sent),
+//! and finishes campaigns with nothing left; every half second it publishes the counts of the
+//! campaigns that moved (`campaign.updated`, one node per campaign per interval).
+
+use super::Campaigns;
+use crate::domain::{Channel, Team, User};
+use crate::error::DomainResult;
+use crate::ids::*;
+use crate::ports::{CampaignMessage, CampaignStore, Store};
+use crate::rules::campaigns::{Campaign, CampaignCounts, CampaignPace, skip};
+use crate::send_guard;
+use crate::templates::{Template, TemplateContext};
+use crate::thread::CampaignSend;
+use crate::threads::Threads;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Recipients one claim takes at most.
+const MAX_BATCH: usize = 200;
+/// Housekeeping runs every this many ticks; metrics every `METRICS_TICKS`.
+const HOUSEKEEPING_TICKS: u64 = 10;
+const METRICS_TICKS: u64 = 5;
+
+/// What the runner needs.
+pub struct RunnerCtx {
+    pub campaigns: Arc<Campaigns>,
+    pub store: Arc<dyn CampaignStore>,
+    pub reads: Arc<dyn Store>,
+    pub threads: Arc<Threads>,
+    /// The node's send slots (shared with the scheduler).
+    pub slots: Arc<Semaphore>,
+    pub pace: CampaignPace,
+    /// `SEND_RATE_PER_SECOND`: the sender's whole budget.
+    pub sender_rate: f64,
+    /// A claim that did not become a message in this long is put back.
+    pub stale_after: Duration,
+    pub tick: Duration,
+}
+
+/// Starts the runner as a task of `tasks`; it stops when `shutdown` is cancelled.
+pub fn spawn(ctx: RunnerCtx, tasks: &TaskTracker, shutdown: CancellationToken) {
+    tasks.spawn(async move {
+        let mut runner = Runner { ctx, limiters: HashMap::new(), prepared: HashMap::new(), published: HashMap::new() };
+        let mut tick = tokio::time::interval(runner.ctx.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut n: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            n += 1;
+            if n % HOUSEKEEPING_TICKS == 1 {
+                runner.housekeeping().await;
+            }
+            if let Err(e) = runner.dispatch().await {
+                tracing::warn!(error = %e, "campaign runner could not dispatch; next tick tries again");
+            }
+            if n % METRICS_TICKS == 0 {
+                runner.publish_metrics().await;
+            }
+        }
+    });
+}
+
+/// What a running campaign's sends need, loaded once per campaign.
+struct Prepared {
+    channel: Channel,
+    template: Template,
+    sender: User,
+    team: Team,
+}
+
+struct Runner {
+    ctx: RunnerCtx,
+    /// One limiter per sender (at the rate it was made for).
+    limiters: HashMap<String, (f64, DefaultDirectRateLimiter)>,
+    prepared: HashMap<CampaignId, Arc<Prepared>>,
+    /// The counts last published per campaign (only changes are published).
+    published: HashMap<CampaignId, CampaignCounts>,
+}
+
+fn limiter(per_second: f64, tick: Duration) -> DefaultDirectRateLimiter {
+    let period = CampaignPace::period(per_second).max(Duration::from_micros(1));
+    // A tick's worth at once, so a fast sender is not held to one per tick.
+    let burst = ((per_second * tick.as_secs_f64()).ceil() as u32).max(1);
+    let quota = Quota::with_period(period).expect("non-zero period").allow_burst(NonZeroU32::new(burst).expect("max(1)"));
+    RateLimiter::direct(quota)
+}
+
+impl Runner {
+    async fn dispatch(&mut self) -> DomainResult<()> {
+        let running = self.ctx.store.running_campaigns().await?;
+        self.prepared.retain(|id, _| running.iter().any(|c| c.id == *id));
+        for campaign in running {
+            let prepared = match self.prepare(&campaign).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(campaign = %campaign.id, error = %e, "could not prepare a campaign's sends");
+                    continue;
+                }
+            };
+            let rate = self.ctx.pace.per_second(&prepared.channel, self.ctx.sender_rate);
+            let key = send_guard::sender_key(&prepared.channel);
+            let tick = self.ctx.tick;
+            let entry = self.limiters.entry(key).or_insert_with(|| (rate, limiter(rate, tick)));
+            if (entry.0 - rate).abs() > f64::EPSILON {
+                *entry = (rate, limiter(rate, tick));
+            }
+            let free = self.ctx.slots.available_permits().min(MAX_BATCH);
+            let mut budget = 0;
+            while budget < free && entry.1.check().is_ok() {
+                budget += 1;
+            }
+            if budget == 0 {
+                continue;
+            }
+            let Ok(mut permits) = self.ctx.slots.clone().try_acquire_many_owned(budget as u32) else { continue };
+            let claimed = self.ctx.store.claim_recipients(campaign.id, budget as i64).await?;
+            let (mut invalid, mut missing) = (Vec::new(), Vec::new());
+            for r in claimed {
+                if crate::phone::normalize(&r.contact.phone, None).ok().as_deref() != Some(r.contact.phone.as_str()) {
+                    invalid.push(r.id);
+                    continue;
+                }
+                let rendered = prepared.template.render(&TemplateContext::for_message(&r.contact, &prepared.sender, &prepared.team))?;
+                if !rendered.missing.is_empty() {
+                    missing.push(r.id);
+                    continue;
+                }
+                let message = CampaignMessage {
+                    team: campaign.team_id,
+                    thread: r.thread,
+                    campaign: campaign.id,
+                    recipient: r.id,
+                    claim: r.claim,
+                    body: rendered.text,
+                };
+                let slot = permits.split(1);
+                if let Err(e) = self.ctx.threads.campaign_send(r.thread, CampaignSend { message, slot }).await {
+                    // Nothing was stored: the sweep puts the recipient back.
+                    tracing::warn!(campaign = %campaign.id, recipient = r.id, error = %e, "could not hand a campaign message to its thread");
+                }
+            }
+            if !invalid.is_empty() {
+                self.ctx.store.skip_recipients(&invalid, skip::INVALID_NUMBER).await?;
+            }
+            if !missing.is_empty() {
+                self.ctx.store.skip_recipients(&missing, skip::MISSING_VARIABLES).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn prepare(&mut self, campaign: &Campaign) -> DomainResult<Arc<Prepared>> {
+        if let Some(p) = self.prepared.get(&campaign.id) {
+            return Ok(p.clone());
+        }
+        let reads = &self.ctx.reads;
+        let channel = reads
+            .channels(campaign.team_id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == campaign.channel_id)
+            .ok_or(crate::error::DomainError::NotFound("channel"))?;
+        // The body was fixed when the campaign started.
+        let template = Template::parse(campaign.body.as_deref().unwrap_or("")).map_err(|e| e.invalid("body"))?;
+        let team = reads.team(campaign.team_id).await?;
+        let members = reads.members(campaign.team_id).await?;
+        let sender = members
+            .iter()
+            .find(|m| Some(m.id) == campaign.created_by)
+            .or(members.first())
+            .cloned()
+            .ok_or(crate::error::DomainError::NotFound("sender"))?;
+        let prepared = Arc::new(Prepared { channel, template, sender, team });
+        self.prepared.insert(campaign.id, prepared.clone());
+        Ok(prepared)
+    }
+
+    /// Starts due scheduled campaigns, requeues dead claims, finishes campaigns with nothing left.
+    async fn housekeeping(&mut self) {
+        match self.ctx.store.due_campaigns(crate::clock::now()).await {
+            Ok(due) => {
+                for c in due {
+                    // Another node may start it first: its conditional write then refuses ours.
+                    match self.ctx.campaigns.start_now(c).await {
+                        Ok(started) => {
+                            let _ = self.ctx.campaigns.changed(started).await;
+                        }
+                        Err(e) => tracing::debug!(error = %e, "a due campaign was not started here"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read due campaigns"),
+        }
+        let cutoff = crate::clock::now() - self.ctx.stale_after;
+        match self.ctx.store.requeue_stale_claims(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(recipients = n, "campaign claims whose node stopped before storing the message were requeued"),
+            Err(e) => tracing::warn!(error = %e, "could not requeue stale campaign claims"),
+        }
+        match self.ctx.store.finish_campaigns().await {
+            Ok(done) => {
+                for c in done {
+                    let _ = self.ctx.campaigns.changed(c).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not finish campaigns"),
+        }
+    }
+
+    /// Publishes the counts of campaigns that moved since this node last told them.
+    async fn publish_metrics(&mut self) {
+        let every = self.ctx.tick * METRICS_TICKS as u32;
+        let due = match self.ctx.store.claim_metrics(every).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not claim campaign metrics");
+                return;
+            }
+        };
+        for (id, team) in due {
+            let Ok(view) = self.ctx.campaigns.get(team, id).await else { continue };
+            if self.published.get(&id) == Some(&view.counts) {
+                continue;
+            }
+            self.published.insert(id, view.counts.clone());
+            self.ctx.campaigns.publish(&view);
+        }
+        if self.published.len() > 1000 {
+            self.published.clear();
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The runner's statements: the audience snapshot when a campaign starts (set-based, one
+//! transaction), the claims of recipients (`FOR UPDATE SKIP LOCKED`, so nodes never share one),
+//! and the housekeeping (requeue dead claims, finish, due campaigns, the metrics claim).
+
+use super::{CAMPAIGN_COLUMNS, CampaignRow, audience_binds, audience_sql, campaigns};
+use crate::store::contacts::{CONTACT_COLUMNS, ContactRow};
+use crate::store::{PgStore, StoreError};
+use actors::domain::Contact;
+use actors::ids::*;
+use actors::ports::*;
+use actors::rules::campaigns::Campaign;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Starts a draft or scheduled campaign and fixes its recipients: one row per contact of the
+/// audience, in the audience's order; a contact named again is a `duplicate` row, an opted-out
+/// one is skipped, and (for a free-form WhatsApp body) one who has not written in 24 hours.
+pub(super) async fn start_campaign(store: &PgStore, team: TeamId, id: CampaignId, plan: &StartPlan) -> Result<Campaign, StoreError> {
+    let mut tx = store.begin().await?;
+    let sql = format!(
+        "UPDATE campaigns k SET status = 'running', body = $3, started_at = now(), updated_at = now()
+         WHERE k.id = $1 AND k.team_id = $2 AND k.deleted_at IS NULL AND k.status IN ('draft', 'scheduled')
+         RETURNING {CAMPAIGN_COLUMNS}"
+    );
+    let rows: Vec<CampaignRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0).bind(team.0).bind(&plan.body).fetch_all(tx.conn()).await?;
+    let Some(campaign) = rows.into_iter().next().map(Campaign::try_from).transpose()? else {
+        drop(tx);
+        return Err(store.changed_or_why(team, id, None, "started").await.err().unwrap_or(StoreError::NotFound("campaign")));
+    };
+    let (list, tag, ids) = audience_binds(&campaign.audience);
+    let sql = format!(
+        "INSERT INTO campaign_recipients (campaign_id, contact_id, phone, status, skip_reason)
+         SELECT $5, x.id, x.phone, CASE WHEN x.reason IS NULL THEN 'queued' ELSE 'skipped' END, x.reason
+         FROM (SELECT c.id, c.phone, a.ord,
+                      CASE WHEN row_number() OVER (PARTITION BY c.phone ORDER BY a.ord) > 1 THEN 'duplicate'
+                           WHEN c.opted_out_at IS NOT NULL THEN 'opted_out'
+                           WHEN $6 AND NOT EXISTS (
+                               SELECT 1 FROM threads t JOIN messages m ON m.thread_id = t.id
+                               WHERE t.contact_id = c.id AND t.channel_id = $7 AND m.direction = 'inbound'
+                                 AND m.created_at > now() - interval '24 hours') THEN 'outside_whatsapp_window'
+                      END AS reason
+               FROM {} JOIN contacts c ON c.id = a.id AND c.team_id = $1 AND c.deleted_at IS NULL) x
+         ORDER BY x.ord",
+        audience_sql()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(team.0)
+        .bind(list)
+        .bind(tag)
+        .bind(ids)
+        .bind(id.0)
+        .bind(plan.skip_outside_window)
+        .bind(campaign.channel_id.0)
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(campaign)
+}
+
+pub(super) async fn running_campaigns(store: &PgStore) -> Result<Vec<Campaign>, StoreError> {
+    let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns k WHERE k.status = 'running' ORDER BY k.started_at");
+    let rows: Vec<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(store.db()).await?;
+    campaigns(rows)
+}
+
+pub(super) async fn due_campaigns(store: &PgStore, now: OffsetDateTime) -> Result<Vec<Campaign>, StoreError> {
+    let sql = format!(
+        "SELECT {CAMPAIGN_COLUMNS} FROM campaigns k
+         WHERE k.status = 'scheduled' AND k.send_at <= $1 AND k.deleted_at IS NULL ORDER BY k.send_at LIMIT 100"
+    );
+    let rows: Vec<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).fetch_all(store.db()).await?;
+    campaigns(rows)
+}
+
+/// Claims queued recipients of a running campaign (one transaction): the claim skips contacts
+/// who opted out or were deleted since the start; the others' threads on the campaign's channel
+/// are created when missing, without an event or an inbox row moving (the thread shows in the
+/// inbox once the contact writes).
+pub(super) async fn claim_recipients(store: &PgStore, campaign: CampaignId, limit: i64) -> Result<Vec<ClaimedRecipient>, StoreError> {
+    let mut tx = store.begin().await?;
+    let claimed: Vec<(i64, Uuid, Uuid, Uuid, Uuid)> = sqlx::query_as(
+        "WITH k AS (SELECT id, team_id, channel_id FROM campaigns WHERE id = $1 AND status = 'running'),
+              picked AS (
+                SELECT r.id FROM campaign_recipients r, k
+                WHERE r.campaign_id = k.id AND r.status = 'queued'
+                ORDER BY r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED),
+              claimed AS (
+                UPDATE campaign_recipients r SET
+                    status = CASE WHEN c.opted_out_at IS NOT NULL OR c.deleted_at IS NOT NULL THEN 'skipped' ELSE 'sending' END,
+                    skip_reason = CASE WHEN c.opted_out_at IS NOT NULL THEN 'opted_out'
+                                       WHEN c.deleted_at IS NOT NULL THEN 'contact_deleted' END,
+                    claim_id = gen_random_uuid(), claimed_at = now(), updated_at = now()
+                FROM picked p, contacts c
+                WHERE r.id = p.id AND c.id = r.contact_id
+                RETURNING r.id, r.status, r.claim_id, r.contact_id)
+         SELECT claimed.id, claimed.claim_id, claimed.contact_id, k.team_id, k.channel_id FROM claimed, k
+         WHERE claimed.status = 'sending' ORDER BY claimed.id",
+    )
+    .bind(campaign.0)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    let Some(&(_, _, _, team, channel)) = claimed.first() else {
+        tx.commit().await?;
+        return Ok(vec![]);
+    };
+    let contacts: Vec<Uuid> = claimed.iter().map(|c| c.2).collect();
+    sqlx::query(
+        "INSERT INTO threads (id, team_id, contact_id, channel_id)
+         SELECT gen_random_uuid(), $1, u.id, $2 FROM unnest($3::uuid[]) AS u(id)
+         ON CONFLICT (team_id, contact_id, channel_id) DO NOTHING",
+    )
+    .bind(team)
+    .bind(channel)
+    .bind(&contacts)
+    .execute(tx.conn())
+    .await?;
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        contact: ContactRow,
+        thread_id: Uuid,
+    }
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS}, t.id AS thread_id FROM contacts c
+         JOIN threads t ON t.contact_id = c.id AND t.team_id = c.team_id AND t.channel_id = $2
+         WHERE c.id = ANY($1)"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&contacts).bind(channel).fetch_all(tx.conn()).await?;
+    tx.commit().await?;
+    let mut by_contact: HashMap<Uuid, (Contact, Uuid)> = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let contact = Contact::from(r.contact);
+        by_contact.insert(contact.id.0, (contact, r.thread_id));
+    }
+    Ok(claimed
+        .into_iter()
+        .filter_map(|(id, claim, contact, _, _)| {
+            let (contact, thread) = by_contact.get(&contact)?.clone();
+            Some(ClaimedRecipient { id, claim, contact, thread: ThreadId(thread) })
+        })
+        .collect())
+}
+
+pub(super) async fn skip_recipients(store: &PgStore, ids: &[i64], reason: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE campaign_recipients SET status = 'skipped', skip_reason = $2, updated_at = now()
+         WHERE id = ANY($1) AND status = 'sending' AND message_id IS NULL",
+    )
+    .bind(ids)
+    .bind(reason)
+    .execute(store.db())
+    .await?;
+    Ok(())
+}
+
+/// Claims older than `older_than` that never became a message go back to the queue: their
+/// message was never stored, so no carrier request was made.
+pub(super) async fn requeue_stale_claims(store: &PgStore, older_than: OffsetDateTime) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE campaign_recipients SET status = 'queued', claim_id = NULL, claimed_at = NULL, updated_at = now()
+         WHERE status = 'sending' AND message_id IS NULL AND claimed_at < $1",
+    )
+    .bind(older_than)
+    .execute(store.db())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn finish_campaigns(store: &PgStore) -> Result<Vec<Campaign>, StoreError> {
+    let sql = format!(
+        "UPDATE campaigns k SET status = 'done', finished_at = now(), updated_at = now()
+         WHERE k.status = 'running'
+           AND NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = k.id AND r.status IN ('queued', 'sending'))
+         RETURNING {CAMPAIGN_COLUMNS}"
+    );
+    let rows: Vec<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(store.db()).await?;
+    campaigns(rows)
+}
+
+pub(super) async fn claim_metrics(store: &PgStore, every: std::time::Duration) -> Result<Vec<(CampaignId, TeamId)>, StoreError> {
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "UPDATE campaigns SET metrics_at = now()
+         WHERE (status IN ('running', 'paused') OR finished_at > now() - interval '10 minutes')
+           AND deleted_at IS NULL AND metrics_at < now() - make_interval(secs => $1)
+         RETURNING id, team_id",
+    )
+    .bind(every.as_secs_f64())
+    .fetch_all(store.db())
+    .await?;
+    Ok(rows.into_iter().map(|(c, t)| (CampaignId(c), TeamId(t))).collect())
+}

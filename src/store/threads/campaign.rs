@@ -1,0 +1,59 @@
+//! A campaign's message to one recipient, stored quietly: one statement links it to the
+//! recipient (only under the recipient's current claim), bumps the thread's seq (and nothing the
+//! inbox shows: not its activity, preview or unread count), inserts the message already claimed
+//! for the carrier (`queued` with `claimed_at`, like an immediate send, so a crash leaves it to
+//! the stale sweep, never to a second send) and appends `message.created`.
+
+use super::rows::{CommittedRow, committed};
+use super::sql::{event_columns, message_columns, message_json, scheduled_count, summary_columns, summary_joins};
+use crate::store::{PgStore, StoreError};
+use actors::domain::*;
+use actors::ids::*;
+use actors::ports::*;
+
+const CREATE_CAMPAIGN_MESSAGE: &str = concat!(
+    "WITH r AS (
+        UPDATE campaign_recipients SET message_id = $1, updated_at = now()
+        WHERE id = $5 AND claim_id = $6 AND status = 'sending' AND message_id IS NULL AND campaign_id = $7
+        RETURNING campaign_id),
+     t AS (
+        UPDATE threads SET last_seq = last_seq + 1
+        WHERE id = $3 AND team_id = $2 AND EXISTS (SELECT 1 FROM r)
+        RETURNING *),
+     m AS (
+        INSERT INTO messages (id, team_id, thread_id, direction, channel_kind, body, media, status, author_id, claimed_at, campaign_id)
+        SELECT $1, t.team_id, t.id, 'outbound', ch.kind, $4, '[]', 'queued',
+               (SELECT created_by FROM campaigns WHERE id = r.campaign_id), now(), r.campaign_id
+        FROM t JOIN channels ch ON ch.id = t.channel_id, r
+        RETURNING *),
+     e AS (
+        INSERT INTO thread_events (thread_id, seq, team_id, type, actor_id, payload)
+        SELECT m.thread_id, t.last_seq, m.team_id, 'message.created', m.author_id, ",
+    message_json!(),
+    " FROM m, t RETURNING *)
+     SELECT ",
+    message_columns!(),
+    ", ",
+    event_columns!(),
+    ", ",
+    summary_columns!(),
+    ", ",
+    scheduled_count!(),
+    " AS t_scheduled_count FROM m, e, t",
+    summary_joins!()
+);
+
+/// Stores the message under the claim; `None` when the claim is no longer current.
+pub(super) async fn create_campaign_message(store: &PgStore, m: &CampaignMessage) -> Result<Option<Committed<Message>>, StoreError> {
+    let rows: Vec<CommittedRow> = sqlx::query_as(CREATE_CAMPAIGN_MESSAGE)
+        .bind(MessageId::new().0)
+        .bind(m.team.0)
+        .bind(m.thread.0)
+        .bind(&m.body)
+        .bind(m.recipient)
+        .bind(m.claim)
+        .bind(m.campaign.0)
+        .fetch_all(store.db())
+        .await?;
+    Ok(committed(rows))
+}
