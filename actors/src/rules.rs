@@ -572,6 +572,8 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
 pub mod assignment;
 /// Calls: their outcome from Twilio's words, channel voice settings, the missed-call reply.
 pub mod calls;
+/// Campaigns: their types, status moves, edits, skips and pace.
+pub mod campaigns;
 /// Follow-ups: notes, due times, the callback a missed call leaves.
 pub mod follow_ups;
 /// CSV imports of contacts.
@@ -588,8 +590,6 @@ pub mod replies;
 pub mod search;
 /// The inbox's tabs and orders.
 pub mod views;
-/// Campaigns: their types, status moves, edits, skips and pace.
-pub mod campaigns;
 
 /// TOTP as RFC 6238 has it and authenticator apps expect: HMAC-SHA1, 6 digits, 30 s steps,
 /// one step of skew either way.

@@ -30,8 +30,10 @@ async fn seed_contacts(db: &PgPool, team: &str, n: usize, first: usize) -> Vec<S
 }
 
 async fn create(a: &Agent, channel: &Value, audience: Value, body: &str) -> Value {
-    let (status, c) =
-        a.client.post("/api/campaigns", json!({ "name": "Spring sale", "channel_id": channel["id"], "body": body, "audience": audience })).await;
+    let (status, c) = a
+        .client
+        .post("/api/campaigns", json!({ "name": "Spring sale", "channel_id": channel["id"], "body": body, "audience": audience }))
+        .await;
     assert_eq!(status, 201, "{c}");
     assert_eq!(c["status"], "draft");
     c
@@ -78,15 +80,6 @@ async fn table_counts(db: &PgPool, id: &Value) -> HashMap<String, i64> {
             .await
             .unwrap();
     rows.into_iter().collect()
-}
-
-async fn twilio_team(server: &TestServer) -> (MockServer, Agent, Account, Value) {
-    let twilio = MockServer::start().await;
-    let a = server.admin("Alice").await;
-    let account = Account::new();
-    let channel = add_channel(&a, "sms", &account, None).await;
-    accepts_sends(&account).mount(&twilio).await;
-    (twilio, a, account, channel)
 }
 
 fn fast(twilio: &MockServer, per_second: f64) -> impl FnOnce(&mut switchboard::Config) + '_ {
@@ -138,7 +131,10 @@ async fn a_campaign_to_200_contacts_skips_exactly_and_asks_the_carrier_once_per_
 
     let k = &done["counts"];
     assert_eq!(k["total"], 210, "{done}");
-    assert_eq!((k["sent"].as_i64(), k["skipped"].as_i64(), k["failed"].as_i64(), k["queued"].as_i64()), (Some(190), Some(20), Some(0), Some(0)));
+    assert_eq!(
+        (k["sent"].as_i64(), k["skipped"].as_i64(), k["failed"].as_i64(), k["queued"].as_i64()),
+        (Some(190), Some(20), Some(0), Some(0))
+    );
     assert_eq!(k["skipped_by"], json!({ "duplicate": 10, "invalid_number": 5, "opted_out": 5 }), "{done}");
     // One carrier request per sent recipient, none twice, none to the skipped.
     let per = requests_per_number(&twilio).await;
@@ -163,7 +159,8 @@ async fn a_campaign_to_200_contacts_skips_exactly_and_asks_the_carrier_once_per_
     assert_eq!(inbox["items"].as_array().unwrap().len(), 0, "{inbox}");
 
     // A delivery status moves `delivered` (and `sent` still counts it).
-    let sid: String = sqlx::query_scalar("SELECT provider_sid FROM messages WHERE campaign_id IS NOT NULL LIMIT 1").fetch_one(&db).await.unwrap();
+    let sid: String =
+        sqlx::query_scalar("SELECT provider_sid FROM messages WHERE campaign_id IS NOT NULL LIMIT 1").fetch_one(&db).await.unwrap();
     let to: String = sqlx::query_scalar(
         "SELECT c.phone FROM messages m JOIN threads t ON t.id = m.thread_id JOIN contacts c ON c.id = t.contact_id WHERE m.provider_sid = $1",
     )
@@ -171,12 +168,15 @@ async fn a_campaign_to_200_contacts_skips_exactly_and_asks_the_carrier_once_per_
     .fetch_one(&db)
     .await
     .unwrap();
-    assert_twiml(&post_signed(&server, "/webhooks/twilio/status", &account.token, &status_params(&account, &sid, "delivered", &to, None)).await);
+    assert_twiml(
+        &post_signed(&server, "/webhooks/twilio/status", &account.token, &status_params(&account, &sid, "delivered", &to, None)).await,
+    );
     let after = campaign(&a, &c["id"]).await;
     assert_eq!((after["counts"]["delivered"].as_i64(), after["counts"]["sent"].as_i64()), (Some(1), Some(190)), "{after}");
 
     // The CSV lists every recipient with its outcome.
-    let csv = a.client.http.get(format!("{}/api/campaigns/{}/recipients.csv", server.base, c["id"].as_str().unwrap())).send().await.unwrap();
+    let csv =
+        a.client.http.get(format!("{}/api/campaigns/{}/recipients.csv", server.base, c["id"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(csv.status(), 200);
     let text = csv.text().await.unwrap();
     assert_eq!(text.lines().count(), 211);
@@ -326,7 +326,13 @@ async fn a_reply_to_a_campaign_message_lands_in_its_thread_bumps_it_and_counts_a
     assert!(inbox["items"].as_array().unwrap().is_empty(), "not in the inbox before a reply: {inbox}");
 
     // A reply: the thread shows up, unread, with the campaign message for context.
-    let r = post_signed(&server, "/webhooks/twilio/messages", &account.token, &inbound_params(&account, "+14155550001", &format!("SM{}", hex32()), "YES")).await;
+    let r = post_signed(
+        &server,
+        "/webhooks/twilio/messages",
+        &account.token,
+        &inbound_params(&account, "+14155550001", &format!("SM{}", hex32()), "YES"),
+    )
+    .await;
     assert_twiml(&r);
     let (_, inbox) = a.client.get("/api/threads").await;
     let items = inbox["items"].as_array().unwrap();
@@ -336,7 +342,13 @@ async fn a_reply_to_a_campaign_message_lands_in_its_thread_bumps_it_and_counts_a
     let bodies: Vec<&str> = messages.iter().map(|m| m["body"].as_str().unwrap()).collect();
     assert_eq!(bodies, vec!["Hi First1: reply YES for the deal", "YES"]);
     // STOP from another: opted out, and both count.
-    let r = post_signed(&server, "/webhooks/twilio/messages", &account.token, &inbound_params(&account, "+14155550002", &format!("SM{}", hex32()), "STOP")).await;
+    let r = post_signed(
+        &server,
+        "/webhooks/twilio/messages",
+        &account.token,
+        &inbound_params(&account, "+14155550002", &format!("SM{}", hex32()), "STOP"),
+    )
+    .await;
     assert_twiml(&r);
     let after = campaign(&a, &c["id"]).await;
     assert_eq!((after["counts"]["replied"].as_i64(), after["counts"]["opted_out"].as_i64()), (Some(2), Some(1)), "{after}");

@@ -75,7 +75,13 @@ pub struct Campaigns {
 }
 
 impl Campaigns {
-    pub fn new(store: Arc<dyn CampaignStore>, reads: Arc<dyn Store>, fanout: Arc<Fanout>, pace: rules::CampaignPace, sender_rate: f64) -> Self {
+    pub fn new(
+        store: Arc<dyn CampaignStore>,
+        reads: Arc<dyn Store>,
+        fanout: Arc<Fanout>,
+        pace: rules::CampaignPace,
+        sender_rate: f64,
+    ) -> Self {
         Campaigns { store, reads, fanout, pace, sender_rate }
     }
 
@@ -131,7 +137,8 @@ impl Campaigns {
         let current = self.store.campaign(by.team(), id).await?;
         rules::may_delete(current.status)?;
         let campaign = self.store.delete_campaign(by.team(), id).await?;
-        let entry = NewAuditEntry::by(by, "campaign.deleted", "campaign", Some(id.to_string()), serde_json::json!({ "name": campaign.name }));
+        let entry =
+            NewAuditEntry::by(by, "campaign.deleted", "campaign", Some(id.to_string()), serde_json::json!({ "name": campaign.name }));
         crate::audit::record(self.reads.as_ref(), entry).await;
         self.fanout.publish(ChannelName::Team(by.team()), event::CAMPAIGN_DELETED, &serde_json::json!({ "id": id }));
         Ok(())
@@ -147,7 +154,8 @@ impl Campaigns {
         }
         rules::transition(current.status, Action::Start)?;
         let campaign = self.start_now(current).await?;
-        let entry = NewAuditEntry::by(by, "campaign.started", "campaign", Some(id.to_string()), serde_json::json!({ "name": campaign.name }));
+        let entry =
+            NewAuditEntry::by(by, "campaign.started", "campaign", Some(id.to_string()), serde_json::json!({ "name": campaign.name }));
         crate::audit::record(self.reads.as_ref(), entry).await;
         self.changed(campaign).await
     }
@@ -178,7 +186,8 @@ impl Campaigns {
     /// Cancels a campaign: recipients still queued are skipped (audited).
     pub async fn cancel(&self, by: &Actor, id: CampaignId) -> DomainResult<CampaignView> {
         let view = self.act(by, id, Action::Cancel).await?;
-        let entry = NewAuditEntry::by(by, "campaign.canceled", "campaign", Some(id.to_string()), serde_json::json!({ "name": view.campaign.name }));
+        let entry =
+            NewAuditEntry::by(by, "campaign.canceled", "campaign", Some(id.to_string()), serde_json::json!({ "name": view.campaign.name }));
         crate::audit::record(self.reads.as_ref(), entry).await;
         Ok(view)
     }
@@ -194,7 +203,8 @@ impl Campaigns {
     pub async fn duplicate(&self, by: &Actor, id: CampaignId) -> DomainResult<CampaignView> {
         let c = self.store.campaign(by.team(), id).await?;
         let name: String = format!("Copy of {}", c.name).chars().take(rules::MAX_NAME_CHARS).collect();
-        let new = NewCampaign { name, channel: c.channel_id, body: c.body, template_id: c.template_id, audience: c.audience, send_at: None };
+        let new =
+            NewCampaign { name, channel: c.channel_id, body: c.body, template_id: c.template_id, audience: c.audience, send_at: None };
         let campaign = self.store.create_campaign(by.team(), by.user.id, &new).await?;
         self.changed(campaign).await
     }

@@ -135,7 +135,7 @@ impl Runner {
             }
             let Ok(mut permits) = self.ctx.slots.clone().try_acquire_many_owned(budget as u32) else { continue };
             let claimed = self.ctx.store.claim_recipients(campaign.id, budget as i64).await?;
-            let (mut invalid, mut missing) = (Vec::new(), Vec::new());
+            let (mut invalid, mut missing, mut ready) = (Vec::new(), Vec::new(), Vec::new());
             for r in claimed {
                 if crate::phone::normalize(&r.contact.phone, None).ok().as_deref() != Some(r.contact.phone.as_str()) {
                     invalid.push(r.id);
@@ -146,16 +146,22 @@ impl Runner {
                     missing.push(r.id);
                     continue;
                 }
-                let message = CampaignMessage {
-                    team: campaign.team_id,
-                    thread: r.thread,
-                    campaign: campaign.id,
-                    recipient: r.id,
-                    claim: r.claim,
-                    body: rendered.text,
-                };
+                ready.push((r, rendered.text));
+            }
+            // Threads only for those who get a message: nobody else's conversation is touched.
+            let contacts: Vec<ContactId> = ready.iter().map(|(r, _)| r.contact.id).collect();
+            let threads: HashMap<ContactId, ThreadId> = if contacts.is_empty() {
+                HashMap::new()
+            } else {
+                self.ctx.store.campaign_threads(campaign.team_id, campaign.channel_id, &contacts).await?.into_iter().collect()
+            };
+            for (r, body) in ready {
+                // A thread that could not be had leaves the claim to the sweep, which requeues it.
+                let Some(&thread) = threads.get(&r.contact.id) else { continue };
+                let message =
+                    CampaignMessage { team: campaign.team_id, thread, campaign: campaign.id, recipient: r.id, claim: r.claim, body };
                 let slot = permits.split(1);
-                if let Err(e) = self.ctx.threads.campaign_send(r.thread, CampaignSend { message, slot }).await {
+                if let Err(e) = self.ctx.threads.campaign_send(thread, CampaignSend { message, slot }).await {
                     // Nothing was stored: the sweep puts the recipient back.
                     tracing::warn!(campaign = %campaign.id, recipient = r.id, error = %e, "could not hand a campaign message to its thread");
                 }

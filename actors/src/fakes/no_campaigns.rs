@@ -54,6 +54,9 @@ impl CampaignStore for NoCampaigns {
     async fn claim_recipients(&self, _: CampaignId, _: i64) -> DomainResult<Vec<ClaimedRecipient>> {
         Ok(vec![])
     }
+    async fn campaign_threads(&self, _: TeamId, _: ChannelId, _: &[ContactId]) -> DomainResult<Vec<(ContactId, ThreadId)>> {
+        Ok(vec![])
+    }
     async fn skip_recipients(&self, _: &[i64], _: &str) -> DomainResult<()> {
         Ok(())
     }

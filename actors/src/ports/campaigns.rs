@@ -48,8 +48,6 @@ pub struct ClaimedRecipient {
     /// The claim this node holds: the message is created only under it.
     pub claim: uuid::Uuid,
     pub contact: Contact,
-    /// The contact's thread on the campaign's channel (created quietly when missing).
-    pub thread: ThreadId,
 }
 
 /// One recipient as the CSV export lists it.
@@ -82,7 +80,13 @@ pub trait CampaignStore: Send + Sync {
     async fn update_campaign(&self, team: TeamId, id: CampaignId, patch: &CampaignPatch) -> DomainResult<Campaign>;
     /// Moves a campaign from one of `from` to `to` (Conflict when it is in none of them);
     /// `canceled` also skips every recipient still queued, so none is left behind.
-    async fn set_campaign_status(&self, team: TeamId, id: CampaignId, from: &[CampaignStatus], to: CampaignStatus) -> DomainResult<Campaign>;
+    async fn set_campaign_status(
+        &self,
+        team: TeamId,
+        id: CampaignId,
+        from: &[CampaignStatus],
+        to: CampaignStatus,
+    ) -> DomainResult<Campaign>;
     /// Starts a `draft` or `scheduled` campaign: one transaction fixes its recipients with
     /// set-based statements (opted-out and duplicate contacts, and with `skip_outside_window`
     /// contacts outside the WhatsApp window, are skipped with their reason) and answers the
@@ -103,9 +107,11 @@ pub trait CampaignStore: Send + Sync {
     async fn due_campaigns(&self, now: OffsetDateTime) -> DomainResult<Vec<Campaign>>;
     /// Claims up to `limit` queued recipients of a running campaign with `FOR UPDATE SKIP
     /// LOCKED` (each recipient once across nodes): a contact who opted out (or was deleted)
-    /// since the start is skipped instead, and each claimed contact's thread on the campaign's
-    /// channel is found or created (quietly: no inbox row moves).
+    /// since the start is skipped instead.
     async fn claim_recipients(&self, campaign: CampaignId, limit: i64) -> DomainResult<Vec<ClaimedRecipient>>;
+    /// The contacts' threads on the channel, created quietly when missing (no event, no inbox
+    /// row: a thread shows in the inbox once the contact writes).
+    async fn campaign_threads(&self, team: TeamId, channel: ChannelId, contacts: &[ContactId]) -> DomainResult<Vec<(ContactId, ThreadId)>>;
     /// Skips claimed recipients with `reason` (invalid number, missing variables).
     async fn skip_recipients(&self, ids: &[i64], reason: &str) -> DomainResult<()>;
     /// Puts claims that never became a message back in the queue: their node died (or the

@@ -436,7 +436,8 @@ mod tests {
 
     #[test]
     fn rates_and_eta() {
-        let counts = CampaignCounts { total: 10, queued: 4, sent: 4, delivered: 2, failed: 1, skipped: 1, replied: 1, ..Default::default() };
+        let counts =
+            CampaignCounts { total: 10, queued: 4, sent: 4, delivered: 2, failed: 1, skipped: 1, replied: 1, ..Default::default() };
         let r = rates(&counts, Some(2.0));
         assert_eq!(r.eta_seconds, Some(2));
         assert!((r.delivery - 0.5).abs() < 1e-9);

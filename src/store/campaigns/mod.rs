@@ -46,7 +46,8 @@ impl TryFrom<CampaignRow> for Campaign {
             id: CampaignId(r.id),
             team_id: TeamId(r.team_id),
             name: r.name,
-            status: CampaignStatus::parse(&r.status).ok_or_else(|| StoreError::internal(format!("unknown campaign status {:?}", r.status)))?,
+            status: CampaignStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::internal(format!("unknown campaign status {:?}", r.status)))?,
             channel_id: ChannelId(r.channel_id),
             body: r.body,
             template_id: r.template_id,
@@ -205,7 +206,13 @@ impl CampaignStore for PgStore {
         .await
     }
 
-    async fn set_campaign_status(&self, team: TeamId, id: CampaignId, from: &[CampaignStatus], to: CampaignStatus) -> DomainResult<Campaign> {
+    async fn set_campaign_status(
+        &self,
+        team: TeamId,
+        id: CampaignId,
+        from: &[CampaignStatus],
+        to: CampaignStatus,
+    ) -> DomainResult<Campaign> {
         op(async move {
             let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
             let mut tx = self.begin().await?;
@@ -215,13 +222,8 @@ impl CampaignStore for PgStore {
                  WHERE k.id = $1 AND k.team_id = $2 AND k.deleted_at IS NULL AND k.status = ANY($4)
                  RETURNING {CAMPAIGN_COLUMNS}"
             );
-            let rows: Vec<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id.0)
-                .bind(team.0)
-                .bind(to.as_str())
-                .bind(&from)
-                .fetch_all(tx.conn())
-                .await?;
+            let rows: Vec<CampaignRow> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0).bind(team.0).bind(to.as_str()).bind(&from).fetch_all(tx.conn()).await?;
             let row = one(rows)?;
             if row.is_some() && to == CampaignStatus::Canceled {
                 // Nobody is left queued: what was not sent is skipped, with the reason.
@@ -382,6 +384,10 @@ impl CampaignStore for PgStore {
 
     async fn claim_recipients(&self, campaign: CampaignId, limit: i64) -> DomainResult<Vec<ClaimedRecipient>> {
         op(run::claim_recipients(self, campaign, limit)).await
+    }
+
+    async fn campaign_threads(&self, team: TeamId, channel: ChannelId, contacts: &[ContactId]) -> DomainResult<Vec<(ContactId, ThreadId)>> {
+        op(run::campaign_threads(self, team, channel, contacts)).await
     }
 
     async fn skip_recipients(&self, ids: &[i64], reason: &str) -> DomainResult<()> {

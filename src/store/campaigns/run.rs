@@ -9,7 +9,6 @@ use actors::domain::Contact;
 use actors::ids::*;
 use actors::ports::*;
 use actors::rules::campaigns::Campaign;
-use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -74,14 +73,18 @@ pub(super) async fn due_campaigns(store: &PgStore, now: OffsetDateTime) -> Resul
     campaigns(rows)
 }
 
-/// Claims queued recipients of a running campaign (one transaction): the claim skips contacts
-/// who opted out or were deleted since the start; the others' threads on the campaign's channel
-/// are created when missing, without an event or an inbox row moving (the thread shows in the
-/// inbox once the contact writes).
+/// Claims queued recipients of a running campaign (one statement): the claim skips contacts
+/// who opted out or were deleted since the start, and answers the others with their contact.
 pub(super) async fn claim_recipients(store: &PgStore, campaign: CampaignId, limit: i64) -> Result<Vec<ClaimedRecipient>, StoreError> {
-    let mut tx = store.begin().await?;
-    let claimed: Vec<(i64, Uuid, Uuid, Uuid, Uuid)> = sqlx::query_as(
-        "WITH k AS (SELECT id, team_id, channel_id FROM campaigns WHERE id = $1 AND status = 'running'),
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        contact: ContactRow,
+        r_id: i64,
+        r_claim: Uuid,
+    }
+    let sql = format!(
+        "WITH k AS (SELECT id FROM campaigns WHERE id = $1 AND status = 'running'),
               picked AS (
                 SELECT r.id FROM campaign_recipients r, k
                 WHERE r.campaign_id = k.id AND r.status = 'queued'
@@ -95,53 +98,43 @@ pub(super) async fn claim_recipients(store: &PgStore, campaign: CampaignId, limi
                 FROM picked p, contacts c
                 WHERE r.id = p.id AND c.id = r.contact_id
                 RETURNING r.id, r.status, r.claim_id, r.contact_id)
-         SELECT claimed.id, claimed.claim_id, claimed.contact_id, k.team_id, k.channel_id FROM claimed, k
-         WHERE claimed.status = 'sending' ORDER BY claimed.id",
-    )
-    .bind(campaign.0)
-    .bind(limit)
-    .fetch_all(tx.conn())
-    .await?;
-    let Some(&(_, _, _, team, channel)) = claimed.first() else {
-        tx.commit().await?;
-        return Ok(vec![]);
-    };
-    let contacts: Vec<Uuid> = claimed.iter().map(|c| c.2).collect();
+         SELECT {CONTACT_COLUMNS}, claimed.id AS r_id, claimed.claim_id AS r_claim
+         FROM claimed JOIN contacts c ON c.id = claimed.contact_id
+         WHERE claimed.status = 'sending' ORDER BY claimed.id"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(campaign.0).bind(limit).fetch_all(store.db()).await?;
+    Ok(rows.into_iter().map(|r| ClaimedRecipient { id: r.r_id, claim: r.r_claim, contact: Contact::from(r.contact) }).collect())
+}
+
+/// The contacts' threads on `channel`, created when missing without an event or an inbox row
+/// moving (one transaction).
+pub(super) async fn campaign_threads(
+    store: &PgStore,
+    team: TeamId,
+    channel: ChannelId,
+    contacts: &[ContactId],
+) -> Result<Vec<(ContactId, ThreadId)>, StoreError> {
+    let ids: Vec<Uuid> = contacts.iter().map(|c| c.0).collect();
+    let mut tx = store.begin().await?;
     sqlx::query(
         "INSERT INTO threads (id, team_id, contact_id, channel_id)
          SELECT gen_random_uuid(), $1, u.id, $2 FROM unnest($3::uuid[]) AS u(id)
          ON CONFLICT (team_id, contact_id, channel_id) DO NOTHING",
     )
-    .bind(team)
-    .bind(channel)
-    .bind(&contacts)
+    .bind(team.0)
+    .bind(channel.0)
+    .bind(&ids)
     .execute(tx.conn())
     .await?;
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        contact: ContactRow,
-        thread_id: Uuid,
-    }
-    let sql = format!(
-        "SELECT {CONTACT_COLUMNS}, t.id AS thread_id FROM contacts c
-         JOIN threads t ON t.contact_id = c.id AND t.team_id = c.team_id AND t.channel_id = $2
-         WHERE c.id = ANY($1)"
-    );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&contacts).bind(channel).fetch_all(tx.conn()).await?;
+    let rows: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT contact_id, id FROM threads WHERE team_id = $1 AND channel_id = $2 AND contact_id = ANY($3)")
+            .bind(team.0)
+            .bind(channel.0)
+            .bind(&ids)
+            .fetch_all(tx.conn())
+            .await?;
     tx.commit().await?;
-    let mut by_contact: HashMap<Uuid, (Contact, Uuid)> = HashMap::with_capacity(rows.len());
-    for r in rows {
-        let contact = Contact::from(r.contact);
-        by_contact.insert(contact.id.0, (contact, r.thread_id));
-    }
-    Ok(claimed
-        .into_iter()
-        .filter_map(|(id, claim, contact, _, _)| {
-            let (contact, thread) = by_contact.get(&contact)?.clone();
-            Some(ClaimedRecipient { id, claim, contact, thread: ThreadId(thread) })
-        })
-        .collect())
+    Ok(rows.into_iter().map(|(c, t)| (ContactId(c), ThreadId(t))).collect())
 }
 
 pub(super) async fn skip_recipients(store: &PgStore, ids: &[i64], reason: &str) -> Result<(), StoreError> {

@@ -96,8 +96,19 @@ pub async fn preview(State(state): State<AppState>, Auth(p): Auth, Path(id): Pat
     Ok(Json(json!({ "items": items })))
 }
 
-const CSV_COLUMNS: &[&str] =
-    &["contact_id", "name", "phone", "status", "skip_reason", "error_code", "error_reason", "message_id", "replied_at", "opted_out_at", "updated_at"];
+const CSV_COLUMNS: &[&str] = &[
+    "contact_id",
+    "name",
+    "phone",
+    "status",
+    "skip_reason",
+    "error_code",
+    "error_reason",
+    "message_id",
+    "replied_at",
+    "opted_out_at",
+    "updated_at",
+];
 
 fn ts(t: Option<time::OffsetDateTime>) -> String {
     t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_default()
@@ -151,6 +162,9 @@ pub async fn recipients_csv(State(state): State<AppState>, Auth(p): Auth, Path(i
     let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(head)) }).chain(pages);
     let name: String = campaign.campaign.name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(40).collect();
     let disposition = format!("attachment; filename=\"campaign-{name}-recipients.csv\"");
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], Body::from_stream(body))
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        Body::from_stream(body),
+    )
         .into_response())
 }
