@@ -74,7 +74,7 @@ pub fn spawn(ctx: RunnerCtx, tasks: &TaskTracker, shutdown: CancellationToken) {
             if let Err(e) = runner.dispatch().await {
                 tracing::warn!(error = %e, "campaign runner could not dispatch; next tick tries again");
             }
-            if n % METRICS_TICKS == 0 {
+            if n.is_multiple_of(METRICS_TICKS) {
                 runner.publish_metrics().await;
             }
         }
