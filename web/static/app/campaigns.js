@@ -192,7 +192,8 @@ export async function startCampaigns() {
     api('GET', '/api/lists?limit=200').catch(() => ({})),
     api('GET', '/api/replies?limit=100').catch(() => ({})),
   ]);
-  const chans = numbers.numbers || numbers.channels || numbers.items || [];
+  // SMS first: a free-form WhatsApp campaign reaches only contacts who wrote in the last 24 h.
+  const chans = (numbers.numbers || []).slice().sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'sms' ? -1 : 1));
   channel.replaceChildren(...chans.map((c) => h('option', { value: c.id }, `${c.number} (${c.kind}${c.simulated ? ', simulated' : ''})`)));
   lists = listPage.items || [];
   fillAudience();
