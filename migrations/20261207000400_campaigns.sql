@@ -115,3 +115,16 @@ END $$;
 CREATE TRIGGER contacts_campaign_opt_out AFTER UPDATE OF opted_out_at ON contacts
     FOR EACH ROW WHEN (OLD.opted_out_at IS NULL AND NEW.opted_out_at IS NOT NULL)
     EXECUTE FUNCTION campaign_recipient_opted_out();
+
+-- A thread a campaign created (its contact never wrote) is not listed in the inbox until it has
+-- activity: `listed` turns true with the first `last_message_at` (a reply, an agent's message).
+-- The inbox reads the partial index, so unlisted threads cost its query nothing.
+ALTER TABLE threads ADD COLUMN listed boolean NOT NULL DEFAULT true;
+CREATE INDEX threads_team_activity_listed_idx ON threads (team_id, (COALESCE(last_message_at, created_at)) DESC, id DESC) WHERE listed;
+CREATE FUNCTION threads_list_on_activity() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.listed := true;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER threads_listed_on_activity BEFORE UPDATE OF last_message_at ON threads
+    FOR EACH ROW WHEN (NOT NEW.listed AND NEW.last_message_at IS NOT NULL) EXECUTE FUNCTION threads_list_on_activity();

@@ -106,8 +106,8 @@ pub(super) async fn claim_recipients(store: &PgStore, campaign: CampaignId, limi
     Ok(rows.into_iter().map(|r| ClaimedRecipient { id: r.r_id, claim: r.r_claim, contact: Contact::from(r.contact) }).collect())
 }
 
-/// The contacts' threads on `channel`, created when missing without an event or an inbox row
-/// moving (one transaction).
+/// The contacts' threads on `channel`, created when missing without an event and unlisted (not in
+/// the inbox until they have activity; one transaction).
 pub(super) async fn campaign_threads(
     store: &PgStore,
     team: TeamId,
@@ -117,8 +117,8 @@ pub(super) async fn campaign_threads(
     let ids: Vec<Uuid> = contacts.iter().map(|c| c.0).collect();
     let mut tx = store.begin().await?;
     sqlx::query(
-        "INSERT INTO threads (id, team_id, contact_id, channel_id)
-         SELECT gen_random_uuid(), $1, u.id, $2 FROM unnest($3::uuid[]) AS u(id)
+        "INSERT INTO threads (id, team_id, contact_id, channel_id, listed)
+         SELECT gen_random_uuid(), $1, u.id, $2, false FROM unnest($3::uuid[]) AS u(id)
          ON CONFLICT (team_id, contact_id, channel_id) DO NOTHING",
     )
     .bind(team.0)
