@@ -32,15 +32,15 @@ pub(super) async fn start_campaign(store: &PgStore, team: TeamId, id: CampaignId
     let sql = format!(
         "INSERT INTO campaign_recipients (campaign_id, contact_id, phone, status, skip_reason)
          SELECT $5, x.id, x.phone, CASE WHEN x.reason IS NULL THEN 'queued' ELSE 'skipped' END, x.reason
-         FROM (SELECT c.id, c.phone, a.ord,
-                      CASE WHEN row_number() OVER (PARTITION BY c.phone ORDER BY a.ord) > 1 THEN 'duplicate'
-                           WHEN c.opted_out_at IS NOT NULL THEN 'opted_out'
+         FROM (SELECT a.id, a.phone, a.ord,
+                      CASE WHEN row_number() OVER (PARTITION BY a.phone ORDER BY a.ord) > 1 THEN 'duplicate'
+                           WHEN a.opted_out_at IS NOT NULL THEN 'opted_out'
                            WHEN $6 AND NOT EXISTS (
                                SELECT 1 FROM threads t JOIN messages m ON m.thread_id = t.id
-                               WHERE t.contact_id = c.id AND t.channel_id = $7 AND m.direction = 'inbound'
+                               WHERE t.contact_id = a.id AND t.channel_id = $7 AND m.direction = 'inbound'
                                  AND m.created_at > now() - interval '24 hours') THEN 'outside_whatsapp_window'
                       END AS reason
-               FROM {} JOIN contacts c ON c.id = a.id AND c.team_id = $1 AND c.deleted_at IS NULL) x
+               FROM {}) x
          ORDER BY x.ord",
         audience_sql()
     );
