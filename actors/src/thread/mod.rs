@@ -11,8 +11,8 @@ mod campaign;
 mod follow_ups;
 mod send;
 
-pub use follow_ups::{FollowUpInput, FollowUpOp};
 pub use campaign::CampaignSend;
+pub use follow_ups::{FollowUpInput, FollowUpOp};
 
 pub use send::{Claim, SendReport};
 use send::{deliver, report, retell};
