@@ -11,7 +11,8 @@ use crate::fanout::Fanout;
 use crate::ids::*;
 use crate::ports::{NotificationPrefs, NotificationStore, Page, ReadWhich};
 use crate::protocol::ChannelName;
-use crate::rules::notifications::{self as rules, Fact};
+use crate::rules::notifications::{self as rules, Fact, Recipients};
+use dashmap::DashMap;
 use serde_json::json;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
@@ -30,11 +31,26 @@ pub struct Notifications {
     store: Arc<dyn NotificationStore>,
     fanout: Arc<Fanout>,
     tasks: TaskTracker,
+    watchers: DashMap<TeamId, (bool, tokio::time::Instant)>,
 }
+
+/// How long a node trusts its copy of whether a team watches unassigned threads.
+const WATCHERS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Notifications {
     pub fn new(store: Arc<dyn NotificationStore>, fanout: Arc<Fanout>, tasks: TaskTracker) -> Arc<Notifications> {
-        Arc::new(Notifications { store, fanout, tasks })
+        Arc::new(Notifications { store, fanout, tasks, watchers: DashMap::new() })
+    }
+
+    /// Whether anyone in the team watches unassigned threads, from this node's copy when fresh
+    /// (a change on this node is seen at once; on another within `WATCHERS_TTL`).
+    async fn has_unassigned_watchers(&self, team: TeamId) -> DomainResult<bool> {
+        if let Some(hit) = self.watchers.get(&team).filter(|e| e.1.elapsed() < WATCHERS_TTL) {
+            return Ok(hit.0);
+        }
+        let any = self.store.has_unassigned_watchers(team).await?;
+        self.watchers.insert(team, (any, tokio::time::Instant::now()));
+        Ok(any)
     }
 
     /// Stores and tells `facts` in an owned task (the thread actor's hand-off).
@@ -55,6 +71,11 @@ impl Notifications {
     /// Stores one fact for its recipients and tells each of them; answers how many were stored
     /// (0 when every recipient had it already).
     pub async fn record(&self, fact: &Fact) -> DomainResult<usize> {
+        // Most teams have nobody watching unassigned threads: their customers' messages then
+        // cost no statement here (the answer is kept per team for a few seconds).
+        if fact.recipients == Recipients::UnassignedWatchers && !self.has_unassigned_watchers(fact.team).await? {
+            return Ok(0);
+        }
         let created = self.store.create_notifications(fact).await?;
         for c in &created {
             let data = json!({ "notification": c.notification, "unread": c.unread });
@@ -96,6 +117,7 @@ impl Notifications {
     ) -> DomainResult<NotificationPrefs> {
         let prefs = NotificationPrefs { kinds: rules::kinds(kinds)?, inbound_unassigned, browser };
         let saved = self.store.set_notification_prefs(team, user, &prefs).await?;
+        self.watchers.remove(&team);
         self.fanout.publish(ChannelName::User(user), PREFERENCES, &json!({ "preferences": saved }));
         Ok(saved)
     }

@@ -194,4 +194,16 @@ impl NotificationStore for PgStore {
     async fn set_notification_prefs(&self, team: TeamId, user: UserId, p: &NotificationPrefs) -> DomainResult<NotificationPrefs> {
         op(set_prefs(self, team, user, p)).await
     }
+
+    async fn has_unassigned_watchers(&self, team: TeamId) -> DomainResult<bool> {
+        op(async move {
+            let any: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM notification_preferences WHERE team_id = $1 AND inbound_unassigned)")
+                    .bind(team.0)
+                    .fetch_one(self.db())
+                    .await?;
+            Ok(any)
+        })
+        .await
+    }
 }

@@ -75,4 +75,6 @@ pub trait NotificationStore: Send + Sync {
     async fn notification_prefs(&self, user: UserId) -> DomainResult<NotificationPrefs>;
     /// Stores a user's preferences.
     async fn set_notification_prefs(&self, team: TeamId, user: UserId, prefs: &NotificationPrefs) -> DomainResult<NotificationPrefs>;
+    /// Whether any member of the team asked to hear of messages on unassigned threads.
+    async fn has_unassigned_watchers(&self, team: TeamId) -> DomainResult<bool>;
 }

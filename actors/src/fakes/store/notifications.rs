@@ -111,4 +111,10 @@ impl NotificationStore for MemoryStore {
         self.state().notification_prefs.insert(user, prefs.clone());
         Ok(prefs)
     }
+
+    async fn has_unassigned_watchers(&self, team: TeamId) -> DomainResult<bool> {
+        self.enter("has_unassigned_watchers").await?;
+        let s = self.state();
+        Ok(s.notification_prefs.iter().any(|(u, p)| p.inbound_unassigned && s.users.get(u).is_some_and(|r| r.user.team_id == team)))
+    }
 }
