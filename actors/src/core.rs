@@ -161,6 +161,8 @@ pub struct Core {
     pub config: CoreConfig,
     teams: Arc<Teams>,
     schedule: Arc<Schedule>,
+    /// The scheduler's context, owned here (`Schedule` holds it weakly, see there).
+    _scheduler_ctx: Option<Arc<SchedulerCtx>>,
     /// Owns every task the core spawns: shutdown waits for them.
     tasks: TaskTracker,
     shutdown: CancellationToken,
@@ -244,6 +246,7 @@ impl Core {
             sender_rate,
         ));
 
+        let mut scheduler_ctx = None;
         if config.run_scheduler {
             let sched = SchedulerCtx {
                 store: ports.store.clone(),
@@ -252,7 +255,9 @@ impl Core {
                 poll: config.scheduler_poll,
                 stale_after: config.stale_sending_after,
             };
-            schedule.start(Arc::new(sched), supervisor.get_cell()).await;
+            let sched = Arc::new(sched);
+            schedule.start(&sched, supervisor.get_cell()).await;
+            scheduler_ctx = Some(sched);
             let runner = crate::campaigns::runner::RunnerCtx {
                 campaigns: campaigns.clone(),
                 store: ports.campaigns.clone(),
@@ -320,6 +325,7 @@ impl Core {
             config,
             teams,
             schedule,
+            _scheduler_ctx: scheduler_ctx,
             tasks,
             shutdown,
             supervisor,

@@ -224,10 +224,14 @@ impl SchedulerState {
 }
 
 /// This node's scheduler, as the thread actors and the supervisor see it.
+///
+/// It keeps its context only weakly: the context reaches the thread actors, which hold this
+/// `Schedule`, so a strong reference here would be a cycle that keeps the store's pool (and its
+/// open connections) alive after the core is gone. The core owns the context.
 #[derive(Default)]
 pub struct Schedule {
     actor: Mutex<Option<ActorRef<SchedulerMsg>>>,
-    ctx: std::sync::OnceLock<Arc<SchedulerCtx>>,
+    ctx: std::sync::OnceLock<std::sync::Weak<SchedulerCtx>>,
 }
 
 impl Schedule {
@@ -238,15 +242,16 @@ impl Schedule {
         }
     }
 
-    /// Starts the scheduler under `supervisor`.
-    pub async fn start(&self, ctx: Arc<SchedulerCtx>, supervisor: ActorCell) {
-        let _ = self.ctx.set(ctx);
+    /// Starts the scheduler under `supervisor`; the caller keeps `ctx` alive as long as it runs.
+    pub async fn start(&self, ctx: &Arc<SchedulerCtx>, supervisor: ActorCell) {
+        let _ = self.ctx.set(Arc::downgrade(ctx));
         self.restart(supervisor).await;
     }
 
-    /// Starts the scheduler again after it failed (nothing on a node that runs none).
+    /// Starts the scheduler again after it failed (nothing on a node that runs none, or whose
+    /// core is gone).
     pub async fn restart(&self, supervisor: ActorCell) {
-        let Some(ctx) = self.ctx.get().cloned() else { return };
+        let Some(ctx) = self.ctx.get().and_then(std::sync::Weak::upgrade) else { return };
         match Actor::spawn_linked(None, SchedulerActor, ctx, supervisor).await {
             Ok((actor, _)) => *self.actor.lock().expect("scheduler lock") = Some(actor),
             Err(e) => tracing::error!(error = %e, "scheduler did not start"),

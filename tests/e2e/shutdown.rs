@@ -5,6 +5,8 @@ use crate::support::twilio::*;
 use crate::support::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
+use switchboard::Config;
+use tokio_util::sync::CancellationToken;
 use wiremock::MockServer;
 
 #[sqlx::test]
@@ -95,4 +97,47 @@ async fn a_request_that_never_finishes_does_not_hold_up_shutdown(_p: PgPoolOptio
     let mut got = vec![];
     let closed = tokio::time::timeout(Duration::from_secs(1), stream.read_to_end(&mut got)).await;
     assert!(closed.is_ok(), "the stuck connection was left open");
+}
+
+/// How many connections other than `db`'s own are open to its database.
+async fn others_connected(db: &sqlx::PgPool) -> i64 {
+    let sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+}
+
+#[sqlx::test]
+async fn a_server_dropped_with_its_runtime_leaves_no_connection_open(_p: PgPoolOptions, opts: PgConnectOptions) {
+    // A node whose runtime goes away without a shutdown (a test's end, an embedding program's
+    // exit) must not keep its pool alive: nothing may hold the store in a reference cycle.
+    let url = db_url(&opts);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let run = tokio::spawn(switchboard::run(Config::for_tests(&url), listener, CancellationToken::new()));
+            let http = reqwest::Client::new();
+            for _ in 0..200 {
+                if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+                    break;
+                }
+                assert!(!run.is_finished(), "the server stopped while starting");
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        });
+        drop(rt);
+    })
+    .join()
+    .unwrap();
+
+    let db = sqlx::PgPool::connect_with(opts.clone()).await.unwrap();
+    let mut open = others_connected(&db).await;
+    for _ in 0..50 {
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        open = others_connected(&db).await;
+    }
+    assert_eq!(open, 0, "the dropped server's connections are still open");
 }

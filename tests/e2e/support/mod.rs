@@ -32,56 +32,6 @@ pub fn db_url(opts: &PgConnectOptions) -> String {
     )
 }
 
-/// Counts the in-process servers on each test database; the last one to go ends the database's
-/// remaining connections. Known issue, root cause not found yet: a test server's Postgres pool
-/// outlives its test (some reference keeps it after the test's runtime is gone), so every test
-/// left its pool's connections open and a full run reached Postgres' 100-connection limit
-/// ("too many clients"). Until that is found, the test support closes them itself.
-struct DbGuard {
-    url: String,
-}
-
-static SERVERS_PER_DB: std::sync::Mutex<Vec<(String, usize)>> = std::sync::Mutex::new(Vec::new());
-
-impl DbGuard {
-    fn new(url: &str) -> DbGuard {
-        let mut all = SERVERS_PER_DB.lock().unwrap_or_else(|e| e.into_inner());
-        match all.iter_mut().find(|(u, _)| u == url) {
-            Some((_, n)) => *n += 1,
-            None => all.push((url.to_owned(), 1)),
-        }
-        DbGuard { url: url.to_owned() }
-    }
-}
-
-impl Drop for DbGuard {
-    fn drop(&mut self) {
-        let last = {
-            let mut all = SERVERS_PER_DB.lock().unwrap_or_else(|e| e.into_inner());
-            let at = all.iter().position(|(u, _)| *u == self.url);
-            match at {
-                Some(i) if all[i].1 <= 1 => {
-                    all.remove(i);
-                    true
-                }
-                Some(i) => {
-                    all[i].1 -= 1;
-                    false
-                }
-                None => false,
-            }
-        };
-        if last {
-            let sql = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
-            let _ = std::process::Command::new("psql")
-                .args([self.url.as_str(), "-qAtc", sql])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-        }
-    }
-}
-
 /// A running server.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -89,7 +39,6 @@ pub struct TestServer {
     pub config: Config,
     shutdown: CancellationToken,
     handle: JoinHandle<Result<(), switchboard::ServerError>>,
-    _db: DbGuard,
 }
 
 impl TestServer {
@@ -116,7 +65,7 @@ impl TestServer {
             if let Ok(r) = http.get(format!("{base}/readyz")).send().await
                 && r.status() == 200
             {
-                return TestServer { addr, base, config, shutdown, handle, _db: DbGuard::new(url) };
+                return TestServer { addr, base, config, shutdown, handle };
             }
             assert!(!handle.is_finished(), "the server stopped while starting");
             tokio::time::sleep(Duration::from_millis(25)).await;
