@@ -17,10 +17,9 @@ use crate::ids::*;
 use crate::ports::{AssignmentStore, AuditWrites, Presence};
 use crate::protocol::ChannelName;
 use crate::rules;
-use dashmap::DashMap;
+use crate::ttl_cache::TtlCache;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// How long a node trusts its copy of a team's setting (a change made on this node is seen at
 /// once; on another node within this).
@@ -32,22 +31,17 @@ pub struct AutoAssign {
     audit: Arc<dyn AuditWrites>,
     presence: Arc<dyn Presence>,
     fanout: Arc<Fanout>,
-    settings: DashMap<TeamId, (AutoAssignment, Instant)>,
+    settings: TtlCache<TeamId, AutoAssignment>,
 }
 
 impl AutoAssign {
     pub fn new(store: Arc<dyn AssignmentStore>, audit: Arc<dyn AuditWrites>, presence: Arc<dyn Presence>, fanout: Arc<Fanout>) -> Self {
-        AutoAssign { store, audit, presence, fanout, settings: DashMap::new() }
+        AutoAssign { store, audit, presence, fanout, settings: TtlCache::new(SETTING_TTL) }
     }
 
     /// The team's setting, from the cache when fresh.
     pub async fn setting(&self, team: TeamId) -> DomainResult<AutoAssignment> {
-        if let Some(hit) = self.settings.get(&team).filter(|e| e.1.elapsed() < SETTING_TTL) {
-            return Ok(hit.0);
-        }
-        let setting = self.store.auto_assignment(team).await?;
-        self.settings.insert(team, (setting, Instant::now()));
-        Ok(setting)
+        self.settings.get_or_load(team, || self.store.auto_assignment(team)).await
     }
 
     /// Changes the team's setting (admins), audited, announced on the team channel.
@@ -55,7 +49,7 @@ impl AutoAssign {
         by.require_admin("only admins may change automatic assignment")?;
         let setting = rules::assignment::setting(setting)?;
         self.store.set_auto_assignment(by.team(), setting).await?;
-        self.settings.insert(by.team(), (setting, Instant::now()));
+        self.settings.put(by.team(), setting);
         let details = serde_json::to_value(setting).unwrap_or_default();
         crate::audit::record(
             &*self.audit,

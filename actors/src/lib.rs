@@ -43,6 +43,7 @@ pub mod team;
 pub mod templates;
 pub mod thread;
 pub mod threads;
+pub mod ttl_cache;
 pub mod two_factor;
 
 pub use crate::core::{Core, CoreConfig, CorePorts};

@@ -12,7 +12,7 @@ use crate::ids::*;
 use crate::ports::{NotificationPrefs, NotificationStore, Page, ReadWhich};
 use crate::protocol::ChannelName;
 use crate::rules::notifications::{self as rules, Fact, Recipients};
-use dashmap::DashMap;
+use crate::ttl_cache::TtlCache;
 use serde_json::json;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
@@ -31,7 +31,7 @@ pub struct Notifications {
     store: Arc<dyn NotificationStore>,
     fanout: Arc<Fanout>,
     tasks: TaskTracker,
-    watchers: DashMap<TeamId, (bool, tokio::time::Instant)>,
+    watchers: TtlCache<TeamId, bool>,
 }
 
 /// How long a node trusts its copy of whether a team watches unassigned threads.
@@ -39,18 +39,13 @@ const WATCHERS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Notifications {
     pub fn new(store: Arc<dyn NotificationStore>, fanout: Arc<Fanout>, tasks: TaskTracker) -> Arc<Notifications> {
-        Arc::new(Notifications { store, fanout, tasks, watchers: DashMap::new() })
+        Arc::new(Notifications { store, fanout, tasks, watchers: TtlCache::new(WATCHERS_TTL) })
     }
 
     /// Whether anyone in the team watches unassigned threads, from this node's copy when fresh
     /// (a change on this node is seen at once; on another within `WATCHERS_TTL`).
     async fn has_unassigned_watchers(&self, team: TeamId) -> DomainResult<bool> {
-        if let Some(hit) = self.watchers.get(&team).filter(|e| e.1.elapsed() < WATCHERS_TTL) {
-            return Ok(hit.0);
-        }
-        let any = self.store.has_unassigned_watchers(team).await?;
-        self.watchers.insert(team, (any, tokio::time::Instant::now()));
-        Ok(any)
+        self.watchers.get_or_load(team, || self.store.has_unassigned_watchers(team)).await
     }
 
     /// Stores and tells `facts` in an owned task (the thread actor's hand-off).
@@ -117,7 +112,7 @@ impl Notifications {
     ) -> DomainResult<NotificationPrefs> {
         let prefs = NotificationPrefs { kinds: rules::kinds(kinds)?, inbound_unassigned, browser };
         let saved = self.store.set_notification_prefs(team, user, &prefs).await?;
-        self.watchers.remove(&team);
+        self.watchers.forget(&team);
         self.fanout.publish(ChannelName::User(user), PREFERENCES, &json!({ "preferences": saved }));
         Ok(saved)
     }

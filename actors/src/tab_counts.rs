@@ -10,10 +10,9 @@ use crate::error::DomainResult;
 use crate::ids::{TeamId, UserId};
 use crate::ports::{StatusCount, ThreadReads};
 use crate::rules::views;
-use dashmap::DashMap;
+use crate::ttl_cache::TtlCache;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// How long one team's rows serve every reader of this node.
 pub const TTL: Duration = Duration::from_secs(1);
@@ -21,30 +20,17 @@ pub const TTL: Duration = Duration::from_secs(1);
 /// The tabs' counts, per team, cached for `TTL`.
 pub struct TabCounts {
     store: Arc<dyn ThreadReads>,
-    cache: DashMap<TeamId, (Instant, Arc<Vec<StatusCount>>)>,
+    cache: TtlCache<TeamId, Arc<Vec<StatusCount>>>,
 }
 
 impl TabCounts {
     pub fn new(store: Arc<dyn ThreadReads>) -> Self {
-        TabCounts { store, cache: DashMap::new() }
+        TabCounts { store, cache: TtlCache::new(TTL) }
     }
 
     /// The tabs' counts for `viewer` of `team`.
     pub async fn get(&self, team: TeamId, viewer: UserId) -> DomainResult<ThreadCounts> {
-        let fresh = self.cache.get(&team).filter(|e| e.0.elapsed() < TTL).map(|e| e.1.clone());
-        let rows = match fresh {
-            Some(rows) => rows,
-            None => {
-                let rows = Arc::new(self.store.status_counts(team).await?);
-                // Old entries go as they are replaced; a team that stopped asking keeps one small
-                // entry (a few rows), dropped when the map is next swept.
-                if self.cache.len() > 10_000 {
-                    self.cache.retain(|_, e| e.0.elapsed() < TTL);
-                }
-                self.cache.insert(team, (Instant::now(), rows.clone()));
-                rows
-            }
-        };
+        let rows = self.cache.get_or_load(team, || async { Ok(Arc::new(self.store.status_counts(team).await?)) }).await?;
         Ok(views::counts(&rows, viewer))
     }
 }
