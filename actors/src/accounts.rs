@@ -159,7 +159,7 @@ impl Accounts {
     /// Invites someone (bound to `email` when given) to `by`'s team, open for `days` (see
     /// `rules::invite_days`).
     pub async fn invite(&self, by: &Actor, email: Option<&str>, role: Role, days: Option<i64>, token_hash: &[u8]) -> DomainResult<Invite> {
-        admin_only(by)?;
+        by.require_admin("only admins may manage invites")?;
         let email = email.filter(|e| !e.trim().is_empty()).map(rules::account_email).transpose()?;
         let expires_at = crate::clock::now() + time::Duration::days(rules::invite_days(days)?);
         self.store.create_invite(by, email.as_deref(), role, token_hash, expires_at).await
@@ -167,22 +167,15 @@ impl Accounts {
 
     /// Revokes an open invite: its link stops working at once.
     pub async fn revoke_invite(&self, by: &Actor, id: InviteId) -> DomainResult<()> {
-        admin_only(by)?;
+        by.require_admin("only admins may manage invites")?;
         self.store.revoke_invite(by, id).await
     }
 
     /// Re-sends an open (or expired) invite: a new link, open for `days` again; the old link
     /// stops working.
     pub async fn renew_invite(&self, by: &Actor, id: InviteId, days: Option<i64>, token_hash: &[u8]) -> DomainResult<Invite> {
-        admin_only(by)?;
+        by.require_admin("only admins may manage invites")?;
         let expires_at = crate::clock::now() + time::Duration::days(rules::invite_days(days)?);
         self.store.renew_invite(by, id, token_hash, expires_at).await
-    }
-}
-
-fn admin_only(by: &Actor) -> DomainResult<()> {
-    match by.user.role {
-        Role::Admin => Ok(()),
-        _ => Err(DomainError::Forbidden("only admins may manage invites")),
     }
 }

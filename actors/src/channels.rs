@@ -2,7 +2,7 @@
 //! once here; the auth token is kept and never shown again.
 
 use crate::audit::{Actor, NewAuditEntry};
-use crate::domain::{Channel, ChannelKind, ChannelSettings, Role};
+use crate::domain::{Channel, ChannelKind, ChannelSettings};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::ChannelId;
 use crate::phone;
@@ -35,7 +35,7 @@ impl Channels {
     /// Adds a real Twilio number (the team leaves simulator mode); Conflict when the number is
     /// already configured.
     pub async fn create(&self, by: &Actor, input: ChannelInput) -> DomainResult<Channel> {
-        admin_only(by)?;
+        by.require_admin("only admins may change the team's channels")?;
         let number = phone::normalize(&input.number, None).map_err(|_| DomainError::invalid("number", "is not a phone number"))?;
         let token = input.auth_token.trim();
         if token.len() < 16 || token.len() > 128 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -62,7 +62,7 @@ impl Channels {
 
     /// Removes a channel; its threads stay readable.
     pub async fn delete(&self, by: &Actor, id: ChannelId) -> DomainResult<()> {
-        admin_only(by)?;
+        by.require_admin("only admins may change the team's channels")?;
         self.store.delete_channel(by.team(), id).await?;
         self.record(by, "channel.deleted", &id, serde_json::json!({})).await;
         Ok(())
@@ -71,7 +71,7 @@ impl Channels {
     /// Changes what a call to the channel does (forwarding, greeting, voicemail) and its
     /// missed-call reply; every value checked by `rules::calls::apply_settings`.
     pub async fn update_settings(&self, by: &Actor, id: ChannelId, change: SettingsChange) -> DomainResult<ChannelSettings> {
-        admin_only(by)?;
+        by.require_admin("only admins may change the team's channels")?;
         let current = self.store.channel_settings(by.team(), id).await?;
         let next = apply_settings(current.clone(), change)?;
         let saved = self.store.set_channel_settings(by.team(), id, &next).await?;
@@ -83,13 +83,6 @@ impl Channels {
     /// The change is committed: a store that cannot take its entry is logged, not answered.
     async fn record(&self, by: &Actor, action: &'static str, id: &ChannelId, details: serde_json::Value) {
         crate::audit::record(&*self.audit, NewAuditEntry::by(by, action, "channel", Some(id.to_string()), details)).await
-    }
-}
-
-fn admin_only(by: &Actor) -> DomainResult<()> {
-    match by.user.role {
-        Role::Admin => Ok(()),
-        _ => Err(DomainError::Forbidden("only admins may change the team's channels")),
     }
 }
 

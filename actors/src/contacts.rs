@@ -211,7 +211,7 @@ impl Contacts {
 
     /// Replaces the team's custom contact fields (admins; audited). Values of dropped keys go.
     pub async fn set_fields(&self, by: &Actor, fields: Vec<ContactField>) -> DomainResult<Vec<ContactField>> {
-        admin_only(by)?;
+        by.require_admin("only admins may change the team's contact settings")?;
         let fields = rules::contact_fields(fields)?;
         self.store.set_contact_fields(by.team(), &fields).await?;
         let keys: Vec<&str> = fields.iter().map(|f| f.key.as_str()).collect();
@@ -221,7 +221,7 @@ impl Contacts {
 
     /// Sets (or clears) the country local numbers are read in (admins; audited).
     pub async fn set_default_country(&self, by: &Actor, country: Option<&str>) -> DomainResult<Option<String>> {
-        admin_only(by)?;
+        by.require_admin("only admins may change the team's contact settings")?;
         let country = country.map(str::trim).filter(|c| !c.is_empty()).map(rules::country).transpose()?;
         self.store.set_default_country(by.team(), country.as_deref()).await?;
         let details = serde_json::json!({ "default_country": country });
@@ -242,12 +242,5 @@ impl Contacts {
         details: serde_json::Value,
     ) {
         crate::audit::record(&*self.audit, NewAuditEntry::by(by, action, target_type, target_id, details)).await
-    }
-}
-
-fn admin_only(by: &Actor) -> DomainResult<()> {
-    match by.user.role {
-        Role::Admin => Ok(()),
-        _ => Err(DomainError::Forbidden("only admins may change the team's contact settings")),
     }
 }
