@@ -72,6 +72,9 @@ pub struct Campaigns {
     pace: rules::CampaignPace,
     /// The sender's own budget (`SEND_RATE_PER_SECOND`), of which campaigns take a share.
     sender_rate: f64,
+    /// Wakes this node's runner when a campaign starts or resumes here (it looks only once a
+    /// second while nothing runs).
+    pub(crate) wake: tokio::sync::Notify,
 }
 
 impl Campaigns {
@@ -82,7 +85,7 @@ impl Campaigns {
         pace: rules::CampaignPace,
         sender_rate: f64,
     ) -> Self {
-        Campaigns { store, reads, fanout, pace, sender_rate }
+        Campaigns { store, reads, fanout, pace, sender_rate, wake: tokio::sync::Notify::new() }
     }
 
     /// A new draft.
@@ -170,7 +173,9 @@ impl Campaigns {
         let kind = self.channel_kind(campaign.team_id, campaign.channel_id).await?;
         // A free-form WhatsApp message reaches only contacts inside the 24-hour window.
         let plan = StartPlan { body, skip_outside_window: kind == ChannelKind::Whatsapp };
-        self.store.start_campaign(campaign.team_id, campaign.id, &plan).await
+        let started = self.store.start_campaign(campaign.team_id, campaign.id, &plan).await?;
+        self.wake.notify_one();
+        Ok(started)
     }
 
     /// Pauses a running campaign: no recipient is claimed from here on (in-flight sends end).
@@ -180,7 +185,9 @@ impl Campaigns {
 
     /// Resumes a paused campaign with the recipients still queued.
     pub async fn resume(&self, by: &Actor, id: CampaignId) -> DomainResult<CampaignView> {
-        self.act(by, id, Action::Resume).await
+        let view = self.act(by, id, Action::Resume).await?;
+        self.wake.notify_one();
+        Ok(view)
     }
 
     /// Cancels a campaign: recipients still queued are skipped (audited).
