@@ -240,7 +240,9 @@ describe('Team administration in the browser', () => {
     // Ben (an admin since the first test) cannot require it before having it himself.
     await ben.goto(`${base}/security`);
     await ben.locator('[data-testid="two-factor-setup"]').waitFor({ timeout: WAIT });
-    await ben.locator('[data-testid="two-factor-require"]').check();
+    // A click, not check(): the page puts the box back when the server refuses, which may happen
+    // before Playwright looks at the box again ("did not change its state").
+    await ben.locator('[data-testid="two-factor-require"]').click();
     await ben.locator('[data-testid="security-error"]', { hasText: 'turn on two-factor for yourself' }).waitFor({ timeout: WAIT });
     assert.equal(await ben.locator('[data-testid="two-factor-require"]').isChecked(), false);
     const setup = await enrol(ben);
@@ -249,7 +251,7 @@ describe('Team administration in the browser', () => {
     await shot(ben, 'security-recovery-codes');
     await ben.goto(`${base}/security`);
     await ben.locator('[data-testid="two-factor-on"]').waitFor({ timeout: WAIT });
-    await ben.locator('[data-testid="two-factor-require"]').check();
+    await ben.locator('[data-testid="two-factor-require"]').click();
     await ben.locator('[data-testid="toast"]', { hasText: 'Everyone on the team now needs two-factor sign-in.' }).waitFor({ timeout: WAIT });
 
     // Ana has not turned it on: every page sends her to the security page, the API refuses her
