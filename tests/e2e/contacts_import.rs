@@ -430,6 +430,7 @@ async fn a_slow_upload_outlives_the_request_timeout(_p: sqlx::postgres::PgPoolOp
     let head = request("/api/contacts", "application/json", contact.len());
     let (status, text) = dribble(&server, head, contact.as_bytes(), 5, Duration::from_millis(1300)).await;
     assert_eq!(status, 408, "{text}");
+    assert!(text.contains(r#"{"error":{"code":"request_timeout""#), "a JSON error like every other answer: {text}");
     let (_, found) = admin.client.get("/api/contacts?search=Cy%20Slow").await;
     assert_eq!(found["items"].as_array().unwrap().len(), 0);
     server.stop().await;

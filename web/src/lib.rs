@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod csrf;
+mod deadline;
 pub mod error;
 pub mod extract;
 pub mod gateway;
@@ -31,7 +32,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::services::ServeDir;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Settings of the edge.
@@ -113,7 +113,7 @@ pub struct AppState {
 /// The whole HTTP surface.
 pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    let timeout = |t| TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, t);
+    let timeout = |limit: Duration| axum::middleware::from_fn_with_state(limit, deadline::within);
     Router::new()
         .merge(api::routes())
         .merge(webhooks::routes())
