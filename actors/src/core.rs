@@ -251,6 +251,8 @@ impl Core {
             let sched = SchedulerCtx {
                 store: ports.store.clone(),
                 dispatcher: threads.clone(),
+                reminders: ports.store.clone(),
+                notifications: notifications.clone(),
                 slots: guard.slots.clone(),
                 poll: config.scheduler_poll,
                 stale_after: config.stale_sending_after,

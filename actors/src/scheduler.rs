@@ -48,6 +48,9 @@ pub trait Dispatcher: Send + Sync {
 pub struct SchedulerCtx {
     pub store: Arc<dyn ScheduleStore>,
     pub dispatcher: Arc<dyn Dispatcher>,
+    /// Follow-ups that came due, claimed once across nodes, and whom to tell.
+    pub reminders: Arc<dyn crate::ports::FollowUpReminders>,
+    pub notifications: Arc<crate::notifications::Notifications>,
     /// The node's slots for sends in flight (see `SendGuard::slots`).
     pub slots: Arc<Semaphore>,
     /// How often to look for messages scheduled through other nodes.
@@ -104,6 +107,7 @@ impl Actor for SchedulerActor {
             SchedulerMsg::Poll => {
                 state.sweep_stale().await;
                 state.wake_snoozed().await;
+                state.remind_follow_ups().await;
                 state.arm_next(&myself).await;
             }
         }
@@ -202,6 +206,19 @@ impl SchedulerState {
                 tracing::warn!(%thread, error = %e, "could not wake a snoozed thread; the next poll tries again");
             }
         }
+    }
+
+    /// Tells the people whose follow-ups came due (every poll: within one poll interval of the
+    /// due time; the claim takes each one on one node, the notification's key keeps it single).
+    async fn remind_follow_ups(&mut self) {
+        let due = match self.ctx.reminders.claim_due_reminders(crate::clock::now(), SWEEP_BATCH).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduler could not look for follow-ups that came due");
+                return;
+            }
+        };
+        self.ctx.notifications.tell(due.iter().filter_map(crate::rules::notifications::follow_up_due).collect());
     }
 
     /// Finds sends whose outcome is unknown (left behind by a crash) and has their threads fail

@@ -43,7 +43,7 @@ impl TryFrom<Row> for Notification {
     }
 }
 
-const DEFAULT_KINDS: &str = "'{mention,assigned,inbound,snooze_ended,send_failed}'::text[]";
+const DEFAULT_KINDS: &str = "'{mention,assigned,inbound,snooze_ended,send_failed,follow_up_due}'::text[]";
 
 async fn create(store: &PgStore, fact: &Fact) -> Result<Vec<Created>, StoreError> {
     let (watchers, users) = match &fact.recipients {

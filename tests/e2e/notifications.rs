@@ -108,7 +108,7 @@ async fn private_mentions_own_acts_and_muted_kinds_notify_nobody_and_unassigned_
     assert_eq!(code, 200);
     assert_eq!(
         prefs,
-        json!({ "kinds": ["mention", "assigned", "inbound", "snooze_ended", "send_failed"], "inbound_unassigned": false, "browser": false })
+        json!({ "kinds": ["mention", "assigned", "inbound", "snooze_ended", "send_failed", "follow_up_due"], "inbound_unassigned": false, "browser": false })
     );
     let muted = json!({ "kinds": ["mention"], "inbound_unassigned": false, "browser": true });
     let (code, saved) = bob.client.put_json("/api/notifications/preferences", muted.clone()).await;
@@ -128,4 +128,61 @@ async fn private_mentions_own_acts_and_muted_kinds_notify_nobody_and_unassigned_
     assert_eq!((got["notification"]["kind"].as_str(), got["notification"]["thread_id"].as_str()), (Some("inbound"), Some(open.as_str())));
     let (_, hers) = ana.client.get("/api/notifications").await;
     assert_eq!(hers["unread"], 0, "Ana did not opt in: {hers}");
+}
+
+#[sqlx::test]
+async fn a_follow_up_that_comes_due_reminds_its_assignee_once_and_again_when_moved(
+    _p: sqlx::postgres::PgPoolOptions,
+    opts: sqlx::postgres::PgConnectOptions,
+) {
+    // Two nodes (linked by Redis) with schedulers polling fast: both look for due follow-ups;
+    // each is told once, by whichever node claims it.
+    let fast = |c: &mut switchboard::Config| {
+        c.scheduler_poll_ms = 100;
+        c.redis_url = "redis://127.0.0.1:6379/".into();
+    };
+    let server = TestServer::start_with(&opts, fast).await;
+    let other = TestServer::start_with(&opts, fast).await;
+    let ana = server.admin("Ana").await;
+    let bob = server.agent(&ana, "Bob").await;
+    let thread = ana.thread_with("Carol", "+14155550132").await;
+    let mut tab = bob.socket(&server).await;
+    tab.subscribe(&format!("private-user-{}", bob.id)).await;
+
+    let in_a_second = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    let due = in_a_second.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let new = json!({ "thread_id": thread, "type": "callback", "due_at": due, "assignee_id": bob.id, "note": "about the refund" });
+    let (code, follow_up) = ana.client.post("/api/follow-ups", new).await;
+    assert_eq!(code, 201, "{follow_up}");
+    // Not before it is due.
+    tab.expect_none("notification.created", Duration::from_millis(500)).await;
+
+    let got = tab.expect_data("notification.created", WAIT).await;
+    let n = &got["notification"];
+    assert_eq!((n["kind"].as_str(), n["thread_id"].as_str()), (Some("follow_up_due"), Some(thread.as_str())), "{got}");
+    assert_eq!(n["data"]["follow_up_id"], follow_up["id"]);
+    assert_eq!(n["data"]["preview"], "Call back: about the refund");
+    assert_eq!(n["data"]["contact"]["name"], "Carol");
+    tab.expect_none("notification.created", QUIET).await;
+
+    // Moved later, it is reminded again at its new time; done, it is not.
+    let later =
+        (time::OffsetDateTime::now_utc() + time::Duration::seconds(1)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let id = follow_up["id"].as_str().unwrap();
+    assert_eq!(bob.client.patch(&format!("/api/follow-ups/{id}"), json!({ "due_at": later })).await.0, 200);
+    let again = tab.expect_data("notification.created", WAIT).await;
+    assert_eq!(again["notification"]["kind"], "follow_up_due");
+    assert_ne!(again["notification"]["id"], n["id"]);
+    let soon =
+        (time::OffsetDateTime::now_utc() + time::Duration::seconds(1)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    assert_eq!(bob.client.patch(&format!("/api/follow-ups/{id}"), json!({ "due_at": soon, "status": "done" })).await.0, 200);
+    tab.expect_none("notification.created", Duration::from_millis(2000)).await;
+
+    let (_, list) = bob.client.get("/api/notifications").await;
+    let kinds: Vec<&str> = list["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["follow_up_due", "follow_up_due"], "{list}");
+    let (_, hers) = ana.client.get("/api/notifications").await;
+    assert_eq!(hers["unread"], 0, "Ana is not its assignee");
+    other.stop().await;
+    server.stop().await;
 }

@@ -65,3 +65,22 @@ pub trait FollowUpWrites: Send + Sync {
         change: FollowUpChange,
     ) -> DomainResult<Committed<FollowUp>>;
 }
+
+/// A follow-up that came due, with what its reminder shows.
+#[derive(Clone, Debug)]
+pub struct DueFollowUp {
+    pub follow_up: FollowUp,
+    /// The thread's assignee, reminded when the follow-up has none of its own.
+    pub thread_assignee: Option<UserId>,
+    pub contact_name: String,
+    pub contact_phone: String,
+}
+
+/// The scheduler's claim of due reminders (like its claim of due messages, a row the scheduler
+/// marks, not a change of the thread: no event, nothing the thread shows).
+#[async_trait]
+pub trait FollowUpReminders: Send + Sync {
+    /// Pending follow-ups due by `now` and not reminded yet, marked reminded as they are taken
+    /// (`FOR UPDATE SKIP LOCKED`: each one by one node), soonest first.
+    async fn claim_due_reminders(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<DueFollowUp>>;
+}

@@ -152,6 +152,7 @@ pub trait Store:
     + LabelStore
     + ChannelStore
     + NotificationStore
+    + FollowUpReminders
 {
 }
 impl<
@@ -165,7 +166,8 @@ impl<
         + AssignmentStore
         + LabelStore
         + ChannelStore
-        + NotificationStore,
+        + NotificationStore
+        + FollowUpReminders,
 > Store for T
 {
 }

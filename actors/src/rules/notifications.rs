@@ -22,10 +22,12 @@ pub enum NotificationKind {
     Inbound,
     SnoozeEnded,
     SendFailed,
+    FollowUpDue,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 5] = [Self::Mention, Self::Assigned, Self::Inbound, Self::SnoozeEnded, Self::SendFailed];
+    pub const ALL: [NotificationKind; 6] =
+        [Self::Mention, Self::Assigned, Self::Inbound, Self::SnoozeEnded, Self::SendFailed, Self::FollowUpDue];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +36,7 @@ impl NotificationKind {
             Self::Inbound => "inbound",
             Self::SnoozeEnded => "snooze_ended",
             Self::SendFailed => "send_failed",
+            Self::FollowUpDue => "follow_up_due",
         }
     }
 
@@ -157,6 +160,33 @@ pub fn snooze_ended(thread: &ThreadSummary, event: &ThreadEvent) -> Option<Fact>
     Some(fact(NotificationKind::SnoozeEnded, thread, key, Recipients::Users(vec![to]), None, &thread.last_preview))
 }
 
+/// A follow-up came due: whom it is for (its own assignee, else the thread's) hears of it, once
+/// per follow-up and due time (moving it later reminds again at the new time).
+pub fn follow_up_due(due: &crate::ports::DueFollowUp) -> Option<Fact> {
+    let f = &due.follow_up;
+    let to = f.assignee_id.or(due.thread_assignee)?;
+    let what = match f.kind {
+        crate::domain::FollowUpKind::Callback => "Call back",
+        crate::domain::FollowUpKind::AutoSms => "Check the automatic SMS",
+        crate::domain::FollowUpKind::Manual => "Follow up",
+    };
+    let text = if f.note.is_empty() { what.to_owned() } else { format!("{what}: {}", f.note) };
+    Some(Fact {
+        kind: NotificationKind::FollowUpDue,
+        team: f.team_id,
+        thread: f.thread_id,
+        key: format!("follow_up:{}:{}", f.id, f.due_at.unix_timestamp()),
+        recipients: Recipients::Users(vec![to]),
+        actor: None,
+        data: json!({
+            "contact": { "name": due.contact_name, "phone": due.contact_phone },
+            "preview": preview(&text),
+            "follow_up_id": f.id,
+            "due_at": f.due_at.format(&time::format_description::well_known::Rfc3339).ok(),
+        }),
+    })
+}
+
 /// The kinds a person chose: at least one is not required (all off is a choice), each known
 /// once.
 pub fn kinds(raw: &[String]) -> DomainResult<Vec<NotificationKind>> {
@@ -276,5 +306,47 @@ mod tests {
     fn kinds_are_known_and_kept_once() {
         assert_eq!(kinds(&["mention".into(), "mention".into()]).unwrap(), vec![NotificationKind::Mention]);
         assert!(kinds(&["everything".into()]).is_err());
+    }
+
+    #[test]
+    fn a_due_follow_up_reminds_its_assignee_else_the_threads_and_its_due_time_names_it() {
+        let (ann, bob) = (UserId::new(), UserId::new());
+        let at = time::macros::datetime!(2026-12-07 09:00 UTC);
+        let follow_up = crate::domain::FollowUp {
+            id: crate::ids::FollowUpId::new(),
+            team_id: TeamId::new(),
+            thread_id: ThreadId::new(),
+            kind: crate::domain::FollowUpKind::Callback,
+            status: crate::domain::FollowUpStatus::Pending,
+            due_at: at,
+            assignee_id: Some(ann),
+            note: String::new(),
+            call_sid: None,
+            created_by: None,
+            created_at: at,
+            completed_at: None,
+            completed_by: None,
+        };
+        let mut due = crate::ports::DueFollowUp {
+            follow_up,
+            thread_assignee: Some(bob),
+            contact_name: "Carol".into(),
+            contact_phone: "+14155550100".into(),
+        };
+        let f = follow_up_due(&due).unwrap();
+        assert_eq!(
+            (f.kind, &f.recipients, f.data["preview"].as_str()),
+            (NotificationKind::FollowUpDue, &Recipients::Users(vec![ann]), Some("Call back"))
+        );
+        due.follow_up.assignee_id = None;
+        let moved = {
+            let mut d = due.clone();
+            d.follow_up.due_at = at + time::Duration::hours(1);
+            d
+        };
+        assert_eq!(follow_up_due(&due).unwrap().recipients, Recipients::Users(vec![bob]), "the thread's assignee");
+        assert_ne!(follow_up_due(&moved).unwrap().key, follow_up_due(&due).unwrap().key, "a new due time is a new reminder");
+        due.thread_assignee = None;
+        assert!(follow_up_due(&due).is_none(), "nobody to remind");
     }
 }

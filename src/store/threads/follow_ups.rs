@@ -168,6 +168,7 @@ impl FollowUpWrites for PgStore {
                 "UPDATE follow_ups SET
                     status = COALESCE($3, status),
                     due_at = COALESCE($4, due_at),
+                    reminded_at = CASE WHEN $4::timestamptz IS DISTINCT FROM NULL AND $4 <> due_at THEN NULL ELSE reminded_at END,
                     assignee_id = CASE WHEN $5 THEN $6 ELSE assignee_id END,
                     completed_at = CASE WHEN $3::text IS NULL THEN completed_at WHEN $3 = 'pending' THEN NULL ELSE now() END,
                     completed_by = CASE WHEN $3::text IS NULL THEN completed_by WHEN $3 = 'pending' THEN NULL ELSE $7 END
@@ -187,6 +188,47 @@ impl FollowUpWrites for PgStore {
             let done = committed(&mut tx, row.into(), event::FOLLOW_UP_UPDATED, Some(actor)).await?;
             tx.commit().await?;
             Ok(done)
+        })
+        .await
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    #[sqlx(flatten)]
+    follow_up: Row,
+    thread_assignee: Option<Uuid>,
+    contact_name: String,
+    contact_phone: String,
+}
+
+#[async_trait]
+impl FollowUpReminders for PgStore {
+    async fn claim_due_reminders(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<DueFollowUp>> {
+        op(async move {
+            let returning = COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "WITH due AS (
+                   SELECT id FROM follow_ups
+                    WHERE status = 'pending' AND reminded_at IS NULL AND due_at <= $1
+                    ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 UPDATE follow_ups f SET reminded_at = now()
+                   FROM due, threads t JOIN contacts c ON c.id = t.contact_id
+                  WHERE f.id = due.id AND t.id = f.thread_id
+                 RETURNING {returning}, t.assignee_id AS thread_assignee, c.name AS contact_name, c.phone AS contact_phone"
+            );
+            let rows: Vec<DueRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(self.db()).await?;
+            let mut due: Vec<DueFollowUp> = rows
+                .into_iter()
+                .map(|r| DueFollowUp {
+                    follow_up: r.follow_up.into(),
+                    thread_assignee: r.thread_assignee.map(UserId),
+                    contact_name: r.contact_name,
+                    contact_phone: r.contact_phone,
+                })
+                .collect();
+            due.sort_by_key(|d| d.follow_up.due_at);
+            Ok(due)
         })
         .await
     }

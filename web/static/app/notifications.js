@@ -19,6 +19,7 @@ const KINDS = [
   ['inbound', 'A customer writes on my conversations'],
   ['snooze_ended', 'My snoozed conversation opens again'],
   ['send_failed', 'A message I sent fails'],
+  ['follow_up_due', 'A follow-up of mine comes due'],
 ];
 
 const state = { items: [], unread: 0, next: null, prefs: null, open: false };
@@ -113,6 +114,7 @@ function describe(n) {
     case 'inbound': return `New message from ${who}`;
     case 'snooze_ended': return `${who} is open again (snooze ended)`;
     case 'send_failed': return `A message to ${who} failed`;
+    case 'follow_up_due': return `Follow-up due: ${who}`;
     default: return `Update on ${who}`;
   }
 }

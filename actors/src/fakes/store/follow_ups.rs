@@ -98,3 +98,32 @@ impl FollowUpWrites for MemoryStore {
         event_of(&mut s, &f, event::FOLLOW_UP_UPDATED, Some(actor))
     }
 }
+
+#[async_trait]
+impl FollowUpReminders for MemoryStore {
+    async fn claim_due_reminders(&self, now: time::OffsetDateTime, limit: i64) -> DomainResult<Vec<DueFollowUp>> {
+        self.enter("claim_due_reminders").await?;
+        let mut s = self.state();
+        let mut due: Vec<FollowUp> = s
+            .follow_ups
+            .values()
+            .filter(|f| f.status == FollowUpStatus::Pending && f.due_at <= now)
+            .filter(|f| s.follow_ups_reminded.get(&f.id) != Some(&f.due_at))
+            .cloned()
+            .collect();
+        due.sort_by_key(|f| (f.due_at, f.id.0));
+        due.truncate(limit.max(0) as usize);
+        let mut out = Vec::with_capacity(due.len());
+        for f in due {
+            s.follow_ups_reminded.insert(f.id, f.due_at);
+            let thread = s.team_summary(f.team_id, f.thread_id)?;
+            out.push(DueFollowUp {
+                thread_assignee: thread.assignee_id,
+                contact_name: thread.contact.name.clone(),
+                contact_phone: thread.contact.phone.clone(),
+                follow_up: f,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -288,6 +288,8 @@ struct State {
     auto_replies: HashMap<(ChannelId, ContactId, &'static str), OffsetDateTime>,
     /// Follow-ups.
     follow_ups: HashMap<FollowUpId, FollowUp>,
+    /// The due time each follow-up was reminded for (a new due time is reminded again).
+    follow_ups_reminded: HashMap<FollowUpId, OffsetDateTime>,
     /// Notifications with their fact keys, and preferences by user.
     notifications: Vec<notifications::Row>,
     notification_prefs: HashMap<UserId, crate::ports::NotificationPrefs>,
