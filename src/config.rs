@@ -68,6 +68,10 @@ pub struct Config {
     /// Twilio REST API base URL (tests point it at a fake).
     #[arg(long, env = "TWILIO_API_BASE", default_value = "https://api.twilio.com")]
     pub twilio_api_base: String,
+    /// Twilio Content API base URL, where approved templates are listed (tests point it at a
+    /// fake).
+    #[arg(long, env = "TWILIO_CONTENT_API_BASE", default_value = "https://content.twilio.com")]
+    pub twilio_content_api_base: String,
     /// Trial guard: the only numbers messages may go to (comma-separated E.164).
     #[arg(long, env = "VERIFIED_NUMBERS", value_delimiter = ',')]
     pub verified_numbers: Option<Vec<String>>,

@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod config;
+pub mod content_api;
 pub mod mail;
 pub mod seed;
 pub mod serve;

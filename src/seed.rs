@@ -100,6 +100,7 @@ pub async fn demo(store: &PgStore) -> DomainResult<()> {
                         media_urls: vec![],
                         send_at: None,
                         cancel_on_reply: false,
+                        content: None,
                     })
                     .await?;
                 let sid = format!("SMdemo{}", hex::encode(rand::random::<[u8; 12]>()));
@@ -154,6 +155,7 @@ pub async fn demo(store: &PgStore) -> DomainResult<()> {
             media_urls: vec![],
             send_at: None,
             cancel_on_reply: false,
+            content: None,
         })
         .await?;
     let sid = format!("SMdemo{}", hex::encode(rand::random::<[u8; 12]>()));

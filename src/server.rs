@@ -198,6 +198,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
     let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).connect_timeout(Duration::from_secs(5)).build()?;
     let local_ip = if bound.ip().is_unspecified() { "127.0.0.1".parse().expect("literal") } else { bound.ip() };
     let loopback = Arc::new(Loopback { http: http.clone(), local_base: format!("http://{}", SocketAddr::new(local_ip, bound.port())) });
+    let content_api = Arc::new(crate::content_api::ContentApiClient::new(http.clone(), &config.twilio_content_api_base));
     let carrier = Carriers {
         twilio: TwilioCarrier::new(http, &config.twilio_api_base),
         simulator: Simulator {
@@ -246,7 +247,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         ..CoreConfig::default()
     };
     let store_arc: Arc<dyn Store> = Arc::new(store.clone());
-    let ports = CorePorts { store: store_arc.clone(), bus, carrier: Arc::new(carrier), campaigns: Arc::new(store.clone()) };
+    let ports = CorePorts { store: store_arc.clone(), bus, carrier: Arc::new(carrier), campaigns: Arc::new(store.clone()), content_api };
     let core = Core::start(ports, core_config).await.map_err(ServerError::Core)?;
 
     let (app_id, app_key, app_secret) = pusher_credentials(&config, &store).await?;

@@ -59,11 +59,7 @@ pub const FAIL_MARKER: &str = "#fail";
 impl Carrier for Simulator {
     async fn send(&self, req: CarrierRequest) -> Result<String, CarrierError> {
         let sid = format!("SM{}", hex::encode(rand::random::<[u8; 16]>()));
-        let steps: Vec<(&str, Option<&str>)> = if req.body.contains(FAIL_MARKER) {
-            vec![("sent", None), ("undelivered", Some("30003"))]
-        } else {
-            vec![("sent", None), ("delivered", None)]
-        };
+        let steps = steps(&req, actors::clock::now());
         let loopback = self.loopback.clone();
         // Twilio posts to the request's StatusCallback and signs that URL: so do we.
         let url = req.status_callback.clone();
@@ -106,6 +102,21 @@ impl Carrier for Simulator {
             }
         });
         Ok(sid)
+    }
+}
+
+/// The status callbacks the simulated carrier posts for `req`, in order: like Twilio, a free-form
+/// WhatsApp message outside the 24-hour window is accepted and then fails with 63016
+/// (`rules::whatsapp`, the rule the thread actor applies first); a body with [`FAIL_MARKER`] is
+/// undelivered; the rest is sent, then delivered.
+pub fn steps(req: &CarrierRequest, now: time::OffsetDateTime) -> Vec<(&'static str, Option<&'static str>)> {
+    let templated = req.content.is_some();
+    if actors::rules::whatsapp::may_send(req.channel.kind, templated, req.last_inbound_at, now).is_err() {
+        vec![("failed", Some("63016"))]
+    } else if req.body.contains(FAIL_MARKER) {
+        vec![("sent", None), ("undelivered", Some("30003"))]
+    } else {
+        vec![("sent", None), ("delivered", None)]
     }
 }
 

@@ -1,5 +1,5 @@
 //! The Twilio REST client: `POST /2010-04-01/Accounts/{sid}/Messages.json`, form-encoded with
-//! Basic auth. Connection errors and 429/20429 are retried with back-off; other refusals are not
+//! Basic auth (a template send carries `ContentSid` and `ContentVariables` instead of `Body`). Connection errors and 429/20429 are retried with back-off; other refusals are not
 //! (sending twice is worse than failing once).
 
 use actors::domain::ChannelKind;
@@ -42,8 +42,17 @@ impl TwilioCarrier {
             Some(service) => form.push(("MessagingServiceSid", service.clone())),
             None => form.push(("From", format!("{prefix}{}", req.channel.number))),
         }
-        if !req.body.is_empty() {
-            form.push(("Body", req.body.clone()));
+        // An approved template: Twilio sends the Content sid's text with the variables filled in
+        // (the `Body` we keep is our rendering of it, for the thread, and is not sent).
+        match &req.content {
+            Some(content) => {
+                form.push(("ContentSid", content.sid.clone()));
+                if let Some(variables) = content.variables_json() {
+                    form.push(("ContentVariables", variables));
+                }
+            }
+            None if !req.body.is_empty() => form.push(("Body", req.body.clone())),
+            None => {}
         }
         for url in &req.media_urls {
             form.push(("MediaUrl", url.clone()));

@@ -8,6 +8,7 @@
 //! - `contacts` (changes that every open view of a contact's threads must see), `lists`
 //!   (lists, segments, bulk changes) and `imports` (CSV imports, big ones as owned tasks);
 //! - `replies` (canned replies, and rendering a body through `templates` before it is sent);
+//! - `templates` (approved WhatsApp/SMS templates, synced from Twilio's Content API);
 //! - `assign` (automatic assignment: the team's setting; the thread actors ask it for an agent);
 //! - `labels` (the team's labels for conversations; putting them on one goes through `threads`),
 //!   `tab_counts` (the inbox tabs' counts, a short per-team cache).
@@ -108,6 +109,8 @@ pub struct CorePorts {
     pub carrier: Arc<dyn Carrier>,
     /// Campaigns (Postgres; the in-memory fakes use `fakes::NoCampaigns`).
     pub campaigns: Arc<dyn crate::ports::CampaignStore>,
+    /// Twilio's Content API (approved templates are synced from it).
+    pub content_api: Arc<dyn crate::ports::ContentApi>,
 }
 
 /// How often expired sessions, links and dead tokens are purged.
@@ -152,6 +155,8 @@ pub struct Core {
     /// Sign-in with the OIDC provider, and linked identities.
     pub identities: crate::identities::Identities,
     pub replies: Replies,
+    /// Approved message templates (WhatsApp, SMS) and their Content API sync.
+    pub templates: crate::message_templates::MessageTemplates,
     pub labels: crate::labels::Labels,
     pub tab_counts: crate::tab_counts::TabCounts,
     /// Stored notifications per user, their preferences.
@@ -235,6 +240,7 @@ impl Core {
         let passwords = Arc::new(crate::passwords::Passwords::new(ports.store.clone()));
         let identities = crate::identities::Identities::new(ports.store.clone());
         let replies = Replies::new(ports.store.clone(), fanout.clone());
+        let templates = crate::message_templates::MessageTemplates::new(ports.store.clone(), ports.content_api.clone(), fanout.clone());
         let labels = crate::labels::Labels::new(ports.store.clone(), fanout.clone());
         let tab_counts = crate::tab_counts::TabCounts::new(ports.store.clone());
         let sender_rate = f64::from(config.send_rate_per_second.max(1));
@@ -320,6 +326,7 @@ impl Core {
             passwords,
             identities,
             replies,
+            templates,
             labels,
             tab_counts,
             notifications,

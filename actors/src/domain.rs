@@ -484,6 +484,13 @@ pub struct ThreadSummary {
     pub priority: Priority,
     /// The team's labels on this conversation (their names and colours: `GET /api/labels`).
     pub label_ids: Vec<LabelId>,
+    /// When the contact last wrote (the WhatsApp 24-hour window counts from it).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_inbound_at: Option<OffsetDateTime>,
+    /// When a WhatsApp conversation's 24-hour window closes, as of this row (`None`: closed, or
+    /// not WhatsApp): `rules::whatsapp::window_closes_at`.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub whatsapp_window_closes_at: Option<OffsetDateTime>,
     /// Whether the reader marked it unread: only in answers for one reader (the inbox list, a
     /// mark unread or read), never in team events, which every member shares.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -779,6 +786,10 @@ pub mod event {
     pub const LABEL_CHANGED: &str = "label.changed";
     /// Team channel: a label was deleted, and taken off every conversation (`{id}`).
     pub const LABEL_DELETED: &str = "label.deleted";
+    /// Team channel: an approved template was created, changed or synced (`{template}`).
+    pub const TEMPLATE_UPDATED: &str = "template.updated";
+    /// Team channel: a template was deleted (`{id}`).
+    pub const TEMPLATE_DELETED: &str = "template.deleted";
     /// A user's private channel: they marked a conversation unread (`{thread_id, thread}`).
     pub const THREAD_UNREAD: &str = "thread.unread";
     pub const TYPING: &str = "client-typing";

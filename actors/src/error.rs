@@ -21,6 +21,10 @@ pub enum DomainError {
     /// The contact opted out (STOP); nothing may be sent to them until they opt back in.
     #[error("the contact has opted out of messages (they replied STOP); they must text START to opt back in")]
     OptedOut,
+    /// A free-form WhatsApp message outside the 24-hour window (the contact has not written for
+    /// 24 hours): only an approved template may be sent.
+    #[error("the WhatsApp 24-hour window is closed: the contact has not written for 24 hours, so only an approved template may be sent")]
+    WindowClosed,
     /// A Twilio trial account may only send to verified numbers.
     #[error("{0} is not a verified number: a trial account may only send to VERIFIED_NUMBERS")]
     NotVerified(String),

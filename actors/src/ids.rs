@@ -77,6 +77,8 @@ id_type!(
     NotificationId,
     /// A canned reply (a saved answer with variables).
     ReplyId,
+    /// An approved message template (WhatsApp or SMS, with its Twilio Content sid).
+    TemplateId,
     /// A contact list: a static list or a saved segment.
     ListId,
     /// A CSV import of contacts.

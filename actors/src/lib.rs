@@ -27,6 +27,7 @@ pub mod imports;
 pub mod labels;
 pub mod lists;
 pub mod members;
+pub mod message_templates;
 pub mod notifications;
 pub mod passwords;
 pub mod phone;

@@ -79,6 +79,9 @@ pub struct Draft {
     pub send_at: Option<OffsetDateTime>,
     /// Cancel the scheduled message if the contact writes first.
     pub cancel_on_reply: bool,
+    /// Sent with an approved template (its Content sid and variables; `body` is its rendered
+    /// text): WhatsApp's 24-hour window does not apply.
+    pub content: Option<message_templates::ContentRef>,
 }
 
 impl Draft {
@@ -110,6 +113,7 @@ pub fn retry_draft(failed: &crate::domain::Message) -> DomainResult<Draft> {
         media_urls: failed.media.iter().map(|m| m.url.clone()).collect(),
         send_at: None,
         cancel_on_reply: false,
+        content: None,
     })
 }
 
@@ -582,6 +586,8 @@ pub mod import;
 pub mod labels;
 /// Contact lists and bulk changes.
 pub mod lists;
+/// Approved message templates (WhatsApp and SMS): their types, fields and who manages them.
+pub mod message_templates;
 /// Who hears of what: notifications.
 pub mod notifications;
 /// Who may see and change which canned reply.
@@ -590,6 +596,8 @@ pub mod replies;
 pub mod search;
 /// The inbox's tabs and orders.
 pub mod views;
+/// WhatsApp's 24-hour window.
+pub mod whatsapp;
 
 /// TOTP as RFC 6238 has it and authenticator apps expect: HMAC-SHA1, 6 digits, 30 s steps,
 /// one step of skew either way.

@@ -174,6 +174,87 @@ impl Template {
     }
 }
 
+/// The body of an approved template (Twilio's Content API): text with Twilio's placeholders
+/// `{{1}}`, `{{order_id}}` (a key of letters, digits and `_`, no root). It is rendered by the same
+/// engine as every other template: each placeholder becomes a lookup of its key in `var`, and
+/// the rest stays text (`{%` and `{#` are refused, as in a reply). A value that is absent or
+/// blank is missing: listed, its placeholder left visible.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentBody {
+    /// The engine's source: `{{ var["1"] }}` for each placeholder.
+    engine_source: String,
+    keys: Vec<String>,
+}
+
+impl ContentBody {
+    /// Checks `source` and translates it for the engine.
+    pub fn parse(source: &str) -> Result<ContentBody, TemplateError> {
+        for marker in ["{%", "{#"] {
+            if let Some(at) = source.find(marker) {
+                return Err(TemplateError::at(source, at, format!("“{marker}” is not allowed in a template body")));
+            }
+        }
+        let mut engine_source = String::with_capacity(source.len() + 16);
+        let mut keys: Vec<String> = Vec::new();
+        let mut rest = 0;
+        while let Some(open) = source[rest..].find("{{").map(|i| rest + i) {
+            engine_source.push_str(&source[rest..open]);
+            let inner_start = open + 2;
+            let Some(close) = source[inner_start..].find("}}").map(|i| inner_start + i) else {
+                return Err(TemplateError::at(source, open, "“{{” is never closed with “}}”"));
+            };
+            let key = source[inner_start..close].trim();
+            let ok = (1..=16).contains(&key.chars().count()) && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                let shown: String = key.chars().take(40).collect();
+                return Err(TemplateError::at(
+                    source,
+                    open,
+                    format!("{{{{ {shown} }}}} is not a variable: write {{{{1}}}} or {{{{order_id}}}}"),
+                ));
+            }
+            if !keys.iter().any(|k| k == key) {
+                keys.push(key.to_owned());
+            }
+            engine_source.push_str(&format!("{{{{ var[\"{key}\"] }}}}"));
+            rest = close + 2;
+        }
+        engine_source.push_str(&source[rest..]);
+        if let Err(e) = ENGINE.template_from_str(&engine_source) {
+            return Err(TemplateError::at(source, 0, e.detail().unwrap_or("syntax error").to_owned()));
+        }
+        Ok(ContentBody { engine_source, keys })
+    }
+
+    /// The keys of its placeholders, in order of first use.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    /// The text with `values` filled in; each key without a value (absent or blank) listed and
+    /// its placeholder (`{{1}}`) left in.
+    pub fn render(&self, values: &BTreeMap<String, String>) -> DomainResult<Rendered> {
+        let mut var: BTreeMap<String, Value> = BTreeMap::new();
+        let mut missing = Vec::new();
+        for key in &self.keys {
+            let value = match values.get(key).filter(|v| !v.trim().is_empty()) {
+                Some(v) => v.clone(),
+                None => {
+                    missing.push(key.clone());
+                    placeholder(key)
+                }
+            };
+            var.insert(key.clone(), Value::from(value));
+        }
+        let root: BTreeMap<&str, Value> = BTreeMap::from([("var", Value::from(var))]);
+        let text = ENGINE
+            .template_from_str(&self.engine_source)
+            .and_then(|t| t.render(Value::from(root)))
+            .map_err(|e| DomainError::Internal(format!("rendering a checked template body: {e}")))?;
+        Ok(Rendered { text, missing })
+    }
+}
+
 /// The placeholder a missing variable leaves in a preview.
 fn placeholder(path: &str) -> String {
     format!("{{{{{path}}}}}")
@@ -425,5 +506,19 @@ mod tests {
         .unwrap();
         assert_eq!(r.text, "Augusta Lovelace of Analytical Engines: Gold x12 {{contact.vip}}");
         assert_eq!(r.missing, vec!["contact.vip"], "a custom field the contact has no value for is missing");
+    }
+
+    #[test]
+    fn content_bodies_fill_twilio_placeholders_literally() {
+        let body = ContentBody::parse("Hi {{1}}, order {{ order_id }} is ready. {{1}}!").unwrap();
+        assert_eq!(body.keys(), ["1", "order_id"]);
+        let values = BTreeMap::from([("1".to_owned(), "{{agent.name}} & <Ada>".to_owned()), ("order_id".to_owned(), " ".to_owned())]);
+        let r = body.render(&values).unwrap();
+        assert_eq!(r.text, "Hi {{agent.name}} & <Ada>, order {{order_id}} is ready. {{agent.name}} & <Ada>!");
+        assert_eq!(r.missing, vec!["order_id"], "a blank value is missing and its placeholder stays");
+        for bad in ["Hi {{contact.name}}", "Hi {{1", "{% if x %}", "{{ 1 + 1 }}", "{{}}"] {
+            assert!(ContentBody::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ContentBody::parse("No variables }} here").unwrap().render(&BTreeMap::new()).unwrap().text, "No variables }} here");
     }
 }

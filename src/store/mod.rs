@@ -22,6 +22,7 @@ mod replies;
 mod schedule;
 pub(crate) mod search;
 pub mod secrets;
+mod templates;
 mod threads;
 mod two_factor;
 

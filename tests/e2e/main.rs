@@ -34,4 +34,5 @@ mod team_admin;
 mod triage;
 mod twilio;
 mod two_factor;
+mod whatsapp;
 mod workflow;

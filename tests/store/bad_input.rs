@@ -25,6 +25,7 @@ async fn a_nul_byte_is_invalid_input_not_an_internal_error(pool: PgPool) {
         media_urls: vec![],
         send_at: None,
         cancel_on_reply: false,
+        content: None,
     };
     let err = store.create_outbound(new).await.unwrap_err();
     assert!(invalid(err.clone()), "message body: {err:?}");
@@ -52,6 +53,7 @@ async fn out_of_range_timestamps_and_numbers_are_invalid_input(pool: PgPool) {
         media_urls: vec![],
         send_at: Some(ancient),
         cancel_on_reply: false,
+        content: None,
     };
     let err = store.create_outbound(new).await.unwrap_err();
     assert!(matches!(err, actors::DomainError::Invalid { .. }), "{err:?}");

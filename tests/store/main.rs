@@ -51,8 +51,16 @@ pub(crate) async fn fixture_named(store: &PgStore, name: &str) -> (Principal, ac
 
 /// An outbound message sent now (queued for the carrier).
 pub(crate) async fn send_now(store: &PgStore, p: &Principal, thread: actors::ids::ThreadId) -> Message {
-    let new =
-        NewOutbound { team: p.team.id, thread, author: None, body: "x".into(), media_urls: vec![], send_at: None, cancel_on_reply: false };
+    let new = NewOutbound {
+        team: p.team.id,
+        thread,
+        author: None,
+        body: "x".into(),
+        media_urls: vec![],
+        send_at: None,
+        cancel_on_reply: false,
+        content: None,
+    };
     store.create_outbound(new).await.unwrap().value
 }
 

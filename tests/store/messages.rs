@@ -50,6 +50,7 @@ async fn each_due_message_is_claimed_once_and_a_cancel_never_races_a_claim(pool:
                 media_urls: vec![],
                 send_at: Some(at),
                 cancel_on_reply: false,
+                content: None,
             })
             .await
             .unwrap();
@@ -101,6 +102,7 @@ async fn a_reply_cancels_only_cancel_on_reply_messages(pool: PgPool) {
         media_urls: vec![],
         send_at: Some(at),
         cancel_on_reply: cancel,
+        content: None,
     };
     let a = store.create_outbound(new(true)).await.unwrap().value;
     let b = store.create_outbound(new(false)).await.unwrap().value;

@@ -63,6 +63,7 @@ async fn mixed_concurrent_writers_get_gapless_seqs(pool: PgPool) {
                 media_urls: vec![],
                 send_at: None,
                 cancel_on_reply: false,
+                content: None,
             };
             let c = s1.create_outbound(new).await.unwrap();
             let sent = s1.record_send(c.value.id, SendOutcome::Sent { sid: format!("SMo{i}") }).await.unwrap().unwrap();

@@ -22,6 +22,7 @@ async fn a_send_now_reaches_sent_in_three_statements(pool: PgPool) {
         media_urls: vec!["https://example.test/a.png".into()],
         send_at: None,
         cancel_on_reply: false,
+        content: None,
     };
     let created = store.create_outbound(new).await.unwrap();
     let out = store.begin_send(created.value.id).await.unwrap().expect("still ours to send");
@@ -61,6 +62,7 @@ async fn a_send_now_reaches_sent_in_three_statements(pool: PgPool) {
         media_urls: vec![],
         send_at: Some(later),
         cancel_on_reply: true,
+        content: None,
     };
     let scheduled = store.create_outbound(new).await.unwrap();
     assert_eq!(scheduled.thread.scheduled_count, 1);
@@ -77,6 +79,7 @@ async fn a_send_now_reaches_sent_in_three_statements(pool: PgPool) {
         media_urls: vec![],
         send_at: None,
         cancel_on_reply: false,
+        content: None,
     };
     assert!(matches!(store.create_outbound(new).await.unwrap_err(), actors::DomainError::NotFound("thread")));
 }
@@ -94,6 +97,7 @@ async fn an_inbound_message_is_one_statement(pool: PgPool) {
         media_urls: vec![],
         send_at: Some(at),
         cancel_on_reply: cancel,
+        content: None,
     };
     let a = store.create_outbound(new(true)).await.unwrap().value;
     let b = store.create_outbound(new(true)).await.unwrap().value;

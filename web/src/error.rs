@@ -64,6 +64,7 @@ impl From<DomainError> for ApiError {
                 ApiError { extra: Some(extra), ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "missing_variables", e.to_string()) }
             }
             e @ DomainError::OptedOut => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "opted_out", e.to_string()),
+            e @ DomainError::WindowClosed => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "window_closed", e.to_string()),
             e @ DomainError::NotVerified(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_verified", e.to_string()),
             DomainError::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
             DomainError::Forbidden(m) => ApiError::forbidden(m),

@@ -7,12 +7,14 @@
 //!   call counts.
 //! - [`FakeCarrier`]: records requests, answers a sid (after an optional delay) or a scripted
 //!   refusal.
+//! - [`FakeContentApi`]: Twilio's Content API answering the items a test sets.
 //! - [`MemoryNetwork`] / [`MemoryBus`]: several nodes' buses in one process, with a link that can
 //!   be cut and restored.
 //! - [`seed`]: a team (admin, agent, simulated numbers) signed up through the ports.
 
 mod bus;
 mod carrier;
+mod content_api;
 pub mod contracts;
 mod no_campaigns;
 pub mod seed;
@@ -20,5 +22,6 @@ mod store;
 
 pub use bus::{MemoryBus, MemoryNetwork};
 pub use carrier::FakeCarrier;
+pub use content_api::FakeContentApi;
 pub use no_campaigns::NoCampaigns;
 pub use store::{METHODS, MemoryStore};

@@ -11,6 +11,10 @@ pub struct CarrierRequest {
     pub body: String,
     pub media_urls: Vec<String>,
     pub status_callback: String,
+    /// An approved template: Twilio gets `ContentSid` and `ContentVariables` (and no `Body`).
+    pub content: Option<crate::rules::message_templates::ContentRef>,
+    /// When the contact last wrote: the simulator plays WhatsApp's 24-hour window with it.
+    pub last_inbound_at: Option<time::OffsetDateTime>,
 }
 
 /// A carrier refusal.

@@ -5,7 +5,7 @@
 //! transaction, and every method that changes a thread returns the events it appended, so the
 //! caller can fan out exactly what was committed.
 //!
-//! One file per concern: `accounts`, `assignment`, `contacts` (with lists and imports), `labels`, `replies`, `threads`
+//! One file per concern: `accounts`, `assignment`, `contacts` (with lists and imports), `labels`, `replies`, `templates`, `threads`
 //! (with the scheduler's claims), `search`, `notifications`, `channels` (with analytics), `bus`, `carrier`; here, the page
 //! type and the store's composite traits each service is given.
 
@@ -24,6 +24,7 @@ mod labels;
 mod notifications;
 mod replies;
 mod search;
+mod templates;
 mod threads;
 
 pub use accounts::*;
@@ -39,6 +40,7 @@ pub use labels::*;
 pub use notifications::*;
 pub use replies::*;
 pub use search::*;
+pub use templates::*;
 pub use threads::*;
 
 /// A page of a listing; `next_cursor` is opaque to clients.
@@ -148,6 +150,7 @@ pub trait Store:
     + ImportsStore
     + AccountStore
     + ReplyStore
+    + TemplateStore
     + AssignmentStore
     + LabelStore
     + ChannelStore
@@ -163,6 +166,7 @@ impl<
         + ImportsStore
         + AccountStore
         + ReplyStore
+        + TemplateStore
         + AssignmentStore
         + LabelStore
         + ChannelStore

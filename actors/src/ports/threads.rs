@@ -97,6 +97,8 @@ pub struct NewOutbound {
     pub media_urls: Vec<String>,
     pub send_at: Option<OffsetDateTime>,
     pub cancel_on_reply: bool,
+    /// An approved template's Content sid and variables (`body` is its rendered text).
+    pub content: Option<crate::rules::message_templates::ContentRef>,
 }
 
 /// An inbound message from a verified webhook.
@@ -147,6 +149,10 @@ pub struct Outgoing {
     pub channel: Channel,
     pub to: String,
     pub opted_out: bool,
+    /// The template it is sent with, if any.
+    pub content: Option<crate::rules::message_templates::ContentRef>,
+    /// When the contact last wrote (the WhatsApp window).
+    pub last_inbound_at: Option<OffsetDateTime>,
 }
 
 /// Writes to a thread. Each appends the thread events it causes, with their seq, in the same

@@ -223,6 +223,8 @@ mod tests {
             created_at: time::OffsetDateTime::now_utc(),
             priority: Priority::None,
             label_ids: vec![],
+            last_inbound_at: None,
+            whatsapp_window_closes_at: None,
             marked_unread: None,
         }
     }

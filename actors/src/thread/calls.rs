@@ -66,6 +66,7 @@ impl ThreadState {
                 media_urls: vec![],
                 send_at: None,
                 cancel_on_reply: false,
+                content: None,
             })
             .await?;
         let message = self.apply(committed);

@@ -453,6 +453,10 @@ impl ThreadState {
         // again against Postgres, which another node may have changed.
         let contact = &self.summary.contact;
         self.ctx.guard.allows(&contact.phone, contact.opted_out_at.is_some())?;
+        // WhatsApp's 24-hour window: a free-form message outside it is refused before anything
+        // is stored or sent (a scheduled one is checked again when it comes due: `deliver`).
+        let kind = self.summary.channel.kind;
+        rules::whatsapp::may_send(kind, draft.content.is_some(), self.summary.last_inbound_at, crate::clock::now())?;
         let committed = self
             .ctx
             .store
@@ -464,6 +468,7 @@ impl ThreadState {
                 media_urls: draft.media_urls,
                 send_at: draft.send_at,
                 cancel_on_reply: draft.cancel_on_reply,
+                content: draft.content,
             })
             .await?;
         let message = self.apply(committed);

@@ -6,6 +6,7 @@
 use super::{ThreadCtx, ThreadMsg};
 use crate::ids::*;
 use crate::ports::*;
+use crate::rules;
 use crate::send_guard;
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,6 +114,12 @@ pub(super) async fn deliver(ctx: &ThreadCtx, message: MessageId) -> Option<SendO
     if let Err(e) = ctx.guard.allows(&out.to, out.opted_out) {
         return failed(send_guard::refusal_code(&e), e.to_string());
     }
+    // A free-form WhatsApp message that came due (scheduled, or waiting) after the window closed
+    // fails here, without a carrier request: Twilio would only fail it with 63016.
+    let templated = out.content.is_some();
+    if rules::whatsapp::may_send(out.channel.kind, templated, out.last_inbound_at, crate::clock::now()).is_err() {
+        return failed(None, rules::whatsapp::WINDOW_CLOSED_REASON.to_owned());
+    }
     // While waiting for the sender's budget, keep the claim fresh: the stale sweep is for sends
     // whose process died, not for sends that are merely queued behind others.
     let refresh = (ctx.config.stale_after / 3).max(Duration::from_millis(100));
@@ -155,6 +162,8 @@ pub(super) async fn deliver(ctx: &ThreadCtx, message: MessageId) -> Option<SendO
         // Names our message, so a callback can repair a send whose answer is lost (the node died
         // with the request out): see `Threads::status`.
         status_callback: format!("{}?message={message}", ctx.config.status_callback_url),
+        content: out.content,
+        last_inbound_at: out.last_inbound_at,
     };
     Some(match ctx.carrier.send(req).await {
         Ok(sid) => SendOutcome::Sent { sid },

@@ -38,7 +38,13 @@ impl Node {
     /// A node on `store` and `bus`.
     pub async fn start_on(store: Arc<MemoryStore>, bus: Arc<dyn Bus>, config: CoreConfig) -> Node {
         let carrier = Arc::new(FakeCarrier::new());
-        let ports = CorePorts { store: store.clone(), bus, carrier: carrier.clone(), campaigns: Arc::new(actors::fakes::NoCampaigns) };
+        let ports = CorePorts {
+            store: store.clone(),
+            bus,
+            carrier: carrier.clone(),
+            campaigns: Arc::new(actors::fakes::NoCampaigns),
+            content_api: Arc::new(actors::fakes::FakeContentApi::default()),
+        };
         let core = Core::start(ports, config).await.expect("the core starts");
         Node { core, store, carrier }
     }

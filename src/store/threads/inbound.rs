@@ -1,5 +1,5 @@
-//! Inbound messages from verified webhooks: stored once per MessageSid with the raw receipt,
-//! opt-out/opt-in applied, and the thread's cancel-on-reply scheduled messages canceled, all in
+//! Inbound messages from verified webhooks: stored once per MessageSid with the raw receipt
+//! (the thread's `last_inbound_at`, WhatsApp's window, moves with it), opt-out/opt-in applied, and the thread's cancel-on-reply scheduled messages canceled, all in
 //! one statement.
 
 use super::rows::{CommittedRow, committed, preview};
@@ -33,7 +33,8 @@ const RECORD_INBOUND: &str = concat!(
         RETURNING *),
      t AS (
         UPDATE threads SET last_seq = last_seq + 1 + (SELECT count(*) FROM canceled),
-               last_message_at = ins.created_at, last_preview = $10, unread_count = unread_count + 1
+               last_message_at = ins.created_at, last_inbound_at = ins.created_at,
+               last_preview = $10, unread_count = unread_count + 1
         FROM ins WHERE threads.id = ins.thread_id
         RETURNING threads.*),
      oo AS (

@@ -71,6 +71,8 @@ pub(crate) struct SummaryRow {
     priority: PriorityRank,
     #[sqlx(rename = "t_label_ids")]
     label_ids: Vec<Uuid>,
+    #[sqlx(rename = "t_last_inbound_at")]
+    last_inbound_at: Option<OffsetDateTime>,
     /// Only in reads for one reader (the inbox list, a read or unread mark).
     #[sqlx(rename = "t_marked_unread", default)]
     marked_unread: Option<bool>,
@@ -122,6 +124,8 @@ impl From<SummaryRow> for ThreadSummary {
             created_at: r.created_at,
             priority: r.priority.0,
             label_ids: r.label_ids.into_iter().map(LabelId).collect(),
+            last_inbound_at: r.last_inbound_at,
+            whatsapp_window_closes_at: actors::rules::whatsapp::window_closes_at(r.channel_kind, r.last_inbound_at, actors::clock::now()),
             marked_unread: r.marked_unread,
         }
     }

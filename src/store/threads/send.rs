@@ -10,8 +10,10 @@ use crate::store::{PgStore, StoreError};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::*;
+use actors::rules::message_templates::ContentRef;
 use serde_json::Value;
 use sqlx::types::Json;
+use std::collections::BTreeMap;
 
 /// Stores an outbound message with its `message.created` event. One statement: `t` bumps the
 /// thread's seq (and, unless scheduled, moves it up the inbox), taking the thread row lock that
@@ -27,8 +29,9 @@ const CREATE_OUTBOUND: &str = concat!(
         RETURNING *),
      m AS (
         INSERT INTO messages (id, team_id, thread_id, direction, channel_kind, body, media, status, author_id, scheduled_at,
-                              cancel_on_reply, claimed_at)
-        SELECT $1, t.team_id, t.id, 'outbound', ch.kind, $4, $5, $6, $7, $8, $9, CASE WHEN $8::timestamptz IS NULL THEN now() END
+                              cancel_on_reply, claimed_at, content_sid, content_variables)
+        SELECT $1, t.team_id, t.id, 'outbound', ch.kind, $4, $5, $6, $7, $8, $9, CASE WHEN $8::timestamptz IS NULL THEN now() END,
+               $11, $12
         FROM t JOIN channels ch ON ch.id = t.channel_id
         RETURNING *),
      e AS (
@@ -63,13 +66,15 @@ pub(super) async fn create_outbound(store: &PgStore, m: NewOutbound) -> Result<C
         .bind(m.send_at)
         .bind(m.cancel_on_reply)
         .bind(preview(&m.body, media.len()))
+        .bind(m.content.as_ref().map(|c| c.sid.as_str()))
+        .bind(m.content.as_ref().map(|c| Json(&c.variables)))
         .fetch_all(store.db())
         .await?;
     committed(rows).ok_or(StoreError::NotFound("thread"))
 }
 
-/// What the carrier needs: the message, its thread's channel (with the auth token), the
-/// contact's phone and whether they opted out.
+/// What the carrier needs: the message (with its template, if any), its thread's channel (with
+/// the auth token), the contact's phone, whether they opted out, and when they last wrote.
 #[derive(sqlx::FromRow)]
 struct OutgoingRow {
     #[sqlx(flatten)]
@@ -78,11 +83,22 @@ struct OutgoingRow {
     channel: ChannelRow,
     phone: String,
     opted_out: bool,
+    content_sid: Option<String>,
+    content_variables: Option<Json<BTreeMap<String, String>>>,
+    last_inbound_at: Option<time::OffsetDateTime>,
 }
 
 impl OutgoingRow {
     fn open(self, store: &PgStore) -> Result<Outgoing, StoreError> {
-        Ok(Outgoing { message: self.message.into(), channel: self.channel.open(&store.sealer)?, to: self.phone, opted_out: self.opted_out })
+        let content = self.content_sid.map(|sid| ContentRef { sid, variables: self.content_variables.map(|v| v.0).unwrap_or_default() });
+        Ok(Outgoing {
+            message: self.message.into(),
+            channel: self.channel.open(&store.sealer)?,
+            to: self.phone,
+            opted_out: self.opted_out,
+            content,
+            last_inbound_at: self.last_inbound_at,
+        })
     }
 }
 
@@ -95,7 +111,7 @@ macro_rules! outgoing_sql {
             message_columns!(),
             ", ",
             channel_columns!(),
-            ", c.phone, c.opted_out_at IS NOT NULL AS opted_out
+            ", c.phone, c.opted_out_at IS NOT NULL AS opted_out, m.content_sid, m.content_variables, t.last_inbound_at
              FROM m JOIN threads t ON t.id = m.thread_id JOIN contacts c ON c.id = t.contact_id JOIN channels ch ON ch.id = t.channel_id"
         )
     };

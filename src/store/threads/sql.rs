@@ -71,7 +71,8 @@ macro_rules! summary_columns {
          t.last_preview AS t_last_preview, t.last_seq AS t_last_seq, t.created_at AS t_created_at,
          c.id AS t_contact_id, c.name AS t_contact_name, c.phone AS t_contact_phone, c.opted_out_at AS t_contact_opted_out_at,
          ch.id AS t_channel_id, ch.kind AS t_channel_kind, ch.number AS t_channel_number, t.priority AS t_priority,
-         ARRAY(SELECT tl.label_id FROM thread_labels tl WHERE tl.thread_id = t.id ORDER BY tl.label_id) AS t_label_ids"
+         ARRAY(SELECT tl.label_id FROM thread_labels tl WHERE tl.thread_id = t.id ORDER BY tl.label_id) AS t_label_ids,
+         t.last_inbound_at AS t_last_inbound_at"
     };
 }
 pub(crate) use summary_columns;

@@ -3,6 +3,7 @@
 //! clients built on tokio-tungstenite.
 #![allow(dead_code)]
 
+pub mod content_api;
 pub mod oidc_provider;
 pub mod private_pg;
 pub mod private_redis;

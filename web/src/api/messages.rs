@@ -1,7 +1,9 @@
 //! Sending now or later, and editing or canceling scheduled messages. A send with `render` (or a
 //! `reply_id`) is a template: the replies service fills it in for the conversation first and
 //! refuses it (422 `missing_variables`, nothing stored) while any variable has no value; so is
-//! a scheduled message's new body edited with `render`.
+//! a scheduled message's new body edited with `render`. A send with `template_id` is an approved
+//! template: rendered by the templates service (the thread shows the text), sent with its
+//! Content sid and variables, and allowed outside WhatsApp's 24-hour window.
 
 use super::path_id;
 use crate::AppState;
@@ -14,6 +16,7 @@ use actors::rules::Draft;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 #[derive(Deserialize)]
@@ -36,6 +39,11 @@ pub struct NewMessage {
     /// `body` is a template: fill in its variables, refuse it while any has no value.
     #[serde(default)]
     render: bool,
+    /// Send this approved template (WhatsApp: `ContentSid` + `ContentVariables`) with
+    /// `variables` instead of `body`; only with `thread_id`.
+    template_id: Option<TemplateId>,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
 }
 
 pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Json<NewMessage>) -> ApiResult<(StatusCode, Json<Message>)> {
@@ -46,13 +54,25 @@ pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Jso
         _ => return Err(no_target()),
     };
     let replies = &state.core.replies;
-    let body = match req.reply_id {
-        Some(_) if !req.body.is_empty() => return Err(ApiError::invalid("body", "send body or reply_id, not both")),
-        Some(reply) => replies.render_reply_for_send(&p.user, &p.team, to, reply).await?,
-        None if req.render => replies.render_for_send(&p.user, &p.team, to, &req.body).await?,
-        None => req.body,
+    let mut content = None;
+    let body = match (req.reply_id, req.template_id) {
+        (Some(_), _) | (_, Some(_)) if !req.body.is_empty() => {
+            return Err(ApiError::invalid("body", "send body, reply_id or template_id, one of them"));
+        }
+        (Some(_), Some(_)) => return Err(ApiError::invalid("template_id", "send reply_id or template_id, not both")),
+        (Some(reply), None) => replies.render_reply_for_send(&p.user, &p.team, to, reply).await?,
+        (None, Some(template)) => {
+            let Some(thread) = req.thread_id else {
+                return Err(ApiError::invalid("thread_id", "a template is sent to a conversation: send thread_id"));
+            };
+            let send = state.core.templates.for_send(&p.user, &p.team, thread, template, req.variables).await?;
+            content = send.content;
+            send.text
+        }
+        (None, None) if req.render => replies.render_for_send(&p.user, &p.team, to, &req.body).await?,
+        (None, None) => req.body,
     };
-    let draft = Draft { body, media_urls: req.media_urls, send_at: req.send_at, cancel_on_reply: req.cancel_on_reply };
+    let draft = Draft { body, media_urls: req.media_urls, send_at: req.send_at, cancel_on_reply: req.cancel_on_reply, content };
     let threads = &state.core.threads;
     let msg = match (req.thread_id, req.contact_id, req.channel) {
         (Some(thread), _, _) => threads.send(p.team.id, thread, p.user, draft).await?,

@@ -22,6 +22,7 @@ mod search;
 mod simulator;
 mod simulator_calls;
 mod team;
+mod templates;
 mod threads;
 mod two_factor;
 
@@ -105,6 +106,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/replies", get(replies::list).post(replies::create))
         .route("/api/replies/preview", post(replies::preview))
         .route("/api/replies/{id}", get(replies::get).patch(replies::update).delete(replies::delete))
+        .route("/api/templates", get(templates::list).post(templates::create))
+        .route("/api/templates/sync", post(templates::sync))
+        .route("/api/templates/{id}", get(templates::get).patch(templates::update).delete(templates::delete))
+        .route("/api/templates/{id}/preview", post(templates::preview))
         .route("/api/follow-ups", get(follow_ups::list).post(follow_ups::create))
         .route("/api/follow-ups/{id}", patch(follow_ups::update))
         .route("/api/search", get(search::search))

@@ -7,6 +7,8 @@
 // no value keeps its {{placeholder}}, listed in a warning; Send stays off until every one is
 // replaced. A text with anything that looks like a variable is sent with `render: true`, so the
 // server fills it in and refuses it (422 missing_variables) if a value is still missing.
+// WhatsApp: the 24-hour window's line (whatsapp-window.js) turns free-form sending off while the
+// window is closed; the Templates button (templates-picker.js) sends an approved template any time.
 
 import { api } from './api.js';
 import { h } from './dom.js';
@@ -17,6 +19,14 @@ import { renderMessages, upsertMessage } from './messages.js';
 import { sendTyping } from './presence.js';
 import { attachReplyPicker } from './replies-picker.js';
 import { els, view } from './state.js';
+import { buildTemplatePicker } from './templates-picker.js';
+import { buildWindowLine } from './whatsapp-window.js';
+
+/** The WhatsApp window's line and the template picker of the composer. */
+let windowLine = null;
+let templatePicker = null;
+/** Whether the open WhatsApp thread's window is closed (free-form sending is off). */
+let windowClosed = false;
 
 /** Builds the composer form (its elements go to els). */
 export function buildComposer() {
@@ -40,9 +50,13 @@ export function buildComposer() {
   els.sendLaterBtn = h('button', { type: 'button', class: 'secondary', 'data-testid': 'send-later', onclick: () => sendMessage(true) }, 'Send later');
   els.composerError = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'composer-error', hidden: true });
   els.missingVars = h('div', { class: 'banner warn missing-vars', role: 'status', 'data-testid': 'missing-variables', hidden: true });
+  templatePicker = buildTemplatePicker();
+  windowLine = buildWindowLine((closed) => { windowClosed = closed; showMissing(); }, () => templatePicker.open());
   els.optOutBanner = h('p', { class: 'banner warn', 'data-testid': 'opted-out-banner', hidden: true }, 'This contact has opted out (replied STOP). Messages to them are blocked until they opt back in.');
   return h('form', { class: 'composer', 'data-testid': 'composer', 'aria-label': 'Reply', novalidate: true, onsubmit: (e) => { e.preventDefault(); sendMessage(false); } },
     els.optOutBanner,
+    windowLine.el,
+    templatePicker.el,
     h('div', { class: 'composer-top' },
       h('fieldset', { class: 'segmented', 'data-testid': 'composer-channel' },
         h('legend', { class: 'sr-only' }, 'Send with'),
@@ -57,7 +71,7 @@ export function buildComposer() {
       h('span', { class: 'later' },
         h('label', { for: 'composer-send-at', class: 'inline-label' }, 'Send at'), els.sendAt,
         h('label', { class: 'check', for: 'composer-cancel-on-reply' }, els.cancelOnReply, ' cancel if they reply')),
-      h('span', { class: 'buttons' }, els.sendLaterBtn, els.sendBtn)),
+      h('span', { class: 'buttons' }, templatePicker.button, els.sendLaterBtn, els.sendBtn)),
     els.composerError);
 }
 
@@ -114,8 +128,9 @@ function missingLeft() {
 function showMissing() {
   const left = missingLeft();
   const blocked = left.length > 0;
-  els.sendBtn.disabled = blocked || sending;
-  els.sendLaterBtn.disabled = blocked || sending;
+  els.sendBtn.disabled = blocked || sending || windowClosed;
+  els.sendLaterBtn.disabled = blocked || sending || windowClosed;
+  els.sendBtn.title = windowClosed ? 'The WhatsApp window is closed: send a template' : '';
   els.body.classList.toggle('has-missing', blocked);
   if (blocked) els.body.setAttribute('aria-invalid', 'true');
   else els.body.removeAttribute('aria-invalid');
@@ -162,6 +177,8 @@ export function setComposerChannel() {
   els.chanSms.checked = kind !== 'whatsapp';
   els.chanWa.checked = kind === 'whatsapp';
   els.sendAt.min = toLocalInput(new Date());
+  if (templatePicker) templatePicker.close();
+  if (windowLine) windowLine.update();
 }
 
 async function switchChannel(kind) {
@@ -189,6 +206,10 @@ let sending = false;
 async function sendMessage(later) {
   if (!view || !view.thread || sending) return;
   hideComposerError();
+  if (windowClosed) {
+    showComposerError('The WhatsApp window is closed: the contact has not written for 24 hours. Send an approved template.');
+    return;
+  }
   const body = els.body.value.trim();
   const mediaUrls = els.media.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
   if (!body && !mediaUrls.length) {

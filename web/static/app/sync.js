@@ -19,6 +19,7 @@ import { renderNotes, upsertNote } from './notes.js';
 import { onTyping, renderTyping, renderViewers } from './presence.js';
 import { pusher } from './realtime.js';
 import { bindReplyEvents } from './replies-picker.js';
+import { bindTemplateEvents } from './templates-picker.js';
 import { loadMembers, me, membersList, team } from './session.js';
 import { els, inbox, openId, seqs, setThreadChannel, view } from './state.js';
 
@@ -164,6 +165,7 @@ export function subscribeTeamAndUser() {
   teamCh.bind('pusher:member_removed', markOnline);
   // The composer's canned replies: the team's on the team channel, my own on my user channel.
   bindReplyEvents(teamCh);
+  bindTemplateEvents(teamCh);
 
   const userCh = pusher.subscribe(`private-user-${me.id}`);
   bindReplyEvents(userCh);

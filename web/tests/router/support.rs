@@ -107,6 +107,7 @@ impl App {
             bus: Arc::new(LocalBus),
             carrier: Arc::new(FakeCarrier::new()),
             campaigns: Arc::new(actors::fakes::NoCampaigns),
+            content_api: Arc::new(actors::fakes::FakeContentApi::default()),
         };
         let core = Core::start(ports, config).await.expect("core");
         let web_config = WebConfig {

@@ -31,6 +31,7 @@ mod replies;
 mod schedule;
 mod search;
 mod send;
+mod templates;
 mod two_factor;
 mod writes;
 
@@ -176,6 +177,13 @@ pub const METHODS: &[&str] = &[
     "create_reply",
     "update_reply",
     "delete_reply",
+    // TemplateStore
+    "list_templates",
+    "template",
+    "create_template",
+    "update_template",
+    "delete_template",
+    "upsert_synced",
     // ListReads / ListWrites
     "lists",
     "list",
@@ -265,6 +273,8 @@ struct State {
     identities: Vec<(UserId, crate::ports::Identity)>,
     /// Canned replies.
     replies: HashMap<ReplyId, CannedReply>,
+    /// Approved message templates.
+    templates: HashMap<TemplateId, crate::rules::message_templates::MessageTemplate>,
     /// Contact lists and static members.
     lists: HashMap<ListId, lists::ListRow>,
     list_members: std::collections::HashSet<(ListId, ContactId)>,
@@ -367,6 +377,8 @@ struct ThreadRow {
     created_at: OffsetDateTime,
     priority: Priority,
     labels: Vec<LabelId>,
+    /// When the contact last wrote (WhatsApp's window).
+    last_inbound_at: Option<OffsetDateTime>,
 }
 
 impl ThreadRow {
@@ -377,6 +389,8 @@ impl ThreadRow {
 
 struct MessageRow {
     msg: Message,
+    /// The approved template it is sent with.
+    content: Option<crate::rules::message_templates::ContentRef>,
     /// When the message was last taken for the carrier (claims, `touch_claim`).
     claimed_at: Option<OffsetDateTime>,
     raw: Option<serde_json::Value>,
@@ -557,6 +571,8 @@ impl State {
                 ids.sort();
                 ids
             },
+            last_inbound_at: t.last_inbound_at,
+            whatsapp_window_closes_at: crate::rules::whatsapp::window_closes_at(channel.kind, t.last_inbound_at, now()),
             marked_unread: None,
         })
     }
@@ -673,6 +689,7 @@ impl State {
                 created_at: now(),
                 priority: Priority::None,
                 labels: Vec::new(),
+                last_inbound_at: None,
             },
         );
         (id, true)

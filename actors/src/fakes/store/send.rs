@@ -54,7 +54,7 @@ impl State {
         let id = msg.id;
         // An immediate send is claimed at once: if its process dies before the carrier answers,
         // the stale sweep fails it rather than sending it twice.
-        self.messages.insert(id, MessageRow { msg, claimed_at: (!scheduled).then_some(at), raw: None });
+        self.messages.insert(id, MessageRow { msg, content: m.content.clone(), claimed_at: (!scheduled).then_some(at), raw: None });
         let event = self.message_event(id, event::MESSAGE_CREATED, m.author)?;
         let thread = self.team_summary(m.team, m.thread)?;
         Ok(Committed { value: self.messages[&id].msg.clone(), events: vec![event], thread })
@@ -63,11 +63,18 @@ impl State {
     pub(super) fn begin_send(&mut self, message: MessageId) -> Option<Outgoing> {
         let row = self.messages.get_mut(&message).filter(|m| waiting(m.msg.status) && m.msg.provider_sid.is_none())?;
         row.claimed_at = Some(now());
-        let msg = row.msg.clone();
+        let (msg, content) = (row.msg.clone(), row.content.clone());
         let t = self.threads.get(&msg.thread_id)?;
         let contact = self.contacts.get(&t.contact)?;
         let channel = self.channels.get(&t.channel)?.channel.clone();
-        Some(Outgoing { message: msg, channel, to: contact.phone.clone(), opted_out: contact.opted_out_at.is_some() })
+        Some(Outgoing {
+            message: msg,
+            channel,
+            to: contact.phone.clone(),
+            opted_out: contact.opted_out_at.is_some(),
+            content,
+            last_inbound_at: t.last_inbound_at,
+        })
     }
 
     pub(super) fn record_send(&mut self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>> {

@@ -58,7 +58,16 @@ async fn seeded() -> Seeded {
 }
 
 fn outbound(s: &Seeded, send_at: Option<OffsetDateTime>, cancel_on_reply: bool) -> NewOutbound {
-    NewOutbound { team: s.team, thread: s.thread, author: Some(s.user.id), body: "hi".into(), media_urls: vec![], send_at, cancel_on_reply }
+    NewOutbound {
+        team: s.team,
+        thread: s.thread,
+        author: Some(s.user.id),
+        body: "hi".into(),
+        media_urls: vec![],
+        send_at,
+        cancel_on_reply,
+        content: None,
+    }
 }
 
 fn inbound(s: &Seeded, sid: &str, body: &str, opt_out: Option<bool>) -> NewInbound {

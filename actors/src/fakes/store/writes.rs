@@ -327,7 +327,7 @@ impl State {
             created_at: at,
         };
         let id = msg.id;
-        self.messages.insert(id, MessageRow { msg, claimed_at: None, raw: Some(m.raw.clone()) });
+        self.messages.insert(id, MessageRow { msg, content: None, claimed_at: None, raw: Some(m.raw.clone()) });
         // The contact wrote first: their thread's cancel-on-reply messages are canceled.
         let mut canceled: Vec<(OffsetDateTime, MessageId)> = self
             .messages
@@ -343,6 +343,7 @@ impl State {
         }
         let t = self.threads.get_mut(&m.thread).expect("checked above");
         t.last_message_at = Some(at);
+        t.last_inbound_at = Some(at);
         t.last_preview = preview(&m.body, m.media.len());
         t.unread += 1;
         if let Some(out) = m.opt_out {
