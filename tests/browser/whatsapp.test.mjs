@@ -26,7 +26,7 @@ describe('WhatsApp window and templates in the browser', () => {
   let thread;
   const ana = { name: 'Ana Admin', email: 'ana@example.com', password: 'violet-harbour-lantern-7' };
   const ben = { name: 'Ben Agent', email: 'ben@example.com', password: 'amber-meadow-compass-8' };
-  const phone = '+447700900123';
+  const phone = '+447911123456';
   const consoleErrors = [];
 
   const windowLine = () => page.locator('[data-testid="wa-window"]');

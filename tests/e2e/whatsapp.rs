@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
 use wiremock::MockServer;
 
-const PHONE: &str = "+447700900123";
+const PHONE: &str = "+447911123456";
 
 /// A server sending to a fake Twilio (REST and Content API on one fake), a team with a real
 /// WhatsApp number, and a contact's WhatsApp thread the contact last wrote to `hours_ago`
@@ -129,8 +129,7 @@ async fn an_inbound_message_opens_the_window_live(_p: PgPoolOptions, opts: PgCon
     let deadline = tokio::time::Instant::now() + WAIT;
     let closes = loop {
         let update = team.expect_data("thread.updated", WAIT).await;
-        let row = &update["data"];
-        let row = if row["thread"].is_object() { &row["thread"] } else { row };
+        let row = if update["thread"].is_object() { &update["thread"] } else { &update };
         if row["id"] == thread.as_str() && row["whatsapp_window_closes_at"].is_string() {
             break row["whatsapp_window_closes_at"].as_str().unwrap().to_owned();
         }
