@@ -16,3 +16,4 @@ mod shutdown;
 mod triage;
 mod typing;
 mod validation;
+mod whatsapp;
