@@ -132,3 +132,48 @@ impl Carrier for Carriers {
         if req.channel.simulated { self.simulator.send(req).await } else { self.twilio.send(req).await }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actors::domain::{Channel, ChannelKind};
+    use actors::ids::{ChannelId, TeamId};
+    use actors::rules::message_templates::ContentRef;
+    use time::macros::datetime;
+
+    fn request(kind: ChannelKind, last_inbound_at: Option<time::OffsetDateTime>, content: Option<ContentRef>) -> CarrierRequest {
+        let channel = Channel {
+            id: ChannelId::new(),
+            team_id: TeamId::new(),
+            kind,
+            number: "+15005550006".into(),
+            account_sid: "ACsim".into(),
+            auth_token: "token".to_owned().into(),
+            messaging_service_sid: None,
+            simulated: true,
+        };
+        CarrierRequest {
+            channel,
+            to: "+447911123456".into(),
+            body: "Hello".into(),
+            media_urls: vec![],
+            status_callback: String::new(),
+            content,
+            last_inbound_at,
+        }
+    }
+
+    #[test]
+    fn free_form_whatsapp_outside_the_window_fails_with_63016_like_twilio() {
+        let now = datetime!(2026-12-08 12:00 UTC);
+        let old = Some(now - time::Duration::hours(25));
+        assert_eq!(steps(&request(ChannelKind::Whatsapp, old, None), now), vec![("failed", Some("63016"))]);
+        assert_eq!(steps(&request(ChannelKind::Whatsapp, None, None), now), vec![("failed", Some("63016"))], "never wrote");
+        let delivered = vec![("sent", None), ("delivered", None)];
+        let recent = Some(now - time::Duration::hours(1));
+        assert_eq!(steps(&request(ChannelKind::Whatsapp, recent, None), now), delivered);
+        let template = ContentRef { sid: format!("HX{}", "0".repeat(32)), variables: Default::default() };
+        assert_eq!(steps(&request(ChannelKind::Whatsapp, old, Some(template)), now), delivered, "a template goes any time");
+        assert_eq!(steps(&request(ChannelKind::Sms, None, None), now), delivered, "SMS has no window");
+    }
+}
