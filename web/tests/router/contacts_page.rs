@@ -83,6 +83,24 @@ async fn a_new_conversation_is_sent_from_the_chosen_number_of_the_team() {
         .await;
     assert_eq!(opened.status, StatusCode::OK, "{opened:?}");
     assert_eq!(opened.body["channel"]["id"], whatsapp);
+    // A free-form WhatsApp message needs the contact's 24-hour window open: they write first.
+    let free_form = json!({ "contact_id": contact, "channel": "whatsapp", "channel_id": whatsapp, "body": "hi" });
+    let refused = app.json(Method::POST, "/api/messages", agent, free_form).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{refused:?}");
+    assert_eq!(refused.body["error"]["code"], "window_closed");
+    let inbound = actors::threads::InboundMessage {
+        team: app.acme.id,
+        channel: serde_json::from_value(whatsapp.clone()).unwrap(),
+        kind: actors::domain::ChannelKind::Whatsapp,
+        from: opened.body["contact"]["phone"].as_str().unwrap().to_owned(),
+        profile_name: None,
+        message_sid: "SMwindow".into(),
+        body: "hello".into(),
+        media: vec![],
+        raw: json!({}),
+        opt_out_type: None,
+    };
+    app.core.threads.inbound(inbound).await.expect("the contact writes");
     let sent = app
         .json(
             Method::POST,

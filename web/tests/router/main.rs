@@ -10,4 +10,5 @@ mod contacts_page;
 mod core_errors;
 mod input;
 mod providers;
+mod templates;
 mod triage;
