@@ -275,3 +275,12 @@ pub(crate) async fn team_on_twilio(server: &TestServer, phone: &str) -> (Agent, 
     let (_, thread) = contact_thread(&a, "Carol", phone, "sms").await;
     (a, account, thread)
 }
+
+/// The contact at `phone` writes to the team's `kind` number (a signed inbound webhook): on
+/// WhatsApp, the conversation's 24-hour window opens, so free-form messages may go.
+pub(crate) async fn contact_writes(server: &TestServer, account: &Account, phone: &str, kind: &str) {
+    let prefix = if kind == "whatsapp" { "whatsapp:" } else { "" };
+    let params = inbound_params(account, &format!("{prefix}{phone}"), &format!("SM{}", hex32()), "Hi");
+    let params = with(params, "To", &format!("{prefix}{NUMBER}"));
+    assert_twiml(&post_signed(server, "/webhooks/twilio/messages", &account.token, &params).await);
+}

@@ -78,6 +78,7 @@ async fn sends_are_paced_per_sending_number_without_holding_up_others(_p: PgPool
     let (status, wa) = a.client.post("/api/threads/for-contact", json!({ "contact_id": contact, "channel": "whatsapp" })).await;
     assert_eq!(status, 200);
     let wa_thread = wa["id"].as_str().unwrap().to_owned();
+    contact_writes(&server, &account, "+14155550125", "whatsapp").await;
     Mock::given(method("POST")).and(path(account.messages_path())).respond_with(created(&format!("SM{}", hex32()))).mount(&twilio).await;
 
     // Five SMS at once, then one WhatsApp message.
