@@ -106,6 +106,8 @@ describe('Contacts and new conversations in the browser', () => {
   });
 
   it('(b) the c shortcut opens it; an existing contact is found by tag and messaged on WhatsApp', async () => {
+    // Tina wrote on WhatsApp today: her 24-hour window is open, so a free-form message may go.
+    await anaApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550123', channel: 'whatsapp', body: 'Is my order ready?' });
     await ana.locator('[data-testid="thread-title"]').click(); // somewhere that is not a field
     await ana.keyboard.press('c');
     const dialog = ana.locator('[data-testid="new-conversation"]');
