@@ -14,6 +14,7 @@ mod statements;
 mod tokens;
 mod triage;
 mod two_factor;
+mod whatsapp;
 
 use actors::domain::*;
 use actors::ids::{MessageId, ThreadId};

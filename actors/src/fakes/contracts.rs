@@ -8,8 +8,10 @@ use time::OffsetDateTime;
 
 mod notifications;
 mod search;
+mod templates;
 pub use notifications::notifications;
 pub use search::search;
+pub use templates::templates;
 
 /// Two-factor: a setup replaces a pending one, each TOTP step and recovery code is taken once,
 /// challenges allow five tries and one use, the team's requirement blocks turning it off, and

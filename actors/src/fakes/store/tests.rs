@@ -296,6 +296,14 @@ async fn replies_keep_one_shortcut_per_scope_and_list_what_a_viewer_sees() {
     crate::fakes::contracts::replies(&store, &act(&admin)).await;
 }
 
+/// The same contract as the Postgres store's (`tests/store/whatsapp.rs`).
+#[tokio::test]
+async fn templates_keep_one_per_content_sid_and_sync_only_what_changed() {
+    let store = MemoryStore::new();
+    let admin = account(&store, "templates@acme.test", None).await;
+    crate::fakes::contracts::templates(&store, &act(&admin)).await;
+}
+
 /// The same contract as the Postgres store's (`tests/store/lists.rs`).
 #[tokio::test]
 async fn lists_segments_bulk_and_import_upserts() {
