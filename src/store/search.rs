@@ -2,7 +2,7 @@
 //! stored `search_tsv` and its GIN index; its contacts by name, email (trigram indexes) and
 //! phone digits (trigram index), each hit one of the contact's threads. Three branches, each
 //! newest first and cut at the page size (keyset on (at, id)), merged and cut again (messages
-//! and notes first try the newest rows, see `RECENT_WINDOW`); the
+//! and notes first try the newest rows, see `MESSAGES_WINDOW`); the
 //! snippet (`ts_headline`, the expensive part) is made for the page's rows only, with
 //! `rules::search`'s markers, and escaped in `rules::search::snippet_html`.
 
@@ -38,11 +38,18 @@ fn headline_options() -> String {
     format!("StartSel={}, StopSel={}, MaxWords=20, MinWords=8", rules::MARK_START, rules::MARK_END)
 }
 
-/// How many of the newest messages (and notes) a search reads first. A word found at least a
-/// page's worth of times among them is answered from them alone (their hits are the newest);
-/// a rarer one goes through the GIN index, where it has few matches. Either way no plan walks a
-/// million rows for a word that is nowhere, or bitmaps a third of the table for "thanks".
-pub(crate) const RECENT_WINDOW: i64 = 4000;
+/// How many of the newest messages a search reads first. A word found at least a page's worth
+/// of times among them is answered from them alone (their hits are the newest); a rarer one goes
+/// through the GIN index, where it has few matches. Either way no plan walks a million rows for
+/// a word that is nowhere, or bitmaps a third of the table for "thanks". Measured on 1,000,000
+/// messages (docs/benchmarks.md §10): reading 10,000 rows costs a word found nowhere about 8 ms
+/// more than 4,000, and answers two words that are each common but rare together (one message
+/// in 200) from the window in about 10 ms instead of about 40 ms through the index, whose
+/// posting lists for common words are long.
+pub(crate) const MESSAGES_WINDOW: i64 = 10_000;
+/// The same for notes, fewer per team: a longer window would cost every search that finds no
+/// note (a contact's name, most words) without answering more from it.
+pub(crate) const NOTES_WINDOW: i64 = 4000;
 
 const SEARCH_SQL: &str = "
 WITH m_recent AS (
@@ -65,7 +72,7 @@ WITH m_recent AS (
   SELECT r.thread_id, r.id, r.created_at, r.body FROM (
     SELECT thread_id, id, created_at, body, search_tsv, visibility, author_id FROM notes
      WHERE $3::text IS NOT NULL AND team_id = $1 AND ($6::timestamptz IS NULL OR (created_at, id) < ($6, $7))
-     ORDER BY created_at DESC, id DESC LIMIT $11) r
+     ORDER BY created_at DESC, id DESC LIMIT $12) r
    WHERE r.search_tsv @@ to_tsquery('simple', $3) AND (r.visibility = 'public' OR r.author_id = $2)
    ORDER BY r.created_at DESC, r.id DESC LIMIT $8
 ), n_all AS MATERIALIZED (
@@ -129,7 +136,8 @@ async fn search(
         .bind(limit + 1)
         .bind(markers)
         .bind(headline_options())
-        .bind(RECENT_WINDOW)
+        .bind(MESSAGES_WINDOW)
+        .bind(NOTES_WINDOW)
         .fetch_all(store.db())
         .await?;
     let more = rows.len() as i64 > limit;

@@ -35,7 +35,7 @@ const LIST_WHERE: &str = "WHERE t.team_id = $1
            AND t.listed";
 
 /// The search's message text, bounded as `GET /api/search`'s own query is (src/store/search.rs):
-/// the threads of the newest `RECENT_WINDOW` messages that match, or of every match when fewer
+/// the threads of the newest `TEXT_WINDOW` messages that match, or of every match when fewer
 /// than `RARE_BELOW` of those do (a rare word, which the GIN index has few of). Joined by hash,
 /// never a subplan inside the filter's OR, which Postgres cannot hash for a common word and
 /// then rescans per thread (9.8 s for "thanks" at 1,000,000 messages).
@@ -52,6 +52,11 @@ const TEXT_HITS: &str = "WITH recent AS (
               WHERE (SELECT count(*) FROM recent) < $20
                 AND $18::text IS NOT NULL AND m.team_id = $1 AND m.search_tsv @@ to_tsquery('simple', $18)) x
          )";
+
+/// How many of the newest messages the inbox's text match reads first. Smaller than the search
+/// page's window: this one reads its whole window (every match names a thread), not only until a
+/// page is full.
+const TEXT_WINDOW: i64 = 4000;
 
 /// A word found fewer times than this among the newest messages is rare (see `TEXT_HITS`).
 const RARE_BELOW: i64 = 21;
@@ -108,7 +113,7 @@ pub(super) async fn list_threads(store: &PgStore, team: TeamId, f: &ThreadFilter
         .bind(f.viewer.map(|v| v.0))
         .bind(digits)
         .bind(tsquery)
-        .bind(crate::store::search::RECENT_WINDOW)
+        .bind(TEXT_WINDOW)
         .bind(RARE_BELOW);
     // The rank ($21) is a parameter of the order by priority only.
     let query = if ranked { query.bind(after.map(|a| a.0)) } else { query };
