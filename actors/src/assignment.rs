@@ -14,7 +14,7 @@ use crate::domain::{AutoAssignment, event};
 use crate::error::DomainResult;
 use crate::fanout::Fanout;
 use crate::ids::*;
-use crate::ports::{AssignmentStore, AuditWrites, Presence};
+use crate::ports::{AssignmentStore, AuditWrites, PickFor, Presence};
 use crate::protocol::ChannelName;
 use crate::rules;
 use crate::ttl_cache::TtlCache;
@@ -72,11 +72,21 @@ impl AutoAssign {
                 return None;
             }
         }
+        self.next(team, PickFor::AutoAssignment).await
+    }
+
+    /// The agent an automation rule's "assign round robin" gives a conversation to: the same
+    /// turns and cap as automatic assignment, whether or not the team has it on.
+    pub async fn pick_for_rule(&self, team: TeamId) -> Option<UserId> {
+        self.next(team, PickFor::Rule).await
+    }
+
+    async fn next(&self, team: TeamId, r#for: PickFor) -> Option<UserId> {
         let online = self.presence.online(team);
         if online.is_empty() {
             return None;
         }
-        match self.store.next_assignee(team, &online).await {
+        match self.store.next_assignee(team, &online, r#for).await {
             Ok(user) => user,
             Err(e) => {
                 tracing::warn!(%team, error = %e, "could not pick an agent to assign");

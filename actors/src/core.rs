@@ -10,6 +10,7 @@
 //! - `replies` (canned replies, and rendering a body through `templates` before it is sent);
 //! - `templates` (approved WhatsApp/SMS templates, synced from Twilio's Content API);
 //! - `assign` (automatic assignment: the team's setting; the thread actors ask it for an agent);
+//! - `automation` (business hours, automatic replies and rules; the thread actors fire them);
 //! - `labels` (the team's labels for conversations; putting them on one goes through `threads`),
 //!   `tab_counts` (the inbox tabs' counts, a short per-team cache).
 //! - `notifications` (stored per user; thread actors hand it the facts of their commits).
@@ -145,6 +146,8 @@ pub struct Core {
     pub lists: crate::lists::Lists,
     /// The team's automatic assignment setting (the thread actors use it to pick).
     pub assign: Arc<AutoAssign>,
+    /// Business hours, automatic replies and rules (the thread actors fire them).
+    pub automation: Arc<crate::automation::Automation>,
     /// CSV imports of contacts (big ones are owned tasks of this core).
     pub imports: crate::imports::Imports,
     pub accounts: Accounts,
@@ -207,6 +210,7 @@ impl Core {
         let teams = Arc::new(Teams::new(team_registry, tasks.clone()));
         let assign = Arc::new(AutoAssign::new(ports.store.clone(), ports.store.clone(), cluster.clone(), fanout.clone()));
 
+        let automation = crate::automation::Automation::new(ports.store.clone(), ports.store.clone(), fanout.clone());
         let notifications = crate::notifications::Notifications::new(ports.store.clone(), fanout.clone(), tasks.clone());
         let ctx = Arc::new(ThreadCtx {
             store: ports.store.clone(),
@@ -217,6 +221,7 @@ impl Core {
             guard: guard.clone(),
             schedule: schedule.clone(),
             assign: assign.clone(),
+            automation: automation.clone(),
             registry: thread_registry,
             tasks: tasks.clone(),
             shutdown: shutdown.clone(),
@@ -319,6 +324,7 @@ impl Core {
             lists,
             imports,
             assign,
+            automation,
             accounts,
             members,
             channels,

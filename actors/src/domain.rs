@@ -92,6 +92,12 @@ impl Priority {
 }
 
 text_enum!(
+    /// An automatic reply, each sent at most once per contact, channel and period: to a missed
+    /// call, to a message outside business hours, to the first message of a conversation.
+    AutoReplyKind { MissedCall = "missed_call", OutOfHours = "out_of_hours", FirstMessage = "first_message" }
+);
+
+text_enum!(
     /// Who a canned reply belongs to: the whole team (admins manage it) or one agent.
     ReplyScope { Team = "team", Personal = "personal" }
 );
@@ -799,6 +805,13 @@ pub mod event {
     /// changed.
     pub const FOLLOW_UP_CREATED: &str = "follow_up.created";
     pub const FOLLOW_UP_UPDATED: &str = "follow_up.updated";
+    /// Thread channel (ThreadEvent): an automation rule fired on an inbound message
+    /// (`{rule_id, name, message_id, actions, assigned_to}`).
+    pub const RULE_FIRED: &str = "rule.fired";
+    /// Team channel: the team's business hours or auto-replies changed (the hours' view).
+    pub const BUSINESS_HOURS_CHANGED: &str = "business_hours.changed";
+    /// Team channel: the team's automation rules changed (`{items}`, in order).
+    pub const RULES_CHANGED: &str = "rules.changed";
 }
 
 #[cfg(test)]

@@ -89,4 +89,6 @@ id_type!(
     FollowUpId,
     /// A campaign: one message to an audience.
     CampaignId,
+    /// A team's automation rule (when an inbound message …, do …).
+    RuleId,
 );

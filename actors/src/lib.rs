@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod assignment;
 pub mod audit;
+pub mod automation;
 pub mod campaigns;
 pub mod channels;
 pub mod clock;

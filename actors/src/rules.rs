@@ -574,12 +574,16 @@ pub fn resolve_mentions(body: &str, members: &[User], author: UserId) -> Vec<Use
 
 /// Automatic assignment: its setting, and which conversations want an agent.
 pub mod assignment;
+/// Automation rules: conditions on an inbound message, actions, matching, dry-run words.
+pub mod automation;
 /// Calls: their outcome from Twilio's words, channel voice settings, the missed-call reply.
 pub mod calls;
 /// Campaigns: their types, status moves, edits, skips and pace.
 pub mod campaigns;
 /// Follow-ups: notes, due times, the callback a missed call leaves.
 pub mod follow_ups;
+/// Business hours: open at an instant in the team's zone, the next change, the auto-replies.
+pub mod hours;
 /// CSV imports of contacts.
 pub mod import;
 /// Labels (names, colours, who manages them) and priority.

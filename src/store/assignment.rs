@@ -7,7 +7,7 @@ use super::{PgStore, op};
 use actors::DomainResult;
 use actors::domain::AutoAssignment;
 use actors::ids::*;
-use actors::ports::AssignmentStore;
+use actors::ports::{AssignmentStore, PickFor};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -41,18 +41,23 @@ impl AssignmentStore for PgStore {
         .await
     }
 
-    async fn next_assignee(&self, team: TeamId, online: &[UserId]) -> DomainResult<Option<UserId>> {
+    async fn next_assignee(&self, team: TeamId, online: &[UserId], r#for: PickFor) -> DomainResult<Option<UserId>> {
         let online: Vec<Uuid> = online.iter().map(|u| u.0).collect();
         op(async move {
             let mut tx = self.begin().await?;
-            let setting: Option<Option<i32>> =
-                sqlx::query_scalar("SELECT max_open_per_agent FROM team_auto_assignment WHERE team_id = $1 AND enabled FOR UPDATE")
-                    .bind(team.0)
-                    .fetch_optional(tx.conn())
-                    .await?;
-            let Some(cap) = setting else {
+            // The upsert locks the team's row (made, off, when missing) whoever picks: a rule's
+            // round robin and automatic assignment take the same turns.
+            let (enabled, cap): (bool, Option<i32>) = sqlx::query_as(
+                "INSERT INTO team_auto_assignment AS a (team_id) VALUES ($1)
+                 ON CONFLICT (team_id) DO UPDATE SET team_id = a.team_id
+                 RETURNING enabled, max_open_per_agent",
+            )
+            .bind(team.0)
+            .fetch_one(tx.conn())
+            .await?;
+            if r#for == PickFor::AutoAssignment && !enabled {
                 return Ok(None);
-            };
+            }
             let picked: Option<Uuid> = sqlx::query_scalar(
                 "UPDATE users SET last_auto_assigned_at = clock_timestamp()
                  WHERE id = (

@@ -6,6 +6,7 @@
 mod accounts;
 mod analytics;
 mod assignment;
+pub(crate) mod automation;
 mod campaigns;
 mod channels;
 mod contacts;

@@ -8,6 +8,7 @@
 mod api;
 mod api_tokens;
 mod assignment;
+mod automation;
 mod bad_input;
 mod calls;
 mod campaigns;

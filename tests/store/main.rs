@@ -1,6 +1,7 @@
 //! Store tests on a real database: the invariants the rest of the server leans on.
 
 mod assignment;
+mod automation;
 mod bad_input;
 mod calls;
 mod identities;

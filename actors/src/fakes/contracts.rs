@@ -6,9 +6,11 @@ use crate::error::DomainError;
 use crate::ports::AccountStore;
 use time::OffsetDateTime;
 
+mod automation;
 mod notifications;
 mod search;
 mod templates;
+pub use automation::automation;
 pub use notifications::notifications;
 pub use search::search;
 pub use templates::templates;
@@ -418,8 +420,10 @@ pub async fn lists_and_imports(store: &dyn crate::ports::Store, team: crate::ids
 /// picked. `users` are three members of `team`.
 pub async fn auto_assignment(store: &dyn crate::ports::Store, team: crate::ids::TeamId, users: [crate::ids::UserId; 3]) {
     use crate::domain::AutoAssignment;
+    use crate::ports::PickFor::{AutoAssignment as Auto, Rule};
     assert_eq!(store.auto_assignment(team).await.unwrap(), AutoAssignment::default());
-    assert_eq!(store.next_assignee(team, &users).await.unwrap(), None, "off: nobody is picked");
+    assert_eq!(store.next_assignee(team, &users, Auto).await.unwrap(), None, "off: nobody is picked");
+    assert!(store.next_assignee(team, &users[..1], Rule).await.unwrap() == Some(users[0]), "a rule picks while it is off");
     let on = AutoAssignment { enabled: true, max_open_per_agent: Some(5) };
     store.set_auto_assignment(team, on).await.unwrap();
     assert_eq!(store.auto_assignment(team).await.unwrap(), on);
@@ -427,18 +431,18 @@ pub async fn auto_assignment(store: &dyn crate::ports::Store, team: crate::ids::
     let online = &users[..2];
     let mut picks = Vec::new();
     for _ in 0..6 {
-        picks.push(store.next_assignee(team, online).await.unwrap().expect("an online member"));
+        picks.push(store.next_assignee(team, online, Auto).await.unwrap().expect("an online member"));
     }
     assert!(picks.windows(2).all(|w| w[0] != w[1]), "turns are taken: {picks:?}");
     for u in online {
         assert_eq!(picks.iter().filter(|p| *p == u).count(), 3);
     }
     // The third joins: having never been picked, they go first.
-    assert_eq!(store.next_assignee(team, &users).await.unwrap(), Some(users[2]));
-    assert_eq!(store.next_assignee(team, &[]).await.unwrap(), None, "nobody online");
-    assert_eq!(store.next_assignee(crate::ids::TeamId::new(), online).await.unwrap(), None, "not that team's members");
+    assert_eq!(store.next_assignee(team, &users, Auto).await.unwrap(), Some(users[2]));
+    assert_eq!(store.next_assignee(team, &[], Auto).await.unwrap(), None, "nobody online");
+    assert_eq!(store.next_assignee(crate::ids::TeamId::new(), online, Auto).await.unwrap(), None, "not that team's members");
     store.set_auto_assignment(team, AutoAssignment { enabled: false, ..on }).await.unwrap();
-    assert_eq!(store.next_assignee(team, online).await.unwrap(), None);
+    assert_eq!(store.next_assignee(team, online, Auto).await.unwrap(), None);
 }
 
 /// Triage: labels (unique names regardless of case, the team's only, deleted off every thread
@@ -544,7 +548,7 @@ pub async fn calls(store: &dyn crate::ports::Store, team: crate::ids::TeamId) {
 
     let (thread, _) = store.thread_for_inbound(team, channel.id, "+14155550123", None).await.unwrap();
     let contact = store.thread(team, thread).await.unwrap().contact.id;
-    let claim = ReplyClaim { channel: channel.id, contact, period: time::Duration::hours(6) };
+    let claim = ReplyClaim { kind: AutoReplyKind::MissedCall, channel: channel.id, contact, period: time::Duration::hours(6) };
     let call = |sid: String, outcome: CallOutcome, reply: Option<ReplyClaim>| NewCall {
         team,
         thread,

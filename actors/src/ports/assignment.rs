@@ -14,8 +14,19 @@ pub trait AssignmentStore: Send + Sync {
     /// Takes the agent the team's next unassigned conversation goes to: among `online` (active
     /// members of the team), those holding fewer open or pending conversations than the cap,
     /// the one picked longest ago (never picked first), who is marked as picked now. Picks of
-    /// one team take turns across nodes. `None` when the setting is off or nobody qualifies.
-    async fn next_assignee(&self, team: TeamId, online: &[UserId]) -> DomainResult<Option<UserId>>;
+    /// one team take turns across nodes. `None` when nobody qualifies, or when the setting is
+    /// off and the pick is `for` automatic assignment (a rule's round robin picks either way,
+    /// under the same cap and turns).
+    async fn next_assignee(&self, team: TeamId, online: &[UserId], r#for: PickFor) -> DomainResult<Option<UserId>>;
+}
+
+/// Who asks for a pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PickFor {
+    /// The team's automatic assignment (only while it is on).
+    AutoAssignment,
+    /// An automation rule's "assign round robin".
+    Rule,
 }
 
 /// Who is online now, on any node.

@@ -27,6 +27,7 @@ pub struct NewCall {
 /// "One automatic reply of this kind per contact per channel per period".
 #[derive(Clone, Copy, Debug)]
 pub struct ReplyClaim {
+    pub kind: AutoReplyKind,
     pub channel: ChannelId,
     pub contact: ContactId,
     pub period: time::Duration,

@@ -13,6 +13,7 @@ pub use crate::audit::{Actor, Client, NewAuditEntry};
 
 mod accounts;
 mod assignment;
+mod automation;
 mod bus;
 mod calls;
 mod campaigns;
@@ -29,6 +30,7 @@ mod threads;
 
 pub use accounts::*;
 pub use assignment::*;
+pub use automation::*;
 pub use bus::*;
 pub use calls::*;
 pub use campaigns::*;
@@ -152,6 +154,7 @@ pub trait Store:
     + ReplyStore
     + TemplateStore
     + AssignmentStore
+    + AutomationStore
     + LabelStore
     + ChannelStore
     + NotificationStore
@@ -168,6 +171,7 @@ impl<
         + ReplyStore
         + TemplateStore
         + AssignmentStore
+        + AutomationStore
         + LabelStore
         + ChannelStore
         + NotificationStore

@@ -248,6 +248,9 @@ pub trait ThreadWrites: Send + Sync {
     async fn adopt_sid(&self, message: MessageId, sid: &str) -> DomainResult<Option<Committed<Message>>>;
     /// Appends a `contact.updated` event (the contact's new brief) to a thread of the contact.
     async fn record_contact_change(&self, team: TeamId, thread: ThreadId, contact: &Contact) -> DomainResult<Committed<()>>;
+    /// Appends a `rule.fired` event (which rule, on which message, what it did) to the thread's
+    /// log: the automation's own line in the conversation.
+    async fn record_rule_fired(&self, team: TeamId, thread: ThreadId, data: serde_json::Value) -> DomainResult<Committed<()>>;
     /// Stores a campaign's message to one recipient quietly (the thread is not bumped and not
     /// unread), already claimed for the carrier, and links it to the recipient, only while
     /// `claim` is the recipient's current claim: `None` when it is not (nothing stored). The

@@ -10,7 +10,6 @@ use crate::domain::*;
 use crate::error::DomainResult;
 use crate::ports::*;
 use crate::rules;
-use crate::templates::{Template, TemplateContext};
 
 impl ThreadState {
     pub(super) async fn call(&mut self, mut call: NewCall, settings: ChannelSettings, created: bool) -> DomainResult<Option<Call>> {
@@ -19,7 +18,9 @@ impl ThreadState {
         // An opted-out caller gets nothing, and claims nothing.
         if missed && settings.missed_call_reply.is_some() && contact.opted_out_at.is_none() {
             call.reply =
-                Some(ReplyClaim { channel: self.summary.channel.id, contact: contact.id, period: rules::calls::reply_period(&settings) });
+                Some(ReplyClaim {
+                kind: AutoReplyKind::MissedCall,
+                channel: self.summary.channel.id, contact: contact.id, period: rules::calls::reply_period(&settings) });
         }
         let team = call.team;
         let Some(committed) = self.ctx.store.record_call(call).await? else { return Ok(None) };
@@ -38,40 +39,10 @@ impl ThreadState {
         }
         if recorded.reply_claimed
             && let Some(source) = &settings.missed_call_reply
-            && let Err(e) = self.auto_reply(source).await
+            && let Err(e) = self.auto_reply(source, "missed_call").await
         {
             tracing::warn!(thread = %self.id, error = %e, "the missed-call reply was not sent");
         }
         Ok(Some(recorded.call))
-    }
-
-    /// Sends an automatic reply (no author) rendered for the thread's contact.
-    async fn auto_reply(&mut self, source: &str) -> DomainResult<()> {
-        let team_id = self.summary.team_id;
-        let contact = self.ctx.store.contact(team_id, self.summary.contact.id).await?;
-        self.ctx.guard.allows(&contact.phone, contact.opted_out_at.is_some())?;
-        let team = self.ctx.store.team(team_id).await?;
-        let template = Template::parse(source).map_err(|e| e.invalid("missed_call_reply"))?;
-        let Some(body) = rules::calls::auto_reply_text(template.render(&TemplateContext::for_contact(&contact, &team))?) else {
-            return Ok(());
-        };
-        let committed = self
-            .ctx
-            .store
-            .create_outbound(NewOutbound {
-                team: team_id,
-                thread: self.id,
-                author: None,
-                body,
-                media_urls: vec![],
-                send_at: None,
-                cancel_on_reply: false,
-                content: None,
-            })
-            .await?;
-        let message = self.apply(committed);
-        metrics::counter!("switchboard_auto_replies_total", "kind" => "missed_call").increment(1);
-        self.spawn_send(message.id, None);
-        Ok(())
     }
 }

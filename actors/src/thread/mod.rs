@@ -6,11 +6,13 @@
 //! The actor never waits on the carrier: a send runs as an owned task that reports back with
 //! `SendFinished`, and the actor does not stop for idleness while one is out.
 
+mod automation;
 mod calls;
 mod campaign;
 mod follow_ups;
 mod send;
 
+pub use automation::Automated;
 pub use campaign::CampaignSend;
 pub use follow_ups::{FollowUpInput, FollowUpOp};
 
@@ -89,6 +91,9 @@ pub enum ThreadMsg {
     /// A campaign's runner claimed a recipient whose thread this is: store its message quietly
     /// and hand it to the carrier.
     CampaignSend(CampaignSend),
+    /// The team's automation claimed a reply and/or rules for an inbound message of this
+    /// thread: do them (once: the claims were taken before).
+    Automate(Box<Automated>),
     /// A send task is over. Dropped unhandled, it is told again to a fresh actor.
     SendFinished(SendReport),
     /// The scheduler's sweep found a send of ours waiting for the carrier since before `cutoff`.
@@ -209,6 +214,9 @@ pub struct ThreadCtx {
     pub schedule: Arc<Schedule>,
     /// Finds an agent for a conversation a customer's message left without one.
     pub assign: Arc<AutoAssign>,
+    /// The team's business hours, automatic replies and rules (a per-node cache), and the
+    /// claims that make them happen once.
+    pub automation: Arc<crate::automation::Automation>,
     pub registry: Arc<Registry<ThreadId, ThreadMsg>>,
     /// Owns the send tasks: shutdown waits for them.
     pub tasks: TaskTracker,
@@ -364,6 +372,10 @@ impl Actor for ThreadActor {
                     Err(DomainError::NotFound(_)) => None,
                     Err(e) => crash_reason(&e),
                 }
+            }
+            ThreadMsg::Automate(automated) => {
+                state.automated(*automated).await;
+                None
             }
             ThreadMsg::Retire => {
                 state.retire(&myself);
@@ -601,6 +613,8 @@ impl ThreadState {
                         Err(e) => tracing::warn!(thread = %self.id, error = %e, "could not assign the conversation"),
                     }
                 }
+                // The team's replies and rules, after the webhook's answer (an owned task).
+                self.automate(&value);
                 InboundOutcome::Stored(Box::new(Committed { value, events, thread }))
             }
             InboundOutcome::Duplicate => InboundOutcome::Duplicate,

@@ -5,6 +5,7 @@
 mod support;
 
 mod admission;
+mod automation;
 mod cluster;
 mod contacts;
 mod failures;

@@ -1,7 +1,8 @@
 //! Calls on threads and the voice settings of channels. A call's outcome is one row per CallSid
 //! (the primary key): the insert that finds the row takes nothing further, so a retried callback
 //! on any node writes nothing. The missed-call reply's once-per-period claim is a conditional
-//! upsert in the same transaction as the call.
+//! upsert in the same transaction as the call (`store::automation::claim_auto_reply`, shared
+//! with the out-of-hours and first-message replies).
 
 use super::events::{append_event, summary};
 use crate::store::{PgStore, StoreError, not_found, op};
@@ -150,22 +151,7 @@ async fn record_call(store: &PgStore, c: NewCall) -> Result<Option<Committed<Cal
     };
     let call = Call::from(row);
     let reply_claimed = match c.reply {
-        Some(claim) => {
-            // Free when never sent, or last sent before the period began; the row lock of the
-            // upsert orders concurrent claims on every node.
-            let claimed: Option<OffsetDateTime> = sqlx::query_scalar(
-                "INSERT INTO auto_replies AS a (channel_id, contact_id, kind, last_sent_at) VALUES ($1, $2, 'missed_call', now())
-                 ON CONFLICT (channel_id, contact_id, kind) DO UPDATE SET last_sent_at = now()
-                 WHERE a.last_sent_at <= now() - make_interval(secs => $3)
-                 RETURNING last_sent_at",
-            )
-            .bind(claim.channel.0)
-            .bind(claim.contact.0)
-            .bind(claim.period.as_seconds_f64())
-            .fetch_optional(tx.conn())
-            .await?;
-            claimed.is_some()
-        }
+        Some(claim) => crate::store::automation::claim_auto_reply(tx.conn(), claim).await?,
         None => false,
     };
     let missed = actors::rules::calls::missed(call.status);

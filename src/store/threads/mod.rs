@@ -178,6 +178,10 @@ impl ThreadWrites for PgStore {
         op(events::record_contact_change(self, team, thread, contact)).await
     }
 
+    async fn record_rule_fired(&self, team: TeamId, thread: ThreadId, data: serde_json::Value) -> DomainResult<Committed<()>> {
+        op(events::record_event(self, team, thread, event::RULE_FIRED, data)).await
+    }
+
     async fn create_campaign_message(&self, m: &CampaignMessage) -> DomainResult<Option<Committed<Message>>> {
         op(campaign::create_campaign_message(self, m)).await
     }

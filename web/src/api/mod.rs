@@ -3,6 +3,7 @@
 mod analytics;
 mod assignment;
 mod auth;
+mod automation;
 mod bulk;
 mod campaigns;
 mod channels;
@@ -92,6 +93,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/team/contact-fields", get(contacts::fields).put(contacts::set_fields))
         .route("/api/team/default-country", axum::routing::put(contacts::set_default_country))
         .route("/api/team/auto-assignment", get(assignment::get).put(assignment::set))
+        .route("/api/automation/hours", get(automation::hours).put(automation::set_hours))
+        .route("/api/automation/rules", get(automation::rules).post(automation::create))
+        .route("/api/automation/rules/order", axum::routing::put(automation::reorder))
+        .route("/api/automation/rules/dry-run", post(automation::dry_run))
+        .route("/api/automation/rules/{id}", axum::routing::put(automation::update).delete(automation::delete))
         .route("/api/threads", get(threads::list))
         .route("/api/threads/counts", get(threads::counts))
         .route("/api/threads/bulk", post(bulk::bulk))

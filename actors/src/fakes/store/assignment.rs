@@ -4,7 +4,7 @@ use super::MemoryStore;
 use crate::domain::*;
 use crate::error::DomainResult;
 use crate::ids::*;
-use crate::ports::AssignmentStore;
+use crate::ports::{AssignmentStore, PickFor};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -20,10 +20,13 @@ impl AssignmentStore for MemoryStore {
         Ok(())
     }
 
-    async fn next_assignee(&self, team: TeamId, online: &[UserId]) -> DomainResult<Option<UserId>> {
+    async fn next_assignee(&self, team: TeamId, online: &[UserId], r#for: PickFor) -> DomainResult<Option<UserId>> {
         self.enter("next_assignee").await?;
         let mut s = self.state();
-        let Some(setting) = s.auto_assignment.get(&team).copied().filter(|a| a.enabled) else { return Ok(None) };
+        let setting = s.auto_assignment.get(&team).copied().unwrap_or_default();
+        if r#for == PickFor::AutoAssignment && !setting.enabled {
+            return Ok(None);
+        }
         let open = |u: UserId| {
             s.threads
                 .values()

@@ -66,7 +66,7 @@ impl CallWrites for MemoryStore {
         s.calls.insert(c.call_sid, (c.team, call.clone()));
         let reply_claimed = match c.reply {
             Some(claim) => {
-                let key = (claim.channel, claim.contact, "missed_call");
+                let key = (claim.channel, claim.contact, claim.kind.as_str());
                 let free = s.auto_replies.get(&key).is_none_or(|last| *last <= at - claim.period);
                 if free {
                     s.auto_replies.insert(key, at);

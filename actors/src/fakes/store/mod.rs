@@ -17,6 +17,7 @@
 mod accounts;
 mod analytics;
 mod assignment;
+mod automation;
 mod calls;
 mod channels;
 mod contacts;
@@ -80,6 +81,7 @@ pub const METHODS: &[&str] = &[
     "cancel_scheduled",
     "fail_unknown",
     "record_contact_change",
+    "record_rule_fired",
     // ScheduleStore
     "due_before",
     "claim_due",
@@ -215,6 +217,16 @@ pub const METHODS: &[&str] = &[
     "mark_notifications_read",
     "notification_prefs",
     "set_notification_prefs",
+    // AutomationStore
+    "automation",
+    "set_business_hours",
+    "create_rule",
+    "update_rule",
+    "delete_rule",
+    "reorder_rules",
+    "recent_inbound",
+    "claim_firings",
+    "claim_auto_reply",
 ];
 
 /// All the store's ports, in memory.
@@ -303,6 +315,10 @@ struct State {
     /// Notifications with their fact keys, and preferences by user.
     notifications: Vec<notifications::Row>,
     notification_prefs: HashMap<UserId, crate::ports::NotificationPrefs>,
+    /// Teams' business hours, their rules, and each rule's firings (rule, message).
+    business_hours: HashMap<TeamId, crate::rules::hours::HoursSettings>,
+    rules: HashMap<RuleId, crate::rules::automation::Rule>,
+    firings: std::collections::HashSet<(RuleId, MessageId)>,
 }
 
 struct UserRow {

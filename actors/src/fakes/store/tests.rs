@@ -334,6 +334,13 @@ async fn triage_labels_priority_unread_marks_and_counts() {
     crate::fakes::contracts::triage(&s.store, &act(&s.user), s.thread).await;
 }
 
+/// The same contract as the Postgres store's (`tests/store/automation.rs`).
+#[tokio::test]
+async fn automation_rules_hours_and_claims() {
+    let s = seeded().await;
+    crate::fakes::contracts::automation(&s.store, &act(&s.user), s.thread).await;
+}
+
 /// The same contract as the Postgres store's (`tests/store/calls.rs`).
 #[tokio::test]
 async fn calls_are_recorded_once_and_replies_claimed_once_per_period() {

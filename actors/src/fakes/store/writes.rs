@@ -283,6 +283,14 @@ impl ThreadWrites for MemoryStore {
         let summary = s.team_summary(team, thread)?;
         Ok(Committed { value: (), events: vec![event], thread: summary })
     }
+
+    async fn record_rule_fired(&self, team: TeamId, thread: ThreadId, data: serde_json::Value) -> DomainResult<Committed<()>> {
+        self.enter("record_rule_fired").await?;
+        let mut s = self.state();
+        let event = s.append(team, thread, event::RULE_FIRED, None, None, data)?;
+        let summary = s.team_summary(team, thread)?;
+        Ok(Committed { value: (), events: vec![event], thread: summary })
+    }
 }
 
 impl State {
