@@ -216,7 +216,7 @@ impl AutomationStore for PgStore {
         let ids: Vec<Uuid> = ids.iter().map(|r| r.0).collect();
         op(async move {
             sqlx::query(
-                "UPDATE automation_rules r SET position = o.n - 1, updated_at = now()
+                "UPDATE automation_rules r SET position = o.n - 1
                  FROM unnest($2::uuid[]) WITH ORDINALITY AS o(id, n)
                  WHERE r.team_id = $1 AND r.id = o.id",
             )

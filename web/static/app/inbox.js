@@ -6,6 +6,7 @@
 // thread with an 'open-thread' event, or to close a deleted one with 'thread-deleted' (events.js),
 // instead of importing thread.js.
 
+import { buildHoursBadge } from './business-hours.js';
 import { h } from './dom.js';
 import { buildFollowUpsCard, buildMyFollowUps } from './follow-ups.js';
 import { emit, on } from './events.js';
@@ -74,7 +75,8 @@ function buildInbox() {
   listPane.prepend(h('div', { class: 'list-head' },
     h('button', { type: 'button', class: 'primary', 'data-testid': 'new-conversation-button', 'aria-keyshortcuts': 'c', title: 'New conversation (C)', onclick: newConversation },
       'New conversation', h('kbd', { class: 'kbd', 'aria-hidden': 'true' }, 'C')),
-    h('button', { type: 'button', class: 'ghost', 'data-testid': 'shortcuts-button', 'aria-keyshortcuts': '?', title: 'Keyboard shortcuts (?)', onclick: showShortcuts }, '?')));
+    h('button', { type: 'button', class: 'ghost', 'data-testid': 'shortcuts-button', 'aria-keyshortcuts': '?', title: 'Keyboard shortcuts (?)', onclick: showShortcuts }, '?'),
+    buildHoursBadge()));
   listPane.children[0].after(buildMyFollowUps());
   const threadPane = buildThreadPane();
   els.contactPane = buildContactPane();

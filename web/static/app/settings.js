@@ -2,14 +2,16 @@
 // webhook URLs to give Twilio, verified numbers of a trial account, team members (members.js:
 // roles, deactivation, removal, who is online, live from the team channel), labels
 // (labels-admin.js), invites (create, the open ones, re-send, revoke), automatic assignment
-// (assignment-settings.js) and the way to the audit log.
+// (assignment-settings.js), business hours (business-hours.js), rules (rules-admin.js) and the way to the audit log.
 
 import { api } from './api.js';
 import { assignmentCard } from './assignment-settings.js';
+import { hoursCard } from './business-hours.js';
 import { callSettingsButton } from './channel-calls.js';
 import { channelTag, h, toast } from './dom.js';
 import { labelsCard } from './labels-admin.js';
 import { invitesCard, membersCard } from './members.js';
+import { rulesCard } from './rules-admin.js';
 import { connect, pusher } from './realtime.js';
 import { isAdmin, main, me, team } from './session.js';
 
@@ -25,6 +27,8 @@ export async function startSettings() {
   const webhooks = h('div', { class: 'webhooks small' });
   const membersTable = membersCard();
   const assignment = assignmentCard();
+  const hours = hoursCard();
+  const rulesAdmin = rulesCard();
   const labelsAdmin = labelsCard();
 
   // --- Add a channel
@@ -186,6 +190,8 @@ export async function startSettings() {
       h('h3', null, 'Invite a teammate'), invForm, invResult,
       h('h3', null, 'Open invites'), invites.el),
     assignment.el,
+    hours.el,
+    rulesAdmin.el,
     h('section', { class: 'card', 'aria-labelledby': 'labels-title', 'data-testid': 'labels-card' },
       h('h2', { id: 'labels-title' }, 'Labels'),
       h('p', { class: 'muted small' }, 'Labels sort conversations (Billing, VIP, Bug…): anyone puts them on a conversation; admins add, rename, recolour and delete them.'),
@@ -200,7 +206,9 @@ export async function startSettings() {
     const channel = pusher.subscribe(`presence-team-${team.id || me.team_id}`);
     membersTable.bindLive(channel);
     assignment.bind(channel);
+    hours.bind(channel);
+    rulesAdmin.bind(channel);
     labelsAdmin.bindLive(channel);
   }
-  await Promise.all([loadChannels(), loadSettings(), assignment.load(), membersTable.load().then(() => invites.load()), labelsAdmin.load()]);
+  await Promise.all([loadChannels(), loadSettings(), assignment.load(), hours.load(), rulesAdmin.load(), membersTable.load().then(() => invites.load()), labelsAdmin.load()]);
 }
