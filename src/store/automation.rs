@@ -53,7 +53,10 @@ impl From<RuleRow> for Rule {
 /// Claims an automatic reply of `claim.kind` inside a transaction: free when never sent, or last
 /// sent before the period began; the row lock of the upsert orders concurrent claims on every
 /// node. True when claimed.
-pub(crate) async fn claim_auto_reply<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Postgres>, claim: ReplyClaim) -> Result<bool, StoreError> {
+pub(crate) async fn claim_auto_reply<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Postgres>,
+    claim: ReplyClaim,
+) -> Result<bool, StoreError> {
     let claimed: Option<OffsetDateTime> = sqlx::query_scalar(
         "INSERT INTO auto_replies AS a (channel_id, contact_id, kind, last_sent_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (channel_id, contact_id, kind) DO UPDATE SET last_sent_at = now()

@@ -37,7 +37,10 @@ async fn a_rule_assigns_and_labels_a_matching_inbound_once_across_two_nodes(_p: 
     });
     // Admins only; checked.
     assert_eq!(ben.client.post("/api/automation/rules", rule.clone()).await.0, 403);
-    let (status, err) = a.client.post("/api/automation/rules", json!({ "name": "x", "conditions": { "regex": "(" }, "actions": { "resolve": true } })).await;
+    let (status, err) = a
+        .client
+        .post("/api/automation/rules", json!({ "name": "x", "conditions": { "regex": "(" }, "actions": { "resolve": true } }))
+        .await;
     assert_eq!((status, err["error"]["field"].as_str()), (422, Some("conditions.regex")), "{err}");
     assert_eq!(a.client.post("/api/automation/rules", json!({ "name": "x", "sideways": 1 })).await.0, 422);
     let (status, created) = a.client.post("/api/automation/rules", rule).await;
@@ -81,7 +84,10 @@ async fn a_rule_assigns_and_labels_a_matching_inbound_once_across_two_nodes(_p: 
     // The dry run: of the two inbound messages, the refund matches.
     let (status, dry) = a
         .client
-        .post("/api/automation/rules/dry-run", json!({ "name": "try", "conditions": { "keywords": ["refund"] }, "actions": { "resolve": true } }))
+        .post(
+            "/api/automation/rules/dry-run",
+            json!({ "name": "try", "conditions": { "keywords": ["refund"] }, "actions": { "resolve": true } }),
+        )
         .await;
     assert_eq!(status, 200, "{dry}");
     assert_eq!(dry["scanned"], 2);
@@ -111,7 +117,8 @@ async fn business_hours_are_admin_only_checked_and_tell_whether_the_team_is_open
     assert_eq!(ben.client.put_json("/api/automation/hours", closed.clone()).await.0, 403);
     let (status, err) = a.client.put_json("/api/automation/hours", json!({ "enabled": true, "time_zone": "Mars/Olympus" })).await;
     assert_eq!((status, err["error"]["field"].as_str()), (422, Some("time_zone")), "{err}");
-    let (status, err) = a.client.put_json("/api/automation/hours", json!({ "weekly": { "mon": [{ "start": "9", "end": "17:00" }] } })).await;
+    let (status, err) =
+        a.client.put_json("/api/automation/hours", json!({ "weekly": { "mon": [{ "start": "9", "end": "17:00" }] } })).await;
     assert_eq!(status, 422, "{err}");
     let (status, set) = a.client.put_json("/api/automation/hours", closed).await;
     assert_eq!(status, 200, "{set}");

@@ -49,7 +49,9 @@ pub struct Conditions {
 pub enum Assign {
     /// The team's round robin among online agents (automatic assignment's pick).
     RoundRobin,
-    User { user_id: UserId },
+    User {
+        user_id: UserId,
+    },
 }
 
 /// What a rule does.
@@ -285,7 +287,12 @@ mod tests {
 
     #[test]
     fn drafts_are_checked() {
-        let ok = RuleDraft { name: " VIP ".into(), enabled: true, conditions: Conditions::default(), actions: Actions { resolve: true, ..Actions::default() } };
+        let ok = RuleDraft {
+            name: " VIP ".into(),
+            enabled: true,
+            conditions: Conditions::default(),
+            actions: Actions { resolve: true, ..Actions::default() },
+        };
         assert_eq!(draft(ok.clone()).unwrap().name, "VIP");
         let bad = |d: RuleDraft| draft(d).unwrap_err();
         assert!(matches!(bad(RuleDraft { name: " ".into(), ..ok.clone() }), DomainError::Invalid { field: "name", .. }));

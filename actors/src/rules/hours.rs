@@ -155,7 +155,9 @@ fn reply(field: &'static str, text: Option<String>) -> DomainResult<Option<Strin
 pub fn settings(mut s: HoursSettings) -> DomainResult<(HoursSettings, Schedule)> {
     s.out_of_hours_reply = reply("out_of_hours_reply", s.out_of_hours_reply)?;
     s.first_message_reply = reply("first_message_reply", s.first_message_reply)?;
-    for (field, hours) in [("out_of_hours_reply_hours", s.out_of_hours_reply_hours), ("first_message_reply_hours", s.first_message_reply_hours)] {
+    for (field, hours) in
+        [("out_of_hours_reply_hours", s.out_of_hours_reply_hours), ("first_message_reply_hours", s.first_message_reply_hours)]
+    {
         if !(1..=720).contains(&hours) {
             return Err(DomainError::invalid(field, "must be between 1 and 720"));
         }
@@ -177,7 +179,8 @@ pub fn settings(mut s: HoursSettings) -> DomainResult<(HoursSettings, Schedule)>
 /// The schedule of a setting (checked again when read back: a stored zone the database no
 /// longer knows is refused, never taken for UTC).
 pub fn schedule(s: &HoursSettings) -> DomainResult<Schedule> {
-    let tz = TimeZone::get(&s.time_zone).map_err(|_| DomainError::invalid("time_zone", "is not a known IANA time zone (e.g. Europe/Paris)"))?;
+    let tz =
+        TimeZone::get(&s.time_zone).map_err(|_| DomainError::invalid("time_zone", "is not a known IANA time zone (e.g. Europe/Paris)"))?;
     let mut days: [Vec<(i32, i32)>; 7] = Default::default();
     for (i, (field, intervals)) in s.weekly.days().into_iter().enumerate() {
         if intervals.len() > MAX_INTERVALS_PER_DAY {
@@ -360,8 +363,9 @@ mod tests {
         let (tidy, sched) = settings(s.clone()).unwrap();
         assert_eq!(tidy.holidays, vec!["2026-12-25"], "each once");
         assert!(!sched.is_open(datetime!(2026-12-25 12:00 UTC)));
-        assert!(sched.is_open(datetime!(2026-12-24 23:30 UTC)) == false, "Thursday 00:30 in Paris");
-        assert!(sched.is_open(datetime!(2026-12-25 23:30 UTC)) == false, "Saturday already in Paris");
+        assert!(!sched.is_open(datetime!(2026-12-24 23:30 UTC)), "00:30 on the 25th in Paris: the holiday");
+        assert!(!sched.is_open(datetime!(2026-12-25 23:30 UTC)), "Saturday already in Paris");
+        assert!(sched.is_open(datetime!(2027-01-01 00:30 UTC)), "Friday 01:30 in Paris, not a holiday");
         assert!(sched.is_open(datetime!(2027-01-01 12:00 UTC)), "a Friday that is not a holiday");
         s.holidays = vec!["25/12".into()];
         assert!(matches!(settings(s).unwrap_err(), DomainError::Invalid { field: "holidays", .. }));
@@ -371,13 +375,26 @@ mod tests {
     fn settings_are_checked() {
         let bad = |s: HoursSettings| settings(s).unwrap_err();
         let base = HoursSettings { enabled: true, ..HoursSettings::default() };
-        assert!(matches!(bad(HoursSettings { time_zone: "Mars/Olympus".into(), ..base.clone() }), DomainError::Invalid { field: "time_zone", .. }));
-        assert!(matches!(bad(HoursSettings { weekly: Week::every(&["mon"], "17:00", "09:00"), ..base.clone() }), DomainError::Invalid { field: "weekly.mon", .. }));
-        assert!(matches!(bad(HoursSettings { weekly: Week::every(&["tue"], "9:00", "17:00"), ..base.clone() }), DomainError::Invalid { field: "weekly.tue", .. }));
+        assert!(matches!(
+            bad(HoursSettings { time_zone: "Mars/Olympus".into(), ..base.clone() }),
+            DomainError::Invalid { field: "time_zone", .. }
+        ));
+        assert!(matches!(
+            bad(HoursSettings { weekly: Week::every(&["mon"], "17:00", "09:00"), ..base.clone() }),
+            DomainError::Invalid { field: "weekly.mon", .. }
+        ));
+        assert!(matches!(
+            bad(HoursSettings { weekly: Week::every(&["tue"], "9:00", "17:00"), ..base.clone() }),
+            DomainError::Invalid { field: "weekly.tue", .. }
+        ));
         let mut overlapping = base.clone();
-        overlapping.weekly.wed = vec![Interval { start: "09:00".into(), end: "12:00".into() }, Interval { start: "11:00".into(), end: "13:00".into() }];
+        overlapping.weekly.wed =
+            vec![Interval { start: "09:00".into(), end: "12:00".into() }, Interval { start: "11:00".into(), end: "13:00".into() }];
         assert!(matches!(bad(overlapping), DomainError::Invalid { field: "weekly.wed", .. }));
-        assert!(matches!(bad(HoursSettings { out_of_hours_reply: Some("{{ nope }}".into()), ..base.clone() }), DomainError::Invalid { field: "out_of_hours_reply", .. }));
+        assert!(matches!(
+            bad(HoursSettings { out_of_hours_reply: Some("{{ nope }}".into()), ..base.clone() }),
+            DomainError::Invalid { field: "out_of_hours_reply", .. }
+        ));
         assert!(matches!(bad(HoursSettings { first_message_reply_hours: 0, ..base.clone() }), DomainError::Invalid { .. }));
         let (s, _) = settings(HoursSettings { out_of_hours_reply: Some("  ".into()), ..base }).unwrap();
         assert_eq!(s.out_of_hours_reply, None, "blank is none");

@@ -17,10 +17,12 @@ impl ThreadState {
         let missed = rules::calls::missed(call.outcome);
         // An opted-out caller gets nothing, and claims nothing.
         if missed && settings.missed_call_reply.is_some() && contact.opted_out_at.is_none() {
-            call.reply =
-                Some(ReplyClaim {
+            call.reply = Some(ReplyClaim {
                 kind: AutoReplyKind::MissedCall,
-                channel: self.summary.channel.id, contact: contact.id, period: rules::calls::reply_period(&settings) });
+                channel: self.summary.channel.id,
+                contact: contact.id,
+                period: rules::calls::reply_period(&settings),
+            });
         }
         let team = call.team;
         let Some(committed) = self.ctx.store.record_call(call).await? else { return Ok(None) };

@@ -124,7 +124,10 @@ async fn a_matching_rule_fires_once_through_the_thread_s_actor() {
     let dry = w
         .core
         .automation
-        .dry_run(&w.team.agent, RuleDraft { name: "try".into(), enabled: true, conditions: rule.conditions.clone(), actions: rule.actions.clone() })
+        .dry_run(
+            &w.team.agent,
+            RuleDraft { name: "try".into(), enabled: true, conditions: rule.conditions.clone(), actions: rule.actions.clone() },
+        )
         .await
         .unwrap();
     assert_eq!((dry.scanned, dry.items.len()), (2, 1));

@@ -101,7 +101,13 @@ pub(super) async fn record_contact_change(
 }
 
 /// Appends one event the system wrote (no actor, every member sees it) to a thread's log.
-pub(super) async fn record_event(store: &PgStore, team: TeamId, thread: ThreadId, kind: &str, data: Value) -> Result<Committed<()>, StoreError> {
+pub(super) async fn record_event(
+    store: &PgStore,
+    team: TeamId,
+    thread: ThreadId,
+    kind: &str,
+    data: Value,
+) -> Result<Committed<()>, StoreError> {
     let mut tx = store.begin().await?;
     let event = append_event(&mut tx, team, thread, kind, None, None, data).await?;
     let summary = summary(tx.conn(), team, thread).await?;

@@ -33,7 +33,11 @@ pub async fn rules(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Js
 }
 
 /// `POST /api/automation/rules {name, enabled, conditions, actions}` (admins) → 201, last in order.
-pub async fn create(State(state): State<AppState>, Acting(_, by): Acting, Json(req): Json<RuleDraft>) -> ApiResult<(StatusCode, Json<Rule>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    Acting(_, by): Acting,
+    Json(req): Json<RuleDraft>,
+) -> ApiResult<(StatusCode, Json<Rule>)> {
     Ok((StatusCode::CREATED, Json(state.core.automation.create_rule(&by, req).await?)))
 }
 

@@ -19,7 +19,11 @@ function teamChannel() {
   return pusher ? pusher.subscribe(`presence-team-${team.id || me.team_id}`) : null;
 }
 
-/** The inbox's badge: hidden while open; "Outside business hours" while closed. */
+/** Shows the hours on the inbox's badge (set by `buildHoursBadge`). */
+let showOnBadge = null;
+
+/** The inbox's badge: hidden while open; "Outside business hours" while closed. Live once
+ * `bindHoursBadge` has run (after the socket connects). */
 export function buildHoursBadge() {
   const badge = h('p', { class: 'hours-badge', role: 'status', hidden: true, 'data-testid': 'outside-hours' }, 'Outside business hours');
   let timer = null;
@@ -38,10 +42,15 @@ export function buildHoursBadge() {
       if (err.status !== 401) timer = setTimeout(load, 60000);
     }
   }
-  const ch = teamChannel();
-  if (ch) ch.bind('business_hours.changed', (view) => show(view));
+  showOnBadge = show;
   load();
   return badge;
+}
+
+/** Follows an admin's change of the hours on the team channel (the inbox calls it once connected). */
+export function bindHoursBadge() {
+  const ch = teamChannel();
+  if (ch && showOnBadge) ch.bind('business_hours.changed', (view) => showOnBadge(view));
 }
 
 /** `"09:00–12:00, 13:00–17:00"` ↔ `[{start, end}]`. */

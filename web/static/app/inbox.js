@@ -6,7 +6,7 @@
 // thread with an 'open-thread' event, or to close a deleted one with 'thread-deleted' (events.js),
 // instead of importing thread.js.
 
-import { buildHoursBadge } from './business-hours.js';
+import { bindHoursBadge, buildHoursBadge } from './business-hours.js';
 import { h } from './dom.js';
 import { buildFollowUpsCard, buildMyFollowUps } from './follow-ups.js';
 import { emit, on } from './events.js';
@@ -39,6 +39,7 @@ export async function startInbox() {
   loadLabels().catch(() => {});
   renderAssigneeOptions();
   subscribeTeamAndUser();
+  bindHoursBadge();
   await loadThreads();
   const initial = boot.thread_id || (window.location.pathname.match(/^\/threads\/([^/]+)/) || [])[1];
   if (initial) {

@@ -49,10 +49,16 @@ pub async fn automation(store: &dyn Store, by: &Actor, thread: ThreadId) {
     let rules = store.automation(team).await.unwrap().rules;
     assert_eq!(rules.iter().map(|r| r.id).collect::<Vec<_>>(), vec![second.id, first.id]);
     assert_eq!(rules[1], Rule { position: 1, ..first.clone() }, "a rule reads back as stored");
-    let renamed = store.update_rule(team, first.id, &RuleDraft { name: "Refunds!".into(), enabled: false, ..draft("x", first.actions.clone()) }).await.unwrap();
+    let renamed = store
+        .update_rule(team, first.id, &RuleDraft { name: "Refunds!".into(), enabled: false, ..draft("x", first.actions.clone()) })
+        .await
+        .unwrap();
     assert_eq!((renamed.name.as_str(), renamed.enabled), ("Refunds!", false));
     let resolve = Actions { resolve: true, ..Actions::default() };
-    assert!(matches!(store.update_rule(TeamId::new(), first.id, &draft("x", resolve)).await, Err(DomainError::NotFound(_))), "another team's");
+    assert!(
+        matches!(store.update_rule(TeamId::new(), first.id, &draft("x", resolve)).await, Err(DomainError::NotFound(_))),
+        "another team's"
+    );
 
     // The recent inbound messages, newest first, with their contact's tags.
     let summary = store.thread(team, thread).await.unwrap();
@@ -86,7 +92,12 @@ pub async fn automation(store: &dyn Store, by: &Actor, thread: ThreadId) {
     assert_eq!(store.claim_firings(team, thread, recent[1].message_id, &[second.id]).await.unwrap(), vec![second.id]);
 
     // One automatic reply of a kind per period; kinds do not share it.
-    let claim = ReplyClaim { kind: AutoReplyKind::OutOfHours, channel: summary.channel.id, contact: summary.contact.id, period: time::Duration::hours(12) };
+    let claim = ReplyClaim {
+        kind: AutoReplyKind::OutOfHours,
+        channel: summary.channel.id,
+        contact: summary.contact.id,
+        period: time::Duration::hours(12),
+    };
     assert!(store.claim_auto_reply(claim).await.unwrap());
     assert!(!store.claim_auto_reply(claim).await.unwrap(), "within the period");
     assert!(store.claim_auto_reply(ReplyClaim { kind: AutoReplyKind::FirstMessage, ..claim }).await.unwrap());
@@ -99,4 +110,3 @@ pub async fn automation(store: &dyn Store, by: &Actor, thread: ThreadId) {
     assert!(audit.iter().any(|e| e.action == "rule.deleted" && e.target_id.as_deref() == Some(first.id.to_string().as_str())), "{audit:?}");
     assert_eq!(store.automation(team).await.unwrap().rules.len(), 1);
 }
-
