@@ -47,14 +47,15 @@ impl AssignmentStore for PgStore {
             let mut tx = self.begin().await?;
             // The upsert locks the team's row (made, off, when missing) whoever picks: a rule's
             // round robin and automatic assignment take the same turns.
-            let (enabled, cap): (bool, Option<i32>) = sqlx::query_as(
-                "INSERT INTO team_auto_assignment AS a (team_id) VALUES ($1)
+            let row: Option<(bool, Option<i32>)> = sqlx::query_as(
+                "INSERT INTO team_auto_assignment AS a (team_id) SELECT id FROM teams WHERE id = $1
                  ON CONFLICT (team_id) DO UPDATE SET team_id = a.team_id
                  RETURNING enabled, max_open_per_agent",
             )
             .bind(team.0)
-            .fetch_one(tx.conn())
+            .fetch_optional(tx.conn())
             .await?;
+            let Some((enabled, cap)) = row else { return Ok(None) };
             if r#for == PickFor::AutoAssignment && !enabled {
                 return Ok(None);
             }
