@@ -1,7 +1,8 @@
 // Automation in the browser (issue 14, parts 6 and 7): an admin edits the team's business hours
 // in Settings (closed all week, so it is outside business hours now), creates a rule, dry-runs
 // it against the recent inbound messages, and the inbox says "Outside business hours" — live:
-// when the admin opens the hours, the open inbox's badge goes away.
+// when the admin opens the hours, the open inbox's badge goes away; a matching message fires the
+// rule, shown in the conversation.
 //
 // Run: cd tests/browser && npm install && npm test (same needs as inbox.test.mjs).
 
@@ -92,4 +93,23 @@ describe('Business hours and rules in the browser', () => {
     await settings.locator('[data-testid="hours-state"]', { hasText: 'Open now.' }).waitFor({ timeout: WAIT });
     await badge.waitFor({ state: 'hidden', timeout: WAIT });
   });
+
+  it('a matching message fires the rule once, and the conversation shows it, live and after a reload', { timeout: 60_000 }, async () => {
+    const threads = await anaApi.expect(200, 'GET', '/api/threads');
+    const id = threads.items.find((t) => t.contact.phone === '+14155550172').id;
+    await inbox.goto(`${base}/threads/${id}`);
+    await inbox.locator('[data-testid="thread-view"]').waitFor({ timeout: WAIT });
+    await connected(inbox);
+    assert.equal(await inbox.locator('[data-testid="rule-fired"]').count(), 0, 'the rule came after the first refund');
+    await anaApi.expect(202, 'POST', '/api/simulator/inbound', { from: '+14155550172', channel: 'sms', body: 'Still waiting for my money back' });
+    const line = inbox.locator('[data-testid="rule-fired"]');
+    await line.waitFor({ timeout: WAIT });
+    assert.match(await line.textContent(), /Rule “Refunds are urgent”: set priority urgent/);
+    await inbox.reload();
+    await inbox.locator('[data-testid="rule-fired"]').waitFor({ timeout: WAIT });
+    assert.equal(await inbox.locator('[data-testid="rule-fired"]').count(), 1);
+    const thread = await anaApi.expect(200, 'GET', `/api/threads/${id}`);
+    assert.equal(thread.thread.priority, 'urgent');
+  });
 });
+

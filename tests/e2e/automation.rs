@@ -72,6 +72,8 @@ async fn a_rule_assigns_and_labels_a_matching_inbound_once_across_two_nodes(_p: 
     assert_eq!(row["assignee_id"], ben.id.as_str(), "{view}");
     assert_eq!(row["label_ids"], json!([label["id"]]), "{view}");
     assert_eq!(row["priority"], "high");
+    let (_, view) = a.client.get(&format!("/api/threads/{thread}")).await;
+    assert_eq!(view["rule_firings"].as_array().map(Vec::len), Some(1), "{view}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let events = fired(&a, &thread).await;
     assert_eq!(events.len(), 1, "once, on one node: {events:?}");

@@ -34,6 +34,13 @@ pub struct InboundSample {
     pub created_at: OffsetDateTime,
 }
 
+/// What the edge reads of automation.
+#[async_trait]
+pub trait AutomationReads: Send + Sync {
+    /// A thread's `rule.fired` events, oldest first (its newest 100): the thread view shows them.
+    async fn rule_firings(&self, team: TeamId, thread: ThreadId) -> DomainResult<Vec<crate::domain::ThreadEvent>>;
+}
+
 #[async_trait]
 pub trait AutomationStore: Send + Sync {
     /// The team's hours and rules, in one read.

@@ -96,6 +96,7 @@ pub trait Reads:
     + CallReads
     + FollowUpReads
     + SearchReads
+    + AutomationReads
 {
 }
 impl<
@@ -109,7 +110,8 @@ impl<
         + LabelReads
         + CallReads
         + FollowUpReads
-        + SearchReads,
+        + SearchReads
+        + AutomationReads,
 > Reads for T
 {
 }

@@ -115,6 +115,22 @@ pub(super) async fn record_event(
     Ok(Committed { value: (), events: vec![event], thread: summary })
 }
 
+/// A thread's newest 100 events of one type, oldest first (one statement).
+pub(super) async fn events_of_type(store: &PgStore, team: TeamId, thread: ThreadId, kind: &str) -> Result<Vec<ThreadEvent>, StoreError> {
+    let rows: Vec<EventRow> = sqlx::query_as(concat!(
+        "SELECT * FROM (SELECT ",
+        event_columns!(),
+        " FROM thread_events e WHERE e.team_id = $1 AND e.thread_id = $2 AND e.type = $3 AND e.audience IS NULL
+         ORDER BY e.seq DESC LIMIT 100) x ORDER BY e_seq"
+    ))
+    .bind(team.0)
+    .bind(thread.0)
+    .bind(kind)
+    .fetch_all(store.db())
+    .await?;
+    Ok(rows.into_iter().map(ThreadEvent::from).collect())
+}
+
 /// Events after `after` that `viewer` may see (one statement).
 pub(super) async fn events_after(
     store: &PgStore,

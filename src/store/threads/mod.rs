@@ -186,3 +186,10 @@ impl ThreadWrites for PgStore {
         op(campaign::create_campaign_message(self, m)).await
     }
 }
+
+#[async_trait]
+impl AutomationReads for PgStore {
+    async fn rule_firings(&self, team: TeamId, thread: ThreadId) -> DomainResult<Vec<ThreadEvent>> {
+        op(events::events_of_type(self, team, thread, event::RULE_FIRED)).await
+    }
+}

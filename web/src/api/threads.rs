@@ -98,9 +98,10 @@ pub async fn get(
     let calls = state.reads.calls(p.team.id, thread.id).await?;
     let filter = actors::ports::FollowUpFilter { thread: Some(thread.id), limit: 100, ..Default::default() };
     let follow_ups = state.reads.follow_ups(p.team.id, &filter).await?.items;
+    let rule_firings = state.reads.rule_firings(p.team.id, thread.id).await?;
     Ok(Json(json!({
         "thread": thread, "messages": page.items, "next_cursor": page.next_cursor, "notes": notes, "calls": calls,
-        "follow_ups": follow_ups,
+        "follow_ups": follow_ups, "rule_firings": rule_firings,
     })))
 }
 

@@ -4,6 +4,7 @@
 
 import { api } from './api.js';
 import { callItem } from './calls.js';
+import { ruleFiringItem } from './rule-firings.js';
 import { h, timeEl, toast } from './dom.js';
 import { PLACEHOLDER, fullTime, safeUrl, shortTime, toDate, toLocalInput } from './format.js';
 import { memberName } from './session.js';
@@ -50,6 +51,7 @@ export function renderMessages(scrollToEnd) {
   // Calls sit in the timeline among the messages, by time.
   const entries = sortedMessages().map((m) => ({ at: toDate(m.created_at), item: () => messageItem(m) }));
   for (const c of view.calls.values()) entries.push({ at: toDate(c.created_at), item: () => callItem(c) });
+  for (const e of view.ruleFirings.values()) entries.push({ at: toDate(e.created_at), item: () => ruleFiringItem(e) });
   entries.sort((a, b) => (a.at ? a.at.getTime() : 0) - (b.at ? b.at.getTime() : 0));
   const items = entries.map((e) => e.item());
   if (!items.length) items.push(h('li', { class: 'empty muted' }, 'No messages yet. Say hello below.'));

@@ -7,21 +7,10 @@
 import { api } from './api.js';
 import { h, toast } from './dom.js';
 import { labels, loadLabels, PRIORITIES } from './labels.js';
-import { loadMembers, memberName, membersList } from './session.js';
+import { describeActions } from './rule-firings.js';
+import { loadMembers, membersList } from './session.js';
 
 const split = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
-
-/** What a rule's actions do, in words. */
-export function describeActions(a) {
-  const out = [];
-  if (a.assign && a.assign.kind === 'round_robin') out.push('assign round robin');
-  if (a.assign && a.assign.kind === 'user') out.push(`assign to ${memberName(a.assign.user_id) || 'a member'}`);
-  for (const id of a.add_labels || []) out.push(`add label ${(labels.get(id) || {}).name || '?'}`);
-  if (a.priority) out.push(`set priority ${a.priority}`);
-  if (a.reply) out.push('reply with the template');
-  if (a.resolve) out.push('mark resolved');
-  return out.join(', ');
-}
 
 function describeConditions(c) {
   const out = [];

@@ -45,6 +45,7 @@ export function newView(id) {
     msgSeq: new Map(),
     notes: new Map(),
     calls: new Map(), // call_sid -> call
+    ruleFirings: new Map(), // seq -> rule.fired event
     followUps: new Map(), // id -> follow-up
     applied: new Set(),
     baseline: 0,

@@ -13,6 +13,7 @@ import { emit } from './events.js';
 import { applyLabelChanged, applyLabelDeleted } from './labels.js';
 import { loadThreads, removeThread, scheduleMarkRead, scheduleRenderList, upsertThread } from './list.js';
 import { upsertCall } from './calls.js';
+import { upsertRuleFiring } from './rule-firings.js';
 import { refreshMyFollowUps, upsertFollowUp } from './follow-ups.js';
 import { renderMessages, upsertMessage } from './messages.js';
 import { renderNotes, upsertNote } from './notes.js';
@@ -52,7 +53,7 @@ export function subscribeThread(id) {
     }
     renderViewers();
   });
-  for (const name of ['message.created', 'message.updated', 'note.created', 'thread.updated', 'contact.updated', 'call', 'follow_up.created', 'follow_up.updated']) {
+  for (const name of ['message.created', 'message.updated', 'note.created', 'thread.updated', 'contact.updated', 'call', 'follow_up.created', 'follow_up.updated', 'rule.fired']) {
     ch.bind(name, (data) => onThreadEvent(data, name, id));
   }
   // Not a ThreadEvent (no seq): the thread and its log are gone, so it is applied even mid-load.
@@ -116,6 +117,8 @@ export function applyEvent(ev, name) {
     applyContactChange(data);
   } else if (type === 'call') {
     if (upsertCall(data)) renderMessages(true);
+  } else if (type === 'rule.fired') {
+    if (upsertRuleFiring(ev)) renderMessages(false);
   } else if (type === 'follow_up.created' || type === 'follow_up.updated') {
     upsertFollowUp(data);
   }

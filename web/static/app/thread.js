@@ -7,6 +7,7 @@
 import { api, qs } from './api.js';
 import { h, toast } from './dom.js';
 import { upsertCall } from './calls.js';
+import { upsertRuleFiring } from './rule-firings.js';
 import { renderFollowUps } from './follow-ups.js';
 import { buildComposer, clearComposer, setComposerChannel } from './composer.js';
 import { loadContact } from './contact.js';
@@ -121,6 +122,7 @@ export async function openThread(id, push, focus) {
   }
   for (const n of data.notes || []) view.notes.set(n.id, n);
   for (const c of data.calls || []) upsertCall(c);
+  for (const e of data.rule_firings || []) upsertRuleFiring(e);
   for (const f of data.follow_ups || []) view.followUps.set(f.id, f);
   renderFollowUps();
   view.nextCursor = data.next_cursor || null;

@@ -34,6 +34,17 @@ impl super::State {
 }
 
 #[async_trait]
+impl AutomationReads for MemoryStore {
+    async fn rule_firings(&self, team: TeamId, thread: ThreadId) -> DomainResult<Vec<ThreadEvent>> {
+        self.enter("rule_firings").await?;
+        let s = self.state();
+        let fired: Vec<ThreadEvent> =
+            s.events.get(&thread).into_iter().flatten().filter(|e| e.team_id == team && e.kind == event::RULE_FIRED).cloned().collect();
+        Ok(fired[fired.len().saturating_sub(100)..].to_vec())
+    }
+}
+
+#[async_trait]
 impl AutomationStore for MemoryStore {
     async fn automation(&self, team: TeamId) -> DomainResult<StoredAutomation> {
         self.enter("automation").await?;

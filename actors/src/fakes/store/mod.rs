@@ -217,7 +217,8 @@ pub const METHODS: &[&str] = &[
     "mark_notifications_read",
     "notification_prefs",
     "set_notification_prefs",
-    // AutomationStore
+    // AutomationReads / AutomationStore
+    "rule_firings",
     "automation",
     "set_business_hours",
     "create_rule",
