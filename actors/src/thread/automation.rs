@@ -44,6 +44,9 @@ struct Arrived {
 impl ThreadState {
     /// Starts the automation of a stored inbound message, off the actor.
     pub(super) fn automate(&self, message: &Message) {
+        if self.ctx.automation.known_idle(self.summary.team_id) {
+            return;
+        }
         let arrived = Arrived {
             team: self.summary.team_id,
             thread: self.id,
