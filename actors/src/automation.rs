@@ -112,7 +112,7 @@ impl Automation {
     /// Whether this node knows (from a fresh copy) that the team's inbound messages have nothing
     /// to do here: the thread actor then spawns nothing.
     pub fn known_idle(&self, team: TeamId) -> bool {
-        self.cache.get(&team).is_some_and(|a| !a.acts_on_inbound())
+        self.cache.fresh(&team).is_some_and(|a| !a.acts_on_inbound())
     }
 
     /// The team's hours, and whether it is open now.
