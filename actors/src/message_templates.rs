@@ -170,8 +170,7 @@ impl MessageTemplates {
         id: TemplateId,
         values: BTreeMap<String, String>,
     ) -> DomainResult<Rendered> {
-        let (template, values) = self.values(by, team, thread, id, values).await?;
-        ContentBody::parse(&template.body).map_err(|e| e.invalid("body"))?.render(&values)
+        Ok(self.render(by, team, thread, id, values).await?.2)
     }
 
     /// What to store and send for template `id` to `thread`: 422 `missing_variables` while a
@@ -184,10 +183,25 @@ impl MessageTemplates {
         id: TemplateId,
         values: BTreeMap<String, String>,
     ) -> DomainResult<TemplateSend> {
-        let (template, values) = self.values(by, team, thread, id, values).await?;
-        let text = ContentBody::parse(&template.body).map_err(|e| e.invalid("body"))?.render(&values)?.complete()?;
+        let (template, values, rendered) = self.render(by, team, thread, id, values).await?;
+        let text = rendered.complete()?;
         let content = template.content_sid.map(|sid| ContentRef { sid, variables: values });
         Ok(TemplateSend { text, content })
+    }
+
+    /// Template `id`, its values for `thread` and its text rendered with them (missing values
+    /// listed, not refused).
+    async fn render(
+        &self,
+        by: &User,
+        team: &Team,
+        thread: ThreadId,
+        id: TemplateId,
+        values: BTreeMap<String, String>,
+    ) -> DomainResult<(MessageTemplate, BTreeMap<String, String>, Rendered)> {
+        let (template, values) = self.values(by, team, thread, id, values).await?;
+        let rendered = ContentBody::parse(&template.body).map_err(|e| e.invalid("body"))?.render(&values)?;
+        Ok((template, values, rendered))
     }
 
     /// The template and its values for `thread`: the sender's, then each default rendered for

@@ -66,6 +66,25 @@ impl TemplateReads for MemoryStore {
     }
 }
 
+/// A new template of `team` made by `by` from `f`.
+fn new_template(team: TeamId, by: UserId, f: TemplateFields) -> MessageTemplate {
+    let at = now();
+    let mut t = MessageTemplate {
+        id: TemplateId::new(),
+        team_id: team,
+        name: String::new(),
+        channel_kind: f.channel_kind,
+        content_sid: None,
+        body: String::new(),
+        variables: vec![],
+        created_by: Some(by),
+        created_at: at,
+        updated_at: at,
+    };
+    apply(&mut t, f);
+    t
+}
+
 #[async_trait]
 impl TemplateWrites for MemoryStore {
     async fn create_template(&self, team: TeamId, by: UserId, f: TemplateFields) -> DomainResult<MessageTemplate> {
@@ -74,20 +93,7 @@ impl TemplateWrites for MemoryStore {
         if s.sid_taken(team, &f.content_sid, None) {
             return Err(DomainError::Conflict("a template with this Content sid already exists".into()));
         }
-        let at = now();
-        let mut t = MessageTemplate {
-            id: TemplateId::new(),
-            team_id: team,
-            name: String::new(),
-            channel_kind: f.channel_kind,
-            content_sid: None,
-            body: String::new(),
-            variables: vec![],
-            created_by: Some(by),
-            created_at: at,
-            updated_at: at,
-        };
-        apply(&mut t, f);
+        let t = new_template(team, by, f);
         s.templates.insert(t.id, t.clone());
         Ok(t)
     }
@@ -131,23 +137,7 @@ impl TemplateWrites for MemoryStore {
                     t
                 }
                 Some(_) => continue,
-                None => {
-                    let at = now();
-                    let mut t = MessageTemplate {
-                        id: TemplateId::new(),
-                        team_id: team,
-                        name: String::new(),
-                        channel_kind: f.channel_kind,
-                        content_sid: None,
-                        body: String::new(),
-                        variables: vec![],
-                        created_by: Some(by),
-                        created_at: at,
-                        updated_at: at,
-                    };
-                    apply(&mut t, f);
-                    t
-                }
+                None => new_template(team, by, f),
             };
             s.templates.insert(t.id, t.clone());
             changed.push(t);
