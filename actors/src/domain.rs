@@ -449,6 +449,27 @@ pub struct Message {
     pub read_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The approved template it is sent with (Twilio's `ContentSid` and variables); absent for
+    /// free-form and inbound messages. A retry sends it again the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<ContentRef>,
+}
+
+/// What a template send carries to the carrier: Twilio's `ContentSid` and the values of its
+/// `ContentVariables` (a JSON object of strings keyed by the template's keys).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContentRef {
+    pub sid: String,
+    pub variables: std::collections::BTreeMap<String, String>,
+}
+
+impl ContentRef {
+    /// `ContentVariables` as Twilio expects it: a JSON object string, such as
+    /// `{"1":"Ada","2":"#1042"}`; `None` when the template has no variables (the parameter is
+    /// then left out).
+    pub fn variables_json(&self) -> Option<String> {
+        (!self.variables.is_empty()).then(|| serde_json::to_string(&self.variables).expect("a map of strings serializes"))
+    }
 }
 
 /// An internal note on a thread.

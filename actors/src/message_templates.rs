@@ -51,6 +51,14 @@ pub struct TemplateSend {
     pub content: Option<ContentRef>,
 }
 
+/// Whom a template is rendered for: a conversation, or a contact on a kind of channel (the
+/// first message of a new conversation, whose thread may not exist yet).
+#[derive(Clone, Copy, Debug)]
+pub enum TemplateTarget {
+    Thread(ThreadId),
+    Contact(ContactId, ChannelKind),
+}
+
 /// What a sync did.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SyncReport {
@@ -160,63 +168,72 @@ impl MessageTemplates {
         Ok(SyncReport { synced: changed.len(), skipped })
     }
 
-    /// Template `id` rendered for `thread` with the sender's `values` (defaults for the rest),
+    /// Template `id` rendered for `to` with the sender's `values` (defaults for the rest),
     /// without checking that every value is there: the picker's preview.
     pub async fn preview(
         &self,
         by: &User,
         team: &Team,
-        thread: ThreadId,
+        to: TemplateTarget,
         id: TemplateId,
         values: BTreeMap<String, String>,
     ) -> DomainResult<Rendered> {
-        Ok(self.render(by, team, thread, id, values).await?.2)
+        Ok(self.render(by, team, to, id, values).await?.2)
     }
 
-    /// What to store and send for template `id` to `thread`: 422 `missing_variables` while a
+    /// What to store and send for template `id` to `to`: 422 `missing_variables` while a
     /// value is missing, 422 `template_id` when the template is for another kind of channel.
     pub async fn for_send(
         &self,
         by: &User,
         team: &Team,
-        thread: ThreadId,
+        to: TemplateTarget,
         id: TemplateId,
         values: BTreeMap<String, String>,
     ) -> DomainResult<TemplateSend> {
-        let (template, values, rendered) = self.render(by, team, thread, id, values).await?;
+        let (template, values, rendered) = self.render(by, team, to, id, values).await?;
         let text = rendered.complete()?;
         let content = template.content_sid.map(|sid| ContentRef { sid, variables: values });
         Ok(TemplateSend { text, content })
     }
 
-    /// Template `id`, its values for `thread` and its text rendered with them (missing values
+    /// Template `id`, its values for `to` and its text rendered with them (missing values
     /// listed, not refused).
     async fn render(
         &self,
         by: &User,
         team: &Team,
-        thread: ThreadId,
+        to: TemplateTarget,
         id: TemplateId,
         values: BTreeMap<String, String>,
     ) -> DomainResult<(MessageTemplate, BTreeMap<String, String>, Rendered)> {
-        let (template, values) = self.values(by, team, thread, id, values).await?;
+        let (template, values) = self.values(by, team, to, id, values).await?;
         let rendered = ContentBody::parse(&template.body).map_err(|e| e.invalid("body"))?.render(&values)?;
         Ok((template, values, rendered))
     }
 
-    /// The template and its values for `thread`: the sender's, then each default rendered for
-    /// the conversation.
+    /// The template and its values for `to`: the sender's, then each default rendered for the
+    /// contact. A template for another kind of channel is refused; another team's thread or
+    /// contact is "not found".
     async fn values(
         &self,
         by: &User,
         team: &Team,
-        thread: ThreadId,
+        to: TemplateTarget,
         id: TemplateId,
         given: BTreeMap<String, String>,
     ) -> DomainResult<(MessageTemplate, BTreeMap<String, String>)> {
         let template = self.store.template(team.id, id).await?;
-        let summary = self.store.thread(team.id, thread).await?;
-        rules::fits(&template, summary.channel.kind)?;
+        // A new conversation's contact is loaded now (it must exist); a thread's only when a
+        // default needs it.
+        let (contact_id, mut contact, kind) = match to {
+            TemplateTarget::Thread(thread) => {
+                let summary = self.store.thread(team.id, thread).await?;
+                (summary.contact.id, None, summary.channel.kind)
+            }
+            TemplateTarget::Contact(id, kind) => (id, Some(self.store.contact(team.id, id).await?), kind),
+        };
+        rules::fits(&template, kind)?;
         let mut values = rules::values(&template, given)?;
         values.retain(|_, v| !v.trim().is_empty());
         let defaults: Vec<(&String, &String)> = template
@@ -226,7 +243,10 @@ impl MessageTemplates {
             .filter_map(|v| v.default.as_ref().map(|d| (&v.key, d)))
             .collect();
         if !defaults.is_empty() {
-            let contact = self.store.contact(team.id, summary.contact.id).await?;
+            let contact = match contact.take() {
+                Some(contact) => contact,
+                None => self.store.contact(team.id, contact_id).await?,
+            };
             let context = TemplateContext::for_message(&contact, by, team);
             for (key, default) in defaults {
                 let rendered = Template::parse(default).map_err(|e| e.invalid("variables"))?.render(&context)?;

@@ -100,8 +100,8 @@ impl Draft {
     }
 }
 
-/// The draft that retries a failed send: a new message with the failed one's body and media
-/// (the failed one is kept). Only an outbound message that failed or was undelivered can be
+/// The draft that retries a failed send: a new message with the failed one's body, media and
+/// approved template, if any (the failed one is kept). Only an outbound message that failed or was undelivered can be
 /// retried (Conflict otherwise: it was sent, or is still on its way).
 pub fn retry_draft(failed: &crate::domain::Message) -> DomainResult<Draft> {
     use crate::domain::{Direction, MessageStatus};
@@ -113,7 +113,7 @@ pub fn retry_draft(failed: &crate::domain::Message) -> DomainResult<Draft> {
         media_urls: failed.media.iter().map(|m| m.url.clone()).collect(),
         send_at: None,
         cancel_on_reply: false,
-        content: None,
+        content: failed.content.clone(),
     })
 }
 

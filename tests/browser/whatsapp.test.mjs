@@ -4,7 +4,8 @@
 // "Window closes in 23 h 59 m" and Send comes back. The Templates button lists the team's
 // approved WhatsApp templates; picking one shows a field per variable and a preview rendered for
 // the conversation (a default fills {{1}} with the contact's first name), and "Send template"
-// puts the rendered text in the thread, which the simulated carrier delivers.
+// puts the rendered text in the thread, which the simulated carrier delivers. A new WhatsApp
+// conversation (New conversation dialog, a new number) starts with a template the same way.
 //
 // Run: cd tests/browser && npm install && npm test (same needs as inbox.test.mjs).
 
@@ -105,5 +106,37 @@ describe('WhatsApp window and templates in the browser', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(last && last.status, 'delivered', JSON.stringify(last));
+  });
+
+  it('a new WhatsApp conversation starts with a template from the New conversation dialog', { timeout: 60_000 }, async () => {
+    await page.goto(`${base}/`);
+    await connected(page);
+    await page.locator('[data-testid="new-conversation-button"]').click();
+    const dialog = page.locator('[data-testid="new-conversation"]');
+    await dialog.waitFor({ timeout: WAIT });
+    await page.locator('[data-testid="nc-to"]').fill('+14155550199');
+    await page.locator('[data-testid="nc-result"]').first().click();
+    await page.locator('[data-testid="nc-name"]').fill('Mia Chen');
+    await page.locator('label[for="nc-ch-whatsapp"]').click();
+    await page.locator('[data-testid="nc-whatsapp-hint"]').waitFor({ state: 'visible', timeout: WAIT });
+
+    await dialog.locator('[data-testid="templates-button"]').click();
+    const options = dialog.locator('[data-testid="template-option"]');
+    await options.first().waitFor({ timeout: WAIT });
+    assert.deepEqual(await options.evaluateAll((els) => els.map((e) => e.dataset.name)), ['order_ready'], 'WhatsApp templates only');
+    await options.first().click();
+    // No contact yet: the template as written; its default is filled in when it is sent.
+    assert.equal(await dialog.locator('[data-testid="template-preview"]').textContent(), 'Hi {{1}}, your order {{2}} is ready.');
+    await dialog.locator('[data-testid="template-variable"][data-key="2"]').fill('#7');
+    await page.screenshot({ path: path.join(SHOTS, 'whatsapp-new-conversation-template.png') });
+    await dialog.locator('[data-testid="template-send"]').click();
+
+    await dialog.waitFor({ state: 'detached', timeout: WAIT });
+    const sent = page.locator('[data-testid="message"]').filter({ has: page.getByText('Hi Mia, your order #7 is ready.', { exact: true }) });
+    await sent.waitFor({ timeout: WAIT });
+    assert.equal(await sent.locator('[data-testid="message-template"]').textContent(), 'Template', 'marked as a template message');
+    const contacts = await anaApi.expect(200, 'GET', '/api/contacts?search=%2B14155550199');
+    assert.equal(contacts.items.length, 1, 'the contact was created once');
+    assert.equal(contacts.items[0].name, 'Mia Chen');
   });
 });

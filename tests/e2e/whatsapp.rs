@@ -2,7 +2,8 @@
 //! send before anything reaches Twilio, an approved template (synced from a fake Content API)
 //! goes out with `ContentSid` + `ContentVariables` and shows its rendered text in the thread, an
 //! inbound message opens the window live, and a scheduled message that comes due after the
-//! window closed fails without a carrier request.
+//! window closed fails without a carrier request. A new conversation starts with a template (by
+//! contact and channel), and a failed template message is retried as the template.
 
 use crate::support::content_api::{serves_contents, text_content};
 use crate::support::twilio::*;
@@ -11,7 +12,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
-use wiremock::MockServer;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
 
 const PHONE: &str = "+447911123456";
 
@@ -172,4 +174,80 @@ async fn wait_for_status_within(a: &Agent, thread: &str, id: &str, status: &str,
         assert!(tokio::time::Instant::now() < deadline, "message {id} never became {status}: {msg}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A first WhatsApp message to a contact (no thread yet, so no window): free-form is refused,
+/// an approved template goes (previewed and sent by contact and channel), and when the carrier
+/// refuses it, the retry sends the same template again, never the rendered text as free-form.
+#[sqlx::test]
+async fn a_new_whatsapp_conversation_starts_with_a_template_and_its_retry_is_the_template_again(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let twilio = MockServer::start().await;
+    let server = TestServer::start_with(&opts, |c| c.twilio_api_base = twilio.uri()).await;
+    let a = server.admin("Alice").await;
+    let account = Account::new();
+    add_channel(&a, "whatsapp", &account, None).await;
+    let (status, contact) = a.client.post("/api/contacts", json!({ "name": "Kenji Tanaka", "phone": PHONE })).await;
+    assert_eq!(status, 201, "{contact}");
+    let sid = content_sid();
+    let vars = json!([{ "key": "1", "default": "{{contact.first_name}}" }, { "key": "2", "example": "#1" }]);
+    let (status, template) = a
+        .client
+        .post("/api/templates", json!({ "name": "welcome", "channel_kind": "whatsapp", "content_sid": sid, "body": "Hi {{1}}, about {{2}}.", "variables": vars }))
+        .await;
+    assert_eq!(status, 201, "{template}");
+    let to = json!({ "contact_id": contact["id"], "channel": "whatsapp" });
+
+    // The preview for the contact fills the default in and lists what is missing.
+    let mut preview = to.clone();
+    preview["variables"] = json!({});
+    let (status, r) = a.client.post(&format!("/api/templates/{}/preview", template["id"].as_str().unwrap()), preview).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["text"], "Hi Kenji, about {{2}}.", "{r}");
+    assert_eq!(r["missing"], json!(["2"]), "{r}");
+
+    // Free-form: the window was never opened.
+    let mut free = to.clone();
+    free["body"] = json!("Hello!");
+    let (status, body) = a.client.post("/api/messages", free).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "window_closed", "{body}");
+
+    // The carrier refuses the first request, then accepts.
+    Mock::given(method("POST"))
+        .and(path(account.messages_path()))
+        .respond_with(refused(400, 21211, "Invalid 'To' Phone Number"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&twilio)
+        .await;
+    accepts_sends(&account).mount(&twilio).await;
+    let mut send = to.clone();
+    send["template_id"] = template["id"].clone();
+    send["variables"] = json!({ "2": "order #1042" });
+    let (status, msg) = a.client.post("/api/messages", send).await;
+    assert_eq!(status, 201, "{msg}");
+    assert_eq!(msg["body"], "Hi Kenji, about order #1042.");
+    assert_eq!(msg["content"], json!({ "sid": sid, "variables": { "1": "Kenji", "2": "order #1042" } }), "{msg}");
+    let thread = msg["thread_id"].as_str().unwrap().to_owned();
+    let failed = wait_for_status(&a, &thread, msg["id"].as_str().unwrap(), "failed").await;
+    assert_eq!(failed["content"], msg["content"], "the failed message keeps its template: {failed}");
+
+    let (status, retried) = a.client.post(&format!("/api/messages/{}/retry", msg["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!(status, 201, "{retried}");
+    assert_ne!(retried["id"], msg["id"]);
+    assert_eq!(retried["content"], msg["content"], "{retried}");
+    wait_for_status(&a, &thread, retried["id"].as_str().unwrap(), "sent").await;
+
+    let posts: Vec<Form> = twilio.received_requests().await.unwrap().iter().filter(|r| r.method.as_str() == "POST").map(form_of).collect();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    for form in &posts {
+        let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("ContentSid").as_deref(), Some(sid.as_str()), "{form:?}");
+        let variables: Value = serde_json::from_str(&get("ContentVariables").expect("ContentVariables")).unwrap();
+        assert_eq!(variables, json!({ "1": "Kenji", "2": "order #1042" }));
+        assert_eq!(get("Body"), None, "never the rendered text as free-form: {form:?}");
+    }
+    let (_, messages) = thread_view(&a, &thread).await;
+    assert_eq!(messages.len(), 2, "the failed one is kept: {messages:?}");
+    server.stop().await;
 }

@@ -44,8 +44,11 @@ async fn an_inbound_message_opens_the_window_and_a_template_send_keeps_its_conte
         cancel_on_reply: false,
         content: Some(content.clone()),
     };
-    let msg = store.create_outbound(new).await.unwrap().value;
+    let created = store.create_outbound(new).await.unwrap();
+    assert_eq!(created.value.content, Some(content.clone()), "the message keeps its template");
+    assert_events_match(store, &p, &created).await;
+    let msg = created.value;
     let out = store.begin_send(msg.id).await.unwrap().expect("waiting for the carrier");
-    assert_eq!((out.content, out.last_inbound_at), (Some(content), Some(at)));
+    assert_eq!((out.message.content, out.last_inbound_at), (Some(content), Some(at)));
     assert_eq!(out.message.body, "Hi Ana", "the thread shows the rendered text");
 }

@@ -149,8 +149,6 @@ pub struct Outgoing {
     pub channel: Channel,
     pub to: String,
     pub opted_out: bool,
-    /// The template it is sent with, if any.
-    pub content: Option<crate::rules::message_templates::ContentRef>,
     /// When the contact last wrote (the WhatsApp window).
     pub last_inbound_at: Option<OffsetDateTime>,
 }

@@ -65,22 +65,7 @@ pub struct TemplateFields {
     pub variables: Vec<TemplateVariable>,
 }
 
-/// What a template send carries to the carrier: Twilio's `ContentSid` and the values of its
-/// `ContentVariables` (a JSON object of strings keyed by the template's keys).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ContentRef {
-    pub sid: String,
-    pub variables: BTreeMap<String, String>,
-}
-
-impl ContentRef {
-    /// `ContentVariables` as Twilio expects it: a JSON object string, such as
-    /// `{"1":"Ada","2":"#1042"}`; `None` when the template has no variables (the parameter is
-    /// then left out).
-    pub fn variables_json(&self) -> Option<String> {
-        (!self.variables.is_empty()).then(|| serde_json::to_string(&self.variables).expect("a map of strings serializes"))
-    }
-}
+pub use crate::domain::ContentRef;
 
 /// A name: 1 to 100 characters, trimmed.
 pub fn name(text: &str) -> DomainResult<String> {

@@ -116,7 +116,7 @@ pub(super) async fn deliver(ctx: &ThreadCtx, message: MessageId) -> Option<SendO
     }
     // A free-form WhatsApp message that came due (scheduled, or waiting) after the window closed
     // fails here, without a carrier request: Twilio would only fail it with 63016.
-    let templated = out.content.is_some();
+    let templated = out.message.content.is_some();
     if rules::whatsapp::may_send(out.channel.kind, templated, out.last_inbound_at, crate::clock::now()).is_err() {
         return failed(None, rules::whatsapp::WINDOW_CLOSED_REASON.to_owned());
     }
@@ -162,7 +162,7 @@ pub(super) async fn deliver(ctx: &ThreadCtx, message: MessageId) -> Option<SendO
         // Names our message, so a callback can repair a send whose answer is lost (the node died
         // with the request out): see `Threads::status`.
         status_callback: format!("{}?message={message}", ctx.config.status_callback_url),
-        content: out.content,
+        content: out.message.content,
         last_inbound_at: out.last_inbound_at,
     };
     Some(match ctx.carrier.send(req).await {

@@ -8,6 +8,7 @@ use actors::ids::*;
 use actors::ports::Committed;
 use serde_json::Value;
 use sqlx::types::Json;
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -134,7 +135,7 @@ impl From<SummaryRow> for ThreadSummary {
 /// The columns of a [`MessageRow`], in `SELECT` or `RETURNING`.
 pub(crate) const MESSAGE_COLUMNS: &str =
     "id, team_id, thread_id, direction, channel_kind, body, media, status, provider_sid, error_code, error_reason,
-     author_id, scheduled_at, cancel_on_reply, sent_at, delivered_at, read_at, created_at";
+     author_id, scheduled_at, cancel_on_reply, sent_at, delivered_at, read_at, created_at, content_sid, content_variables";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
@@ -159,6 +160,8 @@ pub(crate) struct MessageRow {
     delivered_at: Option<OffsetDateTime>,
     read_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+    content_sid: Option<String>,
+    content_variables: Option<Json<BTreeMap<String, String>>>,
 }
 
 impl From<MessageRow> for Message {
@@ -182,6 +185,7 @@ impl From<MessageRow> for Message {
             delivered_at: r.delivered_at,
             read_at: r.read_at,
             created_at: r.created_at,
+            content: r.content_sid.map(|sid| ContentRef { sid, variables: r.content_variables.map(|v| v.0).unwrap_or_default() }),
         }
     }
 }

@@ -10,10 +10,8 @@ use crate::store::{PgStore, StoreError};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::*;
-use actors::rules::message_templates::ContentRef;
 use serde_json::Value;
 use sqlx::types::Json;
-use std::collections::BTreeMap;
 
 /// Stores an outbound message with its `message.created` event. One statement: `t` bumps the
 /// thread's seq (and, unless scheduled, moves it up the inbox), taking the thread row lock that
@@ -83,20 +81,16 @@ struct OutgoingRow {
     channel: ChannelRow,
     phone: String,
     opted_out: bool,
-    content_sid: Option<String>,
-    content_variables: Option<Json<BTreeMap<String, String>>>,
     last_inbound_at: Option<time::OffsetDateTime>,
 }
 
 impl OutgoingRow {
     fn open(self, store: &PgStore) -> Result<Outgoing, StoreError> {
-        let content = self.content_sid.map(|sid| ContentRef { sid, variables: self.content_variables.map(|v| v.0).unwrap_or_default() });
         Ok(Outgoing {
             message: self.message.into(),
             channel: self.channel.open(&store.sealer)?,
             to: self.phone,
             opted_out: self.opted_out,
-            content,
             last_inbound_at: self.last_inbound_at,
         })
     }
@@ -111,7 +105,7 @@ macro_rules! outgoing_sql {
             message_columns!(),
             ", ",
             channel_columns!(),
-            ", c.phone, c.opted_out_at IS NOT NULL AS opted_out, m.content_sid, m.content_variables, t.last_inbound_at
+            ", c.phone, c.opted_out_at IS NOT NULL AS opted_out, t.last_inbound_at
              FROM m JOIN threads t ON t.id = m.thread_id JOIN contacts c ON c.id = t.contact_id JOIN channels ch ON ch.id = t.channel_id"
         )
     };

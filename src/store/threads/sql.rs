@@ -39,7 +39,8 @@ macro_rules! message_json {
             $crate::store::threads::sql::rfc3339!("m.read_at"),
             ", 'created_at', ",
             $crate::store::threads::sql::rfc3339!("m.created_at"),
-            ")"
+            ") || CASE WHEN m.content_sid IS NULL THEN '{}'::jsonb
+                  ELSE jsonb_build_object('content', jsonb_build_object('sid', m.content_sid, 'variables', coalesce(m.content_variables, '{}'::jsonb))) END"
         )
     };
 }
@@ -49,7 +50,8 @@ pub(crate) use message_json;
 macro_rules! message_columns {
     () => {
         "m.id, m.team_id, m.thread_id, m.direction, m.channel_kind, m.body, m.media, m.status, m.provider_sid, m.error_code,
-         m.error_reason, m.author_id, m.scheduled_at, m.cancel_on_reply, m.sent_at, m.delivered_at, m.read_at, m.created_at"
+         m.error_reason, m.author_id, m.scheduled_at, m.cancel_on_reply, m.sent_at, m.delivered_at, m.read_at, m.created_at,
+         m.content_sid, m.content_variables"
     };
 }
 pub(crate) use message_columns;

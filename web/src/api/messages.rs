@@ -40,7 +40,7 @@ pub struct NewMessage {
     #[serde(default)]
     render: bool,
     /// Send this approved template (WhatsApp: `ContentSid` + `ContentVariables`) with
-    /// `variables` instead of `body`; only with `thread_id`.
+    /// `variables` instead of `body` (to a thread, or to a contact: a new conversation).
     template_id: Option<TemplateId>,
     #[serde(default)]
     variables: BTreeMap<String, String>,
@@ -62,10 +62,8 @@ pub async fn create(State(state): State<AppState>, Auth(p): Auth, Json(req): Jso
         (Some(_), Some(_)) => return Err(ApiError::invalid("template_id", "send reply_id or template_id, not both")),
         (Some(reply), None) => replies.render_reply_for_send(&p.user, &p.team, to, reply).await?,
         (None, Some(template)) => {
-            let Some(thread) = req.thread_id else {
-                return Err(ApiError::invalid("thread_id", "a template is sent to a conversation: send thread_id"));
-            };
-            let send = state.core.templates.for_send(&p.user, &p.team, thread, template, req.variables).await?;
+            let to = super::templates::target(req.thread_id, req.contact_id, req.channel)?;
+            let send = state.core.templates.for_send(&p.user, &p.team, to, template, req.variables).await?;
             content = send.content;
             send.text
         }

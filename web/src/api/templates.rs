@@ -4,11 +4,11 @@
 
 use super::path_id;
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Acting, Auth, Json, Query};
 use actors::domain::ChannelKind;
-use actors::ids::{TemplateId, ThreadId};
-use actors::message_templates::{SyncReport, TemplateChange, TemplateInput};
+use actors::ids::{ContactId, TemplateId, ThreadId};
+use actors::message_templates::{SyncReport, TemplateChange, TemplateInput, TemplateTarget};
 use actors::ports::Page;
 use actors::rules::message_templates::{MessageTemplate, TemplateVariable};
 use actors::templates::Rendered;
@@ -110,13 +110,16 @@ pub async fn sync(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Jso
 
 #[derive(Deserialize)]
 pub struct PreviewRequest {
-    thread_id: ThreadId,
+    thread_id: Option<ThreadId>,
+    /// With `channel`, instead of `thread_id`: a new conversation with this contact.
+    contact_id: Option<ContactId>,
+    channel: Option<ChannelKind>,
     #[serde(default)]
     variables: BTreeMap<String, String>,
 }
 
-/// `POST /api/templates/{id}/preview {thread_id, variables}` → `{text, missing}`: the text as
-/// the thread will show it (defaults filled in for the conversation).
+/// `POST /api/templates/{id}/preview {thread_id | contact_id + channel, variables}` →
+/// `{text, missing}`: the text as the thread will show it (defaults filled in for the contact).
 pub async fn preview(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -124,5 +127,15 @@ pub async fn preview(
     Json(req): Json<PreviewRequest>,
 ) -> ApiResult<Json<Rendered>> {
     let id: TemplateId = path_id(&id, "template")?;
-    Ok(Json(state.core.templates.preview(&p.user, &p.team, req.thread_id, id, req.variables).await?))
+    let to = target(req.thread_id, req.contact_id, req.channel)?;
+    Ok(Json(state.core.templates.preview(&p.user, &p.team, to, id, req.variables).await?))
+}
+
+/// Whom a template is for: `thread_id`, or `contact_id` with `channel` (a new conversation).
+pub(super) fn target(thread: Option<ThreadId>, contact: Option<ContactId>, kind: Option<ChannelKind>) -> ApiResult<TemplateTarget> {
+    match (thread, contact, kind) {
+        (Some(thread), _, _) => Ok(TemplateTarget::Thread(thread)),
+        (None, Some(contact), Some(kind)) => Ok(TemplateTarget::Contact(contact, kind)),
+        _ => Err(ApiError::invalid("thread_id", "send thread_id, or contact_id and channel")),
+    }
 }

@@ -50,7 +50,16 @@ export function buildComposer() {
   els.sendLaterBtn = h('button', { type: 'button', class: 'secondary', 'data-testid': 'send-later', onclick: () => sendMessage(true) }, 'Send later');
   els.composerError = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'composer-error', hidden: true });
   els.missingVars = h('div', { class: 'banner warn missing-vars', role: 'status', 'data-testid': 'missing-variables', hidden: true });
-  templatePicker = buildTemplatePicker();
+  templatePicker = buildTemplatePicker({
+    kind: () => (view && view.thread ? (view.thread.channel ? view.thread.channel.kind : 'sms') : null),
+    target: () => (view && view.id ? { thread_id: view.id } : null),
+    onSent: (msg) => {
+      if (view && msg && msg.thread_id === view.id) {
+        upsertMessage(msg, null);
+        renderMessages(true);
+      }
+    },
+  });
   windowLine = buildWindowLine((closed) => { windowClosed = closed; showMissing(); }, () => templatePicker.open());
   els.optOutBanner = h('p', { class: 'banner warn', 'data-testid': 'opted-out-banner', hidden: true }, 'This contact has opted out (replied STOP). Messages to them are blocked until they opt back in.');
   return h('form', { class: 'composer', 'data-testid': 'composer', 'aria-label': 'Reply', novalidate: true, onsubmit: (e) => { e.preventDefault(); sendMessage(false); } },

@@ -92,6 +92,8 @@ function messageItem(m) {
   }
   const meta = h('div', { class: 'msg-meta' });
   if (author) meta.append(h('span', { class: 'msg-author' }, author));
+  // Sent with an approved template (WhatsApp's ContentSid): a retry sends the template again.
+  if (m.content) meta.append(h('span', { class: 'badge', 'data-testid': 'message-template', title: `Approved template ${m.content.sid}` }, 'Template'));
   if (m.status === 'scheduled') {
     meta.append(h('span', { class: 'msg-status st-scheduled', 'data-testid': 'message-status' }, `◷ Scheduled for ${fullTime(m.scheduled_at)}`));
     if (m.cancel_on_reply) meta.append(h('span', { class: 'muted' }, 'cancels if they reply'));

@@ -8,12 +8,16 @@
 // contact when the number is new (POST /api/contacts; an existing or deleted one with that number
 // is found or restored instead), sends (POST /api/messages {contact_id, channel, channel_id}) and
 // hands the new thread's id to `onSent` (the inbox opens it; other pages go to /threads/{id}).
+// "Templates" sends an approved template instead (templates-picker.js; POST /api/messages
+// {contact_id, channel, template_id, variables}): a first WhatsApp message must be one, since
+// the contact has not opened WhatsApp's 24-hour window.
 // Every teammate's inbox shows the thread live through the team channel's thread.created.
 
 import { ApiError, api, qs } from './api.js';
 import { debounce, h } from './dom.js';
 import { channelLabel, safeUrl, toLocalInput } from './format.js';
 import { defaultCountry, displayPhone, formatAsYouType, loadPhoneLib, looksLikePhone, readPhone } from './phone.js';
+import { buildTemplatePicker } from './templates-picker.js';
 
 let open = null; // the dialog while it is shown
 
@@ -53,6 +57,29 @@ export async function openNewConversation(opts) {
   const sendBtn = h('button', { type: 'submit', class: 'primary', 'data-testid': 'nc-send' }, 'Send');
   const laterBtn = h('button', { type: 'button', class: 'secondary', 'data-testid': 'nc-send-later', onclick: () => send(true) }, 'Send later');
   const cancelBtn = h('button', { type: 'button', class: 'ghost', 'data-testid': 'nc-cancel', onclick: () => dialog.close() }, 'Cancel');
+  const waHint = h('p', { class: 'form-note', hidden: true, 'data-testid': 'nc-whatsapp-hint' },
+    'WhatsApp: until the contact writes, only an approved template can be sent (Templates).');
+  const checkedKind = () => (channelBox.querySelector('input:checked') || {}).value || null;
+  /** Whom a message goes to: the picked contact on the chosen channel (and number). */
+  const targetOf = (contact) => {
+    const t = { contact_id: contact.id, channel: checkedKind() };
+    if (!numberRow.hidden && numberSel.value) t.channel_id = numberSel.value;
+    return t;
+  };
+  const templates = buildTemplatePicker({
+    kind: checkedKind,
+    target: () => (state.contact ? targetOf(state.contact) : null),
+    sendTarget: async () => {
+      hideError();
+      const contact = await ready();
+      if (!contact) throw new ApiError('This contact opted out of messages.', 409, 'conflict');
+      return targetOf(contact);
+    },
+    onSent: async (msg) => {
+      dialog.close();
+      await onSent(msg.thread_id);
+    },
+  });
 
   const form = h('form', { class: 'nc-form', novalidate: true, onsubmit: (e) => { e.preventDefault(); send(false); } },
     h('h2', { id: 'nc-title' }, 'New conversation'),
@@ -61,13 +88,15 @@ export async function openNewConversation(opts) {
     nameRow,
     h('div', { class: 'nc-row' }, channelBox, numberRow),
     blocked,
+    waHint,
+    templates.el,
     h('div', { class: 'nc-field' }, h('label', { for: 'nc-body' }, 'Message'), body),
     h('div', { class: 'nc-field' }, h('label', { for: 'nc-media' }, 'Media URL'), media),
     h('div', { class: 'nc-row' },
       h('label', { for: 'nc-send-at', class: 'inline-label' }, 'Send at'), sendAt,
       h('label', { class: 'check', for: 'nc-cancel-on-reply' }, cancelOnReply, ' cancel if they reply')),
     error,
-    h('div', { class: 'dialog-actions' }, cancelBtn, laterBtn, sendBtn));
+    h('div', { class: 'dialog-actions' }, cancelBtn, templates.button, laterBtn, sendBtn));
   const dialog = h('dialog', { class: 'dialog nc-dialog', 'aria-labelledby': 'nc-title', 'data-testid': 'new-conversation' }, form);
   dialog.addEventListener('close', () => {
     dialog.remove();
@@ -121,6 +150,7 @@ export async function openNewConversation(opts) {
     blocked.textContent = out ? `${c.name || c.phone} opted out of messages${c.opt_out_reason ? ` (${c.opt_out_reason})` : ''}: they cannot be messaged until they opt back in.` : '';
     sendBtn.disabled = out || state.numbers.length === 0;
     laterBtn.disabled = sendBtn.disabled;
+    templates.button.disabled = sendBtn.disabled;
     sendBtn.title = out ? 'This contact opted out' : '';
   }
 
@@ -254,7 +284,9 @@ export async function openNewConversation(opts) {
   // ------------------------------------------------------------ channel and number
 
   function renderNumbers() {
-    const kind = (channelBox.querySelector('input:checked') || {}).value;
+    const kind = checkedKind();
+    waHint.hidden = kind !== 'whatsapp';
+    templates.close();
     const ofKind = state.numbers.filter((n) => n.kind === kind);
     numberSel.replaceChildren(...ofKind.map((n) => h('option', { value: n.id }, `${displayPhone(n.number)}${n.simulated ? ' (simulator)' : ''}`)));
     numberRow.hidden = ofKind.length < 2;
@@ -304,6 +336,14 @@ export async function openNewConversation(opts) {
     }
   }
 
+  /** The recipient, created if new and shown as picked; null when they opted out. */
+  async function ready() {
+    const contact = await recipient();
+    state.contact = contact; // a retry after a failed send does not create it again
+    renderPicked();
+    return contact.opted_out_at ? null : contact;
+  }
+
   async function send(later) {
     if (state.sending) return;
     hideError();
@@ -314,7 +354,7 @@ export async function openNewConversation(opts) {
     if (!text && !mediaUrls.length) return showError('Write a message (or add a media URL) first.', 'body');
     const bad = mediaUrls.find((u) => !safeUrl(u));
     if (bad) return showError(`Not a valid http(s) URL: ${bad}`, 'media_urls');
-    const kind = (channelBox.querySelector('input:checked') || {}).value;
+    const kind = checkedKind();
     if (!kind) return showError('The team has no number to send from yet.');
     const payload = { channel: kind, body: text, media_urls: mediaUrls };
     if (!numberRow.hidden && numberSel.value) payload.channel_id = numberSel.value;
@@ -329,14 +369,8 @@ export async function openNewConversation(opts) {
     sendBtn.disabled = true;
     laterBtn.disabled = true;
     try {
-      const contact = await recipient();
-      if (contact.opted_out_at) {
-        state.contact = contact;
-        renderPicked();
-        return;
-      }
-      state.contact = contact; // a retry after a failed send does not create it again
-      renderPicked();
+      const contact = await ready();
+      if (!contact) return;
       const msg = await api('POST', '/api/messages', Object.assign({ contact_id: contact.id }, payload));
       dialog.close();
       await onSent(msg.thread_id);

@@ -1,16 +1,15 @@
-// Approved templates in the composer (issue 14 part 5): a "Templates" button opens a list of the
-// team's templates for the open thread's channel; picking one shows a small form with one field
-// per variable (its example as a hint; a variable with a default is filled in by the server for
-// this conversation when left empty), a preview of the text as the thread will show it
-// (POST /api/templates/{id}/preview), and "Send template" (POST /api/messages {thread_id,
-// template_id, variables}: WhatsApp gets the ContentSid and ContentVariables). Usable any time,
-// and the way to write when the WhatsApp window is closed. The list is loaded when opened and
+// Approved templates (issue 14 part 5), in the composer and in the "New conversation" dialog: a
+// "Templates" button opens a list of the team's templates for the channel the message goes on;
+// picking one shows a small form with one field per variable (its example as a hint; a variable
+// with a default is filled in by the server for the contact when left empty), a preview of the
+// text as the thread will show it (POST /api/templates/{id}/preview), and "Send template"
+// (POST /api/messages {thread_id | contact_id + channel, template_id, variables}: WhatsApp gets
+// the ContentSid and ContentVariables). Usable any time, and the way to write when the WhatsApp
+// window is closed (always, for a first WhatsApp message). The list is loaded when opened and
 // follows template.updated / template.deleted on the team channel.
 
 import { api } from './api.js';
 import { debounce, h } from './dom.js';
-import { renderMessages, upsertMessage } from './messages.js';
-import { view } from './state.js';
 
 let cache = null; // Map id -> template, for the page; null until loaded
 
@@ -33,8 +32,14 @@ async function loadTemplates() {
   return cache;
 }
 
-/** Builds the picker. Returns {button, el, open}: the button for the composer's row, the panel. */
-export function buildTemplatePicker() {
+/**
+ * Builds the picker. `kind()` is the channel kind the message goes on (null: none yet);
+ * `target()` whom it is for, `{thread_id}` or `{contact_id, channel, channel_id?}`, or null
+ * while unknown (a new number: the preview then shows the template as written);
+ * `sendTarget()` (async, default `target`) the same at send time, when the dialog may create
+ * the contact first; `onSent(msg)` runs after the send. Returns {button, el, open, close}.
+ */
+export function buildTemplatePicker({ kind, target, sendTarget = async () => target(), onSent = () => {} }) {
   const panel = h('section', { class: 'template-picker card', 'data-testid': 'template-picker', hidden: true, 'aria-label': 'Templates' });
   const button = h('button', { type: 'button', class: 'secondary', 'data-testid': 'templates-button', 'aria-expanded': 'false', onclick: () => (panel.hidden ? open() : close()) }, 'Templates');
 
@@ -45,14 +50,14 @@ export function buildTemplatePicker() {
   }
 
   async function open() {
-    if (!view || !view.thread) return;
+    const channel = kind();
+    if (!channel) return;
     button.setAttribute('aria-expanded', 'true');
     panel.hidden = false;
     panel.replaceChildren(h('p', { class: 'muted' }, 'Loading templates…'));
-    const kind = view.thread.channel ? view.thread.channel.kind : 'sms';
     let templates;
     try {
-      templates = [...(await loadTemplates()).values()].filter((t) => t.channel_kind === kind);
+      templates = [...(await loadTemplates()).values()].filter((t) => t.channel_kind === channel);
     } catch (err) {
       panel.replaceChildren(h('p', { class: 'form-error' }, `Could not load templates: ${err.message}`));
       return;
@@ -60,7 +65,7 @@ export function buildTemplatePicker() {
     templates.sort((a, b) => a.name.localeCompare(b.name));
     const header = h('div', { class: 'template-head' }, h('strong', null, 'Templates'), h('button', { type: 'button', class: 'link', onclick: close, 'data-testid': 'template-close' }, 'Close'));
     if (!templates.length) {
-      panel.replaceChildren(header, h('p', { class: 'muted', 'data-testid': 'template-empty' }, `No ${kind === 'whatsapp' ? 'WhatsApp' : 'SMS'} templates yet. An admin can sync them from Twilio or add them (POST /api/templates).`));
+      panel.replaceChildren(header, h('p', { class: 'muted', 'data-testid': 'template-empty' }, `No ${channel === 'whatsapp' ? 'WhatsApp' : 'SMS'} templates yet. An admin can sync them from Twilio or add them (POST /api/templates).`));
       return;
     }
     panel.replaceChildren(header, h('ul', { class: 'template-list' }, templates.map((t) => h('li', null,
@@ -69,15 +74,20 @@ export function buildTemplatePicker() {
   }
 
   function fill(t) {
-    const threadId = view && view.id;
     const inputs = new Map();
     const preview = h('p', { class: 'template-preview', 'data-testid': 'template-preview' }, t.body);
     const error = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'template-error' });
     const send = h('button', { type: 'submit', class: 'primary', 'data-testid': 'template-send' }, 'Send template');
     const values = () => Object.fromEntries([...inputs].map(([k, input]) => [k, input.value.trim()]).filter(([, v]) => v));
     const refresh = debounce(async () => {
+      const to = target();
+      if (!to) {
+        // No contact yet (a new number): its values are filled in when it is sent.
+        preview.textContent = t.body;
+        return;
+      }
       try {
-        const r = await api('POST', `/api/templates/${t.id}/preview`, { thread_id: threadId, variables: values() });
+        const r = await api('POST', `/api/templates/${t.id}/preview`, Object.assign({ variables: values() }, to));
         preview.textContent = r.text;
         preview.classList.toggle('has-missing', r.missing.length > 0);
         send.disabled = r.missing.length > 0;
@@ -97,12 +107,10 @@ export function buildTemplatePicker() {
       error.hidden = true;
       send.disabled = true;
       try {
-        const msg = await api('POST', '/api/messages', { thread_id: threadId, template_id: t.id, variables: values() });
-        if (view && view.id === threadId && msg && msg.id) {
-          upsertMessage(msg, null);
-          renderMessages(true);
-        }
+        const to = await sendTarget();
+        const msg = await api('POST', '/api/messages', Object.assign({ template_id: t.id, variables: values() }, to));
         close();
+        await onSent(msg);
       } catch (err) {
         error.textContent = err.message;
         error.hidden = false;

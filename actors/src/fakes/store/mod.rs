@@ -406,8 +406,6 @@ impl ThreadRow {
 
 struct MessageRow {
     msg: Message,
-    /// The approved template it is sent with.
-    content: Option<crate::rules::message_templates::ContentRef>,
     /// When the message was last taken for the carrier (claims, `touch_claim`).
     claimed_at: Option<OffsetDateTime>,
     raw: Option<serde_json::Value>,

@@ -45,6 +45,7 @@ impl State {
             delivered_at: None,
             read_at: None,
             created_at: at,
+            content: m.content.clone(),
         };
         if !scheduled {
             let t = self.threads.get_mut(&m.thread).expect("checked above");
@@ -54,7 +55,7 @@ impl State {
         let id = msg.id;
         // An immediate send is claimed at once: if its process dies before the carrier answers,
         // the stale sweep fails it rather than sending it twice.
-        self.messages.insert(id, MessageRow { msg, content: m.content.clone(), claimed_at: (!scheduled).then_some(at), raw: None });
+        self.messages.insert(id, MessageRow { msg, claimed_at: (!scheduled).then_some(at), raw: None });
         let event = self.message_event(id, event::MESSAGE_CREATED, m.author)?;
         let thread = self.team_summary(m.team, m.thread)?;
         Ok(Committed { value: self.messages[&id].msg.clone(), events: vec![event], thread })
@@ -63,7 +64,7 @@ impl State {
     pub(super) fn begin_send(&mut self, message: MessageId) -> Option<Outgoing> {
         let row = self.messages.get_mut(&message).filter(|m| waiting(m.msg.status) && m.msg.provider_sid.is_none())?;
         row.claimed_at = Some(now());
-        let (msg, content) = (row.msg.clone(), row.content.clone());
+        let msg = row.msg.clone();
         let t = self.threads.get(&msg.thread_id)?;
         let contact = self.contacts.get(&t.contact)?;
         let channel = self.channels.get(&t.channel)?.channel.clone();
@@ -72,7 +73,6 @@ impl State {
             channel,
             to: contact.phone.clone(),
             opted_out: contact.opted_out_at.is_some(),
-            content,
             last_inbound_at: t.last_inbound_at,
         })
     }

@@ -333,9 +333,10 @@ impl State {
             delivered_at: None,
             read_at: None,
             created_at: at,
+            content: None,
         };
         let id = msg.id;
-        self.messages.insert(id, MessageRow { msg, content: None, claimed_at: None, raw: Some(m.raw.clone()) });
+        self.messages.insert(id, MessageRow { msg, claimed_at: None, raw: Some(m.raw.clone()) });
         // The contact wrote first: their thread's cancel-on-reply messages are canceled.
         let mut canceled: Vec<(OffsetDateTime, MessageId)> = self
             .messages
