@@ -109,6 +109,15 @@ impl LabelWrites for PgStore {
                 .await
                 .map_err(not_found("label"))?;
             let label = Label::from(row);
+            // No rule names a deleted label (its other actions stand).
+            sqlx::query(
+                "UPDATE automation_rules SET actions = jsonb_set(actions, '{add_labels}', (actions->'add_labels') - $2::text), updated_at = now()
+                 WHERE team_id = $1 AND actions->'add_labels' ? $2::text",
+            )
+            .bind(team.0)
+            .bind(id.to_string())
+            .execute(tx.conn())
+            .await?;
             let details = json!({ "name": label.name, "color": label.color, "threads": threads });
             audit(&mut tx, team, by, "label.deleted", "label", id.to_string(), details).await?;
             tx.commit().await?;

@@ -8,13 +8,22 @@ import { api } from './api.js';
 import { h, toast } from './dom.js';
 import { labels, loadLabels, PRIORITIES } from './labels.js';
 import { describeActions } from './rule-firings.js';
+import { displayPhone } from './phone.js';
 import { loadMembers, membersList } from './session.js';
 
 const split = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const KIND = { sms: 'SMS', whatsapp: 'WhatsApp' };
+let numbers = []; // the team's numbers (GET /api/numbers): a rule may name one
+
+const numberLabel = (n) => `${KIND[n.kind] || n.kind} ${displayPhone(n.number)}${n.simulated ? ' (simulator)' : ''}`;
 
 function describeConditions(c) {
   const out = [];
-  if (c.channel_kind) out.push(c.channel_kind === 'sms' ? 'on SMS' : 'on WhatsApp');
+  if (c.channel_kind) out.push(`on ${KIND[c.channel_kind] || c.channel_kind}`);
+  if (c.channel_id) {
+    const n = numbers.find((x) => x.id === c.channel_id);
+    out.push(n ? `to ${numberLabel(n)}` : 'to a number since removed');
+  }
   if ((c.keywords || []).length) out.push(`says ${c.keywords.map((k) => `“${k}”`).join(' or ')}`);
   if (c.regex) out.push(`matches /${c.regex}/`);
   if (c.business_hours) out.push(c.business_hours === 'open' ? 'in business hours' : 'outside business hours');
@@ -32,8 +41,14 @@ export function rulesCard() {
   // --- The form
   const name = h('input', { type: 'text', id: 'rule-name', maxlength: 80, autocomplete: 'off', 'data-testid': 'rule-name' });
   const enabled = h('input', { type: 'checkbox', id: 'rule-enabled', checked: true, 'data-testid': 'rule-enabled' });
-  const kind = h('select', { id: 'rule-channel', 'data-testid': 'rule-channel' },
-    h('option', { value: '' }, 'Any channel'), h('option', { value: 'sms' }, 'SMS'), h('option', { value: 'whatsapp' }, 'WhatsApp'));
+  // "Any channel", a kind, or one of the team's numbers (value `id:<channel id>`).
+  const kind = h('select', { id: 'rule-channel', 'data-testid': 'rule-channel' });
+  function fillChannels(selected) {
+    kind.replaceChildren(h('option', { value: '' }, 'Any channel'), h('option', { value: 'sms' }, 'SMS'), h('option', { value: 'whatsapp' }, 'WhatsApp'),
+      numbers.length ? h('optgroup', { label: 'One number' }, numbers.map((n) => h('option', { value: `id:${n.id}` }, numberLabel(n)))) : null);
+    kind.value = selected;
+  }
+  fillChannels('');
   const keywords = h('input', { type: 'text', id: 'rule-keywords', placeholder: 'refund, money back', autocomplete: 'off', 'data-testid': 'rule-keywords' });
   const regex = h('input', { type: 'text', id: 'rule-regex', placeholder: '(?i)order\\s+#?\\d+', autocomplete: 'off', 'data-testid': 'rule-regex' });
   const hours = h('select', { id: 'rule-hours', 'data-testid': 'rule-hours' },
@@ -65,7 +80,8 @@ export function rulesCard() {
       name: name.value,
       enabled: enabled.checked,
       conditions: {
-        channel_kind: kind.value || null,
+        channel_kind: kind.value && !kind.value.startsWith('id:') ? kind.value : null,
+        channel_id: kind.value.startsWith('id:') ? kind.value.slice(3) : null,
         keywords: split(keywords.value),
         regex: regex.value.trim() || null,
         business_hours: hours.value || null,
@@ -88,7 +104,7 @@ export function rulesCard() {
     cancel.hidden = !rule;
     name.value = rule ? rule.name : '';
     enabled.checked = rule ? rule.enabled : true;
-    kind.value = c.channel_kind || '';
+    fillChannels(c.channel_id ? `id:${c.channel_id}` : (c.channel_kind || ''));
     keywords.value = (c.keywords || []).join(', ');
     regex.value = c.regex || '';
     hours.value = c.business_hours || '';
@@ -200,7 +216,9 @@ export function rulesCard() {
     el,
     async load() {
       try {
-        await Promise.all([loadLabels().catch(() => {}), membersList.length ? null : loadMembers()]);
+        const [, , found] = await Promise.all([loadLabels().catch(() => {}), membersList.length ? null : loadMembers(),
+          api('GET', '/api/numbers').catch(() => null)]);
+        numbers = (found && found.numbers) || [];
         rules = (await api('GET', '/api/automation/rules')).items;
         render();
         reset();

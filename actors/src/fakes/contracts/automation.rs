@@ -103,6 +103,12 @@ pub async fn automation(store: &dyn Store, by: &Actor, thread: ThreadId) {
     assert!(store.claim_auto_reply(ReplyClaim { kind: AutoReplyKind::FirstMessage, ..claim }).await.unwrap());
     assert!(store.claim_auto_reply(ReplyClaim { period: time::Duration::ZERO, ..claim }).await.unwrap(), "the period is over");
 
+    // A deleted label leaves the rules that added it; their other actions stand.
+    store.delete_label(by, vip.id).await.unwrap();
+    let kept = store.automation(team).await.unwrap().rules.into_iter().find(|r| r.id == first.id).unwrap();
+    assert!(kept.actions.add_labels.is_empty(), "{kept:?}");
+    assert_eq!(kept.actions.assign, Some(Assign::User { user_id: by.user.id }));
+
     // A deletion is audited and happens once.
     store.delete_rule(by, first.id).await.unwrap();
     assert!(matches!(store.delete_rule(by, first.id).await, Err(DomainError::NotFound(_))));

@@ -76,6 +76,9 @@ impl LabelWrites for MemoryStore {
             t.labels.retain(|l| *l != id);
             threads += (t.labels.len() != before) as u64;
         }
+        for rule in s.rules.values_mut().filter(|r| r.team_id == team) {
+            rule.actions.add_labels.retain(|l| *l != id);
+        }
         let details = serde_json::json!({ "name": label.name, "color": label.color, "threads": threads });
         s.audit_push(Some(team), Some(by.user.id), "label.deleted", "label", Some(id.to_string()), &by.client, details);
         Ok((label, threads))
