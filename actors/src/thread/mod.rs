@@ -46,6 +46,12 @@ use tokio_util::task::TaskTracker;
 
 type Reply<T> = RpcReplyPort<DomainResult<T>>;
 
+/// How long an actor stays up that only did background work: a campaign's message and its
+/// statuses, a scheduled send. Nobody is looking at its thread, so keeping it for the full idle
+/// time would hold one actor per recipient (tens of thousands in a large campaign) for nothing;
+/// a later command reloads it. Never longer than the configured idle time.
+const UNWATCHED_IDLE: Duration = Duration::from_secs(15);
+
 /// What a thread actor does. Commands carry the caller's team: a thread of another team answers
 /// "not found", exactly like a missing one.
 pub enum ThreadMsg {
@@ -133,6 +139,21 @@ impl ThreadMsg {
             ThreadMsg::Adopt { reply, .. } => reply.is_closed(),
             _ => return None,
         })
+    }
+
+    /// Work no one is waiting to see: a campaign's message, a scheduled send, the carrier's
+    /// answers and statuses, the timer.
+    fn is_background(&self) -> bool {
+        matches!(
+            self,
+            ThreadMsg::CampaignSend(_)
+                | ThreadMsg::Dispatch(_)
+                | ThreadMsg::SendFinished(_)
+                | ThreadMsg::Status { .. }
+                | ThreadMsg::Adopt { .. }
+                | ThreadMsg::FailUnknown { .. }
+                | ThreadMsg::Tick
+        )
     }
 
     /// The team a command acts for.
@@ -247,6 +268,9 @@ pub struct ThreadState {
     /// inboxes (see `campaign.rs`).
     quiet: HashSet<MessageId>,
     last_activity: Instant,
+    /// Whether anything but background work (a campaign's send, a scheduled send, their
+    /// statuses) reached this actor: then it keeps the full idle time.
+    watched: bool,
 }
 
 /// The actor; its state is [`ThreadState`].
@@ -271,6 +295,7 @@ impl Actor for ThreadActor {
             sending: 0,
             quiet: HashSet::new(),
             last_activity: Instant::now(),
+            watched: false,
         })
     }
 
@@ -290,6 +315,9 @@ impl Actor for ThreadActor {
         }
         if !matches!(msg, ThreadMsg::Tick) {
             state.last_activity = Instant::now();
+        }
+        if !msg.is_background() {
+            state.watched = true;
         }
         // Set when the store failed in a way we do not understand (not a domain refusal).
         let crash = match msg {
@@ -683,7 +711,8 @@ impl ThreadState {
             self.typing.remove(&user);
             self.typing_stopped(user);
         }
-        if self.typing.is_empty() && self.sending == 0 && self.last_activity.elapsed() >= self.ctx.config.idle {
+        let idle = if self.watched { self.ctx.config.idle } else { self.ctx.config.idle.min(UNWATCHED_IDLE) };
+        if self.typing.is_empty() && self.sending == 0 && self.last_activity.elapsed() >= idle {
             // Leave the registry first, so new commands start a fresh actor, then finish what is
             // already queued: a stop would drop it.
             use crate::registry::Forget;

@@ -32,3 +32,33 @@ async fn an_idle_thread_actor_stops_and_the_next_command_reloads_it() {
     assert_eq!(w.core.threads.live(), 1);
     assert_eq!(w.store.calls("load_thread"), 2, "the fresh actor reloaded the thread");
 }
+
+/// A campaign's send wakes a thread nobody is looking at: its actor stops soon after (a large
+/// campaign would otherwise hold one actor per recipient for the whole idle time), while a
+/// thread an agent touched keeps the full idle time.
+#[tokio::test(start_paused = true)]
+async fn an_actor_that_only_did_background_work_stops_early() {
+    let w = world(|c| {
+        c.thread_idle = Duration::from_secs(300);
+        c.typing_ttl = Duration::from_secs(3);
+    })
+    .await;
+    let message = actors::ports::CampaignMessage {
+        team: w.team.id,
+        thread: w.thread,
+        campaign: actors::ids::CampaignId::new(),
+        recipient: 1,
+        claim: uuid::Uuid::new_v4(),
+        body: "Spring sale".into(),
+    };
+    w.core.threads.campaign_send(w.thread, actors::thread::CampaignSend { message, slot: None }).await.expect("cast");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(w.core.threads.live(), 1, "started for the campaign");
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(w.core.threads.live(), 0, "stopped well before the idle time");
+
+    // An agent's command makes it a watched thread again: the full idle time.
+    w.core.threads.mark_read(w.team.id, w.thread, w.team.admin.clone()).await.expect("command");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(w.core.threads.live(), 1, "an agent's thread keeps its actor");
+}
