@@ -47,6 +47,8 @@ pub struct PgStore {
     statements: Arc<Counter>,
     /// Seals Twilio auth tokens at rest.
     pub(crate) sealer: Arc<secrets::Sealer>,
+    /// How common the searched words are (for the search's window), read every few minutes.
+    search_stats: Arc<search::StatsCache>,
 }
 
 /// The embedded migrations.
@@ -73,7 +75,7 @@ impl PgStore {
 
     /// A store on an existing pool (tests).
     pub fn from_pool(pool: PgPool) -> PgStore {
-        PgStore { pool, statements: Arc::default(), sealer: Arc::new(secrets::Sealer::random()) }
+        PgStore { pool, statements: Arc::default(), sealer: Arc::new(secrets::Sealer::random()), search_stats: Arc::default() }
     }
 
     /// The same store, sealing secrets with `sealer`.

@@ -26,6 +26,10 @@ pub struct SearchTerms {
     /// The `to_tsquery('simple', …)` input: quoted words joined by `&`, each a prefix; `None`
     /// when no word has a letter or digit (the query matches no message or note).
     pub tsquery: Option<String>,
+    /// The words of `tsquery`, lower-cased, in order (the store estimates how common they are).
+    pub words: Vec<String>,
+    /// Whether the last of `words` is matched as a prefix.
+    pub last_is_prefix: bool,
     /// The digits when the query looks like (a part of) a phone number: matched anywhere in
     /// the E.164 number.
     pub digits: Option<String>,
@@ -55,15 +59,16 @@ pub fn terms(q: &str) -> DomainResult<SearchTerms> {
     // The last word may be half typed: it is a prefix (of two letters at least: a one-letter
     // prefix would match half the index). The others are whole words, which the GIN index
     // intersects far faster than prefixes (each prefix is a union of every word it starts).
+    let last_is_prefix = words.last().is_some_and(|w| w.chars().count() > 1);
     let tsquery = (!words.is_empty()).then(|| {
         let last = words.len() - 1;
-        let word = |(i, w): (usize, &String)| if i == last && w.chars().count() > 1 { format!("'{w}':*") } else { format!("'{w}'") };
+        let word = |(i, w): (usize, &String)| if i == last && last_is_prefix { format!("'{w}':*") } else { format!("'{w}'") };
         words.iter().enumerate().map(word).collect::<Vec<_>>().join(" & ")
     });
     let phoneish = text.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
     let digits = (phoneish && digits.len() >= MIN_PHONE_DIGITS).then_some(digits);
-    Ok(SearchTerms { text: text.to_owned(), tsquery, digits })
+    Ok(SearchTerms { text: text.to_owned(), tsquery, words, last_is_prefix, digits })
 }
 
 /// Text with the markers removed: what the store marks (a body that happens to contain them

@@ -4,7 +4,12 @@
 //! newest first and cut at the page size (keyset on (at, id)), merged and cut again (messages
 //! and notes first try the newest rows, see `MESSAGES_WINDOW`); the
 //! snippet (`ts_headline`, the expensive part) is made for the page's rows only, with
-//! `rules::search`'s markers, and escaped in `rules::search::snippet_html`.
+//! `rules::search`'s markers, and escaped in `rules::search::snippet_html`. Words too rare to
+//! fill a page from the newest rows skip that window (`window.rs`).
+
+mod window;
+
+pub(crate) use window::StatsCache;
 
 use super::{PgStore, StoreError, cursor, like_pattern, op};
 use actors::DomainResult;
@@ -13,8 +18,10 @@ use actors::ids::*;
 use actors::ports::{Page, SearchHit, SearchHitKind, SearchReads};
 use actors::rules::search::{self as rules, SearchTerms};
 use async_trait::async_trait;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
+use window::{SearchStats, WordShares};
 
 #[derive(sqlx::FromRow)]
 struct HitRow {
@@ -124,6 +131,10 @@ async fn search(
     limit: i64,
 ) -> Result<Page<SearchHit>, StoreError> {
     let after = after.map(cursor::decode).transpose()?;
+    let stats = stats(store).await?;
+    let page = limit + 1;
+    let messages_window = stats.messages.window(&terms.words, terms.last_is_prefix, page, MESSAGES_WINDOW);
+    let notes_window = stats.notes.window(&terms.words, terms.last_is_prefix, page, NOTES_WINDOW);
     let markers: String = [rules::MARK_START, rules::MARK_END].iter().collect();
     let mut rows: Vec<HitRow> = sqlx::query_as(SEARCH_SQL)
         .bind(team.0)
@@ -133,11 +144,11 @@ async fn search(
         .bind(terms.digits.as_deref().map(like_pattern))
         .bind(after.map(|a| a.0))
         .bind(after.map(|a| a.1))
-        .bind(limit + 1)
+        .bind(page)
         .bind(markers)
         .bind(headline_options())
-        .bind(MESSAGES_WINDOW)
-        .bind(NOTES_WINDOW)
+        .bind(messages_window)
+        .bind(notes_window)
         .fetch_all(store.db())
         .await?;
     let more = rows.len() as i64 > limit;
@@ -171,6 +182,31 @@ async fn search(
         })
         .collect();
     Ok(Page { items, next_cursor })
+}
+
+/// The node's word statistics, read again when they are old (one statement every few minutes).
+async fn stats(store: &PgStore) -> Result<Arc<SearchStats>, StoreError> {
+    if let Some(stats) = store.search_stats.fresh() {
+        return Ok(stats);
+    }
+    let rows: Vec<(String, Vec<String>, Vec<f32>, i32)> = sqlx::query_as(
+        "SELECT tablename::text, most_common_elems::text::text[], most_common_elem_freqs,
+                current_setting('default_statistics_target')::int
+           FROM pg_stats
+          WHERE schemaname = current_schema() AND tablename IN ('messages', 'notes') AND attname = 'search_tsv'
+            AND most_common_elems IS NOT NULL",
+    )
+    .fetch_all(store.db())
+    .await?;
+    let mut stats = SearchStats::default();
+    for (table, words, freqs, target) in rows {
+        let shares = WordShares::from_stats(words, &freqs, target.max(1) as u32);
+        match table.as_str() {
+            "messages" => stats.messages = shares,
+            _ => stats.notes = shares,
+        }
+    }
+    Ok(store.search_stats.put(stats))
 }
 
 #[async_trait]
