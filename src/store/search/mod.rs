@@ -45,9 +45,10 @@ fn headline_options() -> String {
     format!("StartSel={}, StopSel={}, MaxWords=20, MinWords=8", rules::MARK_START, rules::MARK_END)
 }
 
-/// How many of the newest messages a search reads first. A word found at least a page's worth
-/// of times among them is answered from them alone (their hits are the newest); a rarer one goes
-/// through the GIN index, where it has few matches. Either way no plan walks a million rows for
+/// How many of the newest messages a search reads first (unless its rarest word is too rare to
+/// fill a page from them: `window.rs`). A word found at least a page's worth of times among them
+/// is answered from them alone (their hits are the newest); a rarer one goes through the GIN
+/// index, where it has few matches. Either way no plan walks a million rows for
 /// a word that is nowhere, or bitmaps a third of the table for "thanks". Measured on 1,000,000
 /// messages (docs/benchmarks.md §10): reading 10,000 rows costs a word found nowhere about 8 ms
 /// more than 4,000, and answers two words that are each common but rare together (one message
@@ -131,10 +132,8 @@ async fn search(
     limit: i64,
 ) -> Result<Page<SearchHit>, StoreError> {
     let after = after.map(cursor::decode).transpose()?;
-    let stats = stats(store).await?;
     let page = limit + 1;
-    let messages_window = stats.messages.window(&terms.words, terms.last_is_prefix, page, MESSAGES_WINDOW);
-    let notes_window = stats.notes.window(&terms.words, terms.last_is_prefix, page, NOTES_WINDOW);
+    let (messages_window, notes_window) = store.search_windows(terms, page).await?;
     let markers: String = [rules::MARK_START, rules::MARK_END].iter().collect();
     let mut rows: Vec<HitRow> = sqlx::query_as(SEARCH_SQL)
         .bind(team.0)
@@ -182,6 +181,18 @@ async fn search(
         })
         .collect();
     Ok(Page { items, next_cursor })
+}
+
+impl PgStore {
+    /// How many of the newest messages and notes a search for `terms` reads first, for a page
+    /// of `page` rows (`window.rs`); public for tests and diagnostics.
+    pub async fn search_windows(&self, terms: &SearchTerms, page: i64) -> Result<(i64, i64), StoreError> {
+        let stats = stats(self).await?;
+        Ok((
+            stats.messages.window(&terms.words, terms.last_is_prefix, page, MESSAGES_WINDOW),
+            stats.notes.window(&terms.words, terms.last_is_prefix, page, NOTES_WINDOW),
+        ))
+    }
 }
 
 /// The node's word statistics, read again when they are old (one statement every few minutes).
