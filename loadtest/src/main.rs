@@ -1,18 +1,34 @@
 //! `loadtest`: Switchboard's load tool. `setup` prepares a team and writes a plan (`peer-setup`
-//! writes one for any Pusher-protocol server); `connections`, `fanout` and `webhooks` load the
-//! server the plan names (127.x only) and print a report as markdown tables, or JSON with `--json`. Every run is bounded in size and time and stops by
-//! itself.
+//! writes one for any Pusher-protocol server from its app id, key and secret; `setup
+//! --twilio-token` adds a Twilio number whose token the tool knows); `connections`, `fanout` and
+//! `webhooks` load the server the plan names (127.x only) and print a report as markdown tables,
+//! or JSON with `--json`. Every run is bounded in size and time and stops by itself.
+//!
+//! Modes for any server and for Twilio's side (issue 16):
+//! - `fanout --kind client-event | http-api`: publishes by client events, or by the Pusher HTTP
+//!   API (`POST /apps/{id}/events`, signed as Pusher's server libraries sign it, `sign.rs`);
+//!   channel auth is signed here with the app secret (Sockudo, Soketi, Reverb, Pusher).
+//! - `webhooks --direct`: Twilio's incoming-message webhook, signed here (`twilio.rs`) with the
+//!   channel's token and posted straight to `/webhooks/twilio/messages`, after a warm-up.
+//! - `status`: Twilio's status callbacks for messages the server sent through a fake Twilio
+//!   REST API this tool serves.
+//! - `pgbench` (or `--pgbench URL` on the webhook scenarios): what the box's Postgres commits,
+//!   so each webhook figure reads as a share of it.
 
 mod connections;
 mod fanout;
 mod guard;
+mod openloop;
 mod peer;
+mod pgbench;
 mod plan;
 mod probe;
 mod pusher;
 mod ramp;
 mod report;
 mod sign;
+mod status;
+mod twilio;
 mod webhooks;
 
 use clap::{Parser, Subcommand};
@@ -38,8 +54,14 @@ enum Command {
     Connections(connections::ConnectionsArgs),
     /// Subscribers on one thread channel; time each posted message to every subscriber.
     Fanout(fanout::FanoutArgs),
-    /// Inbound SMS through the simulator's signed webhook path, at one or more rates.
+    /// Inbound SMS at one or more rates: through the simulator's signed webhook path, or with
+    /// `--direct` signed here as Twilio does and posted straight to the webhook.
     Webhooks(webhooks::WebhooksArgs),
+    /// Twilio status callbacks (sent, delivered), signed here, for messages the server sent
+    /// through the fake Twilio REST API this command serves.
+    Status(status::StatusArgs),
+    /// The Postgres baseline: one-row durable INSERT transactions per second from pgbench.
+    Pgbench(pgbench::PgbenchArgs),
 }
 
 #[tokio::main]
@@ -61,6 +83,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Connections(args) => connections::run(args).await?,
         Command::Fanout(args) => fanout::run(args).await?,
         Command::Webhooks(args) => webhooks::run(args).await?,
+        Command::Status(args) => status::run(args).await?,
+        Command::Pgbench(args) => pgbench::command(args).await?,
     };
     report.print(cli.json);
     Ok(())

@@ -47,6 +47,7 @@ pub fn setup(args: PeerArgs) -> anyhow::Result<Plan> {
         threads: (0..args.threads as u64).map(|n| id(run, 1000 + n)).collect(),
         secret: Some(args.secret),
         app_id: Some(args.app_id),
+        twilio: None,
     };
     std::fs::write(&args.out, serde_json::to_string_pretty(&plan)?).with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!("wrote {} ({} thread channels)", args.out.display(), plan.threads.len());

@@ -1,5 +1,8 @@
 //! The plan file `loadtest setup` writes and every other scenario reads: which server, its Pusher
-//! key, an API token of a fresh admin, and the threads to load.
+//! key, an API token of a fresh admin, and the threads to load. With `--twilio-token`, setup also
+//! gives the team a Twilio SMS number whose auth token the load tool knows (the API never shows a
+//! channel's token, so the load tool chooses it), and the threads are on that number: the direct
+//! scenarios then sign webhooks and status callbacks as Twilio would.
 
 use crate::guard;
 use anyhow::{Context, bail};
@@ -29,6 +32,21 @@ pub struct Plan {
     /// The app id, for the Pusher HTTP API (`POST /apps/{id}/events`), where the server has one.
     #[serde(default)]
     pub app_id: Option<String>,
+    /// The team's Twilio number with a known auth token (`setup --twilio-token`).
+    #[serde(default)]
+    pub twilio: Option<TwilioPlan>,
+}
+
+/// A Twilio SMS channel the load tool can sign for, and the webhook URLs the server signs
+/// (`GET /api/settings`: its public base URL, which may differ from `base`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TwilioPlan {
+    pub channel_id: String,
+    pub account_sid: String,
+    pub number: String,
+    pub auth_token: String,
+    pub messages_url: String,
+    pub status_url: String,
 }
 
 impl Plan {
@@ -83,6 +101,12 @@ pub struct SetupArgs {
     /// same scenario runs the same way against Switchboard and a peer).
     #[arg(long)]
     pub secret: Option<String>,
+    /// Also give the team a (not simulated) Twilio SMS number with this auth token (16 to 128
+    /// letters or digits) and a made-up account sid, and put the threads on it, for `webhooks
+    /// --direct` and `status`. The team then leaves simulator mode: outbound messages go to
+    /// the server's TWILIO_API_BASE, which `loadtest status` fakes.
+    #[arg(long)]
+    pub twilio_token: Option<String>,
 }
 
 async fn expect(res: reqwest::Response, want: u16, what: &str) -> anyhow::Result<Value> {
@@ -116,9 +140,14 @@ pub async fn setup(args: SetupArgs) -> anyhow::Result<Plan> {
     eprintln!("signed up {email} (team {team_id}); creating {} contacts and threads", args.threads);
 
     let api = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let twilio = match &args.twilio_token {
+        Some(auth_token) => Some(twilio_channel(&api, &base, &token, auth_token, stamp).await?),
+        None => None,
+    };
+    let channel_id = twilio.as_ref().map(|t| t.channel_id.clone());
     let created = futures_util::stream::iter(0..args.threads as usize)
         .map(|i| {
-            let (api, base, token) = (api.clone(), base.clone(), token.clone());
+            let (api, base, token, channel_id) = (api.clone(), base.clone(), token.clone(), channel_id.clone());
             async move {
                 let contact = json!({ "name": format!("Load contact {i}"), "phone": phone(CONTACT_AREAS, i) });
                 let c = expect(
@@ -127,7 +156,7 @@ pub async fn setup(args: SetupArgs) -> anyhow::Result<Plan> {
                     "POST /api/contacts",
                 )
                 .await?;
-                let t = json!({ "contact_id": c["id"], "channel": "sms" });
+                let t = json!({ "contact_id": c["id"], "channel": "sms", "channel_id": channel_id });
                 let t = expect(
                     api.post(format!("{base}/api/threads/for-contact")).bearer_auth(&token).json(&t).send().await?,
                     200,
@@ -141,10 +170,33 @@ pub async fn setup(args: SetupArgs) -> anyhow::Result<Plan> {
         .collect::<Vec<_>>()
         .await;
     let threads = created.into_iter().collect::<anyhow::Result<Vec<String>>>()?;
-    let plan = Plan { base, key, token, team_id, user_id, email, threads, secret: args.secret, app_id: None };
+    let plan = Plan { base, key, token, team_id, user_id, email, threads, secret: args.secret, app_id: None, twilio };
     std::fs::write(&args.out, serde_json::to_string_pretty(&plan)?).with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!("wrote {} ({} threads)", args.out.display(), plan.threads.len());
     Ok(plan)
+}
+
+/// Creates the team's Twilio SMS number with a known token (`POST /api/channels`, admin) and
+/// reads the webhook URLs the server signs (`GET /api/settings`).
+async fn twilio_channel(api: &reqwest::Client, base: &str, token: &str, auth_token: &str, stamp: u128) -> anyhow::Result<TwilioPlan> {
+    let account_sid = format!("AC{:032x}", stamp);
+    let number = phone(&[206], (stamp % 10_000) as usize);
+    let body = json!({ "kind": "sms", "number": number, "account_sid": account_sid, "auth_token": auth_token });
+    let channel =
+        expect(api.post(format!("{base}/api/channels")).bearer_auth(token).json(&body).send().await?, 201, "POST /api/channels").await?;
+    let settings = expect(api.get(format!("{base}/api/settings")).bearer_auth(token).send().await?, 200, "GET /api/settings").await?;
+    let url = |name: &str| {
+        settings["webhooks"][name].as_str().map(str::to_owned).with_context(|| format!("GET /api/settings: no webhooks.{name}"))
+    };
+    eprintln!("Twilio number {number} (account {account_sid}) with the given token");
+    Ok(TwilioPlan {
+        channel_id: channel["id"].as_str().context("POST /api/channels: no id")?.to_owned(),
+        number: channel["number"].as_str().unwrap_or(&number).to_owned(),
+        account_sid,
+        auth_token: auth_token.to_owned(),
+        messages_url: url("messages")?,
+        status_url: url("status")?,
+    })
 }
 
 #[cfg(test)]
