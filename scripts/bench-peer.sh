@@ -10,7 +10,10 @@
 #   1. connections: CLIENTS idle clients, each on the team presence channel and a thread channel,
 #      held 20 s: server RSS per client and the ramp;
 #   2. fanout: SUBSCRIBERS on one thread channel, client events at 40 and 80 messages/s (80k and
-#      160k offered deliveries/s with 2,000 subscribers): delivered share, latency, server CPU.
+#      160k offered deliveries/s with 2,000 subscribers): delivered share, latency, server CPU;
+#   3. Sockudo only (Switchboard has no HTTP publishing API): the same fan-out published through the
+#      Pusher HTTP API (`POST /apps/{id}/events`, signed by the load tool) at HTTP_RATE messages/s
+#      (HTTP_RATE= skips it).
 # Channel auth is signed by the load tool with the app secret for both servers (loadtest
 # peer-setup), so neither server's HTTP auth is measured. The medians of the rounds, their ratio
 # (Switchboard / Sockudo), the load average and the commit go to docs/benchmarks.md.
@@ -21,6 +24,7 @@ ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-5000}
 SUBSCRIBERS=${SUBSCRIBERS:-2000}
 RATES=${RATES:-"40 80"}
+HTTP_RATE=${HTTP_RATE-40}
 PEER_DIR=${PEER_DIR:-$PWD/target/peer}
 OUT=${OUT:-$PWD/target/bench-peer}
 KEY=benchkey SECRET=benchsecret APP=bench
@@ -77,13 +81,17 @@ for round in $(seq 1 "$ROUNDS"); do
         --messages $(( rate * 10 )) --rate "$rate" --source-ips 127.0.0.2,127.0.0.3 --server-pid "$PID" \
         >"$OUT/$server-fanout-$rate-$round.json"
     done
+    if [ "$server" = sockudo ] && [ -n "$HTTP_RATE" ]; then
+      "$LT" --json fanout --plan "$OUT/plan.json" --kind http-api --subscribers "$SUBSCRIBERS" --messages $(( HTTP_RATE * 10 )) \
+        --rate "$HTTP_RATE" --source-ips 127.0.0.2,127.0.0.3 --server-pid "$PID" >"$OUT/$server-fanout-http-$HTTP_RATE-$round.json"
+    fi
     stop
   done
 done
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 
 say "summary"
-python3 scripts/bench_peer_table.py "$OUT" "$ROUNDS" "$RATES" "$SUBSCRIBERS" "$CLIENTS" | tee "$OUT/table.md"
+python3 scripts/bench_peer_table.py "$OUT" "$ROUNDS" "$RATES" "$SUBSCRIBERS" "$CLIENTS" "$HTTP_RATE" | tee "$OUT/table.md"
 {
   printf '\n## Side by side with Sockudo (scripts/bench-peer.sh, %s)\n\n' "$(date -u +%Y-%m-%d)"
   printf 'Commit %s; Sockudo %s; load average before the run: %s. Medians of %s alternating rounds.\n\n' \

@@ -2,7 +2,8 @@
 """The side-by-side table of scripts/bench-peer.sh: medians over the rounds of each server's
 load-tool reports (JSON), and the ratio Switchboard / Sockudo.
 
-Usage: bench_peer_table.py OUT_DIR ROUNDS "RATES" SUBSCRIBERS CLIENTS
+Usage: bench_peer_table.py OUT_DIR ROUNDS "RATES" SUBSCRIBERS CLIENTS [HTTP_RATE]
+(HTTP_RATE: the Sockudo-only fan-out published through the Pusher HTTP API, if it ran.)
 """
 import json
 import statistics
@@ -45,6 +46,7 @@ def load(out, name, rounds):
 
 def main():
     out, rounds, rates, subscribers, clients = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(), sys.argv[4], sys.argv[5]
+    http_rate = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else None
     rows = []
 
     def row(what, sb, peer, lower_is_better=True, unit=""):
@@ -80,6 +82,18 @@ def main():
                 vals.append(c * 1e6 / d if c is not None and d else None)
             cpu[s] = median(vals)
         row(f"{offered:,}/s: server CPU µs per delivery", cpu["switchboard"], cpu["sockudo"], unit=" µs")
+
+    if http_rate:
+        reports = load(out, f"sockudo-fanout-http-{http_rate}", rounds)
+        offered = int(http_rate) * int(subscribers)
+        vals = []
+        for r in reports:
+            f = facts(r)
+            exp = f.get("deliveries expected (posted × subscribers)") or 0
+            vals.append(100.0 * f.get("delivered", 0) / exp if exp else None)
+        row(f"{offered:,}/s by the HTTP API (Sockudo only): delivered", None, median(vals), lower_is_better=False, unit=" %")
+        p99 = median([(latency(r, "POST → subscriber receipt") or {}).get("p99_ms") for r in reports])
+        row(f"{offered:,}/s by the HTTP API (Sockudo only): p99 publish → receipt", None, p99, unit=" ms")
 
     print("| measure | Switchboard | Sockudo | ratio |")
     print("|---|---|---|---|")
