@@ -195,3 +195,50 @@ async fn measure(
     openloop::run_steps(r, http, &plan.base, &args.steps, 200, &mut make).await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn carrier() -> Arc<Carrier> {
+        let basic = base64::engine::general_purpose::STANDARD.encode("AC1:token");
+        Arc::new(Carrier {
+            run: 7,
+            auth: format!("Basic {basic}"),
+            account_sid: "AC1".into(),
+            sent: Mutex::new(vec![]),
+            refused: AtomicU64::new(0),
+        })
+    }
+
+    fn form(callback: &str) -> Form<Vec<(String, String)>> {
+        Form(vec![
+            ("To".into(), "+12125550001".into()),
+            ("From".into(), "+12065550000".into()),
+            ("Body".into(), "hi".into()),
+            ("StatusCallback".into(), callback.into()),
+        ])
+    }
+
+    #[tokio::test]
+    async fn answers_a_send_as_twilio_does_and_keeps_its_callback() {
+        let c = carrier();
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", c.auth.parse().unwrap());
+        let (code, body) =
+            create(State(c.clone()), Path("AC1".into()), headers.clone(), form("http://sb/webhooks/twilio/status?message=m1")).await;
+        assert_eq!(code, StatusCode::CREATED);
+        assert_eq!(body.0["sid"], twilio::sid("SM", 7, 0));
+        assert_eq!(body.0["status"], "queued");
+        let sent = c.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!((sent[0].to.as_str(), sent[0].callback.as_str()), ("+12125550001", "http://sb/webhooks/twilio/status?message=m1"));
+
+        let (code, _) = create(State(c.clone()), Path("AC2".into()), headers, form("x")).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED, "another account");
+        let (code, _) = create(State(c.clone()), Path("AC1".into()), HeaderMap::new(), form("x")).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED, "no credentials");
+        assert_eq!(c.refused.load(Ordering::Relaxed), 2);
+        assert_eq!(c.sent.lock().unwrap().len(), 1);
+    }
+}
