@@ -453,6 +453,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn http_api_publish_is_a_signed_post_of_its_own_body() {
+        let plan = Plan {
+            base: "http://127.0.0.1:6001".into(),
+            key: "278d425bdf160c739803".into(),
+            token: String::new(),
+            team_id: "t".into(),
+            user_id: "u".into(),
+            email: String::new(),
+            threads: vec!["x".into()],
+            secret: Some("7ad3773142a6692b25b8".into()),
+            app_id: Some("3".into()),
+            twilio: None,
+        };
+        let target = Target::new(&plan, "127.0.0.1:6001".parse().unwrap(), 1, Duration::from_secs(1)).unwrap();
+        let req = api_publish(&target, "http://127.0.0.1:6001", "presence-thread-x", "lt-a-0-5- load test").build().unwrap();
+        assert_eq!(req.method(), "POST");
+        assert_eq!(req.url().path(), "/apps/3/events");
+        assert_eq!(req.headers()["content-type"], "application/json");
+        let body = req.body().unwrap().as_bytes().unwrap();
+        let sent: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(sent["name"], "load");
+        assert_eq!(sent["channels"], json!(["presence-thread-x"]));
+        assert_eq!(sent["data"], json!({ "body": "lt-a-0-5- load test" }).to_string());
+        let query: BTreeMap<String, String> = req.url().query_pairs().into_owned().collect();
+        let timestamp: u64 = query["auth_timestamp"].parse().unwrap();
+        assert_eq!(query["auth_key"], "278d425bdf160c739803");
+        assert_eq!(query["auth_version"], "1.0");
+        let signed = crate::sign::api_query(&plan.key, "7ad3773142a6692b25b8", "POST", "/apps/3/events", timestamp, Some(body), &[]);
+        assert_eq!(req.url().query(), Some(signed.as_str()), "signed over POST, the path and this very body");
+    }
+
+    #[test]
     fn finds_the_marker_inside_an_escaped_body() {
         let shared = Shared {
             marker: "lt-abc-".into(),

@@ -75,6 +75,20 @@ mod tests {
         assert!(checked >= 6, "only {checked} channel vectors");
     }
 
+    /// The worked example of Pusher's HTTP API reference ("Worked authentication example"):
+    /// event `foo` on `project-3` with data `{"some":"data"}`, app 3.
+    #[test]
+    fn post_events_matches_the_documented_worked_example() {
+        let body = r#"{"name":"foo","channels":["project-3"],"data":"{\"some\":\"data\"}"}"#;
+        let query =
+            api_query("278d425bdf160c739803", "7ad3773142a6692b25b8", "POST", "/apps/3/events", 1_353_088_179, Some(body.as_bytes()), &[]);
+        assert_eq!(
+            query,
+            "auth_key=278d425bdf160c739803&auth_timestamp=1353088179&auth_version=1.0&body_md5=ec365a775a4cd0599faeb73354201b6f\
+             &auth_signature=da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c"
+        );
+    }
+
     #[test]
     fn api_signatures_match_the_official_vectors() {
         let v = vectors();
