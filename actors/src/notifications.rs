@@ -4,7 +4,10 @@
 //! node shows the same number, never a count it kept itself). It also lists a person's
 //! notifications, marks them read (every tab hears `notification.read`) and keeps their
 //! preferences. Storing runs as an owned task off the actor: a slow insert never holds up the
-//! thread, and shutdown waits for it.
+//! thread, and shutdown waits for it. A store that fails for a moment (no free connection under
+//! load, a restart) is tried again a few times: the commit that found the fact is done, and
+//! nothing else would ever store it (one notification per recipient and fact, so a retry cannot
+//! double it).
 
 use crate::error::DomainResult;
 use crate::fanout::Fanout;
@@ -34,6 +37,10 @@ pub struct Notifications {
     watchers: TtlCache<TeamId, bool>,
 }
 
+/// The waits before each new try of a notification the store failed to take.
+const RETRIES: [std::time::Duration; 3] =
+    [std::time::Duration::from_millis(250), std::time::Duration::from_secs(1), std::time::Duration::from_secs(2)];
+
 /// How long a node trusts its copy of whether a team watches unassigned threads.
 const WATCHERS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -56,8 +63,18 @@ impl Notifications {
         let me = self.clone();
         self.tasks.spawn(async move {
             for fact in &facts {
-                if let Err(e) = me.record(fact).await {
-                    tracing::warn!(thread = %fact.thread, kind = fact.kind.as_str(), error = %e, "could not store a notification");
+                let mut waits = RETRIES.iter();
+                loop {
+                    match me.record(fact).await {
+                        Ok(_) => break,
+                        Err(e) => match (transient(&e), waits.next()) {
+                            (true, Some(wait)) => tokio::time::sleep(*wait).await,
+                            _ => {
+                                tracing::warn!(thread = %fact.thread, kind = fact.kind.as_str(), error = %e, "could not store a notification");
+                                break;
+                            }
+                        },
+                    }
                 }
             }
         });
@@ -116,4 +133,10 @@ impl Notifications {
         self.fanout.publish(ChannelName::User(user), PREFERENCES, &json!({ "preferences": saved }));
         Ok(saved)
     }
+}
+
+/// A failure worth another try: the store was busy or down, not a refusal of the fact.
+fn transient(e: &crate::error::DomainError) -> bool {
+    use crate::error::DomainError::*;
+    matches!(e, Unavailable | Busy | Internal(_))
 }

@@ -212,3 +212,23 @@ async fn tabs_filter_by_status_label_and_priority_and_count_each() {
     assert_eq!((counts.open, counts.snoozed, counts.resolved, counts.all), (2, 0, 1, 3));
     assert_eq!((counts.mine, counts.unassigned), (1, 1));
 }
+
+/// A notification whose store failed for a moment (no free connection under load) is tried
+/// again: the assignee still gets exactly one.
+#[tokio::test(start_paused = true)]
+async fn a_notification_the_store_could_not_take_at_once_is_stored_on_a_retry() {
+    let w = world(|_| {}).await;
+    w.store.fail_next("create_notifications", 2);
+    let assign = ThreadChange { assignee: Some(Some(w.team.agent.id)), ..change() };
+    w.core.threads.update(w.team.id, w.thread, w.team.admin.clone(), assign).await.expect("assigned");
+    let agent = w.team.agent.id;
+    for _ in 0..100 {
+        if w.core.notifications.list(agent, None, 10).await.unwrap().0.items.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (page, unread) = w.core.notifications.list(agent, None, 10).await.unwrap();
+    assert_eq!((page.items.len(), unread), (1, 1), "stored on the third try: {:?}", page.items);
+    assert_eq!(w.store.calls("create_notifications"), 3);
+}
