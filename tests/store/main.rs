@@ -7,6 +7,7 @@ mod calls;
 mod identities;
 mod lists;
 mod messages;
+mod pace;
 mod passwords;
 mod replies;
 mod search;

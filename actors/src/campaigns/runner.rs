@@ -3,7 +3,9 @@
 //!
 //! Every tick it asks each running campaign's sender limiter (governor, one per sender at the
 //! campaign pace of its kind: a share of the sender's budget, so agents' own sends on the number
-//! keep the rest) how many messages may go now, claims that many queued recipients in Postgres
+//! keep the rest) how many messages may go now, takes that many of the sender's pace shared by
+//! every node (a row per sender in Postgres: two nodes together keep to one pace), claims that
+//! many queued recipients in Postgres
 //! (`FOR UPDATE SKIP LOCKED`: any node, each recipient once), renders the body for each, and
 //! hands each to its thread's actor with one of the node's send slots. The actor stores the
 //! message quietly and sends it through the normal send path. Claiming only what may go now
@@ -139,7 +141,7 @@ impl Runner {
             let rate = self.ctx.pace.per_second(&prepared.channel, self.ctx.sender_rate);
             let key = send_guard::sender_key(&prepared.channel);
             let tick = self.ctx.tick;
-            let entry = self.limiters.entry(key).or_insert_with(|| (rate, limiter(rate, tick)));
+            let entry = self.limiters.entry(key.clone()).or_insert_with(|| (rate, limiter(rate, tick)));
             if (entry.0 - rate).abs() > f64::EPSILON {
                 *entry = (rate, limiter(rate, tick));
             }
@@ -148,6 +150,12 @@ impl Runner {
             while budget < free && entry.1.check().is_ok() {
                 budget += 1;
             }
+            if budget == 0 {
+                continue;
+            }
+            // This node's limiter keeps its own sends even; the sender's pace is shared by every
+            // node, so two runners together keep to it too.
+            let budget = self.ctx.store.take_pace(&key, rate, budget as u32, tick).await? as usize;
             if budget == 0 {
                 continue;
             }

@@ -15,6 +15,9 @@ pub struct NoCampaigns;
 
 #[async_trait]
 impl CampaignStore for NoCampaigns {
+    async fn take_pace(&self, _: &str, _: f64, _: u32, _: std::time::Duration) -> DomainResult<u32> {
+        Err(DomainError::Unavailable)
+    }
     async fn create_campaign(&self, _: TeamId, _: UserId, _: &NewCampaign) -> DomainResult<Campaign> {
         Err(DomainError::Unavailable)
     }

@@ -112,6 +112,9 @@ pub trait CampaignStore: Send + Sync {
     /// The contacts' threads on the channel, created quietly when missing (no event, no inbox
     /// row: a thread shows in the inbox once the contact writes).
     async fn campaign_threads(&self, team: TeamId, channel: ChannelId, contacts: &[ContactId]) -> DomainResult<Vec<(ContactId, ThreadId)>>;
+    /// Takes up to `want` sends of `sender`'s campaign pace (`per_second`, at most a `burst`
+    /// of time ahead), shared by every node: answers how many may go now.
+    async fn take_pace(&self, sender: &str, per_second: f64, want: u32, burst: std::time::Duration) -> DomainResult<u32>;
     /// Skips claimed recipients with `reason` (invalid number, missing variables).
     async fn skip_recipients(&self, ids: &[i64], reason: &str) -> DomainResult<()>;
     /// Puts claims that never became a message back in the queue: their node died (or the

@@ -387,6 +387,9 @@ impl CampaignStore for PgStore {
         op(run::due_campaigns(self, now)).await
     }
 
+    async fn take_pace(&self, sender: &str, per_second: f64, want: u32, burst: std::time::Duration) -> DomainResult<u32> {
+        op(run::take_pace(self, sender, per_second, want, burst)).await
+    }
     async fn claim_recipients(&self, campaign: CampaignId, limit: i64) -> DomainResult<Vec<ClaimedRecipient>> {
         op(run::claim_recipients(self, campaign, limit)).await
     }

@@ -73,6 +73,47 @@ pub(super) async fn due_campaigns(store: &PgStore, now: OffsetDateTime) -> Resul
     campaigns(rows)
 }
 
+/// Takes up to `want` sends of a sender's pace shared by every node (GCRA on the sender's row,
+/// one statement under its lock): as many as fit between its theoretical arrival time and now
+/// plus `burst`, moving that time on by their share of a second. A sender first seen gets its
+/// row (one more statement, once).
+pub(super) async fn take_pace(
+    store: &PgStore,
+    sender: &str,
+    per_second: f64,
+    want: u32,
+    burst: std::time::Duration,
+) -> Result<u32, StoreError> {
+    if want == 0 || per_second <= 0.0 {
+        return Ok(0);
+    }
+    // The burst is at least one send's interval, or a slow sender would never fit one.
+    let burst = burst.as_secs_f64().max(1.0 / per_second);
+    for _ in 0..2 {
+        let taken: Option<i32> = sqlx::query_scalar(
+            "WITH cur AS (
+                SELECT GREATEST(tat, clock_timestamp()) AS start, clock_timestamp() AS now
+                  FROM campaign_pace WHERE sender = $1 FOR UPDATE),
+              took AS (
+                SELECT start, LEAST($3::int, GREATEST(0, floor((extract(epoch FROM now - start) + $4) * $2)::int)) AS n FROM cur)
+             UPDATE campaign_pace p SET tat = took.start + make_interval(secs => took.n / $2)
+               FROM took WHERE p.sender = $1
+             RETURNING took.n",
+        )
+        .bind(sender)
+        .bind(per_second)
+        .bind(want as i32)
+        .bind(burst)
+        .fetch_optional(store.db())
+        .await?;
+        if let Some(n) = taken {
+            return Ok(n.max(0) as u32);
+        }
+        sqlx::query("INSERT INTO campaign_pace (sender) VALUES ($1) ON CONFLICT DO NOTHING").bind(sender).execute(store.db()).await?;
+    }
+    Ok(0)
+}
+
 /// Claims queued recipients of a running campaign (one statement): the claim skips contacts
 /// who opted out or were deleted since the start, and answers the others with their contact.
 pub(super) async fn claim_recipients(store: &PgStore, campaign: CampaignId, limit: i64) -> Result<Vec<ClaimedRecipient>, StoreError> {
