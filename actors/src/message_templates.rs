@@ -17,7 +17,7 @@ use crate::ids::*;
 use crate::ports::{ContentApi, ContentItem, Page, TemplateStore};
 use crate::protocol::ChannelName;
 use crate::rules::message_templates::{self as rules, ContentRef, MessageTemplate, TemplateVariable};
-use crate::templates::{ContentBody, Rendered, Template, TemplateContext};
+use crate::templates::{Rendered, TemplateContext};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -198,35 +198,21 @@ impl MessageTemplates {
     }
 
     /// Template `id`, its values for `to` and its text rendered with them (missing values
-    /// listed, not refused).
+    /// listed, not refused): the sender's values, then each default rendered for the contact
+    /// (`rules::message_templates::values_for`, which campaigns use too). A template for another
+    /// kind of channel is refused; another team's thread or contact is "not found".
     async fn render(
         &self,
         by: &User,
         team: &Team,
         to: TemplateTarget,
         id: TemplateId,
-        values: BTreeMap<String, String>,
-    ) -> DomainResult<(MessageTemplate, BTreeMap<String, String>, Rendered)> {
-        let (template, values) = self.values(by, team, to, id, values).await?;
-        let rendered = ContentBody::parse(&template.body).map_err(|e| e.invalid("body"))?.render(&values)?;
-        Ok((template, values, rendered))
-    }
-
-    /// The template and its values for `to`: the sender's, then each default rendered for the
-    /// contact. A template for another kind of channel is refused; another team's thread or
-    /// contact is "not found".
-    async fn values(
-        &self,
-        by: &User,
-        team: &Team,
-        to: TemplateTarget,
-        id: TemplateId,
         given: BTreeMap<String, String>,
-    ) -> DomainResult<(MessageTemplate, BTreeMap<String, String>)> {
+    ) -> DomainResult<(MessageTemplate, BTreeMap<String, String>, Rendered)> {
         let template = self.store.template(team.id, id).await?;
         // A new conversation's contact is loaded now (it must exist); a thread's only when a
-        // default needs it.
-        let (contact_id, mut contact, kind) = match to {
+        // default may need it.
+        let (contact_id, contact, kind) = match to {
             TemplateTarget::Thread(thread) => {
                 let summary = self.store.thread(team.id, thread).await?;
                 (summary.contact.id, None, summary.channel.kind)
@@ -234,28 +220,15 @@ impl MessageTemplates {
             TemplateTarget::Contact(id, kind) => (id, Some(self.store.contact(team.id, id).await?), kind),
         };
         rules::fits(&template, kind)?;
-        let mut values = rules::values(&template, given)?;
-        values.retain(|_, v| !v.trim().is_empty());
-        let defaults: Vec<(&String, &String)> = template
-            .variables
-            .iter()
-            .filter(|v| !values.contains_key(&v.key))
-            .filter_map(|v| v.default.as_ref().map(|d| (&v.key, d)))
-            .collect();
-        if !defaults.is_empty() {
-            let contact = match contact.take() {
-                Some(contact) => contact,
-                None => self.store.contact(team.id, contact_id).await?,
-            };
-            let context = TemplateContext::for_message(&contact, by, team);
-            for (key, default) in defaults {
-                let rendered = Template::parse(default).map_err(|e| e.invalid("variables"))?.render(&context)?;
-                if rendered.missing.is_empty() {
-                    values.insert(key.clone(), rendered.text);
-                }
-            }
-        }
-        Ok((template, values))
+        let contact = match contact {
+            None if template.variables.iter().any(|v| v.default.is_some()) => Some(self.store.contact(team.id, contact_id).await?),
+            contact => contact,
+        };
+        let (values, rendered) = rules::values_for(&template, given, || {
+            let contact = contact.as_ref().ok_or(DomainError::NotFound("contact"))?;
+            Ok(TemplateContext::for_message(contact, by, team))
+        })?;
+        Ok((template, values, rendered))
     }
 
     fn publish_updated(&self, template: &MessageTemplate) {

@@ -431,6 +431,8 @@ pub mod lists;
 pub mod message_templates;
 /// Who hears of what: notifications.
 pub mod notifications;
+/// A campaign's quiet hours in each contact's time zone (the zone from a field or the country).
+pub mod quiet_hours;
 /// Who may see and change which canned reply.
 pub mod replies;
 /// Full-text search queries and snippets.

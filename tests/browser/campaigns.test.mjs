@@ -2,6 +2,8 @@
 // campaign to a segment with a canned reply as the template, previews it (a contact without a
 // company is flagged: the template needs {{contact.company}}), starts it, and watches the
 // progress bar and counts move live (campaign.updated on the team channel) until it is done.
+// Then a second campaign with an approved template (fields for its fixed values; a variable
+// with a default is filled in per contact) and quiet hours: the preview renders it per contact.
 // The team is in simulator mode, so messages go through the built-in carrier at the default pace
 // (SEND_RATE_PER_SECOND=1: the campaign takes 0.8 a second), slow enough to see it move.
 //
@@ -38,6 +40,11 @@ describe('Campaigns in the browser', () => {
     await api.expect(201, 'POST', '/api/contacts', { name: 'Not Promo', phone: '+14155550299' });
     await api.expect(201, 'POST', '/api/lists', { name: 'Promo fans', kind: 'segment', filter: { tags_any: ['promo'] } });
     await api.expect(201, 'POST', '/api/replies', { scope: 'team', shortcut: 'sale', title: 'Spring sale', body: 'Hi {{contact.first_name}} of {{contact.company}}: 20% off this week' });
+
+    await api.expect(201, 'POST', '/api/templates', {
+      name: 'Spring code', channel_kind: 'sms', body: 'Hi {{1}}, your code is {{2}}',
+      variables: [{ key: '1', default: '{{contact.first_name}}' }, { key: '2', example: 'SAVE10' }],
+    });
 
     browser = await launch();
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -93,5 +100,32 @@ describe('Campaigns in the browser', () => {
     assert.equal(await page.locator('[data-testid="campaign-skipped"]').first().textContent(), 'Skipped 1');
     const csv = page.locator('[data-testid="campaign-csv"]').first();
     assert.match(await csv.getAttribute('href'), /\/recipients\.csv$/);
+  });
+
+  it('creates a campaign with an approved template and quiet hours, and previews it per contact', { timeout: 60_000 }, async () => {
+    await page.locator('[data-testid="campaign-name"]').fill('Spring codes');
+    await page.locator('[data-testid="campaign-audience-kind"]').selectOption('segment_id');
+    await page.locator('[data-testid="campaign-audience-list"] option', { hasText: 'Promo fans' }).waitFor({ state: 'attached', timeout: WAIT });
+    // The approved templates of the number's kind are offered beside the canned replies.
+    await page.locator('[data-testid="campaign-template"]').selectOption({ label: 'Spring code (no Content SID)' });
+    const values = page.locator('[data-testid="campaign-value"]');
+    await values.first().waitFor({ timeout: WAIT });
+    assert.equal(await values.count(), 2);
+    assert.equal(await values.nth(0).getAttribute('placeholder'), 'per contact: {{contact.first_name}}');
+    await values.nth(1).fill('SPRING');
+    assert.ok(await page.locator('[data-testid="campaign-body"]').isDisabled());
+    await page.locator('[data-testid="campaign-quiet"]').check();
+    await page.locator('[data-testid="campaign-quiet-start"]').fill('21:00');
+    await page.locator('[data-testid="campaign-quiet-end"]').fill('08:00');
+    await page.locator('[data-testid="campaign-create"]').click();
+    const card = page.locator('[data-testid="campaign"][data-status="draft"]').first();
+    await card.waitFor({ timeout: WAIT });
+    assert.equal(await card.locator('[data-testid="campaign-quiet-hours"]').textContent(), 'Quiet 21:00–08:00 local');
+
+    await card.locator('[data-testid="campaign-preview-button"]').click();
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="campaign-preview-text"]')]
+      .some((el) => el.textContent === 'Hi Guest1, your code is SPRING'), null, { timeout: WAIT });
+    assert.equal(await page.locator('[data-testid="campaign-preview-missing"]').count(), 0);
+    await page.screenshot({ path: path.join(SHOTS, 'campaigns-approved-template.png') });
   });
 });

@@ -14,7 +14,7 @@ use wiremock::MockServer;
 
 /// `n` contacts named `First{i} Last` with tag `promo` at +1415555xxxx, straight into the
 /// team's table (the API's own contact rules are tested elsewhere); answers their ids in order.
-async fn seed_contacts(db: &PgPool, team: &str, n: usize, first: usize) -> Vec<String> {
+pub(crate) async fn seed_contacts(db: &PgPool, team: &str, n: usize, first: usize) -> Vec<String> {
     let rows = sqlx::query(
         "INSERT INTO contacts (id, team_id, phone, name, first_name, tags)
          SELECT gen_random_uuid(), $1::uuid, '+1415555' || lpad(i::text, 4, '0'), 'First' || i || ' Last', 'First' || i, ARRAY['promo']
@@ -39,17 +39,17 @@ async fn create(a: &Agent, channel: &Value, audience: Value, body: &str) -> Valu
     c
 }
 
-async fn campaign(a: &Agent, id: &Value) -> Value {
+pub(crate) async fn campaign(a: &Agent, id: &Value) -> Value {
     let (status, c) = a.client.get(&format!("/api/campaigns/{}", id.as_str().unwrap())).await;
     assert_eq!(status, 200, "{c}");
     c
 }
 
-async fn act(a: &Agent, id: &Value, action: &str) -> (u16, Value) {
+pub(crate) async fn act(a: &Agent, id: &Value, action: &str) -> (u16, Value) {
     a.client.post(&format!("/api/campaigns/{}/{action}", id.as_str().unwrap()), json!({})).await
 }
 
-async fn wait_for(a: &Agent, id: &Value, wait: Duration, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(a: &Agent, id: &Value, wait: Duration, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let c = campaign(a, id).await;
@@ -82,7 +82,7 @@ async fn table_counts(db: &PgPool, id: &Value) -> HashMap<String, i64> {
     rows.into_iter().collect()
 }
 
-fn fast(twilio: &MockServer, per_second: f64) -> impl FnOnce(&mut switchboard::Config) + '_ {
+pub(crate) fn fast(twilio: &MockServer, per_second: f64) -> impl FnOnce(&mut switchboard::Config) + '_ {
     move |c| {
         c.twilio_api_base = twilio.uri();
         c.campaign_rate_long_code = per_second;

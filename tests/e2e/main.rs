@@ -12,6 +12,7 @@ mod automation;
 mod bad_input;
 mod calls;
 mod campaigns;
+mod campaigns_compliance;
 mod contacts;
 mod contacts_import;
 mod contacts_live;

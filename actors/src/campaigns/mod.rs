@@ -5,6 +5,7 @@
 //! destructive ones are audited. Sending is the runner's (`runner.rs`), on any node with a
 //! scheduler.
 
+pub mod content;
 pub mod runner;
 
 use crate::audit::{Actor, NewAuditEntry};
@@ -12,11 +13,13 @@ use crate::domain::{ChannelKind, Contact, Team, User};
 use crate::error::{DomainError, DomainResult};
 use crate::fanout::Fanout;
 use crate::ids::*;
-use crate::ports::{CampaignPatch, CampaignStore, NewCampaign, Page, RecipientRow, StartPlan, Store};
+use crate::ports::{CampaignContent, CampaignPatch, CampaignStore, NewCampaign, Page, RecipientRow, StartPlan, Store};
 use crate::protocol::ChannelName;
 use crate::rules::campaigns::{self as rules, Action, Audience, AudienceInput, Campaign, CampaignCounts, CampaignRates, CampaignStatus};
-use crate::templates::{Template, TemplateContext};
-use serde::{Deserialize, Serialize};
+use crate::rules::quiet_hours::{self, QuietHours};
+use content::Content;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -35,12 +38,24 @@ pub struct CampaignInput {
     pub channel_id: Option<ChannelId>,
     pub body: Option<String>,
     pub template_id: Option<uuid::Uuid>,
+    /// An approved template (`/api/templates`) of the number's kind.
+    pub content_template_id: Option<TemplateId>,
+    /// Fixed values of the approved template's variables.
+    pub content_variables: Option<BTreeMap<String, String>>,
+    /// `{start, end}`; `null` clears (in a PATCH).
+    #[serde(default, deserialize_with = "present")]
+    pub quiet_hours: Option<Option<QuietHours>>,
     pub audience: Option<AudienceInput>,
     /// `null` clears it (in a PATCH).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub send_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub clear_send_at: bool,
+}
+
+/// A field given (even as `null`) is `Some`; an absent one stays `None` (serde's default).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A campaign with its counts, as the API answers it.
@@ -93,15 +108,28 @@ impl Campaigns {
         let team = by.team();
         let name = rules::name(input.name.as_deref().unwrap_or(""))?;
         let channel = input.channel_id.ok_or_else(|| DomainError::invalid("channel_id", "is required"))?;
-        self.channel_kind(team, channel).await?;
-        let (body, template_id) = self.content(&by.user, input.body, input.template_id, true).await?;
+        let kind = self.channel_kind(team, channel).await?;
+        let content =
+            Self::content(&input)?.ok_or_else(|| DomainError::invalid("body", "give a body, a template_id or a content_template_id"))?;
+        let content = self.check_content(&by.user, content, kind).await?;
+        let quiet_hours = input.quiet_hours.flatten().map(|q| quiet_hours::quiet_hours(q).map(|(q, _)| q)).transpose()?;
         let audience = rules::audience(input.audience.ok_or_else(|| DomainError::invalid("audience", "is required"))?)?;
         self.check_audience(team, &audience).await?;
         let send_at = match input.send_at {
             Some(at) => Some(self.future(at)?),
             None => None,
         };
-        let new = NewCampaign { name, channel, body, template_id, audience, send_at };
+        let new = NewCampaign {
+            name,
+            channel,
+            body: content.body,
+            template_id: content.template_id,
+            content_template_id: content.content_template_id,
+            content_variables: content.content_variables,
+            quiet_hours,
+            audience,
+            send_at,
+        };
         let campaign = self.store.create_campaign(team, by.user.id, &new).await?;
         self.changed(campaign).await
     }
@@ -112,14 +140,33 @@ impl Campaigns {
         let current = self.store.campaign(team, id).await?;
         rules::may_edit(current.status)?;
         let mut patch = CampaignPatch { name: input.name.as_deref().map(rules::name).transpose()?, ..CampaignPatch::default() };
-        if let Some(channel) = input.channel_id {
-            self.channel_kind(team, channel).await?;
+        let channel = input.channel_id.unwrap_or(current.channel_id);
+        let kind = self.channel_kind(team, channel).await?;
+        if input.channel_id.is_some() {
             patch.channel = Some(channel);
         }
-        if input.body.is_some() || input.template_id.is_some() {
-            let (body, template) = self.content(&by.user, input.body, input.template_id, true).await?;
-            patch.body = body;
-            patch.template_id = template;
+        // New content, or new fixed values for the current approved template; an approved
+        // template must fit the (maybe new) number.
+        match Self::content(&input)? {
+            Some(content) => patch.content = Some(self.check_content(&by.user, content, kind).await?),
+            None => {
+                if input.content_variables.is_some() && current.content_template_id.is_none() {
+                    return Err(DomainError::invalid("content_variables", "only with a content_template_id"));
+                }
+                if current.content_template_id.is_some() && (input.content_variables.is_some() || input.channel_id.is_some()) {
+                    let values = input.content_variables.clone().unwrap_or_else(|| current.content_variables.clone());
+                    let content = CampaignContent {
+                        content_template_id: current.content_template_id,
+                        content_variables: values.clone(),
+                        ..CampaignContent::default()
+                    };
+                    self.check_content(&by.user, content, kind).await?;
+                    patch.content_variables = input.content_variables.is_some().then_some(values);
+                }
+            }
+        }
+        if let Some(q) = input.quiet_hours {
+            patch.quiet_hours = Some(q.map(|q| quiet_hours::quiet_hours(q).map(|(q, _)| q)).transpose()?);
         }
         if let Some(a) = input.audience {
             let audience = rules::audience(a)?;
@@ -165,14 +212,11 @@ impl Campaigns {
 
     /// Fixes the audience and starts sending (the API's start, or the runner at `send_at`).
     pub(crate) async fn start_now(&self, campaign: Campaign) -> DomainResult<Campaign> {
-        let body = match (&campaign.body, campaign.template_id) {
-            (Some(body), _) => body.clone(),
-            (None, Some(template)) => self.reads.reply(campaign.team_id, ReplyId(template)).await?.body,
-            (None, None) => return Err(DomainError::invalid("body", "is required")),
-        };
         let kind = self.channel_kind(campaign.team_id, campaign.channel_id).await?;
-        // A free-form WhatsApp message reaches only contacts inside the 24-hour window.
-        let plan = StartPlan { body, skip_outside_window: kind == ChannelKind::Whatsapp };
+        let (body, content) = self.content_of(&campaign, kind).await?;
+        // A free-form WhatsApp message reaches only contacts inside the 24-hour window; an
+        // approved template (sent with its ContentSid) reaches the others too.
+        let plan = StartPlan { body, skip_outside_window: kind == ChannelKind::Whatsapp && !content.is_approved_with_sid() };
         let started = self.store.start_campaign(campaign.team_id, campaign.id, &plan).await?;
         self.wake.notify_one();
         Ok(started)
@@ -210,8 +254,17 @@ impl Campaigns {
     pub async fn duplicate(&self, by: &Actor, id: CampaignId) -> DomainResult<CampaignView> {
         let c = self.store.campaign(by.team(), id).await?;
         let name: String = format!("Copy of {}", c.name).chars().take(rules::MAX_NAME_CHARS).collect();
-        let new =
-            NewCampaign { name, channel: c.channel_id, body: c.body, template_id: c.template_id, audience: c.audience, send_at: None };
+        let new = NewCampaign {
+            name,
+            channel: c.channel_id,
+            body: c.body,
+            template_id: c.template_id,
+            content_template_id: c.content_template_id,
+            content_variables: c.content_variables,
+            quiet_hours: c.quiet_hours,
+            audience: c.audience,
+            send_at: None,
+        };
         let campaign = self.store.create_campaign(by.team(), by.user.id, &new).await?;
         self.changed(campaign).await
     }
@@ -241,16 +294,12 @@ impl Campaigns {
     /// has no value for (those would be skipped when sending).
     pub async fn preview(&self, by: &User, id: CampaignId) -> DomainResult<Vec<PreviewItem>> {
         let campaign = self.store.campaign(by.team_id, id).await?;
-        let body = match (&campaign.body, campaign.template_id) {
-            (Some(body), _) => body.clone(),
-            (None, Some(template)) => self.reads.reply(by.team_id, ReplyId(template)).await?.body,
-            (None, None) => String::new(),
-        };
-        let template = Template::parse(&body).map_err(|e| e.invalid("body"))?;
+        let kind = self.channel_kind(by.team_id, campaign.channel_id).await?;
+        let (_, content) = self.content_of(&campaign, kind).await?;
         let team = self.reads.team(by.team_id).await?;
         let sender = self.sender(&campaign, by).await;
         let contacts = self.store.audience_sample(by.team_id, &campaign.audience, rules::PREVIEW_RECIPIENTS).await?;
-        contacts.into_iter().map(|c| preview_item(&template, &c, &sender, &team)).collect()
+        contacts.into_iter().map(|c| preview_item(&content, &c, &sender, &team)).collect()
     }
 
     /// Who a campaign's `{{agent.*}}` variables name: its creator while a member, else `by`.
@@ -280,7 +329,7 @@ impl Campaigns {
         let counts = self.store.campaign_counts(campaign.id).await?;
         let per_second = self.per_second(&campaign).await;
         let moving = campaign.status == CampaignStatus::Running;
-        let rates = rules::rates(&counts, moving.then_some(per_second));
+        let rates = rules::rates(&counts, moving.then_some(per_second), crate::clock::now());
         Ok(CampaignView { campaign, counts, rates, per_second })
     }
 
@@ -294,27 +343,59 @@ impl Campaigns {
         }
     }
 
-    /// The body or template (exactly one): a template is a canned reply `by` may see.
-    async fn content(
-        &self,
-        by: &User,
-        body: Option<String>,
-        template: Option<uuid::Uuid>,
-        required: bool,
-    ) -> DomainResult<(Option<String>, Option<uuid::Uuid>)> {
-        match (body, template) {
-            (Some(_), Some(_)) => Err(DomainError::invalid("body", "give a body or a template_id, not both")),
-            (Some(body), None) => Ok((Some(rules::body(&body)?), None)),
-            (None, Some(id)) => {
-                let reply = self.reads.reply(by.team_id, ReplyId(id)).await.map_err(|_| DomainError::NotFound("template"))?;
-                if reply.owner_id.is_some_and(|o| o != by.id) {
-                    return Err(DomainError::NotFound("template"));
+    /// The content an input gives, if it gives one: exactly one of a body, a canned reply
+    /// (`template_id`) or an approved template (`content_template_id`, with its fixed values).
+    fn content(input: &CampaignInput) -> DomainResult<Option<CampaignContent>> {
+        let given = [input.body.is_some(), input.template_id.is_some(), input.content_template_id.is_some()];
+        match given.iter().filter(|g| **g).count() {
+            0 => Ok(None),
+            1 => {
+                if input.content_variables.is_some() && input.content_template_id.is_none() {
+                    return Err(DomainError::invalid("content_variables", "only with a content_template_id"));
                 }
-                Ok((None, Some(id)))
+                Ok(Some(CampaignContent {
+                    body: input.body.as_deref().map(rules::body).transpose()?,
+                    template_id: input.template_id,
+                    content_template_id: input.content_template_id,
+                    content_variables: input.content_variables.clone().unwrap_or_default(),
+                }))
             }
-            (None, None) if required => Err(DomainError::invalid("body", "give a body or a template_id")),
-            (None, None) => Ok((None, None)),
+            _ => Err(DomainError::invalid("body", "give one of body, template_id and content_template_id")),
         }
+    }
+
+    /// Checks content against the team: a canned reply `by` may see (404 `template`), an
+    /// approved template of the team (404 `template`) of the number's kind with values for its
+    /// own keys (422).
+    async fn check_content(&self, by: &User, content: CampaignContent, kind: ChannelKind) -> DomainResult<CampaignContent> {
+        if let Some(id) = content.template_id {
+            let reply = self.reads.reply(by.team_id, ReplyId(id)).await.map_err(|_| DomainError::NotFound("template"))?;
+            if reply.owner_id.is_some_and(|o| o != by.id) {
+                return Err(DomainError::NotFound("template"));
+            }
+        }
+        if let Some(id) = content.content_template_id {
+            let template = self.reads.template(by.team_id, id).await.map_err(|_| DomainError::NotFound("template"))?;
+            Content::approved(template, content.content_variables.clone(), kind)?;
+        }
+        Ok(content)
+    }
+
+    /// What a campaign sends on a `kind` number: the body to fix at the start (`None` for an
+    /// approved template) and the content to render per contact. The preview, the start and the
+    /// runner read it here.
+    pub(crate) async fn content_of(&self, campaign: &Campaign, kind: ChannelKind) -> DomainResult<(Option<String>, Content)> {
+        if let Some(id) = campaign.content_template_id {
+            let template = self.reads.template(campaign.team_id, id).await.map_err(|_| DomainError::NotFound("template"))?;
+            return Ok((None, Content::approved(template, campaign.content_variables.clone(), kind)?));
+        }
+        let body = match (&campaign.body, campaign.template_id) {
+            (Some(body), _) => body.clone(),
+            (None, Some(template)) => self.reads.reply(campaign.team_id, ReplyId(template)).await?.body,
+            (None, None) => return Err(DomainError::invalid("body", "is required")),
+        };
+        let content = Content::body(&body)?;
+        Ok((Some(body), content))
     }
 
     async fn channel_kind(&self, team: TeamId, channel: ChannelId) -> DomainResult<ChannelKind> {
@@ -349,14 +430,14 @@ impl Campaigns {
     }
 }
 
-/// The body rendered for one contact.
-fn preview_item(template: &Template, contact: &Contact, sender: &User, team: &Team) -> DomainResult<PreviewItem> {
-    let rendered = template.render(&TemplateContext::for_message(contact, sender, team))?;
+/// The message rendered for one contact.
+fn preview_item(content: &Content, contact: &Contact, sender: &User, team: &Team) -> DomainResult<PreviewItem> {
+    let rendered = content.render(contact, sender, team)?;
     Ok(PreviewItem {
         contact_id: contact.id,
         name: contact.name.clone(),
         phone: contact.phone.clone(),
-        text: rendered.text.clone(),
-        missing_variables: rendered.missing.clone(),
+        text: rendered.text,
+        missing_variables: rendered.missing,
     })
 }

@@ -16,18 +16,27 @@
 //! and finishes campaigns with nothing left; every half second it publishes the counts of the
 //! campaigns that moved (`campaign.updated`, one node per campaign per interval).
 //!
+//! Quiet hours: a claimed recipient for whom it is quiet (in any of its contact's zones,
+//! `rules::quiet_hours`) goes back to the queue held until its morning (`not_before`); the claim
+//! never reads it again before then (the queue's index is in `not_before` order). The rate
+//! tokens it took are used for the next ones: the runner claims again, more each round (up to
+//! `HOLD_ROUNDS`, `MAX_BATCH` each), so a campaign whose next thousand contacts are asleep still
+//! sends to the awake ones behind them within a few ticks; recipients claimed beyond what may go
+//! now go back as they were.
+//!
 //! While no campaign runs it only does that once a second (a campaign started on another node
 //! is found then), unless a start or resume on this node wakes it: an idle node costs the
 //! database a few statements a second, not a dozen.
 
 use super::Campaigns;
+use super::content::Content;
 use crate::domain::{Channel, Team, User};
 use crate::error::DomainResult;
 use crate::ids::*;
 use crate::ports::{CampaignMessage, CampaignStore, Store};
 use crate::rules::campaigns::{Campaign, CampaignCounts, CampaignPace, skip};
+use crate::rules::quiet_hours::{self, QuietWindow};
 use crate::send_guard;
-use crate::templates::{Template, TemplateContext};
 use crate::thread::CampaignSend;
 use crate::threads::Threads;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -41,6 +50,8 @@ use tokio_util::task::TaskTracker;
 
 /// Recipients one claim takes at most.
 const MAX_BATCH: usize = 200;
+/// Claims a tick may make for one campaign when quiet hours held what it claimed.
+const HOLD_ROUNDS: usize = 5;
 /// Housekeeping runs every this many ticks; metrics every `METRICS_TICKS`.
 const HOUSEKEEPING_TICKS: u64 = 10;
 const METRICS_TICKS: u64 = 5;
@@ -102,9 +113,12 @@ pub fn spawn(ctx: RunnerCtx, tasks: &TaskTracker, shutdown: CancellationToken) {
 /// What a running campaign's sends need, loaded once per campaign.
 struct Prepared {
     channel: Channel,
-    template: Template,
+    content: Content,
     sender: User,
     team: Team,
+    quiet: Option<QuietWindow>,
+    /// The sending number's zones: a contact's when neither a field nor its number gives one.
+    sender_zones: Vec<jiff::tz::TimeZone>,
 }
 
 struct Runner {
@@ -159,47 +173,98 @@ impl Runner {
             if budget == 0 {
                 continue;
             }
-            let Ok(mut permits) = self.ctx.slots.clone().try_acquire_many_owned(budget as u32) else { continue };
-            let claimed = self.ctx.store.claim_recipients(campaign.id, budget as i64).await?;
-            let (mut invalid, mut missing, mut ready) = (Vec::new(), Vec::new(), Vec::new());
+            let Ok(permits) = self.ctx.slots.clone().try_acquire_many_owned(budget as u32) else { continue };
+            self.send_some(&campaign, &prepared, budget, permits).await?;
+        }
+        Ok(count)
+    }
+
+    /// Claims and sends up to `budget` recipients of `campaign`: invalid numbers and missing
+    /// values are skipped (and count against the budget, as before), recipients in quiet hours
+    /// are held (and do not: the runner claims again for them).
+    async fn send_some(
+        &self,
+        campaign: &Campaign,
+        prepared: &Prepared,
+        budget: usize,
+        mut permits: tokio::sync::OwnedSemaphorePermit,
+    ) -> DomainResult<()> {
+        let now = crate::clock::now();
+        let mut want = budget;
+        let mut ask = budget;
+        let (mut invalid, mut missing, mut ready, mut back) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..HOLD_ROUNDS {
+            let claimed = self.ctx.store.claim_recipients(campaign.id, ask as i64, now).await?;
+            let got = claimed.len();
+            let mut held = 0;
             for r in claimed {
-                if crate::phone::normalize(&r.contact.phone, None).ok().as_deref() != Some(r.contact.phone.as_str()) {
-                    invalid.push(r.id);
+                if want == 0 {
+                    back.push((r.id, None));
                     continue;
                 }
-                let rendered = prepared.template.render(&TemplateContext::for_message(&r.contact, &prepared.sender, &prepared.team))?;
-                if !rendered.missing.is_empty() {
+                if crate::phone::normalize(&r.contact.phone, None).ok().as_deref() != Some(r.contact.phone.as_str()) {
+                    invalid.push(r.id);
+                    want -= 1;
+                    continue;
+                }
+                if let Some(window) = &prepared.quiet {
+                    let zones = quiet_hours::contact_zones(&r.contact, &prepared.sender_zones);
+                    if let Some(until) = window.held_until(&zones, now) {
+                        back.push((r.id, Some(until)));
+                        held += 1;
+                        continue;
+                    }
+                }
+                let message = prepared.content.render(&r.contact, &prepared.sender, &prepared.team)?;
+                want -= 1;
+                if !message.missing.is_empty() {
                     missing.push(r.id);
                     continue;
                 }
-                ready.push((r, rendered.text));
+                ready.push((r, message));
             }
-            // Threads only for those who get a message: nobody else's conversation is touched.
-            let contacts: Vec<ContactId> = ready.iter().map(|(r, _)| r.contact.id).collect();
-            let threads: HashMap<ContactId, ThreadId> = if contacts.is_empty() {
-                HashMap::new()
-            } else {
-                self.ctx.store.campaign_threads(campaign.team_id, campaign.channel_id, &contacts).await?.into_iter().collect()
+            // Another round only for what quiet hours held, and larger: the queue ahead may be
+            // asleep for a while.
+            if held == 0 || got < ask || want == 0 {
+                break;
+            }
+            ask = (held * 4).clamp(want, MAX_BATCH);
+        }
+        if !back.is_empty() {
+            self.ctx.store.requeue_recipients(&back).await?;
+        }
+        // Threads only for those who get a message: nobody else's conversation is touched.
+        let contacts: Vec<ContactId> = ready.iter().map(|(r, _)| r.contact.id).collect();
+        let threads: HashMap<ContactId, ThreadId> = if contacts.is_empty() {
+            HashMap::new()
+        } else {
+            self.ctx.store.campaign_threads(campaign.team_id, campaign.channel_id, &contacts).await?.into_iter().collect()
+        };
+        for (r, m) in ready {
+            // A thread that could not be had leaves the claim to the sweep, which requeues it.
+            let Some(&thread) = threads.get(&r.contact.id) else { continue };
+            let message = CampaignMessage {
+                team: campaign.team_id,
+                thread,
+                campaign: campaign.id,
+                recipient: r.id,
+                claim: r.claim,
+                body: m.text,
+                content: m.content,
             };
-            for (r, body) in ready {
-                // A thread that could not be had leaves the claim to the sweep, which requeues it.
-                let Some(&thread) = threads.get(&r.contact.id) else { continue };
-                let message =
-                    CampaignMessage { team: campaign.team_id, thread, campaign: campaign.id, recipient: r.id, claim: r.claim, body };
-                let slot = permits.split(1);
-                if let Err(e) = self.ctx.threads.campaign_send(thread, CampaignSend { message, slot }).await {
-                    // Nothing was stored: the sweep puts the recipient back.
-                    tracing::warn!(campaign = %campaign.id, recipient = r.id, error = %e, "could not hand a campaign message to its thread");
-                }
-            }
-            if !invalid.is_empty() {
-                self.ctx.store.skip_recipients(&invalid, skip::INVALID_NUMBER).await?;
-            }
-            if !missing.is_empty() {
-                self.ctx.store.skip_recipients(&missing, skip::MISSING_VARIABLES).await?;
+            let slot = permits.split(1);
+            if let Err(e) = self.ctx.threads.campaign_send(thread, CampaignSend { message, slot }).await {
+                // Nothing was stored: the sweep puts the recipient back.
+                tracing::warn!(campaign = %campaign.id, recipient = r.id, error = %e, "could not hand a campaign message to its thread");
             }
         }
-        Ok(count)
+        if !invalid.is_empty() {
+            self.ctx.store.skip_recipients(&invalid, skip::INVALID_NUMBER).await?;
+        }
+        if !missing.is_empty() {
+            self.ctx.store.skip_recipients(&missing, skip::MISSING_VARIABLES).await?;
+        }
+        Ok(())
     }
 
     async fn prepare(&mut self, campaign: &Campaign) -> DomainResult<Arc<Prepared>> {
@@ -213,8 +278,11 @@ impl Runner {
             .into_iter()
             .find(|c| c.id == campaign.channel_id)
             .ok_or(crate::error::DomainError::NotFound("channel"))?;
-        // The body was fixed when the campaign started.
-        let template = Template::parse(campaign.body.as_deref().unwrap_or("")).map_err(|e| e.invalid("body"))?;
+        // A body was fixed when the campaign started (a canned reply's copied); an approved
+        // template is read once per run on this node.
+        let (_, content) = self.ctx.campaigns.content_of(campaign, channel.kind).await?;
+        let quiet = campaign.quiet_hours.as_ref().map(QuietWindow::of).transpose()?;
+        let sender_zones = quiet_hours::phone_zones(&channel.number).unwrap_or_default();
         let team = reads.team(campaign.team_id).await?;
         let members = reads.members(campaign.team_id).await?;
         let sender = members
@@ -223,7 +291,7 @@ impl Runner {
             .or(members.first())
             .cloned()
             .ok_or(crate::error::DomainError::NotFound("sender"))?;
-        let prepared = Arc::new(Prepared { channel, template, sender, team });
+        let prepared = Arc::new(Prepared { channel, content, sender, team, quiet, sender_zones });
         self.prepared.insert(campaign.id, prepared.clone());
         Ok(prepared)
     }

@@ -54,11 +54,14 @@ impl CampaignStore for NoCampaigns {
     async fn due_campaigns(&self, _: OffsetDateTime) -> DomainResult<Vec<Campaign>> {
         Ok(vec![])
     }
-    async fn claim_recipients(&self, _: CampaignId, _: i64) -> DomainResult<Vec<ClaimedRecipient>> {
+    async fn claim_recipients(&self, _: CampaignId, _: i64, _: OffsetDateTime) -> DomainResult<Vec<ClaimedRecipient>> {
         Ok(vec![])
     }
     async fn campaign_threads(&self, _: TeamId, _: ChannelId, _: &[ContactId]) -> DomainResult<Vec<(ContactId, ThreadId)>> {
         Ok(vec![])
+    }
+    async fn requeue_recipients(&self, _: &[(i64, Option<OffsetDateTime>)]) -> DomainResult<()> {
+        Ok(())
     }
     async fn skip_recipients(&self, _: &[i64], _: &str) -> DomainResult<()> {
         Ok(())

@@ -7,7 +7,9 @@ use crate::domain::Contact;
 use crate::error::DomainResult;
 use crate::ids::*;
 use crate::rules::campaigns::{Audience, Campaign, CampaignCounts, CampaignStatus};
+use crate::rules::quiet_hours::QuietHours;
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// A new draft.
@@ -17,6 +19,9 @@ pub struct NewCampaign {
     pub channel: ChannelId,
     pub body: Option<String>,
     pub template_id: Option<uuid::Uuid>,
+    pub content_template_id: Option<TemplateId>,
+    pub content_variables: BTreeMap<String, String>,
+    pub quiet_hours: Option<QuietHours>,
     pub audience: Audience,
     pub send_at: Option<OffsetDateTime>,
 }
@@ -26,18 +31,31 @@ pub struct NewCampaign {
 pub struct CampaignPatch {
     pub name: Option<String>,
     pub channel: Option<ChannelId>,
-    /// Setting one of body/template clears the other.
-    pub body: Option<String>,
-    pub template_id: Option<uuid::Uuid>,
+    /// Content: `Some` replaces body, template and approved template (with its values) at once.
+    pub content: Option<CampaignContent>,
+    /// The approved template's fixed values alone (content unchanged).
+    pub content_variables: Option<BTreeMap<String, String>>,
+    /// `Some(None)` clears.
+    pub quiet_hours: Option<Option<QuietHours>>,
     pub audience: Option<Audience>,
     pub send_at: Option<Option<OffsetDateTime>>,
 }
 
-/// What starting a campaign fixes: the text every recipient gets (rendered per contact), and
-/// whether contacts outside the WhatsApp 24-hour window are skipped (a free-form WhatsApp body).
+/// A campaign's content: exactly one of them is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CampaignContent {
+    pub body: Option<String>,
+    pub template_id: Option<uuid::Uuid>,
+    pub content_template_id: Option<TemplateId>,
+    pub content_variables: BTreeMap<String, String>,
+}
+
+/// What starting a campaign fixes: the text every recipient gets (rendered per contact; `None`
+/// for an approved template, read by the runner), and whether contacts outside the WhatsApp
+/// 24-hour window are skipped (a free-form WhatsApp message).
 #[derive(Clone, Debug)]
 pub struct StartPlan {
-    pub body: String,
+    pub body: Option<String>,
     pub skip_outside_window: bool,
 }
 
@@ -108,7 +126,11 @@ pub trait CampaignStore: Send + Sync {
     /// Claims up to `limit` queued recipients of a running campaign with `FOR UPDATE SKIP
     /// LOCKED` (each recipient once across nodes): a contact who opted out (or was deleted)
     /// since the start is skipped instead.
-    async fn claim_recipients(&self, campaign: CampaignId, limit: i64) -> DomainResult<Vec<ClaimedRecipient>>;
+    /// Only recipients whose hold (`not_before`) ended by `now` are taken.
+    async fn claim_recipients(&self, campaign: CampaignId, limit: i64, now: OffsetDateTime) -> DomainResult<Vec<ClaimedRecipient>>;
+    /// Gives claimed recipients back to the queue unsent: each `(id, Some(until))` held until
+    /// then (quiet hours), each `(id, None)` as it was (claimed beyond what may go now).
+    async fn requeue_recipients(&self, recipients: &[(i64, Option<OffsetDateTime>)]) -> DomainResult<()>;
     /// The contacts' threads on the channel, created quietly when missing (no event, no inbox
     /// row: a thread shows in the inbox once the contact writes).
     async fn campaign_threads(&self, team: TeamId, channel: ChannelId, contacts: &[ContactId]) -> DomainResult<Vec<(ContactId, ThreadId)>>;

@@ -266,7 +266,10 @@ pub struct CampaignMessage {
     pub campaign: CampaignId,
     pub recipient: i64,
     pub claim: uuid::Uuid,
+    /// The text the thread shows (rendered for the contact).
     pub body: String,
+    /// An approved template's ContentSid and values: what the carrier gets instead of the body.
+    pub content: Option<crate::rules::message_templates::ContentRef>,
 }
 
 /// The scheduler's queries.

@@ -8,6 +8,7 @@
 use crate::domain::Channel;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
+use crate::rules::quiet_hours::QuietHours;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -167,6 +168,12 @@ pub struct Campaign {
     pub channel_id: ChannelId,
     pub body: Option<String>,
     pub template_id: Option<uuid::Uuid>,
+    /// An approved template (`message_templates`), sent with its ContentSid.
+    pub content_template_id: Option<TemplateId>,
+    /// Fixed values of the approved template's variables, the same for every recipient.
+    pub content_variables: BTreeMap<String, String>,
+    /// No send while it is quiet in the contact's time zone (`rules::quiet_hours`).
+    pub quiet_hours: Option<QuietHours>,
     pub audience: Audience,
     #[serde(with = "time::serde::rfc3339::option")]
     pub send_at: Option<OffsetDateTime>,
@@ -191,6 +198,11 @@ pub struct CampaignCounts {
     pub delivered: i64,
     pub failed: i64,
     pub skipped: i64,
+    /// Queued recipients held by quiet hours (counted in `queued` too).
+    pub held: i64,
+    /// When the last of them is let go.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub held_until: Option<OffsetDateTime>,
     pub replied: i64,
     pub opted_out: i64,
     /// Failed recipients by carrier error code (or reason when it has none).
@@ -206,14 +218,18 @@ pub struct CampaignRates {
     pub failure: f64,
     pub reply: f64,
     pub opt_out: f64,
-    /// Seconds until every queued recipient is handed to the carrier at `per_second`.
+    /// Seconds until every queued recipient is handed to the carrier at `per_second`; with
+    /// recipients held by quiet hours, no sooner than the last hold ends plus their sends.
     pub eta_seconds: Option<u64>,
     /// Done share of the non-skipped recipients, 0 to 1.
     pub progress: f64,
 }
 
-/// Rates of `counts`; the ETA when the campaign sends `per_second` (None when it is not moving).
-pub fn rates(counts: &CampaignCounts, per_second: Option<f64>) -> CampaignRates {
+/// Rates of `counts` at `now`; the ETA when the campaign sends `per_second` (None when it is
+/// not moving). Recipients held by quiet hours go when their hold ends: the ETA is the later of
+/// the others' sends and the last hold's end plus the held recipients' sends (the ones not yet
+/// reached are not known to be held until the runner reaches them).
+pub fn rates(counts: &CampaignCounts, per_second: Option<f64>, now: OffsetDateTime) -> CampaignRates {
     let ratio = |a: i64, b: i64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     let handed = counts.sent + counts.failed;
     let sendable = counts.total - counts.skipped;
@@ -222,7 +238,14 @@ pub fn rates(counts: &CampaignCounts, per_second: Option<f64>) -> CampaignRates 
         failure: ratio(counts.failed, handed),
         reply: ratio(counts.replied, counts.sent),
         opt_out: ratio(counts.opted_out, counts.sent),
-        eta_seconds: per_second.filter(|r| *r > 0.0).map(|r| ((counts.queued + counts.sending) as f64 / r).ceil() as u64),
+        eta_seconds: per_second.filter(|r| *r > 0.0).map(|r| {
+            let now_ready = ((counts.queued - counts.held + counts.sending) as f64 / r).ceil() as u64;
+            let held = match counts.held_until {
+                Some(until) if counts.held > 0 => (until - now).whole_seconds().max(0) as u64 + (counts.held as f64 / r).ceil() as u64,
+                _ => 0,
+            };
+            now_ready.max(held)
+        }),
         progress: if sendable > 0 { ratio(handed, sendable) } else { 1.0 },
     }
 }
@@ -438,8 +461,12 @@ mod tests {
     fn rates_and_eta() {
         let counts =
             CampaignCounts { total: 10, queued: 4, sent: 4, delivered: 2, failed: 1, skipped: 1, replied: 1, ..Default::default() };
-        let r = rates(&counts, Some(2.0));
+        let now = time::macros::datetime!(2026-01-15 12:00 UTC);
+        let r = rates(&counts, Some(2.0), now);
         assert_eq!(r.eta_seconds, Some(2));
+        // Two of the queued held until an hour from now: the ETA is then, plus their sends.
+        let held = CampaignCounts { held: 2, held_until: Some(now + time::Duration::hours(1)), ..counts.clone() };
+        assert_eq!(rates(&held, Some(2.0), now).eta_seconds, Some(3600 + 1));
         assert!((r.delivery - 0.5).abs() < 1e-9);
         assert!((r.progress - 5.0 / 9.0).abs() < 1e-9);
     }

@@ -125,7 +125,7 @@ pub struct Schedule {
 }
 
 /// `HH:MM` as minutes of the day (`24:00` is 1440).
-fn minutes(field: &'static str, text: &str) -> DomainResult<i32> {
+pub(crate) fn minutes(field: &'static str, text: &str) -> DomainResult<i32> {
     let bad = || DomainError::invalid(field, format!("{text:?} is not a time of day (HH:MM)"));
     let (h, m) = text.split_once(':').ok_or_else(bad)?;
     if h.len() != 2 || m.len() != 2 {
@@ -206,11 +206,11 @@ pub fn schedule(s: &HoursSettings) -> DomainResult<Schedule> {
     Ok(Schedule { enabled: s.enabled, tz, days, holidays })
 }
 
-fn timestamp(at: OffsetDateTime) -> Timestamp {
+pub(crate) fn timestamp(at: OffsetDateTime) -> Timestamp {
     Timestamp::new(at.unix_timestamp(), at.nanosecond() as i32).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-fn offset_date_time(ts: Timestamp) -> OffsetDateTime {
+pub(crate) fn offset_date_time(ts: Timestamp) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(ts.as_second()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 

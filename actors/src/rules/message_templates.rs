@@ -9,7 +9,7 @@
 use crate::domain::{ChannelKind, Role, User};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
-use crate::templates::{ContentBody, Template};
+use crate::templates::{ContentBody, Rendered, Template, TemplateContext};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -161,6 +161,38 @@ pub fn values(template: &MessageTemplate, given: BTreeMap<String, String>) -> Do
         }
     }
     Ok(given)
+}
+
+/// The values a template is sent with to one contact, and its text rendered with them: the
+/// values given (the sender's, or a campaign's fixed ones; blank ones dropped), then each other
+/// variable's default rendered for the contact by the one engine (a default that misses a value
+/// of its own gives none). `context` is asked for only when a default is needed. Missing values
+/// are listed in the `Rendered`, not refused: the caller decides (a send is 422, a campaign
+/// recipient is skipped).
+pub fn values_for<C: std::borrow::Borrow<TemplateContext>>(
+    template: &MessageTemplate,
+    given: BTreeMap<String, String>,
+    context: impl FnOnce() -> DomainResult<C>,
+) -> DomainResult<(BTreeMap<String, String>, Rendered)> {
+    let mut values = values(template, given)?;
+    values.retain(|_, v| !v.trim().is_empty());
+    let defaults: Vec<(&String, &String)> = template
+        .variables
+        .iter()
+        .filter(|v| !values.contains_key(&v.key))
+        .filter_map(|v| v.default.as_ref().map(|d| (&v.key, d)))
+        .collect();
+    if !defaults.is_empty() {
+        let context = context()?;
+        for (key, default) in defaults {
+            let rendered = Template::parse(default).map_err(|e| e.invalid("variables"))?.render(context.borrow())?;
+            if rendered.missing.is_empty() {
+                values.insert(key.clone(), rendered.text);
+            }
+        }
+    }
+    let rendered = ContentBody::parse(&template.body).map_err(|e| e.invalid("body"))?.render(&values)?;
+    Ok((values, rendered))
 }
 
 /// Whether a template of `kind` may go to a conversation on `thread_kind`.

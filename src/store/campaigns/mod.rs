@@ -13,14 +13,16 @@ use actors::domain::Contact;
 use actors::ids::*;
 use actors::ports::*;
 use actors::rules::campaigns::{Audience, Campaign, CampaignCounts, CampaignStatus, RecipientStatus};
+use actors::rules::quiet_hours::QuietHours;
 use async_trait::async_trait;
 use sqlx::types::Json;
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The columns of a `CampaignRow`, from the row aliased `k`.
-pub(crate) const CAMPAIGN_COLUMNS: &str = "k.id, k.team_id, k.name, k.status, k.channel_id, k.body, k.template_id, k.audience, \
-     k.send_at, k.created_by, k.created_at, k.started_at, k.finished_at";
+pub(crate) const CAMPAIGN_COLUMNS: &str = "k.id, k.team_id, k.name, k.status, k.channel_id, k.body, k.template_id, k.content_template_id, \
+     k.content_variables, k.quiet_hours, k.audience, k.send_at, k.created_by, k.created_at, k.started_at, k.finished_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CampaignRow {
@@ -31,6 +33,9 @@ pub(crate) struct CampaignRow {
     channel_id: Uuid,
     body: Option<String>,
     template_id: Option<Uuid>,
+    content_template_id: Option<Uuid>,
+    content_variables: Json<BTreeMap<String, String>>,
+    quiet_hours: Option<Json<QuietHours>>,
     audience: Json<serde_json::Value>,
     send_at: Option<OffsetDateTime>,
     created_by: Option<Uuid>,
@@ -51,6 +56,9 @@ impl TryFrom<CampaignRow> for Campaign {
             channel_id: ChannelId(r.channel_id),
             body: r.body,
             template_id: r.template_id,
+            content_template_id: r.content_template_id.map(TemplateId),
+            content_variables: r.content_variables.0,
+            quiet_hours: r.quiet_hours.map(|q| q.0),
             audience: Audience::from_json(&r.audience.0).map_err(|e| StoreError::internal(format!("stored audience: {e}")))?,
             send_at: r.send_at,
             created_by: r.created_by.map(UserId),
@@ -123,8 +131,9 @@ impl CampaignStore for PgStore {
     async fn create_campaign(&self, team: TeamId, by: UserId, c: &NewCampaign) -> DomainResult<Campaign> {
         op(async move {
             let sql = format!(
-                "INSERT INTO campaigns AS k (id, team_id, name, channel_id, body, template_id, audience, send_at, created_by)
-                 SELECT $1, $2, $3, ch.id, $5, $6, $7, $8, $9 FROM channels ch WHERE ch.id = $4 AND ch.team_id = $2
+                "INSERT INTO campaigns AS k (id, team_id, name, channel_id, body, template_id, audience, send_at, created_by,
+                                             content_template_id, content_variables, quiet_hours)
+                 SELECT $1, $2, $3, ch.id, $5, $6, $7, $8, $9, $10, $11, $12 FROM channels ch WHERE ch.id = $4 AND ch.team_id = $2
                  RETURNING {CAMPAIGN_COLUMNS}"
             );
             let rows: Vec<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -137,6 +146,9 @@ impl CampaignStore for PgStore {
                 .bind(Json(c.audience.to_json()))
                 .bind(c.send_at)
                 .bind(by.0)
+                .bind(c.content_template_id.map(|t| t.0))
+                .bind(Json(&c.content_variables))
+                .bind(c.quiet_hours.as_ref().map(Json))
                 .fetch_all(self.db())
                 .await?;
             one(rows)?.ok_or_else(|| StoreError::invalid("channel_id", "not a number of the team"))
@@ -179,12 +191,15 @@ impl CampaignStore for PgStore {
 
     async fn update_campaign(&self, team: TeamId, id: CampaignId, p: &CampaignPatch) -> DomainResult<Campaign> {
         op(async move {
-            let content = p.body.is_some() || p.template_id.is_some();
+            let content = p.content.clone().unwrap_or_default();
             let sql = format!(
                 "UPDATE campaigns k SET name = COALESCE($3, name),
                         channel_id = COALESCE((SELECT ch.id FROM channels ch WHERE ch.id = $4 AND ch.team_id = $2), channel_id),
                         body = CASE WHEN $5 THEN $6 ELSE body END,
                         template_id = CASE WHEN $5 THEN $7 ELSE template_id END,
+                        content_template_id = CASE WHEN $5 THEN $11 ELSE content_template_id END,
+                        content_variables = CASE WHEN $5 THEN $12 ELSE COALESCE($13, content_variables) END,
+                        quiet_hours = CASE WHEN $14 THEN $15 ELSE quiet_hours END,
                         audience = COALESCE($8, audience),
                         send_at = CASE WHEN $9 THEN $10 ELSE send_at END,
                         updated_at = now()
@@ -196,12 +211,17 @@ impl CampaignStore for PgStore {
                 .bind(team.0)
                 .bind(&p.name)
                 .bind(p.channel.map(|c| c.0))
-                .bind(content)
-                .bind(&p.body)
-                .bind(p.template_id)
+                .bind(p.content.is_some())
+                .bind(&content.body)
+                .bind(content.template_id)
                 .bind(p.audience.as_ref().map(|a| Json(a.to_json())))
                 .bind(p.send_at.is_some())
                 .bind(p.send_at.flatten())
+                .bind(content.content_template_id.map(|t| t.0))
+                .bind(Json(&content.content_variables))
+                .bind(p.content_variables.as_ref().map(Json))
+                .bind(p.quiet_hours.is_some())
+                .bind(p.quiet_hours.as_ref().and_then(|q| q.as_ref()).map(Json))
                 .fetch_all(self.db())
                 .await?;
             let row = one(rows)?;
@@ -265,17 +285,23 @@ impl CampaignStore for PgStore {
 
     async fn campaign_counts(&self, id: CampaignId) -> DomainResult<CampaignCounts> {
         op(async move {
-            let rows: Vec<(String, Option<String>, Option<i32>, Option<String>, i64, i64, i64)> = sqlx::query_as(
-                "SELECT status, skip_reason, error_code, CASE WHEN error_code IS NULL THEN left(error_reason, 80) END,
-                        count(*), count(replied_at), count(opted_out_at)
+            #[allow(clippy::type_complexity)]
+            let rows: Vec<(String, Option<String>, Option<i32>, Option<String>, i64, i64, i64, i64, Option<OffsetDateTime>)> =
+                sqlx::query_as(
+                    "SELECT status, skip_reason, error_code, CASE WHEN error_code IS NULL THEN left(error_reason, 80) END,
+                        count(*), count(replied_at), count(opted_out_at),
+                        count(*) FILTER (WHERE status = 'queued' AND not_before > now()),
+                        max(not_before) FILTER (WHERE status = 'queued' AND not_before > now())
                  FROM campaign_recipients WHERE campaign_id = $1 GROUP BY 1, 2, 3, 4",
-            )
-            .bind(id.0)
-            .fetch_all(self.db())
-            .await?;
+                )
+                .bind(id.0)
+                .fetch_all(self.db())
+                .await?;
             let mut k = CampaignCounts::default();
-            for (status, skip, code, reason, n, replied, opted_out) in rows {
+            for (status, skip, code, reason, n, replied, opted_out, held, held_until) in rows {
                 k.total += n;
+                k.held += held;
+                k.held_until = k.held_until.max(held_until);
                 k.replied += replied;
                 k.opted_out += opted_out;
                 match RecipientStatus::parse(&status) {
@@ -390,8 +416,12 @@ impl CampaignStore for PgStore {
     async fn take_pace(&self, sender: &str, per_second: f64, want: u32, burst: std::time::Duration) -> DomainResult<u32> {
         op(run::take_pace(self, sender, per_second, want, burst)).await
     }
-    async fn claim_recipients(&self, campaign: CampaignId, limit: i64) -> DomainResult<Vec<ClaimedRecipient>> {
-        op(run::claim_recipients(self, campaign, limit)).await
+    async fn claim_recipients(&self, campaign: CampaignId, limit: i64, now: OffsetDateTime) -> DomainResult<Vec<ClaimedRecipient>> {
+        op(run::claim_recipients(self, campaign, limit, now)).await
+    }
+
+    async fn requeue_recipients(&self, recipients: &[(i64, Option<OffsetDateTime>)]) -> DomainResult<()> {
+        op(run::requeue_recipients(self, recipients)).await
     }
 
     async fn campaign_threads(&self, team: TeamId, channel: ChannelId, contacts: &[ContactId]) -> DomainResult<Vec<(ContactId, ThreadId)>> {

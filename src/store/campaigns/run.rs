@@ -116,7 +116,12 @@ pub(super) async fn take_pace(
 
 /// Claims queued recipients of a running campaign (one statement): the claim skips contacts
 /// who opted out or were deleted since the start, and answers the others with their contact.
-pub(super) async fn claim_recipients(store: &PgStore, campaign: CampaignId, limit: i64) -> Result<Vec<ClaimedRecipient>, StoreError> {
+pub(super) async fn claim_recipients(
+    store: &PgStore,
+    campaign: CampaignId,
+    limit: i64,
+    now: OffsetDateTime,
+) -> Result<Vec<ClaimedRecipient>, StoreError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -128,8 +133,8 @@ pub(super) async fn claim_recipients(store: &PgStore, campaign: CampaignId, limi
         "WITH k AS (SELECT id FROM campaigns WHERE id = $1 AND status = 'running'),
               picked AS (
                 SELECT r.id FROM campaign_recipients r, k
-                WHERE r.campaign_id = k.id AND r.status = 'queued'
-                ORDER BY r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED),
+                WHERE r.campaign_id = k.id AND r.status = 'queued' AND r.not_before <= $3
+                ORDER BY r.not_before, r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED),
               claimed AS (
                 UPDATE campaign_recipients r SET
                     status = CASE WHEN c.opted_out_at IS NOT NULL OR c.deleted_at IS NOT NULL THEN 'skipped' ELSE 'sending' END,
@@ -143,7 +148,7 @@ pub(super) async fn claim_recipients(store: &PgStore, campaign: CampaignId, limi
          FROM claimed JOIN contacts c ON c.id = claimed.contact_id
          WHERE claimed.status = 'sending' ORDER BY claimed.id"
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(campaign.0).bind(limit).fetch_all(store.db()).await?;
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(campaign.0).bind(limit).bind(now).fetch_all(store.db()).await?;
     Ok(rows.into_iter().map(|r| ClaimedRecipient { id: r.r_id, claim: r.r_claim, contact: Contact::from(r.contact) }).collect())
 }
 
@@ -176,6 +181,26 @@ pub(super) async fn campaign_threads(
             .await?;
     tx.commit().await?;
     Ok(rows.into_iter().map(|(c, t)| (ContactId(c), ThreadId(t))).collect())
+}
+
+/// Gives claimed recipients back unsent: held until a time (quiet hours), or as they were.
+pub(super) async fn requeue_recipients(store: &PgStore, recipients: &[(i64, Option<OffsetDateTime>)]) -> Result<(), StoreError> {
+    if recipients.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = recipients.iter().map(|r| r.0).collect();
+    let until: Vec<Option<OffsetDateTime>> = recipients.iter().map(|r| r.1).collect();
+    sqlx::query(
+        "UPDATE campaign_recipients r SET status = 'queued', claim_id = NULL, claimed_at = NULL,
+                not_before = COALESCE(u.until, r.not_before), updated_at = now()
+         FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, until)
+         WHERE r.id = u.id AND r.status = 'sending' AND r.message_id IS NULL",
+    )
+    .bind(&ids)
+    .bind(&until)
+    .execute(store.db())
+    .await?;
+    Ok(())
 }
 
 pub(super) async fn skip_recipients(store: &PgStore, ids: &[i64], reason: &str) -> Result<(), StoreError> {

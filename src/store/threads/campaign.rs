@@ -21,9 +21,10 @@ const CREATE_CAMPAIGN_MESSAGE: &str = concat!(
         WHERE id = $3 AND team_id = $2 AND EXISTS (SELECT 1 FROM r)
         RETURNING *),
      m AS (
-        INSERT INTO messages (id, team_id, thread_id, direction, channel_kind, body, media, status, author_id, claimed_at, campaign_id)
+        INSERT INTO messages (id, team_id, thread_id, direction, channel_kind, body, media, status, author_id, claimed_at, campaign_id,
+                              content_sid, content_variables)
         SELECT $1, t.team_id, t.id, 'outbound', ch.kind, $4, '[]', 'queued',
-               (SELECT created_by FROM campaigns WHERE id = r.campaign_id), now(), r.campaign_id
+               (SELECT created_by FROM campaigns WHERE id = r.campaign_id), now(), r.campaign_id, $8, $9
         FROM t JOIN channels ch ON ch.id = t.channel_id, r
         RETURNING *),
      e AS (
@@ -53,6 +54,8 @@ pub(super) async fn create_campaign_message(store: &PgStore, m: &CampaignMessage
         .bind(m.recipient)
         .bind(m.claim)
         .bind(m.campaign.0)
+        .bind(m.content.as_ref().map(|c| &c.sid))
+        .bind(m.content.as_ref().map(|c| sqlx::types::Json(&c.variables)))
         .fetch_all(store.db())
         .await?;
     Ok(committed(rows))
