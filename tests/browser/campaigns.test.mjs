@@ -117,6 +117,7 @@ describe('Campaigns in the browser', () => {
     await page.locator('[data-testid="campaign-quiet"]').check();
     await page.locator('[data-testid="campaign-quiet-start"]').fill('21:00');
     await page.locator('[data-testid="campaign-quiet-end"]').fill('08:00');
+    await page.screenshot({ path: path.join(SHOTS, 'campaigns-approved-template-form.png') });
     await page.locator('[data-testid="campaign-create"]').click();
     const card = page.locator('[data-testid="campaign"][data-status="draft"]').first();
     await card.waitFor({ timeout: WAIT });

@@ -47,7 +47,7 @@ export async function startCampaigns() {
   const quietOn = h('input', { id: 'campaign-quiet', type: 'checkbox', 'data-testid': 'campaign-quiet' });
   const quietStart = h('input', { id: 'campaign-quiet-start', type: 'time', value: '21:00', 'aria-label': 'Quiet from', 'data-testid': 'campaign-quiet-start' });
   const quietEnd = h('input', { id: 'campaign-quiet-end', type: 'time', value: '08:00', 'aria-label': 'Quiet until', 'data-testid': 'campaign-quiet-end' });
-  const quietTimes = h('span', { class: 'row', hidden: true }, 'from', quietStart, 'to', quietEnd, h('span', { class: 'muted small' }, "in each contact's time zone"));
+  const quietTimes = h('span', { class: 'row campaign-quiet', hidden: true }, 'from', quietStart, 'to', quietEnd, h('span', { class: 'muted small' }, "in each contact's time zone"));
   quietOn.addEventListener('change', () => { quietTimes.hidden = !quietOn.checked; });
   const body = h('textarea', { id: 'campaign-body', rows: '3', maxlength: '1600', placeholder: 'Hi {{contact.first_name}}, …', 'data-testid': 'campaign-body' });
   const error = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'campaign-error' });
@@ -100,7 +100,7 @@ export async function startCampaigns() {
     h('label', { for: 'campaign-channel' }, 'From'), channel,
     h('label', { for: 'campaign-audience-kind' }, 'To'), h('div', { class: 'row' }, audienceKind, audienceList, audienceTag),
     h('label', { for: 'campaign-template' }, 'Template'), template,
-    h('span', null), valuesBox,
+    valuesBox,
     h('label', { for: 'campaign-body' }, 'Message'), body,
     h('label', { for: 'campaign-quiet' }, 'Quiet hours'), h('div', { class: 'row' }, quietOn, quietTimes),
     error,
