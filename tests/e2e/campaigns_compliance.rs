@@ -135,11 +135,11 @@ async fn quiet_hours_hold_the_contacts_for_whom_it_is_night_and_send_the_others(
     accepts_sends(&account).mount(&twilio).await;
     let db = PgPool::connect_with(opts.clone()).await.unwrap();
     let ids = seed_contacts(&db, &a.team_id, 4, 1).await;
-    // Quiet from an hour before the current UTC hour to two hours after it. Held: a contact
+    // Quiet from an hour before the current UTC hour to three hours after it. Held: a contact
     // whose `time_zone` field says UTC, and a UK number (UTC or UTC+1: quiet either way). Sent:
     // a contact in Asia/Kolkata (UTC+5:30) by its field, and a Japanese number (UTC+9).
     let hour: i64 = sqlx::query_scalar("SELECT extract(hour FROM now() AT TIME ZONE 'UTC')::bigint").fetch_one(&db).await.unwrap();
-    let quiet = json!({ "start": format!("{:02}:00", (hour + 23) % 24), "end": format!("{:02}:00", (hour + 2) % 24) });
+    let quiet = json!({ "start": format!("{:02}:00", (hour + 23) % 24), "end": format!("{:02}:00", (hour + 3) % 24) });
     for (id, phone, zone) in [
         (&ids[0], None, Some("UTC")),
         (&ids[1], Some("+447400123456"), None),
@@ -198,7 +198,7 @@ async fn quiet_hours_hold_the_contacts_for_whom_it_is_night_and_send_the_others(
     let now = time::OffsetDateTime::now_utc();
     for (phone, not_before, _) in &before {
         let wait = *not_before - now;
-        assert!(wait > time::Duration::minutes(55) && wait <= time::Duration::hours(3), "{phone} held until {not_before}");
+        assert!(wait > time::Duration::minutes(55) && wait <= time::Duration::hours(4), "{phone} held until {not_before}");
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(held(db.clone()).await, before, "held recipients were claimed again");
