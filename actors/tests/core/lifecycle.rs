@@ -50,6 +50,7 @@ async fn an_actor_that_only_did_background_work_stops_early() {
         recipient: 1,
         claim: uuid::Uuid::new_v4(),
         body: "Spring sale".into(),
+        content: None,
     };
     w.core.threads.campaign_send(w.thread, actors::thread::CampaignSend { message, slot: None }).await.expect("cast");
     tokio::time::sleep(Duration::from_secs(1)).await;
