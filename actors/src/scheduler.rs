@@ -2,7 +2,9 @@
 //!
 //! It keeps one timer, for the soonest due message it knows of; it learns of new ones from this
 //! node's thread actors (`Due`) and, for messages scheduled through other nodes, by polling. When
-//! the timer fires it claims due rows in Postgres and hands each to its thread actor.
+//! the timer fires it claims due rows in Postgres, many in one statement, and hands each thread
+//! its share in one message, in due order (the thread sends and records them as a batch:
+//! `thread/dispatch.rs`).
 //!
 //! The claim is the one write to a thread's state outside its actor, on purpose: a
 //! `FOR UPDATE SKIP LOCKED` update that moves due rows from `scheduled` to `sending`, so several
@@ -33,9 +35,10 @@ pub enum SchedulerMsg {
 /// Where claimed messages go: the thread actors (the threads service implements it).
 #[async_trait]
 pub trait Dispatcher: Send + Sync {
-    /// Hands a claimed message to its thread actor, which holds `slot` until the carrier answers.
-    /// A claim that reaches no actor (or dies in one's mailbox) is given back by the dispatcher.
-    async fn dispatch(&self, claimed: &Claimed, slot: OwnedSemaphorePermit) -> DomainResult<()>;
+    /// Hands a thread the messages claimed for it, in due order, in one message to its actor;
+    /// `slots` holds one permit per message, each kept until the carrier answers it. Claims
+    /// that reach no actor (or die in one's mailbox) are given back by the dispatcher.
+    async fn dispatch(&self, thread: ThreadId, messages: Vec<MessageId>, slots: OwnedSemaphorePermit) -> DomainResult<()>;
     /// Tells a thread that one of its sends has waited for the carrier since before `cutoff`: its
     /// process died, so the outcome is unknown and the actor fails it (never sends it twice).
     async fn fail_unknown(&self, thread: ThreadId, message: MessageId, cutoff: OffsetDateTime) -> DomainResult<()>;
@@ -174,14 +177,13 @@ impl SchedulerState {
                 }
             };
             let n = claimed.len();
-            for c in claimed {
-                let delay = crate::clock::now() - c.scheduled_at;
-                metrics::histogram!("switchboard_dispatch_delay_seconds").record(delay.as_seconds_f64());
-                let slot = permits.split(1).expect("one permit per claimed row");
-                if let Err(e) = self.ctx.dispatcher.dispatch(&c, slot).await {
-                    // Nobody got it, so nothing was sent: the dispatcher gives the claim back
-                    // (the next wake, here or on another node, sends it).
-                    tracing::error!(message = %c.message, error = %e, "could not hand a due message to its thread");
+            for (thread, messages) in by_thread(claimed) {
+                let slots = permits.split(messages.len()).expect("one permit per claimed row");
+                let count = messages.len();
+                if let Err(e) = self.ctx.dispatcher.dispatch(thread, messages, slots).await {
+                    // Nobody got them, so nothing was sent: the dispatcher gives the claims back
+                    // (the next wake, here or on another node, sends them).
+                    tracing::error!(%thread, messages = count, error = %e, "could not hand due messages to their thread");
                 }
             }
             if n < free {
@@ -238,6 +240,23 @@ impl SchedulerState {
             }
         }
     }
+}
+
+/// A claim's rows grouped by thread, each thread's in the claim's (due) order, threads in the
+/// order of their first due message; records each row's dispatch delay.
+fn by_thread(claimed: Vec<Claimed>) -> Vec<(ThreadId, Vec<MessageId>)> {
+    let now = crate::clock::now();
+    let mut groups: Vec<(ThreadId, Vec<MessageId>)> = Vec::new();
+    let mut index: std::collections::HashMap<ThreadId, usize> = std::collections::HashMap::new();
+    for c in claimed {
+        metrics::histogram!("switchboard_dispatch_delay_seconds").record((now - c.scheduled_at).as_seconds_f64());
+        let i = *index.entry(c.thread).or_insert_with(|| {
+            groups.push((c.thread, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(c.message);
+    }
+    groups
 }
 
 /// This node's scheduler, as the thread actors and the supervisor see it.

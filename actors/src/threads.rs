@@ -7,7 +7,7 @@ use crate::domain::*;
 use crate::error::{DomainError, DomainResult};
 use crate::hub::ConnRef;
 use crate::ids::*;
-use crate::ports::{Claimed, FollowUpChange, InboundOutcome, NewCall, NewInbound, ThreadChange};
+use crate::ports::{FollowUpChange, InboundOutcome, NewCall, NewInbound, ThreadChange};
 use crate::registry::Registry;
 use crate::rules::{self, Draft};
 use crate::scheduler::Dispatcher;
@@ -393,11 +393,11 @@ impl Threads {
 
 #[async_trait]
 impl Dispatcher for Threads {
-    async fn dispatch(&self, claimed: &Claimed, slot: OwnedSemaphorePermit) -> DomainResult<()> {
+    async fn dispatch(&self, thread: ThreadId, messages: Vec<MessageId>, mut slots: OwnedSemaphorePermit) -> DomainResult<()> {
         // A claim dropped unhandled gives itself back; the scheduler then must not (and cannot:
         // the claim is gone) put it back a second time.
-        let claim = Claim::new(self.ctx.clone(), claimed.message, Some(slot));
-        self.registry.cast(claimed.thread, ThreadMsg::Dispatch(claim)).await
+        let claims = messages.into_iter().map(|m| Claim::new(self.ctx.clone(), m, slots.split(1))).collect();
+        self.registry.cast(thread, ThreadMsg::Dispatch(claims)).await
     }
 
     async fn fail_unknown(&self, thread: ThreadId, message: MessageId, cutoff: OffsetDateTime) -> DomainResult<()> {

@@ -27,12 +27,16 @@ impl ScheduleStore for PgStore {
     async fn claim_due(&self, now: OffsetDateTime, limit: i64) -> DomainResult<Vec<Claimed>> {
         op(async move {
             // SKIP LOCKED: rows another node is claiming right now are passed over, not waited for,
-            // and the status change makes a claimed row invisible to every later claim.
+            // and the status change makes a claimed row invisible to every later claim. The rows
+            // come back in due order (the same instant: in the order they were created), the
+            // order each thread sends its share in.
             let rows: Vec<(Uuid, Uuid, Uuid, OffsetDateTime)> = sqlx::query_as(
-                "UPDATE messages SET status = 'sending', claimed_at = now(), updated_at = now()
-                 WHERE id IN (SELECT id FROM messages WHERE status = 'scheduled' AND scheduled_at <= $1
-                              ORDER BY scheduled_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-                 RETURNING id, thread_id, team_id, scheduled_at",
+                "WITH c AS (
+                    UPDATE messages SET status = 'sending', claimed_at = now(), updated_at = now()
+                    WHERE id IN (SELECT id FROM messages WHERE status = 'scheduled' AND scheduled_at <= $1
+                                 ORDER BY scheduled_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                    RETURNING id, thread_id, team_id, scheduled_at, created_at)
+                 SELECT id, thread_id, team_id, scheduled_at FROM c ORDER BY scheduled_at, created_at, id",
             )
             .bind(now)
             .bind(limit)

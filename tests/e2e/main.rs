@@ -26,6 +26,7 @@ mod realtime;
 mod redis_outage;
 mod replies;
 mod scheduler;
+mod scheduler_burst;
 mod sealed_tokens;
 mod search;
 mod shutdown;

@@ -21,6 +21,8 @@ struct Inner {
     received_at: Vec<time::OffsetDateTime>,
     refusals: VecDeque<CarrierError>,
     delay: Option<Duration>,
+    /// Delays for the next requests, one each, before falling back to `delay`.
+    delays: VecDeque<Duration>,
     answers: Vec<Result<String, CarrierError>>,
 }
 
@@ -33,6 +35,11 @@ impl FakeCarrier {
     /// Every request waits `delay` before it is answered (`None`: answer at once).
     pub fn set_delay(&self, delay: Option<Duration>) {
         self.lock().delay = delay;
+    }
+
+    /// The next requests wait these delays, one each, in order (then `set_delay`'s again).
+    pub fn delay_next(&self, delays: impl IntoIterator<Item = Duration>) {
+        self.lock().delays.extend(delays);
     }
 
     /// The next request is refused with `error` (refusals queue up, one per request).
@@ -77,7 +84,7 @@ impl Carrier for FakeCarrier {
             let mut inner = self.lock();
             inner.requests.push(req);
             inner.received_at.push(crate::clock::now());
-            inner.delay
+            inner.delays.pop_front().or(inner.delay)
         };
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;

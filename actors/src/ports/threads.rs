@@ -87,6 +87,18 @@ pub struct Committed<T> {
     pub thread: ThreadSummary,
 }
 
+/// Adds one message's committed change to a batch's (the same thread's, committed after it).
+pub fn gather(done: &mut Option<Committed<Vec<Message>>>, c: Committed<Message>) {
+    match done {
+        Some(d) => {
+            d.value.push(c.value);
+            d.events.extend(c.events);
+            d.thread = c.thread;
+        }
+        None => *done = Some(Committed { value: vec![c.value], events: c.events, thread: c.thread }),
+    }
+}
+
 /// An outbound message to store.
 #[derive(Clone, Debug)]
 pub struct NewOutbound {
@@ -186,6 +198,31 @@ pub trait ThreadWrites: Send + Sync {
     async fn begin_send(&self, message: MessageId) -> DomainResult<Option<Outgoing>>;
     /// Records the carrier's answer (queued/sending → sent or failed).
     async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>>;
+    /// `begin_send` for several messages of one thread at once (the scheduler's claims for it):
+    /// what the carrier needs for those still waiting for it, in the order asked. Postgres does
+    /// it in one statement; this default asks one by one.
+    async fn begin_sends(&self, messages: &[MessageId]) -> DomainResult<Vec<Outgoing>> {
+        let mut out = Vec::with_capacity(messages.len());
+        for m in messages {
+            out.extend(self.begin_send(*m).await?);
+        }
+        Ok(out)
+    }
+    /// `record_send` for several answers of one thread's carrier requests, in the order given:
+    /// each message still waiting changes and gets its `message.updated`, with seqs in that
+    /// order; `None` when none was still waiting. Postgres commits it in one statement (and one
+    /// more per message whose status callbacks arrived before the answer); this default records
+    /// one by one.
+    async fn record_sends(&self, thread: ThreadId, results: Vec<(MessageId, SendOutcome)>) -> DomainResult<Option<Committed<Vec<Message>>>> {
+        let mut done = None;
+        for (message, outcome) in results {
+            if let Some(c) = self.record_send(message, outcome).await? {
+                debug_assert_eq!(c.thread.id, thread);
+                gather(&mut done, c);
+            }
+        }
+        Ok(done)
+    }
     /// Applies a status callback by provider sid; `None` when it changes nothing (late, unknown).
     async fn apply_status(
         &self,

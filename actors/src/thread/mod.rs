@@ -9,11 +9,13 @@
 mod automation;
 mod calls;
 mod campaign;
+mod dispatch;
 mod follow_ups;
 mod send;
 
 pub use automation::Automated;
 pub use campaign::CampaignSend;
+pub use dispatch::BatchReport;
 pub use follow_ups::{FollowUpInput, FollowUpOp};
 
 pub use send::{Claim, SendReport};
@@ -34,7 +36,7 @@ use crate::send_guard::SendGuard;
 use crate::team::Teams;
 use bytes::Bytes;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
@@ -90,10 +92,11 @@ pub enum ThreadMsg {
     /// A verified status callback whose sid we never recorded, for our message `message` (named
     /// by the callback URL): its send's answer was lost, and the callback repairs it.
     Adopt { message: MessageId, update: StatusUpdate, reply: Reply<Option<Message>> },
-    /// The scheduler claimed this message (now `sending`): hand it to the carrier, holding one
-    /// of the node's send slots until the carrier answers. Dropped unhandled (the actor crashed
-    /// with it queued), it gives the claim back.
-    Dispatch(Claim),
+    /// The scheduler claimed these messages of this thread (now `sending`), in due order: hand
+    /// them to the carrier in that order, each holding one of the node's send slots until the
+    /// carrier answers (see `dispatch.rs`). Dropped unhandled (the actor crashed with them
+    /// queued), they give their claims back.
+    Dispatch(Vec<Claim>),
     /// A campaign's runner claimed a recipient whose thread this is: store its message quietly
     /// and hand it to the carrier.
     CampaignSend(CampaignSend),
@@ -102,6 +105,9 @@ pub enum ThreadMsg {
     Automate(Box<Automated>),
     /// A send task is over. Dropped unhandled, it is told again to a fresh actor.
     SendFinished(SendReport),
+    /// A batch send task's answers (all of them, or those so far). Dropped unhandled, they are
+    /// told again to a fresh actor.
+    SendsFinished(BatchReport),
     /// The scheduler's sweep found a send of ours waiting for the carrier since before `cutoff`.
     FailUnknown { message: MessageId, cutoff: OffsetDateTime },
     /// The scheduler found this thread's snooze over: open it (once, across nodes) and tell
@@ -264,6 +270,10 @@ pub struct ThreadState {
     typing: HashMap<UserId, Instant>,
     /// Send tasks out with the carrier: the actor stays up until they report.
     sending: usize,
+    /// The scheduler's claims waiting for the running batch to end (`dispatch.rs`).
+    due: VecDeque<Claim>,
+    /// Whether a batch send task is running.
+    dispatching: bool,
     /// Campaign messages of this thread that may still change: their changes stay out of the
     /// inboxes (see `campaign.rs`).
     quiet: HashSet<MessageId>,
@@ -293,6 +303,8 @@ impl Actor for ThreadActor {
             queued: start.queued,
             typing: HashMap::new(),
             sending: 0,
+            due: VecDeque::new(),
+            dispatching: false,
             quiet: HashSet::new(),
             last_activity: Instant::now(),
             watched: false,
@@ -348,11 +360,11 @@ impl Actor for ThreadActor {
                 answer(reply, result)
             }
             ThreadMsg::Adopt { message, update, reply } => answer(reply, state.adopt(message, update).await),
-            ThreadMsg::Dispatch(claim) => {
-                let (message, slot) = claim.take();
-                state.spawn_send(message, slot);
+            ThreadMsg::Dispatch(claims) => {
+                state.queue_claims(claims);
                 None
             }
+            ThreadMsg::SendsFinished(report) => state.batch_reported(report).await,
             ThreadMsg::CampaignSend(send) => state.campaign_send(send).await,
             ThreadMsg::SendFinished(report) => {
                 let (message, outcome, attempt) = report.take();

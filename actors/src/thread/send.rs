@@ -91,6 +91,20 @@ pub(super) fn retell(ctx: Arc<ThreadCtx>, thread: ThreadId, message: MessageId, 
     });
 }
 
+/// Runs `tell` (telling send results again) after a pause, as an owned task, or gives up loudly
+/// after `REPORT_ATTEMPTS` (see [`retell`]); `what` names the results in the log.
+pub(super) fn retell_after(ctx: Arc<ThreadCtx>, attempt: u32, what: &str, tell: impl Future<Output = ()> + Send + 'static) {
+    if attempt >= REPORT_ATTEMPTS {
+        metrics::counter!("switchboard_send_results_lost_total").increment(1);
+        tracing::error!(what, "LOST carrier answers after {attempt} attempts: their messages will be failed as outcome unknown unless status callbacks repair them");
+        return;
+    }
+    ctx.tasks.spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100) * 2u32.pow(attempt.min(6))).await;
+        tell.await;
+    });
+}
+
 /// Tells the thread actor how a send ended, starting a fresh actor if ours is gone.
 pub(super) async fn report(ctx: Arc<ThreadCtx>, thread: ThreadId, message: MessageId, outcome: Option<SendOutcome>, attempt: u32) {
     let msg = ThreadMsg::SendFinished(SendReport { message, outcome, attempt, retell: Some((ctx.clone(), thread)) });
@@ -105,12 +119,19 @@ pub(super) async fn report(ctx: Arc<ThreadCtx>, thread: ThreadId, message: Messa
 /// recorded: the sweep failed the message meanwhile, or the node is stopping (the message is put
 /// back for any node to send).
 pub(super) async fn deliver(ctx: &ThreadCtx, message: MessageId) -> Option<SendOutcome> {
+    match ctx.store.begin_send(message).await {
+        Ok(Some(out)) => deliver_loaded(ctx, out, &[]).await,
+        Ok(None) => None,
+        Err(e) => Some(SendOutcome::Failed { code: None, reason: format!("could not load the message: {e}") }),
+    }
+}
+
+/// [`deliver`] for a message already taken for the carrier (`begin_send`). `later` are the
+/// claims of the same batch still waiting behind it: a wait for the sender's budget keeps them
+/// fresh too.
+pub(super) async fn deliver_loaded(ctx: &ThreadCtx, out: Outgoing, later: &[MessageId]) -> Option<SendOutcome> {
     let failed = |code, reason| Some(SendOutcome::Failed { code, reason });
-    let out = match ctx.store.begin_send(message).await {
-        Ok(Some(out)) => out,
-        Ok(None) => return None,
-        Err(e) => return failed(None, format!("could not load the message: {e}")),
-    };
+    let message = out.message.id;
     if let Err(e) = ctx.guard.allows(&out.to, out.opted_out) {
         return failed(send_guard::refusal_code(&e), e.to_string());
     }
@@ -142,6 +163,10 @@ pub(super) async fn deliver(ctx: &ThreadCtx, message: MessageId) -> Option<SendO
                 waited = true;
                 if !ctx.store.touch_claim(message).await.unwrap_or(false) {
                     return None;
+                }
+                for m in later {
+                    // One the sweep failed meanwhile is skipped by its own check before sending.
+                    let _ = ctx.store.touch_claim(*m).await;
                 }
             }
         }

@@ -2,8 +2,10 @@
 //! `actors::clock`, follows tokio's clock when it is paused).
 
 use crate::support::*;
-use actors::domain::MessageStatus;
+use actors::domain::{ChannelKind, MessageStatus};
+use actors::ids::{MessageId, ThreadId};
 use actors::rules::Draft;
+use std::collections::HashMap;
 use std::time::Duration;
 
 #[tokio::test(start_paused = true)]
@@ -30,5 +32,51 @@ async fn a_scheduled_message_is_claimed_and_sent_once_when_due() {
     let stored = w.store.message(msg.id).unwrap();
     assert_eq!(stored.status, MessageStatus::Sent);
     assert_eq!(stored.provider_sid, Some(w.carrier.sids()[0].clone()));
-    assert_eq!(w.store.calls("begin_send"), 1);
+    assert_eq!(w.store.calls("begin_sends"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_reaches_the_carrier_once_in_each_threads_due_order_with_seqs_in_that_order() {
+    let w = world(|_| {}).await;
+    let (_, second) = contact_thread(&w.store, w.team.id, "Dan", "+14155550101", ChannelKind::Sms).await;
+    let threads = [w.thread, second];
+    // 20 messages on each of two threads, each due 1 ms after the one before it.
+    let base = actors::clock::now() + Duration::from_secs(10);
+    let mut due: HashMap<ThreadId, Vec<MessageId>> = HashMap::new();
+    for i in 0..20u64 {
+        for (t, thread) in threads.iter().enumerate() {
+            let send_at = Some(base + Duration::from_millis(i));
+            let draft = Draft { body: format!("thread {t} message {i}"), send_at, ..Draft::default() };
+            let msg = w.core.threads.send(w.team.id, *thread, w.team.agent.clone(), draft).await.expect("schedule");
+            due.entry(*thread).or_default().push(msg.id);
+        }
+    }
+    // Each request is answered sooner than the one before it: sends running side by side would
+    // be answered, and recorded, in reverse.
+    w.carrier.delay_next((0..40u64).rev().map(Duration::from_millis));
+    let all_sent = || due.values().flatten().all(|m| w.store.message(*m).is_some_and(|m| m.status == MessageStatus::Sent));
+    until("every message is sent", all_sent).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    // Each message reached the carrier once, each thread's in due order.
+    let requests = w.carrier.requests();
+    assert_eq!(requests.len(), 40, "one request per message");
+    for (t, thread) in threads.iter().enumerate() {
+        let bodies: Vec<String> = requests.iter().filter(|r| r.body.starts_with(&format!("thread {t} "))).map(|r| r.body.clone()).collect();
+        let expected: Vec<String> = (0..20).map(|i| format!("thread {t} message {i}")).collect();
+        assert_eq!(bodies, expected, "thread {t} reached the carrier out of due order");
+        // Its `sent` events have seqs in the same order, once each.
+        let sent: Vec<MessageId> = w
+            .store
+            .events(*thread)
+            .iter()
+            .filter(|e| e.kind == "message.updated" && e.data["status"] == "sent")
+            .map(|e| MessageId(e.data["id"].as_str().unwrap().parse().unwrap()))
+            .collect();
+        assert_eq!(sent, due[thread], "thread {t}'s sent events are not in due order");
+    }
+    // Loaded and recorded a batch at a time, not a message at a time.
+    assert_eq!(w.store.calls("begin_send"), 0);
+    assert!(w.store.calls("begin_sends") <= 8, "{} loads", w.store.calls("begin_sends"));
+    assert!(w.store.calls("record_sends") < 20, "{} records for 40 messages", w.store.calls("record_sends"));
 }

@@ -17,6 +17,7 @@ mod notes;
 mod rows;
 mod scheduled;
 mod send;
+mod send_batch;
 mod sql;
 mod status;
 
@@ -100,6 +101,14 @@ impl ThreadWrites for PgStore {
 
     async fn record_send(&self, message: MessageId, outcome: SendOutcome) -> DomainResult<Option<Committed<Message>>> {
         op(send::record_send(self, message, outcome)).await
+    }
+
+    async fn begin_sends(&self, messages: &[MessageId]) -> DomainResult<Vec<Outgoing>> {
+        op(send::begin_sends(self, messages)).await
+    }
+
+    async fn record_sends(&self, thread: ThreadId, results: Vec<(MessageId, SendOutcome)>) -> DomainResult<Option<Committed<Vec<Message>>>> {
+        op(send_batch::record_sends(self, thread, results)).await
     }
 
     async fn apply_status(

@@ -267,6 +267,13 @@ pub(crate) struct CommittedRow {
     thread: SummaryRow,
 }
 
+impl CommittedRow {
+    /// The message, the event and the thread's inbox row of one row.
+    pub(crate) fn into_parts(self) -> (MessageRow, EventRow, SummaryRow) {
+        (self.message, self.event, self.thread)
+    }
+}
+
 /// The committed change of a single-statement writer; `None` when it changed nothing (no rows).
 pub(crate) fn committed(rows: Vec<CommittedRow>) -> Option<Committed<Message>> {
     let mut events = Vec::with_capacity(rows.len());

@@ -125,6 +125,23 @@ pub(super) async fn begin_send(store: &PgStore, message: MessageId) -> Result<Op
     row.map(|r| r.open(store)).transpose()
 }
 
+/// [`begin_send`] for several messages (one thread's claims): what the carrier needs for each
+/// still waiting for it, in the order asked. One statement.
+pub(super) async fn begin_sends(store: &PgStore, messages: &[MessageId]) -> Result<Vec<Outgoing>, StoreError> {
+    let ids: Vec<uuid::Uuid> = messages.iter().map(|m| m.0).collect();
+    let rows: Vec<OutgoingRow> = sqlx::query_as(outgoing_sql!(
+        "WITH m AS (UPDATE messages SET claimed_at = now()
+                    WHERE id = ANY($1) AND status IN ('queued', 'sending') AND provider_sid IS NULL RETURNING *)"
+    ))
+    .bind(&ids)
+    .fetch_all(store.db())
+    .await?;
+    let mut out = rows.into_iter().map(|r| r.open(store)).collect::<Result<Vec<_>, _>>()?;
+    let order: std::collections::HashMap<MessageId, usize> = messages.iter().enumerate().map(|(i, m)| (*m, i)).collect();
+    out.sort_by_key(|o| order.get(&o.message.id).copied().unwrap_or(usize::MAX));
+    Ok(out)
+}
+
 /// Records the carrier's answer on a message still waiting for it (the stale sweep may have
 /// failed it meanwhile), bumps the thread's seq and appends `message.updated`. The same
 /// statement reads the status callbacks that arrived before this answer (kept as receipts by

@@ -69,7 +69,9 @@ pub const METHODS: &[&str] = &[
     // ThreadWrites
     "create_outbound",
     "begin_send",
+    "begin_sends",
     "record_send",
+    "record_sends",
     "apply_status",
     "record_inbound",
     "add_note",

@@ -97,6 +97,27 @@ impl ThreadWrites for MemoryStore {
         self.state().record_send(message, outcome)
     }
 
+    async fn begin_sends(&self, messages: &[MessageId]) -> DomainResult<Vec<Outgoing>> {
+        self.enter("begin_sends").await?;
+        let mut s = self.state();
+        Ok(messages.iter().filter_map(|m| s.begin_send(*m)).collect())
+    }
+
+    async fn record_sends(&self, thread: ThreadId, results: Vec<(MessageId, SendOutcome)>) -> DomainResult<Option<Committed<Vec<Message>>>> {
+        self.enter("record_sends").await?;
+        // One lock: the batch is recorded at once, like the Postgres store's one statement.
+        let mut s = self.state();
+        let mut done = None;
+        for (message, outcome) in results {
+            if s.messages.get(&message).is_some_and(|m| m.msg.thread_id == thread)
+                && let Some(c) = s.record_send(message, outcome)?
+            {
+                gather(&mut done, c);
+            }
+        }
+        Ok(done)
+    }
+
     async fn apply_status(
         &self,
         sid: &str,
