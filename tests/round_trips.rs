@@ -7,6 +7,10 @@
 //!   was reshaped).
 //! - A signed inbound webhook from a known sender on a running thread: at most 3 statements, of
 //!   which one write (it was 15).
+//! - A scheduled burst (100 messages on 4 running threads, due at one instant), from the due
+//!   instant until every one is `sent`: at most 40 statements, well under one per message (the
+//!   claim takes many rows at once, each thread loads and records its share as a batch; it was
+//!   two per message and one per claim before issue 16).
 
 #[path = "e2e/support/mod.rs"]
 mod common;
@@ -90,4 +94,56 @@ async fn a_send_now_and_an_inbound_message_cost_few_statements(_p: PgPoolOptions
     println!("inbound: {inbound} statements");
     assert!(inbound <= 3, "an inbound webhook took {inbound} statements");
     server.stop().await;
+
+    // The same process (its counter), a fresh server with a scheduler that does not poll while
+    // counting: it hears of the burst from the thread actors that stored it.
+    let server = TestServer::start_with(&opts, |c| {
+        c.twilio_api_base = twilio.uri();
+        c.scheduler_poll_ms = 600_000;
+        c.send_rate_per_second = 10_000;
+    })
+    .await;
+    let burst = scheduled_burst_statements(&server, &twilio, &db).await;
+    println!("scheduled burst of 100: {burst} statements");
+    assert!(burst <= 40, "a scheduled burst of 100 took {burst} statements");
+    server.stop().await;
+}
+
+/// Schedules 25 messages on each of 4 running threads, all due at one instant, and counts the
+/// statements from just before that instant until all 100 are `sent`.
+async fn scheduled_burst_statements(server: &TestServer, twilio: &MockServer, db: &sqlx::PgPool) -> u64 {
+    let b = server.admin("Bob").await;
+    let account = Account::new();
+    add_channel(&b, "sms", &account, None).await;
+    Mock::given(method("POST")).and(path(account.messages_path())).respond_with(NewSid).mount(twilio).await;
+    let mut threads = Vec::new();
+    for i in 0..4 {
+        let (_, thread) = contact_thread(&b, &format!("Dan {i}"), &format!("+1415555020{i}"), "sms").await;
+        // Warm: the thread's actor runs.
+        let warm = send(&b, &thread, "warm up", &[]).await;
+        wait_sent(db, warm["id"].as_str().unwrap()).await;
+        threads.push(thread);
+    }
+    let due = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
+    let send_at = due.format(&time::format_description::well_known::Rfc3339).unwrap();
+    for n in 0..100 {
+        let body = serde_json::json!({ "thread_id": threads[n % 4], "body": format!("burst {n}"), "send_at": send_at });
+        let (status, msg) = b.client.post("/api/messages", body).await;
+        assert_eq!(status, 201, "{msg}");
+    }
+    let left: Duration = (due - time::OffsetDateTime::now_utc()).try_into().expect("scheduled within the lead time");
+    tokio::time::sleep(left.saturating_sub(Duration::from_millis(300))).await;
+    let before = statements(server).await;
+    for _ in 0..300 {
+        let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE body LIKE 'burst %' AND status = 'sent'")
+            .fetch_one(db)
+            .await
+            .unwrap();
+        if sent == 100 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            return statements(server).await - before;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the burst was not sent");
 }
