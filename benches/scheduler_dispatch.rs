@@ -7,7 +7,8 @@
 //! dropped at the end.
 //!
 //! Run: `cargo bench --bench scheduler_dispatch` (Postgres from BENCH_DATABASE_URL, default
-//! `postgres://postgres@127.0.0.1:5432/postgres`). Without `--bench` (e.g. under
+//! `postgres://postgres@127.0.0.1:5432/postgres`; BENCH_NODES=2 runs two servers on the one
+//! database, both dispatching). Without `--bench` (e.g. under
 //! `cargo test --all-targets`) it does nothing.
 
 use hdrhistogram::Histogram;
@@ -74,26 +75,40 @@ async fn bench(url: &str, n: usize, thread_count: usize, pool_size: u32) -> anyh
     // The server, in-process, on port 0: simulator carrier, no per-number rate limit to speak of.
     let mut config = switchboard::Config::for_tests(url);
     config.send_rate_per_second = 100_000;
-    config.simulator_delay_ms = 200;
+    // The simulator's pause before each status callback: BENCH_SIMULATOR_DELAY_MS=60000 holds
+    // the callbacks (two signed webhooks per message) until after the burst, to time the
+    // dispatch path alone.
+    config.simulator_delay_ms = env_or("BENCH_SIMULATOR_DELAY_MS", 200);
     config.database_max_connections = pool_size;
     if let Some(n) = std::env::var("BENCH_DISPATCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()) {
         config.dispatch_concurrency = n;
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
+    // BENCH_NODES servers (default one) on the one database, each with its own scheduler and
+    // simulator (whose status callbacks go to the node that sent).
+    let nodes: usize = env_or("BENCH_NODES", 1).max(1);
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(switchboard::run(config.clone(), listener, shutdown.clone()));
     let http = reqwest::Client::builder().cookie_store(true).build()?;
-    let mut ready = false;
-    for _ in 0..400 {
-        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
-            ready = true;
-            break;
+    let mut servers = Vec::with_capacity(nodes);
+    let mut base = String::new();
+    for _ in 0..nodes {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let node_base = format!("http://{}", listener.local_addr()?);
+        let server = tokio::spawn(switchboard::run(config.clone(), listener, shutdown.clone()));
+        let mut ready = false;
+        for _ in 0..400 {
+            if http.get(format!("{node_base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+                ready = true;
+                break;
+            }
+            anyhow::ensure!(!server.is_finished(), "the server stopped while starting");
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        anyhow::ensure!(!server.is_finished(), "the server stopped while starting");
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        anyhow::ensure!(ready, "the server did not become ready");
+        if base.is_empty() {
+            base = node_base;
+        }
+        servers.push(server);
     }
-    anyhow::ensure!(ready, "the server did not become ready");
 
     // An admin, and one contact + SMS thread per simulated customer.
     let post = |path: &str, body: Value| {
@@ -200,7 +215,7 @@ async fn bench(url: &str, n: usize, thread_count: usize, pool_size: u32) -> anyh
         sqlx::query_scalar("SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'delivered'").fetch_one(&db).await?;
     db.close().await;
     shutdown.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(15), server).await;
+    let _ = tokio::time::timeout(Duration::from_secs(15), futures_util::future::join_all(servers)).await;
 
     let ms = |us: u64| format!("{:.1} ms", us as f64 / 1000.0);
     let all_handed = last.map(|l| l - due);
@@ -240,8 +255,10 @@ async fn bench(url: &str, n: usize, thread_count: usize, pool_size: u32) -> anyh
     for (reason, count) in failures {
         println!("| failed: {reason} | {count} |");
     }
-    println!("| Postgres pool | {} connections |", config.database_max_connections);
+    println!("| nodes (in-process servers on one database) | {nodes} |");
+    println!("| Postgres pool | {} connections per node |", config.database_max_connections);
     println!("| dispatch concurrency (send slots) | {} |", config.dispatch_concurrency);
+    println!("| simulator delay before each status callback | {} ms |", config.simulator_delay_ms);
     println!();
     Ok(())
 }

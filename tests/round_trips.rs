@@ -135,10 +135,8 @@ async fn scheduled_burst_statements(server: &TestServer, twilio: &MockServer, db
     tokio::time::sleep(left.saturating_sub(Duration::from_millis(300))).await;
     let before = statements(server).await;
     for _ in 0..300 {
-        let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE body LIKE 'burst %' AND status = 'sent'")
-            .fetch_one(db)
-            .await
-            .unwrap();
+        let sent: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM messages WHERE body LIKE 'burst %' AND status = 'sent'").fetch_one(db).await.unwrap();
         if sent == 100 {
             tokio::time::sleep(Duration::from_millis(200)).await;
             return statements(server).await - before;

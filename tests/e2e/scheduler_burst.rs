@@ -60,7 +60,13 @@ async fn nodes(opts: &PgConnectOptions, twilio: &wiremock::MockServer, count: us
 /// Schedules `per_thread` messages on each of `threads` new threads through `clients` (in
 /// turn): message `i` of a thread is due `i` ms after `lead_secs` from now, and its body is
 /// "burst {thread} {i}". Returns the threads' ids and phones, and the last due instant.
-async fn schedule_in_order(a: &Agent, clients: &[Client], threads: usize, per_thread: usize, lead_secs: f64) -> (Vec<(String, String)>, OffsetDateTime) {
+async fn schedule_in_order(
+    a: &Agent,
+    clients: &[Client],
+    threads: usize,
+    per_thread: usize,
+    lead_secs: f64,
+) -> (Vec<(String, String)>, OffsetDateTime) {
     let mut ids = Vec::new();
     for t in 0..threads {
         let phone = format!("+1415555{:04}", 700 + t);

@@ -213,7 +213,11 @@ pub trait ThreadWrites: Send + Sync {
     /// order; `None` when none was still waiting. Postgres commits it in one statement (and one
     /// more per message whose status callbacks arrived before the answer); this default records
     /// one by one.
-    async fn record_sends(&self, thread: ThreadId, results: Vec<(MessageId, SendOutcome)>) -> DomainResult<Option<Committed<Vec<Message>>>> {
+    async fn record_sends(
+        &self,
+        thread: ThreadId,
+        results: Vec<(MessageId, SendOutcome)>,
+    ) -> DomainResult<Option<Committed<Vec<Message>>>> {
         let mut done = None;
         for (message, outcome) in results {
             if let Some(c) = self.record_send(message, outcome).await? {

@@ -96,7 +96,10 @@ pub(super) fn retell(ctx: Arc<ThreadCtx>, thread: ThreadId, message: MessageId, 
 pub(super) fn retell_after(ctx: Arc<ThreadCtx>, attempt: u32, what: &str, tell: impl Future<Output = ()> + Send + 'static) {
     if attempt >= REPORT_ATTEMPTS {
         metrics::counter!("switchboard_send_results_lost_total").increment(1);
-        tracing::error!(what, "LOST carrier answers after {attempt} attempts: their messages will be failed as outcome unknown unless status callbacks repair them");
+        tracing::error!(
+            what,
+            "LOST carrier answers after {attempt} attempts: their messages will be failed as outcome unknown unless status callbacks repair them"
+        );
         return;
     }
     ctx.tasks.spawn(async move {

@@ -107,7 +107,11 @@ impl ThreadWrites for PgStore {
         op(send::begin_sends(self, messages)).await
     }
 
-    async fn record_sends(&self, thread: ThreadId, results: Vec<(MessageId, SendOutcome)>) -> DomainResult<Option<Committed<Vec<Message>>>> {
+    async fn record_sends(
+        &self,
+        thread: ThreadId,
+        results: Vec<(MessageId, SendOutcome)>,
+    ) -> DomainResult<Option<Committed<Vec<Message>>>> {
         op(send_batch::record_sends(self, thread, results)).await
     }
 

@@ -106,7 +106,8 @@ pub(super) async fn record_sends(
         if let (Some(sid), Some(outcome)) = (message.provider_sid.clone(), early_outcome(&receipts)) {
             early.push((sid, outcome));
         }
-        let done = done.get_or_insert_with(|| Committed { value: Vec::with_capacity(n), events: Vec::with_capacity(n), thread: summary.into() });
+        let done =
+            done.get_or_insert_with(|| Committed { value: Vec::with_capacity(n), events: Vec::with_capacity(n), thread: summary.into() });
         done.value.push(message);
         done.events.push(event.into());
     }

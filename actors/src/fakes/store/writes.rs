@@ -103,7 +103,11 @@ impl ThreadWrites for MemoryStore {
         Ok(messages.iter().filter_map(|m| s.begin_send(*m)).collect())
     }
 
-    async fn record_sends(&self, thread: ThreadId, results: Vec<(MessageId, SendOutcome)>) -> DomainResult<Option<Committed<Vec<Message>>>> {
+    async fn record_sends(
+        &self,
+        thread: ThreadId,
+        results: Vec<(MessageId, SendOutcome)>,
+    ) -> DomainResult<Option<Committed<Vec<Message>>>> {
         self.enter("record_sends").await?;
         // One lock: the batch is recorded at once, like the Postgres store's one statement.
         let mut s = self.state();
