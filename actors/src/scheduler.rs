@@ -76,8 +76,9 @@ pub struct SchedulerActor;
 
 /// How many rows one claim takes at most; a wake claims until a batch comes back short.
 const CLAIM_BATCH: i64 = 500;
-/// When every send slot is busy, how soon to look again.
-const BUSY_RETRY: time::Duration = time::Duration::milliseconds(50);
+/// When every send slot is busy, how soon to look again (no query until a slot is free: a burst
+/// is claimed again as soon as its first sends are answered).
+const BUSY_RETRY: time::Duration = time::Duration::milliseconds(10);
 /// Stale sends swept per poll.
 const SWEEP_BATCH: i64 = 500;
 
