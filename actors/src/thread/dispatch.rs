@@ -76,6 +76,9 @@ async fn report_batch(ctx: Arc<ThreadCtx>, thread: ThreadId, results: Vec<(Messa
 impl ThreadState {
     /// Queues the scheduler's claims (in due order) and starts a batch unless one is running.
     pub(super) fn queue_claims(&mut self, claims: Vec<Claim>) {
+        if self.due.is_empty() {
+            self.due_touched = Instant::now();
+        }
         self.due.extend(claims);
         self.start_batch();
     }
@@ -103,6 +106,7 @@ impl ThreadState {
             self.dispatching = false;
             self.sending = self.sending.saturating_sub(1);
         }
+        let mut crash = None;
         if !results.is_empty() {
             match self.ctx.store.record_sends(self.id, results.clone()).await {
                 Ok(Some(committed)) => {
@@ -112,14 +116,33 @@ impl ThreadState {
                 Err(e) => {
                     tracing::error!(thread = %self.id, error = %e, attempt, "could not record a batch's send results; they will be told again");
                     retell_batch(self.ctx.clone(), self.id, results, false, attempt + 1);
-                    return crash_reason(&e);
+                    crash = crash_reason(&e);
                 }
             }
         }
-        if last {
+        // A crash gives the queued claims back (dropped with the actor's state).
+        if last && crash.is_none() {
             self.start_batch();
         }
-        None
+        crash
+    }
+
+    /// Keeps the claims queued behind a long batch (a sender's budget can hold one for minutes)
+    /// fresh, so the stale sweep never takes them for sends whose process died. Called on tick.
+    pub(super) fn refresh_queued(&mut self) {
+        let refresh = (self.ctx.config.stale_after / 3).max(Duration::from_millis(100));
+        if self.due.is_empty() || self.due_touched.elapsed() < refresh {
+            return;
+        }
+        self.due_touched = Instant::now();
+        let queued: Vec<MessageId> = self.due.iter().map(Claim::message).collect();
+        let store = self.ctx.store.clone();
+        self.ctx.tasks.spawn(async move {
+            for m in queued {
+                // One the sweep failed meanwhile is skipped when its batch loads it.
+                let _ = store.touch_claim(m).await;
+            }
+        });
     }
 }
 
@@ -144,7 +167,8 @@ async fn send_batch(ctx: Arc<ThreadCtx>, thread: ThreadId, claims: Vec<(MessageI
     slots.retain(|m, _| loaded.iter().any(|o| o.message.id == *m));
     let order: Vec<MessageId> = loaded.iter().map(|o| o.message.id).collect();
     let refresh = (ctx.config.stale_after / 3).max(Duration::from_millis(100));
-    let started = Instant::now();
+    let mut touched = Instant::now();
+    let mut gone: Vec<MessageId> = Vec::new();
     let mut results = Vec::with_capacity(loaded.len());
     let mut reported_at = Instant::now();
     for (i, out) in loaded.into_iter().enumerate() {
@@ -158,9 +182,18 @@ async fn send_batch(ctx: Arc<ThreadCtx>, thread: ThreadId, claims: Vec<(MessageI
             }
             break;
         }
-        // Loaded a while ago (the budget kept earlier ones waiting): a message the sweep
-        // failed meanwhile is never sent.
-        if started.elapsed() >= refresh && !ctx.store.touch_claim(message).await.unwrap_or(false) {
+        // A long batch (a slow carrier, the sender's budget) keeps the claims still to send
+        // fresh, so the stale sweep does not take them for sends whose process died; one the
+        // sweep failed meanwhile is never sent.
+        if touched.elapsed() >= refresh {
+            touched = Instant::now();
+            for m in &order[i..] {
+                if !ctx.store.touch_claim(*m).await.unwrap_or(false) {
+                    gone.push(*m);
+                }
+            }
+        }
+        if gone.contains(&message) {
             slots.remove(&message);
             continue;
         }

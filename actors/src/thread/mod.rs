@@ -274,6 +274,8 @@ pub struct ThreadState {
     due: VecDeque<Claim>,
     /// Whether a batch send task is running.
     dispatching: bool,
+    /// When the queued claims' `claimed_at` was last refreshed (or the first was queued).
+    due_touched: Instant,
     /// Campaign messages of this thread that may still change: their changes stay out of the
     /// inboxes (see `campaign.rs`).
     quiet: HashSet<MessageId>,
@@ -305,6 +307,7 @@ impl Actor for ThreadActor {
             sending: 0,
             due: VecDeque::new(),
             dispatching: false,
+            due_touched: Instant::now(),
             quiet: HashSet::new(),
             last_activity: Instant::now(),
             watched: false,
@@ -717,6 +720,7 @@ impl ThreadState {
     }
 
     fn tick(&mut self, myself: &ActorRef<ThreadMsg>) {
+        self.refresh_queued();
         let now = Instant::now();
         let expired: Vec<UserId> = self.typing.iter().filter(|(_, until)| **until <= now).map(|(u, _)| *u).collect();
         for user in expired {

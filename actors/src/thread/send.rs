@@ -30,6 +30,10 @@ impl Claim {
         Claim { message, slot, give_back: Some(ctx) }
     }
 
+    pub(super) fn message(&self) -> MessageId {
+        self.message
+    }
+
     pub(super) fn take(mut self) -> (MessageId, Option<OwnedSemaphorePermit>) {
         self.give_back = None;
         (self.message, self.slot.take())

@@ -80,3 +80,24 @@ async fn a_burst_reaches_the_carrier_once_in_each_threads_due_order_with_seqs_in
     assert!(w.store.calls("begin_sends") <= 8, "{} loads", w.store.calls("begin_sends"));
     assert!(w.store.calls("record_sends") < 20, "{} records for 40 messages", w.store.calls("record_sends"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn claims_waiting_behind_a_slow_batch_are_kept_fresh_and_sent_not_failed_as_unknown() {
+    // A send is taken for lost after 3 s without a fresh claim; the carrier takes 2 s a request.
+    let w = world(|c| c.stale_sending_after = Duration::from_secs(3)).await;
+    w.carrier.set_delay(Some(Duration::from_secs(2)));
+    let now = actors::clock::now();
+    let mut ids = Vec::new();
+    // Four due together (one batch of 8 s), a fifth due later (queued behind that batch).
+    for (i, secs) in [1, 1, 1, 1, 2].into_iter().enumerate() {
+        let draft = Draft { body: format!("slow {i}"), send_at: Some(now + Duration::from_secs(secs)), ..Draft::default() };
+        ids.push(w.core.threads.send(w.team.id, w.thread, w.team.agent.clone(), draft).await.expect("schedule").id);
+    }
+    let settled = || {
+        ids.iter().all(|m| w.store.message(*m).is_some_and(|m| m.status != MessageStatus::Scheduled && m.status != MessageStatus::Sending))
+    };
+    until("every message is settled", settled).await;
+    let statuses: Vec<_> = ids.iter().map(|m| w.store.message(*m).unwrap()).map(|m| (m.status, m.error_reason)).collect();
+    assert!(statuses.iter().all(|(s, _)| *s == MessageStatus::Sent), "{statuses:?}");
+    assert_eq!(w.carrier.count(), 5);
+}
