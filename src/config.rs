@@ -153,8 +153,10 @@ pub struct Config {
     /// How far ahead a message may be scheduled, in days.
     #[arg(long, env = "SCHEDULE_HORIZON_DAYS", default_value_t = 365)]
     pub schedule_horizon_days: u64,
-    /// Scheduled messages this node hands to the carrier at once.
-    #[arg(long, env = "DISPATCH_CONCURRENCY", default_value_t = 64)]
+    /// Scheduled messages this node may have claimed and not yet had answered by the carrier
+    /// (its send slots, shared with campaigns). Big enough that one claim gives each thread of a
+    /// burst several messages to send and record as a batch.
+    #[arg(long, env = "DISPATCH_CONCURRENCY", default_value_t = 512)]
     pub dispatch_concurrency: usize,
     /// Commands that may wait for one thread; beyond that requests answer 503 with Retry-After.
     #[arg(long, env = "MAX_QUEUED_PER_THREAD", default_value_t = 256)]

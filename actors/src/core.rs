@@ -69,8 +69,9 @@ pub struct CoreConfig {
     pub schedule_horizon: Duration,
     /// Whether this node runs a scheduler.
     pub run_scheduler: bool,
-    /// Scheduled messages this node hands to the carrier at once; the rest wait in Postgres,
-    /// where another node may claim them.
+    /// Scheduled messages this node hands to the carrier at once (claimed, not yet answered);
+    /// the rest wait in Postgres, where another node may claim them. A claim takes up to 500 of
+    /// them, and each thread sends and records its share as one batch.
     pub dispatch_concurrency: usize,
     /// At shutdown, how long sends already with the carrier may take to answer.
     pub shutdown_grace: Duration,
@@ -95,7 +96,7 @@ impl Default for CoreConfig {
             scheduler_poll: Duration::from_secs(1),
             schedule_horizon: Duration::from_secs(365 * 24 * 3600),
             run_scheduler: true,
-            dispatch_concurrency: 64,
+            dispatch_concurrency: 512,
             shutdown_grace: Duration::from_secs(10),
             campaign_pace: Default::default(),
             campaign_tick: Duration::from_millis(100),
