@@ -8,7 +8,7 @@
 //! - A signed inbound webhook from a known sender on a running thread: at most 3 statements, of
 //!   which one write (it was 15).
 //! - A scheduled burst (100 messages on 4 running threads, due at one instant), from the due
-//!   instant until every one is `sent`: at most 40 statements, well under one per message (the
+//!   instant until every one is `sent`: at most 40 statements (15 measured), well under one per message (the
 //!   claim takes many rows at once, each thread loads and records its share as a batch; it was
 //!   two per message and one per claim before issue 16).
 
