@@ -14,7 +14,8 @@ use crate::ttl_cache::TtlCache;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long one team's rows serve every reader of this node.
+/// How long one team's rows serve every reader of this node (the inbox reads again after it when
+/// an event came within it: `web/static/app/triage.js`).
 pub const TTL: Duration = Duration::from_secs(1);
 
 /// The tabs' counts, per team, cached for `TTL`.

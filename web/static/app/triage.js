@@ -79,15 +79,36 @@ export async function loadCounts() {
   } catch (_) { /* the counts stay as they were; the next event tries again */ }
 }
 
+// How old the server's counts may be (`tab_counts::TTL`): a node reads a team's rows at most
+// once a second and answers every reader from them.
+const SERVER_COUNTS_TTL_MS = 1000;
 let countsTimer = null;
+let lastEvent = 0;
+
 /**
  * Reads the counts again within a second: thread events come in bursts, and one read answers
  * the whole burst (on a team of 100,000 threads a read costs tens of ms: docs/benchmarks.md §9).
  * Not a debounce: a steady stream of events must not put the read off for ever.
  */
 export function scheduleCounts() {
+  lastEvent = Date.now();
   if (countsTimer) return;
-  countsTimer = setTimeout(() => { countsTimer = null; loadCounts(); }, 1000);
+  countsTimer = setTimeout(readScheduled, 1000);
+}
+
+/**
+ * The scheduled read. The server may answer from rows up to a second old, so a change whose
+ * event came less than that before the read may not be counted in it: then it reads once more
+ * after that second (or the tabs could show a stale count until the next event, which may
+ * never come).
+ */
+async function readScheduled() {
+  countsTimer = null;
+  const started = Date.now();
+  await loadCounts();
+  if (lastEvent > started - SERVER_COUNTS_TTL_MS && !countsTimer) {
+    countsTimer = setTimeout(readScheduled, SERVER_COUNTS_TTL_MS + 100);
+  }
 }
 
 /** Whether a thread belongs in the current tab and triage filters. */
