@@ -12,6 +12,17 @@ export class ApiError extends Error {
 }
 
 /** JSON request to our own API (session cookie). Throws ApiError with the server's message. */
+let leaving = false;
+/**
+ * Goes to the sign-in page, once: the sign-out button, a 401 from any request and a revoked
+ * socket may all ask within a moment, and a second navigation would abort the first.
+ */
+export function toSignIn() {
+  if (leaving) return;
+  leaving = true;
+  window.location.assign('/sign-in');
+}
+
 export async function api(method, path, body) {
   const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
   if (body !== undefined) {
@@ -25,7 +36,7 @@ export async function api(method, path, body) {
     throw new ApiError('Could not reach the server. Check your connection.', 0, 'network');
   }
   if (res.status === 401) {
-    window.location.assign('/sign-in');
+    toSignIn();
     throw new ApiError('Your session ended. Please sign in again.', 401, 'unauthorized');
   }
   if (res.status === 204) return null;

@@ -1,6 +1,7 @@
 // The top bar every app page shares: team name, simulator badge, which nav link is current (the
 // Settings link only for admins), who is signed in, the notifications bell, and signing out.
 
+import { toSignIn } from './api.js';
 import { avatar, h } from './dom.js';
 import { startBell } from './notifications.js';
 import { leave } from './realtime.js';
@@ -46,7 +47,7 @@ export function renderHeader() {
         leave();
         await fetch('/api/auth/sign-out', { method: 'POST', credentials: 'same-origin' });
       } catch (_) { /* we leave anyway */ }
-      window.location.assign('/sign-in');
+      toSignIn();
     });
   }
 }

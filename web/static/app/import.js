@@ -5,7 +5,7 @@
 // `import.progress` events on the agent's private channel, with Cancel), and the summary with
 // a "Download error rows" link. exportUrl(filter) is the contacts export link for a filter.
 
-import { ApiError, api, qs } from './api.js';
+import { ApiError, api, qs, toSignIn } from './api.js';
 import { h } from './dom.js';
 import { pusher } from './realtime.js';
 import { me } from './session.js';
@@ -42,7 +42,7 @@ function upload(path, form, onProgress) {
       try {
         body = JSON.parse(xhr.responseText);
       } catch (_) { /* not JSON */ }
-      if (xhr.status === 401) window.location.assign('/sign-in');
+      if (xhr.status === 401) toSignIn();
       if (xhr.status >= 400) {
         const err = (body && body.error) || {};
         reject(new ApiError(err.message || `Upload failed (HTTP ${xhr.status}).`, xhr.status, err.code, err.field));

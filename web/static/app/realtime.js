@@ -6,6 +6,7 @@
 // changed), pusher-js does not reconnect; the page asks /api/me: signed out goes to sign-in,
 // still signed in (a new role) reloads with the new rights.
 
+import { toSignIn } from './api.js';
 import { boot } from './session.js';
 import { openId, seqs } from './state.js';
 
@@ -35,7 +36,7 @@ async function accessChanged() {
     return; // offline: the state label says so, and the next page load will tell
   }
   if (res.status === 401 || res.status === 403) {
-    window.location.assign('/sign-in');
+    toSignIn();
     return;
   }
   const last = Number(sessionStorage.getItem('sb-access-reload') || 0);
