@@ -138,4 +138,30 @@ describe('Notifications bell in the browser', () => {
     await found.waitFor({ timeout: WAIT });
     assert.match(await found.textContent(), /parcel/);
   });
+
+  it('counts a mention made while the tab was still subscribing to its channel', { timeout: 90_000 }, async () => {
+    await bob.api.expect(200, 'POST', '/api/notifications/read', { all: true });
+    const context = await browser.newContext();
+    // Hold the private channel's authorization: the page has read its notifications (none)
+    // but does not hear its channel yet when Ana mentions Bob.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    let asked;
+    const authAsked = new Promise((resolve) => { asked = resolve; });
+    await context.route('**/pusher/auth', async (route) => {
+      if (/private-user-/.test(route.request().postData() || '')) {
+        asked();
+        await held;
+      }
+      await route.continue();
+    });
+    const page = watchConsole(await context.newPage(), 'bob-5', errors);
+    await signInThroughPage(page, base, bobWho);
+    await authAsked;
+    assert.equal(await count(page).isHidden(), true, 'nothing unread when the page loaded');
+    await ana.api.expect(201, 'POST', `/api/threads/${thread}/notes`, { body: '@Bob one more thing', visibility: 'public' });
+    release();
+    await shows(page, 1);
+    await context.close();
+  });
 });

@@ -4,7 +4,10 @@
 // the unread count in the tab's title, opt-in browser notifications (the Notification API)
 // while the tab is hidden, and my preferences (a dialog). Live through private-user-{me}:
 // notification.created carries the server's unread count, so every tab shows the same number;
-// notification.read and notification.preferences keep my other tabs in step.
+// notification.read and notification.preferences keep my other tabs in step. The list is read
+// again once the channel is heard (a notification made between the first read and the
+// subscription would otherwise wait for the next one), and a read that a live event overtook is
+// read again (its older count must not win).
 
 import { api, qs } from './api.js';
 import { h, timeEl, toast } from './dom.js';
@@ -22,7 +25,7 @@ const KINDS = [
   ['follow_up_due', 'A follow-up of mine comes due'],
 ];
 
-const state = { items: [], unread: 0, next: null, prefs: null, open: false };
+const state = { items: [], unread: 0, next: null, prefs: null, open: false, heard: 0 };
 const els = {};
 const baseTitle = document.title.replace(/^\(\d+\)\s*/, '');
 
@@ -59,8 +62,10 @@ function follow(tries) {
     return;
   }
   const ch = pusher.subscribe(`private-user-${me.id}`);
+  ch.bind('pusher:subscription_succeeded', () => load(false));
   ch.bind('notification.created', (data) => {
     if (!data || !data.notification) return;
+    state.heard += 1;
     const n = data.notification;
     if (!state.items.some((x) => x.id === n.id)) state.items.unshift(n);
     setUnread(data.unread);
@@ -69,6 +74,7 @@ function follow(tries) {
   });
   ch.bind('notification.read', (data) => {
     if (!data) return;
+    state.heard += 1;
     const now = new Date().toISOString();
     for (const n of state.items) if (!n.read_at && (data.all || (data.ids || []).includes(n.id))) n.read_at = now;
     setUnread(data.unread);
@@ -79,7 +85,12 @@ function follow(tries) {
 
 async function load(more) {
   try {
+    const heard = state.heard;
     const data = await api('GET', `/api/notifications${qs({ cursor: more ? state.next : '' })}`);
+    if (!more && heard !== state.heard) {
+      load(false);
+      return;
+    }
     state.items = more ? state.items.concat(data.items || []) : (data.items || []);
     state.next = data.next_cursor || null;
     setUnread(data.unread);
