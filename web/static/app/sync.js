@@ -163,7 +163,12 @@ export function subscribeTeamAndUser() {
   const markOnline = () => {
     for (const m of membersList) m.online = !!(teamCh.members && teamCh.members.get(m.id));
   };
-  teamCh.bind('pusher:subscription_succeeded', markOnline);
+  teamCh.bind('pusher:subscription_succeeded', () => {
+    markOnline();
+    // A conversation that changed between the list's first read and this subscription would
+    // keep its old row until its next change: read the list once more, now that we hear it.
+    loadThreads();
+  });
   teamCh.bind('pusher:member_added', markOnline);
   teamCh.bind('pusher:member_removed', markOnline);
   // The composer's canned replies: the team's on the team channel, my own on my user channel.
