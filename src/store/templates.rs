@@ -9,6 +9,7 @@ use actors::audit::Actor;
 use actors::domain::ChannelKind;
 use actors::ids::*;
 use actors::ports::{Page, TemplateReads, TemplateWrites};
+use actors::rules::campaigns::HOLDS_TEMPLATE;
 use actors::rules::message_templates::{MessageTemplate, TemplateFields, TemplateVariable};
 use async_trait::async_trait;
 use base64::Engine;
@@ -167,6 +168,22 @@ impl TemplateWrites for PgStore {
         op(async move {
             let team = by.team();
             let mut tx = self.begin().await?;
+            let holding: Vec<&str> = HOLDS_TEMPLATE.iter().map(|s| s.as_str()).collect();
+            let user: Option<(String, String)> = sqlx::query_as(
+                "SELECT name, status FROM campaigns
+                 WHERE team_id = $1 AND content_template_id = $2 AND deleted_at IS NULL AND status = ANY($3)
+                 ORDER BY created_at LIMIT 1",
+            )
+            .bind(team.0)
+            .bind(id.0)
+            .bind(&holding)
+            .fetch_optional(tx.conn())
+            .await?;
+            if let Some((name, status)) = user {
+                return Err(StoreError::Conflict(format!(
+                    "the {status} campaign \u{201c}{name}\u{201d} sends this template: cancel it, or wait until it is done, before deleting the template"
+                )));
+            }
             let row: TemplateRow =
                 sqlx::query_as(concat!("DELETE FROM message_templates WHERE team_id = $1 AND id = $2 RETURNING ", columns!()))
                     .bind(team.0)

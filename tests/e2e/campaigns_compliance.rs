@@ -208,3 +208,71 @@ async fn quiet_hours_hold_the_contacts_for_whom_it_is_night_and_send_the_others(
     db.close().await;
     server.stop().await;
 }
+
+#[sqlx::test]
+async fn a_template_a_campaign_waits_for_is_kept_and_a_campaign_that_can_never_start_fails_saying_why(
+    _p: PgPoolOptions,
+    opts: PgConnectOptions,
+) {
+    let twilio = MockServer::start().await;
+    let server = TestServer::start_with(&opts, fast(&twilio, 500.0)).await;
+    let a = server.admin("Alice").await;
+    let account = Account::new();
+    let channel = add_channel(&a, "whatsapp", &account, None).await;
+    accepts_sends(&account).mount(&twilio).await;
+    let db = PgPool::connect_with(opts.clone()).await.unwrap();
+    seed_contacts(&db, &a.team_id, 2, 1).await;
+    let template = |name: &str| {
+        json!({ "name": name, "channel_kind": "whatsapp", "content_sid": format!("HX{}", hex32()),
+                "body": "Hi {{1}}, use code {{2}}.", "variables": [{ "key": "1", "default": "{{contact.first_name}}" }, { "key": "2" }] })
+    };
+    let campaign_with = |t: &Value, send_at: Option<String>| {
+        json!({ "name": "Renewals", "channel_id": channel["id"], "audience": { "tag": "promo" }, "send_at": send_at,
+                "content_template_id": t["id"], "content_variables": { "2": "SPRING" } })
+    };
+
+    // A draft does not hold its template: deleted, the draft's start says which field to fix.
+    let (status, loose) = a.client.post("/api/templates", template("loose")).await;
+    assert_eq!(status, 201, "{loose}");
+    let (status, draft) = a.client.post("/api/campaigns", campaign_with(&loose, None)).await;
+    assert_eq!(status, 201, "{draft}");
+    let (status, gone) = a.client.delete(&format!("/api/templates/{}", loose["id"].as_str().unwrap())).await;
+    assert_eq!(status, 204, "{gone}");
+    let (status, refused) = act(&a, &draft["id"], "start").await;
+    assert_eq!((status, refused["error"]["field"].as_str()), (422, Some("content_template_id")), "{refused}");
+
+    // A scheduled campaign holds its template: deleting it is refused, naming the campaign.
+    let (status, kept) = a.client.post("/api/templates", template("kept")).await;
+    assert_eq!(status, 201, "{kept}");
+    let send_at =
+        (time::OffsetDateTime::now_utc() + time::Duration::seconds(3)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (status, c) = a.client.post("/api/campaigns", campaign_with(&kept, Some(send_at))).await;
+    assert_eq!(status, 201, "{c}");
+    let (status, scheduled) = act(&a, &c["id"], "start").await;
+    assert_eq!((status, scheduled["status"].as_str()), (200, Some("scheduled")), "{scheduled}");
+    let (status, refused) = a.client.delete(&format!("/api/templates/{}", kept["id"].as_str().unwrap())).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("Renewals"), "{refused}");
+
+    // The template changes under it (its second variable is gone, the campaign's value for it
+    // no longer fits): at its time the campaign cannot start, ever. It fails with the reason
+    // instead of being tried again on every tick, and nothing reaches the carrier.
+    let (status, edited) = a
+        .client
+        .patch(
+            &format!("/api/templates/{}", kept["id"].as_str().unwrap()),
+            json!({ "body": "Hi {{1}}.", "variables": [{ "key": "1", "default": "{{contact.first_name}}" }] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    let failed = wait_for(&a, &c["id"], Duration::from_secs(15), |c| c["status"] != "scheduled").await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["failure"].as_str().is_some_and(|f| f.contains("content_variables")), "{failed}");
+    assert!(failed["finished_at"].is_string(), "{failed}");
+    assert_eq!(posts(&twilio).await.len(), 0);
+    // A failed campaign no longer holds its template.
+    let (status, gone) = a.client.delete(&format!("/api/templates/{}", kept["id"].as_str().unwrap())).await;
+    assert_eq!(status, 204, "{gone}");
+    db.close().await;
+    server.stop().await;
+}

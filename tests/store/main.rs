@@ -4,6 +4,7 @@ mod assignment;
 mod automation;
 mod bad_input;
 mod calls;
+mod campaigns;
 mod identities;
 mod lists;
 mod messages;

@@ -222,6 +222,26 @@ impl Campaigns {
         Ok(started)
     }
 
+    /// Ends a campaign the runner can never start or go on with (`rules::fails_for_good`), with
+    /// the reason on its page; answers false when `e` is worth another try.
+    pub(crate) async fn fail_if_for_good(&self, campaign: &Campaign, e: &DomainError) -> bool {
+        let Some(reason) = rules::fails_for_good(e) else { return false };
+        if rules::transition(campaign.status, Action::Fail).is_err() {
+            return false;
+        }
+        match self.store.fail_campaign(campaign.team_id, campaign.id, campaign.status, &reason).await {
+            Ok(failed) => {
+                tracing::warn!(campaign = %campaign.id, reason, "a campaign failed: it can never be sent as it is");
+                let _ = self.changed(failed).await;
+                true
+            }
+            Err(e) => {
+                tracing::debug!(campaign = %campaign.id, error = %e, "a campaign to fail moved meanwhile");
+                false
+            }
+        }
+    }
+
     /// Pauses a running campaign: no recipient is claimed from here on (in-flight sends end).
     pub async fn pause(&self, by: &Actor, id: CampaignId) -> DomainResult<CampaignView> {
         self.act(by, id, Action::Pause).await
@@ -386,7 +406,12 @@ impl Campaigns {
     /// runner read it here.
     pub(crate) async fn content_of(&self, campaign: &Campaign, kind: ChannelKind) -> DomainResult<(Option<String>, Content)> {
         if let Some(id) = campaign.content_template_id {
-            let template = self.reads.template(campaign.team_id, id).await.map_err(|_| DomainError::NotFound("template"))?;
+            let template = self.reads.template(campaign.team_id, id).await.map_err(|e| match e {
+                DomainError::NotFound(_) => {
+                    DomainError::invalid("content_template_id", "the approved template was deleted: pick another one")
+                }
+                e => e,
+            })?;
             return Ok((None, Content::approved(template, campaign.content_variables.clone(), kind)?));
         }
         let body = match (&campaign.body, campaign.template_id) {

@@ -148,7 +148,9 @@ impl Runner {
             let prepared = match self.prepare(&campaign).await {
                 Ok(p) => p,
                 Err(e) => {
-                    tracing::warn!(campaign = %campaign.id, error = %e, "could not prepare a campaign's sends");
+                    if !self.ctx.campaigns.fail_if_for_good(&campaign, &e).await {
+                        tracing::warn!(campaign = %campaign.id, error = %e, "could not prepare a campaign's sends");
+                    }
                     continue;
                 }
             };
@@ -302,10 +304,12 @@ impl Runner {
             Ok(due) => {
                 for c in due {
                     // Another node may start it first: its conditional write then refuses ours.
-                    match self.ctx.campaigns.start_now(c).await {
+                    // One that can never start (its template no longer fits) fails, saying why.
+                    match self.ctx.campaigns.start_now(c.clone()).await {
                         Ok(started) => {
                             let _ = self.ctx.campaigns.changed(started).await;
                         }
+                        Err(e) if self.ctx.campaigns.fail_if_for_good(&c, &e).await => {}
                         Err(e) => tracing::debug!(error = %e, "a due campaign was not started here"),
                     }
                 }

@@ -33,6 +33,9 @@ impl CampaignStore for NoCampaigns {
     async fn set_campaign_status(&self, _: TeamId, _: CampaignId, _: &[CampaignStatus], _: CampaignStatus) -> DomainResult<Campaign> {
         Err(DomainError::NotFound("campaign"))
     }
+    async fn fail_campaign(&self, _: TeamId, _: CampaignId, _: CampaignStatus, _: &str) -> DomainResult<Campaign> {
+        Err(DomainError::NotFound("campaign"))
+    }
     async fn start_campaign(&self, _: TeamId, _: CampaignId, _: &StartPlan) -> DomainResult<Campaign> {
         Err(DomainError::NotFound("campaign"))
     }

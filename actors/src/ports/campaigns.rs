@@ -105,6 +105,9 @@ pub trait CampaignStore: Send + Sync {
         from: &[CampaignStatus],
         to: CampaignStatus,
     ) -> DomainResult<Campaign>;
+    /// Moves a campaign that is still `from` to `failed` with `failure` (why), skipping every
+    /// recipient still queued (`campaign_failed`); Conflict when it moved meanwhile.
+    async fn fail_campaign(&self, team: TeamId, id: CampaignId, from: CampaignStatus, failure: &str) -> DomainResult<Campaign>;
     /// Starts a `draft` or `scheduled` campaign: one transaction fixes its recipients with
     /// set-based statements (opted-out and duplicate contacts, and with `skip_outside_window`
     /// contacts outside the WhatsApp window, are skipped with their reason) and answers the

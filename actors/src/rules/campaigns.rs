@@ -59,6 +59,7 @@ pub mod skip {
     pub const MISSING_VARIABLES: &str = "missing_variables";
     pub const DELETED: &str = "contact_deleted";
     pub const CANCELED: &str = "campaign_canceled";
+    pub const FAILED: &str = "campaign_failed";
 }
 
 /// Who a campaign goes to: exactly one of a static list, a segment, a tag, or picked contacts.
@@ -184,6 +185,8 @@ pub struct Campaign {
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
+    /// Why a `failed` campaign could not go on (`fails_for_good`).
+    pub failure: Option<String>,
 }
 
 /// A campaign's counts, from its recipients table. `sent` counts every recipient handed to the
@@ -260,6 +263,8 @@ pub enum Action {
     Cancel,
     /// The runner found nothing left to send.
     Finish,
+    /// The runner can never start or go on with it (`fails_for_good`).
+    Fail,
 }
 
 /// The status `action` moves a campaign in `from` to; Conflict when it may not.
@@ -272,6 +277,7 @@ pub fn transition(from: CampaignStatus, action: Action) -> DomainResult<Campaign
         (Paused, Action::Resume) => Running,
         (Draft | Scheduled | Running | Paused, Action::Cancel) => Canceled,
         (Running, Action::Finish) => Done,
+        (Scheduled | Running | Paused, Action::Fail) => Failed,
         _ => return Err(DomainError::Conflict(format!("a {} campaign cannot be {}", from.as_str(), action_word(action)))),
     };
     Ok(to)
@@ -285,8 +291,24 @@ fn action_word(action: Action) -> &'static str {
         Action::Resume => "resumed",
         Action::Cancel => "canceled",
         Action::Finish => "finished",
+        Action::Fail => "failed",
     }
 }
+
+/// Why a campaign can never start or go on, when the runner's error says so: what it refers to
+/// is gone (its number, its template) or no longer fits (the template's variables changed
+/// under the campaign's values). Anything else (the store busy or down, another node starting
+/// it first) is tried again.
+pub fn fails_for_good(e: &DomainError) -> Option<String> {
+    match e {
+        DomainError::NotFound(_) | DomainError::Invalid { .. } | DomainError::MissingVariables(_) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+/// The campaigns that hold their approved template: it may not be deleted under them (a draft
+/// does not hold it: its start then asks for another).
+pub const HOLDS_TEMPLATE: [CampaignStatus; 3] = [CampaignStatus::Scheduled, CampaignStatus::Running, CampaignStatus::Paused];
 
 /// Whether a campaign's content and audience may still change: only before it starts.
 pub fn may_edit(status: CampaignStatus) -> DomainResult<()> {
@@ -389,7 +411,13 @@ mod tests {
         assert_eq!(transition(Paused, Action::Resume).unwrap(), Running);
         assert_eq!(transition(Paused, Action::Cancel).unwrap(), Canceled);
         assert_eq!(transition(Running, Action::Finish).unwrap(), Done);
+        for from in [Scheduled, Running, Paused] {
+            assert_eq!(transition(from, Action::Fail).unwrap(), Failed);
+        }
         for (from, action) in [
+            (Draft, Action::Fail),
+            (Done, Action::Fail),
+            (Canceled, Action::Fail),
             (Running, Action::Start),
             (Paused, Action::Pause),
             (Running, Action::Resume),
@@ -399,6 +427,17 @@ mod tests {
             (Paused, Action::Finish),
         ] {
             assert!(matches!(transition(from, action), Err(DomainError::Conflict(_))), "{from:?} {action:?}");
+        }
+    }
+
+    #[test]
+    fn a_campaign_fails_for_good_only_when_what_it_refers_to_is_gone_or_no_longer_fits() {
+        let gone = fails_for_good(&DomainError::NotFound("channel")).unwrap();
+        assert_eq!(gone, "channel not found");
+        let unfit = fails_for_good(&DomainError::invalid("content_variables", "9 is not a variable")).unwrap();
+        assert!(unfit.starts_with("content_variables: "), "{unfit}");
+        for again in [DomainError::Unavailable, DomainError::Busy, DomainError::Conflict("started".into())] {
+            assert_eq!(fails_for_good(&again), None, "{again:?}");
         }
     }
 

@@ -12,7 +12,7 @@ use actors::DomainResult;
 use actors::domain::Contact;
 use actors::ids::*;
 use actors::ports::*;
-use actors::rules::campaigns::{Audience, Campaign, CampaignCounts, CampaignStatus, RecipientStatus};
+use actors::rules::campaigns::{Audience, Campaign, CampaignCounts, CampaignStatus, RecipientStatus, skip};
 use actors::rules::quiet_hours::QuietHours;
 use async_trait::async_trait;
 use sqlx::types::Json;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 /// The columns of a `CampaignRow`, from the row aliased `k`.
 pub(crate) const CAMPAIGN_COLUMNS: &str = "k.id, k.team_id, k.name, k.status, k.channel_id, k.body, k.template_id, k.content_template_id, \
-     k.content_variables, k.quiet_hours, k.audience, k.send_at, k.created_by, k.created_at, k.started_at, k.finished_at";
+     k.content_variables, k.quiet_hours, k.audience, k.send_at, k.created_by, k.created_at, k.started_at, k.finished_at, k.failure";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CampaignRow {
@@ -42,6 +42,7 @@ pub(crate) struct CampaignRow {
     created_at: OffsetDateTime,
     started_at: Option<OffsetDateTime>,
     finished_at: Option<OffsetDateTime>,
+    failure: Option<String>,
 }
 
 impl TryFrom<CampaignRow> for Campaign {
@@ -65,6 +66,7 @@ impl TryFrom<CampaignRow> for Campaign {
             created_at: r.created_at,
             started_at: r.started_at,
             finished_at: r.finished_at,
+            failure: r.failure,
         })
     }
 }
@@ -123,6 +125,55 @@ impl PgStore {
             None => Err(StoreError::NotFound("campaign")),
             Some(s) => Err(StoreError::Conflict(format!("a {s} campaign cannot be {what}"))),
         }
+    }
+}
+
+impl PgStore {
+    /// Moves a campaign from one of `from` to `to` (with `failure` when it fails). A campaign
+    /// that ends without finishing (canceled, failed) leaves nobody queued: what was not sent is
+    /// skipped, with the reason.
+    async fn move_campaign(
+        &self,
+        team: TeamId,
+        id: CampaignId,
+        from: &[CampaignStatus],
+        to: CampaignStatus,
+        failure: Option<&str>,
+    ) -> Result<Campaign, StoreError> {
+        let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE campaigns k SET status = $3, updated_at = now(), failure = $5,
+                    finished_at = CASE WHEN $3 IN ('done', 'canceled', 'failed') THEN now() ELSE finished_at END
+             WHERE k.id = $1 AND k.team_id = $2 AND k.deleted_at IS NULL AND k.status = ANY($4)
+             RETURNING {CAMPAIGN_COLUMNS}"
+        );
+        let rows: Vec<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.0)
+            .bind(team.0)
+            .bind(to.as_str())
+            .bind(&from)
+            .bind(failure)
+            .fetch_all(tx.conn())
+            .await?;
+        let row = one(rows)?;
+        let left = match to {
+            CampaignStatus::Canceled => Some(skip::CANCELED),
+            CampaignStatus::Failed => Some(skip::FAILED),
+            _ => None,
+        };
+        if let (Some(_), Some(reason)) = (&row, left) {
+            sqlx::query(
+                "UPDATE campaign_recipients SET status = 'skipped', skip_reason = $2, updated_at = now()
+                 WHERE campaign_id = $1 AND status = 'queued'",
+            )
+            .bind(id.0)
+            .bind(reason)
+            .execute(tx.conn())
+            .await?;
+        }
+        tx.commit().await?;
+        self.changed_or_why(team, id, row, "changed so").await
     }
 }
 
@@ -237,32 +288,11 @@ impl CampaignStore for PgStore {
         from: &[CampaignStatus],
         to: CampaignStatus,
     ) -> DomainResult<Campaign> {
-        op(async move {
-            let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-            let mut tx = self.begin().await?;
-            let sql = format!(
-                "UPDATE campaigns k SET status = $3, updated_at = now(),
-                        finished_at = CASE WHEN $3 IN ('done', 'canceled', 'failed') THEN now() ELSE finished_at END
-                 WHERE k.id = $1 AND k.team_id = $2 AND k.deleted_at IS NULL AND k.status = ANY($4)
-                 RETURNING {CAMPAIGN_COLUMNS}"
-            );
-            let rows: Vec<CampaignRow> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0).bind(team.0).bind(to.as_str()).bind(&from).fetch_all(tx.conn()).await?;
-            let row = one(rows)?;
-            if row.is_some() && to == CampaignStatus::Canceled {
-                // Nobody is left queued: what was not sent is skipped, with the reason.
-                sqlx::query(
-                    "UPDATE campaign_recipients SET status = 'skipped', skip_reason = 'campaign_canceled', updated_at = now()
-                     WHERE campaign_id = $1 AND status = 'queued'",
-                )
-                .bind(id.0)
-                .execute(tx.conn())
-                .await?;
-            }
-            tx.commit().await?;
-            self.changed_or_why(team, id, row, "changed so").await
-        })
-        .await
+        op(self.move_campaign(team, id, from, to, None)).await
+    }
+
+    async fn fail_campaign(&self, team: TeamId, id: CampaignId, from: CampaignStatus, failure: &str) -> DomainResult<Campaign> {
+        op(self.move_campaign(team, id, &[from], CampaignStatus::Failed, Some(failure))).await
     }
 
     async fn start_campaign(&self, team: TeamId, id: CampaignId, plan: &StartPlan) -> DomainResult<Campaign> {

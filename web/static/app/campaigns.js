@@ -170,6 +170,8 @@ export async function startCampaigns() {
         h('h3', null, c.name), h('span', { class: `badge status-${c.status}`, 'data-testid': 'campaign-status' }, c.status),
         h('span', { class: 'muted small', 'data-testid': 'campaign-eta' }, eta), quiet),
       bar,
+      c.failure ? h('p', { class: 'form-error campaign-failure', 'data-testid': 'campaign-failure' },
+        `Could not be sent: ${c.failure}. Duplicate it, fix it and start the copy.`) : null,
       h('div', { class: 'campaign-stats muted small' },
         stat('total', 'Total'), stat('queued', 'Queued'), stat('sent', 'Sent'), stat('delivered', 'Delivered'),
         stat('failed', 'Failed'), stat('skipped', 'Skipped'), held, stat('replied', 'Replied'), stat('opted_out', 'Opted out'),
