@@ -135,6 +135,10 @@ pub struct Config {
     /// Frames queued per WebSocket before the connection counts as too slow and is closed.
     #[arg(long, env = "WS_QUEUE", default_value_t = 256)]
     pub ws_queue: usize,
+    /// Bytes each WebSocket's read buffer starts with. Every idle connection holds it, and
+    /// clients send small frames (a subscribe is a few hundred bytes); a larger frame grows it.
+    #[arg(long, env = "WS_READ_BUFFER", default_value_t = 512)]
+    pub ws_read_buffer: usize,
     /// Seconds of client silence before the server pings.
     #[arg(long, env = "ACTIVITY_TIMEOUT", default_value_t = 120)]
     pub activity_timeout: u64,

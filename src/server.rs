@@ -263,6 +263,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         allowed_origins,
         open_signup: config.open_signup,
         ws_queue: config.ws_queue.max(8),
+        ws_read_buffer: config.ws_read_buffer.clamp(128, 64 * 1024),
         activity_timeout: config.activity_timeout.max(1),
         client_events_per_second: 10,
         request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),

@@ -70,6 +70,13 @@ async fn typing_is_relayed_not_echoed_and_expires(_p: PgPoolOptions, opts: PgCon
     let seen = late.expect("client-typing", WAIT).await;
     assert_eq!(seen["data"]["typing"], true);
 
+    // A client event near the 10 KB limit passes whole: a socket's read buffer starts small
+    // (`WS_READ_BUFFER`, 512 bytes) and grows for it.
+    let draft = "d".repeat(9_000);
+    a_ws.send(json!({ "event": "client-draft", "channel": channel, "data": { "text": draft } })).await;
+    let relayed = b_ws.expect("client-draft", WAIT).await;
+    assert_eq!(relayed["data"]["text"].as_str().map(str::len), Some(9_000));
+
     // Without a refresh, the server announces the stop after the TTL.
     let stop = b_ws.expect("client-typing", Duration::from_secs(3)).await;
     assert_eq!(stop["data"]["typing"], false);

@@ -50,6 +50,8 @@ pub struct WebConfig {
     pub open_signup: bool,
     /// Frames queued per connection before it counts as a slow consumer.
     pub ws_queue: usize,
+    /// Bytes a WebSocket's read buffer starts with (it grows for a larger frame).
+    pub ws_read_buffer: usize,
     /// Seconds of client silence before we ping it (sent to clients as `activity_timeout`).
     pub activity_timeout: u64,
     /// Client events per second per connection.

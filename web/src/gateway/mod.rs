@@ -47,7 +47,9 @@ async fn upgrade(State(state): State<AppState>, Path(key): Path<String>, headers
         return ApiError::forbidden("this origin may not open a socket").into_response();
     }
     let key_ok = key == state.config.app_key;
-    ws.read_buffer_size(4 * 1024)
+    // An idle connection holds its read buffer: start small (`WS_READ_BUFFER`); a larger
+    // frame grows it to its size.
+    ws.read_buffer_size(state.config.ws_read_buffer)
         .write_buffer_size(4 * 1024)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)

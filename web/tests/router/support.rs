@@ -118,6 +118,7 @@ impl App {
             allowed_origins: vec!["http://127.0.0.1:8080".into()],
             open_signup: true,
             ws_queue: 64,
+            ws_read_buffer: 512,
             activity_timeout: 30,
             client_events_per_second: 10,
             trusted_proxy_header: None,
