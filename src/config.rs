@@ -154,6 +154,10 @@ pub struct Config {
     /// Milliseconds between scheduler polls for messages scheduled through other nodes.
     #[arg(long, env = "SCHEDULER_POLL_MS", default_value_t = 1000)]
     pub scheduler_poll_ms: u64,
+    /// Milliseconds between looks at a team's conversations waiting for an agent (automatic
+    /// assignment's backlog: customers who wrote while nobody could take them).
+    #[arg(long, env = "ASSIGNMENT_BACKLOG_MS", default_value_t = 15_000)]
+    pub assignment_backlog_ms: u64,
     /// How far ahead a message may be scheduled, in days.
     #[arg(long, env = "SCHEDULE_HORIZON_DAYS", default_value_t = 365)]
     pub schedule_horizon_days: u64,

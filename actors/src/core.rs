@@ -79,6 +79,8 @@ pub struct CoreConfig {
     pub campaign_pace: crate::rules::campaigns::CampaignPace,
     /// How often the campaign runner claims recipients (a pause takes effect within it).
     pub campaign_tick: Duration,
+    /// How often a team's conversations waiting for an agent are looked at (`backlog`).
+    pub backlog_every: Duration,
 }
 
 impl Default for CoreConfig {
@@ -100,6 +102,7 @@ impl Default for CoreConfig {
             shutdown_grace: Duration::from_secs(10),
             campaign_pace: Default::default(),
             campaign_tick: Duration::from_millis(100),
+            backlog_every: Duration::from_secs(15),
         }
     }
 }
@@ -284,6 +287,23 @@ impl Core {
                 tick: config.campaign_tick,
             };
             crate::campaigns::runner::spawn(runner, &tasks, shutdown.clone());
+            // Customers who wrote while nobody could take them get an agent once one can.
+            let backlog = Arc::new(crate::backlog::Backlog {
+                store: ports.store.clone(),
+                presence: cluster.clone(),
+                threads: threads.clone(),
+                every: config.backlog_every,
+            });
+            // Looks every fifth of the period: a team's turn comes within a fifth of its due time.
+            every(&tasks, &shutdown, (config.backlog_every / 5).max(Duration::from_millis(50)), move || {
+                let backlog = backlog.clone();
+                async move {
+                    let n = backlog.sweep().await;
+                    if n > 0 {
+                        tracing::info!(assigned = n, "conversations waiting for an agent were assigned");
+                    }
+                }
+            });
         }
         cluster.start(&tasks, shutdown.clone());
         // Governor keeps a budget per sending number: forget the quiet ones now and then.

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod assignment;
 pub mod audit;
 pub mod automation;
+pub mod backlog;
 pub mod campaigns;
 pub mod channels;
 pub mod clock;

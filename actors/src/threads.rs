@@ -376,6 +376,12 @@ impl Threads {
         }
     }
 
+    /// Automatic assignment's backlog: gives a waiting conversation an agent through its actor
+    /// (started if needed) if one can take it now.
+    pub async fn auto_assign(&self, team: TeamId, thread: ThreadId) -> DomainResult<crate::backlog::Assigned> {
+        self.registry.ask(thread, |reply| ThreadMsg::AutoAssign { team, reply }).await
+    }
+
     /// Hands a claimed campaign recipient to its thread's actor (started if needed), which
     /// stores the message quietly and sends it.
     pub async fn campaign_send(&self, thread: ThreadId, send: crate::thread::CampaignSend) -> DomainResult<()> {

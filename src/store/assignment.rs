@@ -9,6 +9,7 @@ use actors::domain::AutoAssignment;
 use actors::ids::*;
 use actors::ports::{AssignmentStore, PickFor};
 use async_trait::async_trait;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[async_trait]
@@ -77,6 +78,39 @@ impl AssignmentStore for PgStore {
             .await?;
             tx.commit().await?;
             Ok(picked.map(UserId))
+        })
+        .await
+    }
+
+    async fn claim_backlogs(&self, every: std::time::Duration) -> DomainResult<Vec<TeamId>> {
+        op(async move {
+            let teams: Vec<Uuid> = sqlx::query_scalar(
+                "UPDATE team_auto_assignment SET swept_at = now()
+                 WHERE enabled AND (swept_at IS NULL OR swept_at <= now() - make_interval(secs => $1))
+                 RETURNING team_id",
+            )
+            .bind(every.as_secs_f64())
+            .fetch_all(self.db())
+            .await?;
+            Ok(teams.into_iter().map(TeamId).collect())
+        })
+        .await
+    }
+
+    async fn waiting_unassigned(&self, team: TeamId, since: OffsetDateTime, limit: i64) -> DomainResult<Vec<ThreadId>> {
+        op(async move {
+            let ids: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM threads
+                 WHERE team_id = $1 AND assignee_id IS NULL AND status IN ('open', 'pending') AND listed
+                   AND last_inbound_at > $2 AND last_inbound_at >= last_message_at
+                 ORDER BY last_inbound_at, id LIMIT $3",
+            )
+            .bind(team.0)
+            .bind(since)
+            .bind(limit)
+            .fetch_all(self.db())
+            .await?;
+            Ok(ids.into_iter().map(ThreadId).collect())
         })
         .await
     }

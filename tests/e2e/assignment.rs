@@ -41,7 +41,10 @@ async fn new_conversations_take_turns_among_online_agents_on_every_node(
     _p: sqlx::postgres::PgPoolOptions,
     opts: sqlx::postgres::PgConnectOptions,
 ) {
-    let tweak = |c: &mut switchboard::Config| c.redis_url = "redis://127.0.0.1:6379/".into();
+    let tweak = |c: &mut switchboard::Config| {
+        c.redis_url = "redis://127.0.0.1:6379/".into();
+        c.assignment_backlog_ms = 300;
+    };
     let node_a = TestServer::start_with(&opts, tweak).await;
     let node_b = TestServer::start_with(&opts, tweak).await;
     let ana = node_a.admin("Ana").await;
@@ -106,8 +109,9 @@ async fn new_conversations_take_turns_among_online_agents_on_every_node(
     let assigned = log["events"].as_array().unwrap().iter().filter(|e| e["type"] == "thread.updated" && e["actor_id"].is_null()).count();
     assert_eq!(assigned, 1, "{log}");
 
-    // Everyone is at the cap: the next customer waits unassigned. Ben resolves one, and the
-    // next goes to him.
+    // Everyone is at the cap: the next customer waits unassigned (the backlog's looks find
+    // nobody free). Ben resolves one, and the customer who waited goes to him; the next one
+    // then waits in turn.
     let (status, _) = ana.client.post("/api/simulator/inbound", json!({ "from": "+14155553100", "channel": "sms", "body": "hi" })).await;
     assert_eq!(status, 202);
     let now = threads(&ana, 31, 30).await;
@@ -117,11 +121,19 @@ async fn new_conversations_take_turns_among_online_agents_on_every_node(
     assert_eq!((now.len(), waiting.len()), (31, 1), "{page}");
     let bens = all.iter().find(|t| t["assignee_id"] == ben.id.as_str()).unwrap()["id"].as_str().unwrap().to_owned();
     assert_eq!(ben.client.patch(&format!("/api/threads/{bens}"), json!({ "status": "resolved" })).await.0, 200);
+    let now = threads(&ana, 31, 31).await;
+    let waited = now.iter().find(|t| t["contact"]["phone"] == "+14155553100").expect("the waiting thread");
+    assert_eq!(waited["assignee_id"], ben.id.as_str(), "the customer who waited goes to the agent who freed a place");
+    let (_, log) = ana.client.get(&format!("/api/threads/{}/events?after=0", waited["id"].as_str().unwrap())).await;
+    let by_system = log["events"].as_array().unwrap().iter().filter(|e| e["type"] == "thread.updated" && e["actor_id"].is_null()).count();
+    assert_eq!(by_system, 1, "assigned once, by nobody: {log}");
     let (status, _) = ana.client.post("/api/simulator/inbound", json!({ "from": "+14155553101", "channel": "sms", "body": "hi" })).await;
     assert_eq!(status, 202);
     let now = threads(&ana, 32, 31).await;
-    let newest = now.iter().find(|t| t["contact"]["phone"] == "+14155553101").expect("the new thread");
-    assert_eq!(newest["assignee_id"], ben.id.as_str());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (_, page) = ana.client.get("/api/threads?limit=100").await;
+    let newest = page["items"].as_array().unwrap().iter().find(|t| t["contact"]["phone"] == "+14155553101").expect("the new thread");
+    assert_eq!((now.len(), newest["assignee_id"].clone()), (32, Value::Null), "everyone is at the cap again: {newest}");
 
     // Off again: nothing more is assigned.
     assert_eq!(ana.client.put_json(path, json!({ "enabled": false })).await.0, 200);

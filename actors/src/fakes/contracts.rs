@@ -6,10 +6,12 @@ use crate::error::DomainError;
 use crate::ports::AccountStore;
 use time::OffsetDateTime;
 
+mod assignment;
 mod automation;
 mod notifications;
 mod search;
 mod templates;
+pub use assignment::{auto_assignment, backlog};
 pub use automation::automation;
 pub use notifications::notifications;
 pub use search::search;
@@ -413,36 +415,6 @@ pub async fn lists_and_imports(store: &dyn crate::ports::Store, team: crate::ids
     assert!(store.fail_stale_imports(crate::clock::now() + an_hour).await.unwrap().is_empty(), "failed once");
     assert_eq!(store.save_import(&live, &[], None).await.unwrap().state, ImportState::Failed);
     assert_eq!(store.import_job(team, job.job_id).await.unwrap().state, ImportState::Canceled);
-}
-
-/// Automatic assignment's setting and its round robin: off until switched on; the online
-/// active members take turns, the one picked longest ago first; an offline one is never
-/// picked. `users` are three members of `team`.
-pub async fn auto_assignment(store: &dyn crate::ports::Store, team: crate::ids::TeamId, users: [crate::ids::UserId; 3]) {
-    use crate::domain::AutoAssignment;
-    use crate::ports::PickFor::{AutoAssignment as Auto, Rule};
-    assert_eq!(store.auto_assignment(team).await.unwrap(), AutoAssignment::default());
-    assert_eq!(store.next_assignee(team, &users, Auto).await.unwrap(), None, "off: nobody is picked");
-    assert!(store.next_assignee(team, &users[..1], Rule).await.unwrap() == Some(users[0]), "a rule picks while it is off");
-    let on = AutoAssignment { enabled: true, max_open_per_agent: Some(5) };
-    store.set_auto_assignment(team, on).await.unwrap();
-    assert_eq!(store.auto_assignment(team).await.unwrap(), on);
-
-    let online = &users[..2];
-    let mut picks = Vec::new();
-    for _ in 0..6 {
-        picks.push(store.next_assignee(team, online, Auto).await.unwrap().expect("an online member"));
-    }
-    assert!(picks.windows(2).all(|w| w[0] != w[1]), "turns are taken: {picks:?}");
-    for u in online {
-        assert_eq!(picks.iter().filter(|p| *p == u).count(), 3);
-    }
-    // The third joins: having never been picked, they go first.
-    assert_eq!(store.next_assignee(team, &users, Auto).await.unwrap(), Some(users[2]));
-    assert_eq!(store.next_assignee(team, &[], Auto).await.unwrap(), None, "nobody online");
-    assert_eq!(store.next_assignee(crate::ids::TeamId::new(), online, Auto).await.unwrap(), None, "not that team's members");
-    store.set_auto_assignment(team, AutoAssignment { enabled: false, ..on }).await.unwrap();
-    assert_eq!(store.next_assignee(team, online, Auto).await.unwrap(), None);
 }
 
 /// Triage: labels (unique names regardless of case, the team's only, deleted off every thread

@@ -18,6 +18,12 @@ pub trait AssignmentStore: Send + Sync {
     /// off and the pick is `for` automatic assignment (a rule's round robin picks either way,
     /// under the same cap and turns).
     async fn next_assignee(&self, team: TeamId, online: &[UserId], r#for: PickFor) -> DomainResult<Option<UserId>>;
+    /// Claims the teams with automatic assignment on whose waiting conversations no node has
+    /// looked at within `every`, and marks them looked at now (one node per team per period).
+    async fn claim_backlogs(&self, every: std::time::Duration) -> DomainResult<Vec<TeamId>>;
+    /// The team's conversations waiting for an agent: nobody has them, open or pending, listed,
+    /// the customer wrote last and after `since`; the longest waiting first, at most `limit`.
+    async fn waiting_unassigned(&self, team: TeamId, since: time::OffsetDateTime, limit: i64) -> DomainResult<Vec<ThreadId>>;
 }
 
 /// Who asks for a pick.

@@ -73,6 +73,9 @@ pub enum ThreadMsg {
     /// The scheduler found this thread's snooze over: open it (once, across nodes) and tell
     /// its assignee.
     Wake,
+    /// Automatic assignment's backlog: the customer waits and nobody has the conversation; give
+    /// it an agent if one can take it now. Answers who got it (`None`: nobody could).
+    AutoAssign { team: TeamId, reply: Reply<crate::backlog::Assigned> },
     /// The thread's contact changed (name, phone, opt-out): record it and refresh every view.
     ContactChanged { contact: Box<Contact> },
     /// The thread was deleted with its contact: tell every view, then stop.
@@ -103,6 +106,7 @@ impl ThreadMsg {
             ThreadMsg::FollowUp { reply, .. } => reply.is_closed(),
             ThreadMsg::Status { reply, .. } => reply.is_closed(),
             ThreadMsg::Adopt { reply, .. } => reply.is_closed(),
+            ThreadMsg::AutoAssign { reply, .. } => reply.is_closed(),
             _ => return None,
         })
     }
@@ -118,6 +122,7 @@ impl ThreadMsg {
                 | ThreadMsg::Status { .. }
                 | ThreadMsg::Adopt { .. }
                 | ThreadMsg::FailUnknown { .. }
+                | ThreadMsg::AutoAssign { .. }
                 | ThreadMsg::Tick
         )
     }
@@ -133,7 +138,8 @@ impl ThreadMsg {
             | ThreadMsg::Update { team, .. }
             | ThreadMsg::EditScheduled { team, .. }
             | ThreadMsg::CancelScheduled { team, .. }
-            | ThreadMsg::FollowUp { team, .. } => *team,
+            | ThreadMsg::FollowUp { team, .. }
+            | ThreadMsg::AutoAssign { team, .. } => *team,
             ThreadMsg::Inbound { msg, .. } => msg.team,
             ThreadMsg::Call { call, .. } => call.team,
             ThreadMsg::Status { update, .. } | ThreadMsg::Adopt { update, .. } => update.team,
@@ -157,6 +163,7 @@ impl ThreadMsg {
             ThreadMsg::FollowUp { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Status { reply, .. } => drop(reply.send(Err(error))),
             ThreadMsg::Adopt { reply, .. } => drop(reply.send(Err(error))),
+            ThreadMsg::AutoAssign { reply, .. } => drop(reply.send(Err(error))),
             _ => {}
         }
     }

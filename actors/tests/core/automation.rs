@@ -8,26 +8,8 @@ use actors::domain::{Priority, ThreadStatus};
 use actors::ports::{InboundOutcome, ThreadReads};
 use actors::rules::automation::{Actions, Assign, Conditions, RuleDraft};
 use actors::rules::hours::{HoursSettings, Week};
-use actors::threads::InboundMessage;
 use std::time::Duration;
 use time::macros::{offset, time};
-
-async fn inbound(w: &World, sid: &str, body: &str) -> InboundOutcome {
-    let channel = w.store.thread(w.team.id, w.thread).await.unwrap().channel;
-    let m = InboundMessage {
-        team: w.team.id,
-        channel: channel.id,
-        kind: channel.kind,
-        from: w.contact.phone.clone(),
-        profile_name: None,
-        message_sid: sid.into(),
-        body: body.into(),
-        media: vec![],
-        raw: serde_json::json!({}),
-        opt_out_type: None,
-    };
-    w.core.threads.inbound(m).await.expect("the inbound message is stored")
-}
 
 /// Moves the (paused) clock to the next time Tokyo's clocks read `hh:00`.
 async fn advance_to_tokyo(hour: u8) {

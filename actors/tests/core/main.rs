@@ -6,6 +6,7 @@ mod support;
 
 mod admission;
 mod automation;
+mod backlog;
 mod cluster;
 mod contacts;
 mod failures;

@@ -6,7 +6,8 @@ use actors::domain::{ChannelKind, Contact};
 use actors::fakes::{FakeCarrier, MemoryStore};
 use actors::hub::{Conn, ConnRef};
 use actors::ids::{TeamId, ThreadId};
-use actors::ports::{Bus, ContactWrites, LocalBus, NewContact, ThreadWrites};
+use actors::ports::{Bus, ContactWrites, InboundOutcome, LocalBus, NewContact, ThreadReads, ThreadWrites};
+use actors::threads::InboundMessage;
 use actors::{Core, CoreConfig, CorePorts};
 use bytes::Bytes;
 use serde_json::Value;
@@ -80,6 +81,29 @@ pub async fn world(tweak: impl FnOnce(&mut CoreConfig)) -> World {
     let team = team(&node.store, "Acme").await;
     let (contact, thread) = contact_thread(&node.store, team.id, "Carol", "+14155550100", ChannelKind::Sms).await;
     World { node, team, contact, thread }
+}
+
+/// The world's contact writes `body` to its thread (a verified webhook, as the edge hands it).
+pub async fn inbound(w: &World, sid: &str, body: &str) -> InboundOutcome {
+    inbound_to(w, w.thread, &w.contact.phone, sid, body).await
+}
+
+/// `from` writes `body` to `thread` of the world's team.
+pub async fn inbound_to(w: &World, thread: ThreadId, from: &str, sid: &str, body: &str) -> InboundOutcome {
+    let channel = w.store.thread(w.team.id, thread).await.unwrap().channel;
+    let m = InboundMessage {
+        team: w.team.id,
+        channel: channel.id,
+        kind: channel.kind,
+        from: from.into(),
+        profile_name: None,
+        message_sid: sid.into(),
+        body: body.into(),
+        media: vec![],
+        raw: serde_json::json!({}),
+        opt_out_type: None,
+    };
+    w.core.threads.inbound(m).await.expect("the inbound message is stored")
 }
 
 /// Waits until `cond` holds, polling every 5 ms (of paused time, where the test pauses it);

@@ -6,6 +6,7 @@ use crate::error::DomainResult;
 use crate::ids::*;
 use crate::ports::{AssignmentStore, PickFor};
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 #[async_trait]
 impl AssignmentStore for MemoryStore {
@@ -46,5 +47,30 @@ impl AssignmentStore for MemoryStore {
             s.last_picked.insert(u, n);
         }
         Ok(picked)
+    }
+
+    async fn claim_backlogs(&self, every: std::time::Duration) -> DomainResult<Vec<TeamId>> {
+        self.enter("claim_backlogs").await?;
+        let now = crate::clock::now();
+        let mut s = self.state();
+        let on: Vec<TeamId> = s.auto_assignment.iter().filter(|(_, a)| a.enabled).map(|(t, _)| *t).collect();
+        let due: Vec<TeamId> = on.into_iter().filter(|t| s.backlog_swept.get(t).is_none_or(|at| *at <= now - every)).collect();
+        for t in &due {
+            s.backlog_swept.insert(*t, now);
+        }
+        Ok(due)
+    }
+
+    async fn waiting_unassigned(&self, team: TeamId, since: OffsetDateTime, limit: i64) -> DomainResult<Vec<ThreadId>> {
+        self.enter("waiting_unassigned").await?;
+        let s = self.state();
+        let mut waiting: Vec<(OffsetDateTime, ThreadId)> = s
+            .threads
+            .values()
+            .filter(|t| t.team == team && t.assignee.is_none() && matches!(t.status, ThreadStatus::Open | ThreadStatus::Pending))
+            .filter_map(|t| t.last_inbound_at.filter(|at| *at > since && Some(*at) >= t.last_message_at).map(|at| (at, t.id)))
+            .collect();
+        waiting.sort_by_key(|(at, id)| (*at, id.0));
+        Ok(waiting.into_iter().take(limit.max(0) as usize).map(|(_, id)| id).collect())
     }
 }

@@ -300,6 +300,8 @@ struct State {
     /// Teams' automatic assignment, and when each agent was last picked (a counter: the order).
     auto_assignment: HashMap<TeamId, AutoAssignment>,
     last_picked: HashMap<UserId, u64>,
+    /// When each team's waiting conversations were last looked at (`claim_backlogs`).
+    backlog_swept: HashMap<TeamId, OffsetDateTime>,
     picks: u64,
     /// The teams' labels.
     labels: HashMap<LabelId, Label>,

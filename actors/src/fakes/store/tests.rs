@@ -327,6 +327,13 @@ async fn auto_assignment_takes_turns_among_the_online() {
     crate::fakes::contracts::auto_assignment(&store, ann.team_id, users).await;
 }
 
+/// The same contract as the Postgres store's (`tests/store/assignment.rs`).
+#[tokio::test]
+async fn the_backlog_is_due_once_per_period_and_lists_the_customers_still_waiting() {
+    let s = seeded().await;
+    crate::fakes::contracts::backlog(&s.store, s.team, s.thread, s.user.id).await;
+}
+
 /// The same contract as the Postgres store's (`tests/store/triage.rs`).
 #[tokio::test]
 async fn triage_labels_priority_unread_marks_and_counts() {
