@@ -158,6 +158,10 @@ pub struct Config {
     /// assignment's backlog: customers who wrote while nobody could take them).
     #[arg(long, env = "ASSIGNMENT_BACKLOG_MS", default_value_t = 15_000)]
     pub assignment_backlog_ms: u64,
+    /// Campaigns yield to agents: an agent's API request (or the runner's own claim) slower
+    /// than this many milliseconds halves the share of their pace campaigns use; 0: never.
+    #[arg(long, env = "CAMPAIGN_YIELD_MS", default_value_t = 25)]
+    pub campaign_yield_ms: u64,
     /// How far ahead a message may be scheduled, in days.
     #[arg(long, env = "SCHEDULE_HORIZON_DAYS", default_value_t = 365)]
     pub schedule_horizon_days: u64,

@@ -232,6 +232,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: CancellationTo
         stale_sending_after: Duration::from_secs(config.stale_sending_secs),
         scheduler_poll: Duration::from_millis(config.scheduler_poll_ms.max(50)),
         backlog_every: Duration::from_millis(config.assignment_backlog_ms.max(250)),
+        campaign_yield_after: (config.campaign_yield_ms > 0).then(|| Duration::from_millis(config.campaign_yield_ms)),
         schedule_horizon: Duration::from_secs(config.schedule_horizon_days * 86_400),
         run_scheduler: config.run_scheduler,
         dispatch_concurrency: config.dispatch_concurrency,

@@ -81,6 +81,9 @@ pub struct CoreConfig {
     pub campaign_tick: Duration,
     /// How often a team's conversations waiting for an agent are looked at (`backlog`).
     pub backlog_every: Duration,
+    /// An agent's request (or the campaign runner's claim) this slow makes campaigns yield
+    /// (`agent_load`); `None`: they never do.
+    pub campaign_yield_after: Option<Duration>,
 }
 
 impl Default for CoreConfig {
@@ -103,6 +106,7 @@ impl Default for CoreConfig {
             campaign_pace: Default::default(),
             campaign_tick: Duration::from_millis(100),
             backlog_every: Duration::from_secs(15),
+            campaign_yield_after: Some(crate::agent_load::SLOW),
         }
     }
 }
@@ -150,6 +154,8 @@ pub struct Core {
     pub lists: crate::lists::Lists,
     /// The team's automatic assignment setting (the thread actors use it to pick).
     pub assign: Arc<AutoAssign>,
+    /// How this node's agent requests fare (the edge records; campaigns yield to them).
+    pub agent_load: Arc<crate::agent_load::AgentLoad>,
     /// Business hours, automatic replies and rules (the thread actors fire them).
     pub automation: Arc<crate::automation::Automation>,
     /// CSV imports of contacts (big ones are owned tasks of this core).
@@ -261,6 +267,7 @@ impl Core {
             sender_rate,
         ));
 
+        let agent_load = Arc::new(crate::agent_load::AgentLoad::new(config.campaign_yield_after));
         let mut scheduler_ctx = None;
         if config.run_scheduler {
             let sched = SchedulerCtx {
@@ -285,6 +292,7 @@ impl Core {
                 sender_rate,
                 stale_after: config.stale_sending_after,
                 tick: config.campaign_tick,
+                agent_load: agent_load.clone(),
             };
             crate::campaigns::runner::spawn(runner, &tasks, shutdown.clone());
             // Customers who wrote while nobody could take them get an agent once one can.
@@ -345,6 +353,7 @@ impl Core {
             lists,
             imports,
             assign,
+            agent_load,
             automation,
             accounts,
             members,

@@ -7,6 +7,7 @@
 //! → `hub`, `registry`, `ports`, `domain`, `rules`, `protocol`.
 
 pub mod accounts;
+pub mod agent_load;
 pub mod assignment;
 pub mod audit;
 pub mod automation;

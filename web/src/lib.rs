@@ -1,6 +1,7 @@
 //! Switchboard's HTTP and WebSocket edge: the JSON API, the Twilio webhooks, the Pusher-protocol
 //! gateway and the agent pages. Handlers are thin: extract, call one actor or one query, answer.
 
+mod agent_timing;
 pub mod api;
 pub mod csrf;
 mod deadline;
@@ -117,7 +118,7 @@ pub fn router(state: AppState, static_dir: &std::path::Path) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = |limit: Duration| axum::middleware::from_fn_with_state(limit, deadline::within);
     Router::new()
-        .merge(api::routes())
+        .merge(api::routes().layer(axum::middleware::from_fn_with_state(state.clone(), agent_timing::timed)))
         .merge(webhooks::routes())
         .merge(gateway::routes())
         .merge(pages::routes())

@@ -24,17 +24,24 @@
 //! sends to the awake ones behind them within a few ticks; recipients claimed beyond what may go
 //! now go back as they were.
 //!
+//! Agents first: a campaign uses a share of its pace (`rules::campaigns::next_share`), halved
+//! each tick in which an agent's request on this node was slow or the runner's own claim was
+//! (the machine or the database is busy; every node sees its own claims, so a node nobody uses
+//! backs off too), and grown back while neither was. A campaign never stops for it: at worst it
+//! crawls at `MIN_SHARE` of its pace.
+//!
 //! While no campaign runs it only does that once a second (a campaign started on another node
 //! is found then), unless a start or resume on this node wakes it: an idle node costs the
 //! database a few statements a second, not a dozen.
 
 use super::Campaigns;
 use super::content::Content;
+use crate::agent_load::AgentLoad;
 use crate::domain::{Channel, Team, User};
 use crate::error::DomainResult;
 use crate::ids::*;
 use crate::ports::{CampaignMessage, CampaignStore, Store};
-use crate::rules::campaigns::{Campaign, CampaignCounts, CampaignPace, skip};
+use crate::rules::campaigns::{self as rules, Campaign, CampaignCounts, CampaignPace, skip};
 use crate::rules::quiet_hours::{self, QuietWindow};
 use crate::send_guard;
 use crate::thread::CampaignSend;
@@ -70,12 +77,21 @@ pub struct RunnerCtx {
     /// A claim that did not become a message in this long is put back.
     pub stale_after: Duration,
     pub tick: Duration,
+    /// How this node's agent requests fare (recorded by the edge).
+    pub agent_load: Arc<AgentLoad>,
 }
 
 /// Starts the runner as a task of `tasks`; it stops when `shutdown` is cancelled.
 pub fn spawn(ctx: RunnerCtx, tasks: &TaskTracker, shutdown: CancellationToken) {
     tasks.spawn(async move {
-        let mut runner = Runner { ctx, limiters: HashMap::new(), prepared: HashMap::new(), published: HashMap::new() };
+        let mut runner = Runner {
+            ctx,
+            limiters: HashMap::new(),
+            prepared: HashMap::new(),
+            published: HashMap::new(),
+            share: 1.0,
+            claim_took: Duration::ZERO,
+        };
         let mut tick = tokio::time::interval(runner.ctx.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let campaigns = runner.ctx.campaigns.clone();
@@ -128,6 +144,10 @@ struct Runner {
     prepared: HashMap<CampaignId, Arc<Prepared>>,
     /// The counts last published per campaign (only changes are published).
     published: HashMap<CampaignId, CampaignCounts>,
+    /// The share of their pace campaigns may use now (agents first).
+    share: f64,
+    /// How long this tick's slowest first claim took.
+    claim_took: Duration,
 }
 
 fn limiter(per_second: f64, tick: Duration) -> DefaultDirectRateLimiter {
@@ -143,6 +163,10 @@ impl Runner {
     async fn dispatch(&mut self) -> DomainResult<usize> {
         let running = self.ctx.store.running_campaigns().await?;
         let count = running.len();
+        let agents = self.ctx.agent_load.take();
+        self.share = rules::next_share(self.share, agents.slow > 0 || self.ctx.agent_load.is_slow(self.claim_took));
+        self.claim_took = Duration::ZERO;
+        metrics::gauge!("switchboard_campaign_share").set(self.share);
         self.prepared.retain(|id, _| running.iter().any(|c| c.id == *id));
         for campaign in running {
             let prepared = match self.prepare(&campaign).await {
@@ -161,7 +185,7 @@ impl Runner {
             if (entry.0 - rate).abs() > f64::EPSILON {
                 *entry = (rate, limiter(rate, tick));
             }
-            let free = self.ctx.slots.available_permits().min(MAX_BATCH);
+            let free = self.ctx.slots.available_permits().min(MAX_BATCH).min(rules::tick_allowance(rate, tick, self.share));
             let mut budget = 0;
             while budget < free && entry.1.check().is_ok() {
                 budget += 1;
@@ -185,7 +209,7 @@ impl Runner {
     /// values are skipped (and count against the budget, as before), recipients in quiet hours
     /// are held (and do not: the runner claims again for them).
     async fn send_some(
-        &self,
+        &mut self,
         campaign: &Campaign,
         prepared: &Prepared,
         budget: usize,
@@ -195,8 +219,12 @@ impl Runner {
         let mut want = budget;
         let mut ask = budget;
         let (mut invalid, mut missing, mut ready, mut back) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..HOLD_ROUNDS {
+        for round in 0..HOLD_ROUNDS {
+            let started = std::time::Instant::now();
             let claimed = self.ctx.store.claim_recipients(campaign.id, ask as i64, now).await?;
+            if round == 0 {
+                self.claim_took = self.claim_took.max(started.elapsed());
+            }
             let got = claimed.len();
             let mut held = 0;
             for r in claimed {

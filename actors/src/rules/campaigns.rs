@@ -306,6 +306,22 @@ pub fn fails_for_good(e: &DomainError) -> Option<String> {
     }
 }
 
+/// The smallest share of its pace a campaign keeps while agents' requests are slow: it never
+/// stops, it crawls.
+pub const MIN_SHARE: f64 = 0.02;
+
+/// The share of its pace a campaign may use next (`share` now): halved while agents' requests
+/// were slow or its own claim was (the box or the database is busy: agents first), and grown
+/// back by a twentieth of the pace per tick while they were not.
+pub fn next_share(share: f64, slow: bool) -> f64 {
+    if slow { (share * 0.5).max(MIN_SHARE) } else { (share + 0.05).min(1.0) }
+}
+
+/// Recipients a campaign may claim in one tick at `per_second` and `share` of it: at least one.
+pub fn tick_allowance(per_second: f64, tick: std::time::Duration, share: f64) -> usize {
+    ((per_second * tick.as_secs_f64() * share).ceil() as usize).max(1)
+}
+
 /// The campaigns that hold their approved template: it may not be deleted under them (a draft
 /// does not hold it: its start then asks for another).
 pub const HOLDS_TEMPLATE: [CampaignStatus; 3] = [CampaignStatus::Scheduled, CampaignStatus::Running, CampaignStatus::Paused];
@@ -428,6 +444,23 @@ mod tests {
         ] {
             assert!(matches!(transition(from, action), Err(DomainError::Conflict(_))), "{from:?} {action:?}");
         }
+    }
+
+    #[test]
+    fn a_campaign_backs_off_while_agents_are_slowed_and_comes_back_when_they_are_not() {
+        let mut share = 1.0;
+        for want in [0.5, 0.25, 0.125, 0.0625, 0.03125, MIN_SHARE, MIN_SHARE] {
+            share = next_share(share, true);
+            assert!((share - want).abs() < 1e-9, "{share} {want}");
+        }
+        for _ in 0..25 {
+            share = next_share(share, false);
+        }
+        assert_eq!(share, 1.0, "back to its whole pace in 20 quiet ticks, never above");
+        let tick = std::time::Duration::from_millis(100);
+        assert_eq!(tick_allowance(1000.0, tick, 1.0), 100);
+        assert_eq!(tick_allowance(1000.0, tick, MIN_SHARE), 2);
+        assert_eq!(tick_allowance(1.0, tick, MIN_SHARE), 1, "never nothing");
     }
 
     #[test]

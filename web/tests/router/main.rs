@@ -6,6 +6,7 @@
 mod support;
 
 mod access;
+mod agent_timing;
 mod contacts_page;
 mod core_errors;
 mod input;
