@@ -5,7 +5,7 @@ Starts two `switchboard serve` nodes on one fresh database (each runs a schedule
 runner; no Redis: they share only Postgres, which is where the claims meet), signs up a team
 (simulator mode), inserts N contacts tagged `bench` with SQL, creates a campaign to the tag on
 node A and starts it. Meanwhile it times GET /api/threads (the inbox API) on node B every 50 ms
-(first for 10 s before the start: the baseline) and samples both nodes' RSS every 0.5 s. When the
+(first for 10 s before the start: the baseline) and samples both nodes' RSS every 0.5 s (printed at each tenth of the run). When the
 campaign is done it checks exactly-once in SQL (one message per sent recipient, none queued or
 sending) and prints the wall time, sends/s, the p50/p99 of the inbox before and during, the
 nodes' RSS, the load average and the commit. Not part of the test suite.
@@ -133,7 +133,7 @@ def run(args, url, bases, nodes):
     def sample():
         while not stop.is_set():
             for i, n in enumerate(nodes):
-                rss[i].append(rss_kib(n.pid))
+                rss[i].append((time.perf_counter(), rss_kib(n.pid)))
             time.sleep(0.5)
 
     threads = [threading.Thread(target=probe, daemon=True), threading.Thread(target=sample, daemon=True)]
@@ -160,7 +160,13 @@ def run(args, url, bases, nodes):
     messages = int(psql(url, f"SELECT count(*) FROM messages WHERE campaign_id = '{c['id']}'"))
     twice = int(psql(url, f"SELECT count(*) FROM (SELECT thread_id FROM messages WHERE campaign_id = '{c['id']}' GROUP BY 1 HAVING count(*) > 1) x"))
     left = int(psql(url, f"SELECT count(*) FROM campaign_recipients WHERE campaign_id = '{c['id']}' AND status IN ('queued', 'sending')"))
-    by_node = {i: {"rss_kib_before": rss_before[i], "rss_kib_max_during": max(rss[i]), "rss_kib_end": rss[i][-1]} for i in range(2)}
+    def curve(samples):
+        # RSS (MiB) at each tenth of the run: the shape over time, not only the maximum.
+        during = [(t, k) for t, k in samples if t >= t0]
+        return [round(min(during, key=lambda s: abs(s[0] - (t0 + wall * f / 10)))[1] / 1024, 1) for f in range(11)] if during else []
+
+    by_node = {i: {"rss_kib_before": rss_before[i], "rss_kib_max_during": max(k for _, k in rss[i]), "rss_kib_end": rss[i][-1][1],
+                   "rss_mib_each_tenth": curve(rss[i])} for i in range(2)}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(json.dumps({
         "commit": commit, "contacts": args.contacts, "rate_per_node": args.rate, "status": c["status"], "counts": k,

@@ -4,6 +4,7 @@
 
 use crate::*;
 use actors::error::DomainError;
+use actors::ports::CampaignStore;
 use actors::rules::campaigns::{Audience, CampaignStatus};
 
 #[sqlx::test]
@@ -39,4 +40,18 @@ async fn a_failed_campaign_keeps_why_and_skips_whoever_was_still_queued(pool: sq
     assert_eq!((counts.queued, counts.skipped), (0, 1), "{counts:?}");
     assert_eq!(counts.skipped_by.get("campaign_failed"), Some(&1), "{counts:?}");
     assert_eq!(store.campaign(p.team.id, c.id).await.unwrap().failure.as_deref(), Some("channel not found"));
+}
+
+/// Agents first across nodes: a node whose agents were slow marks it for a while, and every
+/// node's runner hears it, then it passes.
+#[sqlx::test]
+async fn a_node_whose_agents_were_slow_holds_every_node_s_campaigns_back_for_a_while(pool: sqlx::PgPool) {
+    let node_a = &PgStore::from_pool(pool.clone());
+    let node_b = &PgStore::from_pool(pool);
+    let hold = std::time::Duration::from_millis(300);
+    assert!(!node_a.agents_slowed(false, hold).await.unwrap(), "nobody was slow");
+    assert!(node_b.agents_slowed(true, hold).await.unwrap());
+    assert!(node_a.agents_slowed(false, hold).await.unwrap(), "node A hears node B's agents");
+    tokio::time::sleep(hold + std::time::Duration::from_millis(100)).await;
+    assert!(!node_a.agents_slowed(false, hold).await.unwrap(), "and then it passes");
 }

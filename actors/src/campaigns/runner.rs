@@ -25,9 +25,9 @@
 //! now go back as they were.
 //!
 //! Agents first: a campaign uses a share of its pace (`rules::campaigns::next_share`), halved
-//! each tick in which an agent's request on this node was slow or the runner's own claim was
-//! (the machine or the database is busy; every node sees its own claims, so a node nobody uses
-//! backs off too), and grown back while neither was. A campaign never stops for it: at worst it
+//! each tick in which an agent's request was slow (on this node, or on any other: each runner
+//! marks a shared row when its own agents were, `agents_slowed`) or the runner's own claim was
+//! (the machine or the database is busy), and grown back while neither was. A campaign never stops for it: at worst it
 //! crawls at `MIN_SHARE` of its pace.
 //!
 //! While no campaign runs it only does that once a second (a campaign started on another node
@@ -163,8 +163,13 @@ impl Runner {
     async fn dispatch(&mut self) -> DomainResult<usize> {
         let running = self.ctx.store.running_campaigns().await?;
         let count = running.len();
-        let agents = self.ctx.agent_load.take();
-        self.share = rules::next_share(self.share, agents.slow > 0 || self.ctx.agent_load.is_slow(self.claim_took));
+        // Agents first: this node's, and any other's (the node they use may not be this one).
+        let slow_here = self.ctx.agent_load.take().slow > 0;
+        let slow_anywhere = match self.ctx.store.agents_slowed(slow_here, self.ctx.tick).await {
+            Ok(slow) => slow,
+            Err(_) => slow_here,
+        };
+        self.share = rules::next_share(self.share, slow_anywhere || self.ctx.agent_load.is_slow(self.claim_took));
         self.claim_took = Duration::ZERO;
         metrics::gauge!("switchboard_campaign_share").set(self.share);
         self.prepared.retain(|id, _| running.iter().any(|c| c.id == *id));

@@ -18,6 +18,9 @@ impl CampaignStore for NoCampaigns {
     async fn take_pace(&self, _: &str, _: f64, _: u32, _: std::time::Duration) -> DomainResult<u32> {
         Err(DomainError::Unavailable)
     }
+    async fn agents_slowed(&self, slow_here: bool, _: std::time::Duration) -> DomainResult<bool> {
+        Ok(slow_here)
+    }
     async fn create_campaign(&self, _: TeamId, _: UserId, _: &NewCampaign) -> DomainResult<Campaign> {
         Err(DomainError::Unavailable)
     }

@@ -140,6 +140,9 @@ pub trait CampaignStore: Send + Sync {
     /// Takes up to `want` sends of `sender`'s campaign pace (`per_second`, at most a `burst`
     /// of time ahead), shared by every node: answers how many may go now.
     async fn take_pace(&self, sender: &str, per_second: f64, want: u32, burst: std::time::Duration) -> DomainResult<u32>;
+    /// Tells every node that this one's agents were slow (when `slow_here`, for `hold`), and
+    /// answers whether any node's were (campaigns everywhere yield to them).
+    async fn agents_slowed(&self, slow_here: bool, hold: std::time::Duration) -> DomainResult<bool>;
     /// Skips claimed recipients with `reason` (invalid number, missing variables).
     async fn skip_recipients(&self, ids: &[i64], reason: &str) -> DomainResult<()>;
     /// Puts claims that never became a message back in the queue: their node died (or the

@@ -446,6 +446,22 @@ impl CampaignStore for PgStore {
     async fn take_pace(&self, sender: &str, per_second: f64, want: u32, burst: std::time::Duration) -> DomainResult<u32> {
         op(run::take_pace(self, sender, per_second, want, burst)).await
     }
+    async fn agents_slowed(&self, slow_here: bool, hold: std::time::Duration) -> DomainResult<bool> {
+        op(async move {
+            let slow: Option<bool> = sqlx::query_scalar(
+                "UPDATE campaign_yield SET slow_until = CASE WHEN $1 THEN greatest(slow_until, now() + make_interval(secs => $2))
+                                                           ELSE slow_until END
+                 RETURNING slow_until > now()",
+            )
+            .bind(slow_here)
+            .bind(hold.as_secs_f64())
+            .fetch_optional(self.db())
+            .await?;
+            Ok(slow.unwrap_or(slow_here))
+        })
+        .await
+    }
+
     async fn claim_recipients(&self, campaign: CampaignId, limit: i64, now: OffsetDateTime) -> DomainResult<Vec<ClaimedRecipient>> {
         op(run::claim_recipients(self, campaign, limit, now)).await
     }
