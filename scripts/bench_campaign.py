@@ -5,7 +5,7 @@ Starts two `switchboard serve` nodes on one fresh database (each runs a schedule
 runner; no Redis: they share only Postgres, which is where the claims meet), signs up a team
 (simulator mode), inserts N contacts tagged `bench` with SQL, creates a campaign to the tag on
 node A and starts it. Meanwhile it times GET /api/threads (the inbox API) on node B every 50 ms
-(first for 10 s before the start: the baseline) and samples both nodes' RSS every 0.5 s (printed at each tenth of the run). When the
+(first for 10 s before the start: the baseline; then during the run; then 10 s after it) and samples both nodes' RSS every 0.5 s (printed at each tenth of the run). When the
 campaign is done it checks exactly-once in SQL (one message per sent recipient, none queued or
 sending) and prints the wall time, sends/s, the p50/p99 of the inbox before and during, the
 nodes' RSS, the load average and the commit. Not part of the test suite.
@@ -118,7 +118,7 @@ def run(args, url, bases, nodes):
     _, numbers = call(a, "GET", "/api/numbers")
     sms = next(n for n in numbers["numbers"] if n["kind"] == "sms")
 
-    latencies = {"before": [], "during": []}
+    latencies = {"before": [], "during": [], "after": []}
     phase = {"name": "before"}
     rss = {0: [], 1: []}
     stop = threading.Event()
@@ -153,6 +153,9 @@ def run(args, url, bases, nodes):
             break
         time.sleep(1)
     wall = time.perf_counter() - t0
+    # The inbox once the campaign is done: what the data it left costs, apart from its work.
+    phase["name"] = "after"
+    time.sleep(10)
     stop.set()
     for t in threads:
         t.join()
