@@ -93,15 +93,31 @@ pub(crate) fn fast(twilio: &MockServer, per_second: f64) -> impl FnOnce(&mut swi
     }
 }
 
-#[sqlx::test]
-async fn a_campaign_to_200_contacts_skips_exactly_and_asks_the_carrier_once_per_recipient(_p: PgPoolOptions, opts: PgConnectOptions) {
+/// A campaign's world: a fake Twilio that accepts every send, a server sending campaigns to it
+/// at `per_second`, an admin, a `kind` number of a Twilio account, and a pool on the database.
+pub(crate) struct Setup {
+    pub twilio: MockServer,
+    pub server: TestServer,
+    pub a: Agent,
+    pub account: Account,
+    pub channel: Value,
+    pub db: PgPool,
+}
+
+pub(crate) async fn setup(opts: &PgConnectOptions, kind: &str, per_second: f64) -> Setup {
     let twilio = MockServer::start().await;
-    let server = TestServer::start_with(&opts, fast(&twilio, 500.0)).await;
+    let server = TestServer::start_with(opts, fast(&twilio, per_second)).await;
     let a = server.admin("Alice").await;
     let account = Account::new();
-    let channel = add_channel(&a, "sms", &account, None).await;
+    let channel = add_channel(&a, kind, &account, None).await;
     accepts_sends(&account).mount(&twilio).await;
     let db = PgPool::connect_with(opts.clone()).await.unwrap();
+    Setup { twilio, server, a, account, channel, db }
+}
+
+#[sqlx::test]
+async fn a_campaign_to_200_contacts_skips_exactly_and_asks_the_carrier_once_per_recipient(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let Setup { twilio, server, a, account, channel, db } = setup(&opts, "sms", 500.0).await;
     let mut ids = seed_contacts(&db, &a.team_id, 200, 1).await;
     // 5 opted out, 5 with numbers no carrier takes, and 10 named twice in the audience.
     sqlx::query("UPDATE contacts SET opted_out_at = now() WHERE id = ANY($1::uuid[])").bind(&ids[0..5]).execute(&db).await.unwrap();
@@ -193,13 +209,7 @@ async fn pause_stops_sends_within_a_second_resume_continues_cancel_ends_and_runn
     _p: PgPoolOptions,
     opts: PgConnectOptions,
 ) {
-    let twilio = MockServer::start().await;
-    let server = TestServer::start_with(&opts, fast(&twilio, 20.0)).await;
-    let a = server.admin("Alice").await;
-    let account = Account::new();
-    let channel = add_channel(&a, "sms", &account, None).await;
-    accepts_sends(&account).mount(&twilio).await;
-    let db = PgPool::connect_with(opts.clone()).await.unwrap();
+    let Setup { twilio, server, a, account: _, channel, db } = setup(&opts, "sms", 20.0).await;
     seed_contacts(&db, &a.team_id, 200, 1).await;
     let c = create(&a, &channel, json!({ "tag": "promo" }), "Hello {{contact.first_name}}").await;
     let id = c["id"].as_str().unwrap().to_owned();
@@ -314,13 +324,7 @@ async fn a_reply_to_a_campaign_message_lands_in_its_thread_bumps_it_and_counts_a
     _p: PgPoolOptions,
     opts: PgConnectOptions,
 ) {
-    let twilio = MockServer::start().await;
-    let server = TestServer::start_with(&opts, fast(&twilio, 100.0)).await;
-    let a = server.admin("Alice").await;
-    let account = Account::new();
-    let channel = add_channel(&a, "sms", &account, None).await;
-    accepts_sends(&account).mount(&twilio).await;
-    let db = PgPool::connect_with(opts.clone()).await.unwrap();
+    let Setup { twilio: _twilio, server, a, account, channel, db } = setup(&opts, "sms", 100.0).await;
     seed_contacts(&db, &a.team_id, 3, 1).await;
     let c = create(&a, &channel, json!({ "tag": "promo" }), "Hi {{contact.first_name}}: reply YES for the deal").await;
     assert_eq!(act(&a, &c["id"], "start").await.0, 200);

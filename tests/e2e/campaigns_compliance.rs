@@ -7,9 +7,8 @@
 //! The server's clock is the wall clock: the quiet-hours test picks its window around the
 //! current UTC hour, so it holds whatever the time of day it runs.
 
-use crate::campaigns::{act, campaign, fast, seed_contacts, wait_for};
+use crate::campaigns::{Setup, act, campaign, seed_contacts, setup, wait_for};
 use crate::support::twilio::*;
-use crate::support::*;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -30,13 +29,7 @@ async fn a_whatsapp_campaign_with_an_approved_template_reaches_contacts_outside_
     _p: PgPoolOptions,
     opts: PgConnectOptions,
 ) {
-    let twilio = MockServer::start().await;
-    let server = TestServer::start_with(&opts, fast(&twilio, 500.0)).await;
-    let a = server.admin("Alice").await;
-    let account = Account::new();
-    let channel = add_channel(&a, "whatsapp", &account, None).await;
-    accepts_sends(&account).mount(&twilio).await;
-    let db = PgPool::connect_with(opts.clone()).await.unwrap();
+    let Setup { twilio, server, a, account: _, channel, db } = setup(&opts, "whatsapp", 500.0).await;
     // Three contacts who never wrote (all outside the window); two have a renewal date.
     let ids = seed_contacts(&db, &a.team_id, 3, 1).await;
     sqlx::query("UPDATE contacts SET custom_fields = jsonb_build_object('renewal', 'May ' || right(phone, 1)) WHERE id = ANY($1::uuid[])")
@@ -127,13 +120,7 @@ async fn a_whatsapp_campaign_with_an_approved_template_reaches_contacts_outside_
 
 #[sqlx::test]
 async fn quiet_hours_hold_the_contacts_for_whom_it_is_night_and_send_the_others(_p: PgPoolOptions, opts: PgConnectOptions) {
-    let twilio = MockServer::start().await;
-    let server = TestServer::start_with(&opts, fast(&twilio, 500.0)).await;
-    let a = server.admin("Alice").await;
-    let account = Account::new();
-    let channel = add_channel(&a, "sms", &account, None).await;
-    accepts_sends(&account).mount(&twilio).await;
-    let db = PgPool::connect_with(opts.clone()).await.unwrap();
+    let Setup { twilio, server, a, account: _, channel, db } = setup(&opts, "sms", 500.0).await;
     let ids = seed_contacts(&db, &a.team_id, 4, 1).await;
     // Quiet from an hour before the current UTC hour to three hours after it. Held: a contact
     // whose `time_zone` field says UTC, and a UK number (UTC or UTC+1: quiet either way). Sent:
@@ -214,13 +201,7 @@ async fn a_template_a_campaign_waits_for_is_kept_and_a_campaign_that_can_never_s
     _p: PgPoolOptions,
     opts: PgConnectOptions,
 ) {
-    let twilio = MockServer::start().await;
-    let server = TestServer::start_with(&opts, fast(&twilio, 500.0)).await;
-    let a = server.admin("Alice").await;
-    let account = Account::new();
-    let channel = add_channel(&a, "whatsapp", &account, None).await;
-    accepts_sends(&account).mount(&twilio).await;
-    let db = PgPool::connect_with(opts.clone()).await.unwrap();
+    let Setup { twilio, server, a, account: _, channel, db } = setup(&opts, "whatsapp", 500.0).await;
     seed_contacts(&db, &a.team_id, 2, 1).await;
     let template = |name: &str| {
         json!({ "name": name, "channel_kind": "whatsapp", "content_sid": format!("HX{}", hex32()),
