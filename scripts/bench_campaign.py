@@ -34,6 +34,7 @@ def main():
     ap.add_argument("--contacts", type=int, default=100_000)
     ap.add_argument("--rate", type=float, default=1000.0, help="campaign messages per second per node")
     ap.add_argument("--port", type=int, default=18190)
+    ap.add_argument("--after", type=float, default=10.0, help="seconds the inbox is timed after the campaign ends")
     ap.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     args = ap.parse_args()
 
@@ -119,6 +120,7 @@ def run(args, url, bases, nodes):
     sms = next(n for n in numbers["numbers"] if n["kind"] == "sms")
 
     latencies = {"before": [], "during": [], "after": []}
+    after_at = []
     phase = {"name": "before"}
     rss = {0: [], 1: []}
     stop = threading.Event()
@@ -127,7 +129,10 @@ def run(args, url, bases, nodes):
         while not stop.is_set():
             t0 = time.perf_counter()
             call(b, "GET", "/api/threads?limit=50")
-            latencies[phase["name"]].append((time.perf_counter() - t0) * 1000)
+            took = (time.perf_counter() - t0) * 1000
+            latencies[phase["name"]].append(took)
+            if phase["name"] == "after":
+                after_at.append((time.perf_counter() - phase["after_t0"], took))
             time.sleep(0.05)
 
     def sample():
@@ -154,8 +159,9 @@ def run(args, url, bases, nodes):
         time.sleep(1)
     wall = time.perf_counter() - t0
     # The inbox once the campaign is done: what the data it left costs, apart from its work.
+    phase["after_t0"] = time.perf_counter()
     phase["name"] = "after"
-    time.sleep(10)
+    time.sleep(args.after)
     stop.set()
     for t in threads:
         t.join()
@@ -177,6 +183,8 @@ def run(args, url, bases, nodes):
         "exactly_once": {"messages": messages, "threads_with_two": twice, "left_queued_or_sending": left},
         "nodes": by_node,
         "inbox_api_ms": {ph: {"n": len(xs), "p50": pct(xs, 0.5), "p99": pct(xs, 0.99), "max": pct(xs, 1.0)} for ph, xs in latencies.items()},
+        # The inbox's p50 in each 5 s after the end: does it come back, and when?
+        "inbox_after_p50_per_5s": [pct([ms for at, ms in after_at if b * 5 <= at < b * 5 + 5], 0.5) for b in range(int(args.after // 5))],
         "loadavg_before": load_before, "loadavg_after": loadavg(), "nproc": os.cpu_count(),
     }, indent=2))
 
