@@ -34,6 +34,7 @@ def main():
     ap.add_argument("--contacts", type=int, default=100_000)
     ap.add_argument("--rate", type=float, default=1000.0, help="campaign messages per second per node")
     ap.add_argument("--port", type=int, default=18190)
+    ap.add_argument("--keep-db", action="store_true", help="leave the database for a look afterwards")
     ap.add_argument("--after", type=float, default=10.0, help="seconds the inbox is timed after the campaign ends")
     ap.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     args = ap.parse_args()
@@ -58,7 +59,10 @@ def main():
         for n in nodes:
             os.killpg(n.pid, signal.SIGTERM)
             n.wait(timeout=30)
-        subprocess.run(["psql", f"{args.pg}/postgres", "-qc", f"DROP DATABASE {db} WITH (FORCE)"])
+        if args.keep_db:
+            print(f"kept database {db}", file=sys.stderr)
+        else:
+            subprocess.run(["psql", f"{args.pg}/postgres", "-qc", f"DROP DATABASE {db} WITH (FORCE)"])
 
 
 def wait_ready(base):
