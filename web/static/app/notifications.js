@@ -6,8 +6,9 @@
 // notification.created carries the server's unread count, so every tab shows the same number;
 // notification.read and notification.preferences keep my other tabs in step. The list is read
 // again once the channel is heard (a notification made between the first read and the
-// subscription would otherwise wait for the next one), and a read that a live event overtook is
-// read again (its older count must not win).
+// subscription would otherwise wait for the next one; when the inbox subscribed first, at once
+// after binding), and a read that a live event overtook is read again (its older count must
+// not win).
 
 import { api, qs } from './api.js';
 import { h, timeEl, toast } from './dom.js';
@@ -81,6 +82,9 @@ function follow(tries) {
     render();
   });
   ch.bind('notification.preferences', (data) => { if (data && data.preferences) state.prefs = data.preferences; });
+  // The inbox may have subscribed to this channel first: its subscription_succeeded is past,
+  // and a notification it brought before these bindings was not heard. Read now.
+  if (ch.subscribed) load(false);
 }
 
 async function load(more) {
