@@ -6,6 +6,7 @@
 //! The actor never waits on the carrier: a send runs as an owned task that reports back with
 //! `SendFinished`, and the actor does not stop for idleness while one is out.
 
+mod assign;
 mod automation;
 mod calls;
 mod campaign;
@@ -494,42 +495,6 @@ impl ThreadState {
             }
             InboundOutcome::Duplicate => InboundOutcome::Duplicate,
         })
-    }
-
-    /// Gives the conversation an agent when nobody has it and the team's automatic assignment
-    /// finds one who can take it now (an ordinary `thread.updated` by nobody); answers who.
-    async fn auto_assign(&mut self) -> Option<UserId> {
-        if !rules::assignment::wants_agent(&self.summary) {
-            return None;
-        }
-        let team = self.summary.team_id;
-        let agent = self.ctx.assign.pick(team).await?;
-        let to = ThreadChange { assignee: Some(Some(agent)), ..ThreadChange::default() };
-        match self.ctx.store.update_thread(team, self.id, None, to).await {
-            Ok(assigned) => {
-                self.commit(assigned, false, Some(agent));
-                Some(agent)
-            }
-            Err(e) => {
-                tracing::warn!(thread = %self.id, error = %e, "could not assign the conversation");
-                None
-            }
-        }
-    }
-
-    /// The backlog's ask: the conversation as stored now (another node may have assigned it)
-    /// must still want an agent before this actor's copy is trusted.
-    async fn auto_assign_waiting(&mut self) -> DomainResult<crate::backlog::Assigned> {
-        use crate::backlog::Assigned;
-        let stored = self.ctx.store.thread(self.summary.team_id, self.id).await?;
-        if !rules::assignment::wants_agent(&stored) {
-            return Ok(Assigned::NotWaiting);
-        }
-        if stored.last_seq > self.summary.last_seq {
-            // Changed through another node since this actor last wrote: its copy is behind.
-            self.summary = stored;
-        }
-        Ok(self.auto_assign().await.map_or(Assigned::NobodyFree, Assigned::To))
     }
 
     /// Hands a message to the carrier off the actor: the rate limiter and the carrier's network
