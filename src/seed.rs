@@ -105,7 +105,7 @@ pub async fn demo(store: &PgStore) -> DomainResult<()> {
                     .await?;
                 let sid = format!("SMdemo{}", hex::encode(rand::random::<[u8; 12]>()));
                 store.record_send(reply.value.id, SendOutcome::Sent { sid: sid.clone() }).await?;
-                store.apply_status(&sid, MessageStatus::Delivered, None, None, json!({ "seeded": true })).await?;
+                store.apply_status(&sid, MessageStatus::Delivered, None, None, json!({ "seeded": true }), None).await?;
             }
         }
         if i == 0 {

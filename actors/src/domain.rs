@@ -401,6 +401,19 @@ pub struct Message {
     pub content: Option<ContentRef>,
 }
 
+impl Message {
+    /// The fields a status change moves, with the message's identity and its author: the
+    /// `message.updated` payload of a carrier's status callback, so that tabs merge it into the
+    /// message they hold instead of receiving the whole message again. Absent fields (null) did
+    /// not change. The author stays so that a failure reaches whoever sent it.
+    pub fn status_change(&self) -> serde_json::Value {
+        const KEPT: [&str; 9] =
+            ["id", "thread_id", "status", "error_code", "error_reason", "author_id", "sent_at", "delivered_at", "read_at"];
+        let serde_json::Value::Object(full) = serde_json::to_value(self).unwrap_or_default() else { return serde_json::Value::Null };
+        full.into_iter().filter(|(k, v)| KEPT.contains(&k.as_str()) && !v.is_null()).collect()
+    }
+}
+
 /// What a template send carries to the carrier: Twilio's `ContentSid` and the values of its
 /// `ContentVariables` (a JSON object of strings keyed by the template's keys).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

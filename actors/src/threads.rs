@@ -292,35 +292,41 @@ impl Threads {
     }
 
     /// Keeps a status callback as a receipt and moves the message's status forward. A status
-    /// that cannot move it (late, repeated, unknown) costs no thread command.
+    /// that can move a known message is kept by the thread's statement that moves it (one
+    /// write); one that cannot (late, repeated, unknown) costs no thread command.
     pub async fn status(&self, cb: StatusCallback) -> DomainResult<()> {
         let raw = rules::scrub_json(cb.raw);
+        if let (Some(status), Some((thread, current))) = (cb.status, cb.current)
+            && current.may_become(status)
+        {
+            let update = StatusUpdate { team: cb.team, sid: cb.sid, status, error_code: cb.error_code, raw, keep_receipt: true };
+            return self.registry.ask(thread, |reply| ThreadMsg::Status { update, reply }).await.map(|_| ());
+        }
         self.ctx.store.record_receipt(cb.team, "status", Some(&cb.sid), raw.clone()).await?;
         let Some(status) = cb.status else { return Ok(()) };
-        let (thread, current) = match cb.current {
-            Some(known) => known,
-            // The send may have recorded its sid between the edge's lookup and our receipt:
-            // then apply it now (otherwise the send applies the receipt when it records).
-            None => match self.ctx.store.message_for_sid(&cb.sid).await? {
-                Some((channel, thread, current)) if channel.team_id == cb.team => (thread, current),
-                // Still unknown: if the URL names our message, its send's answer may be lost (the
-                // node died while Twilio had the request). The callback repairs it; a message that
-                // is merely slow to record its answer keeps the receipt for then.
-                _ => {
-                    if let Some((message, thread)) = cb.named {
-                        let update = StatusUpdate { team: cb.team, sid: cb.sid, status, error_code: cb.error_code, raw };
-                        self.registry.ask(thread, |reply| ThreadMsg::Adopt { message, update, reply }).await?;
-                    }
-                    return Ok(());
-                }
-            },
-        };
-        // Statuses only move forward; the status read can only have moved further since.
-        if !current.may_become(status) {
-            return Ok(());
+        if cb.current.is_some() {
+            return Ok(()); // known, and this status cannot move it
         }
-        let update = StatusUpdate { team: cb.team, sid: cb.sid, status, error_code: cb.error_code, raw };
-        self.registry.ask(thread, |reply| ThreadMsg::Status { update, reply }).await.map(|_| ())
+        let update = StatusUpdate { team: cb.team, sid: cb.sid, status, error_code: cb.error_code, raw, keep_receipt: false };
+        // The send may have recorded its sid between the edge's lookup and our receipt: then
+        // apply it now (otherwise the send applies the receipt when it records).
+        match self.ctx.store.message_for_sid(&update.sid).await? {
+            // Statuses only move forward; the status read can only have moved further since.
+            Some((channel, thread, current)) if channel.team_id == update.team => {
+                if current.may_become(status) {
+                    self.registry.ask(thread, |reply| ThreadMsg::Status { update, reply }).await?;
+                }
+            }
+            // Still unknown: if the URL names our message, its send's answer may be lost (the node
+            // died while Twilio had the request). The callback repairs it; a message that is
+            // merely slow to record its answer keeps the receipt for then.
+            _ => {
+                if let Some((message, thread)) = cb.named {
+                    self.registry.ask(thread, |reply| ThreadMsg::Adopt { message, update, reply }).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// An agent is typing (or stopped): the actor keeps it with its expiry for latecomers. Never

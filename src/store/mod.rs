@@ -12,6 +12,7 @@ mod channels;
 mod contacts;
 mod counted;
 mod error;
+mod group_commit;
 mod identities;
 mod imports;
 mod labels;
@@ -49,6 +50,8 @@ pub struct PgStore {
     pub(crate) sealer: Arc<secrets::Sealer>,
     /// How common the searched words are (for the search's window), read every few minutes.
     search_stats: Arc<search::StatsCache>,
+    /// Inbound messages of different threads that arrive together, written together.
+    inbound: Arc<threads::InboundCommits>,
 }
 
 /// The embedded migrations.
@@ -75,7 +78,13 @@ impl PgStore {
 
     /// A store on an existing pool (tests).
     pub fn from_pool(pool: PgPool) -> PgStore {
-        PgStore { pool, statements: Arc::default(), sealer: Arc::new(secrets::Sealer::random()), search_stats: Arc::default() }
+        PgStore {
+            pool,
+            statements: Arc::default(),
+            sealer: Arc::new(secrets::Sealer::random()),
+            search_stats: Arc::default(),
+            inbound: Arc::new(threads::inbound_commits()),
+        }
     }
 
     /// The same store, sealing secrets with `sealer`.

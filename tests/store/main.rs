@@ -5,6 +5,7 @@ mod automation;
 mod bad_input;
 mod calls;
 mod campaigns;
+mod group_commit;
 mod identities;
 mod lists;
 mod messages;
@@ -86,6 +87,20 @@ pub(crate) fn inbound(p: &Principal, thread: actors::ids::ThreadId, sid: &str, b
 pub(crate) async fn assert_events_match(store: &PgStore, p: &Principal, c: &Committed<Message>) {
     let last = c.events.last().expect("an event");
     assert_eq!(last.data, serde_json::to_value(&c.value).unwrap(), "the event payload is the message");
+    assert_log_matches(store, p, c).await;
+}
+
+/// A status callback's event carries what it moved, exactly as `Message::status_change` has it,
+/// and reads back the same from the log.
+pub(crate) async fn assert_status_event_matches(store: &PgStore, p: &Principal, c: &Committed<Message>) {
+    let last = c.events.last().expect("an event");
+    assert_eq!(last.data, c.value.status_change(), "the event payload is the status change");
+    assert!(last.data.get("body").is_none() && last.data.get("created_at").is_none(), "{}", last.data);
+    assert_log_matches(store, p, c).await;
+}
+
+async fn assert_log_matches(store: &PgStore, p: &Principal, c: &Committed<Message>) {
+    let last = c.events.last().expect("an event");
     assert_eq!(c.thread.last_seq, last.seq, "the summary is the thread after the change");
     let first = c.events[0].seq;
     let stored = store.events_after(p.team.id, c.value.thread_id, p.user.id, first - 1, 10).await.unwrap();

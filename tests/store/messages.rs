@@ -25,10 +25,10 @@ async fn status_only_moves_forward(pool: PgPool) {
     let (p, thread) = fixture(&store).await;
     let msg = send_now(&store, &p, thread).await;
     store.record_send(msg.id, SendOutcome::Sent { sid: "SMx".into() }).await.unwrap().unwrap();
-    assert!(store.apply_status("SMx", MessageStatus::Delivered, None, None, json!({})).await.unwrap().is_some());
-    assert!(store.apply_status("SMx", MessageStatus::Sent, None, None, json!({})).await.unwrap().is_none());
-    assert!(store.apply_status("SMx", MessageStatus::Queued, None, None, json!({})).await.unwrap().is_none());
-    assert!(store.apply_status("SMunknown", MessageStatus::Sent, None, None, json!({})).await.unwrap().is_none());
+    assert!(store.apply_status("SMx", MessageStatus::Delivered, None, None, json!({}), None).await.unwrap().is_some());
+    assert!(store.apply_status("SMx", MessageStatus::Sent, None, None, json!({}), None).await.unwrap().is_none());
+    assert!(store.apply_status("SMx", MessageStatus::Queued, None, None, json!({}), None).await.unwrap().is_none());
+    assert!(store.apply_status("SMunknown", MessageStatus::Sent, None, None, json!({}), None).await.unwrap().is_none());
     let after = message(&store, &p, thread, msg.id).await;
     assert_eq!(after.status, MessageStatus::Delivered);
     assert!(after.delivered_at.is_some());
@@ -162,7 +162,7 @@ async fn early_status_callbacks_are_applied_when_the_send_is_recorded(pool: PgPo
     assert_eq!(done.events.len(), 2);
     assert_eq!(done.events[0].data["status"], "sent");
     assert_eq!(done.events[1].seq, done.events[0].seq + 1);
-    assert_events_match(&store, &p, &done).await;
+    assert_status_event_matches(&store, &p, &done).await;
 }
 
 #[sqlx::test]

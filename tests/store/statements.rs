@@ -45,12 +45,28 @@ async fn a_send_now_reaches_sent_in_three_statements(pool: PgPool) {
     // Answered: no longer ours to send.
     assert!(store.begin_send(created.value.id).await.unwrap().is_none());
 
-    // A delivery callback is one statement too.
+    // A delivery callback is one statement too, its receipt kept by it.
     let before = store.statements();
-    let delivered = store.apply_status("SMsend", MessageStatus::Delivered, None, None, json!({})).await.unwrap().unwrap();
+    let params = json!({ "MessageSid": "SMsend", "MessageStatus": "delivered" });
+    let delivered =
+        store.apply_status("SMsend", MessageStatus::Delivered, None, None, params.clone(), Some(p.team.id)).await.unwrap().unwrap();
     assert_eq!(store.statements() - before, 1);
     assert_eq!(delivered.value.status, MessageStatus::Delivered);
-    assert_events_match(&store, &p, &delivered).await;
+    assert_status_event_matches(&store, &p, &delivered).await;
+    // A replay changes nothing and keeps no second receipt; a late one is kept.
+    let again = store.apply_status("SMsend", MessageStatus::Delivered, None, None, params.clone(), Some(p.team.id)).await.unwrap();
+    assert!(again.is_none());
+    let late = json!({ "MessageSid": "SMsend", "MessageStatus": "sent" });
+    assert!(store.apply_status("SMsend", MessageStatus::Sent, None, None, late, Some(p.team.id)).await.unwrap().is_none());
+    let kept: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("SELECT kind, params FROM webhook_receipts WHERE message_sid = 'SMsend' ORDER BY received_at, id")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        kept.iter().map(|(k, p)| (k.as_str(), p["MessageStatus"].as_str().unwrap())).collect::<Vec<_>>(),
+        [("status", "delivered"), ("status", "sent")]
+    );
 
     // A scheduled message counts in the summary and does not move the thread up the inbox.
     let later = OffsetDateTime::now_utc() + Duration::hours(1);

@@ -228,6 +228,8 @@ pub trait ThreadWrites: Send + Sync {
         Ok(done)
     }
     /// Applies a status callback by provider sid; `None` when it changes nothing (late, unknown).
+    /// With `receipt`, the callback's params are also kept as that team's status receipt, in the
+    /// same write, even when the status changes nothing.
     async fn apply_status(
         &self,
         sid: &str,
@@ -235,6 +237,7 @@ pub trait ThreadWrites: Send + Sync {
         error_code: Option<i32>,
         reason: Option<String>,
         raw: serde_json::Value,
+        receipt: Option<TeamId>,
     ) -> DomainResult<Option<Committed<Message>>>;
     /// Stores an inbound message (idempotent by MessageSid), applies opt-out/opt-in, and cancels
     /// the thread's cancel-on-reply scheduled messages.

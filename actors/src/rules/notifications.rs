@@ -136,7 +136,11 @@ pub fn facts(before: &ThreadSummary, after: &ThreadSummary, assigned: Option<Use
             "message.updated" if matches!(d["status"].as_str(), Some("failed" | "undelivered")) => {
                 if let (Some(author), Some(id)) = (user(&d["author_id"]), d["id"].as_str()) {
                     // One per message, whichever way it failed (failed, then undelivered).
-                    let text = d["error_reason"].as_str().filter(|r| !r.is_empty()).unwrap_or(d["body"].as_str().unwrap_or_default());
+                    // A carrier's callback carries what changed, not the body (`Message::status_change`).
+                    let text = [&d["error_reason"], &d["body"]]
+                        .into_iter()
+                        .find_map(|t| t.as_str().filter(|t| !t.is_empty()))
+                        .unwrap_or("The message was not delivered");
                     out.push(fact(
                         NotificationKind::SendFailed,
                         after,
@@ -302,6 +306,10 @@ mod tests {
         let b = facts(&t, &t, None, &[event(&t, 12, "message.updated", None, undelivered)]);
         assert_eq!((a[0].kind, &a[0].key), (NotificationKind::SendFailed, &b[0].key));
         assert_eq!(a[0].data["preview"], "hello");
+        // A carrier's callback carries no body: its reason, or a plain sentence.
+        let change = json!({ "id": id.to_string(), "status": "undelivered", "author_id": ann.to_string() });
+        let c = facts(&t, &t, None, &[event(&t, 13, "message.updated", None, change)]);
+        assert_eq!((c[0].kind, c[0].data["preview"].as_str()), (NotificationKind::SendFailed, Some("The message was not delivered")));
     }
 
     #[test]

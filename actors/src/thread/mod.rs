@@ -200,7 +200,8 @@ impl Actor for ThreadActor {
             ThreadMsg::FollowUp { actor, op, reply, .. } => answer(reply, state.follow_up(actor, op).await),
             ThreadMsg::Status { update, reply } => {
                 let reason = update.error_code.map(twilio_error_reason);
-                let result = state.ctx.store.apply_status(&update.sid, update.status, update.error_code, reason, update.raw).await;
+                let receipt = update.keep_receipt.then_some(update.team);
+                let result = state.ctx.store.apply_status(&update.sid, update.status, update.error_code, reason, update.raw, receipt).await;
                 let result = result.map(|c| c.map(|c| state.apply_message(c)));
                 answer(reply, result)
             }
@@ -519,7 +520,9 @@ impl ThreadState {
         let mut value = self.apply(committed);
         if MessageStatus::Sent.may_become(update.status) {
             let reason = update.error_code.map(twilio_error_reason);
-            if let Some(later) = self.ctx.store.apply_status(&update.sid, update.status, update.error_code, reason, update.raw).await? {
+            if let Some(later) =
+                self.ctx.store.apply_status(&update.sid, update.status, update.error_code, reason, update.raw, None).await?
+            {
                 value = self.apply(later);
             }
         }

@@ -178,4 +178,6 @@ pub struct StatusUpdate {
     pub status: MessageStatus,
     pub error_code: Option<i32>,
     pub raw: serde_json::Value,
+    /// The callback is not kept yet: the statement that applies it keeps it too (one write).
+    pub keep_receipt: bool,
 }

@@ -1,58 +1,82 @@
 //! Inbound messages from verified webhooks: stored once per MessageSid with the raw receipt
-//! (the thread's `last_inbound_at`, WhatsApp's window, moves with it), opt-out/opt-in applied, and the thread's cancel-on-reply scheduled messages canceled, all in
-//! one statement.
+//! (the thread's `last_inbound_at`, WhatsApp's window, moves with it), opt-out/opt-in applied,
+//! and the thread's cancel-on-reply scheduled messages canceled. Messages that arrive together
+//! on different threads are written by one statement and one commit (group commit): each
+//! webhook is still answered only after the commit that holds it.
 
 use super::rows::{CommittedRow, committed, preview};
 use super::sql::{event_columns, message_columns, message_json, scheduled_count, summary_columns};
+use crate::store::group_commit::GroupCommit;
 use crate::store::{PgStore, StoreError};
 use actors::ids::*;
 use actors::ports::*;
 use sqlx::types::Json;
+use std::collections::HashMap;
+use uuid::Uuid;
 
-/// The CTEs, in the order they depend on each other:
-/// - `rcpt`: the raw receipt, always (duplicates are part of what Twilio did);
-/// - `ins`: the message, unless its MessageSid was stored before (then nothing below happens);
-/// - `canceled`: the thread's scheduled cancel-on-reply messages (locks them before the thread
-///   row, the order every writer of a message and its thread uses);
-/// - `t`: the thread moves up the inbox, one more unread, and its seq grows by one event for
+/// Batches of inbound messages at once, and messages per batch.
+const SLOTS: usize = 4;
+const MAX_BATCH: usize = 64;
+
+/// The batches of inbound messages in flight.
+pub(crate) type InboundCommits = GroupCommit<NewInbound, InboundOutcome>;
+
+pub(crate) fn group() -> InboundCommits {
+    GroupCommit::new(SLOTS, MAX_BATCH)
+}
+
+/// The CTEs, for a batch `i` of messages on distinct threads, in the order they depend on each
+/// other:
+/// - `rcpt`: the raw receipts, always (duplicates are part of what Twilio did);
+/// - `ins`: the messages, but those whose MessageSid was stored before (nothing below happens
+///   for those);
+/// - `canceled`: their threads' scheduled cancel-on-reply messages (locks them before the
+///   thread rows, the order every writer of a message and its thread uses);
+/// - `t`: each thread moves up the inbox, one more unread, and its seq grows by one event for
 ///   the message and one per canceled message (the row lock orders writers on every node);
-/// - `oo` and `c`: the contact, opted out or back in when the text said so;
+/// - `oo` and `c`: the contacts, opted out or back in when the text said so;
 /// - `changed` and `e`: `message.created`, then one `message.updated` per canceled message, with
-///   consecutive seqs ending at `t`'s.
+///   consecutive seqs per thread ending at `t`'s.
 const RECORD_INBOUND: &str = concat!(
-    "WITH rcpt AS (
-        INSERT INTO webhook_receipts (team_id, kind, message_sid, params) VALUES ($2, 'inbound', $7, $8)),
+    "WITH i AS (
+        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::jsonb[], $9::bool[], $10::text[])
+          AS i(id, team_id, thread_id, kind, body, media, sid, raw, opt_out, preview)),
+     rcpt AS (
+        INSERT INTO webhook_receipts (team_id, kind, message_sid, params) SELECT team_id, 'inbound', sid, raw FROM i),
      ins AS (
         INSERT INTO messages (id, team_id, thread_id, direction, channel_kind, body, media, status, provider_sid, raw)
-        VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8)
+        SELECT id, team_id, thread_id, 'inbound', kind, body, media, 'received', sid, raw FROM i
         ON CONFLICT (provider_sid) WHERE provider_sid IS NOT NULL DO NOTHING
         RETURNING *),
      canceled AS (
         UPDATE messages SET status = 'canceled', error_reason = 'canceled: the contact replied first', updated_at = now()
-        WHERE thread_id = $3 AND status = 'scheduled' AND cancel_on_reply AND EXISTS (SELECT 1 FROM ins)
+        WHERE thread_id IN (SELECT thread_id FROM ins) AND status = 'scheduled' AND cancel_on_reply
         RETURNING *),
+     gone AS (SELECT thread_id, count(*) AS n FROM canceled GROUP BY thread_id),
      t AS (
-        UPDATE threads SET last_seq = last_seq + 1 + (SELECT count(*) FROM canceled),
+        UPDATE threads SET last_seq = last_seq + 1 + COALESCE(gone.n, 0),
                last_message_at = ins.created_at, last_inbound_at = ins.created_at,
-               last_preview = $10, unread_count = unread_count + 1
-        FROM ins WHERE threads.id = ins.thread_id
-        RETURNING threads.*),
+               last_preview = i.preview, unread_count = unread_count + 1
+        FROM ins JOIN i ON i.id = ins.id LEFT JOIN gone ON gone.thread_id = ins.thread_id
+        WHERE threads.id = ins.thread_id
+        RETURNING threads.*, i.opt_out, COALESCE(gone.n, 0) AS canceled_n),
      oo AS (
-        UPDATE contacts SET opted_out_at = CASE WHEN $9 THEN COALESCE(opted_out_at, now()) END, updated_at = now()
-        FROM t WHERE $9::bool IS NOT NULL AND contacts.id = t.contact_id
+        UPDATE contacts SET opted_out_at = CASE WHEN t.opt_out THEN COALESCE(opted_out_at, now()) END, updated_at = now()
+        FROM t WHERE t.opt_out IS NOT NULL AND contacts.id = t.contact_id
         RETURNING contacts.*),
      c AS (
         SELECT * FROM oo
-        UNION ALL SELECT contacts.* FROM contacts JOIN t ON contacts.id = t.contact_id WHERE NOT EXISTS (SELECT 1 FROM oo)),
+        UNION ALL SELECT contacts.* FROM contacts JOIN t ON contacts.id = t.contact_id WHERE contacts.id NOT IN (SELECT id FROM oo)),
      changed AS (
         SELECT ins.*, 0::bigint AS n, 'message.created' AS type FROM ins
         UNION ALL
-        SELECT canceled.*, row_number() OVER (ORDER BY canceled.created_at, canceled.id), 'message.updated' FROM canceled),
+        SELECT canceled.*, row_number() OVER (PARTITION BY canceled.thread_id ORDER BY canceled.created_at, canceled.id), 'message.updated'
+        FROM canceled),
      e AS (
         INSERT INTO thread_events (thread_id, seq, team_id, type, payload)
-        SELECT m.thread_id, t.last_seq - (SELECT count(*) FROM canceled) + m.n, m.team_id, m.type, ",
+        SELECT m.thread_id, t.last_seq - t.canceled_n + m.n, m.team_id, m.type, ",
     message_json!(),
-    " FROM changed m, t RETURNING *)
+    " FROM changed m JOIN t ON t.id = m.thread_id RETURNING *)
      SELECT ",
     message_columns!(),
     ", ",
@@ -61,29 +85,44 @@ const RECORD_INBOUND: &str = concat!(
     summary_columns!(),
     ", ",
     scheduled_count!(),
-    " - (SELECT count(*) FROM canceled) AS t_scheduled_count
-     FROM ins m, e, t JOIN c ON c.id = t.contact_id JOIN channels ch ON ch.id = t.channel_id LEFT JOIN users u ON u.id = t.assignee_id
-     ORDER BY e.seq"
+    " - t.canceled_n AS t_scheduled_count
+     FROM ins m JOIN e ON e.thread_id = m.thread_id JOIN t ON t.id = m.thread_id
+     JOIN (SELECT DISTINCT ON (id) * FROM c) c ON c.id = t.contact_id JOIN channels ch ON ch.id = t.channel_id LEFT JOIN users u ON u.id = t.assignee_id
+     ORDER BY m.thread_id, e.seq"
 );
 
 /// Stores an inbound message with its receipt (idempotent by MessageSid), applies opt-out/in
-/// and cancels the thread's cancel-on-reply scheduled messages. One statement.
+/// and cancels the thread's cancel-on-reply scheduled messages: in one statement, shared with
+/// the inbound messages of other threads that arrive meanwhile.
 pub(super) async fn record_inbound(store: &PgStore, m: NewInbound) -> Result<InboundOutcome, StoreError> {
+    store.inbound.submit(m, |m| m.thread, |batch| record_batch(store, batch)).await
+}
+
+/// One statement for a batch of messages on distinct threads; one outcome per message, in order.
+async fn record_batch(store: &PgStore, batch: Vec<NewInbound>) -> Result<Vec<InboundOutcome>, StoreError> {
+    let ids: Vec<Uuid> = batch.iter().map(|_| MessageId::new().0).collect();
     let rows: Vec<CommittedRow> = sqlx::query_as(RECORD_INBOUND)
-        .bind(MessageId::new().0)
-        .bind(m.team.0)
-        .bind(m.thread.0)
-        .bind(m.kind.as_str())
-        .bind(&m.body)
-        .bind(Json(&m.media))
-        .bind(&m.message_sid)
-        .bind(Json(&m.raw))
-        .bind(m.opt_out)
-        .bind(preview(&m.body, m.media.len()))
+        .bind(&ids)
+        .bind(batch.iter().map(|m| m.team.0).collect::<Vec<_>>())
+        .bind(batch.iter().map(|m| m.thread.0).collect::<Vec<_>>())
+        .bind(batch.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|m| m.body.as_str()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|m| Json(&m.media)).collect::<Vec<_>>())
+        .bind(batch.iter().map(|m| m.message_sid.as_str()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|m| Json(&m.raw)).collect::<Vec<_>>())
+        .bind(batch.iter().map(|m| m.opt_out).collect::<Vec<_>>())
+        .bind(batch.iter().map(|m| preview(&m.body, m.media.len())).collect::<Vec<_>>())
         .fetch_all(store.db())
         .await?;
-    Ok(match committed(rows) {
-        Some(done) => InboundOutcome::Stored(Box::new(done)),
-        None => InboundOutcome::Duplicate,
-    })
+    let mut by_thread: HashMap<Uuid, Vec<CommittedRow>> = HashMap::new();
+    for row in rows {
+        by_thread.entry(row.thread_id()).or_default().push(row);
+    }
+    Ok(batch
+        .iter()
+        .map(|m| match by_thread.remove(&m.thread.0).and_then(committed) {
+            Some(done) => InboundOutcome::Stored(Box::new(done)),
+            None => InboundOutcome::Duplicate,
+        })
+        .collect())
 }

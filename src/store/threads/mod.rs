@@ -11,6 +11,7 @@ mod campaign;
 mod events;
 mod follow_ups;
 mod inbound;
+pub(crate) use inbound::{InboundCommits, group as inbound_commits};
 mod inbox;
 mod labels;
 mod notes;
@@ -122,8 +123,9 @@ impl ThreadWrites for PgStore {
         error_code: Option<i32>,
         reason: Option<String>,
         raw: Value,
+        receipt: Option<TeamId>,
     ) -> DomainResult<Option<Committed<Message>>> {
-        op(status::apply_status(self, sid, status, error_code, reason, raw)).await
+        op(status::apply_status(self, sid, status, error_code, reason, raw, receipt)).await
     }
 
     async fn record_inbound(&self, m: NewInbound) -> DomainResult<InboundOutcome> {

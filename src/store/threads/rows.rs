@@ -268,6 +268,11 @@ pub(crate) struct CommittedRow {
 }
 
 impl CommittedRow {
+    /// The thread the row changed.
+    pub(crate) fn thread_id(&self) -> Uuid {
+        self.thread.id
+    }
+
     /// The message, the event and the thread's inbox row of one row.
     pub(crate) fn into_parts(self) -> (MessageRow, EventRow, SummaryRow) {
         (self.message, self.event, self.thread)

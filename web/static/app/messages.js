@@ -12,10 +12,17 @@ import { els, view } from './state.js';
 
 const STATUS_RANK = { scheduled: 0, queued: 1, sending: 2, sent: 3, delivered: 4, read: 5, undelivered: 5, failed: 5, canceled: 5, received: 5 };
 
-/** Upserts a message; with a seq, only a newer event wins; without one (an HTTP answer), only progress. */
-export function upsertMessage(m, seq) {
-  if (!view || !m || m.thread_id !== view.id) return;
-  const old = view.messages.get(m.id);
+/**
+ * Upserts a message; with a seq, only a newer event wins; without one (an HTTP answer), only
+ * progress. A status callback's `message.updated` carries only what it moved (no `created_at`):
+ * it is merged into the message held, and ignored for one this view does not hold.
+ */
+export function upsertMessage(change, seq) {
+  if (!view || !change || change.thread_id !== view.id) return;
+  const old = view.messages.get(change.id);
+  const partial = change.created_at === undefined;
+  if (partial && !old) return;
+  const m = partial ? { ...old, ...change } : change;
   if (seq !== null && seq !== undefined) {
     if ((view.msgSeq.get(m.id) || 0) >= seq && old) return;
     view.msgSeq.set(m.id, seq);

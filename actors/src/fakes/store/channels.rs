@@ -2,7 +2,7 @@
 //! deleting is soft), the webhook lookups, and webhook receipts (which `record_send` reads back
 //! for status callbacks that arrived before the send's answer).
 
-use super::{ChannelRow, MemoryStore, Receipt, e164, now};
+use super::{ChannelRow, MemoryStore, Receipt, State, e164, now};
 use crate::domain::{Channel, ChannelKind, MessageStatus};
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
@@ -110,16 +110,23 @@ impl ChannelWrites for MemoryStore {
         if !matches!(kind, "inbound" | "status") {
             return Err(DomainError::invalid("kind", "is not acceptable (webhook_receipts_kind_check)"));
         }
-        let mut s = self.state();
-        // One status receipt per (team, sid, status), as the unique index keeps it.
+        self.state().keep_receipt(team, kind, sid, params);
+        Ok(())
+    }
+}
+
+impl State {
+    /// Keeps a webhook's params; a status receipt once per (team, sid, status), as the unique
+    /// index keeps it.
+    pub(super) fn keep_receipt(&mut self, team: TeamId, kind: &str, sid: Option<&str>, params: serde_json::Value) {
         let status = &params["MessageStatus"];
         let kept = kind == "status"
-            && s.receipts
+            && self
+                .receipts
                 .iter()
                 .any(|r| r.team == team && r.kind == "status" && r.sid.as_deref() == sid && &r.params["MessageStatus"] == status);
         if !kept {
-            s.receipts.push(Receipt { team, kind: kind.to_owned(), sid: sid.map(str::to_owned), params });
+            self.receipts.push(Receipt { team, kind: kind.to_owned(), sid: sid.map(str::to_owned), params });
         }
-        Ok(())
     }
 }

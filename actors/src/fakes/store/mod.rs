@@ -642,6 +642,15 @@ impl State {
         Ok(Committed { value: msg, events: vec![event], thread })
     }
 
+    /// After a carrier's status callback moved a message: `message.updated` with what a status
+    /// change moves (`Message::status_change`), and the thread's new row.
+    fn status_updated(&mut self, id: MessageId) -> DomainResult<Committed<Message>> {
+        let msg = self.messages.get(&id).ok_or(DomainError::NotFound("message"))?.msg.clone();
+        let event = self.append(msg.team_id, msg.thread_id, event::MESSAGE_UPDATED, None, None, msg.status_change())?;
+        let thread = self.team_summary(msg.team_id, msg.thread_id)?;
+        Ok(Committed { value: msg, events: vec![event], thread })
+    }
+
     /// Appends an audit entry, as the Postgres store's `audit_log` rows.
     #[allow(clippy::too_many_arguments)]
     fn audit_push(

@@ -150,7 +150,7 @@ impl State {
             row.raw = raw;
         }
         let id = row.msg.id;
-        self.message_updated(id, None).map(Some)
+        self.status_updated(id).map(Some)
     }
 
     pub(super) fn fail_unknown(&mut self, message: MessageId, older_than: OffsetDateTime) -> DomainResult<Option<Committed<Message>>> {

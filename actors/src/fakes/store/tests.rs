@@ -143,9 +143,9 @@ async fn statuses_only_move_forward_and_early_callbacks_apply_when_the_send_is_r
     assert!(s.store.record_send(msg.id, SendOutcome::Sent { sid: "SM9".into() }).await.unwrap().is_none(), "answered once");
     assert!(s.store.begin_send(msg.id).await.unwrap().is_none(), "no longer waits for the carrier");
 
-    let back = s.store.apply_status("SM9", MessageStatus::Sent, None, None, serde_json::json!({})).await.unwrap();
+    let back = s.store.apply_status("SM9", MessageStatus::Sent, None, None, serde_json::json!({}), None).await.unwrap();
     assert!(back.is_none(), "never back");
-    let read = s.store.apply_status("SM9", MessageStatus::Read, None, None, serde_json::json!({})).await.unwrap().unwrap();
+    let read = s.store.apply_status("SM9", MessageStatus::Read, None, None, serde_json::json!({}), None).await.unwrap().unwrap();
     assert_eq!(read.value.status, MessageStatus::Read);
     assert!(read.value.read_at.is_some() && read.value.delivered_at.is_some());
 }

@@ -129,9 +129,14 @@ impl ThreadWrites for MemoryStore {
         error_code: Option<i32>,
         reason: Option<String>,
         raw: serde_json::Value,
+        receipt: Option<TeamId>,
     ) -> DomainResult<Option<Committed<Message>>> {
         self.enter("apply_status").await?;
-        self.state().update_status(sid, status, error_code, reason, Some(raw))
+        let mut s = self.state();
+        if let Some(team) = receipt {
+            s.keep_receipt(team, "status", Some(sid), raw.clone());
+        }
+        s.update_status(sid, status, error_code, reason, Some(raw))
     }
 
     async fn record_inbound(&self, msg: NewInbound) -> DomainResult<InboundOutcome> {

@@ -1,0 +1,99 @@
+//! Group commit of inbound messages: webhooks of different threads that arrive together are
+//! written by one statement, and each still gets exactly what a statement of its own would have
+//! given it (its events and seqs, a duplicate, its canceled messages, its opt-out); a batch that
+//! fails because of one message fails only that one.
+
+use crate::*;
+use actors::domain::*;
+use actors::ids::ThreadId;
+use actors::ports::*;
+use futures_util::future::join_all;
+use sqlx::PgPool;
+use switchboard::store::PgStore;
+use time::{Duration, OffsetDateTime};
+
+/// `n` more threads of the fixture's team, one contact each.
+async fn threads(store: &PgStore, p: &Principal, n: usize) -> Vec<ThreadId> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let contact =
+            store.create_contact(p.team.id, &NewContact::basic(&format!("P{i}"), &format!("+1415555{:04}", 2000 + i))).await.unwrap();
+        out.push(store.thread_for_contact(p.team.id, contact.id, ChannelKind::Sms, None).await.unwrap().0);
+    }
+    out
+}
+
+#[sqlx::test]
+async fn messages_of_many_threads_arriving_together_share_statements_and_each_gets_its_own_outcome(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, first) = fixture(&store).await;
+    let mut all = vec![first];
+    all.extend(threads(&store, &p, 39).await);
+    // One thread has a cancel-on-reply message waiting; one message was stored before.
+    let later = NewOutbound {
+        team: p.team.id,
+        thread: all[7],
+        author: None,
+        body: "later".into(),
+        media_urls: vec![],
+        send_at: Some(OffsetDateTime::now_utc() + Duration::hours(1)),
+        cancel_on_reply: true,
+        content: None,
+    };
+    let waiting = store.create_outbound(later).await.unwrap().value;
+    assert!(matches!(store.record_inbound(inbound(&p, all[3], "SMdup", "first")).await.unwrap(), InboundOutcome::Stored(_)));
+
+    let before = store.statements();
+    let jobs = all.iter().enumerate().map(|(i, t)| {
+        let sid = if i == 3 { "SMdup".to_owned() } else { format!("SMbatch{i}") };
+        let msg = NewInbound { opt_out: (i == 11).then_some(true), ..inbound(&p, *t, &sid, &format!("hello {i}")) };
+        store.record_inbound(msg)
+    });
+    let outcomes = join_all(jobs).await;
+    let statements = store.statements() - before;
+    assert!(statements < 20, "40 messages took {statements} statements: not batched");
+
+    for (i, (outcome, thread)) in outcomes.into_iter().zip(&all).enumerate() {
+        let outcome = outcome.unwrap();
+        if i == 3 {
+            assert!(matches!(outcome, InboundOutcome::Duplicate), "a stored MessageSid writes nothing");
+            continue;
+        }
+        let InboundOutcome::Stored(c) = outcome else { panic!("{i} stored") };
+        assert_eq!((c.value.thread_id, c.thread.id), (*thread, *thread));
+        assert_eq!(c.value.body, format!("hello {i}"));
+        assert_eq!(c.events[0].data, serde_json::to_value(&c.value).unwrap());
+        assert_eq!(c.thread.last_preview, format!("hello {i}"));
+        assert_eq!(c.thread.contact.opted_out_at.is_some(), i == 11, "{i}: only its own contact opts out");
+        let seqs: Vec<i64> = c.events.iter().map(|e| e.seq).collect();
+        let stored = store.events_after(p.team.id, *thread, p.user.id, 0, 10).await.unwrap();
+        if i == 7 {
+            assert_eq!(c.events.len(), 2, "message.created and the canceled message's update");
+            assert_eq!(c.events[1].data["id"], serde_json::json!(waiting.id));
+            assert_eq!((seqs, c.thread.scheduled_count), (vec![2, 3], 0));
+        } else {
+            assert_eq!(seqs, [1], "{i}: its message is its thread's first event");
+        }
+        assert_eq!(stored.last().map(|e| e.seq), Some(c.thread.last_seq), "{i}: the log ends at the thread's seq");
+        assert_eq!(c.thread.unread_count, 1);
+    }
+}
+
+#[sqlx::test]
+async fn a_batch_that_fails_because_of_one_message_fails_only_that_one(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, first) = fixture(&store).await;
+    let mut all = vec![first];
+    all.extend(threads(&store, &p, 9).await);
+    // A thread that does not exist (deleted meanwhile) breaks the statement of its batch.
+    all.insert(5, ThreadId::new());
+    let jobs = all.iter().enumerate().map(|(i, t)| store.record_inbound(inbound(&p, *t, &format!("SMf{i}"), "hi")));
+    let outcomes = join_all(jobs).await;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i == 5 {
+            assert!(outcome.is_err(), "the missing thread's message fails");
+        } else {
+            assert!(matches!(outcome, Ok(InboundOutcome::Stored(_))), "{i}: {outcome:?}");
+        }
+    }
+}
