@@ -25,8 +25,9 @@ pub(crate) fn group() -> InboundCommits {
     GroupCommit::new(SLOTS, MAX_BATCH)
 }
 
-/// The CTEs, for a batch `i` of messages on distinct threads, in the order they depend on each
-/// other:
+/// The CTEs, for a batch `i` of messages on distinct threads (`$1`, a JSON array: its row count
+/// is unknown to the planner, so the plan is made once and kept, and every table is reached
+/// through its index by the ids the batch names), in the order they depend on each other:
 /// - `rcpt`: the raw receipts, always (duplicates are part of what Twilio did);
 /// - `ins`: the messages, but those whose MessageSid was stored before (nothing below happens
 ///   for those);
@@ -34,13 +35,14 @@ pub(crate) fn group() -> InboundCommits {
 ///   thread rows, the order every writer of a message and its thread uses);
 /// - `t`: each thread moves up the inbox, one more unread, and its seq grows by one event for
 ///   the message and one per canceled message (the row lock orders writers on every node);
-/// - `oo` and `c`: the contacts, opted out or back in when the text said so;
+/// - `oo` and `c`: the contacts, opted out or back in when the text said so (`c` read once, not
+///   once per row of the final join);
 /// - `changed` and `e`: `message.created`, then one `message.updated` per canceled message, with
 ///   consecutive seqs per thread ending at `t`'s.
 const RECORD_INBOUND: &str = concat!(
     "WITH i AS (
-        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::jsonb[], $9::bool[], $10::text[])
-          AS i(id, team_id, thread_id, kind, body, media, sid, raw, opt_out, preview)),
+        SELECT * FROM jsonb_to_recordset($1::jsonb)
+          AS i(id uuid, team_id uuid, thread_id uuid, kind text, body text, media jsonb, sid text, raw jsonb, opt_out bool, preview text)),
      rcpt AS (
         INSERT INTO webhook_receipts (team_id, kind, message_sid, params) SELECT team_id, 'inbound', sid, raw FROM i),
      ins AS (
@@ -50,7 +52,7 @@ const RECORD_INBOUND: &str = concat!(
         RETURNING *),
      canceled AS (
         UPDATE messages SET status = 'canceled', error_reason = 'canceled: the contact replied first', updated_at = now()
-        WHERE thread_id IN (SELECT thread_id FROM ins) AND status = 'scheduled' AND cancel_on_reply
+        WHERE thread_id = ANY(ARRAY(SELECT thread_id FROM ins)) AND status = 'scheduled' AND cancel_on_reply
         RETURNING *),
      gone AS (SELECT thread_id, count(*) AS n FROM canceled GROUP BY thread_id),
      t AS (
@@ -58,15 +60,17 @@ const RECORD_INBOUND: &str = concat!(
                last_message_at = ins.created_at, last_inbound_at = ins.created_at,
                last_preview = i.preview, unread_count = unread_count + 1
         FROM ins JOIN i ON i.id = ins.id LEFT JOIN gone ON gone.thread_id = ins.thread_id
-        WHERE threads.id = ins.thread_id
+        WHERE threads.id = ins.thread_id AND threads.id = ANY(ARRAY(SELECT thread_id FROM ins))
         RETURNING threads.*, i.opt_out, COALESCE(gone.n, 0) AS canceled_n),
      oo AS (
         UPDATE contacts SET opted_out_at = CASE WHEN t.opt_out THEN COALESCE(opted_out_at, now()) END, updated_at = now()
         FROM t WHERE t.opt_out IS NOT NULL AND contacts.id = t.contact_id
+          AND contacts.id = ANY(ARRAY(SELECT contact_id FROM t WHERE opt_out IS NOT NULL))
         RETURNING contacts.*),
-     c AS (
+     c AS MATERIALIZED (
         SELECT * FROM oo
-        UNION ALL SELECT contacts.* FROM contacts JOIN t ON contacts.id = t.contact_id WHERE contacts.id NOT IN (SELECT id FROM oo)),
+        UNION ALL
+        SELECT * FROM contacts WHERE id = ANY(ARRAY(SELECT contact_id FROM t)) AND id <> ALL(ARRAY(SELECT id FROM oo))),
      changed AS (
         SELECT ins.*, 0::bigint AS n, 'message.created' AS type FROM ins
         UNION ALL
@@ -86,8 +90,8 @@ const RECORD_INBOUND: &str = concat!(
     ", ",
     scheduled_count!(),
     " - t.canceled_n AS t_scheduled_count
-     FROM ins m JOIN e ON e.thread_id = m.thread_id JOIN t ON t.id = m.thread_id
-     JOIN (SELECT DISTINCT ON (id) * FROM c) c ON c.id = t.contact_id JOIN channels ch ON ch.id = t.channel_id LEFT JOIN users u ON u.id = t.assignee_id
+     FROM ins m JOIN e ON e.thread_id = m.thread_id JOIN t ON t.id = m.thread_id JOIN c ON c.id = t.contact_id
+     JOIN channels ch ON ch.id = t.channel_id LEFT JOIN users u ON u.id = t.assignee_id
      ORDER BY m.thread_id, e.seq"
 );
 
@@ -100,20 +104,16 @@ pub(super) async fn record_inbound(store: &PgStore, m: NewInbound) -> Result<Inb
 
 /// One statement for a batch of messages on distinct threads; one outcome per message, in order.
 async fn record_batch(store: &PgStore, batch: Vec<NewInbound>) -> Result<Vec<InboundOutcome>, StoreError> {
-    let ids: Vec<Uuid> = batch.iter().map(|_| MessageId::new().0).collect();
-    let rows: Vec<CommittedRow> = sqlx::query_as(RECORD_INBOUND)
-        .bind(&ids)
-        .bind(batch.iter().map(|m| m.team.0).collect::<Vec<_>>())
-        .bind(batch.iter().map(|m| m.thread.0).collect::<Vec<_>>())
-        .bind(batch.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>())
-        .bind(batch.iter().map(|m| m.body.as_str()).collect::<Vec<_>>())
-        .bind(batch.iter().map(|m| Json(&m.media)).collect::<Vec<_>>())
-        .bind(batch.iter().map(|m| m.message_sid.as_str()).collect::<Vec<_>>())
-        .bind(batch.iter().map(|m| Json(&m.raw)).collect::<Vec<_>>())
-        .bind(batch.iter().map(|m| m.opt_out).collect::<Vec<_>>())
-        .bind(batch.iter().map(|m| preview(&m.body, m.media.len())).collect::<Vec<_>>())
-        .fetch_all(store.db())
-        .await?;
+    let rows: Vec<serde_json::Value> = batch
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "id": MessageId::new(), "team_id": m.team, "thread_id": m.thread, "kind": m.kind.as_str(), "body": m.body,
+                "media": m.media, "sid": m.message_sid, "raw": m.raw, "opt_out": m.opt_out, "preview": preview(&m.body, m.media.len()),
+            })
+        })
+        .collect();
+    let rows: Vec<CommittedRow> = sqlx::query_as(RECORD_INBOUND).bind(Json(rows)).fetch_all(store.db()).await?;
     let mut by_thread: HashMap<Uuid, Vec<CommittedRow>> = HashMap::new();
     for row in rows {
         by_thread.entry(row.thread_id()).or_default().push(row);
