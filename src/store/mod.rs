@@ -52,6 +52,8 @@ pub struct PgStore {
     search_stats: Arc<search::StatsCache>,
     /// Inbound messages of different threads that arrive together, written together.
     inbound: Arc<threads::InboundCommits>,
+    /// Status callbacks of different messages that arrive together, applied together.
+    statuses: Arc<threads::StatusCommits>,
 }
 
 /// The embedded migrations.
@@ -84,6 +86,7 @@ impl PgStore {
             sealer: Arc::new(secrets::Sealer::random()),
             search_stats: Arc::default(),
             inbound: Arc::new(threads::inbound_commits()),
+            statuses: Arc::new(threads::status_commits()),
         }
     }
 

@@ -97,3 +97,52 @@ async fn a_batch_that_fails_because_of_one_message_fails_only_that_one(pool: PgP
         }
     }
 }
+
+#[sqlx::test]
+async fn status_callbacks_arriving_together_share_statements_and_each_moves_its_own_message(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, first) = fixture(&store).await;
+    let mut all = vec![first];
+    all.extend(threads(&store, &p, 19).await);
+    // Two sent messages on each of 20 threads.
+    let mut sids = Vec::new();
+    for (i, thread) in all.iter().enumerate() {
+        for k in 0..2 {
+            let msg = send_now(&store, &p, *thread).await;
+            let sid = format!("SMst{i}x{k}");
+            store.record_send(msg.id, SendOutcome::Sent { sid: sid.clone() }).await.unwrap().unwrap();
+            sids.push((*thread, msg.id, sid));
+        }
+    }
+    let seq_before = store.thread(p.team.id, all[0]).await.unwrap().last_seq;
+    let before = store.statements();
+    // Every message delivered at once, one of them twice; a late `sent` for another.
+    let mut changes: Vec<(String, MessageStatus)> = sids.iter().map(|(_, _, sid)| (sid.clone(), MessageStatus::Delivered)).collect();
+    changes.push(("SMst3x0".into(), MessageStatus::Delivered));
+    changes.push(("SMst4x1".into(), MessageStatus::Sent));
+    let jobs = changes.iter().map(|(sid, status)| {
+        let params = serde_json::json!({ "MessageSid": sid, "MessageStatus": status.as_str() });
+        store.apply_status(sid, *status, None, None, params, Some(p.team.id))
+    });
+    let outcomes: Vec<_> = join_all(jobs).await.into_iter().map(Result::unwrap).collect();
+    let statements = store.statements() - before;
+    assert!(statements < 30, "42 callbacks took {statements} statements: not batched");
+
+    let moved: Vec<_> = outcomes.iter().flatten().collect();
+    assert_eq!(moved.len(), 40, "each message moved once; the repeat and the late one changed nothing");
+    for c in &moved {
+        assert_eq!(c.value.status, MessageStatus::Delivered);
+        assert_eq!(c.events.len(), 1);
+        assert_eq!(c.events[0].data, c.value.status_change());
+    }
+    // Each thread's two changes took the two seqs after its last, in its log, once each.
+    for thread in &all {
+        let log = store.events_after(p.team.id, *thread, p.user.id, seq_before, 10).await.unwrap();
+        assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), [seq_before + 1, seq_before + 2], "{thread}");
+        assert!(log.iter().all(|e| e.kind == event::MESSAGE_UPDATED && e.data["status"] == "delivered"));
+        assert_eq!(store.thread(p.team.id, *thread).await.unwrap().last_seq, seq_before + 2);
+    }
+    // Every callback is kept, once per sid and status.
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_receipts WHERE kind = 'status'").fetch_one(&store.pool).await.unwrap();
+    assert_eq!(kept, 41);
+}

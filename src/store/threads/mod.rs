@@ -12,6 +12,7 @@ mod events;
 mod follow_ups;
 mod inbound;
 pub(crate) use inbound::{InboundCommits, group as inbound_commits};
+pub(crate) use status::{StatusCommits, group as status_commits};
 mod inbox;
 mod labels;
 mod notes;

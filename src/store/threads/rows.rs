@@ -273,6 +273,11 @@ impl CommittedRow {
         self.thread.id
     }
 
+    /// The carrier's sid of the row's message.
+    pub(crate) fn message_sid(&self) -> Option<&str> {
+        self.message.provider_sid.as_deref()
+    }
+
     /// The message, the event and the thread's inbox row of one row.
     pub(crate) fn into_parts(self) -> (MessageRow, EventRow, SummaryRow) {
         (self.message, self.event, self.thread)

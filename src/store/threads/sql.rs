@@ -117,18 +117,14 @@ pub(crate) use summary_joins;
 
 /// The end of a statement whose CTE `m` changed one message: bumps the thread's seq (`t`),
 /// appends `message.updated` with the message as it is now (`e`), and answers the message, the
-/// event and the thread's new inbox row (a `CommittedRow`), plus the `$extra` columns. With a
-/// payload macro first (`status_json`), the event carries that instead of the whole message.
+/// event and the thread's new inbox row (a `CommittedRow`), plus the `$extra` columns.
 macro_rules! message_updated_tail {
     ($extra:literal) => {
-        $crate::store::threads::sql::message_updated_tail!(message_json, $extra)
-    };
-    ($payload:ident, $extra:literal) => {
         concat!(
             "t AS (UPDATE threads SET last_seq = last_seq + 1 FROM m WHERE threads.id = m.thread_id RETURNING threads.*),
      e AS (INSERT INTO thread_events (thread_id, seq, team_id, type, payload)
            SELECT m.thread_id, t.last_seq, m.team_id, 'message.updated', ",
-            $crate::store::threads::sql::$payload!(),
+            $crate::store::threads::sql::message_json!(),
             " FROM m, t RETURNING *)
      SELECT ",
             $crate::store::threads::sql::message_columns!(),
