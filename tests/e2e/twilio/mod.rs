@@ -3,6 +3,7 @@
 //! status callbacks (and the forged, malformed and oversized ones that must write nothing),
 //! STOP/START opt-out, the trial guard, and the built-in simulator loop.
 
+mod group_commit;
 mod inbound;
 mod malformed;
 mod opt_out;
