@@ -27,6 +27,7 @@ mod redis_outage;
 mod replies;
 mod scheduler;
 mod scheduler_burst;
+mod scheduler_nodes;
 mod sealed_tokens;
 mod search;
 mod shutdown;
