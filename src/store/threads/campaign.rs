@@ -5,7 +5,7 @@
 //! the stale sweep, never to a second send) and appends `message.created`.
 
 use super::rows::{CommittedRow, committed};
-use super::sql::{event_columns, message_columns, message_json, scheduled_count, summary_columns, summary_joins};
+use super::sql::{committed_columns, message_json, summary_joins};
 use crate::store::{PgStore, StoreError};
 use actors::domain::*;
 use actors::ids::*;
@@ -33,13 +33,7 @@ const CREATE_CAMPAIGN_MESSAGE: &str = concat!(
     message_json!(),
     " FROM m, t RETURNING *)
      SELECT ",
-    message_columns!(),
-    ", ",
-    event_columns!(),
-    ", ",
-    summary_columns!(),
-    ", ",
-    scheduled_count!(),
+    committed_columns!(),
     " AS t_scheduled_count FROM m, e, t",
     summary_joins!()
 );

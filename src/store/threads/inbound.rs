@@ -5,7 +5,7 @@
 //! webhook is still answered only after the commit that holds it.
 
 use super::rows::{CommittedRow, committed, preview};
-use super::sql::{event_columns, message_columns, message_json, scheduled_count, summary_columns};
+use super::sql::{committed_columns, message_json};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{PgStore, StoreError};
 use actors::ids::*;
@@ -82,13 +82,7 @@ const RECORD_INBOUND: &str = concat!(
     message_json!(),
     " FROM changed m JOIN t ON t.id = m.thread_id RETURNING *)
      SELECT ",
-    message_columns!(),
-    ", ",
-    event_columns!(),
-    ", ",
-    summary_columns!(),
-    ", ",
-    scheduled_count!(),
+    committed_columns!(),
     " - t.canceled_n AS t_scheduled_count
      FROM ins m JOIN e ON e.thread_id = m.thread_id JOIN t ON t.id = m.thread_id JOIN c ON c.id = t.contact_id
      JOIN channels ch ON ch.id = t.channel_id LEFT JOIN users u ON u.id = t.assignee_id

@@ -3,7 +3,7 @@
 //! thread's send-now is `create_outbound`, `begin_send`, `record_send`, three round trips.
 
 use super::rows::{CommittedRow, MessageRow, committed, preview};
-use super::sql::{event_columns, message_columns, message_json, message_updated_tail, scheduled_count, summary_columns, summary_joins};
+use super::sql::{committed_columns, message_columns, message_json, message_updated_tail, summary_joins};
 use super::status::{early_outcome, update_status};
 use crate::store::channels::{ChannelRow, channel_columns};
 use crate::store::{PgStore, StoreError};
@@ -38,13 +38,7 @@ const CREATE_OUTBOUND: &str = concat!(
     message_json!(),
     " FROM m, t RETURNING *)
      SELECT ",
-    message_columns!(),
-    ", ",
-    event_columns!(),
-    ", ",
-    summary_columns!(),
-    ", ",
-    scheduled_count!(),
+    committed_columns!(),
     " + CASE WHEN m.status = 'scheduled' THEN 1 ELSE 0 END AS t_scheduled_count FROM m, e, t",
     summary_joins!()
 );

@@ -6,7 +6,7 @@
 //! came (the order the carrier was asked).
 
 use super::rows::CommittedRow;
-use super::sql::{event_columns, message_columns, message_json, scheduled_count, summary_columns, summary_joins};
+use super::sql::{committed_columns, message_json, summary_joins};
 use super::status::{early_outcome, update_status};
 use crate::store::{PgStore, StoreError};
 use actors::domain::*;
@@ -43,13 +43,7 @@ const RECORD_SENDS: &str = concat!(
     message_json!(),
     " FROM m RETURNING *)
      SELECT ",
-    message_columns!(),
-    ", ",
-    event_columns!(),
-    ", ",
-    summary_columns!(),
-    ", ",
-    scheduled_count!(),
+    committed_columns!(),
     " AS t_scheduled_count,
        (SELECT COALESCE(jsonb_agg(w.params ORDER BY w.id), '[]'::jsonb) FROM webhook_receipts w
         WHERE m.provider_sid IS NOT NULL AND w.kind = 'status' AND w.message_sid = m.provider_sid AND w.team_id = m.team_id)

@@ -107,6 +107,24 @@ macro_rules! scheduled_count {
 }
 pub(crate) use scheduled_count;
 
+/// The select list of a `CommittedRow` (message `m`, event `e`, thread `t` and its joins), up to
+/// the thread's scheduled count, which the caller adjusts for what the statement itself
+/// scheduled or canceled and names `t_scheduled_count`.
+macro_rules! committed_columns {
+    () => {
+        concat!(
+            $crate::store::threads::sql::message_columns!(),
+            ", ",
+            $crate::store::threads::sql::event_columns!(),
+            ", ",
+            $crate::store::threads::sql::summary_columns!(),
+            ", ",
+            $crate::store::threads::sql::scheduled_count!()
+        )
+    };
+}
+pub(crate) use committed_columns;
+
 /// The joins behind `summary_columns!()` for a thread row `t` (a table or a CTE).
 macro_rules! summary_joins {
     () => {
@@ -127,13 +145,7 @@ macro_rules! message_updated_tail {
             $crate::store::threads::sql::message_json!(),
             " FROM m, t RETURNING *)
      SELECT ",
-            $crate::store::threads::sql::message_columns!(),
-            ", ",
-            $crate::store::threads::sql::event_columns!(),
-            ", ",
-            $crate::store::threads::sql::summary_columns!(),
-            ", ",
-            $crate::store::threads::sql::scheduled_count!(),
+            $crate::store::threads::sql::committed_columns!(),
             " AS t_scheduled_count",
             $extra,
             " FROM m, e, t",

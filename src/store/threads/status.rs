@@ -5,7 +5,7 @@
 //! before the send was recorded (see `send::record_send`).
 
 use super::rows::{CommittedRow, committed};
-use super::sql::{event_columns, message_columns, scheduled_count, status_json, summary_columns, summary_joins};
+use super::sql::{committed_columns, status_json, summary_joins};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{PgStore, StoreError};
 use actors::domain::*;
@@ -76,13 +76,7 @@ const APPLY_STATUS: &str = concat!(
     status_json!(),
     " FROM m JOIN t ON t.id = m.thread_id RETURNING *)
      SELECT ",
-    message_columns!(),
-    ", ",
-    event_columns!(),
-    ", ",
-    summary_columns!(),
-    ", ",
-    scheduled_count!(),
+    committed_columns!(),
     " AS t_scheduled_count
      FROM m JOIN e ON e.thread_id = m.thread_id AND e.payload->>'id' = m.id::text JOIN t ON t.id = m.thread_id",
     summary_joins!()
