@@ -92,22 +92,6 @@ async fn schedule_in_order(
     (ids, first + time::Duration::milliseconds(per_thread as i64))
 }
 
-/// Polls SQL until `n` outbound messages are `sent`; panics after `wait`.
-async fn wait_sent(db: &sqlx::PgPool, n: i64, wait: Duration) {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'sent'")
-            .fetch_one(db)
-            .await
-            .unwrap();
-        if done == n {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "only {done} of {n} sent within {wait:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Every carrier request's form, in the order they arrived.
 async fn carrier_requests(twilio: &wiremock::MockServer) -> Vec<HashMap<String, String>> {
     let requests = twilio.received_requests().await.unwrap();
@@ -136,7 +120,7 @@ async fn scheduler_burst_reaches_the_carrier_once_in_each_threads_due_order(_p: 
     let (threads, last_due) = schedule_in_order(&a, std::slice::from_ref(&a.client), 4, 60, 5.0).await;
     let db = sqlx::PgPool::connect_with(opts.clone()).await.unwrap();
     tokio::time::sleep((last_due - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO)).await;
-    wait_sent(&db, 240, Duration::from_secs(30)).await;
+    wait_outbound(&db, &["sent"], 240, Duration::from_secs(30)).await;
 
     let requests = carrier_requests(&twilio).await;
     assert_eq!(requests.len(), 240, "one carrier request per message");
@@ -161,7 +145,7 @@ async fn two_schedulers_split_a_burst_in_batches_and_ask_the_carrier_once_per_me
     let (threads, last_due) = schedule_in_order(&a, &clients, 5, 100, 8.0).await;
     let db = sqlx::PgPool::connect_with(opts.clone()).await.unwrap();
     tokio::time::sleep((last_due - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO)).await;
-    wait_sent(&db, 500, Duration::from_secs(60)).await;
+    wait_outbound(&db, &["sent"], 500, Duration::from_secs(60)).await;
 
     // Exactly one request per message, and one sid each.
     let requests = carrier_requests(&twilio).await;

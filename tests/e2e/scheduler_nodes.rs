@@ -39,27 +39,6 @@ async fn schedule_burst(a: &Agent, clients: &[Client; 2], threads: usize, per_th
     due
 }
 
-/// Polls SQL until `n` outbound messages are at least `sent`; panics after `wait`.
-async fn wait_all_sent(db: &sqlx::PgPool, n: i64, wait: Duration) {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let (done, total): (i64, i64) = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered')), count(*) FROM messages WHERE direction = 'outbound'",
-        )
-        .fetch_one(db)
-        .await
-        .unwrap();
-        assert_eq!(total, n);
-        if done == n {
-            return;
-        }
-        let statuses: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, count(*) FROM messages GROUP BY status").fetch_all(db).await.unwrap();
-        assert!(tokio::time::Instant::now() < deadline, "only {done} of {n} sent within {wait:?}: {statuses:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[sqlx::test]
 async fn two_schedulers_on_one_database_send_each_message_exactly_once(_p: PgPoolOptions, opts: PgConnectOptions) {
     // Two nodes share the database; neither's per-number limiter should slow the burst. The
@@ -80,7 +59,7 @@ async fn two_schedulers_on_one_database_send_each_message_exactly_once(_p: PgPoo
     // Both schedulers wake at that instant and race for the same rows.
     let db = sqlx::PgPool::connect_with(opts.clone()).await.unwrap();
     tokio::time::sleep(send_at_wait(due)).await;
-    wait_all_sent(&db, 200, Duration::from_secs(30)).await;
+    wait_outbound(&db, &["sent", "delivered"], 200, Duration::from_secs(30)).await;
 
     // Every message has exactly one `sent` event in its thread's log: never zero, never two.
     let per_message: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
@@ -107,7 +86,7 @@ async fn two_schedulers_on_one_database_send_each_message_exactly_once(_p: PgPoo
     assert_eq!((sids, distinct, missing), (200, 200, 0));
 
     // Each message's delivery report then came through, once.
-    wait_delivered(&db, 200, Duration::from_secs(15)).await;
+    wait_outbound(&db, &["delivered"], 200, Duration::from_secs(15)).await;
     let dup_delivered: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM (SELECT payload->>'id' FROM thread_events
                                WHERE type = 'message.updated' AND payload->>'status' = 'delivered'
@@ -127,22 +106,6 @@ async fn two_schedulers_on_one_database_send_each_message_exactly_once(_p: PgPoo
     db.close().await;
     node_a.stop().await;
     node_b.stop().await;
-}
-
-/// Polls SQL until `n` outbound messages are `delivered`.
-async fn wait_delivered(db: &sqlx::PgPool, n: i64, wait: Duration) {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'delivered'")
-            .fetch_one(db)
-            .await
-            .unwrap();
-        if done == n {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "only {done} of {n} delivered within {wait:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// A fake Twilio that answers every send with a fresh sid and remembers each request.
@@ -193,7 +156,7 @@ async fn two_schedulers_ask_the_real_carrier_once_per_message(_p: PgPoolOptions,
     .unwrap();
     assert_eq!(on_real, 200);
     tokio::time::sleep(send_at_wait(due)).await;
-    wait_all_sent(&db, 200, Duration::from_secs(30)).await;
+    wait_outbound(&db, &["sent", "delivered"], 200, Duration::from_secs(30)).await;
 
     // The fake carrier was asked exactly 200 times, once for each message's body.
     let requests = twilio.received_requests().await.unwrap();

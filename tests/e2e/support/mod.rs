@@ -424,3 +424,27 @@ async fn next_json(stream: &mut WebSocketStream<MaybeTlsStream<TcpStream>>, wait
 pub fn event_data(frame: &Value) -> Value {
     serde_json::from_str(frame["data"].as_str().unwrap()).unwrap()
 }
+
+/// Polls SQL until all `n` outbound messages have one of `statuses` (there must be exactly `n`);
+/// panics after `wait`, naming how many are in each status.
+pub async fn wait_outbound(db: &sqlx::PgPool, statuses: &[&str], n: i64, wait: Duration) {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let (done, total): (i64, i64) =
+            sqlx::query_as("SELECT count(*) FILTER (WHERE status = ANY($1)), count(*) FROM messages WHERE direction = 'outbound'")
+                .bind(statuses)
+                .fetch_one(db)
+                .await
+                .unwrap();
+        assert_eq!(total, n, "outbound messages");
+        if done == n {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let seen: Vec<(String, i64)> =
+                sqlx::query_as("SELECT status, count(*) FROM messages GROUP BY status").fetch_all(db).await.unwrap();
+            panic!("only {done} of {n} {statuses:?} within {wait:?}: {seen:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
