@@ -450,14 +450,7 @@ async fn a_send_failed_by_the_stale_sweep_is_never_handed_to_the_carrier(_p: PgP
     })
     .await;
     let a = server.admin("Alice").await;
-    let (status, ch) = a
-        .client
-        .post(
-            "/api/channels",
-            json!({ "kind": "sms", "number": "+15005550006", "account_sid": format!("AC{}", "a".repeat(32)), "auth_token": "f".repeat(32) }),
-        )
-        .await;
-    assert_eq!(status, 201, "{ch}");
+    add_real_number(&a).await;
     let thread = a.thread_with("Carol", "+14155550213").await;
     let (due, due_text) = in_secs(2.0);
     for i in 0..5 {

@@ -46,14 +46,7 @@ async fn nodes(opts: &PgConnectOptions, twilio: &wiremock::MockServer, count: us
         );
     }
     let a = servers[0].admin("Alice").await;
-    let (status, ch) = a
-        .client
-        .post(
-            "/api/channels",
-            json!({ "kind": "sms", "number": "+15005550006", "account_sid": format!("AC{}", "a".repeat(32)), "auth_token": "f".repeat(32) }),
-        )
-        .await;
-    assert_eq!(status, 201, "{ch}");
+    add_real_number(&a).await;
     (servers, a)
 }
 

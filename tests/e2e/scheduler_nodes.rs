@@ -135,14 +135,7 @@ async fn two_schedulers_ask_the_real_carrier_once_per_message(_p: PgPoolOptions,
     let node_a = TestServer::start_with(&opts, tweak).await;
     let node_b = TestServer::start_with(&opts, tweak).await;
     let a = node_a.admin("Alice").await;
-    let (status, ch) = a
-        .client
-        .post(
-            "/api/channels",
-            json!({ "kind": "sms", "number": "+15005550006", "account_sid": format!("AC{}", "a".repeat(32)), "auth_token": "f".repeat(32) }),
-        )
-        .await;
-    assert_eq!(status, 201, "{ch}");
+    add_real_number(&a).await;
     let clients = [a.client.clone(), Client { http: a.client.http.clone(), base: node_b.base.clone() }];
 
     // 200 messages due at one instant, on threads that use the real number.

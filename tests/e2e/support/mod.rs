@@ -448,3 +448,12 @@ pub async fn wait_outbound(db: &sqlx::PgPool, statuses: &[&str], n: i64, wait: D
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Adds the team's real SMS number (+15005550006, Twilio's test number, on a made-up account):
+/// its sends go to `TWILIO_API_BASE`, not to the simulator.
+pub async fn add_real_number(a: &Agent) {
+    let real =
+        json!({ "kind": "sms", "number": "+15005550006", "account_sid": format!("AC{}", "a".repeat(32)), "auth_token": "f".repeat(32) });
+    let (status, channel) = a.client.post("/api/channels", real).await;
+    assert_eq!(status, 201, "{channel}");
+}
