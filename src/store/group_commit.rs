@@ -13,7 +13,7 @@ use crate::store::StoreError;
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, oneshot};
 
 type Waiting<J, R> = VecDeque<(J, oneshot::Sender<Result<R, StoreError>>)>;
@@ -36,7 +36,7 @@ impl<J, R> GroupCommit<J, R> {
     pub(crate) async fn submit<K, Run, Fut>(&self, job: J, key: impl Fn(&J) -> K, run: Run) -> Result<R, StoreError>
     where
         K: Eq + Hash,
-        Run: Fn(Vec<J>) -> Fut,
+        Run: Fn(Arc<[J]>) -> Fut,
         Fut: Future<Output = Result<Vec<R>, StoreError>>,
         J: Clone,
     {
@@ -56,6 +56,7 @@ impl<J, R> GroupCommit<J, R> {
                     }
                     metrics::histogram!("switchboard_group_commit_jobs").record(batch.len() as f64);
                     let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().unzip();
+                    let jobs: Arc<[J]> = jobs.into();
                     let results = run_batch(jobs, &run).await;
                     drop(slot);
                     for (reply, result) in replies.into_iter().zip(results) {
@@ -94,23 +95,27 @@ impl<J, R> std::fmt::Debug for GroupCommit<J, R> {
     }
 }
 
-/// The batch, or, when it fails as a whole, each job alone.
-async fn run_batch<J: Clone, R, Run, Fut>(jobs: Vec<J>, run: &Run) -> Vec<Result<R, StoreError>>
+/// The batch, or, when it fails as a whole, each job alone (only then is a job copied).
+async fn run_batch<J: Clone, R, Run, Fut>(jobs: Arc<[J]>, run: &Run) -> Vec<Result<R, StoreError>>
 where
-    Run: Fn(Vec<J>) -> Fut,
+    Run: Fn(Arc<[J]>) -> Fut,
     Fut: Future<Output = Result<Vec<R>, StoreError>>,
 {
     let n = jobs.len();
     let single = n == 1;
-    match run(jobs.clone()).await {
+    match run(Arc::clone(&jobs)).await {
         Ok(results) if results.len() == n => results.into_iter().map(Ok).collect(),
         Ok(_) => (0..n).map(|_| Err(StoreError::internal("a batch answered the wrong number of results"))).collect(),
         Err(e) if single => vec![Err(e)],
         Err(e) => {
             tracing::warn!(jobs = n, error = %e, "a group commit failed; its jobs run one by one");
             let mut out = Vec::with_capacity(n);
-            for job in jobs {
-                out.push(run(vec![job]).await.and_then(|mut r| r.pop().ok_or_else(|| StoreError::internal("an empty batch answer"))));
+            for job in jobs.iter() {
+                out.push(
+                    run(Arc::from([job.clone()]))
+                        .await
+                        .and_then(|mut r| r.pop().ok_or_else(|| StoreError::internal("an empty batch answer"))),
+                );
             }
             out
         }
@@ -126,7 +131,6 @@ fn abandoned() -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]
@@ -138,12 +142,12 @@ mod tests {
         for (key, value) in [(1, 10), (2, 20), (2, 21), (3, 30)] {
             let (group, batches, gate) = (group.clone(), batches.clone(), gate.clone());
             callers.push(tokio::spawn(async move {
-                let run = |jobs: Vec<(u32, u32)>| {
+                let run = |jobs: Arc<[(u32, u32)]>| {
                     let (batches, gate) = (batches.clone(), gate.clone());
                     async move {
                         // The first batch holds its slot until the others are waiting.
                         gate.acquire().await.unwrap().forget();
-                        batches.lock().unwrap().push(jobs.clone());
+                        batches.lock().unwrap().push(jobs.to_vec());
                         Ok(jobs.iter().map(|(_, v)| v * 2).collect())
                     }
                 };
@@ -164,16 +168,16 @@ mod tests {
     async fn a_failed_batch_runs_again_job_by_job_so_only_the_bad_one_fails() {
         let group = GroupCommit::<u32, u32>::new(1, 64);
         let calls = AtomicUsize::new(0);
-        let run = |jobs: Vec<u32>| {
+        let run = |jobs: Arc<[u32]>| {
             calls.fetch_add(1, Ordering::SeqCst);
             async move {
                 if jobs.contains(&13) {
                     return Err(StoreError::NotFound("thread"));
                 }
-                Ok(jobs)
+                Ok(jobs.to_vec())
             }
         };
-        let results = run_batch(vec![1, 13, 2], &run).await;
+        let results = run_batch(Arc::from([1, 13, 2]), &run).await;
         assert!(matches!(results[..], [Ok(1), Err(StoreError::NotFound("thread")), Ok(2)]), "{results:?}");
         assert_eq!(calls.load(Ordering::SeqCst), 4);
         assert_eq!(group.submit(5, |j| *j, run).await.unwrap(), 5);

@@ -12,6 +12,7 @@ use actors::ids::*;
 use actors::ports::*;
 use sqlx::types::Json;
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Batches of inbound messages at once, and messages per batch.
@@ -97,7 +98,7 @@ pub(super) async fn record_inbound(store: &PgStore, m: NewInbound) -> Result<Inb
 }
 
 /// One statement for a batch of messages on distinct threads; one outcome per message, in order.
-async fn record_batch(store: &PgStore, batch: Vec<NewInbound>) -> Result<Vec<InboundOutcome>, StoreError> {
+async fn record_batch(store: &PgStore, batch: Arc<[NewInbound]>) -> Result<Vec<InboundOutcome>, StoreError> {
     let rows: Vec<serde_json::Value> = batch
         .iter()
         .map(|m| {

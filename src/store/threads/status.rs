@@ -14,6 +14,7 @@ use actors::ports::*;
 use serde_json::Value;
 use sqlx::types::Json;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Batches of status changes at once, and changes per batch.
 const SLOTS: usize = 4;
@@ -114,7 +115,7 @@ async fn write_status(store: &PgStore, change: StatusChange) -> Result<Option<Co
 }
 
 /// One statement for a batch of changes of distinct sids; one outcome per change, in order.
-async fn apply_batch(store: &PgStore, batch: Vec<StatusChange>) -> Result<Vec<Option<Committed<Message>>>, StoreError> {
+async fn apply_batch(store: &PgStore, batch: Arc<[StatusChange]>) -> Result<Vec<Option<Committed<Message>>>, StoreError> {
     let rows: Vec<Value> = batch
         .iter()
         .map(|c| {
