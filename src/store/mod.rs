@@ -54,6 +54,10 @@ pub struct PgStore {
     inbound: Arc<threads::InboundCommits>,
     /// Status callbacks of different messages that arrive together, applied together.
     statuses: Arc<threads::StatusCommits>,
+    /// The carrier's answers to different threads' sends, recorded together.
+    sends: Arc<threads::SendCommits>,
+    /// Different threads' claims taken for the carrier together.
+    takes: Arc<threads::TakeCommits>,
 }
 
 /// The embedded migrations.
@@ -87,6 +91,8 @@ impl PgStore {
             search_stats: Arc::default(),
             inbound: Arc::new(threads::inbound_commits()),
             statuses: Arc::new(threads::status_commits()),
+            sends: Arc::new(threads::send_commits()),
+            takes: Arc::new(threads::take_commits()),
         }
     }
 

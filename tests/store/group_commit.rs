@@ -1,7 +1,8 @@
-//! Group commit of inbound messages: webhooks of different threads that arrive together are
-//! written by one statement, and each still gets exactly what a statement of its own would have
-//! given it (its events and seqs, a duplicate, its canceled messages, its opt-out); a batch that
-//! fails because of one message fails only that one.
+//! Group commit: inbound messages, status callbacks, and scheduled sends taken for the carrier
+//! and answered, of different threads at the same time, are written by one statement, and each
+//! still gets exactly what a statement of its own would have given it (its events and seqs, a
+//! duplicate, its canceled messages, its opt-out, its order); a batch that fails because of one
+//! message fails only that one.
 
 use crate::*;
 use actors::domain::*;
@@ -145,4 +146,89 @@ async fn status_callbacks_arriving_together_share_statements_and_each_moves_its_
     // Every callback is kept, once per sid and status.
     let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_receipts WHERE kind = 'status'").fetch_one(&store.pool).await.unwrap();
     assert_eq!(kept, 41);
+}
+
+#[sqlx::test]
+async fn claims_of_many_threads_taken_and_answered_together_share_statements_and_keep_each_threads_order(pool: PgPool) {
+    let store = PgStore::from_pool(pool);
+    let (p, first) = fixture(&store).await;
+    let mut all = vec![first];
+    all.extend(threads(&store, &p, 19).await);
+    // Three queued messages on each of 20 threads; on thread 5 one was answered already (the
+    // stale sweep failed it), and on thread 9 a status callback beat its answer.
+    let mut queued = Vec::new();
+    for thread in &all {
+        let mut mine = Vec::new();
+        for _ in 0..3 {
+            mine.push(send_now(&store, &p, *thread).await.id);
+        }
+        queued.push(mine);
+    }
+    store.record_send(queued[5][1], SendOutcome::Failed { code: None, reason: "unknown".into() }).await.unwrap().unwrap();
+    let early = serde_json::json!({ "MessageSid": "SMans9x0", "MessageStatus": "delivered" });
+    assert!(store.apply_status("SMans9x0", MessageStatus::Delivered, None, None, early, Some(p.team.id)).await.unwrap().is_none());
+    let seqs_before: Vec<i64> =
+        join_all(all.iter().map(|t| store.thread(p.team.id, *t))).await.into_iter().map(|t| t.unwrap().last_seq).collect();
+
+    // Every thread takes its claims for the carrier at once, in its own order.
+    let before = store.statements();
+    let taken: Vec<_> = join_all(queued.iter().map(|ids| store.begin_sends(ids))).await.into_iter().map(Result::unwrap).collect();
+    let statements = store.statements() - before;
+    assert!(statements < 15, "20 threads' claims took {statements} statements: not batched");
+    for (i, (taken, ids)) in taken.iter().zip(&queued).enumerate() {
+        let waiting: Vec<_> = ids.iter().filter(|id| i != 5 || **id != queued[5][1]).copied().collect();
+        assert_eq!(taken.iter().map(|o| o.message.id).collect::<Vec<_>>(), waiting, "{i}: those still waiting, in order");
+        assert!(taken.iter().all(|o| o.message.thread_id == all[i] && o.to.starts_with('+')));
+    }
+
+    // Each thread answers in reverse creation order (the carrier's order), the middle one failed.
+    let before = store.statements();
+    let jobs = all.iter().zip(&queued).enumerate().map(|(i, (thread, ids))| {
+        let answers = ids
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(k, id)| {
+                let outcome = match k {
+                    1 => SendOutcome::Failed { code: Some(21211), reason: "invalid number".into() },
+                    _ => SendOutcome::Sent { sid: format!("SMans{i}x{k}") },
+                };
+                (*id, outcome)
+            })
+            .collect();
+        store.record_sends(*thread, answers)
+    });
+    let outcomes: Vec<_> = join_all(jobs).await.into_iter().map(Result::unwrap).collect();
+    let statements = store.statements() - before;
+    assert!(statements < 15, "20 threads' answers took {statements} statements: not batched");
+
+    for (i, (outcome, thread)) in outcomes.into_iter().zip(&all).enumerate() {
+        let c = outcome.expect("every thread had a message waiting");
+        let answered: Vec<_> = queued[i].iter().rev().filter(|id| i != 5 || **id != queued[5][1]).copied().collect();
+        assert_eq!(c.thread.id, *thread);
+        assert_eq!(c.value.iter().map(|m| m.id).collect::<Vec<_>>(), answered, "{i}: only those waiting, in answer order");
+        assert!(c.value.iter().all(|m| m.thread_id == *thread));
+        let log = store.events_after(p.team.id, *thread, p.user.id, seqs_before[i], 10).await.unwrap();
+        let ids: Vec<_> = log.iter().map(|e| e.data["id"].clone()).collect();
+        let expected_log: Vec<_> = if i == 9 {
+            // Its first answer's early callback came after it, as a step forward of its own.
+            let mut e: Vec<_> = answered.iter().map(|id| serde_json::json!(id)).collect();
+            e.push(serde_json::json!(answered[0]));
+            e
+        } else {
+            answered.iter().map(|id| serde_json::json!(id)).collect()
+        };
+        assert_eq!(ids, expected_log, "{i}: one event per change, in answer order");
+        let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
+        let gapless: Vec<i64> = (1..=log.len() as i64).map(|k| seqs_before[i] + k).collect();
+        assert_eq!(seqs, gapless, "{i}: consecutive seqs after the thread's last");
+        assert_eq!(c.thread.last_seq, *gapless.last().unwrap(), "{i}: the summary is the thread's newest");
+        assert_eq!(c.events.iter().map(|e| e.seq).collect::<Vec<_>>(), gapless, "{i}: the caller gets every event");
+        // Thread 5's middle message was failed before (by the sweep), not by this answer.
+        let failed: Vec<_> = c.value.iter().filter(|m| m.status == MessageStatus::Failed).map(|m| m.error_code).collect();
+        assert_eq!(failed, if i == 5 { vec![] } else { vec![Some(21211)] }, "{i}: the middle answer failed");
+        if i == 9 {
+            assert_eq!(c.value[0].status, MessageStatus::Delivered, "the callback that beat the answer is applied");
+        }
+    }
 }

@@ -12,6 +12,8 @@ mod events;
 mod follow_ups;
 mod inbound;
 pub(crate) use inbound::{InboundCommits, group as inbound_commits};
+pub(crate) use send::{TakeCommits, take_group as take_commits};
+pub(crate) use send_batch::{SendCommits, group as send_commits};
 pub(crate) use status::{StatusCommits, group as status_commits};
 mod inbox;
 mod labels;

@@ -6,12 +6,15 @@ use super::rows::{CommittedRow, MessageRow, committed, preview};
 use super::sql::{committed_columns, message_columns, message_json, message_updated_tail, summary_joins};
 use super::status::{early_outcome, update_status};
 use crate::store::channels::{ChannelRow, channel_columns};
+use crate::store::group_commit::GroupCommit;
 use crate::store::{PgStore, StoreError};
 use actors::domain::*;
 use actors::ids::*;
 use actors::ports::*;
 use serde_json::Value;
 use sqlx::types::Json;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Stores an outbound message with its `message.created` event. One statement: `t` bumps the
 /// thread's seq (and, unless scheduled, moves it up the inbox), taking the thread row lock that
@@ -119,10 +122,31 @@ pub(super) async fn begin_send(store: &PgStore, message: MessageId) -> Result<Op
     row.map(|r| r.open(store)).transpose()
 }
 
+/// Batches of sends taken for the carrier at once, and threads' claims per batch.
+const SLOTS: usize = 4;
+const MAX_BATCH: usize = 64;
+
+/// The claims of several threads taken for the carrier together (each job: one thread's claims,
+/// in its order).
+pub(crate) type TakeCommits = GroupCommit<Vec<MessageId>, Vec<Outgoing>>;
+
+pub(crate) fn take_group() -> TakeCommits {
+    GroupCommit::new(SLOTS, MAX_BATCH)
+}
+
 /// [`begin_send`] for several messages (one thread's claims): what the carrier needs for each
-/// still waiting for it, in the order asked. One statement.
+/// still waiting for it, in the order asked. One statement, shared with the other threads
+/// taking theirs at the same time (a burst over many threads costs a few statements).
 pub(super) async fn begin_sends(store: &PgStore, messages: &[MessageId]) -> Result<Vec<Outgoing>, StoreError> {
-    let ids: Vec<uuid::Uuid> = messages.iter().map(|m| m.0).collect();
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Claims are the scheduler's, each held by one thread: jobs never share a message.
+    store.takes.submit(messages.to_vec(), |job| job[0], |batch| take_batch(store, batch)).await
+}
+
+async fn take_batch(store: &PgStore, batch: Arc<[Vec<MessageId>]>) -> Result<Vec<Vec<Outgoing>>, StoreError> {
+    let ids: Vec<uuid::Uuid> = batch.iter().flatten().map(|m| m.0).collect();
     let rows: Vec<OutgoingRow> = sqlx::query_as(outgoing_sql!(
         "WITH m AS (UPDATE messages SET claimed_at = now()
                     WHERE id = ANY($1) AND status IN ('queued', 'sending') AND provider_sid IS NULL RETURNING *)"
@@ -130,10 +154,12 @@ pub(super) async fn begin_sends(store: &PgStore, messages: &[MessageId]) -> Resu
     .bind(&ids)
     .fetch_all(store.db())
     .await?;
-    let mut out = rows.into_iter().map(|r| r.open(store)).collect::<Result<Vec<_>, _>>()?;
-    let order: std::collections::HashMap<MessageId, usize> = messages.iter().enumerate().map(|(i, m)| (*m, i)).collect();
-    out.sort_by_key(|o| order.get(&o.message.id).copied().unwrap_or(usize::MAX));
-    Ok(out)
+    let mut taken: HashMap<MessageId, Outgoing> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let out = row.open(store)?;
+        taken.insert(out.message.id, out);
+    }
+    Ok(batch.iter().map(|job| job.iter().filter_map(|m| taken.remove(m)).collect()).collect())
 }
 
 /// Records the carrier's answer on a message still waiting for it (the stale sweep may have
