@@ -34,6 +34,8 @@ pub(crate) fn group() -> InboundCommits {
 ///   for those);
 /// - `canceled`: their threads' scheduled cancel-on-reply messages (locks them before the
 ///   thread rows, the order every writer of a message and its thread uses);
+/// - `lk`: their threads locked in id order before any is changed (two batches that share
+///   threads, on one node or two, wait for each other instead of deadlocking);
 /// - `t`: each thread moves up the inbox, one more unread, and its seq grows by one event for
 ///   the message and one per canceled message (the row lock orders writers on every node);
 /// - `oo` and `c`: the contacts, opted out or back in when the text said so (`c` read once, not
@@ -56,12 +58,14 @@ const RECORD_INBOUND: &str = concat!(
         WHERE thread_id = ANY(ARRAY(SELECT thread_id FROM ins)) AND status = 'scheduled' AND cancel_on_reply
         RETURNING *),
      gone AS (SELECT thread_id, count(*) AS n FROM canceled GROUP BY thread_id),
+     lk AS MATERIALIZED (
+        SELECT id FROM threads WHERE id = ANY(ARRAY(SELECT thread_id FROM ins)) ORDER BY id FOR UPDATE),
      t AS (
         UPDATE threads SET last_seq = last_seq + 1 + COALESCE(gone.n, 0),
                last_message_at = ins.created_at, last_inbound_at = ins.created_at,
                last_preview = i.preview, unread_count = unread_count + 1
         FROM ins JOIN i ON i.id = ins.id LEFT JOIN gone ON gone.thread_id = ins.thread_id
-        WHERE threads.id = ins.thread_id AND threads.id = ANY(ARRAY(SELECT thread_id FROM ins))
+        WHERE threads.id = ins.thread_id AND threads.id = ANY(ARRAY(SELECT id FROM lk))
         RETURNING threads.*, i.opt_out, COALESCE(gone.n, 0) AS canceled_n),
      oo AS (
         UPDATE contacts SET opted_out_at = CASE WHEN t.opt_out THEN COALESCE(opted_out_at, now()) END, updated_at = now()

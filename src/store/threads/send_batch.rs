@@ -49,8 +49,10 @@ pub(crate) fn group() -> SendCommits {
 
 /// `$1`: the answers of a batch (a JSON array: message, its thread, status, sid, error code,
 /// reason, and `ord`, the answer's place in the batch). `u` changes the messages still waiting
-/// (of the thread named with them only), `g` counts them per thread, `t` bumps each thread's
-/// seq by its count, `m` gives each changed message its seq (the thread's old seq + its rank
+/// (of the thread named with them only), `g` counts them per thread, `lk` locks their threads
+/// in id order before any changes (every batch writer of several threads does, so two batches
+/// on two nodes that share threads wait for each other instead of deadlocking), `t` bumps each
+/// thread's seq by its count, `m` gives each changed message its seq (the thread's old seq + its rank
 /// among the thread's changed, in answer order), `e` appends the events. Each row also carries
 /// the status callbacks that arrived before the answer (kept as receipts).
 const RECORD_SENDS: &str = concat!(
@@ -65,9 +67,11 @@ const RECORD_SENDS: &str = concat!(
           AND messages.status IN ('queued', 'sending')
         RETURNING messages.*, r.ord),
      g AS (SELECT thread_id, count(*) AS n FROM u GROUP BY thread_id),
+     lk AS MATERIALIZED (
+        SELECT id FROM threads WHERE id = ANY(ARRAY(SELECT thread_id FROM g)) ORDER BY id FOR UPDATE),
      t AS (
         UPDATE threads SET last_seq = last_seq + g.n FROM g
-        WHERE threads.id = g.thread_id AND threads.id = ANY(ARRAY(SELECT thread_id FROM g))
+        WHERE threads.id = g.thread_id AND threads.id = ANY(ARRAY(SELECT id FROM lk))
         RETURNING threads.*, g.n),
      m AS (
         SELECT u.*, t.last_seq - t.n + row_number() OVER (PARTITION BY u.thread_id ORDER BY u.ord) AS new_seq

@@ -43,8 +43,9 @@ pub(crate) fn group() -> StatusCommits {
 /// For a batch `i` of status changes (`$1`, a JSON array, distinct sids): keeps the receipts
 /// asked for (once per team, sid and status, whether or not the status moves), moves each
 /// message whose status is one of its `from` (those that may become the new one: the
-/// forward-only rule stays in `MessageStatus::may_become`), bumps each thread's seq by its
-/// messages that moved and appends one `message.updated` each with what changed
+/// forward-only rule stays in `MessageStatus::may_become`), locks their threads in id order
+/// (`lk`: two batches that share threads wait instead of deadlocking), bumps each thread's seq
+/// by its messages that moved and appends one `message.updated` each with what changed
 /// (`status_json`). Under a concurrent writer the UPDATE re-checks `from` against the row's
 /// newest version, so the rule holds without a separate lock.
 const APPLY_STATUS: &str = concat!(
@@ -67,9 +68,11 @@ const APPLY_STATUS: &str = concat!(
           AND messages.status = ANY(i.from_statuses)
         RETURNING messages.*),
      g AS (SELECT thread_id, count(*) AS n FROM m GROUP BY thread_id),
+     lk AS MATERIALIZED (
+        SELECT id FROM threads WHERE id = ANY(ARRAY(SELECT thread_id FROM g)) ORDER BY id FOR UPDATE),
      t AS (
         UPDATE threads SET last_seq = last_seq + g.n FROM g
-        WHERE threads.id = g.thread_id AND threads.id = ANY(ARRAY(SELECT thread_id FROM g))
+        WHERE threads.id = g.thread_id AND threads.id = ANY(ARRAY(SELECT id FROM lk))
         RETURNING threads.*, g.n),
      e AS (
         INSERT INTO thread_events (thread_id, seq, team_id, type, payload)
