@@ -110,16 +110,9 @@ macro_rules! outgoing_sql {
 
 /// Takes a message for the carrier: refreshes its claim and returns what the carrier needs, or
 /// `None` when it no longer waits for the carrier (the stale sweep failed it, or it was
-/// answered). One statement.
+/// answered). One statement, shared with the other threads taking theirs at the same time.
 pub(super) async fn begin_send(store: &PgStore, message: MessageId) -> Result<Option<Outgoing>, StoreError> {
-    let row: Option<OutgoingRow> = sqlx::query_as(outgoing_sql!(
-        "WITH m AS (UPDATE messages SET claimed_at = now()
-                    WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL RETURNING *)"
-    ))
-    .bind(message.0)
-    .fetch_optional(store.db())
-    .await?;
-    row.map(|r| r.open(store)).transpose()
+    Ok(begin_sends(store, &[message]).await?.pop())
 }
 
 /// Batches of sends taken for the carrier at once, and threads' claims per batch.
