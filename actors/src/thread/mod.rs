@@ -530,11 +530,9 @@ impl ThreadState {
     }
 
     async fn finish_send(&mut self, message: MessageId, outcome: SendOutcome, attempt: u32) -> Option<String> {
-        // As a batch of one: the store records it with the answers other threads record meanwhile.
-        match self.ctx.store.record_sends(self.id, vec![(message, outcome.clone())]).await {
-            Ok(Some(Committed { mut value, events, thread })) => {
-                let value = value.pop()?;
-                self.apply_message(Committed { value, events, thread });
+        match self.ctx.store.record_send(message, outcome.clone()).await {
+            Ok(Some(committed)) => {
+                self.apply_message(committed);
                 None
             }
             Ok(None) => None,

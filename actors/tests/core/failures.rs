@@ -33,15 +33,15 @@ async fn a_store_failure_answers_internal_and_the_next_command_gets_a_fresh_acto
 #[tokio::test(start_paused = true)]
 async fn a_send_result_is_told_again_after_the_actor_crashed_recording_it() {
     let w = world(|_| {}).await;
-    w.store.fail_next("record_sends", 1);
+    w.store.fail_next("record_send", 1);
     let draft = Draft { body: "Hi".into(), ..Draft::default() };
     let msg = w.core.threads.send(w.team.id, w.thread, w.team.agent.clone(), draft).await.expect("send");
 
-    until("the carrier answered and the recording failed", || w.store.calls("record_sends") >= 1).await;
+    until("the carrier answered and the recording failed", || w.store.calls("record_send") >= 1).await;
     tokio::time::sleep(Duration::from_secs(30)).await;
 
     assert_eq!(w.carrier.count(), 1, "the carrier was asked once");
-    assert_eq!(w.store.calls("record_sends"), 2, "the result was told again, once");
+    assert_eq!(w.store.calls("record_send"), 2, "the result was told again, once");
     let stored = w.store.message(msg.id).unwrap();
     assert_eq!(stored.status, MessageStatus::Sent, "the carrier's answer is recorded");
     assert_eq!(stored.provider_sid, Some(w.carrier.sids()[0].clone()));

@@ -30,7 +30,7 @@ async fn send_now_reaches_the_carrier_once_and_ends_sent_with_its_sid() {
     let stored = w.store.message(msg.id).expect("stored");
     assert_eq!(stored.status, MessageStatus::Sent);
     assert_eq!(stored.provider_sid, Some(w.carrier.sids()[0].clone()), "the carrier's sid is kept");
-    assert_eq!(w.store.calls("record_sends"), 1);
+    assert_eq!(w.store.calls("record_send"), 1);
 
     // The viewer got the message's events in seq order, the last one the `sent` message.
     let frames: Vec<_> =
@@ -55,7 +55,7 @@ async fn a_burst_of_commands_reaches_viewers_in_seq_order() {
     let (sent, noted) = tokio::join!(futures_util::future::join_all(sends), futures_util::future::join_all(notes));
     assert!(sent.iter().all(Result::is_ok), "{sent:?}");
     assert!(noted.iter().all(Result::is_ok), "{noted:?}");
-    until("every send is recorded", || w.store.calls("record_sends") == 5).await;
+    until("every send is recorded", || w.store.calls("record_send") == 5).await;
     settle().await;
 
     let seqs: Vec<i64> = viewer.frames().iter().filter_map(|f| f["data"]["seq"].as_i64()).collect();
