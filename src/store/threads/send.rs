@@ -110,9 +110,16 @@ macro_rules! outgoing_sql {
 
 /// Takes a message for the carrier: refreshes its claim and returns what the carrier needs, or
 /// `None` when it no longer waits for the carrier (the stale sweep failed it, or it was
-/// answered). One statement, shared with the other threads taking theirs at the same time.
+/// answered). One statement.
 pub(super) async fn begin_send(store: &PgStore, message: MessageId) -> Result<Option<Outgoing>, StoreError> {
-    Ok(begin_sends(store, &[message]).await?.pop())
+    let row: Option<OutgoingRow> = sqlx::query_as(outgoing_sql!(
+        "WITH m AS (UPDATE messages SET claimed_at = now()
+                    WHERE id = $1 AND status IN ('queued', 'sending') AND provider_sid IS NULL RETURNING *)"
+    ))
+    .bind(message.0)
+    .fetch_optional(store.db())
+    .await?;
+    row.map(|r| r.open(store)).transpose()
 }
 
 /// Batches of sends taken for the carrier at once, and threads' claims per batch.
