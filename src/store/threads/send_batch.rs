@@ -9,7 +9,7 @@
 //! is answered only after the commit.
 
 use super::rows::CommittedRow;
-use super::sql::{committed_columns, message_json, summary_joins};
+use super::sql::{bump_seqs, committed_columns, message_json, summary_joins};
 use super::status::{early_outcome, update_status};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{PgStore, StoreError};
@@ -66,13 +66,9 @@ const RECORD_SENDS: &str = concat!(
         WHERE messages.id = r.id AND messages.id = ANY(ARRAY(SELECT id FROM r)) AND messages.thread_id = r.thread_id
           AND messages.status IN ('queued', 'sending')
         RETURNING messages.*, r.ord),
-     g AS (SELECT thread_id, count(*) AS n FROM u GROUP BY thread_id),
-     lk AS MATERIALIZED (
-        SELECT id FROM threads WHERE id = ANY(ARRAY(SELECT thread_id FROM g)) ORDER BY id FOR UPDATE),
-     t AS (
-        UPDATE threads SET last_seq = last_seq + g.n FROM g
-        WHERE threads.id = g.thread_id AND threads.id = ANY(ARRAY(SELECT id FROM lk))
-        RETURNING threads.*, g.n),
+",
+    bump_seqs!("u"),
+    "
      m AS (
         SELECT u.*, t.last_seq - t.n + row_number() OVER (PARTITION BY u.thread_id ORDER BY u.ord) AS new_seq
         FROM u JOIN t ON t.id = u.thread_id),

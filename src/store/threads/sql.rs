@@ -154,3 +154,25 @@ macro_rules! message_updated_tail {
     };
 }
 pub(crate) use message_updated_tail;
+
+/// For a CTE `$changed` of changed messages (of several threads): `g` counts them per thread,
+/// `lk` locks their threads in id order before any is changed (so two batches that share
+/// threads, on one node or two, wait for each other instead of deadlocking), and `t` bumps each
+/// thread's seq by its count (`t.n`: its events take the seqs `t.last_seq - t.n + 1 ..=
+/// t.last_seq`). Ends with a comma.
+macro_rules! bump_seqs {
+    ($changed:literal) => {
+        concat!(
+            "g AS (SELECT thread_id, count(*) AS n FROM ",
+            $changed,
+            " GROUP BY thread_id),
+     lk AS MATERIALIZED (
+        SELECT id FROM threads WHERE id = ANY(ARRAY(SELECT thread_id FROM g)) ORDER BY id FOR UPDATE),
+     t AS (
+        UPDATE threads SET last_seq = last_seq + g.n FROM g
+        WHERE threads.id = g.thread_id AND threads.id = ANY(ARRAY(SELECT id FROM lk))
+        RETURNING threads.*, g.n),"
+        )
+    };
+}
+pub(crate) use bump_seqs;

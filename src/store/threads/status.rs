@@ -5,7 +5,7 @@
 //! before the send was recorded (see `send::record_send`).
 
 use super::rows::{CommittedRow, committed};
-use super::sql::{committed_columns, status_json, summary_joins};
+use super::sql::{bump_seqs, committed_columns, status_json, summary_joins};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{PgStore, StoreError};
 use actors::domain::*;
@@ -67,13 +67,9 @@ const APPLY_STATUS: &str = concat!(
         WHERE messages.provider_sid = i.sid AND messages.provider_sid = ANY(ARRAY(SELECT sid FROM i))
           AND messages.status = ANY(i.from_statuses)
         RETURNING messages.*),
-     g AS (SELECT thread_id, count(*) AS n FROM m GROUP BY thread_id),
-     lk AS MATERIALIZED (
-        SELECT id FROM threads WHERE id = ANY(ARRAY(SELECT thread_id FROM g)) ORDER BY id FOR UPDATE),
-     t AS (
-        UPDATE threads SET last_seq = last_seq + g.n FROM g
-        WHERE threads.id = g.thread_id AND threads.id = ANY(ARRAY(SELECT id FROM lk))
-        RETURNING threads.*, g.n),
+",
+    bump_seqs!("m"),
+    "
      e AS (
         INSERT INTO thread_events (thread_id, seq, team_id, type, payload)
         SELECT m.thread_id, t.last_seq - t.n + row_number() OVER (PARTITION BY m.thread_id ORDER BY m.id), m.team_id, 'message.updated', ",
