@@ -41,7 +41,9 @@ async fn a_send_now_reaches_sent_in_three_statements(pool: PgPool) {
     assert_eq!(sent.value.status, MessageStatus::Sent);
     assert!(sent.value.sent_at.is_some());
     assert_eq!(sent.events[0].seq, created.events[0].seq + 1);
-    assert_events_match(&store, &p, &sent).await;
+    // The carrier's answer is a status change: its event carries what moved, the sid with it.
+    assert_status_event_matches(&store, &p, &sent).await;
+    assert_eq!(sent.events[0].data["provider_sid"], "SMsend");
     // Answered: no longer ours to send.
     assert!(store.begin_send(created.value.id).await.unwrap().is_none());
 
