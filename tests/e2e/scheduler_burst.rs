@@ -91,12 +91,12 @@ async fn carrier_requests(twilio: &wiremock::MockServer) -> Vec<HashMap<String, 
     requests.iter().map(|r| serde_urlencoded::from_bytes(&r.body).unwrap()).collect()
 }
 
-/// The bodies of a thread's `sent` events, by seq.
+/// The bodies of the messages of a thread's `sent` events, by seq.
 async fn sent_bodies_by_seq(db: &sqlx::PgPool, thread: &str) -> Vec<String> {
     let thread: uuid::Uuid = thread.parse().unwrap();
     sqlx::query_scalar(
-        "SELECT payload->>'body' FROM thread_events
-         WHERE thread_id = $1 AND type = 'message.updated' AND payload->>'status' = 'sent' ORDER BY seq",
+        "SELECT m.body FROM thread_events e JOIN messages m ON m.id = (e.payload->>'id')::uuid
+         WHERE e.thread_id = $1 AND e.type = 'message.updated' AND e.payload->>'status' = 'sent' ORDER BY e.seq",
     )
     .bind(thread)
     .fetch_all(db)
