@@ -403,15 +403,24 @@ pub struct Message {
 
 impl Message {
     /// The fields a status change moves, with the message's identity and its author: the
-    /// `message.updated` payload of the carrier's answer to a send (its sid) and of its status
-    /// callbacks, so that tabs merge it into the message they hold instead of receiving the whole
-    /// message again. Absent fields (null) did not change. The author stays so that a failure
-    /// reaches whoever sent it.
+    /// `message.updated` payload of a carrier's status callback, so that tabs merge it into the
+    /// message they hold instead of receiving the whole message again. Absent fields (null) did
+    /// not change. The author stays so that a failure reaches whoever sent it.
     pub fn status_change(&self) -> serde_json::Value {
-        const KEPT: [&str; 10] =
-            ["id", "thread_id", "status", "provider_sid", "error_code", "error_reason", "author_id", "sent_at", "delivered_at", "read_at"];
+        const KEPT: [&str; 9] =
+            ["id", "thread_id", "status", "error_code", "error_reason", "author_id", "sent_at", "delivered_at", "read_at"];
         let serde_json::Value::Object(full) = serde_json::to_value(self).unwrap_or_default() else { return serde_json::Value::Null };
         full.into_iter().filter(|(k, v)| KEPT.contains(&k.as_str()) && !v.is_null()).collect()
+    }
+
+    /// The `message.updated` payload of the carrier's answer to a send: the status change and the
+    /// sid it gave (when it accepted the message).
+    pub fn answer_change(&self) -> serde_json::Value {
+        let mut change = self.status_change();
+        if let (serde_json::Value::Object(fields), Some(sid)) = (&mut change, &self.provider_sid) {
+            fields.insert("provider_sid".into(), sid.clone().into());
+        }
+        change
     }
 }
 

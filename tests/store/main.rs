@@ -90,8 +90,8 @@ pub(crate) async fn assert_events_match(store: &PgStore, p: &Principal, c: &Comm
     assert_log_matches(store, p, c).await;
 }
 
-/// The carrier's answer or a status callback: its event carries what it moved, exactly as
-/// `Message::status_change` has it, and reads back the same from the log.
+/// A status callback's event carries what it moved, exactly as `Message::status_change` has it,
+/// and reads back the same from the log.
 pub(crate) async fn assert_status_event_matches(store: &PgStore, p: &Principal, c: &Committed<Message>) {
     let last = c.events.last().expect("an event");
     assert_eq!(last.data, c.value.status_change(), "the event payload is the status change");
@@ -99,7 +99,7 @@ pub(crate) async fn assert_status_event_matches(store: &PgStore, p: &Principal, 
     assert_log_matches(store, p, c).await;
 }
 
-async fn assert_log_matches(store: &PgStore, p: &Principal, c: &Committed<Message>) {
+pub(crate) async fn assert_log_matches(store: &PgStore, p: &Principal, c: &Committed<Message>) {
     let last = c.events.last().expect("an event");
     assert_eq!(c.thread.last_seq, last.seq, "the summary is the thread after the change");
     let first = c.events[0].seq;

@@ -41,9 +41,11 @@ async fn a_send_now_reaches_sent_in_three_statements(pool: PgPool) {
     assert_eq!(sent.value.status, MessageStatus::Sent);
     assert!(sent.value.sent_at.is_some());
     assert_eq!(sent.events[0].seq, created.events[0].seq + 1);
-    // The carrier's answer is a status change: its event carries what moved, the sid with it.
-    assert_status_event_matches(&store, &p, &sent).await;
+    // The carrier's answer: its event carries the status change and the sid.
+    assert_eq!(sent.events[0].data, sent.value.answer_change());
     assert_eq!(sent.events[0].data["provider_sid"], "SMsend");
+    assert!(sent.events[0].data.get("body").is_none());
+    assert_log_matches(&store, &p, &sent).await;
     // Answered: no longer ours to send.
     assert!(store.begin_send(created.value.id).await.unwrap().is_none());
 

@@ -4,12 +4,12 @@
 //! are recorded at the same time share one statement and one commit (group commit): a burst
 //! over many threads costs a few statements, not one per thread. For each thread the statement
 //! changes each message still waiting, bumps the thread's seq once by the number changed, and
-//! appends one `message.updated` per message (what changed: `status_json`) with consecutive
+//! appends one `message.updated` per message (what changed: `answer_json`) with consecutive
 //! seqs in the order the answers came (the order the carrier was asked). Each actor is still the
 //! one writer of its thread and is answered only after the commit.
 
 use super::rows::CommittedRow;
-use super::sql::{bump_seqs, committed_columns, status_json, summary_joins};
+use super::sql::{answer_json, bump_seqs, committed_columns, summary_joins};
 use super::status::{early_outcome, update_status};
 use crate::store::group_commit::GroupCommit;
 use crate::store::{PgStore, StoreError};
@@ -75,7 +75,7 @@ const RECORD_SENDS: &str = concat!(
      e AS (
         INSERT INTO thread_events (thread_id, seq, team_id, type, payload)
         SELECT m.thread_id, m.new_seq, m.team_id, 'message.updated', ",
-    status_json!(),
+    answer_json!(),
     " FROM m RETURNING *)
      SELECT ",
     committed_columns!(),

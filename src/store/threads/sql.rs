@@ -46,13 +46,13 @@ macro_rules! message_json {
 }
 pub(crate) use message_json;
 
-/// The `Message::status_change` JSON of the row aliased `m`: what the carrier's answer or a
-/// status callback moves, with the message's identity and author, nulls left out.
+/// The `Message::status_change` JSON of the row aliased `m`: what a carrier's status callback
+/// moves, with the message's identity and author, nulls left out.
 macro_rules! status_json {
     () => {
         concat!(
             "jsonb_strip_nulls(jsonb_build_object(
-                'id', m.id, 'thread_id', m.thread_id, 'status', m.status, 'provider_sid', m.provider_sid, 'error_code', m.error_code,
+                'id', m.id, 'thread_id', m.thread_id, 'status', m.status, 'error_code', m.error_code,
                 'error_reason', m.error_reason, 'author_id', m.author_id, 'sent_at', ",
             $crate::store::threads::sql::rfc3339!("m.sent_at"),
             ", 'delivered_at', ",
@@ -64,6 +64,15 @@ macro_rules! status_json {
     };
 }
 pub(crate) use status_json;
+
+/// The `Message::answer_change` JSON of the row aliased `m`: the carrier's answer to a send, its
+/// status change and the sid it gave.
+macro_rules! answer_json {
+    () => {
+        concat!($crate::store::threads::sql::status_json!(), " || jsonb_strip_nulls(jsonb_build_object('provider_sid', m.provider_sid))")
+    };
+}
+pub(crate) use answer_json;
 
 /// The columns of a `MessageRow`, from the row aliased `m`.
 macro_rules! message_columns {
@@ -134,7 +143,7 @@ macro_rules! summary_joins {
 pub(crate) use summary_joins;
 
 /// The end of a statement whose CTE `m` changed one message's status: bumps the thread's seq
-/// (`t`), appends `message.updated` with what changed (`status_json`, `e`), and answers the
+/// (`t`), appends `message.updated` with what changed (`answer_json`, `e`), and answers the
 /// message, the event and the thread's new inbox row (a `CommittedRow`), plus the `$extra`
 /// columns.
 macro_rules! message_updated_tail {
@@ -143,7 +152,7 @@ macro_rules! message_updated_tail {
             "t AS (UPDATE threads SET last_seq = last_seq + 1 FROM m WHERE threads.id = m.thread_id RETURNING threads.*),
      e AS (INSERT INTO thread_events (thread_id, seq, team_id, type, payload)
            SELECT m.thread_id, t.last_seq, m.team_id, 'message.updated', ",
-            $crate::store::threads::sql::status_json!(),
+            $crate::store::threads::sql::answer_json!(),
             " FROM m, t RETURNING *)
      SELECT ",
             $crate::store::threads::sql::committed_columns!(),

@@ -98,7 +98,7 @@ impl State {
         row.msg.error_reason = reason;
         row.msg.sent_at = (status == MessageStatus::Sent).then(now);
         let team = row.msg.team_id;
-        let mut done = self.status_updated(message)?;
+        let mut done = self.answer_updated(message)?;
         // Status callbacks that arrived before this answer were kept as receipts (by the team
         // whose channel verified them): apply them now, as one step forward.
         if let Some(sid) = sid {

@@ -94,8 +94,18 @@ impl State {
     /// After a carrier's status callback moved a message: `message.updated` with what a status
     /// change moves (`Message::status_change`), and the thread's new row.
     pub(super) fn status_updated(&mut self, id: MessageId) -> DomainResult<Committed<Message>> {
+        self.changed(id, Message::status_change)
+    }
+
+    /// After the carrier answered a send: `message.updated` with the status change and the sid
+    /// (`Message::answer_change`), and the thread's new row.
+    pub(super) fn answer_updated(&mut self, id: MessageId) -> DomainResult<Committed<Message>> {
+        self.changed(id, Message::answer_change)
+    }
+
+    fn changed(&mut self, id: MessageId, payload: fn(&Message) -> serde_json::Value) -> DomainResult<Committed<Message>> {
         let msg = self.messages.get(&id).ok_or(DomainError::NotFound("message"))?.msg.clone();
-        let event = self.append(msg.team_id, msg.thread_id, event::MESSAGE_UPDATED, None, None, msg.status_change())?;
+        let event = self.append(msg.team_id, msg.thread_id, event::MESSAGE_UPDATED, None, None, payload(&msg))?;
         let thread = self.team_summary(msg.team_id, msg.thread_id)?;
         Ok(Committed { value: msg, events: vec![event], thread })
     }
