@@ -15,15 +15,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Batches of inbound messages at once, and messages per batch.
-const SLOTS: usize = 4;
-const MAX_BATCH: usize = 64;
-
 /// The batches of inbound messages in flight.
 pub(crate) type InboundCommits = GroupCommit<NewInbound, InboundOutcome>;
 
 pub(crate) fn group() -> InboundCommits {
-    GroupCommit::new(SLOTS, MAX_BATCH)
+    GroupCommit::default()
 }
 
 /// The CTEs, for a batch `i` of messages on distinct threads (`$1`, a JSON array: its row count

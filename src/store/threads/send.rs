@@ -122,16 +122,12 @@ pub(super) async fn begin_send(store: &PgStore, message: MessageId) -> Result<Op
     row.map(|r| r.open(store)).transpose()
 }
 
-/// Batches of sends taken for the carrier at once, and threads' claims per batch.
-const SLOTS: usize = 4;
-const MAX_BATCH: usize = 64;
-
 /// The claims of several threads taken for the carrier together (each job: one thread's claims,
 /// in its order).
 pub(crate) type TakeCommits = GroupCommit<Vec<MessageId>, Vec<Outgoing>>;
 
 pub(crate) fn take_group() -> TakeCommits {
-    GroupCommit::new(SLOTS, MAX_BATCH)
+    GroupCommit::default()
 }
 
 /// [`begin_send`] for several messages (one thread's claims): what the carrier needs for each

@@ -21,10 +21,6 @@ use sqlx::types::Json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Batches of answers at once, and threads per batch.
-const SLOTS: usize = 4;
-const MAX_BATCH: usize = 64;
-
 /// One thread's answers, in the order the carrier was asked.
 #[derive(Clone, Debug)]
 pub(crate) struct SendAnswers {
@@ -44,7 +40,7 @@ pub(crate) struct Recorded {
 pub(crate) type SendCommits = GroupCommit<SendAnswers, Option<Recorded>>;
 
 pub(crate) fn group() -> SendCommits {
-    GroupCommit::new(SLOTS, MAX_BATCH)
+    GroupCommit::default()
 }
 
 /// `$1`: the answers of a batch (a JSON array: message, its thread, status, sid, error code,

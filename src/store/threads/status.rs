@@ -16,10 +16,6 @@ use sqlx::types::Json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Batches of status changes at once, and changes per batch.
-const SLOTS: usize = 4;
-const MAX_BATCH: usize = 64;
-
 /// One status change to apply.
 #[derive(Clone, Debug)]
 pub(crate) struct StatusChange {
@@ -37,7 +33,7 @@ pub(crate) struct StatusChange {
 pub(crate) type StatusCommits = GroupCommit<StatusChange, Option<Committed<Message>>>;
 
 pub(crate) fn group() -> StatusCommits {
-    GroupCommit::new(SLOTS, MAX_BATCH)
+    GroupCommit::default()
 }
 
 /// For a batch `i` of status changes (`$1`, a JSON array, distinct sids): keeps the receipts
