@@ -95,7 +95,10 @@ describe('WhatsApp window and templates in the browser', () => {
     await page.locator('[data-testid="template-send"]:not([disabled])').click();
 
     await page.locator('[data-testid="template-picker"]').waitFor({ state: 'hidden', timeout: WAIT });
-    await page.getByText('Hi Kenji, your order #1042 is ready.', { exact: true }).waitFor({ timeout: WAIT });
+    // The sent template shows in the thread, and (once the thread's summary moves) as the row's preview too:
+    // each is looked for in its own place, so the two never make one locator ambiguous.
+    await page.getByTestId('messages').getByText('Hi Kenji, your order #1042 is ready.', { exact: true }).waitFor({ timeout: WAIT });
+    await page.getByTestId('thread-preview').getByText('Hi Kenji, your order #1042 is ready.', { exact: true }).waitFor({ timeout: WAIT });
     // The simulated carrier takes a template outside or inside the window: it is delivered.
     const deadline = Date.now() + 10_000;
     let last;
