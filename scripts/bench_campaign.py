@@ -32,7 +32,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="target/release/switchboard")
     ap.add_argument("--contacts", type=int, default=100_000)
-    ap.add_argument("--rate", type=float, default=1000.0, help="campaign messages per second per node")
+    ap.add_argument("--rate", type=float, default=1000.0, help="the campaign pace per sender, messages per second (shared by both nodes)")
     ap.add_argument("--port", type=int, default=18190)
     ap.add_argument("--keep-db", action="store_true", help="leave the database for a look afterwards")
     ap.add_argument("--after", type=float, default=10.0, help="seconds the inbox is timed after the campaign ends")
@@ -182,7 +182,7 @@ def run(args, url, bases, nodes):
                    "rss_mib_each_tenth": curve(rss[i])} for i in range(2)}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(json.dumps({
-        "commit": commit, "contacts": args.contacts, "rate_per_node": args.rate, "status": c["status"], "counts": k,
+        "commit": commit, "contacts": args.contacts, "pace_per_s": args.rate, "status": c["status"], "counts": k,
         "wall_s": round(wall, 1), "sends_per_s": round((k["sent"] + k["failed"]) / wall, 1),
         "exactly_once": {"messages": messages, "threads_with_two": twice, "left_queued_or_sending": left},
         "nodes": by_node,

@@ -295,9 +295,10 @@ pub trait ThreadWrites: Send + Sync {
     async fn record_rule_fired(&self, team: TeamId, thread: ThreadId, data: serde_json::Value) -> DomainResult<Committed<()>>;
     /// Stores a campaign's message to one recipient quietly (the thread is not bumped and not
     /// unread), already claimed for the carrier, and links it to the recipient, only while
-    /// `claim` is the recipient's current claim: `None` when it is not (nothing stored). The
-    /// in-memory fake keeps no campaigns and answers Unavailable.
-    async fn create_campaign_message(&self, _m: &CampaignMessage) -> DomainResult<Option<Committed<Message>>> {
+    /// `claim` is the recipient's current claim: `None` when it is not (nothing stored). Answers
+    /// what the carrier needs with it (what `begin_send` would load), so a campaign's send takes
+    /// no second statement. The in-memory fake keeps no campaigns and answers Unavailable.
+    async fn create_campaign_message(&self, _m: &CampaignMessage) -> DomainResult<Option<(Committed<Message>, Outgoing)>> {
         Err(crate::error::DomainError::Unavailable)
     }
 }

@@ -17,20 +17,19 @@ pub struct CampaignSend {
 }
 
 impl ThreadState {
-    /// Stores the message under the recipient's claim, then hands it to the carrier like any
-    /// send (opt-out checked again, the sender's budget, exactly one carrier request: a crash
-    /// after this point leaves a `sending` message the stale sweep fails as outcome unknown or
-    /// a status callback repairs, never a resend).
+    /// Stores the message under the recipient's claim (the same statement loads what the carrier
+    /// needs), then hands it to the carrier like any send (opt-out checked again, the sender's
+    /// budget, exactly one carrier request: a crash after this point leaves a `sending` message
+    /// the stale sweep fails as outcome unknown or a status callback repairs, never a resend).
     pub(super) async fn campaign_send(&mut self, send: CampaignSend) -> Option<String> {
         if send.message.team != self.summary.team_id {
             return None;
         }
         match self.ctx.store.create_campaign_message(&send.message).await {
-            Ok(Some(committed)) => {
-                let id = committed.value.id;
-                self.quiet.insert(id);
+            Ok(Some((committed, out))) => {
+                self.quiet.insert(committed.value.id);
                 self.apply_quietly(committed);
-                self.spawn_send(id, send.slot);
+                self.spawn_taken_send(out, send.slot);
                 None
             }
             // The claim was given back meanwhile: another claim sends it.

@@ -23,7 +23,7 @@ use msg::Reply;
 pub use msg::{StatusUpdate, ThreadMsg};
 
 pub use send::{Claim, SendReport};
-use send::{deliver, report, retell};
+use send::{deliver, deliver_loaded, report, retell};
 
 use crate::assignment::AutoAssign;
 use crate::domain::*;
@@ -501,11 +501,29 @@ impl ThreadState {
     /// Hands a message to the carrier off the actor: the rate limiter and the carrier's network
     /// round trip must never hold up this thread's other commands.
     fn spawn_send(&mut self, message: MessageId, slot: Option<OwnedSemaphorePermit>) {
+        let ctx = self.ctx.clone();
+        self.spawn_delivery(message, slot, async move { deliver(&ctx, message).await });
+    }
+
+    /// [`Self::spawn_send`] for a message already taken for the carrier by the statement that
+    /// stored it (a campaign's: `create_campaign_message`).
+    fn spawn_taken_send(&mut self, out: Outgoing, slot: Option<OwnedSemaphorePermit>) {
+        let ctx = self.ctx.clone();
+        self.spawn_delivery(out.message.id, slot, async move { deliver_loaded(&ctx, out, &[]).await });
+    }
+
+    /// Runs a delivery as an owned task and tells this thread how it ended.
+    fn spawn_delivery(
+        &mut self,
+        message: MessageId,
+        slot: Option<OwnedSemaphorePermit>,
+        delivery: impl Future<Output = Option<SendOutcome>> + Send + 'static,
+    ) {
         self.sending += 1;
         let ctx = self.ctx.clone();
         let thread = self.id;
         self.ctx.tasks.spawn(async move {
-            let outcome = deliver(&ctx, message).await;
+            let outcome = delivery.await;
             drop(slot);
             report(ctx, thread, message, outcome, 0).await;
         });

@@ -200,7 +200,7 @@ impl ThreadWrites for PgStore {
         op(events::record_event(self, team, thread, event::RULE_FIRED, data)).await
     }
 
-    async fn create_campaign_message(&self, m: &CampaignMessage) -> DomainResult<Option<Committed<Message>>> {
+    async fn create_campaign_message(&self, m: &CampaignMessage) -> DomainResult<Option<(Committed<Message>, Outgoing)>> {
         op(campaign::create_campaign_message(self, m)).await
     }
 }
