@@ -37,6 +37,7 @@ def main():
     ap.add_argument("--keep-db", action="store_true", help="leave the database for a look afterwards")
     ap.add_argument("--after", type=float, default=10.0, help="seconds the inbox is timed after the campaign ends")
     ap.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
+    ap.add_argument("--timeline", help="write every inbox request (seconds, phase, ms) to this CSV file")
     args = ap.parse_args()
 
     db = f"sb_bench_campaign_{os.getpid()}"
@@ -124,6 +125,8 @@ def run(args, url, bases, nodes):
     sms = next(n for n in numbers["numbers"] if n["kind"] == "sms")
 
     latencies = {"before": [], "during": [], "after": []}
+    timeline = []  # (seconds since the probe started, phase, ms): for --timeline
+    started = time.perf_counter()
     after_at = []
     phase = {"name": "before"}
     rss = {0: [], 1: []}
@@ -135,6 +138,7 @@ def run(args, url, bases, nodes):
             call(b, "GET", "/api/threads?limit=50")
             took = (time.perf_counter() - t0) * 1000
             latencies[phase["name"]].append(took)
+            timeline.append((round(time.perf_counter() - started, 2), phase["name"], round(took, 1)))
             if phase["name"] == "after":
                 after_at.append((time.perf_counter() - phase["after_t0"], took))
             time.sleep(0.05)
@@ -169,6 +173,10 @@ def run(args, url, bases, nodes):
     stop.set()
     for t in threads:
         t.join()
+    if args.timeline:
+        with open(args.timeline, "w") as f:
+            f.write("at_s,phase,ms\n")
+            f.writelines(f"{at},{ph},{ms}\n" for at, ph, ms in timeline)
     k = c["counts"]
     messages = int(psql(url, f"SELECT count(*) FROM messages WHERE campaign_id = '{c['id']}'"))
     twice = int(psql(url, f"SELECT count(*) FROM (SELECT thread_id FROM messages WHERE campaign_id = '{c['id']}' GROUP BY 1 HAVING count(*) > 1) x"))

@@ -205,20 +205,26 @@ impl Runner {
                 continue;
             }
             let Ok(permits) = self.ctx.slots.clone().try_acquire_many_owned(budget as u32) else { continue };
-            self.send_some(&campaign, &prepared, budget, permits).await?;
+            // The tick is shared by the running campaigns: each spreads its sends over its part.
+            let spread = self.ctx.tick / count as u32;
+            self.send_some(&campaign, &prepared, budget, permits, spread).await?;
         }
         Ok(count)
     }
 
     /// Claims and sends up to `budget` recipients of `campaign`: invalid numbers and missing
     /// values are skipped (and count against the budget, as before), recipients in quiet hours
-    /// are held (and do not: the runner claims again for them).
+    /// are held (and do not: the runner claims again for them). The sends are handed to their
+    /// threads evenly over `spread`, not all at once: a tick's burst of sends (and, later, of
+    /// their status callbacks) would take both cores for a moment, and an agent's request that
+    /// comes in then waits behind all of it.
     async fn send_some(
         &mut self,
         campaign: &Campaign,
         prepared: &Prepared,
         budget: usize,
         mut permits: tokio::sync::OwnedSemaphorePermit,
+        spread: Duration,
     ) -> DomainResult<()> {
         let now = crate::clock::now();
         let mut want = budget;
@@ -275,7 +281,11 @@ impl Runner {
         } else {
             self.ctx.store.campaign_threads(campaign.team_id, campaign.channel_id, &contacts).await?.into_iter().collect()
         };
-        for (r, m) in ready {
+        let gap = spread / ready.len().max(1) as u32;
+        for (i, (r, m)) in ready.into_iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(gap).await;
+            }
             // A thread that could not be had leaves the claim to the sweep, which requeues it.
             let Some(&thread) = threads.get(&r.contact.id) else { continue };
             let message = CampaignMessage {
