@@ -6,35 +6,48 @@ use crate::*;
 use actors::error::DomainError;
 use actors::ids::ContactId;
 use actors::ports::CampaignStore;
-use actors::rules::campaigns::{Audience, CampaignStatus};
+use actors::rules::campaigns::{Audience, Campaign, CampaignStatus};
+
+/// A running campaign on the team's SMS number to one new contact (+14155550101, `name`).
+struct Started {
+    campaign: Campaign,
+    sms: Channel,
+    contact: Contact,
+}
+
+async fn started(store: &PgStore, p: &Principal, name: &str) -> Started {
+    let contact = store.create_contact(p.team.id, &NewContact::basic(name, "+14155550101")).await.unwrap();
+    let sms = store.channels(p.team.id).await.unwrap().into_iter().find(|c| c.kind == ChannelKind::Sms).unwrap();
+    let body = "Hi {{contact.first_name}}";
+    let new = NewCampaign {
+        name: "Spring".into(),
+        channel: sms.id,
+        body: Some(body.into()),
+        template_id: None,
+        content_template_id: None,
+        content_variables: Default::default(),
+        quiet_hours: None,
+        audience: Audience::ContactIds(vec![contact.id]),
+        send_at: None,
+    };
+    let c = store.create_campaign(p.team.id, p.user.id, &new).await.unwrap();
+    let plan = StartPlan { body: Some(body.into()), skip_outside_window: false };
+    let campaign = store.start_campaign(p.team.id, c.id, &plan).await.unwrap();
+    Started { campaign, sms, contact }
+}
 
 #[sqlx::test]
 async fn a_failed_campaign_keeps_why_and_skips_whoever_was_still_queued(pool: sqlx::PgPool) {
     let store = &PgStore::from_pool(pool.clone());
     let (p, _) = fixture(store).await;
-    let other = store.create_contact(p.team.id, &NewContact::basic("D", "+14155550101")).await.unwrap();
-    let sms = store.channels(p.team.id).await.unwrap().into_iter().find(|c| c.kind == ChannelKind::Sms).unwrap();
-    let new = NewCampaign {
-        name: "Spring".into(),
-        channel: sms.id,
-        body: Some("Hi".into()),
-        template_id: None,
-        content_template_id: None,
-        content_variables: Default::default(),
-        quiet_hours: None,
-        audience: Audience::ContactIds(vec![other.id]),
-        send_at: None,
-    };
-    let c = store.create_campaign(p.team.id, p.user.id, &new).await.unwrap();
-    let plan = StartPlan { body: Some("Hi".into()), skip_outside_window: false };
-    let running = store.start_campaign(p.team.id, c.id, &plan).await.unwrap();
+    let c = started(store, &p, "D").await.campaign;
     assert_eq!(store.campaign_counts(c.id).await.unwrap().queued, 1);
 
     // The runner saw it paused: it moved meanwhile, so it is not failed.
     let moved = store.fail_campaign(p.team.id, c.id, CampaignStatus::Paused, "channel not found").await;
     assert!(matches!(moved, Err(DomainError::Conflict(_))), "{moved:?}");
 
-    let failed = store.fail_campaign(p.team.id, running.id, CampaignStatus::Running, "channel not found").await.unwrap();
+    let failed = store.fail_campaign(p.team.id, c.id, CampaignStatus::Running, "channel not found").await.unwrap();
     assert_eq!((failed.status, failed.failure.as_deref()), (CampaignStatus::Failed, Some("channel not found")));
     assert!(failed.finished_at.is_some());
     let counts = store.campaign_counts(c.id).await.unwrap();
@@ -66,22 +79,7 @@ async fn a_campaign_recipient_is_stored_and_taken_for_the_carrier_in_one_stateme
     use secrecy::ExposeSecret;
     let store = &PgStore::from_pool(pool.clone());
     let (p, _) = fixture(store).await;
-    let other = store.create_contact(p.team.id, &NewContact::basic("Dee", "+14155550101")).await.unwrap();
-    let sms = store.channels(p.team.id).await.unwrap().into_iter().find(|c| c.kind == ChannelKind::Sms).unwrap();
-    let new = NewCampaign {
-        name: "Spring".into(),
-        channel: sms.id,
-        body: Some("Hi {{contact.first_name}}".into()),
-        template_id: None,
-        content_template_id: None,
-        content_variables: Default::default(),
-        quiet_hours: None,
-        audience: Audience::ContactIds(vec![other.id]),
-        send_at: None,
-    };
-    let c = store.create_campaign(p.team.id, p.user.id, &new).await.unwrap();
-    let plan = StartPlan { body: Some("Hi {{contact.first_name}}".into()), skip_outside_window: false };
-    store.start_campaign(p.team.id, c.id, &plan).await.unwrap();
+    let Started { campaign: c, sms, contact: other } = started(store, &p, "Dee").await;
     let claimed = store.claim_recipients(c.id, 10, OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let threads = store.campaign_threads(p.team.id, sms.id, &[other.id]).await.unwrap();
