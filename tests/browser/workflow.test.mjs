@@ -37,6 +37,29 @@ describe('Snooze and reopen in the browser', () => {
     assert.deepEqual(errors, [], 'no unexpected console errors');
   });
 
+  it('the header\'s controls wait for the conversation to load, so nothing picked while it loads is lost', { timeout: 60_000 }, async () => {
+    const page = watchConsole(await (await browser.newContext()).newPage(), 'ana-0', errors);
+    await signInThroughPage(page, base, ana);
+    // The conversation's load held back for a while: the view (and its header) shows before it.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route(`**/api/threads/${thread}`, async (route) => {
+      if (route.request().method() === 'GET') await held;
+      await route.continue();
+    });
+    await page.goto(`${base}/threads/${thread}`);
+    await page.locator('[data-testid="thread-view"]').waitFor({ timeout: WAIT });
+    for (const id of ['thread-status', 'snooze', 'thread-assignee', 'thread-priority', 'thread-labels-button', 'mark-unread']) {
+      assert.ok(await page.locator(`[data-testid="${id}"]`).isDisabled(), `${id} is off while the conversation loads`);
+    }
+    release();
+    await page.locator('[data-testid="snooze"]:not([disabled])').waitFor({ timeout: WAIT });
+    assert.ok(await page.locator('[data-testid="thread-status"]').isEnabled());
+    assert.equal(await page.locator('[data-testid="thread-status"]').inputValue(), 'open');
+    await page.unroute(`**/api/threads/${thread}`);
+    await page.context().close();
+  });
+
   it('snoozes until a preset, and a customer\'s message opens it again live', { timeout: 60_000 }, async () => {
     const page = watchConsole(await (await browser.newContext()).newPage(), 'ana', errors);
     await signInThroughPage(page, base, ana);

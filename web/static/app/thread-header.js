@@ -11,6 +11,7 @@ import { els, view } from './state.js';
 
 export function renderThreadHeader() {
   if (!view || !view.thread) return;
+  enableHeaderControls(true);
   const t = view.thread;
   const c = t.contact || {};
   const kind = (t.channel && t.channel.kind) || 'sms';
@@ -24,6 +25,14 @@ export function renderThreadHeader() {
   if (els.threadLabels) els.threadLabels.replaceChildren(...(t.label_ids || []).map(labelChip));
   els.optOutBanner.hidden = !c.opted_out_at;
   document.title = `${c.name || c.phone || 'Conversation'} · Switchboard`;
+}
+
+/** The header's controls change the loaded thread: they are off while it loads (`openThread`), so
+ * nothing an agent picks then is dropped unsaved. */
+export function enableHeaderControls(on) {
+  for (const el of [els.statusSelect, els.snooze, els.assigneeSelect, els.prioritySelect, els.labelsButton, els.markUnread]) {
+    if (el) el.disabled = !on;
+  }
 }
 
 export function renderAssigneeOptions() {

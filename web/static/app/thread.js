@@ -19,7 +19,7 @@ import { pusher } from './realtime.js';
 import { team } from './session.js';
 import { els, inbox, newView, openId, seqs, setOpenThread, setThreadChannel, threadChannel, view } from './state.js';
 import { applyEvent, catchUp, subscribeThread } from './sync.js';
-import { renderThreadHeader } from './thread-header.js';
+import { enableHeaderControls, renderThreadHeader } from './thread-header.js';
 import { snoozeControl } from './snooze.js';
 import { PRIORITIES, labelPicker } from './labels.js';
 
@@ -88,6 +88,7 @@ export async function openThread(id, push, focus) {
   els.threadView.hidden = false;
   els.contactPane.hidden = false;
   els.threadTitle.textContent = 'Loading…';
+  enableHeaderControls(false);
   els.threadSub.textContent = '';
   els.messages.replaceChildren();
   els.notes.replaceChildren();
