@@ -37,7 +37,7 @@ describe('Snooze and reopen in the browser', () => {
     assert.deepEqual(errors, [], 'no unexpected console errors');
   });
 
-  it('the header\'s controls wait for the conversation to load, so nothing picked while it loads is lost', { timeout: 60_000 }, async () => {
+  it('the header\'s controls and Send wait for the conversation to load, so nothing picked while it loads is lost', { timeout: 60_000 }, async () => {
     const page = watchConsole(await (await browser.newContext()).newPage(), 'ana-0', errors);
     await signInThroughPage(page, base, ana);
     // The conversation's load held back for a while: the view (and its header) shows before it.
@@ -49,12 +49,14 @@ describe('Snooze and reopen in the browser', () => {
     });
     await page.goto(`${base}/threads/${thread}`);
     await page.locator('[data-testid="thread-view"]').waitFor({ timeout: WAIT });
-    for (const id of ['thread-status', 'snooze', 'thread-assignee', 'thread-priority', 'thread-labels-button', 'mark-unread']) {
+    for (const id of ['thread-status', 'snooze', 'thread-assignee', 'thread-priority', 'thread-labels-button', 'mark-unread', 'send', 'send-later']) {
       assert.ok(await page.locator(`[data-testid="${id}"]`).isDisabled(), `${id} is off while the conversation loads`);
     }
     release();
     await page.locator('[data-testid="snooze"]:not([disabled])').waitFor({ timeout: WAIT });
-    assert.ok(await page.locator('[data-testid="thread-status"]').isEnabled());
+    for (const id of ['thread-status', 'send', 'send-later']) {
+      assert.ok(await page.locator(`[data-testid="${id}"]`).isEnabled(), `${id} is on once it has loaded`);
+    }
     assert.equal(await page.locator('[data-testid="thread-status"]').inputValue(), 'open');
     await page.unroute(`**/api/threads/${thread}`);
     await page.context().close();

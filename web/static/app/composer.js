@@ -133,12 +133,14 @@ function missingLeft() {
   return templated.missing.filter((name) => els.body.value.includes(`{{${name}}}`));
 }
 
-/** Shows which placeholders are left to fill in, and holds Send back while any is. */
+/** Shows which placeholders are left to fill in, and holds Send back while any is (and while the
+ * conversation loads: a send pressed then would have nowhere to go). */
 function showMissing() {
   const left = missingLeft();
   const blocked = left.length > 0;
-  els.sendBtn.disabled = blocked || sending || windowClosed;
-  els.sendLaterBtn.disabled = blocked || sending || windowClosed;
+  const loading = !view || !view.thread;
+  els.sendBtn.disabled = loading || blocked || sending || windowClosed;
+  els.sendLaterBtn.disabled = loading || blocked || sending || windowClosed;
   els.sendBtn.title = windowClosed ? 'The WhatsApp window is closed: send a template' : '';
   els.body.classList.toggle('has-missing', blocked);
   if (blocked) els.body.setAttribute('aria-invalid', 'true');
@@ -188,6 +190,7 @@ export function setComposerChannel() {
   els.sendAt.min = toLocalInput(new Date());
   if (templatePicker) templatePicker.close();
   if (windowLine) windowLine.update();
+  showMissing();
 }
 
 async function switchChannel(kind) {
