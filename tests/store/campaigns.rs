@@ -4,7 +4,7 @@
 
 use crate::*;
 use actors::error::DomainError;
-use actors::ids::ContactId;
+use actors::ids::{CampaignId, ContactId};
 use actors::ports::CampaignStore;
 use actors::rules::campaigns::{Audience, Campaign, CampaignStatus};
 
@@ -161,4 +161,139 @@ async fn a_claim_s_threads_are_found_by_their_key_not_by_scanning_the_team(pool:
         assert_eq!(all.iter().find(|(c, _)| c == contact).map(|(_, t)| t), Some(thread), "each contact's own thread");
     }
     assert!(read < 100, "finding {} threads read {read} index entries", picked.len());
+}
+
+/// Every recipient's outcome by key, counted from the recipients table (what the counts must be).
+async fn counted_from_recipients(
+    db: &sqlx::PgPool,
+    id: CampaignId,
+) -> Vec<(String, Option<String>, Option<i32>, Option<String>, i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT status, skip_reason, error_code, CASE WHEN error_code IS NULL THEN left(error_reason, 80) END,
+                count(*), count(replied_at), count(opted_out_at)
+         FROM campaign_recipients WHERE campaign_id = $1 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+    )
+    .bind(id.0)
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+/// The same, from the counts kept as recipients change.
+async fn kept_counts(db: &sqlx::PgPool, id: CampaignId) -> Vec<(String, Option<String>, Option<i32>, Option<String>, i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT status, skip_reason, error_code, reason, sum(n)::int8, sum(replied)::int8, sum(opted_out)::int8
+         FROM campaign_counts WHERE campaign_id = $1 GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4",
+    )
+    .bind(id.0)
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+/// A campaign's counts are kept as its recipients change, whoever changes them and on whichever
+/// connection (the snapshot, claims on two nodes, holds and skips, a message's status, a reply,
+/// an opt-out, a deleted contact), and reading them does not read the recipients: it used to count
+/// every recipient row, every half second while a campaign ran.
+#[sqlx::test]
+async fn campaign_counts_are_kept_as_recipients_change_and_read_without_reading_them(pool: sqlx::PgPool) {
+    let one = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with((*pool.connect_options()).clone()).await.unwrap();
+    let node_a = &PgStore::from_pool(one.clone());
+    let node_b = &PgStore::from_pool(pool.clone());
+    let (p, _) = fixture(node_a).await;
+    let sms = node_a.channels(p.team.id).await.unwrap().into_iter().find(|c| c.kind == ChannelKind::Sms).unwrap();
+    let mut contacts: Vec<ContactId> = sqlx::query_scalar(
+        "INSERT INTO contacts (id, team_id, phone, name) SELECT gen_random_uuid(), $1, '+1415' || lpad((4000000 + i)::text, 7, '0'), 'P' || i
+         FROM generate_series(1, 3000) AS i RETURNING id",
+    )
+    .bind(p.team.id.0)
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(ContactId)
+    .collect();
+    sqlx::query("UPDATE contacts SET opted_out_at = now() WHERE id = $1").bind(contacts[1].0).execute(&pool).await.unwrap();
+    contacts.push(contacts[2]);
+    let body = "Hi {{contact.first_name}}";
+    let new = NewCampaign {
+        name: "Kept".into(),
+        channel: sms.id,
+        body: Some(body.into()),
+        template_id: None,
+        content_template_id: None,
+        content_variables: Default::default(),
+        quiet_hours: None,
+        audience: Audience::ContactIds(contacts.clone()),
+        send_at: None,
+    };
+    let c = node_a.create_campaign(p.team.id, p.user.id, &new).await.unwrap();
+    let plan = StartPlan { body: Some(body.into()), skip_outside_window: false };
+    let c = node_a.start_campaign(p.team.id, c.id, &plan).await.unwrap();
+    let same = || async { assert_eq!(kept_counts(&pool, c.id).await, counted_from_recipients(&pool, c.id).await) };
+    same().await;
+    let k = node_b.campaign_counts(c.id).await.unwrap();
+    assert_eq!((k.total, k.queued, k.skipped), (3001, 2999, 2), "{k:?}");
+
+    // Claims on two nodes; some go back held until tomorrow, some as they were, some skipped.
+    let now = OffsetDateTime::now_utc();
+    let a = node_a.claim_recipients(c.id, 40, now).await.unwrap();
+    let b = node_b.claim_recipients(c.id, 40, now).await.unwrap();
+    let tomorrow = now + time::Duration::days(1);
+    let back: Vec<(i64, Option<OffsetDateTime>)> =
+        a[..10].iter().map(|r| (r.id, Some(tomorrow))).chain(a[10..15].iter().map(|r| (r.id, None))).collect();
+    node_b.requeue_recipients(&back).await.unwrap();
+    node_a.skip_recipients(&b[..5].iter().map(|r| r.id).collect::<Vec<_>>(), "invalid_number").await.unwrap();
+    same().await;
+
+    // Messages: one accepted then delivered, one refused with a code, one with a reason only.
+    let threads = node_a.campaign_threads(p.team.id, sms.id, &b[5..8].iter().map(|r| r.contact.id).collect::<Vec<_>>()).await.unwrap();
+    let mut sent = vec![];
+    for r in &b[5..8] {
+        let thread = threads.iter().find(|(contact, _)| *contact == r.contact.id).unwrap().1;
+        let m =
+            CampaignMessage { team: p.team.id, thread, campaign: c.id, recipient: r.id, claim: r.claim, body: "Hi".into(), content: None };
+        sent.push(node_a.create_campaign_message(&m).await.unwrap().unwrap().0.value.id);
+    }
+    node_a.record_send(sent[0], SendOutcome::Sent { sid: "SMkept0".into() }).await.unwrap();
+    sqlx::query("UPDATE messages SET status = 'delivered' WHERE id = $1").bind(sent[0].0).execute(&pool).await.unwrap();
+    node_b.record_send(sent[1], SendOutcome::Failed { code: Some(21610), reason: "unsubscribed".into() }).await.unwrap();
+    node_a.record_send(sent[2], SendOutcome::Failed { code: None, reason: "carrier unreachable".into() }).await.unwrap();
+    same().await;
+
+    // A reply, an opt-out, a deleted contact (one sent to, one still queued).
+    sqlx::query("UPDATE campaign_recipients SET replied_at = now() WHERE message_id = $1").bind(sent[0].0).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE contacts SET opted_out_at = now() WHERE id = $1").bind(b[5].contact.id.0).execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM contacts WHERE id = $1 OR id = $2")
+        .bind(b[6].contact.id.0)
+        .bind(contacts[2999].0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    same().await;
+    let k = node_b.campaign_counts(c.id).await.unwrap();
+    assert_eq!((k.total, k.sent, k.delivered, k.failed, k.replied, k.opted_out), (2999, 1, 1, 1, 1, 1), "{k:?}");
+    assert_eq!((k.held, k.held_until.map(|t| t.unix_timestamp())), (10, Some(tomorrow.unix_timestamp())), "{k:?}");
+    assert_eq!(k.failed_by.get("carrier unreachable"), Some(&1), "{k:?}");
+    assert_eq!(k.skipped_by.get("invalid_number"), Some(&5), "{k:?}");
+
+    // Reading them reads the held recipients, not the others.
+    let rows_read = || async {
+        sqlx::query("SELECT pg_stat_force_next_flush()").execute(&one).await.unwrap();
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'campaign_recipients'",
+        )
+        .fetch_one(&one)
+        .await
+        .unwrap();
+        n
+    };
+    let before = rows_read().await;
+    assert_eq!(node_a.campaign_counts(c.id).await.unwrap(), k);
+    let read = rows_read().await - before;
+    assert!(read <= 20, "reading the counts read {read} recipient rows");
+
+    // A campaign deleted outright takes its counts with it.
+    sqlx::query("DELETE FROM campaigns WHERE id = $1").bind(c.id.0).execute(&pool).await.unwrap();
+    assert!(kept_counts(&pool, c.id).await.is_empty());
 }

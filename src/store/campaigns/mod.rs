@@ -315,26 +315,42 @@ impl CampaignStore for PgStore {
 
     async fn campaign_counts(&self, id: CampaignId) -> DomainResult<CampaignCounts> {
         op(async move {
+            // The kept counts (a few rows per connection that wrote them, see the migration
+            // `campaign_counts_kept`), and the recipients quiet hours hold, from the queue's
+            // index: those whose `not_before` is still to come.
             #[allow(clippy::type_complexity)]
-            let rows: Vec<(String, Option<String>, Option<i32>, Option<String>, i64, i64, i64, i64, Option<OffsetDateTime>)> =
-                sqlx::query_as(
-                    "SELECT status, skip_reason, error_code, CASE WHEN error_code IS NULL THEN left(error_reason, 80) END,
-                        count(*), count(replied_at), count(opted_out_at),
-                        count(*) FILTER (WHERE status = 'queued' AND not_before > now()),
-                        max(not_before) FILTER (WHERE status = 'queued' AND not_before > now())
-                 FROM campaign_recipients WHERE campaign_id = $1 GROUP BY 1, 2, 3, 4",
-                )
-                .bind(id.0)
-                .fetch_all(self.db())
-                .await?;
+            let rows: Vec<(
+                Option<String>,
+                Option<String>,
+                Option<i32>,
+                Option<String>,
+                i64,
+                i64,
+                i64,
+                i64,
+                Option<OffsetDateTime>,
+            )> = sqlx::query_as(
+                "WITH held AS (
+                        SELECT count(*) AS n, max(not_before) AS until FROM campaign_recipients
+                        WHERE campaign_id = $1 AND status = 'queued' AND not_before > now())
+                     SELECT k.status, k.skip_reason, k.error_code, k.reason,
+                            COALESCE(k.n, 0), COALESCE(k.replied, 0), COALESCE(k.opted_out, 0), held.n, held.until
+                     FROM held LEFT JOIN (
+                        SELECT status, skip_reason, error_code, reason,
+                               sum(n)::int8 AS n, sum(replied)::int8 AS replied, sum(opted_out)::int8 AS opted_out
+                        FROM campaign_counts WHERE campaign_id = $1 GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0) AS k ON true",
+            )
+            .bind(id.0)
+            .fetch_all(self.db())
+            .await?;
             let mut k = CampaignCounts::default();
             for (status, skip, code, reason, n, replied, opted_out, held, held_until) in rows {
                 k.total += n;
-                k.held += held;
-                k.held_until = k.held_until.max(held_until);
+                k.held = held;
+                k.held_until = held_until;
                 k.replied += replied;
                 k.opted_out += opted_out;
-                match RecipientStatus::parse(&status) {
+                match status.as_deref().and_then(RecipientStatus::parse) {
                     Some(RecipientStatus::Queued) => k.queued += n,
                     Some(RecipientStatus::Sending) => k.sending += n,
                     Some(RecipientStatus::Sent) => k.sent += n,
