@@ -68,7 +68,9 @@ impl TestServer {
             {
                 return TestServer { addr, base, config, shutdown, handle };
             }
-            assert!(!handle.is_finished(), "the server stopped while starting");
+            if handle.is_finished() {
+                panic!("the server stopped while starting: {:?}", handle.await);
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("the server did not become ready");
