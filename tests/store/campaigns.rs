@@ -17,7 +17,17 @@ struct Started {
 
 async fn started(store: &PgStore, p: &Principal, name: &str) -> Started {
     let contact = store.create_contact(p.team.id, &NewContact::basic(name, "+14155550101")).await.unwrap();
-    let sms = store.channels(p.team.id).await.unwrap().into_iter().find(|c| c.kind == ChannelKind::Sms).unwrap();
+    let sms = sms_of(store, p).await;
+    let campaign = running_campaign(store, p, &sms, Audience::ContactIds(vec![contact.id])).await;
+    Started { campaign, sms, contact }
+}
+
+async fn sms_of(store: &PgStore, p: &Principal) -> Channel {
+    store.channels(p.team.id).await.unwrap().into_iter().find(|c| c.kind == ChannelKind::Sms).unwrap()
+}
+
+/// A campaign from the team's SMS number to `audience`, created and started.
+async fn running_campaign(store: &PgStore, p: &Principal, sms: &Channel, audience: Audience) -> Campaign {
     let body = "Hi {{contact.first_name}}";
     let new = NewCampaign {
         name: "Spring".into(),
@@ -27,13 +37,46 @@ async fn started(store: &PgStore, p: &Principal, name: &str) -> Started {
         content_template_id: None,
         content_variables: Default::default(),
         quiet_hours: None,
-        audience: Audience::ContactIds(vec![contact.id]),
+        audience,
         send_at: None,
     };
     let c = store.create_campaign(p.team.id, p.user.id, &new).await.unwrap();
     let plan = StartPlan { body: Some(body.into()), skip_outside_window: false };
-    let campaign = store.start_campaign(p.team.id, c.id, &plan).await.unwrap();
-    Started { campaign, sms, contact }
+    store.start_campaign(p.team.id, c.id, &plan).await.unwrap()
+}
+
+/// `n` new contacts of the team in one statement, phones +1415 `first + i`.
+async fn many_contacts(db: &sqlx::PgPool, team: &Team, first: i64, n: i64) -> Vec<ContactId> {
+    sqlx::query_scalar(
+        "INSERT INTO contacts (id, team_id, phone, name) SELECT gen_random_uuid(), $1, '+1415' || lpad(($2 + i)::text, 7, '0'), 'P' || i
+         FROM generate_series(1, $3) AS i RETURNING id",
+    )
+    .bind(team.id.0)
+    .bind(first)
+    .bind(n)
+    .fetch_all(db)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(ContactId)
+    .collect()
+}
+
+/// A pool of one connection: what its backend reads is in `pg_stat_user_tables` once flushed.
+async fn one_connection(pool: &sqlx::PgPool) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with((*pool.connect_options()).clone()).await.unwrap()
+}
+
+/// What the one connection's backend has read of `table` so far: `counters`, columns of
+/// `pg_stat_user_tables` added up.
+async fn reads(one: &sqlx::PgPool, table: &str, counters: &[&str]) -> i64 {
+    sqlx::query("SELECT pg_stat_force_next_flush()").execute(one).await.unwrap();
+    let sum = counters.iter().map(|c| format!("COALESCE({c}, 0)")).collect::<Vec<_>>().join(" + ");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT ({sum})::int8 FROM pg_stat_user_tables WHERE relname = $1")))
+        .bind(table)
+        .fetch_one(one)
+        .await
+        .unwrap()
 }
 
 #[sqlx::test]
@@ -124,34 +167,15 @@ async fn a_campaign_recipient_is_stored_and_taken_for_the_carrier_in_one_stateme
 #[sqlx::test]
 async fn a_claim_s_threads_are_found_by_their_key_not_by_scanning_the_team(pool: sqlx::PgPool) {
     // One connection, so the index reads this backend counts are there to be read after each commit.
-    let one = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with((*pool.connect_options()).clone()).await.unwrap();
+    let one = one_connection(&pool).await;
     let store = &PgStore::from_pool(one.clone());
     let (p, _) = fixture(store).await;
-    let sms = store.channels(p.team.id).await.unwrap().into_iter().find(|c| c.kind == ChannelKind::Sms).unwrap();
-    let contacts: Vec<ContactId> = sqlx::query_scalar(
-        "INSERT INTO contacts (id, team_id, phone, name) SELECT gen_random_uuid(), $1, '+1415' || lpad((3000000 + i)::text, 7, '0'), 'P' || i
-         FROM generate_series(1, 5000) AS i RETURNING id",
-    )
-    .bind(p.team.id.0)
-    .fetch_all(&one)
-    .await
-    .unwrap()
-    .into_iter()
-    .map(ContactId)
-    .collect();
+    let sms = sms_of(store, &p).await;
+    let contacts = many_contacts(&one, &p.team, 3_000_000, 5000).await;
     let all = store.campaign_threads(p.team.id, sms.id, &contacts).await.unwrap();
     assert_eq!(all.len(), 5000, "each contact has its thread");
 
-    let index_reads = || async {
-        sqlx::query("SELECT pg_stat_force_next_flush()").execute(&one).await.unwrap();
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(idx_tup_fetch, 0) + COALESCE(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'threads'",
-        )
-        .fetch_one(&one)
-        .await
-        .unwrap();
-        n
-    };
+    let index_reads = || reads(&one, "threads", &["idx_tup_fetch", "idx_scan"]);
     let picked: Vec<ContactId> = contacts.iter().step_by(1000).copied().collect();
     let before = index_reads().await;
     let found = store.campaign_threads(p.team.id, sms.id, &picked).await.unwrap();
@@ -197,39 +221,15 @@ async fn kept_counts(db: &sqlx::PgPool, id: CampaignId) -> Vec<(String, Option<S
 /// every recipient row, every half second while a campaign ran.
 #[sqlx::test]
 async fn campaign_counts_are_kept_as_recipients_change_and_read_without_reading_them(pool: sqlx::PgPool) {
-    let one = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with((*pool.connect_options()).clone()).await.unwrap();
+    let one = one_connection(&pool).await;
     let node_a = &PgStore::from_pool(one.clone());
     let node_b = &PgStore::from_pool(pool.clone());
     let (p, _) = fixture(node_a).await;
-    let sms = node_a.channels(p.team.id).await.unwrap().into_iter().find(|c| c.kind == ChannelKind::Sms).unwrap();
-    let mut contacts: Vec<ContactId> = sqlx::query_scalar(
-        "INSERT INTO contacts (id, team_id, phone, name) SELECT gen_random_uuid(), $1, '+1415' || lpad((4000000 + i)::text, 7, '0'), 'P' || i
-         FROM generate_series(1, 3000) AS i RETURNING id",
-    )
-    .bind(p.team.id.0)
-    .fetch_all(&pool)
-    .await
-    .unwrap()
-    .into_iter()
-    .map(ContactId)
-    .collect();
+    let sms = sms_of(node_a, &p).await;
+    let mut contacts = many_contacts(&pool, &p.team, 4_000_000, 3000).await;
     sqlx::query("UPDATE contacts SET opted_out_at = now() WHERE id = $1").bind(contacts[1].0).execute(&pool).await.unwrap();
     contacts.push(contacts[2]);
-    let body = "Hi {{contact.first_name}}";
-    let new = NewCampaign {
-        name: "Kept".into(),
-        channel: sms.id,
-        body: Some(body.into()),
-        template_id: None,
-        content_template_id: None,
-        content_variables: Default::default(),
-        quiet_hours: None,
-        audience: Audience::ContactIds(contacts.clone()),
-        send_at: None,
-    };
-    let c = node_a.create_campaign(p.team.id, p.user.id, &new).await.unwrap();
-    let plan = StartPlan { body: Some(body.into()), skip_outside_window: false };
-    let c = node_a.start_campaign(p.team.id, c.id, &plan).await.unwrap();
+    let c = running_campaign(node_a, &p, &sms, Audience::ContactIds(contacts.clone())).await;
     let same = || async { assert_eq!(kept_counts(&pool, c.id).await, counted_from_recipients(&pool, c.id).await) };
     same().await;
     let k = node_b.campaign_counts(c.id).await.unwrap();
@@ -278,16 +278,7 @@ async fn campaign_counts_are_kept_as_recipients_change_and_read_without_reading_
     assert_eq!(k.skipped_by.get("invalid_number"), Some(&5), "{k:?}");
 
     // Reading them reads the held recipients, not the others.
-    let rows_read = || async {
-        sqlx::query("SELECT pg_stat_force_next_flush()").execute(&one).await.unwrap();
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'campaign_recipients'",
-        )
-        .fetch_one(&one)
-        .await
-        .unwrap();
-        n
-    };
+    let rows_read = || reads(&one, "campaign_recipients", &["seq_tup_read", "idx_tup_fetch"]);
     let before = rows_read().await;
     assert_eq!(node_a.campaign_counts(c.id).await.unwrap(), k);
     let read = rows_read().await - before;
