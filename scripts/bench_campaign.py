@@ -88,6 +88,39 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_s(pid):
+    """CPU seconds (user + system) a process has used so far; 0 for one that is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+
+
+def postgres_cpu_s():
+    """CPU seconds used so far by every Postgres process on the box (the campaign's statements
+    run in the pool's long-lived backends, so their deltas over the run are its Postgres cost)."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() != "postgres":
+                        continue
+            except OSError:
+                continue
+            total += cpu_s(pid)
+    return total
+
+
+def box_busy_s():
+    """CPU seconds the whole box has spent busy (all cores, from /proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -173,6 +206,7 @@ def run(args, url, bases, nodes):
     _, c = call(a, "POST", "/api/campaigns", {"name": "Bench", "channel_id": sms["id"], "body": "Hi {{contact.first_name}}, bench",
                                                "audience": {"tag": "bench"}})
     phase["name"] = "during"
+    cpu0 = ([cpu_s(n.pid) for n in nodes], postgres_cpu_s(), box_busy_s())
     t0 = time.perf_counter()
     call(a, "POST", f"/api/campaigns/{c['id']}/start", {})
     while True:
@@ -187,6 +221,7 @@ def run(args, url, bases, nodes):
             break
         time.sleep(1)
     wall = time.perf_counter() - t0
+    cpu1 = ([cpu_s(n.pid) for n in nodes], postgres_cpu_s(), box_busy_s())
     # The inbox once the campaign is done: what the data it left costs, apart from its work.
     phase["after_t0"] = time.perf_counter()
     phase["name"] = "after"
@@ -215,6 +250,15 @@ def run(args, url, bases, nodes):
         "wall_s": round(wall, 1), "sends_per_s": round((k["sent"] + k["failed"]) / wall, 1),
         "exactly_once": {"messages": messages, "threads_with_two": twice, "left_queued_or_sending": left},
         "nodes": by_node,
+        # What one recipient cost, in CPU milliseconds: both nodes (the simulator's callbacks
+        # included: they are posted and handled in the nodes), Postgres, and the whole box (the
+        # inbox probe and everything else on it too).
+        "cpu_ms_per_recipient": {
+            "nodes": round((sum(cpu1[0]) - sum(cpu0[0])) * 1000 / max(1, k["total"]), 3),
+            "postgres": round((cpu1[1] - cpu0[1]) * 1000 / max(1, k["total"]), 3),
+            "box": round((cpu1[2] - cpu0[2]) * 1000 / max(1, k["total"]), 3),
+        },
+        "box_cpu_busy_share": round((cpu1[2] - cpu0[2]) / wall / (os.cpu_count() or 1), 3),
         "inbox_api_ms": {ph: {"n": len(xs), "errors": errors[ph], "p50": pct(xs, 0.5), "p99": pct(xs, 0.99), "max": pct(xs, 1.0)}
                          for ph, xs in latencies.items()},
         # The inbox's p50 / p99 in each tenth of the campaign: does it grow as the campaign goes on?

@@ -8,7 +8,8 @@
 #   python3 scripts/bench_campaign.py --pg postgres://postgres@127.0.0.1:5434 …
 #   scripts/private-pg.sh stop     # stops it and removes its data
 #
-# PRIVATE_PG_PORT (5434) and PRIVATE_PG_DIR (/tmp/switchboard-private-pg) move it.
+# PRIVATE_PG_PORT (5434) and PRIVATE_PG_DIR (/tmp/switchboard-private-pg) move it; PRIVATE_PG_OPTS
+# adds settings, e.g. "-c shared_preload_libraries=pg_stat_statements" to see what each statement costs.
 set -euo pipefail
 port=${PRIVATE_PG_PORT:-5434}
 dir=${PRIVATE_PG_DIR:-/tmp/switchboard-private-pg}
@@ -22,7 +23,7 @@ case "${1:-}" in
       [ "$(id -u)" = 0 ] && chown postgres "$dir"
       as_postgres "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 > '$dir/initdb.log'"
     fi
-    as_postgres "'$bin/pg_ctl' -D '$dir/data' -l '$dir/log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c shared_buffers=128MB\" start" >&2
+    as_postgres "'$bin/pg_ctl' -D '$dir/data' -l '$dir/log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c shared_buffers=128MB ${PRIVATE_PG_OPTS:-}\" start" >&2
     echo "postgres://postgres@127.0.0.1:$port"
     ;;
   stop)

@@ -62,23 +62,6 @@ async fn many_contacts(db: &sqlx::PgPool, team: &Team, first: i64, n: i64) -> Ve
     .collect()
 }
 
-/// A pool of one connection: what its backend reads is in `pg_stat_user_tables` once flushed.
-async fn one_connection(pool: &sqlx::PgPool) -> sqlx::PgPool {
-    sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with((*pool.connect_options()).clone()).await.unwrap()
-}
-
-/// What the one connection's backend has read of `table` so far: `counters`, columns of
-/// `pg_stat_user_tables` added up.
-async fn reads(one: &sqlx::PgPool, table: &str, counters: &[&str]) -> i64 {
-    sqlx::query("SELECT pg_stat_force_next_flush()").execute(one).await.unwrap();
-    let sum = counters.iter().map(|c| format!("COALESCE({c}, 0)")).collect::<Vec<_>>().join(" + ");
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT ({sum})::int8 FROM pg_stat_user_tables WHERE relname = $1")))
-        .bind(table)
-        .fetch_one(one)
-        .await
-        .unwrap()
-}
-
 #[sqlx::test]
 async fn a_failed_campaign_keeps_why_and_skips_whoever_was_still_queued(pool: sqlx::PgPool) {
     let store = &PgStore::from_pool(pool.clone());

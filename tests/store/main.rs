@@ -7,6 +7,7 @@ mod calls;
 mod campaigns;
 mod group_commit;
 mod identities;
+mod inbox;
 mod lists;
 mod messages;
 mod pace;
@@ -133,4 +134,21 @@ pub(crate) async fn teammate(store: &PgStore, p: &Principal, name: &str) -> User
 /// `user` acting from no particular client.
 pub fn act(user: &actors::domain::User) -> actors::audit::Actor {
     actors::audit::Actor::new(user.clone(), Default::default())
+}
+
+/// A pool of one connection: what its backend reads is in `pg_stat_user_tables` once flushed.
+pub(crate) async fn one_connection(pool: &sqlx::PgPool) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with((*pool.connect_options()).clone()).await.unwrap()
+}
+
+/// What the one connection's backend has read of `table` so far: `counters`, columns of
+/// `pg_stat_user_tables` added up.
+pub(crate) async fn reads(one: &sqlx::PgPool, table: &str, counters: &[&str]) -> i64 {
+    sqlx::query("SELECT pg_stat_force_next_flush()").execute(one).await.unwrap();
+    let sum = counters.iter().map(|c| format!("COALESCE({c}, 0)")).collect::<Vec<_>>().join(" + ");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT ({sum})::int8 FROM pg_stat_user_tables WHERE relname = $1")))
+        .bind(table)
+        .fetch_one(one)
+        .await
+        .unwrap()
 }

@@ -13,56 +13,45 @@ use actors::domain::*;
 use actors::ids::*;
 use actors::ports::*;
 use actors::rules::views::{Sort, View};
+use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The inbox's filters, the `WHERE` of `list_threads` (its parameters are bound there).
-const LIST_WHERE: &str = "WHERE t.team_id = $1
-           AND (NOT $2 OR t.unread_count > 0 OR EXISTS (SELECT 1 FROM thread_unread_marks um WHERE um.thread_id = t.id AND um.user_id = $16))
-           AND (NOT $3 OR EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.status = 'scheduled'))
-           AND ($4::text IS NULL OR ch.kind = $4)
-           AND ($5::text IS NULL OR t.status = $5)
-           AND ($6::uuid IS NULL OR t.assignee_id = $6)
-           AND (NOT $7 OR t.assignee_id IS NULL)
-           AND ($8::text IS NULL OR c.name ILIKE $8 OR c.phone LIKE $8 OR c.email ILIKE $8
-                OR ($17::text IS NOT NULL AND c.phone LIKE $17)
-                OR th.thread_id IS NOT NULL)
-           AND ($12::uuid IS NULL OR t.contact_id = $12)
-           AND ($13::text[] IS NULL OR t.status = ANY($13))
-           AND ($14::uuid IS NULL OR EXISTS (SELECT 1 FROM thread_labels tl WHERE tl.thread_id = t.id AND tl.label_id = $14))
-           AND ($15::smallint IS NULL OR t.priority = $15)
-           -- A thread a campaign created stays out until it has activity (see `threads.listed`).
-           AND t.listed";
-
 /// The search's message text, bounded as `GET /api/search`'s own query is (src/store/search.rs):
-/// the threads of the newest `TEXT_WINDOW` messages that match, or of every match when fewer
-/// than `RARE_BELOW` of those do (a rare word, which the GIN index has few of). Joined by hash,
+/// the threads of the newest 4,000 messages that match (it reads its whole window: every match
+/// names a thread, so it is smaller than the search page's), or of every match when fewer than
+/// 21 of those do (a rare word, which the GIN index has few of). Joined by hash,
 /// never a subplan inside the filter's OR, which Postgres cannot hash for a common word and
-/// then rescans per thread (9.8 s for "thanks" at 1,000,000 messages).
-const TEXT_HITS: &str = "WITH recent AS (
+/// then rescans per thread (9.8 s for "thanks" at 1,000,000 messages). Binds: team, tsquery,
+/// team, tsquery.
+const TEXT_HITS: [&str; 5] = [
+    "WITH recent AS (
            SELECT r.thread_id FROM (
-             SELECT thread_id, search_tsv FROM messages WHERE $18::text IS NOT NULL AND team_id = $1
-              ORDER BY created_at DESC, id DESC LIMIT $19) r
-            WHERE r.search_tsv @@ to_tsquery('simple', $18)
+             SELECT thread_id, search_tsv FROM messages WHERE team_id = ",
+    " ORDER BY created_at DESC, id DESC LIMIT 4000) r
+            WHERE r.search_tsv @@ to_tsquery('simple', ",
+    ")
          ), text_hits AS MATERIALIZED (
            SELECT DISTINCT thread_id FROM (
              SELECT thread_id FROM recent
              UNION ALL
              SELECT m.thread_id FROM messages m
-              WHERE (SELECT count(*) FROM recent) < $20
-                AND $18::text IS NOT NULL AND m.team_id = $1 AND m.search_tsv @@ to_tsquery('simple', $18)) x
-         )";
-
-/// How many of the newest messages the inbox's text match reads first. Smaller than the search
-/// page's window: this one reads its whole window (every match names a thread), not only until a
-/// page is full.
-const TEXT_WINDOW: i64 = 4000;
-
-/// A word found fewer times than this among the newest messages is rare (see `TEXT_HITS`).
-const RARE_BELOW: i64 = 21;
+              WHERE (SELECT count(*) FROM recent) < 21 AND m.team_id = ",
+    " AND m.search_tsv @@ to_tsquery('simple', ",
+    ")) x
+         ) ",
+];
 
 /// The inbox, keyset-paged (one statement): newest activity first, or by priority (highest
 /// first, then newest). Each row says whether `viewer` marked it unread.
+///
+/// The statement holds only the filters that apply, so each combination is its own prepared
+/// statement whose cached plan fits it: the plain inbox (the request every agent's page makes,
+/// again after each event) is planned once per connection, not each time (planning the
+/// all-filters statement cost about 1 ms warm and 2.4 ms under a campaign's load, more than
+/// running it; benchmarks §19). A generic plan of the all-filters statement could not see which
+/// filters applied and left the `listed` partial index (§11c); these see exactly theirs. A
+/// search (patterns and a tsquery, different each time) is still planned for its values.
 pub(super) async fn list_threads(store: &PgStore, team: TeamId, f: &ThreadFilter) -> Result<Page<ThreadSummary>, StoreError> {
     let ranked = f.sort == Sort::Priority;
     let after: Option<(i16, OffsetDateTime, Uuid)> = match f.cursor.as_deref() {
@@ -70,58 +59,92 @@ pub(super) async fn list_threads(store: &PgStore, team: TeamId, f: &ThreadFilter
         Some(c) if ranked => Some(cursor::decode_ranked(c)?),
         Some(c) => cursor::decode(c).map(|(at, id)| Some((0, at, id)))?,
     };
-    let (keyset, order) = if ranked {
-        (
-            "AND ($9::timestamptz IS NULL OR (t.priority, COALESCE(t.last_message_at, t.created_at), t.id) < ($21, $9, $10))",
-            "ORDER BY t.priority DESC, COALESCE(t.last_message_at, t.created_at) DESC, t.id DESC",
-        )
-    } else {
-        (
-            "AND ($9::timestamptz IS NULL OR (COALESCE(t.last_message_at, t.created_at), t.id) < ($9, $10))",
-            "ORDER BY COALESCE(t.last_message_at, t.created_at) DESC, t.id DESC",
-        )
-    };
-    let sql = format!(
-        "{TEXT_HITS} SELECT {}, {} AS t_scheduled_count,
-            EXISTS (SELECT 1 FROM thread_unread_marks um WHERE um.thread_id = t.id AND um.user_id = $16) AS t_marked_unread
-         FROM threads t {} LEFT JOIN text_hits th ON th.thread_id = t.id {LIST_WHERE} {keyset} {order} LIMIT $11",
-        summary_columns!(),
-        scheduled_count!(),
-        summary_joins!(),
-    );
     // The search box also finds message text and phone fragments typed with spaces or dashes.
     let terms = f.search.as_deref().and_then(|q| actors::rules::search::terms(q).ok());
     let digits = terms.as_ref().and_then(|t| t.digits.as_deref()).map(like_pattern);
     let tsquery = terms.and_then(|t| t.tsquery);
-    let statuses: Option<Vec<&str>> = f.view.filter(|v| *v != View::All).map(|v| v.statuses().iter().map(|s| s.as_str()).collect());
-    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(team.0)
-        .bind(f.unread)
-        .bind(f.scheduled)
-        .bind(f.channel.map(ChannelKind::as_str))
-        .bind(f.status.map(ThreadStatus::as_str))
-        .bind(f.assignee.map(|a| a.0))
-        .bind(f.unassigned)
-        .bind(f.search.as_deref().map(like_pattern))
-        .bind(after.map(|a| a.1))
-        .bind(after.map(|a| a.2))
-        .bind(f.limit + 1)
-        .bind(f.contact.map(|c| c.0))
-        .bind(statuses)
-        .bind(f.label.map(|l| l.0))
-        .bind(f.priority.map(Priority::rank))
-        .bind(f.viewer.map(|v| v.0))
-        .bind(digits)
-        .bind(tsquery)
-        .bind(TEXT_WINDOW)
-        .bind(RARE_BELOW);
-    // The rank ($21) is a parameter of the order by priority only.
-    let query = if ranked { query.bind(after.map(|a| a.0)) } else { query };
-    // Planned for its parameters every time, never from a cached generic plan: with most of
-    // the filters unset, the generic plan cannot see which ones apply and leaves the `listed`
-    // partial index once a campaign's quiet threads fill the table (a list that took 3 ms took
-    // 11-17 ms from its sixth run on; benchmarks §11c). Planning it costs far less.
-    let rows: Vec<SummaryRow> = query.persistent(false).fetch_all(store.db()).await?;
+
+    let mut q = QueryBuilder::<Postgres>::new("");
+    if let Some(ts) = &tsquery {
+        q.push(TEXT_HITS[0]).push_bind(team.0).push(TEXT_HITS[1]).push_bind(ts).push(TEXT_HITS[2]);
+        q.push_bind(team.0).push(TEXT_HITS[3]).push_bind(ts).push(TEXT_HITS[4]);
+    }
+    q.push(concat!(
+        "SELECT ",
+        summary_columns!(),
+        ", ",
+        scheduled_count!(),
+        " AS t_scheduled_count, EXISTS (SELECT 1 FROM thread_unread_marks um WHERE um.thread_id = t.id AND um.user_id = "
+    ));
+    q.push_bind(f.viewer.map(|v| v.0)).push(concat!(") AS t_marked_unread FROM threads t", summary_joins!()));
+    if tsquery.is_some() {
+        q.push(" LEFT JOIN text_hits th ON th.thread_id = t.id");
+    }
+    // A thread a campaign created stays out until it has activity (see `threads.listed`).
+    q.push(" WHERE t.team_id = ").push_bind(team.0).push(" AND t.listed");
+    if f.unread {
+        q.push(" AND (t.unread_count > 0 OR EXISTS (SELECT 1 FROM thread_unread_marks um WHERE um.thread_id = t.id AND um.user_id = ");
+        q.push_bind(f.viewer.map(|v| v.0)).push("))");
+    }
+    if f.scheduled {
+        q.push(" AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.status = 'scheduled')");
+    }
+    if let Some(kind) = f.channel {
+        q.push(" AND ch.kind = ").push_bind(kind.as_str());
+    }
+    if let Some(status) = f.status {
+        q.push(" AND t.status = ").push_bind(status.as_str());
+    }
+    if let Some(assignee) = f.assignee {
+        q.push(" AND t.assignee_id = ").push_bind(assignee.0);
+    }
+    if f.unassigned {
+        q.push(" AND t.assignee_id IS NULL");
+    }
+    if let Some(search) = f.search.as_deref() {
+        let pattern = like_pattern(search);
+        q.push(" AND (c.name ILIKE ").push_bind(pattern.clone()).push(" OR c.phone LIKE ").push_bind(pattern.clone());
+        q.push(" OR c.email ILIKE ").push_bind(pattern);
+        if let Some(digits) = digits {
+            q.push(" OR c.phone LIKE ").push_bind(digits);
+        }
+        if tsquery.is_some() {
+            q.push(" OR th.thread_id IS NOT NULL");
+        }
+        q.push(")");
+    }
+    if let Some(contact) = f.contact {
+        q.push(" AND t.contact_id = ").push_bind(contact.0);
+    }
+    if let Some(view) = f.view.filter(|v| *v != View::All) {
+        let statuses: Vec<&str> = view.statuses().iter().map(|s| s.as_str()).collect();
+        q.push(" AND t.status = ANY(").push_bind(statuses).push(")");
+    }
+    if let Some(label) = f.label {
+        q.push(" AND EXISTS (SELECT 1 FROM thread_labels tl WHERE tl.thread_id = t.id AND tl.label_id = ").push_bind(label.0).push(")");
+    }
+    if let Some(priority) = f.priority {
+        q.push(" AND t.priority = ").push_bind(priority.rank());
+    }
+    match after {
+        Some((rank, at, id)) if ranked => {
+            q.push(" AND (t.priority, COALESCE(t.last_message_at, t.created_at), t.id) < (").push_bind(rank);
+            q.push(", ").push_bind(at).push(", ").push_bind(id).push(")");
+        }
+        Some((_, at, id)) => {
+            q.push(" AND (COALESCE(t.last_message_at, t.created_at), t.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
+        }
+        None => {}
+    }
+    q.push(if ranked {
+        " ORDER BY t.priority DESC, COALESCE(t.last_message_at, t.created_at) DESC, t.id DESC"
+    } else {
+        " ORDER BY COALESCE(t.last_message_at, t.created_at) DESC, t.id DESC"
+    });
+    // A number of our own (1..=201), written in: a generic plan then knows how few rows it
+    // needs and walks the index in order.
+    q.push(format_args!(" LIMIT {}", f.limit + 1));
+    let rows: Vec<SummaryRow> = q.build_query_as().persistent(f.search.is_none()).fetch_all(store.db()).await?;
     Ok(page(rows, f.limit, |r| {
         let at = r.activity();
         if ranked { cursor::encode_ranked(r.rank(), at, r.id) } else { cursor::encode(at, r.id) }
