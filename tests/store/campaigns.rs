@@ -271,3 +271,64 @@ async fn campaign_counts_are_kept_as_recipients_change_and_read_without_reading_
     sqlx::query("DELETE FROM campaigns WHERE id = $1").bind(c.id.0).execute(&pool).await.unwrap();
     assert!(kept_counts(&pool, c.id).await.is_empty());
 }
+
+/// The count rows of a connection that closed are folded into one row per outcome: the counts
+/// read the same, the rows of live connections stay theirs, a second fold finds nothing, and a
+/// fold that another one holds the turn of does nothing.
+#[sqlx::test]
+async fn the_counts_of_closed_connections_are_folded_into_one_row_per_outcome(pool: sqlx::PgPool) {
+    let one = one_connection(&pool).await;
+    let closing = &PgStore::from_pool(one.clone());
+    let store = &PgStore::from_pool(pool.clone());
+    let (p, _) = fixture(store).await;
+    let sms = sms_of(store, &p).await;
+    let contacts = many_contacts(&pool, &p.team, 5_000_000, 50).await;
+    let c = running_campaign(closing, &p, &sms, Audience::ContactIds(contacts)).await;
+    let now = OffsetDateTime::now_utc();
+    let mine = closing.claim_recipients(c.id, 10, now).await.unwrap();
+    let theirs = store.claim_recipients(c.id, 5, now).await.unwrap();
+    store.skip_recipients(&[mine[0].id, theirs[0].id], "invalid_number").await.unwrap();
+    let counts = store.campaign_counts(c.id).await.unwrap();
+    let kept = kept_counts(&pool, c.id).await;
+    let rows_of = |backend: Option<i32>| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM campaign_counts WHERE campaign_id = $1 AND ($2::int IS NULL AND backend <> 0 OR backend = $2)",
+            )
+            .bind(c.id.0)
+            .bind(backend)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&one).await.unwrap();
+    let its_rows = rows_of(Some(pid)).await;
+    let live_rows = rows_of(None).await - its_rows;
+    assert!(its_rows >= 2 && live_rows >= 2, "rows of the closing connection {its_rows}, of the others {live_rows}");
+
+    // While it is open, its rows are its own.
+    assert_eq!(store.fold_campaign_counts().await.unwrap(), 0);
+    one.close().await;
+    for _ in 0..100 {
+        let open: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)").bind(pid).fetch_one(&pool).await.unwrap();
+        if !open {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Another fold's turn: this one does nothing.
+    let mut turn = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('campaign_counts_fold'))").execute(&mut *turn).await.unwrap();
+    assert_eq!(store.fold_campaign_counts().await.unwrap(), 0);
+    turn.rollback().await.unwrap();
+
+    assert_eq!(store.fold_campaign_counts().await.unwrap() as i64, its_rows);
+    assert_eq!((rows_of(Some(pid)).await, rows_of(None).await, rows_of(Some(0)).await), (0, live_rows, its_rows));
+    assert_eq!(kept_counts(&pool, c.id).await, kept);
+    assert_eq!(store.campaign_counts(c.id).await.unwrap(), counts);
+    assert_eq!(store.fold_campaign_counts().await.unwrap(), 0, "nothing left to fold");
+}

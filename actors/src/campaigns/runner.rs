@@ -62,6 +62,8 @@ const HOLD_ROUNDS: usize = 5;
 /// Housekeeping runs every this many ticks; metrics every `METRICS_TICKS`.
 const HOUSEKEEPING_TICKS: u64 = 10;
 const METRICS_TICKS: u64 = 5;
+/// The count rows of connections that are gone are folded every this many ticks (a minute).
+const FOLD_TICKS: u64 = 600;
 
 /// What the runner needs.
 pub struct RunnerCtx {
@@ -110,7 +112,7 @@ pub fn spawn(ctx: RunnerCtx, tasks: &TaskTracker, shutdown: CancellationToken) {
                 continue;
             }
             if housekeeping {
-                runner.housekeeping().await;
+                runner.housekeeping(n % FOLD_TICKS == 1).await;
             }
             busy = match runner.dispatch().await {
                 Ok(running) => running > 0,
@@ -341,8 +343,9 @@ impl Runner {
         Ok(prepared)
     }
 
-    /// Starts due scheduled campaigns, requeues dead claims, finishes campaigns with nothing left.
-    async fn housekeeping(&mut self) {
+    /// Starts due scheduled campaigns, requeues dead claims, finishes campaigns with nothing left
+    /// and, when `fold`, folds the count rows of connections that are gone.
+    async fn housekeeping(&mut self, fold: bool) {
         match self.ctx.store.due_campaigns(crate::clock::now()).await {
             Ok(due) => {
                 for c in due {
@@ -364,6 +367,9 @@ impl Runner {
             Ok(0) => {}
             Ok(n) => tracing::warn!(recipients = n, "campaign claims whose node stopped before storing the message were requeued"),
             Err(e) => tracing::warn!(error = %e, "could not requeue stale campaign claims"),
+        }
+        if fold && let Err(e) = self.ctx.store.fold_campaign_counts().await {
+            tracing::warn!(error = %e, "could not fold the counts of closed connections");
         }
         match self.ctx.store.finish_campaigns().await {
             Ok(done) => {

@@ -75,6 +75,9 @@ impl CampaignStore for NoCampaigns {
     async fn requeue_stale_claims(&self, _: OffsetDateTime) -> DomainResult<u64> {
         Ok(0)
     }
+    async fn fold_campaign_counts(&self) -> DomainResult<u64> {
+        Ok(0)
+    }
     async fn finish_campaigns(&self) -> DomainResult<Vec<Campaign>> {
         Ok(vec![])
     }

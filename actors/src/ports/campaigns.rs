@@ -148,6 +148,10 @@ pub trait CampaignStore: Send + Sync {
     /// Puts claims that never became a message back in the queue: their node died (or the
     /// hand-off failed) before the message existed, so nothing was sent.
     async fn requeue_stale_claims(&self, older_than: OffsetDateTime) -> DomainResult<u64>;
+    /// Folds the count rows left by database connections that are gone into one row per
+    /// outcome (counts are kept one row per outcome and connection, and a pool replaces its
+    /// connections over a long campaign); answers how many rows it folded.
+    async fn fold_campaign_counts(&self) -> DomainResult<u64>;
     /// Running campaigns with nothing queued or sending become `done`; answers them.
     async fn finish_campaigns(&self) -> DomainResult<Vec<Campaign>>;
     /// Takes the right to publish metrics for the campaigns that may have changed (active ones,

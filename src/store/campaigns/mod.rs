@@ -497,6 +497,9 @@ impl CampaignStore for PgStore {
     async fn requeue_stale_claims(&self, older_than: OffsetDateTime) -> DomainResult<u64> {
         op(run::requeue_stale_claims(self, older_than)).await
     }
+    async fn fold_campaign_counts(&self) -> DomainResult<u64> {
+        op(run::fold_campaign_counts(self)).await
+    }
 
     async fn finish_campaigns(&self) -> DomainResult<Vec<Campaign>> {
         op(run::finish_campaigns(self)).await

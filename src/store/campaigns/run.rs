@@ -234,6 +234,34 @@ pub(super) async fn requeue_stale_claims(store: &PgStore, older_than: OffsetDate
     Ok(done.rows_affected())
 }
 
+/// The count rows of connections that are gone (not in `pg_stat_activity`) move into the rows
+/// of "backend 0", which only this statement writes: one row per outcome however many
+/// connections a long campaign's pools went through. A row some connection holds locked is left
+/// for the next fold (`SKIP LOCKED`: a fold never waits on a writer, so it cannot deadlock with
+/// one), and one fold runs at a time across nodes (a transaction-scoped advisory lock; a node
+/// that does not get it folds nothing this time).
+pub(super) async fn fold_campaign_counts(store: &PgStore) -> Result<u64, StoreError> {
+    let folded: i64 = sqlx::query_scalar(
+        "WITH turn AS (SELECT pg_try_advisory_xact_lock(hashtext('campaign_counts_fold')) AS ours),
+         dead AS (
+            SELECT k.ctid AS row FROM campaign_counts k
+            WHERE (SELECT ours FROM turn) AND k.backend <> 0
+              AND k.backend <> ALL(ARRAY(SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))
+            FOR UPDATE SKIP LOCKED),
+         gone AS (DELETE FROM campaign_counts k USING dead WHERE k.ctid = dead.row RETURNING k.*),
+         kept AS (
+            INSERT INTO campaign_counts AS k (campaign_id, status, skip_reason, error_code, reason, backend, n, replied, opted_out)
+            SELECT campaign_id, status, skip_reason, error_code, reason, 0, sum(n), sum(replied), sum(opted_out)
+            FROM gone GROUP BY 1, 2, 3, 4, 5
+            ON CONFLICT (campaign_id, status, skip_reason, error_code, reason, backend) DO UPDATE
+            SET n = k.n + excluded.n, replied = k.replied + excluded.replied, opted_out = k.opted_out + excluded.opted_out)
+         SELECT count(*) FROM gone",
+    )
+    .fetch_one(store.db())
+    .await?;
+    Ok(folded as u64)
+}
+
 pub(super) async fn finish_campaigns(store: &PgStore) -> Result<Vec<Campaign>, StoreError> {
     let sql = format!(
         "UPDATE campaigns k SET status = 'done', finished_at = now(), updated_at = now()
